@@ -1,0 +1,108 @@
+// Package api is dbfleet's JSON HTTP API under /api/v1. Every route is
+// declared once in the route table (routes.go) with the permission it needs
+// and its request and response types; the same table serves requests and
+// generates the OpenAPI document, so the two cannot drift apart.
+//
+// Callers authenticate with "Authorization: Bearer TOKEN" (a token from
+// POST /api/v1/login or an API token). The API does not accept the web UI's
+// session cookie, so it needs no CSRF protection.
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/dbfleet/dbfleet/internal/auth"
+	"github.com/dbfleet/dbfleet/internal/engine"
+	"github.com/dbfleet/dbfleet/internal/inventory"
+	"github.com/dbfleet/dbfleet/internal/platform/audit"
+	"github.com/dbfleet/dbfleet/internal/platform/errkind"
+	"github.com/dbfleet/dbfleet/internal/platform/httpx"
+)
+
+// Server serves the API.
+type Server struct {
+	Auth      *auth.Service
+	Inventory *inventory.Service
+	Audit     *audit.Log
+	Engines   *engine.Registry
+	Log       *slog.Logger
+	Version   string
+}
+
+// route is one API operation.
+type route struct {
+	method, path string
+	summary      string
+	tag          string
+	// perm is required of the caller; "" means any authenticated caller.
+	perm auth.Permission
+	// public routes need no authentication.
+	public bool
+	// in and out are zero values of the request and response types (nil
+	// when there is no body); query lists query parameters.
+	in, out any
+	query   []string
+	status  int
+	handle  func(r *http.Request, p auth.Principal) (any, error)
+}
+
+// Handler returns the API's routes on a mux, to be mounted at /.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range s.routes() {
+		mux.Handle(rt.method+" "+rt.path, s.wrap(rt))
+	}
+	mux.HandleFunc("GET /api/v1/openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteJSON(w, http.StatusOK, s.OpenAPI())
+	})
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteError(w, r, s.Log, errkind.New(errkind.NotFound, "no API route %s %s (see /api/v1/openapi.json)", r.Method, r.URL.Path))
+	})
+	return mux
+}
+
+func (s *Server) wrap(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p auth.Principal
+		if !rt.public {
+			var err error
+			p, err = s.authenticate(r)
+			if err != nil {
+				httpx.WriteError(w, r, s.Log, err)
+				return
+			}
+			if rt.perm != "" {
+				if err := p.Require(rt.perm); err != nil {
+					httpx.WriteError(w, r, s.Log, err)
+					return
+				}
+			}
+		}
+		ctx := audit.WithActor(r.Context(), audit.Actor{User: p.User, Addr: httpx.ClientAddr(r)})
+		out, err := rt.handle(r.WithContext(ctx), p)
+		if err != nil {
+			httpx.WriteError(w, r, s.Log, err)
+			return
+		}
+		status := rt.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		if out == nil {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		httpx.WriteJSON(w, status, out)
+	})
+}
+
+func (s *Server) authenticate(r *http.Request) (auth.Principal, error) {
+	h := r.Header.Get("Authorization")
+	raw, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || raw == "" {
+		return auth.Principal{}, errkind.New(errkind.Unauthorized, "authentication required: send Authorization: Bearer TOKEN (get one with dbfleet login)")
+	}
+	return s.Auth.Authenticate(r.Context(), strings.TrimSpace(raw))
+}

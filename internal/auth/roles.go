@@ -1,0 +1,81 @@
+package auth
+
+import (
+	"slices"
+
+	"github.com/dbfleet/dbfleet/internal/platform/errkind"
+)
+
+// Role is a user's role. Roles are ordered: each has every permission of the
+// roles below it.
+type Role string
+
+// Roles, from least to most privileged.
+const (
+	Viewer    Role = "viewer"
+	Developer Role = "developer"
+	DBA       Role = "dba"
+	Admin     Role = "admin"
+)
+
+// Roles lists every role, least privileged first.
+var Roles = []Role{Viewer, Developer, DBA, Admin}
+
+// ParseRole validates a role name.
+func ParseRole(s string) (Role, error) {
+	r := Role(s)
+	if slices.Contains(Roles, r) {
+		return r, nil
+	}
+	return "", errkind.New(errkind.Invalid, "unknown role %q (roles: viewer, developer, dba, admin)", s)
+}
+
+// Permission is one thing a caller may be allowed to do.
+type Permission string
+
+// Permissions. New capabilities add theirs here and to the table below.
+const (
+	InventoryRead   Permission = "inventory.read"   // see hosts, clusters, instances, groups, shards
+	InstanceCheck   Permission = "instance.check"   // connect to an instance and read its state
+	InventoryWrite  Permission = "inventory.write"  // add and change inventory
+	InventoryDelete Permission = "inventory.delete" // remove inventory
+	AuditRead       Permission = "audit.read"       // read the audit log
+	UserManage      Permission = "user.manage"      // add users, change roles, revoke others' tokens
+)
+
+// grants is the permission table: the permissions each role adds to those of
+// the roles before it.
+var grants = map[Role][]Permission{
+	Viewer:    {InventoryRead},
+	Developer: {InstanceCheck},
+	DBA:       {InventoryWrite, InventoryDelete, AuditRead},
+	Admin:     {UserManage},
+}
+
+// Can reports whether role r has permission p.
+func Can(r Role, p Permission) bool {
+	if !slices.Contains(Roles, r) {
+		return false
+	}
+	for _, role := range Roles {
+		if slices.Contains(grants[role], p) {
+			return true
+		}
+		if role == r {
+			return false
+		}
+	}
+	return false
+}
+
+// PermissionsOf lists every permission of r.
+func PermissionsOf(r Role) []Permission {
+	var out []Permission
+	for _, role := range Roles {
+		out = append(out, grants[role]...)
+		if role == r {
+			return out
+		}
+	}
+	return nil
+}

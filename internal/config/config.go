@@ -1,0 +1,227 @@
+// Package config holds dbfleet's one configuration struct: defaults, then a
+// YAML file, then DBFLEET_* environment variables, then command-line flags,
+// validated once at start. docs/config.md lists every key.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/dbfleet/dbfleet/internal/platform/errkind"
+)
+
+// Config is the server configuration.
+type Config struct {
+	// Listen is the HTTP address of the API and web UI.
+	Listen string `yaml:"listen" env:"DBFLEET_LISTEN"`
+	// Data is the directory for the embedded store, the key file and later
+	// the metrics store.
+	Data string `yaml:"data" env:"DBFLEET_DATA"`
+	// Store is where metadata lives: empty for SQLite in Data, or a
+	// postgres:// URL.
+	Store string `yaml:"store" env:"DBFLEET_STORE"`
+	// SecretKey is the base64 AES-256 key that encrypts stored database
+	// credentials. Empty: a key file (SecretKeyFile) is used, generated on
+	// first start. Several servers sharing one PostgreSQL need the same key.
+	SecretKey string `yaml:"secret_key" env:"DBFLEET_SECRET_KEY"`
+	// SecretKeyFile defaults to Data/secret.key.
+	SecretKeyFile string `yaml:"secret_key_file" env:"DBFLEET_SECRET_KEY_FILE"`
+	// PublicURL is how users reach this server (links in notifications).
+	PublicURL string `yaml:"public_url" env:"DBFLEET_PUBLIC_URL"`
+
+	Log       Log       `yaml:"log"`
+	Auth      Auth      `yaml:"auth"`
+	Inventory Inventory `yaml:"inventory"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `yaml:"level" env:"DBFLEET_LOG_LEVEL"`   // debug, info, warn, error
+	Format string `yaml:"format" env:"DBFLEET_LOG_FORMAT"` // text or json
+}
+
+// Auth configures users and sessions.
+type Auth struct {
+	LoginTTL      time.Duration `yaml:"login_ttl" env:"DBFLEET_AUTH_LOGIN_TTL"`
+	SessionTTL    time.Duration `yaml:"session_ttl" env:"DBFLEET_AUTH_SESSION_TTL"`
+	MaxFailures   int           `yaml:"max_failures" env:"DBFLEET_AUTH_MAX_FAILURES"`
+	FailureWindow time.Duration `yaml:"failure_window" env:"DBFLEET_AUTH_FAILURE_WINDOW"`
+	// SecureCookies marks session cookies Secure (set it behind HTTPS).
+	SecureCookies bool `yaml:"secure_cookies" env:"DBFLEET_AUTH_SECURE_COOKIES"`
+}
+
+// Inventory configures the live-state probe.
+type Inventory struct {
+	ProbeInterval    time.Duration `yaml:"probe_interval" env:"DBFLEET_INVENTORY_PROBE_INTERVAL"`
+	ProbeConcurrency int           `yaml:"probe_concurrency" env:"DBFLEET_INVENTORY_PROBE_CONCURRENCY"`
+	CheckTimeout     time.Duration `yaml:"check_timeout" env:"DBFLEET_INVENTORY_CHECK_TIMEOUT"`
+}
+
+// Defaults returns the built-in configuration.
+func Defaults() Config {
+	return Config{
+		Listen: "127.0.0.1:8080",
+		Data:   "./data",
+		Log:    Log{Level: "info", Format: "text"},
+		Auth: Auth{
+			LoginTTL:      30 * 24 * time.Hour,
+			SessionTTL:    12 * time.Hour,
+			MaxFailures:   5,
+			FailureWindow: 5 * time.Minute,
+		},
+		Inventory: Inventory{
+			ProbeInterval:    15 * time.Second,
+			ProbeConcurrency: 8,
+			CheckTimeout:     10 * time.Second,
+		},
+	}
+}
+
+// Load applies a YAML file (when path is not empty) and then the
+// environment over c. Unknown YAML keys are errors, reported with their line.
+func (c *Config) Load(path string, environ []string) error {
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("read config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+			return errkind.New(errkind.Invalid, "config %s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+		}
+	}
+	return c.applyEnv(environ)
+}
+
+func (c *Config) applyEnv(environ []string) error {
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	return walk(reflect.ValueOf(c).Elem(), func(f reflect.Value, sf reflect.StructField) error {
+		name := sf.Tag.Get("env")
+		v, ok := env[name]
+		if name == "" || !ok {
+			return nil
+		}
+		if err := setField(f, v); err != nil {
+			return errkind.New(errkind.Invalid, "environment %s=%q: %v", name, v, err)
+		}
+		return nil
+	})
+}
+
+func walk(v reflect.Value, fn func(reflect.Value, reflect.StructField) error) error {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f, sf := v.Field(i), t.Field(i)
+		if f.Kind() == reflect.Struct && sf.Type != reflect.TypeOf(time.Duration(0)) {
+			if err := walk(f, fn); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := fn(f, sf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func setField(f reflect.Value, s string) error {
+	switch {
+	case f.Type() == reflect.TypeOf(time.Duration(0)):
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return fmt.Errorf("want a duration such as 15s or 5m")
+		}
+		f.SetInt(int64(d))
+	case f.Kind() == reflect.String:
+		f.SetString(s)
+	case f.Kind() == reflect.Int:
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return fmt.Errorf("want an integer")
+		}
+		f.SetInt(int64(n))
+	case f.Kind() == reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return fmt.Errorf("want true or false")
+		}
+		f.SetBool(b)
+	default:
+		return fmt.Errorf("unsupported type %s", f.Type())
+	}
+	return nil
+}
+
+// Validate checks the whole configuration and fills derived defaults.
+func (c *Config) Validate() error {
+	var errs []string
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		errs = append(errs, fmt.Sprintf("listen %q: want host:port", c.Listen))
+	}
+	if c.Data == "" {
+		errs = append(errs, "data: a directory is required")
+	}
+	if c.Store != "" && !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://") && !strings.HasPrefix(c.Store, "sqlite:") {
+		errs = append(errs, "store: want a postgres:// URL, sqlite:PATH, or empty for SQLite in the data directory")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Sprintf("log.level %q: want debug, info, warn or error", c.Log.Level))
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Sprintf("log.format %q: want text or json", c.Log.Format))
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"auth.login_ttl", c.Auth.LoginTTL}, {"auth.session_ttl", c.Auth.SessionTTL}, {"auth.failure_window", c.Auth.FailureWindow},
+		{"inventory.probe_interval", c.Inventory.ProbeInterval}, {"inventory.check_timeout", c.Inventory.CheckTimeout},
+	} {
+		if d.v <= 0 {
+			errs = append(errs, fmt.Sprintf("%s: must be positive", d.name))
+		}
+	}
+	if c.Auth.MaxFailures < 1 {
+		errs = append(errs, "auth.max_failures: must be at least 1")
+	}
+	if c.Inventory.ProbeConcurrency < 1 {
+		errs = append(errs, "inventory.probe_concurrency: must be at least 1")
+	}
+	if len(errs) > 0 {
+		return errkind.New(errkind.Invalid, "invalid configuration:\n  %s", strings.Join(errs, "\n  "))
+	}
+	if c.SecretKeyFile == "" {
+		c.SecretKeyFile = filepath.Join(c.Data, "secret.key")
+	}
+	return nil
+}
+
+// StoreSpec is what sqldb.Open takes.
+func (c *Config) StoreSpec() string {
+	if c.Store == "" {
+		return filepath.Join(c.Data, "dbfleet.db")
+	}
+	return c.Store
+}

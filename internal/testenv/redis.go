@@ -1,0 +1,206 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+const redisHint = "apt-get install redis-server"
+
+// Redis is a running (or stopped) throwaway redis-server without
+// persistence (--save "" --appendonly no): a restart starts empty.
+type Redis struct {
+	Host     string
+	Port     int
+	Password string // requirepass, and masterauth for when it replicates
+
+	proc *process
+}
+
+// RedisOption changes how StartRedis starts a server.
+type RedisOption func(*redisConfig)
+
+type redisConfig struct {
+	password string
+	args     []string
+}
+
+// RedisArgs appends redis-server options (e.g. "--maxmemory", "10mb"); they
+// come last and so override the defaults.
+func RedisArgs(args ...string) RedisOption {
+	return func(c *redisConfig) { c.args = append(c.args, args...) }
+}
+
+// RedisPassword sets requirepass (default: random).
+func RedisPassword(password string) RedisOption {
+	return func(c *redisConfig) { c.password = password }
+}
+
+func requireRedis(t testing.TB) string {
+	t.Helper()
+	p, ok := lookBinary("redis-server", "/usr/bin", "/usr/local/bin")
+	if !ok {
+		missing(t, "redis-server", redisHint)
+	}
+	return p
+}
+
+// StartRedis starts a redis-server and waits until it answers PING.
+func StartRedis(t testing.TB, opts ...RedisOption) *Redis {
+	t.Helper()
+	return startRedis(t, nil, opts...)
+}
+
+// StartRedisReplica starts a replica of primary (REPLICAOF, masterauth and
+// requirepass set to primary's password) and waits until its
+// master_link_status is up.
+func StartRedisReplica(t testing.TB, primary *Redis) *Redis {
+	t.Helper()
+	return startRedis(t, primary, RedisPassword(primary.Password))
+}
+
+func startRedis(t testing.TB, primary *Redis, opts ...RedisOption) *Redis {
+	t.Helper()
+	bin := requireRedis(t)
+	began := time.Now()
+	var cfg redisConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	base, err := tempBase(t, "redis")
+	if err != nil {
+		t.Fatalf("testenv: redis: %v", err)
+	}
+	r := &Redis{Host: "127.0.0.1", Password: cfg.password}
+	if r.Password == "" {
+		r.Password = secret("secret-")
+	}
+	r.proc = &process{
+		name:    "redis-server",
+		path:    bin,
+		out:     filepath.Join(base, "redis.log"),
+		logs:    []string{filepath.Join(base, "redis.log")},
+		stopSig: syscall.SIGTERM,
+	}
+	t.Cleanup(r.proc.kill)
+	_, err = startWithRetry(func(port int) error {
+		r.Port = port
+		r.proc.args = []string{
+			"--port", strconv.Itoa(port),
+			"--bind", "127.0.0.1",
+			"--dir", base,
+			"--save", "",
+			"--appendonly", "no",
+			"--daemonize", "no",
+			"--logfile", "",
+			"--requirepass", r.Password,
+			"--masterauth", r.Password,
+			"--repl-diskless-sync", "yes",
+			"--repl-diskless-sync-delay", "0",
+		}
+		if primary != nil {
+			r.proc.args = append(r.proc.args, "--replicaof", primary.Host, strconv.Itoa(primary.Port))
+		}
+		r.proc.args = append(r.proc.args, cfg.args...)
+		if err := r.proc.start(); err != nil {
+			return err
+		}
+		err := r.proc.waitReady(r.ping)
+		if err != nil {
+			r.proc.kill()
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(r.proc.failure(fmt.Errorf("redis in %s: %w", base, err)))
+	}
+	if primary != nil {
+		r.waitLinkUp(t, primary)
+	}
+	t.Logf("testenv: redis %d ready in %s", r.Port, time.Since(began).Round(time.Millisecond))
+	return r
+}
+
+// Addr is host:port.
+func (r *Redis) Addr() string { return net.JoinHostPort(r.Host, strconv.Itoa(r.Port)) }
+
+// Client returns a go-redis client, closed when the test ends.
+func (r *Redis) Client(t testing.TB) *redis.Client {
+	t.Helper()
+	c := r.client()
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func (r *Redis) client() *redis.Client {
+	return redis.NewClient(&redis.Options{
+		Addr:            r.Addr(),
+		Password:        r.Password,
+		Protocol:        2,
+		DisableIdentity: true,
+		MaxRetries:      -1,
+		DialerRetries:   1,
+		DialTimeout:     5 * time.Second,
+	})
+}
+
+func (r *Redis) ping(ctx context.Context) error {
+	c := r.client()
+	defer c.Close()
+	return c.Ping(ctx).Err()
+}
+
+func (r *Redis) waitLinkUp(t testing.TB, primary *Redis) {
+	t.Helper()
+	c := r.client()
+	defer c.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		info, err := c.Info(ctx, "replication").Result()
+		cancel()
+		if err == nil && strings.Contains(info, "master_link_status:up") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(r.proc.failure(fmt.Errorf("redis %s: link to primary %s not up after 30s (%v)\n%s", r.Addr(), primary.Addr(), err, info)))
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// Kill sends SIGKILL to the server.
+func (r *Redis) Kill(t testing.TB) {
+	t.Helper()
+	r.proc.kill()
+}
+
+// Stop shuts the server down.
+func (r *Redis) Stop(t testing.TB) {
+	t.Helper()
+	if err := r.proc.stop(time.Minute); err != nil {
+		t.Fatal(r.proc.failure(fmt.Errorf("redis %s: stop: %w", r.Addr(), err)))
+	}
+}
+
+// Start restarts a stopped or killed server on the same port (empty: there
+// is no persistence); a replica reconnects to its primary.
+func (r *Redis) Start(t testing.TB) {
+	t.Helper()
+	if err := r.proc.start(); err != nil {
+		t.Fatal(r.proc.failure(fmt.Errorf("redis %s: %w", r.Addr(), err)))
+	}
+	if err := r.proc.waitReady(r.ping); err != nil {
+		r.proc.kill()
+		t.Fatal(r.proc.failure(fmt.Errorf("redis %s: restart: %w", r.Addr(), err)))
+	}
+}

@@ -1,0 +1,303 @@
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+func TestRequired(t *testing.T) {
+	tests := []struct {
+		ci   string
+		want bool
+	}{
+		{"", false},
+		{"true", true},
+		{"TRUE", true},
+		{"1", true},
+		{"false", false},
+		{"0", false},
+		{"yes", false},
+	}
+	for _, tt := range tests {
+		t.Run("CI="+tt.ci, func(t *testing.T) {
+			t.Setenv("CI", tt.ci)
+			if got := Required(); got != tt.want {
+				t.Errorf("Required() with CI=%q = %v, want %v", tt.ci, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestFreePort(t *testing.T) {
+	t.Parallel()
+	p := FreePort(t)
+	if p <= 0 || p > 65535 {
+		t.Fatalf("FreePort() = %d", p)
+	}
+}
+
+func TestMainTB(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		setup       func(tb testing.TB)
+		wantFailed  bool
+		wantSkipped bool
+		wantReached bool
+	}{
+		{"ok", func(tb testing.TB) {}, false, false, true},
+		{"fatal", func(tb testing.TB) { tb.Fatal("boom") }, true, false, false},
+		{"skip", func(tb testing.TB) { tb.Skip("no binary") }, false, true, false},
+		{"error", func(tb testing.TB) { tb.Errorf("soft %d", 1) }, true, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			tb := newMainTB(&out)
+			var order []string
+			reached := false
+			tb.run(func(tb testing.TB) {
+				tb.Cleanup(func() { order = append(order, "first") })
+				tb.Cleanup(func() { order = append(order, "second") })
+				tt.setup(tb)
+				reached = true
+			})
+			if tb.Failed() != tt.wantFailed || tb.Skipped() != tt.wantSkipped || reached != tt.wantReached {
+				t.Errorf("failed=%v skipped=%v reached=%v, want %v %v %v", tb.Failed(), tb.Skipped(), reached, tt.wantFailed, tt.wantSkipped, tt.wantReached)
+			}
+			tb.runCleanups()
+			if strings.Join(order, ",") != "second,first" {
+				t.Errorf("cleanups ran as %v, want second,first", order)
+			}
+			if tb.Context().Err() == nil {
+				t.Error("context not cancelled after cleanups")
+			}
+		})
+	}
+}
+
+func TestCopyTree(t *testing.T) {
+	t.Parallel()
+	src := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(src, "a", "b"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "a", "b", "f"), []byte("hello"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(t.TempDir(), "copy")
+	if err := copyTree(src, dst, -1, -1); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(dst, "a", "b", "f"))
+	if err != nil || string(got) != "hello" {
+		t.Fatalf("copied file = %q, %v", got, err)
+	}
+	for path, want := range map[string]os.FileMode{"a": 0o700, "a/b/f": 0o600} {
+		fi, err := os.Stat(filepath.Join(dst, path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != want {
+			t.Errorf("%s mode %v, want %v", path, fi.Mode().Perm(), want)
+		}
+	}
+}
+
+func TestMariaDB(t *testing.T) {
+	t.Parallel()
+	m := StartMariaDB(t)
+	if m.User == "" || !strings.HasPrefix(m.Password, "secret-") || m.ServerID == 0 {
+		t.Fatalf("unexpected server fields %+v", m)
+	}
+	db := m.DB(t, "")
+	var version string
+	if err := db.QueryRow("SELECT VERSION()").Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(version, "MariaDB") {
+		t.Errorf("version %q is not MariaDB", version)
+	}
+	var grants string
+	if err := db.QueryRow("SHOW GRANTS").Scan(&grants); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(grants, "ALL PRIVILEGES") || !strings.Contains(grants, "WITH GRANT OPTION") {
+		t.Errorf("grants %q", grants)
+	}
+	var binlogPos string
+	if err := db.QueryRow("SELECT @@global.gtid_binlog_pos").Scan(&binlogPos); err != nil {
+		t.Fatal(err)
+	}
+	if binlogPos != "" {
+		t.Errorf("fresh server's gtid_binlog_pos = %q, want empty (accounts are created without binlogging)", binlogPos)
+	}
+
+	m.Exec(t, "CREATE DATABASE app", "CREATE TABLE app.t (id INT PRIMARY KEY, s VARCHAR(20))", "INSERT INTO app.t VALUES (1, 'κ')")
+	m.Kill(t)
+	if err := db.Ping(); err == nil {
+		t.Fatal("ping succeeded after Kill")
+	}
+	m.Start(t)
+	var s string
+	if err := m.DB(t, "app").QueryRow("SELECT s FROM t WHERE id = 1").Scan(&s); err != nil || s != "κ" {
+		t.Fatalf("after Kill+Start: %q, %v", s, err)
+	}
+	m.Stop(t)
+	m.Start(t)
+	m.Exec(t, "INSERT INTO app.t VALUES (2, 'x')")
+}
+
+func TestMariaDBCluster(t *testing.T) {
+	t.Parallel()
+	c := StartMariaDBCluster(t, 3)
+	if len(c.Nodes) != 3 {
+		t.Fatalf("%d nodes", len(c.Nodes))
+	}
+	c.Primary().Exec(t, "CREATE DATABASE app", "CREATE TABLE app.t (id INT PRIMARY KEY)", "INSERT INTO app.t VALUES (42)")
+	c.WaitSync(t)
+	ids := map[int]bool{}
+	for i, n := range c.Nodes {
+		db := n.DB(t, "")
+		var readOnly, serverID int
+		if err := db.QueryRow("SELECT @@global.read_only, @@global.server_id").Scan(&readOnly, &serverID); err != nil {
+			t.Fatal(err)
+		}
+		if want := i > 0; (readOnly == 1) != want {
+			t.Errorf("node %d: read_only=%d, want %v", i, readOnly, want)
+		}
+		ids[serverID] = true
+		var id int
+		if err := db.QueryRow("SELECT id FROM app.t").Scan(&id); err != nil || id != 42 {
+			t.Errorf("node %d: row %d, %v", i, id, err)
+		}
+		st := n.ReplicaStatus(t)
+		if i == 0 && len(st) != 0 {
+			t.Errorf("primary replicates: %v", st)
+		}
+		if i > 0 && (st["Slave_IO_Running"] != "Yes" || st["Slave_SQL_Running"] != "Yes" || st["Using_Gtid"] != "Slave_Pos") {
+			t.Errorf("node %d: slave status io=%q sql=%q gtid=%q", i, st["Slave_IO_Running"], st["Slave_SQL_Running"], st["Using_Gtid"])
+		}
+	}
+	if len(ids) != 3 {
+		t.Errorf("server ids not distinct: %v", ids)
+	}
+}
+
+func TestPostgres(t *testing.T) {
+	t.Parallel()
+	p := StartPostgres(t)
+	p.CreateDatabase(t, "app")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, p.URL("app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var super bool
+	if err := conn.QueryRow(ctx, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user").Scan(&super); err != nil || !super {
+		t.Fatalf("superuser: %v, %v", super, err)
+	}
+	if _, err := conn.Exec(ctx, "CREATE TABLE t (id int); INSERT INTO t VALUES (7)"); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(ctx)
+
+	// Password authentication is enforced over TCP.
+	bad := *p
+	bad.Password = "wrong"
+	if c, err := pgx.Connect(ctx, bad.URL("app")); err == nil {
+		c.Close(ctx)
+		t.Fatal("connected with a wrong password")
+	}
+
+	p.Kill(t)
+	p.Start(t)
+	conn, err = pgx.Connect(ctx, p.URL("app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var id int
+	if err := conn.QueryRow(ctx, "SELECT id FROM t").Scan(&id); err != nil || id != 7 {
+		t.Fatalf("after Kill+Start: %d, %v", id, err)
+	}
+}
+
+func TestPostgresReplica(t *testing.T) {
+	t.Parallel()
+	p := StartPostgres(t)
+	r := StartPostgresReplica(t, p)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, r.URL("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var inRecovery bool
+	if err := conn.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&inRecovery); err != nil || !inRecovery {
+		t.Fatalf("replica in recovery: %v, %v", inRecovery, err)
+	}
+}
+
+func TestRedis(t *testing.T) {
+	t.Parallel()
+	p := StartRedis(t)
+	r := StartRedisReplica(t, p)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := p.Client(t).Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	rc := r.Client(t)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		v, err := rc.Get(ctx, "k").Result()
+		if err == nil && v == "v" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica did not get the key: %q, %v", v, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := rc.Set(ctx, "k", "w", 0).Err(); err == nil || !strings.Contains(err.Error(), "READONLY") {
+		t.Errorf("write on replica: %v, want READONLY", err)
+	}
+	// requirepass is enforced.
+	if err := (&Redis{Host: p.Host, Port: p.Port, Password: "wrong"}).ping(ctx); err == nil {
+		t.Error("ping with a wrong password succeeded")
+	}
+}
+
+// TestCleanup checks that a server and its directory are gone once the
+// test that started it has finished, also when it failed.
+func TestCleanup(t *testing.T) {
+	t.Parallel()
+	var pid int
+	var dir string
+	t.Run("start", func(t *testing.T) {
+		r := StartRedis(t)
+		pid = r.proc.cmd.Process.Pid
+		dir = filepath.Dir(r.proc.out)
+	})
+	if pid == 0 {
+		t.Skip("redis did not start")
+	}
+	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("redis pid %d still exists after cleanup (kill 0: %v)", pid, err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s still exists after cleanup (%v)", dir, err)
+	}
+}
