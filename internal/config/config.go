@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -99,10 +100,35 @@ func (c *Config) Load(path string, environ []string) error {
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
 		if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-			return errkind.New(errkind.Invalid, "config %s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+			return errkind.New(errkind.Invalid, "invalid configuration:\n  %s", strings.Join(yamlErrors(path, err), "\n  "))
 		}
 	}
 	return c.applyEnv(environ)
+}
+
+var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+// yamlErrors renders YAML decoding errors as "file:line: what".
+func yamlErrors(path string, err error) []string {
+	var msgs []string
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	} else {
+		msgs = []string{err.Error()}
+	}
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		if sm := yamlLine.FindStringSubmatch(m); sm != nil {
+			m = sm[2]
+			m = strings.Replace(m, " in type config.Config", "", 1)
+			m = strings.Replace(m, "field ", "unknown key ", 1)
+			out[i] = fmt.Sprintf("%s:%s: %s", path, sm[1], m)
+			continue
+		}
+		out[i] = fmt.Sprintf("%s: %s", path, strings.TrimPrefix(m, "yaml: "))
+	}
+	return out
 }
 
 func (c *Config) applyEnv(environ []string) error {

@@ -33,8 +33,8 @@ func TestBadInput(t *testing.T) {
 		env        []string
 		want       string
 	}{
-		{"unknown key", "listen: x:1\nlisten_addr: y\n", nil, "line 2"},
-		{"bad type", "inventory:\n  probe_interval: often\n", nil, "line 2"},
+		{"unknown key", "listen: x:1\nlisten_addr: y\n", nil, "c.yaml:2: unknown key listen_addr not found"},
+		{"bad type", "inventory:\n  probe_interval: often\n", nil, "c.yaml:2: cannot unmarshal"},
 		{"bad env duration", "", []string{"DBFLEET_INVENTORY_PROBE_INTERVAL=soon"}, "DBFLEET_INVENTORY_PROBE_INTERVAL"},
 		{"bad listen", "listen: nowhere\n", nil, `listen "nowhere"`},
 		{"bad store", "store: mysql://x\n", nil, "store:"},

@@ -5,7 +5,13 @@
 // Every server runs in a fresh temporary directory, listens only on
 // 127.0.0.1 on a free port, and is killed (its directory removed) by
 // t.Cleanup, also when the test fails. Servers run in their own process
-// group with a parent-death signal, so none outlives the test binary.
+// group with a parent-death signal, so none outlives the test binary; the
+// directories of a test binary that was killed before its cleanups ran are
+// removed by the next one that starts a server.
+//
+// The directories go to $DBFLEET_TESTENV_TMPDIR if set, else to /dev/shm
+// when it is a tmpfs with at least 2 GiB free (ten times faster than a disk
+// here), else to the system's temporary directory.
 //
 //	func TestSomething(t *testing.T) {
 //		m := testenv.StartMariaDB(t)

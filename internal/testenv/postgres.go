@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/sys/unix"
 )
 
 const postgresHint = "apt-get install postgresql"
@@ -244,9 +245,10 @@ func (p *Postgres) startNew(base string) error {
 }
 
 // removeSysVSegment removes the small System V shared memory segment that
-// a killed postmaster leaves behind; postmaster.pid's 7th line holds its
-// key and id. (A restart would reuse or remove it; the test's end would
-// not.)
+// a killed postmaster leaves behind (a restart would reuse it, the end of
+// the test would not). postmaster.pid's 7th line holds its key and id; the
+// segment is removed only when its key matches and, once the killed
+// backends are gone, nothing is attached to it.
 func removeSysVSegment(datadir string) {
 	b, err := os.ReadFile(filepath.Join(datadir, "postmaster.pid"))
 	if err != nil {
@@ -260,12 +262,22 @@ func removeSysVSegment(datadir string) {
 	if len(f) != 2 {
 		return
 	}
-	id, err := strconv.Atoi(f[1])
-	if err != nil || id < 0 {
+	key, err1 := strconv.ParseUint(f[0], 10, 32)
+	id, err2 := strconv.Atoi(f[1])
+	if err1 != nil || err2 != nil || id < 0 {
 		return
 	}
-	const ipcRMID = 0
-	_, _, _ = syscall.Syscall(syscall.SYS_SHMCTL, uintptr(id), ipcRMID, 0)
+	for range 100 {
+		var desc unix.SysvShmDesc
+		if _, err := unix.SysvShmCtl(id, unix.IPC_STAT, &desc); err != nil || uint32(desc.Perm.Key) != uint32(key) {
+			return // gone already, or the id now belongs to someone else
+		}
+		if desc.Nattch == 0 {
+			_, _ = unix.SysvShmCtl(id, unix.IPC_RMID, nil)
+			return
+		}
+		time.Sleep(20 * time.Millisecond) // killed backends still exiting
+	}
 }
 
 func initPostgresData(bins pgBins, cred *syscall.Credential, datadir string) error {
@@ -300,6 +312,9 @@ func buildPostgresTemplate() (string, error) {
 			return err
 		}
 		defer os.RemoveAll(tmp)
+		if err := ownDir(tmp); err != nil {
+			return err
+		}
 		if err := chownTo(tmp, cred); err != nil {
 			return err
 		}

@@ -1,8 +1,10 @@
 package testenv
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"path/filepath"
 	"strconv"
@@ -62,7 +64,7 @@ func StartRedis(t testing.TB, opts ...RedisOption) *Redis {
 
 // StartRedisReplica starts a replica of primary (REPLICAOF, masterauth and
 // requirepass set to primary's password) and waits until its
-// master_link_status is up.
+// master_link_status is up and the primary lists it as online.
 func StartRedisReplica(t testing.TB, primary *Redis) *Redis {
 	t.Helper()
 	return startRedis(t, primary, RedisPassword(primary.Password))
@@ -154,25 +156,99 @@ func (r *Redis) client() *redis.Client {
 }
 
 func (r *Redis) ping(ctx context.Context) error {
-	c := r.client()
-	defer c.Close()
-	return c.Ping(ctx).Err()
+	_, err := r.do(ctx, "PING")
+	return err
 }
 
+// do runs one command on a fresh connection after AUTH, speaking just
+// enough RESP for PING and INFO. (go-redis would log every refused dial
+// while a server starts.)
+func (r *Redis) do(ctx context.Context, args ...string) (string, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", r.Addr())
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	var b strings.Builder
+	for _, cmd := range [][]string{{"AUTH", r.Password}, args} {
+		fmt.Fprintf(&b, "*%d\r\n", len(cmd))
+		for _, a := range cmd {
+			fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+		}
+	}
+	if _, err := io.WriteString(conn, b.String()); err != nil {
+		return "", err
+	}
+	br := bufio.NewReader(conn)
+	if _, err := readReply(br); err != nil {
+		return "", fmt.Errorf("auth: %w", err)
+	}
+	return readReply(br)
+}
+
+// readReply reads a simple string, error, integer or bulk string reply.
+func readReply(br *bufio.Reader) (string, error) {
+	line, err := br.ReadString('\n')
+	if err != nil {
+		return "", err
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", fmt.Errorf("empty reply")
+	}
+	switch line[0] {
+	case '+', ':':
+		return line[1:], nil
+	case '-':
+		return "", fmt.Errorf("%s", line[1:])
+	case '$':
+		n, err := strconv.Atoi(line[1:])
+		if err != nil || n < 0 {
+			return "", err
+		}
+		buf := make([]byte, n+2)
+		if _, err := io.ReadFull(br, buf); err != nil {
+			return "", err
+		}
+		return string(buf[:n]), nil
+	}
+	return "", fmt.Errorf("unexpected reply %q", line)
+}
+
+// waitLinkUp waits until the replica's link is up and the primary lists
+// it as online (past the initial sync, receiving the write stream).
 func (r *Redis) waitLinkUp(t testing.TB, primary *Redis) {
 	t.Helper()
-	c := r.client()
-	defer c.Close()
+	online := fmt.Sprintf("port=%d,state=online", r.Port)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		info, err := c.Info(ctx, "replication").Result()
-		cancel()
+		info, err := r.do(ctx, "INFO", "replication")
+		var pinfo string
 		if err == nil && strings.Contains(info, "master_link_status:up") {
+			pinfo, err = primary.do(ctx, "INFO", "replication")
+		}
+		cancel()
+		if err == nil && strings.Contains(pinfo, online) {
+			// Until its first acknowledgement (sent every second, or when
+			// asked) the primary holds the write stream back from a
+			// replica that finished a diskless sync; WAIT asks at once.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			n, err := primary.do(ctx, "WAIT", strconv.Itoa(strings.Count(pinfo, ",state=")), "5000")
+			cancel()
+			if err != nil {
+				t.Fatalf("testenv: redis %s: WAIT for replicas: %v", primary.Addr(), err)
+			}
+			_ = n
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatal(r.proc.failure(fmt.Errorf("redis %s: link to primary %s not up after 30s (%v)\n%s", r.Addr(), primary.Addr(), err, info)))
+			t.Fatal(r.proc.failure(fmt.Errorf("redis %s: not an online replica of %s after 30s (%v)\nreplica: %s\nprimary: %s",
+				r.Addr(), primary.Addr(), err, info, pinfo)))
 		}
 		time.Sleep(25 * time.Millisecond)
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -132,7 +133,9 @@ func readTail(path string, n int64) ([]byte, error) {
 // which a server running as another user (postgres) can traverse. The
 // removal is registered first, so it runs after the server is stopped.
 func tempBase(t testing.TB, kind string) (string, error) {
-	dir, err := os.MkdirTemp(tempRoot(), "dbfleet-"+kind+"-")
+	root := tempRoot()
+	sweepStale(root)
+	dir, err := os.MkdirTemp(root, "dbfleet-"+kind+"-")
 	if err != nil {
 		return "", fmt.Errorf("create temp dir: %w", err)
 	}
@@ -141,7 +144,51 @@ func tempBase(t testing.TB, kind string) (string, error) {
 			t.Logf("testenv: remove %s: %v", dir, err)
 		}
 	})
+	if err := ownDir(dir); err != nil {
+		return "", err
+	}
 	return dir, nil
+}
+
+// ownerFile in a server directory holds the pid of the test binary that
+// made it.
+const ownerFile = "testenv.owner"
+
+func ownDir(dir string) error {
+	if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		return fmt.Errorf("mark %s: %w", dir, err)
+	}
+	return nil
+}
+
+// sweepStale removes the directories of test binaries that died without
+// running their cleanups (killed by a timeout or a signal; their servers
+// died with them through the parent-death signal). Directories without an
+// owner file, or whose owner lives, are left alone.
+func sweepStale(root string) {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), "dbfleet-") {
+			continue
+		}
+		dir := filepath.Join(root, e.Name())
+		b, err := os.ReadFile(filepath.Join(dir, ownerFile))
+		if err != nil {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			continue
+		}
+		removeSysVSegment(filepath.Join(dir, "data")) // a PostgreSQL directory's leftover
+		_ = os.RemoveAll(dir)
+	}
 }
 
 // tempRoot is where server directories go: $DBFLEET_TESTENV_TMPDIR if set,

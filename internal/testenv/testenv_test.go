@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -82,6 +84,63 @@ func TestMainTB(t *testing.T) {
 				t.Error("context not cancelled after cleanups")
 			}
 		})
+	}
+}
+
+func TestMissing(t *testing.T) {
+	for _, tt := range []struct {
+		ci          string
+		wantFailed  bool
+		wantSkipped bool
+	}{{"true", true, false}, {"1", true, false}, {"", false, true}} {
+		t.Run("CI="+tt.ci, func(t *testing.T) {
+			t.Setenv("CI", tt.ci)
+			var out bytes.Buffer
+			tb := newMainTB(&out)
+			tb.run(func(tb testing.TB) { missing(tb, "frobd", "apt-get install frob") })
+			tb.runCleanups()
+			if tb.Failed() != tt.wantFailed || tb.Skipped() != tt.wantSkipped {
+				t.Errorf("failed=%v skipped=%v, want %v %v", tb.Failed(), tb.Skipped(), tt.wantFailed, tt.wantSkipped)
+			}
+			if !strings.Contains(out.String(), "apt-get install frob") {
+				t.Errorf("message %q lacks the install hint", out.String())
+			}
+		})
+	}
+}
+
+func TestSweepStale(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	// A pid that no longer exists: a child that has been reaped.
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Skip("no true(1):", err)
+	}
+	dead := cmd.Process.Pid
+	dirs := map[string]string{ // name -> owner file content ("" for none)
+		"dbfleet-redis-dead":  strconv.Itoa(dead),
+		"dbfleet-redis-alive": strconv.Itoa(os.Getppid()),
+		"dbfleet-redis-mine":  strconv.Itoa(os.Getpid()),
+		"dbfleet-redis-new":   "",
+		"other-dead":          strconv.Itoa(dead),
+	}
+	for name, owner := range dirs {
+		if err := os.Mkdir(filepath.Join(root, name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if owner != "" {
+			if err := os.WriteFile(filepath.Join(root, name, ownerFile), []byte(owner), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	sweepStale(root)
+	for name := range dirs {
+		_, err := os.Stat(filepath.Join(root, name))
+		if gone, want := errors.Is(err, os.ErrNotExist), name == "dbfleet-redis-dead"; gone != want {
+			t.Errorf("%s removed=%v, want %v", name, gone, want)
+		}
 	}
 }
 
@@ -226,11 +285,14 @@ func TestPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(ctx)
 	var id int
 	if err := conn.QueryRow(ctx, "SELECT id FROM t").Scan(&id); err != nil || id != 7 {
 		t.Fatalf("after Kill+Start: %d, %v", id, err)
 	}
+	conn.Close(ctx)
+	p.Stop(t)
+	p.Start(t)
+	p.CreateDatabase(t, "after_restart")
 }
 
 func TestPostgresReplica(t *testing.T) {
@@ -277,6 +339,11 @@ func TestRedis(t *testing.T) {
 	// requirepass is enforced.
 	if err := (&Redis{Host: p.Host, Port: p.Port, Password: "wrong"}).ping(ctx); err == nil {
 		t.Error("ping with a wrong password succeeded")
+	}
+	p.Stop(t)
+	p.Start(t)
+	if err := p.ping(ctx); err != nil {
+		t.Errorf("after Stop+Start: %v", err)
 	}
 }
 

@@ -1,0 +1,24 @@
+# dbfleet: the commands a newcomer needs. See README.md.
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/dbfleet/dbfleet/internal/app.Version=$(VERSION)
+
+.PHONY: run build test test-short vet fmt deps
+run:            ## run the server with an embedded SQLite store in ./data
+	$(GO) run ./cmd/dbfleet serve
+
+build:          ## build ./dbfleet
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dbfleet ./cmd/dbfleet
+
+test:           ## the full test suite: real MariaDB, PostgreSQL, Redis and Chromium
+	$(GO) vet ./...
+	CI=$${CI:-true} $(GO) test -count=1 -timeout 30m ./...
+
+test-short:     ## unit tests only, no servers
+	$(GO) test -short ./...
+
+deps:           ## Debian packages the tests need
+	./.ci/install-deps
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')

@@ -1,0 +1,295 @@
+// Package app wires dbfleet together: configuration, stores, services,
+// background loops and the HTTP server. It is the only package that knows
+// every other one.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/dbfleet/dbfleet/internal/api"
+	"github.com/dbfleet/dbfleet/internal/auth"
+	"github.com/dbfleet/dbfleet/internal/config"
+	"github.com/dbfleet/dbfleet/internal/engine"
+	"github.com/dbfleet/dbfleet/internal/engine/mysql"
+	"github.com/dbfleet/dbfleet/internal/engine/postgres"
+	"github.com/dbfleet/dbfleet/internal/engine/redis"
+	"github.com/dbfleet/dbfleet/internal/inventory"
+	"github.com/dbfleet/dbfleet/internal/platform/audit"
+	"github.com/dbfleet/dbfleet/internal/platform/httpx"
+	"github.com/dbfleet/dbfleet/internal/platform/secret"
+	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
+	"github.com/dbfleet/dbfleet/internal/ui"
+	"github.com/dbfleet/dbfleet/migrations"
+)
+
+// Version is set at build time (-ldflags "-X .../app.Version=v1.2.3").
+var Version = "dev"
+
+// Options are what the command line adds to the configuration.
+type Options struct {
+	// AdminPassword is the first admin's password (DBFLEET_ADMIN_PASSWORD);
+	// empty means generate one and print it once.
+	AdminPassword string
+	// AddrFile, when set, receives the listening address once the server is
+	// ready (for scripts that start dbfleet on port 0).
+	AddrFile string
+	// Out receives the first-start message; Log the structured logs.
+	Out io.Writer
+	Log *slog.Logger
+}
+
+// Engines returns the registry of engine adapters built into dbfleet: the
+// one list to extend when an engine is added.
+func Engines() *engine.Registry {
+	return engine.NewRegistry(
+		mysql.New(),    // mariadb, mysql, tidb
+		postgres.New(), // postgres
+		redis.New(),    // redis
+	)
+}
+
+// NewLogger builds the logger the configuration asks for.
+func NewLogger(c config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// Run serves until ctx is cancelled, then shuts down gracefully.
+func Run(ctx context.Context, cfg config.Config, opts Options) error {
+	start := time.Now()
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	log := opts.Log
+	if log == nil {
+		log = NewLogger(cfg.Log, os.Stderr)
+	}
+	out := opts.Out
+	if out == nil {
+		out = os.Stdout
+	}
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return fmt.Errorf("data directory %s: %w", cfg.Data, err)
+	}
+
+	db, err := sqldb.Open(ctx, cfg.StoreSpec())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx, migrations.FS, log.With("component", "migrate")); err != nil {
+		return err
+	}
+	box, err := openSecrets(ctx, cfg, db, log)
+	if err != nil {
+		return err
+	}
+
+	authSvc := auth.NewService(db, log.With("component", "auth"), auth.Options{
+		LoginTTL: cfg.Auth.LoginTTL, SessionTTL: cfg.Auth.SessionTTL,
+		MaxFailures: cfg.Auth.MaxFailures, FailureWindow: cfg.Auth.FailureWindow,
+	})
+	generated, created, err := authSvc.Bootstrap(ctx, opts.AdminPassword)
+	if err != nil {
+		return err
+	}
+
+	engines := Engines()
+	inv := inventory.NewService(db, box, engines, log.With("component", "inventory"))
+	inv.CheckTimeout = cfg.Inventory.CheckTimeout
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	httpMetrics := httpx.NewMetrics(reg)
+	checks := newCheckMetrics(reg)
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "dbfleet_build_info", Help: "Build information.", ConstLabels: prometheus.Labels{"version": Version},
+	}, func() float64 { return 1 }))
+
+	apiSrv := &api.Server{Auth: authSvc, Inventory: inv, Audit: audit.NewLog(db), Engines: engines, Log: log.With("component", "api"), Version: Version}
+	uiSrv := &ui.Server{Auth: authSvc, Inventory: inv, Audit: audit.NewLog(db), Engines: engines, Log: log.With("component", "ui"),
+		Version: Version, SecureCookies: cfg.Auth.SecureCookies}
+
+	isReady := func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		return db.Ping(ctx)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/api/", apiSrv.Handler())
+	mux.Handle("/", uiSrv.Handler())
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, r *http.Request) {
+		if err := isReady(r.Context()); err != nil {
+			http.Error(w, "not ready: metadata store unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ready\n")
+	})
+	handler := httpx.SecurityHeaders(httpMetrics.Instrument(log.With("component", "http"), mux))
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	url := "http://" + ln.Addr().String()
+
+	if created {
+		if generated != "" {
+			fmt.Fprintf(out, "Created user admin with password %s (shown only this once).\n", generated)
+		} else {
+			fmt.Fprintf(out, "Created user admin with the password from DBFLEET_ADMIN_PASSWORD.\n")
+		}
+		fmt.Fprintf(out, "Log in: open %s, or run: dbfleet login --server %s --user admin --password-stdin\n", url, url)
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	loops := []struct {
+		name string
+		run  func(context.Context) error
+	}{
+		{"prober", (&inventory.Prober{Inventory: inv, Interval: cfg.Inventory.ProbeInterval, Concurrency: cfg.Inventory.ProbeConcurrency, Observer: checks}).Run},
+	}
+	errc := make(chan error, len(loops)+1)
+	var wg sync.WaitGroup
+	for _, l := range loops {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := l.run(ctx); err != nil && ctx.Err() == nil {
+				errc <- fmt.Errorf("%s: %w", l.name, err)
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("http: %w", err)
+		}
+	}()
+	if opts.AddrFile != "" {
+		if err := writeFileAtomic(opts.AddrFile, ln.Addr().String()+"\n"); err != nil {
+			cancel()
+			srv.Close()
+			wg.Wait()
+			return err
+		}
+	}
+	log.Info("dbfleet ready", "url", url, "store", db.Where, "data", cfg.Data, "version", Version, "startup", time.Since(start).Round(time.Millisecond))
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	log.Info("shutting down")
+	cancel()
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer scancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+	}
+	wg.Wait()
+	return runErr
+}
+
+func openSecrets(ctx context.Context, cfg config.Config, db *sqldb.DB, log *slog.Logger) (*secret.Box, error) {
+	var key []byte
+	var err error
+	if cfg.SecretKey != "" {
+		if key, err = secret.ParseKey(cfg.SecretKey); err != nil {
+			return nil, fmt.Errorf("secret_key: %w", err)
+		}
+	} else {
+		var created bool
+		if key, created, err = secret.LoadOrCreateKeyFile(cfg.SecretKeyFile); err != nil {
+			return nil, err
+		}
+		if created {
+			log.Info("generated the credential encryption key; back it up with the store", "file", cfg.SecretKeyFile)
+		}
+	}
+	box, err := secret.New(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := secret.VerifyKey(ctx, db, box); err != nil {
+		return nil, err
+	}
+	return box, nil
+}
+
+func writeFileAtomic(path, content string) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".addr-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if _, err := f.WriteString(content); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	f.Close()
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// checkMetrics exports instance probe outcomes.
+type checkMetrics struct {
+	checks   *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newCheckMetrics(reg prometheus.Registerer) *checkMetrics {
+	m := &checkMetrics{
+		checks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dbfleet_instance_checks_total", Help: "Instance probes by engine and result (up or down).",
+		}, []string{"engine", "result"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "dbfleet_instance_check_duration_seconds", Help: "Instance probe latency by engine.", Buckets: prometheus.DefBuckets,
+		}, []string{"engine"}),
+	}
+	reg.MustRegister(m.checks, m.duration)
+	return m
+}
+
+func (m *checkMetrics) ObserveCheck(eng string, up bool, took time.Duration) {
+	result := "down"
+	if up {
+		result = "up"
+	}
+	m.checks.WithLabelValues(eng, result).Inc()
+	m.duration.WithLabelValues(eng).Observe(took.Seconds())
+}

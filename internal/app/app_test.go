@@ -1,0 +1,175 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dbfleet/dbfleet/internal/app"
+	"github.com/dbfleet/dbfleet/internal/config"
+)
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// start runs a server on a free port with data in dir; it returns its URL,
+// what it printed, and a stop function that waits for a clean exit.
+func start(t *testing.T, dir, adminPassword string) (string, *syncBuffer, func()) {
+	t.Helper()
+	cfg := config.Defaults()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.Data = dir
+	addrFile := filepath.Join(t.TempDir(), "addr")
+	out := &syncBuffer{}
+	logs := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- app.Run(ctx, cfg, app.Options{AdminPassword: adminPassword, AddrFile: addrFile, Out: out,
+			Log: slog.New(slog.NewTextHandler(logs, nil))})
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if b, err := os.ReadFile(addrFile); err == nil {
+			stopped := false
+			return "http://" + strings.TrimSpace(string(b)), out, func() {
+				if stopped {
+					return
+				}
+				stopped = true
+				cancel()
+				select {
+				case err := <-done:
+					if err != nil {
+						t.Errorf("server exited with %v", err)
+					}
+				case <-time.After(15 * time.Second):
+					t.Errorf("server did not stop within 15s")
+				}
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("server exited early: %v\n%s", err, logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not ready after 20s:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func get(t *testing.T, url, token string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func login(t *testing.T, url, user, pw string) (int, string) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"user": user, "password": pw})
+	resp, err := http.Post(url+"/api/v1/login", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r struct{ Token string }
+	json.NewDecoder(resp.Body).Decode(&r)
+	return resp.StatusCode, r.Token
+}
+
+func TestFirstStartAndEndpoints(t *testing.T) {
+	dir := t.TempDir()
+	url, out, stop := start(t, dir, "")
+	m := regexp.MustCompile(`Created user admin with password (\S+) \(shown only this once\)`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("first start did not print the admin password:\n%s", out.String())
+	}
+	code, token := login(t, url, "admin", m[1])
+	if code != 200 || token == "" {
+		t.Fatalf("login with the printed password: %d", code)
+	}
+	for _, tt := range []struct {
+		path, want string
+		code       int
+	}{
+		{"/-/healthy", "ok", 200},
+		{"/-/ready", "ready", 200},
+		{"/api/v1/openapi.json", `"openapi": "3.1.0"`, 200},
+		{"/api/v1/hosts", `"unauthorized"`, 401},
+	} {
+		if c, body := get(t, url+tt.path, ""); c != tt.code || !strings.Contains(body, tt.want) {
+			t.Errorf("GET %s: %d %.200q, want %d with %q", tt.path, c, body, tt.code, tt.want)
+		}
+	}
+	if c, _ := get(t, url+"/api/v1/hosts", token); c != 200 {
+		t.Fatalf("hosts with token: %d", c)
+	}
+	_, metrics := get(t, url+"/metrics", "")
+	for _, want := range []string{
+		`dbfleet_http_requests_total{code="200",method="GET",route="GET /api/v1/hosts"} 1`,
+		`dbfleet_http_requests_total{code="401",method="GET",route="GET /api/v1/hosts"} 1`,
+		`dbfleet_build_info{version=`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	// Security headers on every response.
+	resp, _ := http.Get(url + "/-/healthy")
+	resp.Body.Close()
+	if resp.Header.Get("X-Content-Type-Options") != "nosniff" || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'self'") {
+		t.Errorf("missing security headers: %v", resp.Header)
+	}
+	stop()
+
+	// A second start keeps the admin and prints no password.
+	url, out, stop = start(t, dir, "ignored-now")
+	defer stop()
+	if strings.Contains(out.String(), "password") {
+		t.Fatalf("second start printed: %q", out.String())
+	}
+	if code, _ := login(t, url, "admin", m[1]); code != 200 {
+		t.Fatalf("admin password changed by a restart: %d", code)
+	}
+	st, err := os.Stat(filepath.Join(dir, "secret.key"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("secret.key: %v %v", st, err)
+	}
+}
+
+func TestBadConfigRefusesToStart(t *testing.T) {
+	cfg := config.Defaults()
+	cfg.Data = t.TempDir()
+	cfg.Listen = "not-an-address"
+	err := app.Run(context.Background(), cfg, app.Options{Out: io.Discard, Log: slog.New(slog.DiscardHandler)})
+	if err == nil || !strings.Contains(err.Error(), `listen "not-an-address"`) {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -1,0 +1,104 @@
+package cli_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/dbfleet/dbfleet/internal/cli"
+	"github.com/dbfleet/dbfleet/internal/testenv"
+)
+
+// TestMain makes the test binary double as the dbfleet command, so the
+// scripts in testdata/script run the real CLI and server as separate
+// processes.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"dbfleet": func() { os.Exit(cli.Main()) },
+	})
+}
+
+// TestScripts runs each testdata/script/*.txtar against real servers: a
+// two-node MariaDB cluster, a PostgreSQL (for instances and as a shared
+// metadata store) and a Redis.
+func TestScripts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end scripts start real servers")
+	}
+	cluster := testenv.StartMariaDBCluster(t, 2)
+	pg := testenv.StartPostgres(t)
+	rd := testenv.StartRedis(t)
+	dead := testenv.FreePort(t)
+	var n int
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			n++
+			store := fmt.Sprintf("store%d", n)
+			pg.CreateDatabase(t, store)
+			primary, replica := cluster.Nodes[0], cluster.Nodes[1]
+			for k, v := range map[string]string{
+				"XDG_CONFIG_HOME":   filepath.Join(env.WorkDir, ".config"),
+				"MARIADB_PORT":      strconv.Itoa(primary.Port),
+				"MARIADB_REPLICA":   strconv.Itoa(replica.Port),
+				"MARIADB_USER":      primary.User,
+				"MARIADB_PASSWORD":  primary.Password,
+				"PG_PORT":           strconv.Itoa(pg.Port),
+				"PG_USER":           pg.User,
+				"PG_PASSWORD":       pg.Password,
+				"PG_STORE":          pg.URL(store),
+				"REDIS_PORT":        strconv.Itoa(rd.Port),
+				"REDIS_PASSWORD":    rd.Password,
+				"DEAD_PORT":         strconv.Itoa(dead),
+				"DBFLEET_LOG_LEVEL": "warn",
+			} {
+				env.Setenv(k, v)
+			}
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"waitserver": waitServer,
+			"secretfile": secretFile,
+		},
+	})
+}
+
+// waitserver ADDRFILE [VAR]: wait until `dbfleet serve --addr-file` wrote
+// its address, then set VAR (default DBFLEET_SERVER) to its URL.
+func waitServer(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: waitserver ADDRFILE [VAR]")
+	}
+	name := "DBFLEET_SERVER"
+	if len(args) == 2 {
+		name = args[1]
+	}
+	path := ts.MkAbs(args[0])
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if b, err := os.ReadFile(path); err == nil && strings.HasSuffix(string(b), "\n") {
+			ts.Setenv(name, "http://"+strings.TrimSpace(string(b)))
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	ts.Fatalf("server did not write %s within 60s", path)
+}
+
+// secretfile NAME VALUE...: write VALUE (expanded) plus a newline to NAME,
+// for piping passwords to --password-stdin.
+func secretFile(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: secretfile NAME VALUE")
+	}
+	if err := os.WriteFile(ts.MkAbs(args[0]), []byte(strings.Join(args[1:], " ")+"\n"), 0o600); err != nil {
+		ts.Fatalf("%v", err)
+	}
+}

@@ -1,0 +1,71 @@
+package engine
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"testing"
+
+	"github.com/dbfleet/dbfleet/internal/platform/errkind"
+)
+
+func TestUnreachable(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"refused", fmt.Errorf("connect: %w", syscall.ECONNREFUSED), true},
+		{"op error", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("x")}, true},
+		{"dns", &net.DNSError{Err: "no such host", Name: "db.invalid", IsNotFound: true}, true},
+		{"deadline", fmt.Errorf("connect: %w", context.DeadlineExceeded), true},
+		{"io deadline", os.ErrDeadlineExceeded, true},
+		{"eof", io.ErrUnexpectedEOF, true},
+		{"bad conn", driver.ErrBadConn, true},
+		{"reset", syscall.ECONNRESET, true},
+		{"canceled", context.Canceled, false},
+		{"server error", errors.New("syntax error"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Unreachable(tt.err); got != tt.want {
+				t.Errorf("Unreachable(%v) = %v, want %v", tt.err, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRedact(t *testing.T) {
+	base := errors.New("dial failed for password=hunter22 at host")
+	tests := []struct {
+		name   string
+		err    error
+		secret string
+		want   string
+	}{
+		{"hidden", base, "hunter22", "dial failed for password=xxxxx at host"},
+		{"absent", errors.New("plain"), "hunter22", "plain"},
+		{"no secret", base, "", base.Error()},
+		{"wrapped kind", errkind.Wrap(errkind.Unavailable, base), "hunter22", "dial failed for password=xxxxx at host"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Redact(tt.err, tt.secret)
+			if got.Error() != tt.want {
+				t.Errorf("Redact() = %q, want %q", got, tt.want)
+			}
+			if !errors.Is(got, tt.err) || errkind.Of(got) != errkind.Of(tt.err) {
+				t.Errorf("Redact() lost the chain of %v", tt.err)
+			}
+		})
+	}
+	if Redact(nil, "x") != nil {
+		t.Error("Redact(nil) != nil")
+	}
+}

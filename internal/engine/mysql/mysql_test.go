@@ -1,0 +1,426 @@
+package mysql
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dbfleet/dbfleet/internal/engine"
+	"github.com/dbfleet/dbfleet/internal/platform/errkind"
+	"github.com/dbfleet/dbfleet/internal/testenv"
+)
+
+// cluster is shared by the integration tests: Nodes[0] the primary, two
+// replicas.
+var cluster *testenv.MariaDBCluster
+
+func TestMain(m *testing.M) {
+	os.Exit(testenv.RunMain(m, func(tb testing.TB) { cluster = testenv.StartMariaDBCluster(tb, 3) }))
+}
+
+const wrongPassword = "wr0ng-Pa55word-never-shown"
+
+func target(n *testenv.MariaDB) engine.Target {
+	return engine.Target{Engine: engine.MariaDB, Host: n.Host, Port: n.Port, User: n.User, Password: n.Password, ConnectTimeout: 5 * time.Second}
+}
+
+// noSecrets fails the test when err's message holds a password.
+func noSecrets(t *testing.T, err error) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	for _, s := range []string{cluster.Primary().Password, wrongPassword} {
+		if strings.Contains(err.Error(), s) {
+			t.Errorf("error message contains a password: %v", err)
+		}
+	}
+}
+
+func open(t *testing.T, n *testenv.MariaDB) *Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := engine.NewRegistry(New()).Open(ctx, target(n))
+	noSecrets(t, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c.(*Conn)
+}
+
+func TestKinds(t *testing.T) {
+	got := New().Kinds()
+	want := []engine.Kind{engine.MariaDB, engine.MySQL, engine.TiDB}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Kinds() = %v, want %v", got, want)
+	}
+}
+
+func TestParseVersion(t *testing.T) {
+	tests := []struct {
+		in     string
+		flavor flavor
+		ver    [3]int
+		modern bool
+	}{
+		{"10.11.6-MariaDB-0+deb12u1", flavorMariaDB, [3]int{10, 11, 6}, false},
+		{"8.0.36", flavorMySQL, [3]int{8, 0, 36}, true},
+		{"8.0.21-log", flavorMySQL, [3]int{8, 0, 21}, false},
+		{"8.4.0", flavorMySQL, [3]int{8, 4, 0}, true},
+		{"5.7.44-log", flavorMySQL, [3]int{5, 7, 44}, false},
+		{"8.0.11-TiDB-v7.5.0", flavorTiDB, [3]int{8, 0, 11}, false},
+		{"", flavorMySQL, [3]int{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			f, v := parseVersion(tt.in)
+			if f != tt.flavor || v != tt.ver {
+				t.Errorf("parseVersion(%q) = %v %v, want %v %v", tt.in, f, v, tt.flavor, tt.ver)
+			}
+			c := &Conn{flavor: f, ver: v}
+			if c.modernMySQL() != tt.modern {
+				t.Errorf("modernMySQL = %v, want %v", c.modernMySQL(), tt.modern)
+			}
+		})
+	}
+}
+
+func TestConvert(t *testing.T) {
+	ts := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	tests := []struct {
+		in     any
+		dbType string
+		want   any
+	}{
+		{nil, "INT", nil},
+		{[]byte("42"), "INT", int64(42)},
+		{[]byte("-7"), "BIGINT", int64(-7)},
+		{[]byte("18446744073709551615"), "UNSIGNED BIGINT", "18446744073709551615"},
+		{[]byte("1.5"), "DOUBLE", 1.5},
+		{[]byte("12.30"), "DECIMAL", "12.30"},
+		{[]byte("héllo"), "VARCHAR", "héllo"},
+		{[]byte("text"), "TEXT", "text"},
+		{[]byte{0, 1, 2}, "BLOB", []byte{0, 1, 2}},
+		{[]byte{0xff}, "VARBINARY", []byte{0xff}},
+		{[]byte(`{"a":1}`), "JSON", `{"a":1}`},
+		{int64(5), "INT", int64(5)},
+		{int32(5), "INT", int64(5)},
+		{uint64(5), "UNSIGNED BIGINT", int64(5)},
+		{float32(0.5), "FLOAT", 0.5},
+		{ts, "DATETIME", ts},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s/%v", tt.dbType, tt.in), func(t *testing.T) {
+			if got := convert(tt.in, tt.dbType); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("convert(%#v, %q) = %#v, want %#v", tt.in, tt.dbType, got, tt.want)
+			}
+		})
+	}
+}
+
+func ptr(f float64) *float64 { return &f }
+
+func TestParseUpstream(t *testing.T) {
+	tests := []struct {
+		name string
+		rec  map[string]string
+		want *engine.Upstream
+	}{
+		{"none", map[string]string{}, nil},
+		{"mariadb running", map[string]string{
+			"Master_Host": "10.0.0.1", "Master_Port": "3306", "Slave_IO_Running": "Yes", "Slave_SQL_Running": "Yes",
+			"Slave_IO_State": "Waiting for master to send event", "Seconds_Behind_Master": "3", "Using_Gtid": "Slave_Pos",
+		}, &engine.Upstream{Host: "10.0.0.1", Port: 3306, IORunning: true, SQLRunning: true,
+			IOState: "Waiting for master to send event", LagSeconds: ptr(3), UsingGTID: "Slave_Pos"}},
+		{"mysql 8 broken", map[string]string{ // Seconds_Behind_Source NULL: absent
+			"Source_Host": "db1", "Source_Port": "3307", "Replica_IO_Running": "Connecting", "Replica_SQL_Running": "No",
+			"Last_IO_Error": "error connecting to master", "Last_SQL_Error": "duplicate key", "Auto_Position": "1",
+		}, &engine.Upstream{Host: "db1", Port: 3307, UsingGTID: "Auto_Position",
+			LastError: "io: error connecting to master; sql: duplicate key"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := parseUpstream(tt.rec); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("parseUpstream() = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMergeReplicas(t *testing.T) {
+	const sent = "Master has sent all binlog to slave; waiting for more updates"
+	tests := []struct {
+		name       string
+		registered []map[string]string
+		dumps      []dumpThread
+		want       []engine.Downstream
+	}{
+		{"none", nil, nil, nil},
+		{"registered by address",
+			[]map[string]string{{"Host": "10.0.0.2", "Port": "3306"}, {"Host": "10.0.0.3", "Port": "3307"}},
+			[]dumpThread{{"10.0.0.3", "s3"}, {"10.0.0.2", "s2"}},
+			[]engine.Downstream{{Host: "10.0.0.2", Port: 3306, State: "s2"}, {Host: "10.0.0.3", Port: 3307, State: "s3"}}},
+		{"registered by name",
+			[]map[string]string{{"Host": "db2.example", "Port": "3306"}},
+			[]dumpThread{{"10.0.0.2", sent}},
+			[]engine.Downstream{{Host: "db2.example", Port: 3306, State: sent}}},
+		{"no report_host",
+			[]map[string]string{{"Host": "", "Port": "3306"}},
+			[]dumpThread{{"10.0.0.2", sent}},
+			[]engine.Downstream{{Host: "10.0.0.2", State: sent}}},
+		{"processlist only", nil,
+			[]dumpThread{{"10.0.0.2", sent}, {"10.0.0.3", sent}},
+			[]engine.Downstream{{Host: "10.0.0.2", State: sent}, {Host: "10.0.0.3", State: sent}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := mergeReplicas(tt.registered, tt.dumps); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("mergeReplicas() = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestInfo(t *testing.T) {
+	c := open(t, cluster.Primary())
+	ctx := context.Background()
+	if c.Engine() != engine.MariaDB {
+		t.Errorf("Engine() = %q", c.Engine())
+	}
+	if err := c.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	info, err := engine.Inspect(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(info.Version, "MariaDB") {
+		t.Errorf("version %q", info.Version)
+	}
+	// Uptime counts whole seconds and the server may be younger than one.
+	for deadline := time.Now().Add(3 * time.Second); info.Uptime <= 0 && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		if info.Uptime, err = c.Uptime(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if info.Uptime <= 0 {
+		t.Errorf("uptime %v", info.Uptime)
+	}
+
+	vars, err := c.Variables(ctx, "server_id", "read_only", "no_such_variable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]string{"server_id": "1", "read_only": "OFF"}; !reflect.DeepEqual(vars, want) {
+		t.Errorf("Variables(server_id, read_only, no_such_variable) = %v, want %v", vars, want)
+	}
+	all, err := c.Variables(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) < 100 || all["log_bin"] != "ON" {
+		t.Errorf("Variables() has %d entries, log_bin=%q", len(all), all["log_bin"])
+	}
+
+	status, err := c.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"Uptime", "Questions", "Com_select", "Threads_connected", "Innodb_buffer_pool_reads"} {
+		if _, ok := status[k]; !ok {
+			t.Errorf("status lacks %s", k)
+		}
+	}
+}
+
+func TestExecQuery(t *testing.T) {
+	c := open(t, cluster.Primary())
+	ctx := context.Background()
+	for _, s := range []string{
+		"CREATE DATABASE IF NOT EXISTS engtest",
+		`CREATE TABLE engtest.t (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(20), price DECIMAL(10,2),
+			ratio DOUBLE, data BLOB, at DATETIME, note TEXT NULL)`,
+	} {
+		if _, err := c.Exec(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
+	for i := 1; i <= 5; i++ {
+		res, err := c.Exec(ctx, "INSERT INTO engtest.t (name, price, ratio, data, at) VALUES (?, ?, ?, ?, ?)",
+			fmt.Sprintf("n%d", i), "12.30", 0.5, []byte{0, byte(i)}, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.RowsAffected != 1 || res.LastInsertID != int64(i) {
+			t.Errorf("insert %d: %+v", i, res)
+		}
+	}
+	res, err := c.Exec(ctx, "UPDATE engtest.t SET ratio = ratio * 2 WHERE id > ?", 3)
+	if err != nil || res.RowsAffected != 2 {
+		t.Errorf("update: %+v, %v", res, err)
+	}
+
+	rows, truncated, err := c.Query(ctx, 0, "SELECT id, name, price, ratio, data, at, note FROM engtest.t WHERE id = ?", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCols := []string{"id", "name", "price", "ratio", "data", "at", "note"}
+	wantRow := []any{int64(1), "n1", "12.30", 0.5, []byte{0, 1}, at, nil}
+	if truncated || !reflect.DeepEqual(rows.Columns, wantCols) || len(rows.Values) != 1 || !reflect.DeepEqual(rows.Values[0], wantRow) {
+		t.Errorf("Query = %v %#v truncated=%v, want %v %#v", rows.Columns, rows.Values, truncated, wantCols, wantRow)
+	}
+	// The text protocol (no arguments) converts the same way.
+	rows, _, err = c.Query(ctx, 0, "SELECT id, name, price, ratio, data, at, note FROM engtest.t WHERE id = 1")
+	if err != nil || !reflect.DeepEqual(rows.Values[0], wantRow) {
+		t.Errorf("text protocol row = %#v, %v; want %#v", rows.Values, err, wantRow)
+	}
+
+	for _, tt := range []struct {
+		max       int
+		wantRows  int
+		truncated bool
+	}{{0, 5, false}, {3, 3, true}, {5, 5, false}, {10, 5, false}} {
+		rows, truncated, err := c.Query(ctx, tt.max, "SELECT id FROM engtest.t ORDER BY id")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows.Values) != tt.wantRows || truncated != tt.truncated {
+			t.Errorf("maxRows %d: %d rows truncated=%v, want %d %v", tt.max, len(rows.Values), truncated, tt.wantRows, tt.truncated)
+		}
+	}
+
+	empty, truncated, err := c.Query(ctx, 0, "SELECT id FROM engtest.t WHERE id < 0")
+	if err != nil || truncated || empty.Values == nil || len(empty.Values) != 0 {
+		t.Errorf("empty result: %#v %v %v", empty, truncated, err)
+	}
+
+	_, _, err = c.Query(ctx, 0, "SELEC nonsense")
+	noSecrets(t, err)
+	if !errkind.Is(err, errkind.Invalid) {
+		t.Errorf("syntax error kind %v: %v", errkind.Of(err), err)
+	}
+	_, err = c.Exec(ctx, "INSERT INTO engtest.t (id, name) VALUES (1, 'dup')")
+	noSecrets(t, err)
+	if !errkind.Is(err, errkind.Conflict) {
+		t.Errorf("duplicate key kind %v: %v", errkind.Of(err), err)
+	}
+}
+
+func TestWrongPassword(t *testing.T) {
+	tg := target(cluster.Primary())
+	tg.Password = wrongPassword
+	_, err := New().Open(context.Background(), tg)
+	if !errkind.Is(err, errkind.Unauthorized) {
+		t.Fatalf("kind %v, want unauthorized: %v", errkind.Of(err), err)
+	}
+	noSecrets(t, err)
+	t.Logf("error: %v", err)
+	for _, want := range []string{"mariadb", tg.User, tg.Addr()} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+}
+
+func TestUnreachable(t *testing.T) {
+	silent, err := net.Listen("tcp", "127.0.0.1:0") // accepts, never answers
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	tests := []struct {
+		name string
+		port int
+	}{
+		{"refused", testenv.FreePort(t)},
+		{"silent", silent.Addr().(*net.TCPAddr).Port},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tg := target(cluster.Primary())
+			tg.Port = tt.port
+			tg.ConnectTimeout = time.Second
+			began := time.Now()
+			_, err := New().Open(context.Background(), tg)
+			if !errkind.Is(err, errkind.Unavailable) {
+				t.Errorf("kind %v, want unavailable: %v", errkind.Of(err), err)
+			}
+			if d := time.Since(began); d > 3*time.Second {
+				t.Errorf("took %s with a 1s connect timeout", d)
+			}
+			noSecrets(t, err)
+			t.Logf("error after %s: %v", time.Since(began).Round(time.Millisecond), err)
+			if err != nil && !strings.Contains(err.Error(), tg.Addr()) {
+				t.Errorf("error %q does not name %s", err, tg.Addr())
+			}
+		})
+	}
+}
+
+func TestReplication(t *testing.T) {
+	ctx := context.Background()
+	cluster.Primary().Exec(t, "CREATE DATABASE IF NOT EXISTS repltest", "CREATE TABLE IF NOT EXISTS repltest.t (id INT PRIMARY KEY)", "REPLACE INTO repltest.t VALUES (1)")
+	cluster.WaitSync(t)
+
+	p, err := open(t, cluster.Primary()).Replication(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Role != engine.RolePrimary || p.ReadOnly || p.Source != nil {
+		t.Errorf("primary: role %s read_only %v source %+v", p.Role, p.ReadOnly, p.Source)
+	}
+	if p.GTIDBinlog == "" || p.GTIDCurrent == "" {
+		t.Errorf("primary gtids: binlog %q current %q", p.GTIDBinlog, p.GTIDCurrent)
+	}
+	if len(p.Replicas) != 2 {
+		t.Fatalf("primary sees %d replicas, want 2: %+v", len(p.Replicas), p.Replicas)
+	}
+	seen := map[int]bool{}
+	for _, d := range p.Replicas {
+		if d.Host != "127.0.0.1" || d.State == "" {
+			t.Errorf("replica as the primary sees it: %+v", d)
+		}
+		seen[d.Port] = true
+	}
+	for _, r := range cluster.Replicas() {
+		if !seen[r.Port] {
+			t.Errorf("primary does not list replica port %d: %+v", r.Port, p.Replicas)
+		}
+	}
+
+	for _, node := range cluster.Replicas() {
+		r, err := open(t, node).Replication(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Role != engine.RoleReplica || !r.ReadOnly || r.Source == nil {
+			t.Fatalf("replica %d: role %s read_only %v source %+v", node.Port, r.Role, r.ReadOnly, r.Source)
+		}
+		s := r.Source
+		if s.Host != "127.0.0.1" || s.Port != cluster.Primary().Port || !s.IORunning || !s.SQLRunning ||
+			s.LagSeconds == nil || s.UsingGTID != "Slave_Pos" || s.LastError != "" {
+			t.Errorf("replica %d source: %+v", node.Port, s)
+		}
+		if r.GTIDSlave == "" || r.GTIDSlave != p.GTIDBinlog {
+			t.Errorf("replica %d gtid_slave_pos %q, primary's binlog %q", node.Port, r.GTIDSlave, p.GTIDBinlog)
+		}
+	}
+}
