@@ -116,8 +116,8 @@ func TestPermissions(t *testing.T) {
 	f.seed(t)
 	tests := []struct {
 		user, method, path string
-		body                any
-		want                int
+		body               any
+		want               int
 	}{
 		{"", "GET", "/api/v1/instances", nil, 401},
 		{"vic", "GET", "/api/v1/instances", nil, 200},
