@@ -88,7 +88,6 @@ func (s *Server) OpenAPI() map[string]any {
 	}
 }
 
-
 var paramRE = regexp.MustCompile(`\{([a-z_]+)\}`)
 
 func pathParams(p string) []string {

@@ -160,7 +160,9 @@ func (s *Server) routes() []route {
 				return s.Inventory.AddHost(r.Context(), in)
 			}},
 		{method: "GET", path: "/api/v1/hosts/{name}", tag: "inventory", summary: "Show a host", perm: auth.InventoryRead, out: inventory.Host{},
-			handle: func(r *http.Request, p auth.Principal) (any, error) { return s.Inventory.GetHost(r.Context(), r.PathValue("name")) }},
+			handle: func(r *http.Request, p auth.Principal) (any, error) {
+				return s.Inventory.GetHost(r.Context(), r.PathValue("name"))
+			}},
 		{method: "DELETE", path: "/api/v1/hosts/{name}", tag: "inventory", summary: "Remove a host that runs no instance", perm: auth.InventoryDelete,
 			handle: func(r *http.Request, p auth.Principal) (any, error) {
 				return nil, s.Inventory.RemoveHost(r.Context(), r.PathValue("name"))
@@ -247,7 +249,9 @@ func (s *Server) routes() []route {
 				return s.Inventory.AddGroup(r.Context(), in)
 			}},
 		{method: "GET", path: "/api/v1/groups/{name}", tag: "inventory", summary: "Show a group with the instances it names now", perm: auth.InventoryRead, out: inventory.Group{},
-			handle: func(r *http.Request, p auth.Principal) (any, error) { return s.Inventory.GetGroup(r.Context(), r.PathValue("name")) }},
+			handle: func(r *http.Request, p auth.Principal) (any, error) {
+				return s.Inventory.GetGroup(r.Context(), r.PathValue("name"))
+			}},
 		{method: "DELETE", path: "/api/v1/groups/{name}", tag: "inventory", summary: "Remove a group", perm: auth.InventoryDelete,
 			handle: func(r *http.Request, p auth.Principal) (any, error) {
 				return nil, s.Inventory.RemoveGroup(r.Context(), r.PathValue("name"))
