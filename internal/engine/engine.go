@@ -73,9 +73,9 @@ type Role string
 
 // Roles.
 const (
-	RolePrimary    Role = "primary"    // writable (or has replicas) and follows no one
+	RolePrimary    Role = "primary"    // follows no one, and is writable or has replicas
 	RoleReplica    Role = "replica"    // follows a source
-	RoleStandalone Role = "standalone" // follows no one, no replicas attached
+	RoleStandalone Role = "standalone" // follows no one, read-only, no replicas attached
 )
 
 // Replication is what a node reports about replication, both directions.

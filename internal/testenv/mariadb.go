@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -102,6 +103,7 @@ func StartMariaDB(t testing.TB, opts ...MariaDBOption) *MariaDB {
 // clusters can start their nodes concurrently. Its error carries the log
 // tail.
 func startMariaDB(t testing.TB, bins mariadbBins, cfg mariadbConfig) (*MariaDB, error) {
+	t.Helper()
 	began := time.Now()
 	base, err := tempBase(t, "mariadb")
 	if err != nil {
@@ -148,10 +150,10 @@ func startMariaDB(t testing.TB, bins mariadbBins, cfg mariadbConfig) (*MariaDB, 
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%s", m.proc.failure(fmt.Errorf("mariadb in %s: %w", base, err)))
+		return nil, errors.New(m.proc.failure(fmt.Errorf("mariadb in %s: %w", base, err)))
 	}
 	if err := m.bootstrap(); err != nil {
-		return nil, fmt.Errorf("%s", m.proc.failure(fmt.Errorf("mariadb on port %d: create accounts: %w", m.Port, err)))
+		return nil, errors.New(m.proc.failure(fmt.Errorf("mariadb on port %d: create accounts: %w", m.Port, err)))
 	}
 	t.Logf("testenv: mariadb %d (server_id %d) ready in %s", m.Port, m.ServerID, time.Since(began).Round(time.Millisecond))
 	return m, nil

@@ -216,6 +216,22 @@ func TestMariaDB(t *testing.T) {
 	m.Exec(t, "INSERT INTO app.t VALUES (2, 'x')")
 }
 
+// TestStartFailure checks that a server that cannot start fails the test
+// with the tail of its log, and leaves nothing behind.
+func TestStartFailure(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	tb := newMainTB(&out)
+	tb.run(func(tb testing.TB) { StartMariaDB(tb, MariaDBArgs("--no-such-option=1")) })
+	tb.runCleanups()
+	if !tb.Failed() {
+		t.Fatal("StartMariaDB with a bad option did not fail")
+	}
+	if msg := out.String(); !strings.Contains(msg, "no-such-option") || !strings.Contains(msg, "last lines of") {
+		t.Errorf("failure message lacks the server's log:\n%s", msg)
+	}
+}
+
 func TestMariaDBCluster(t *testing.T) {
 	t.Parallel()
 	c := StartMariaDBCluster(t, 3)
@@ -342,8 +358,8 @@ func TestRedis(t *testing.T) {
 	}
 	p.Stop(t)
 	p.Start(t)
-	if err := p.ping(ctx); err != nil {
-		t.Errorf("after Stop+Start: %v", err)
+	if n, err := p.do(ctx, "DBSIZE"); err != nil || n != "0" {
+		t.Errorf("after Stop+Start: DBSIZE %q, %v; want an empty server", n, err)
 	}
 }
 

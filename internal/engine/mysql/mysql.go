@@ -42,13 +42,12 @@ const (
 
 // Conn is a connection pool to one server.
 type Conn struct {
-	db      *sql.DB
-	kind    engine.Kind
-	where   string // engine://user@host:port, never the password
-	secret  string // only to redact it from errors
-	version string
-	flavor  flavor
-	ver     [3]int
+	db     *sql.DB
+	kind   engine.Kind
+	where  string // engine://user@host:port, never the password
+	secret string // only to redact it from errors
+	flavor flavor // from the version at Open
+	ver    [3]int
 }
 
 var _ engine.Conn = (*Conn)(nil)
@@ -82,14 +81,15 @@ func (*Driver) Open(ctx context.Context, t engine.Target) (engine.Conn, error) {
 
 	octx, cancel := context.WithTimeout(ctx, t.ConnectTimeout)
 	defer cancel()
-	if err := c.db.QueryRowContext(octx, "SELECT VERSION()").Scan(&c.version); err != nil {
+	var version string
+	if err := c.db.QueryRowContext(octx, "SELECT VERSION()").Scan(&version); err != nil {
 		c.db.Close()
 		if octx.Err() != nil && ctx.Err() == nil {
 			err = fmt.Errorf("no answer within %s: %w", t.ConnectTimeout, err)
 		}
 		return nil, c.fail("connect", err)
 	}
-	c.flavor, c.ver = parseVersion(c.version)
+	c.flavor, c.ver = parseVersion(version)
 	return c, nil
 }
 
@@ -171,7 +171,6 @@ func (c *Conn) Version(ctx context.Context) (string, error) {
 	if err := c.db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&v); err != nil {
 		return "", c.fail("version", err)
 	}
-	c.version = v
 	return v, nil
 }
 

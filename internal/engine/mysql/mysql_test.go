@@ -245,7 +245,8 @@ func TestExecQuery(t *testing.T) {
 	c := open(t, cluster.Primary())
 	ctx := context.Background()
 	for _, s := range []string{
-		"CREATE DATABASE IF NOT EXISTS engtest",
+		"DROP DATABASE IF EXISTS engtest", // -count=N reuses the shared server
+		"CREATE DATABASE engtest",
 		`CREATE TABLE engtest.t (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(20), price DECIMAL(10,2),
 			ratio DOUBLE, data BLOB, at DATETIME, note TEXT NULL)`,
 	} {

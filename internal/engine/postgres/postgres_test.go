@@ -133,8 +133,9 @@ func TestInfo(t *testing.T) {
 }
 
 func TestExecQuery(t *testing.T) {
-	primary.CreateDatabase(t, "exec_query")
-	c := open(t, primary, "exec_query")
+	db := fmt.Sprintf("exec_query_%d", time.Now().UnixNano()) // -count=N reuses the shared server
+	primary.CreateDatabase(t, db)
+	c := open(t, primary, db)
 	ctx := context.Background()
 	if _, err := c.Exec(ctx, `CREATE TABLE t (id serial PRIMARY KEY, name text, price numeric(10,2), ratio float8,
 		data bytea, at timestamptz, ok bool, u uuid, doc jsonb, small int2, note text)`); err != nil {
