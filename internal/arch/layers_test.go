@@ -19,7 +19,7 @@ const module = "github.com/dbfleet/dbfleet/"
 // import platform/errkind); never a higher layer, never a sibling group of
 // the same layer.
 var layers = [][]string{
-	{"migrations", "arch"},
+	{"migrations", "web", "arch"},
 	{"platform"},
 	{"engine", "sqltext", "config", "testenv"},
 	{"auth", "inventory"},
@@ -28,7 +28,7 @@ var layers = [][]string{
 	{"ha", "alerts"},
 	{"flows"},
 	{"reports"},
-	{"api", "ui", "web"},
+	{"api", "ui"},
 	{"app"},
 	{"cli"},
 	{"cmd"},
