@@ -49,6 +49,8 @@ type UserPatch struct {
 	Role     *auth.Role `json:"role,omitempty"`
 	Disabled *bool      `json:"disabled,omitempty"`
 	Password *string    `json:"password,omitempty"`
+	// CurrentPassword is required to change your own password.
+	CurrentPassword *string `json:"current_password,omitempty"`
 }
 
 // NewToken is the body of POST /api/v1/tokens.
@@ -327,6 +329,14 @@ func (s *Server) patchUser(r *http.Request, p auth.Principal) (any, error) {
 		}
 	}
 	if in.Password != nil {
+		if self {
+			if in.CurrentPassword == nil {
+				return nil, errkind.New(errkind.Invalid, "changing your own password needs current_password")
+			}
+			if err := s.Auth.CheckPassword(ctx, name, *in.CurrentPassword, httpx.ClientAddr(r)); err != nil {
+				return nil, errkind.New(errkind.Forbidden, "current password is wrong")
+			}
+		}
 		if err := s.Auth.SetPassword(ctx, name, *in.Password); err != nil {
 			return nil, err
 		}

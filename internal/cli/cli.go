@@ -211,6 +211,21 @@ func (e *env) readSecret(what string) (string, error) {
 	return line, nil
 }
 
+// readLines reads up to n non-empty lines from stdin, without line endings.
+func (e *env) readLines(n int) ([]string, error) {
+	var out []string
+	sc := bufio.NewScanner(e.stdin)
+	for len(out) < n && sc.Scan() {
+		if line := strings.TrimRight(sc.Text(), "\r"); line != "" {
+			out = append(out, line)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read stdin: %w", err)
+	}
+	return out, nil
+}
+
 func ago(t time.Time) string {
 	if t.IsZero() {
 		return "-"

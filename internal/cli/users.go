@@ -118,15 +118,21 @@ func (e *env) userCmd() *cobra.Command {
 		}
 		return api.UserPatch{Role: &r}, "is now " + string(r), nil
 	})
-	passwd := patch("passwd NAME --password-stdin", "Set a user's password (your own, or anyone's as admin)", func(args []string) (api.UserPatch, string, error) {
+	passwd := patch("passwd NAME --password-stdin", "Set a password: your own (stdin: current password, then the new one, one per line) or anyone's as admin (stdin: the new one)", func(args []string) (api.UserPatch, string, error) {
 		if len(args) != 1 {
 			return api.UserPatch{}, "", usageError{fmt.Errorf("want one user name")}
 		}
-		pw, err := e.readSecret("password")
+		lines, err := e.readLines(2)
 		if err != nil {
 			return api.UserPatch{}, "", err
 		}
-		return api.UserPatch{Password: &pw}, "has a new password", nil
+		switch len(lines) {
+		case 1:
+			return api.UserPatch{Password: &lines[0]}, "has a new password", nil
+		case 2:
+			return api.UserPatch{CurrentPassword: &lines[0], Password: &lines[1]}, "has a new password", nil
+		}
+		return api.UserPatch{}, "", usageError{fmt.Errorf("no password on stdin")}
 	})
 	passwd.Flags().Bool("password-stdin", true, "read the password from stdin (the only way)")
 	cmd.AddCommand(add, list, disable, enable, setRole, passwd)

@@ -158,7 +158,10 @@ func (u *site) accountPage(w http.ResponseWriter, r *http.Request, rq *request, 
 
 func (u *site) changePassword(w http.ResponseWriter, r *http.Request, rq *request) error {
 	f := newForm()
-	pw, again := r.PostFormValue("password"), r.PostFormValue("password2")
+	current, pw, again := r.PostFormValue("current"), r.PostFormValue("password"), r.PostFormValue("password2")
+	if current == "" {
+		f.Invalid("current", "Enter your current password.")
+	}
 	if pw == "" {
 		f.Invalid("password", "Enter a new password.")
 	} else if pw != again {
@@ -166,6 +169,13 @@ func (u *site) changePassword(w http.ResponseWriter, r *http.Request, rq *reques
 	}
 	if f.Failed() {
 		return u.accountPage(w, r, rq, http.StatusBadRequest, f, accountData{})
+	}
+	if err := u.Auth.CheckPassword(r.Context(), rq.p.User, current, httpx.ClientAddr(r)); err != nil {
+		f.Invalid("current", "That is not your current password.")
+		if errkind.Is(err, errkind.TooMany) {
+			f.Invalid("current", u.message(r, err))
+		}
+		return u.accountPage(w, r, rq, http.StatusForbidden, f, accountData{})
 	}
 	if err := u.Auth.SetPassword(r.Context(), rq.p.User, pw); err != nil {
 		f.Invalid("password", u.message(r, err))

@@ -588,10 +588,14 @@ func TestUsersAndTokens(t *testing.T) {
 	expect(t, "revoke other's token", dana.post(fmt.Sprintf("/account/tokens/%d/revoke", adminToks[0].ID), nil), http.StatusNotFound, "")
 
 	// Own password.
-	r = dana.post("/account/password", url.Values{"password": {"another-password"}, "password2": {"different"}})
+	r = dana.post("/account/password", url.Values{"current": {"new-dana-password"}, "password": {"another-password"}, "password2": {"different"}})
 	expect(t, "password mismatch", r, http.StatusBadRequest, "")
 	expectBody(t, "password mismatch", r, "The two passwords differ.")
-	expect(t, "change password", dana.post("/account/password", url.Values{"password": {"another-password"}, "password2": {"another-password"}}),
+	r = dana.post("/account/password", url.Values{"current": {"not-my-password"}, "password": {"another-password"}, "password2": {"another-password"}})
+	expect(t, "wrong current password", r, http.StatusForbidden, "")
+	expectBody(t, "wrong current password", r, "That is not your current password.")
+	r = dana.post("/account/password", url.Values{"current": {"new-dana-password"}, "password": {"another-password"}, "password2": {"another-password"}})
+	expect(t, "change password", r,
 		http.StatusSeeOther, "/account")
 	f.browser().mustLogin("dana", "another-password")
 
