@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -139,26 +140,34 @@ type Prober struct {
 	Observer    CheckObserver // may be nil
 }
 
-// Run probes until ctx ends.
+// Run probes until ctx ends: every instance each Interval, and an instance
+// that was never checked (just added) within a second.
 func (p *Prober) Run(ctx context.Context) error {
 	interval := p.Interval
 	if interval <= 0 {
 		interval = 15 * time.Second
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
+	full := time.NewTicker(interval)
+	defer full.Stop()
+	fresh := time.NewTicker(time.Second)
+	defer fresh.Stop()
+	p.ProbeAll(ctx)
 	for {
-		p.ProbeAll(ctx)
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
+		case <-full.C:
+			p.ProbeAll(ctx)
+		case <-fresh.C:
+			p.probe(ctx, true)
 		}
 	}
 }
 
 // ProbeAll checks every instance whose engine has an adapter, once.
-func (p *Prober) ProbeAll(ctx context.Context) {
+func (p *Prober) ProbeAll(ctx context.Context) { p.probe(ctx, false) }
+
+func (p *Prober) probe(ctx context.Context, onlyUnchecked bool) {
 	s := p.Inventory
 	list, err := s.ListInstances(ctx, InstanceFilter{})
 	if err != nil {
@@ -166,6 +175,9 @@ func (p *Prober) ProbeAll(ctx context.Context) {
 			s.log.Warn("probe: list instances", "err", err)
 		}
 		return
+	}
+	if onlyUnchecked {
+		list = slices.DeleteFunc(list, func(in Instance) bool { return in.Status != nil })
 	}
 	n := max(p.Concurrency, 1)
 	sem := make(chan struct{}, n)

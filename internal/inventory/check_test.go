@@ -1,0 +1,153 @@
+package inventory_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dbfleet/dbfleet/internal/engine"
+	"github.com/dbfleet/dbfleet/internal/engine/mysql"
+	"github.com/dbfleet/dbfleet/internal/engine/redis"
+	"github.com/dbfleet/dbfleet/internal/inventory"
+	"github.com/dbfleet/dbfleet/internal/platform/errkind"
+	"github.com/dbfleet/dbfleet/internal/platform/sqldb/sqldbtest"
+	"github.com/dbfleet/dbfleet/internal/testenv"
+)
+
+func TestCheck(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts MariaDB")
+	}
+	cluster := testenv.StartMariaDBCluster(t, 2)
+	primary, replica := cluster.Nodes[0], cluster.Nodes[1]
+	ctx := context.Background()
+	s := newService(t, sqldbtest.SQLite(t), engine.NewRegistry(mysql.New()))
+	s.CheckTimeout = 3 * time.Second
+	if _, err := s.AddHost(ctx, inventory.Host{Name: "local", Address: "127.0.0.1"}); err != nil {
+		t.Fatal(err)
+	}
+	s.AddCluster(ctx, inventory.Cluster{Name: "c", Engine: engine.MariaDB})
+	add := func(name string, port int, password, role string) {
+		t.Helper()
+		_, err := s.AddInstance(ctx, inventory.NewInstance{Name: name, Engine: engine.MariaDB, Host: "local", Port: port,
+			User: primary.User, Password: password, Cluster: "c", Role: role})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("p", primary.Port, primary.Password, "primary")
+	add("r", replica.Port, cluster.Nodes[1].Password, "replica")
+
+	res, err := s.Check(ctx, "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(res.Version, "MariaDB") || res.Uptime < 0 || res.Replication.Role != engine.RolePrimary ||
+		len(res.Replication.Replicas) != 1 || len(res.Warnings) != 0 {
+		t.Fatalf("check primary: %+v", res)
+	}
+	res, err = s.Check(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := res.Replication.Source
+	if res.Replication.Role != engine.RoleReplica || !res.Replication.ReadOnly || src == nil || src.Port != primary.Port ||
+		!src.IORunning || !src.SQLRunning || src.LagSeconds == nil || len(res.Warnings) != 0 {
+		t.Fatalf("check replica: %+v source %+v", res, src)
+	}
+	in, _ := s.GetInstance(ctx, "r")
+	if st := in.Status; st == nil || !st.Up || st.Role != engine.RoleReplica || !st.ReadOnly || st.LagSeconds == nil || !st.IORunning {
+		t.Fatalf("recorded status: %+v", in.Status)
+	}
+
+	// Declared roles that disagree with the servers are reported.
+	none := ""
+	s.UpdateInstance(ctx, "p", inventory.InstancePatch{Role: &none})
+	replicaRole, primaryRole := "replica", "primary"
+	s.UpdateInstance(ctx, "p", inventory.InstancePatch{Role: &replicaRole})
+	s.UpdateInstance(ctx, "r", inventory.InstancePatch{Role: &primaryRole})
+	res, _ = s.Check(ctx, "r")
+	if w := strings.Join(res.Warnings, "; "); !strings.Contains(w, "declared primary, but the server replicates") || !strings.Contains(w, "read-only") {
+		t.Fatalf("warnings for a declared primary that replicates: %q", w)
+	}
+	res, _ = s.Check(ctx, "p")
+	if w := strings.Join(res.Warnings, "; "); !strings.Contains(w, "declared replica, but the server follows no source") {
+		t.Fatalf("warnings for a declared replica that is primary: %q", w)
+	}
+
+	// Wrong credentials: Unauthorized, recorded as down, no password in
+	// the message. (A second host entry for the same address lets the same
+	// port be registered twice.)
+	if _, err := s.AddHost(ctx, inventory.Host{Name: "local2", Address: "127.0.0.1"}); err != nil {
+		t.Fatal(err)
+	}
+	dead := testenv.FreePort(t)
+	for _, tt := range []struct {
+		name     string
+		port     int
+		password string
+		kind     errkind.Kind
+		msg      string
+	}{
+		{"bad-pw", primary.Port, "wrong-password-123", errkind.Unauthorized, "Access denied"},
+		{"dead", dead, "wrong-password-123", errkind.Unavailable, "connection refused"},
+	} {
+		if _, err := s.AddInstance(ctx, inventory.NewInstance{Name: tt.name, Engine: engine.MariaDB, Host: "local2", Port: tt.port, User: primary.User, Password: tt.password}); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		_, err := s.Check(ctx, tt.name)
+		if errkind.Of(err) != tt.kind || !strings.Contains(err.Error(), tt.msg) || strings.Contains(err.Error(), tt.password) {
+			t.Errorf("check %s: %v (kind %v), want %v mentioning %q without the password", tt.name, err, errkind.Of(err), tt.kind, tt.msg)
+		}
+		if took := time.Since(start); took > s.CheckTimeout+time.Second {
+			t.Errorf("check %s took %s, beyond its timeout", tt.name, took)
+		}
+		in, _ := s.GetInstance(ctx, tt.name)
+		if in.Status == nil || in.Status.Up || in.Status.Error == "" || strings.Contains(in.Status.Error, tt.password) {
+			t.Errorf("status of %s: %+v", tt.name, in.Status)
+		}
+	}
+}
+
+func TestProberChecksNewInstancesAtOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Redis")
+	}
+	rd := testenv.StartRedis(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := newService(t, sqldbtest.SQLite(t), engine.NewRegistry(redis.New()))
+	s.AddHost(ctx, inventory.Host{Name: "local", Address: rd.Host})
+	p := &inventory.Prober{Inventory: s, Interval: time.Hour, Concurrency: 2}
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	// Added after the prober's first full pass: picked up by the fast path,
+	// not the hourly one.
+	time.Sleep(200 * time.Millisecond)
+	if _, err := s.AddInstance(ctx, inventory.NewInstance{Name: "cache", Engine: engine.Redis, Host: "local", Port: rd.Port, Password: rd.Password}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		in, err := s.GetInstance(ctx, "cache")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in.Status != nil {
+			if !in.Status.Up || !strings.HasPrefix(in.Status.Version, "7.") {
+				t.Fatalf("probed status: %+v", in.Status)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a new instance was not probed within 10s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("prober stopped with %v", err)
+	}
+}
