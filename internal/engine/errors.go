@@ -4,11 +4,14 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"strings"
 	"syscall"
+
+	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 )
 
 // Unreachable reports whether err means a server could not be reached or
@@ -62,3 +65,14 @@ type redacted struct {
 
 func (e *redacted) Error() string { return e.msg }
 func (e *redacted) Unwrap() error { return e.err }
+
+// Fail is how adapters report a failed operation: err wrapped with where
+// (engine://user@host:port) and what failed, secret removed from the text,
+// and classified by the adapter's classify (Unknown leaves it unclassified).
+func Fail(where, secret, op string, err error, classify func(error) errkind.Kind) error {
+	err = Redact(fmt.Errorf("%s: %s: %w", where, op, err), secret)
+	if k := classify(err); k != errkind.Unknown {
+		return errkind.Wrap(k, err)
+	}
+	return err
+}

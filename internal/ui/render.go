@@ -14,7 +14,6 @@ import (
 	"path"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -308,12 +307,7 @@ func writeHTML(w http.ResponseWriter, status int, body []byte) {
 // error (services never put secrets in them), or a reference to the server
 // log for anything unexpected.
 func (u *site) message(r *http.Request, err error) string {
-	if httpx.Status(err) != http.StatusInternalServerError {
-		return err.Error()
-	}
-	ref := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
-	u.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "ref", ref, "err", err)
-	return "internal error (ref " + ref + "); see the server log"
+	return httpx.Message(u.log, r, err)
 }
 
 // errorData is the content of the error page.

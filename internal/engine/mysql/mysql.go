@@ -71,7 +71,7 @@ func (*Driver) Open(ctx context.Context, t engine.Target) (engine.Conn, error) {
 	cfg.Logger = &gomysql.NopLogger{} // errors reach the caller; no stray stderr lines
 	connector, err := gomysql.NewConnector(cfg)
 	if err != nil {
-		return nil, errkind.Wrap(errkind.Invalid, c.wrap("configure", err))
+		return nil, engine.Fail(c.where, c.secret, "configure", err, func(error) errkind.Kind { return errkind.Invalid })
 	}
 	c.db = sql.OpenDB(connector)
 	c.db.SetMaxOpenConns(4)
@@ -114,18 +114,10 @@ func parseVersion(v string) (flavor, [3]int) {
 	return f, n
 }
 
-func (c *Conn) wrap(op string, err error) error {
-	return engine.Redact(fmt.Errorf("%s: %s: %w", c.where, op, err), c.secret)
-}
-
 // fail wraps err with what failed and where, hides the password, and
 // classifies it.
 func (c *Conn) fail(op string, err error) error {
-	err = c.wrap(op, err)
-	if k := classify(err); k != errkind.Unknown {
-		return errkind.Wrap(k, err)
-	}
-	return err
+	return engine.Fail(c.where, c.secret, op, err, classify)
 }
 
 // classify maps server error numbers and network failures to kinds.

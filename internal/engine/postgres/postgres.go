@@ -58,7 +58,7 @@ func (*Driver) Open(ctx context.Context, t engine.Target) (engine.Conn, error) {
 	c := &Conn{timeout: t.ConnectTimeout, where: t.String(), secret: t.Password, sem: make(chan struct{}, 1)}
 	cfg, err := pgx.ParseConfig(connString(t))
 	if err != nil {
-		return nil, errkind.Wrap(errkind.Invalid, c.wrap("configure", err))
+		return nil, engine.Fail(c.where, c.secret, "configure", err, func(error) errkind.Kind { return errkind.Invalid })
 	}
 	cfg.ConnectTimeout = t.ConnectTimeout
 	c.cfg = cfg
@@ -123,18 +123,10 @@ func (c *Conn) acquire(ctx context.Context) (*pgx.Conn, func(), error) {
 	return c.conn, release, nil
 }
 
-func (c *Conn) wrap(op string, err error) error {
-	return engine.Redact(fmt.Errorf("%s: %s: %w", c.where, op, err), c.secret)
-}
-
 // fail wraps err with what failed and where, hides the password, and
 // classifies it.
 func (c *Conn) fail(op string, err error) error {
-	err = c.wrap(op, err)
-	if k := classify(err); k != errkind.Unknown {
-		return errkind.Wrap(k, err)
-	}
-	return err
+	return engine.Fail(c.where, c.secret, op, err, classify)
 }
 
 // classify maps SQLSTATEs and network failures to kinds.

@@ -87,12 +87,10 @@ func (*Driver) Open(ctx context.Context, t engine.Target) (engine.Conn, error) {
 	return c, nil
 }
 
+// fail wraps err with what failed and where, hides the password, and
+// classifies it.
 func (c *Conn) fail(op string, err error) error {
-	err = engine.Redact(fmt.Errorf("%s: %s: %w", c.where, op, err), c.secret)
-	if k := classify(err); k != errkind.Unknown {
-		return errkind.Wrap(k, err)
-	}
-	return err
+	return engine.Fail(c.where, c.secret, op, err, classify)
 }
 
 // classify maps Redis error prefixes and network failures to kinds.

@@ -63,16 +63,22 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	enc.Encode(v)
 }
 
-// WriteError writes err as an ErrorBody. Unclassified errors are logged and
-// shown as "internal error" with a reference, so no internal detail leaks.
+// Message is what a user may see of err. Classified errors speak for
+// themselves; unclassified ones are logged with a reference and shown as
+// "internal error (ref ...)", so no internal detail leaks.
+func Message(log *slog.Logger, r *http.Request, err error) string {
+	if Status(err) != http.StatusInternalServerError {
+		return err.Error()
+	}
+	ref := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+	log.Error("request failed", "method", r.Method, "path", r.URL.Path, "ref", ref, "err", err)
+	return "internal error (ref " + ref + "); see the server log"
+}
+
+// WriteError writes err as an ErrorBody with the status of its kind.
 func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	status := Status(err)
-	msg := err.Error()
-	if status == http.StatusInternalServerError {
-		ref := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
-		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "ref", ref, "err", err)
-		msg = "internal error (ref " + ref + "); see the server log"
-	}
+	msg := Message(log, r, err)
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="dbfleet"`)
 	}
