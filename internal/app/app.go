@@ -30,6 +30,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/inventory"
 	"github.com/dbfleet/dbfleet/internal/platform/audit"
 	"github.com/dbfleet/dbfleet/internal/platform/httpx"
+	"github.com/dbfleet/dbfleet/internal/platform/lease"
 	"github.com/dbfleet/dbfleet/internal/platform/secret"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
 	"github.com/dbfleet/dbfleet/internal/ui"
@@ -172,11 +173,26 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Singleton loops run only in the process holding their lease, so
+	// several servers on one PostgreSQL store do the work once.
+	leases := lease.NewManager(db, log.With("component", "lease"))
+	leaseHeld := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "dbfleet_lease_held", Help: "1 when this process holds the named lease and runs its loop.",
+	}, []string{"name"})
+	reg.MustRegister(leaseHeld)
+	leases.OnChange = func(name string, held bool) {
+		v := 0.0
+		if held {
+			v = 1
+		}
+		leaseHeld.WithLabelValues(name).Set(v)
+	}
+	prober := &inventory.Prober{Inventory: inv, Interval: cfg.Inventory.ProbeInterval, Concurrency: cfg.Inventory.ProbeConcurrency, Observer: checks}
 	loops := []struct {
 		name string
 		run  func(context.Context) error
 	}{
-		{"prober", (&inventory.Prober{Inventory: inv, Interval: cfg.Inventory.ProbeInterval, Concurrency: cfg.Inventory.ProbeConcurrency, Observer: checks}).Run},
+		{"prober", func(ctx context.Context) error { return leases.Run(ctx, "inventory.probe", prober.Run) }},
 	}
 	errc := make(chan error, len(loops)+1)
 	var wg sync.WaitGroup

@@ -140,6 +140,7 @@ func TestFirstStartAndEndpoints(t *testing.T) {
 		`dbfleet_http_requests_total{code="401",method="GET",route="GET /api/v1/hosts"} 1`,
 		`dbfleet_build_info{version=`,
 		`go_goroutines`,
+		`dbfleet_lease_held{name="inventory.probe"} 1`,
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %q", want)

@@ -2,6 +2,8 @@ package cli_test
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -66,6 +68,7 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"waitserver": waitServer,
 			"secretfile": secretFile,
+			"oneleader":  oneLeader,
 		},
 	})
 }
@@ -101,4 +104,35 @@ func secretFile(ts *testscript.TestScript, neg bool, args []string) {
 	if err := os.WriteFile(ts.MkAbs(args[0]), []byte(strings.Join(args[1:], " ")+"\n"), 0o600); err != nil {
 		ts.Fatalf("%v", err)
 	}
+}
+
+// oneleader LEASE URL...: of the servers at URL..., exactly one reports
+// holding LEASE in /metrics (waiting up to 10 s for an election).
+func oneLeader(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: oneleader LEASE URL...")
+	}
+	want := fmt.Sprintf("dbfleet_lease_held{name=%q} 1", args[0])
+	var holders []string
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		holders = holders[:0]
+		for _, u := range args[1:] {
+			resp, err := http.Get(u + "/metrics")
+			if err != nil {
+				ts.Fatalf("%v", err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(b), want) {
+				holders = append(holders, u)
+			}
+		}
+		if len(holders) == 1 {
+			ts.Logf("lease %s held by %s", args[0], holders[0])
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	ts.Fatalf("lease %s held by %d servers (%v), want exactly 1", args[0], len(holders), holders)
 }

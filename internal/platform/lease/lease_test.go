@@ -1,0 +1,141 @@
+package lease
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
+	"github.com/dbfleet/dbfleet/internal/platform/sqldb/sqldbtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(sqldbtest.Main(m)) }
+
+func managers(db *sqldb.DB, ttl time.Duration) (*Manager, *Manager) {
+	log := slog.New(slog.DiscardHandler)
+	a, b := NewManager(db, log), NewManager(db, log)
+	a.TTL, b.TTL = ttl, ttl
+	return a, b
+}
+
+func TestAcquire(t *testing.T) {
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		a, b := managers(db, 10*time.Second)
+		if a.Holder() == b.Holder() {
+			t.Fatal("two managers share a holder identity")
+		}
+		steps := []struct {
+			m    *Manager
+			want bool
+		}{{a, true}, {b, false}, {a, true}, {b, false}}
+		for i, s := range steps {
+			if got, err := s.m.TryAcquire(ctx, "probe"); err != nil || got != s.want {
+				t.Fatalf("step %d: acquired=%v err=%v, want %v", i, got, err, s.want)
+			}
+		}
+		info, ok, err := b.Get(ctx, "probe")
+		if err != nil || !ok || info.Holder != a.Holder() || !info.ExpiresAt.After(info.AcquiredAt) {
+			t.Fatalf("get: %+v %v %v", info, ok, err)
+		}
+		// Another lease name is independent.
+		if got, _ := b.TryAcquire(ctx, "other"); !got {
+			t.Fatal("b could not take an unrelated lease")
+		}
+		// Releasing hands over at once; releasing what you don't hold does nothing.
+		if err := b.Release(ctx, "probe"); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := b.TryAcquire(ctx, "probe"); got {
+			t.Fatal("b took a lease a holds after releasing nothing")
+		}
+		a.Release(ctx, "probe")
+		if got, _ := b.TryAcquire(ctx, "probe"); !got {
+			t.Fatal("b could not take a released lease")
+		}
+	})
+}
+
+func TestExpiry(t *testing.T) {
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		a, b := managers(db, 300*time.Millisecond)
+		if got, _ := a.TryAcquire(ctx, "x"); !got {
+			t.Fatal("a could not acquire")
+		}
+		if got, _ := b.TryAcquire(ctx, "x"); got {
+			t.Fatal("b took a live lease")
+		}
+		// a "crashes": it stops renewing. After the TTL, b takes over.
+		time.Sleep(400 * time.Millisecond)
+		if got, _ := b.TryAcquire(ctx, "x"); !got {
+			t.Fatal("b could not take an expired lease")
+		}
+		info, _, _ := b.Get(ctx, "x")
+		if info.Holder != b.Holder() {
+			t.Fatalf("holder %q, want b", info.Holder)
+		}
+	})
+}
+
+// TestRunOneAtATime: of two processes running the same loop, exactly one
+// runs it; when it stops, the other takes over.
+func TestRunOneAtATime(t *testing.T) {
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		a, b := managers(db, 300*time.Millisecond)
+		var running, maxRunning, starts atomic.Int32
+		var who sync.Map
+		loop := func(name string) func(ctx context.Context) error {
+			return func(ctx context.Context) error {
+				n := running.Add(1)
+				for {
+					old := maxRunning.Load()
+					if n <= old || maxRunning.CompareAndSwap(old, n) {
+						break
+					}
+				}
+				starts.Add(1)
+				who.Store(name, true)
+				<-ctx.Done()
+				running.Add(-1)
+				return nil
+			}
+		}
+		actx, acancel := context.WithCancel(context.Background())
+		bctx, bcancel := context.WithCancel(context.Background())
+		defer bcancel()
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); a.Run(actx, "loop", loop("a")) }()
+		time.Sleep(150 * time.Millisecond) // a first
+		go func() { defer wg.Done(); b.Run(bctx, "loop", loop("b")) }()
+		time.Sleep(800 * time.Millisecond)
+		if maxRunning.Load() != 1 || starts.Load() != 1 {
+			t.Fatalf("max running %d, starts %d: want exactly one runner", maxRunning.Load(), starts.Load())
+		}
+		if _, ok := who.Load("a"); !ok {
+			t.Fatal("a, which came first, is not the runner")
+		}
+		// a stops (and releases): b takes over within a renewal period.
+		acancel()
+		deadline := time.Now().Add(3 * time.Second)
+		for {
+			if _, ok := who.Load("b"); ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("b did not take over after a stopped")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if maxRunning.Load() != 1 {
+			t.Fatalf("two runners at once during the hand-over")
+		}
+		bcancel()
+		wg.Wait()
+	})
+}
