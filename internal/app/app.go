@@ -114,6 +114,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		return err
 	}
 
+	redis.RouteLogs(log)
 	engines := Engines()
 	inv := inventory.NewService(db, box, engines, log.With("component", "inventory"))
 	inv.CheckTimeout = cfg.Inventory.CheckTimeout

@@ -66,7 +66,12 @@ type Target struct {
 func (t Target) Addr() string { return net.JoinHostPort(t.Host, strconv.Itoa(t.Port)) }
 
 // String never includes the password.
-func (t Target) String() string { return fmt.Sprintf("%s://%s@%s", t.Engine, t.User, t.Addr()) }
+func (t Target) String() string {
+	if t.User == "" {
+		return fmt.Sprintf("%s://%s", t.Engine, t.Addr())
+	}
+	return fmt.Sprintf("%s://%s@%s", t.Engine, t.User, t.Addr())
+}
 
 // Role is a node's place in replication as the node itself reports it.
 type Role string

@@ -69,3 +69,18 @@ func TestRedact(t *testing.T) {
 		t.Error("Redact(nil) != nil")
 	}
 }
+
+func TestTargetString(t *testing.T) {
+	tests := []struct {
+		t    Target
+		want string
+	}{
+		{Target{Engine: MariaDB, Host: "10.0.0.1", Port: 3306, User: "dba", Password: "pw-secret"}, "mariadb://dba@10.0.0.1:3306"},
+		{Target{Engine: Redis, Host: "::1", Port: 6379, Password: "pw-secret"}, "redis://[::1]:6379"},
+	}
+	for _, tt := range tests {
+		if got := tt.t.String(); got != tt.want {
+			t.Errorf("%+v.String() = %q, want %q", tt.t, got, tt.want)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -431,3 +432,17 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 
 // Close closes the pool.
 func (c *Conn) Close() error { return c.client.Close() }
+
+// RouteLogs sends go-redis's own log lines (dial failures, pool notices)
+// to log at debug level instead of stderr: the same failures reach callers
+// as errors. go-redis keeps one logger per process, so the application
+// wiring calls this once.
+func RouteLogs(log *slog.Logger) {
+	goredis.SetLogger(slogLogger{log})
+}
+
+type slogLogger struct{ log *slog.Logger }
+
+func (l slogLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, fmt.Sprintf(format, v...), "component", "go-redis")
+}
