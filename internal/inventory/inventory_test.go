@@ -56,6 +56,8 @@ func TestStore(t *testing.T) {
 		wantKind(t, "duplicate host", err, errkind.Conflict, `host "db-1" already exists`)
 		_, err = s.AddHost(ctx, inventory.Host{Name: "db 3", Address: "x"})
 		wantKind(t, "bad host name", err, errkind.Invalid, "invalid host name")
+		_, err = s.AddHost(ctx, inventory.Host{Name: "new", Address: "x"})
+		wantKind(t, "reserved host name", err, errkind.Invalid, `host name "new" is reserved`)
 		_, err = s.AddHost(ctx, inventory.Host{Name: "db-3"})
 		wantKind(t, "no address", err, errkind.Invalid, "address is required")
 

@@ -21,6 +21,9 @@ var (
 )
 
 func checkName(what, name string) error {
+	if name == "new" {
+		return errkind.New(errkind.Invalid, "%s name %q is reserved for the web UI's add pages; choose another", what, name)
+	}
 	if !objectName.MatchString(name) {
 		return errkind.New(errkind.Invalid, "invalid %s name %q: 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit", what, name)
 	}
