@@ -45,13 +45,7 @@ type NewUser struct {
 }
 
 // UserPatch is the body of PATCH /api/v1/users/{name}.
-type UserPatch struct {
-	Role     *auth.Role `json:"role,omitempty"`
-	Disabled *bool      `json:"disabled,omitempty"`
-	Password *string    `json:"password,omitempty"`
-	// CurrentPassword is required to change your own password.
-	CurrentPassword *string `json:"current_password,omitempty"`
-}
+type UserPatch = auth.UserChange
 
 // NewToken is the body of POST /api/v1/tokens.
 type NewToken struct {
@@ -303,45 +297,11 @@ func (s *Server) login(r *http.Request, _ auth.Principal) (any, error) {
 }
 
 func (s *Server) patchUser(r *http.Request, p auth.Principal) (any, error) {
-	name := r.PathValue("name")
 	var in UserPatch
 	if err := httpx.ReadJSON(r, &in); err != nil {
 		return nil, err
 	}
-	self := name == p.User
-	if in.Role != nil || in.Disabled != nil || !self {
-		if err := p.Require(auth.UserManage); err != nil {
-			return nil, err
-		}
-	}
-	if in.Role == nil && in.Disabled == nil && in.Password == nil {
-		return nil, errkind.New(errkind.Invalid, "nothing to change: give role, disabled or password")
-	}
-	ctx := r.Context()
-	if in.Role != nil {
-		if err := s.Auth.SetRole(ctx, name, *in.Role); err != nil {
-			return nil, err
-		}
-	}
-	if in.Disabled != nil {
-		if err := s.Auth.SetDisabled(ctx, name, *in.Disabled); err != nil {
-			return nil, err
-		}
-	}
-	if in.Password != nil {
-		if self {
-			if in.CurrentPassword == nil {
-				return nil, errkind.New(errkind.Invalid, "changing your own password needs current_password")
-			}
-			if err := s.Auth.CheckPassword(ctx, name, *in.CurrentPassword, httpx.ClientAddr(r)); err != nil {
-				return nil, errkind.New(errkind.Forbidden, "current password is wrong")
-			}
-		}
-		if err := s.Auth.SetPassword(ctx, name, *in.Password); err != nil {
-			return nil, err
-		}
-	}
-	return s.Auth.GetUser(ctx, name)
+	return s.Auth.UpdateUser(r.Context(), p, httpx.ClientAddr(r), r.PathValue("name"), in)
 }
 
 func (s *Server) listAudit(r *http.Request, _ auth.Principal) (any, error) {

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -97,6 +98,9 @@ type Service struct {
 	opts    Options
 	limiter *limiter
 	now     func() time.Time
+
+	dummyOnce sync.Once
+	dummy     []byte
 }
 
 // NewService returns a Service over db.
@@ -250,100 +254,150 @@ func (s *Service) getUser(ctx context.Context, q sqldb.Querier, name string) (Us
 	return u, nil
 }
 
-// countOtherAdmins counts enabled admins other than name.
-func countOtherAdmins(ctx context.Context, q sqldb.Querier, name string) (int, error) {
-	var n int
-	err := q.QueryRowContext(ctx, "SELECT COUNT(*) FROM users WHERE role = ? AND disabled = FALSE AND name <> ?", string(Admin), name).Scan(&n)
-	return n, err
+// UserChange is a change to one user; nil fields stay as they are.
+type UserChange struct {
+	Role     *Role   `json:"role,omitempty"`
+	Disabled *bool   `json:"disabled,omitempty"`
+	Password *string `json:"password,omitempty"`
+	// CurrentPassword is required to change your own password, so that a
+	// stolen session cannot lock its owner out.
+	CurrentPassword *string `json:"current_password,omitempty"`
 }
 
-// SetRole changes a user's role; the last enabled admin cannot be demoted.
-func (s *Service) SetRole(ctx context.Context, name string, role Role) error {
-	if _, err := ParseRole(string(role)); err != nil {
-		return err
+// UpdateUser applies a change to user name on behalf of by (calling from
+// address ip). Everything is checked first, then written in one
+// transaction, so a change is applied whole or not at all:
+//   - role and disabled changes, and any change to another user, need
+//     user.manage;
+//   - changing your own password needs your current password;
+//   - the last enabled admin cannot be demoted or disabled;
+//   - a new password or a disabled account ends the user's sessions and
+//     login tokens (except the one making the change); API tokens of a
+//     disabled user stop working too, as every token of a disabled user does.
+func (s *Service) UpdateUser(ctx context.Context, by Principal, ip, name string, c UserChange) (User, error) {
+	if c.Role == nil && c.Disabled == nil && c.Password == nil {
+		return User{}, errkind.New(errkind.Invalid, "nothing to change: give role, disabled or password")
 	}
-	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+	self := name == by.User
+	if c.Role != nil || c.Disabled != nil || !self {
+		if err := by.Require(UserManage); err != nil {
+			return User{}, err
+		}
+	}
+	if c.Role != nil {
+		if _, err := ParseRole(string(*c.Role)); err != nil {
+			return User{}, err
+		}
+	}
+	var hash []byte
+	if c.Password != nil {
+		if err := validPassword(*c.Password); err != nil {
+			return User{}, err
+		}
+		if self {
+			if c.CurrentPassword == nil {
+				return User{}, errkind.New(errkind.Invalid, "changing your own password needs current_password")
+			}
+			if err := s.CheckPassword(ctx, name, *c.CurrentPassword, ip); err != nil {
+				if errkind.Is(err, errkind.Unauthorized) {
+					return User{}, errkind.New(errkind.Forbidden, "current password is wrong")
+				}
+				return User{}, err
+			}
+		}
+		var err error
+		if hash, err = bcrypt.GenerateFromPassword([]byte(*c.Password), s.opts.BcryptCost); err != nil {
+			return User{}, fmt.Errorf("hash password: %w", err)
+		}
+	}
+	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		// Serialise changes that could remove the last admin.
+		if err := tx.Lock(ctx, "auth.admins"); err != nil {
+			return err
+		}
 		u, err := s.getUser(ctx, tx, name)
 		if err != nil {
 			return err
 		}
-		if u.Role == Admin && role != Admin && !u.Disabled {
-			n, err := countOtherAdmins(ctx, tx, name)
-			if err != nil {
-				return fmt.Errorf("set role of %q: %w", name, err)
+		role, disabled := u.Role, u.Disabled
+		if c.Role != nil {
+			role = *c.Role
+		}
+		if c.Disabled != nil {
+			disabled = *c.Disabled
+		}
+		if u.Role == Admin && !u.Disabled && (role != Admin || disabled) {
+			var others int
+			if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM users WHERE role = ? AND disabled = FALSE AND name <> ?", string(Admin), name).Scan(&others); err != nil {
+				return fmt.Errorf("update user %q: %w", name, err)
 			}
-			if n == 0 {
+			if others == 0 {
 				return errkind.New(errkind.Conflict, "%q is the last enabled admin; make another admin first", name)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE users SET role = ?, updated_at = ? WHERE id = ?", string(role), sqldb.Now(), u.ID); err != nil {
-			return fmt.Errorf("set role of %q: %w", name, err)
+		now := sqldb.Now()
+		if _, err := tx.ExecContext(ctx, "UPDATE users SET role = ?, disabled = ?, updated_at = ? WHERE id = ?", string(role), disabled, now, u.ID); err != nil {
+			return fmt.Errorf("update user %q: %w", name, err)
 		}
-		return audit.Record(ctx, tx, "user.set-role", name, map[string]any{"from": u.Role, "to": role})
-	})
-}
-
-// SetDisabled disables or re-enables a user. Disabling revokes nothing
-// explicitly: every token of a disabled user stops working at once.
-func (s *Service) SetDisabled(ctx context.Context, name string, disabled bool) error {
-	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		u, err := s.getUser(ctx, tx, name)
-		if err != nil {
-			return err
-		}
-		if disabled && u.Role == Admin && !u.Disabled {
-			n, err := countOtherAdmins(ctx, tx, name)
-			if err != nil {
-				return fmt.Errorf("disable %q: %w", name, err)
-			}
-			if n == 0 {
-				return errkind.New(errkind.Conflict, "%q is the last enabled admin; it cannot be disabled", name)
+		if hash != nil {
+			if _, err := tx.ExecContext(ctx, "UPDATE users SET password_hash = ? WHERE id = ?", string(hash), u.ID); err != nil {
+				return fmt.Errorf("update user %q: %w", name, err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE users SET disabled = ?, updated_at = ? WHERE id = ?", disabled, sqldb.Now(), u.ID); err != nil {
-			return fmt.Errorf("disable %q: %w", name, err)
+		if hash != nil || (disabled && !u.Disabled) {
+			keep := int64(0)
+			if self {
+				keep = by.TokenID
+			}
+			if _, err := tx.ExecContext(ctx, "UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND kind <> ? AND revoked_at IS NULL AND id <> ?",
+				now, u.ID, string(KindAPI), keep); err != nil {
+				return fmt.Errorf("end sessions of %q: %w", name, err)
+			}
 		}
-		action := "user.enable"
-		if disabled {
-			action = "user.disable"
+		if role != u.Role {
+			if err := audit.Record(ctx, tx, "user.set-role", name, map[string]any{"from": u.Role, "to": role}); err != nil {
+				return err
+			}
 		}
-		return audit.Record(ctx, tx, action, name, nil)
+		if disabled != u.Disabled {
+			action := "user.enable"
+			if disabled {
+				action = "user.disable"
+			}
+			if err := audit.Record(ctx, tx, action, name, nil); err != nil {
+				return err
+			}
+		}
+		if hash != nil {
+			return audit.Record(ctx, tx, "user.set-password", name, nil)
+		}
+		return nil
 	})
-}
-
-// SetPassword replaces a user's password.
-func (s *Service) SetPassword(ctx context.Context, name, password string) error {
-	if err := validPassword(password); err != nil {
-		return err
-	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.opts.BcryptCost)
 	if err != nil {
-		return fmt.Errorf("hash password: %w", err)
+		return User{}, err
 	}
-	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		u, err := s.getUser(ctx, tx, name)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?", string(hash), sqldb.Now(), u.ID); err != nil {
-			return fmt.Errorf("set password of %q: %w", name, err)
-		}
-		return audit.Record(ctx, tx, "user.set-password", name, nil)
-	})
+	return s.GetUser(ctx, name)
 }
 
 // errBadLogin is the one message for every login failure, so it does not
 // reveal which user names exist.
 var errBadLogin = errkind.New(errkind.Unauthorized, "wrong user name or password")
 
-// dummyHash makes a failed lookup take as long as a failed comparison.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("dbfleet-dummy-password"), bcrypt.MinCost)
+// dummyHash is compared against when a user name does not exist, so that
+// the answer takes as long as for a wrong password (same cost) and does
+// not reveal which names exist. It is made on first use.
+func (s *Service) dummyHash() []byte {
+	s.dummyOnce.Do(func() {
+		s.dummy, _ = bcrypt.GenerateFromPassword([]byte("dbfleet-dummy-password"), s.opts.BcryptCost)
+	})
+	return s.dummy
+}
 
 // Login checks a user name and password and issues a token of the given
 // kind (KindLogin or KindSession). ip is the client address, used for rate
 // limiting and the audit log.
 func (s *Service) Login(ctx context.Context, name, password, ip string, kind TokenKind) (string, Token, error) {
-	if wait := s.limiter.blocked(s.now(), "user:"+name, "addr:"+ip); wait > 0 {
+	if wait := s.limiter.begin(s.now(), "user:"+name, "addr:"+ip); wait > 0 {
 		return "", Token{}, errkind.New(errkind.TooMany, "too many failed logins; try again in %s", wait.Round(time.Second))
 	}
 	var id int64
@@ -351,7 +405,7 @@ func (s *Service) Login(ctx context.Context, name, password, ip string, kind Tok
 	var disabled bool
 	err := s.db.QueryRowContext(ctx, "SELECT id, password_hash, disabled FROM users WHERE name = ?", name).Scan(&id, &hash, &disabled)
 	if errors.Is(err, sql.ErrNoRows) {
-		bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		bcrypt.CompareHashAndPassword(s.dummyHash(), []byte(password))
 		return "", Token{}, s.loginFailed(ctx, name, ip)
 	}
 	if err != nil {
@@ -373,13 +427,13 @@ func (s *Service) Login(ctx context.Context, name, password, ip string, kind Tok
 // (for changing one's own password). It is rate-limited like Login and
 // fails with the same message.
 func (s *Service) CheckPassword(ctx context.Context, name, password, ip string) error {
-	if wait := s.limiter.blocked(s.now(), "user:"+name, "addr:"+ip); wait > 0 {
+	if wait := s.limiter.begin(s.now(), "user:"+name, "addr:"+ip); wait > 0 {
 		return errkind.New(errkind.TooMany, "too many failed attempts; try again in %s", wait.Round(time.Second))
 	}
 	var hash string
 	err := s.db.QueryRowContext(ctx, "SELECT password_hash FROM users WHERE name = ?", name).Scan(&hash)
 	if errors.Is(err, sql.ErrNoRows) {
-		bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		bcrypt.CompareHashAndPassword(s.dummyHash(), []byte(password))
 		return s.loginFailed(ctx, name, ip)
 	}
 	if err != nil {
@@ -388,11 +442,12 @@ func (s *Service) CheckPassword(ctx context.Context, name, password, ip string) 
 	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
 		return s.loginFailed(ctx, name, ip)
 	}
+	s.limiter.reset("user:"+name, "addr:"+ip)
 	return nil
 }
 
+// loginFailed logs a failed attempt; the limiter counted it when it began.
 func (s *Service) loginFailed(ctx context.Context, name, ip string) error {
-	s.limiter.fail(s.now(), "user:"+name, "addr:"+ip)
 	s.log.Warn("failed login", "user", name, "addr", ip)
 	return errBadLogin
 }

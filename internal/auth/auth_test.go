@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -96,13 +98,13 @@ func TestStore(t *testing.T) {
 		if _, err := s.Authenticate(ctx, apiRaw); !errkind.Is(err, errkind.Unauthorized) || !strings.Contains(err.Error(), "revoked") {
 			t.Fatalf("revoked token: %v", err)
 		}
-		if err := s.SetRole(actx, "dev", DBA); err != nil {
+		if _, err := s.UpdateUser(actx, admin, "127.0.0.1", "dev", UserChange{Role: ptr(DBA)}); err != nil {
 			t.Fatal(err)
 		}
 		if p, _ := s.Authenticate(ctx, devRaw); p.Role != DBA {
 			t.Fatalf("role change not effective: %v", p.Role)
 		}
-		if err := s.SetDisabled(actx, "dev", true); err != nil {
+		if _, err := s.UpdateUser(actx, admin, "127.0.0.1", "dev", UserChange{Disabled: ptr(true)}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.Authenticate(ctx, devRaw); !errkind.Is(err, errkind.Unauthorized) {
@@ -113,10 +115,10 @@ func TestStore(t *testing.T) {
 		}
 
 		// The last admin cannot be demoted or disabled.
-		if err := s.SetRole(actx, "admin", Viewer); !errkind.Is(err, errkind.Conflict) {
+		if _, err := s.UpdateUser(actx, admin, "127.0.0.1", "admin", UserChange{Role: ptr(Viewer)}); !errkind.Is(err, errkind.Conflict) {
 			t.Fatalf("demote last admin: %v", err)
 		}
-		if err := s.SetDisabled(actx, "admin", true); !errkind.Is(err, errkind.Conflict) {
+		if _, err := s.UpdateUser(actx, admin, "127.0.0.1", "admin", UserChange{Disabled: ptr(true)}); !errkind.Is(err, errkind.Conflict) {
 			t.Fatalf("disable last admin: %v", err)
 		}
 
@@ -164,5 +166,127 @@ func TestLoginRateLimit(t *testing.T) {
 	now = now.Add(61 * time.Second)
 	if _, _, err := s.Login(ctx, "ann", "correct-horse", "192.0.2.9", KindLogin); err != nil {
 		t.Fatalf("after the window: %v", err)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestUpdateUserAllOrNothing: a change with one bad part changes nothing.
+func TestUpdateUserAllOrNothing(t *testing.T) {
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		s := newService(db)
+		s.Bootstrap(ctx, "admin-password")
+		raw, _, _ := s.Login(ctx, "admin", "admin-password", "127.0.0.1", KindLogin)
+		admin, _ := s.Authenticate(ctx, raw)
+		s.AddUser(ctx, "bob", Developer, "bob-password")
+		bobRaw, _, _ := s.Login(ctx, "bob", "bob-password", "127.0.0.1", KindLogin)
+		bob, _ := s.Authenticate(ctx, bobRaw)
+		bobSession, _, _ := s.Login(ctx, "bob", "bob-password", "127.0.0.1", KindSession)
+		bobAPI, _, _ := s.CreateToken(ctx, "bob", "ci", 0)
+
+		tests := []struct {
+			name string
+			by   Principal
+			user string
+			c    UserChange
+			kind errkind.Kind
+		}{
+			{"role with a short password", admin, "bob", UserChange{Role: ptr(DBA), Password: ptr("x")}, errkind.Invalid},
+			{"unknown role", admin, "bob", UserChange{Role: ptr(Role("root"))}, errkind.Invalid},
+			{"nothing", admin, "bob", UserChange{}, errkind.Invalid},
+			{"developer promotes self", bob, "bob", UserChange{Role: ptr(Admin)}, errkind.Forbidden},
+			{"developer sets another's password", bob, "admin", UserChange{Password: ptr("long-enough")}, errkind.Forbidden},
+			{"own password without current", bob, "bob", UserChange{Password: ptr("long-enough")}, errkind.Invalid},
+			{"own password, wrong current", bob, "bob", UserChange{Password: ptr("long-enough"), CurrentPassword: ptr("nope-nope")}, errkind.Forbidden},
+		}
+		for _, tt := range tests {
+			if _, err := s.UpdateUser(ctx, tt.by, "127.0.0.1", tt.user, tt.c); errkind.Of(err) != tt.kind {
+				t.Errorf("%s: err = %v, want kind %v", tt.name, err, tt.kind)
+			}
+		}
+		if u, _ := s.GetUser(ctx, "bob"); u.Role != Developer || u.Disabled {
+			t.Fatalf("bob changed by refused updates: %+v", u)
+		}
+
+		// Changing your own password ends your other sessions and login
+		// tokens, keeps the one you used and your API tokens.
+		u, err := s.UpdateUser(ctx, bob, "127.0.0.1", "bob", UserChange{Password: ptr("bob-new-password"), CurrentPassword: ptr("bob-password")})
+		if err != nil || u.Name != "bob" {
+			t.Fatalf("own password change: %+v %v", u, err)
+		}
+		if _, err := s.Authenticate(ctx, bobRaw); err != nil {
+			t.Errorf("the token that changed the password stopped working: %v", err)
+		}
+		if _, err := s.Authenticate(ctx, bobSession); err == nil {
+			t.Errorf("another session survived a password change")
+		}
+		if _, err := s.Authenticate(ctx, bobAPI); err != nil {
+			t.Errorf("an API token stopped working after a password change: %v", err)
+		}
+		// An admin's reset ends all of them.
+		if _, err := s.UpdateUser(ctx, admin, "127.0.0.1", "bob", UserChange{Password: ptr("reset-by-admin")}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Authenticate(ctx, bobRaw); err == nil {
+			t.Errorf("bob's login token survived an admin reset")
+		}
+	})
+}
+
+// TestLastAdminUnderConcurrency: two admins disabling each other at once
+// must leave one enabled admin, on both stores.
+func TestLastAdminUnderConcurrency(t *testing.T) {
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		s := newService(db)
+		s.Bootstrap(ctx, "admin-password")
+		s.AddUser(ctx, "adm2", Admin, "admin-password")
+		for round := 0; round < 10; round++ {
+			var wg sync.WaitGroup
+			for _, name := range []string{"admin", "adm2"} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					s.UpdateUser(ctx, Principal{User: "root-test", Role: Admin}, "127.0.0.1", name, UserChange{Disabled: ptr(true)})
+				}()
+			}
+			wg.Wait()
+			var enabled int
+			db.QueryRowContext(ctx, "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = FALSE").Scan(&enabled)
+			if enabled != 1 {
+				t.Fatalf("round %d: %d enabled admins after concurrent disables, want 1", round, enabled)
+			}
+			for _, name := range []string{"admin", "adm2"} {
+				s.UpdateUser(ctx, Principal{User: "root-test", Role: Admin}, "127.0.0.1", name, UserChange{Disabled: ptr(false)})
+			}
+		}
+	})
+}
+
+// TestParallelGuessesAreLimited: attempts made at the same moment count.
+func TestParallelGuessesAreLimited(t *testing.T) {
+	db := sqldbtest.SQLite(t)
+	s := newService(db) // 3 attempts per minute
+	ctx := context.Background()
+	s.AddUser(ctx, "ann", Viewer, "correct-horse")
+	var wg sync.WaitGroup
+	var checked, limited atomic.Int32
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, err := s.Login(ctx, "ann", "wrong-password", "192.0.2.7", KindLogin)
+			switch errkind.Of(err) {
+			case errkind.Unauthorized:
+				checked.Add(1)
+			case errkind.TooMany:
+				limited.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if checked.Load() != 3 || limited.Load() != 17 {
+		t.Fatalf("%d passwords checked, %d limited; want 3 and 17", checked.Load(), limited.Load())
 	}
 }

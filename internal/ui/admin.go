@@ -76,25 +76,32 @@ func (u *site) setRole(w http.ResponseWriter, r *http.Request, rq *request) erro
 		return err
 	}
 	return u.userChange(w, r, rq, "NAME is now "+string(role)+".", func(name string) error {
-		return u.Auth.SetRole(r.Context(), name, role)
+		_, err := u.Auth.UpdateUser(r.Context(), rq.p, httpx.ClientAddr(r), name, auth.UserChange{Role: &role})
+		return err
 	})
 }
 
 func (u *site) disableUser(w http.ResponseWriter, r *http.Request, rq *request) error {
 	return u.userChange(w, r, rq, "NAME is disabled; their sessions and tokens stop working.", func(name string) error {
-		return u.Auth.SetDisabled(r.Context(), name, true)
+		yes := true
+		_, err := u.Auth.UpdateUser(r.Context(), rq.p, httpx.ClientAddr(r), name, auth.UserChange{Disabled: &yes})
+		return err
 	})
 }
 
 func (u *site) enableUser(w http.ResponseWriter, r *http.Request, rq *request) error {
 	return u.userChange(w, r, rq, "NAME is enabled.", func(name string) error {
-		return u.Auth.SetDisabled(r.Context(), name, false)
+		no := false
+		_, err := u.Auth.UpdateUser(r.Context(), rq.p, httpx.ClientAddr(r), name, auth.UserChange{Disabled: &no})
+		return err
 	})
 }
 
 func (u *site) resetPassword(w http.ResponseWriter, r *http.Request, rq *request) error {
 	return u.userChange(w, r, rq, "Password of NAME changed.", func(name string) error {
-		return u.Auth.SetPassword(r.Context(), name, r.PostFormValue("password"))
+		pw := r.PostFormValue("password")
+		_, err := u.Auth.UpdateUser(r.Context(), rq.p, httpx.ClientAddr(r), name, auth.UserChange{Password: &pw})
+		return err
 	})
 }
 
@@ -170,15 +177,16 @@ func (u *site) changePassword(w http.ResponseWriter, r *http.Request, rq *reques
 	if f.Failed() {
 		return u.accountPage(w, r, rq, http.StatusBadRequest, f, accountData{})
 	}
-	if err := u.Auth.CheckPassword(r.Context(), rq.p.User, current, httpx.ClientAddr(r)); err != nil {
+	_, err := u.Auth.UpdateUser(r.Context(), rq.p, httpx.ClientAddr(r), rq.p.User, auth.UserChange{Password: &pw, CurrentPassword: &current})
+	switch {
+	case errkind.Is(err, errkind.Forbidden):
 		f.Invalid("current", "That is not your current password.")
-		if errkind.Is(err, errkind.TooMany) {
-			f.Invalid("current", u.message(r, err))
-		}
-		return u.accountPage(w, r, rq, http.StatusForbidden, f, accountData{})
-	}
-	if err := u.Auth.SetPassword(r.Context(), rq.p.User, pw); err != nil {
+	case errkind.Is(err, errkind.TooMany):
+		f.Invalid("current", u.message(r, err))
+	case err != nil:
 		f.Invalid("password", u.message(r, err))
+	}
+	if err != nil {
 		return u.accountPage(w, r, rq, httpx.Status(err), f, accountData{})
 	}
 	return u.redirect(w, r, "/account", "Your password is changed.")

@@ -156,6 +156,21 @@ func (tx *Tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.R
 	return tx.raw.QueryRowContext(ctx, Rebind(tx.dialect, q), args...)
 }
 
+// Lock takes an exclusive lock named name until the transaction ends, to
+// serialise transactions that check an invariant across rows (for example
+// "at least one enabled admin") before they write. On PostgreSQL it is a
+// transaction-scoped advisory lock; on SQLite every write transaction
+// already runs alone (BEGIN IMMEDIATE), so it is a no-op.
+func (tx *Tx) Lock(ctx context.Context, name string) error {
+	if tx.dialect != Postgres {
+		return nil
+	}
+	if _, err := tx.raw.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", name); err != nil {
+		return fmt.Errorf("lock %s: %w", name, err)
+	}
+	return nil
+}
+
 // InTx runs fn in a transaction, committing when fn returns nil and rolling
 // back otherwise (including on panic).
 func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
