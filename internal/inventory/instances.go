@@ -197,11 +197,8 @@ func (s *Service) AddInstance(ctx context.Context, n NewInstance) (Instance, err
 		_, err = tx.ExecContext(ctx, `INSERT INTO instances (name, engine, host_id, port, username, password, cluster_id, role, labels, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			n.Name, string(n.Engine), hostID, n.Port, n.User, sealed, clusterID, n.Role, n.Labels.encode(), now, now)
-		if sqldb.IsUniqueViolation(err) {
-			return errkind.New(errkind.Conflict, "instance %q already exists", n.Name)
-		}
 		if err != nil {
-			return fmt.Errorf("add instance %q: %w", n.Name, err)
+			return instanceWriteError(err, n.Name, n.Cluster, n.Host, n.Port)
 		}
 		return audit.Record(ctx, tx, "instance.add", n.Name, map[string]any{
 			"engine": n.Engine, "host": n.Host, "port": n.Port, "user": n.User, "cluster": n.Cluster, "role": n.Role})
@@ -210,6 +207,24 @@ func (s *Service) AddInstance(ctx context.Context, n NewInstance) (Instance, err
 		return Instance{}, err
 	}
 	return s.GetInstance(ctx, n.Name)
+}
+
+// instanceWriteError explains a failed insert or update of an instance row:
+// the checks before it passed, so a constraint violation means a
+// concurrent request got there first.
+func instanceWriteError(err error, name, cluster, host string, port int) error {
+	c := sqldb.ViolatedConstraint(err)
+	switch {
+	case sqldb.IsUniqueViolation(err) && strings.Contains(c, "one_primary"):
+		return errkind.New(errkind.Conflict, "instance %q: cluster %q already has a primary", name, cluster)
+	case sqldb.IsUniqueViolation(err) && strings.Contains(c, "port"):
+		return errkind.New(errkind.Conflict, "instance %q: %s port %d is already registered", name, host, port)
+	case sqldb.IsUniqueViolation(err):
+		return errkind.New(errkind.Conflict, "instance %q already exists", name)
+	case sqldb.IsForeignKeyViolation(err):
+		return errkind.New(errkind.Conflict, "instance %q: its host or cluster was removed meanwhile; try again", name)
+	}
+	return fmt.Errorf("write instance %q: %w", name, err)
 }
 
 // InstancePatch changes some fields of an instance; nil fields stay.
@@ -285,7 +300,7 @@ func (s *Service) UpdateInstance(ctx context.Context, name string, p InstancePat
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE instances SET username = ?, cluster_id = ?, role = ?, labels = ?, updated_at = ? WHERE id = ?",
 			user, clusterID, role, in.Labels.encode(), sqldb.Now(), in.ID); err != nil {
-			return fmt.Errorf("update instance %q: %w", name, err)
+			return instanceWriteError(err, name, cluster, in.Host, in.Port)
 		}
 		return audit.Record(ctx, tx, "instance.set", name, detail)
 	})

@@ -252,6 +252,26 @@ func IsUniqueViolation(err error) bool {
 	return false
 }
 
+// ViolatedConstraint names what a unique or foreign-key violation hit: the
+// constraint or index name on PostgreSQL, SQLite's description ("UNIQUE
+// constraint failed: instances.host_id, instances.port" or "index
+// 'instances_one_primary'"). It is "" for other errors.
+func ViolatedConstraint(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.ConstraintName
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		msg := se.Error()
+		if i := strings.Index(msg, "constraint failed: "); i >= 0 {
+			return msg[i+len("constraint failed: "):]
+		}
+		return msg
+	}
+	return ""
+}
+
 // IsForeignKeyViolation reports whether err is a foreign-key failure.
 func IsForeignKeyViolation(err error) bool {
 	var pe *pgconn.PgError
