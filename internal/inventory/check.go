@@ -71,7 +71,7 @@ func (s *Service) inspect(ctx context.Context, name string) (engine.Info, error)
 	defer c.Close()
 	info, err := engine.Inspect(ctx, c)
 	if err != nil {
-		return info, fmt.Errorf("inspect instance %q: %w", name, err)
+		return info, fmt.Errorf("inspect instance %q: %w", name, upstream(err))
 	}
 	return info, nil
 }

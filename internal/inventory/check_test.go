@@ -90,7 +90,7 @@ func TestCheck(t *testing.T) {
 		kind     errkind.Kind
 		msg      string
 	}{
-		{"bad-pw", primary.Port, "wrong-password-123", errkind.Unauthorized, "Access denied"},
+		{"bad-pw", primary.Port, "wrong-password-123", errkind.Upstream, "Access denied"},
 		{"dead", dead, "wrong-password-123", errkind.Unavailable, "connection refused"},
 	} {
 		if _, err := s.AddInstance(ctx, inventory.NewInstance{Name: tt.name, Engine: engine.MariaDB, Host: "local2", Port: tt.port, User: primary.User, Password: tt.password}); err != nil {

@@ -472,7 +472,20 @@ func (s *Service) Connect(ctx context.Context, name, database string) (engine.Co
 	t.Database = database
 	c, err := s.engines.Open(ctx, t)
 	if err != nil {
-		return nil, fmt.Errorf("connect to instance %q: %w", name, err)
+		return nil, fmt.Errorf("connect to instance %q: %w", name, upstream(err))
 	}
 	return c, nil
+}
+
+// upstream reclassifies what a managed database answered so that the edges
+// do not mistake it for the caller's own problem: the instance refusing
+// dbfleet's stored credentials is not the caller's 401, a missing privilege
+// there is not the caller's 403. Unreachable stays Unavailable; Invalid
+// (no adapter, bad configuration) stays the caller's.
+func upstream(err error) error {
+	switch errkind.Of(err) {
+	case errkind.Unavailable, errkind.Invalid:
+		return err
+	}
+	return errkind.Wrap(errkind.Upstream, err)
 }

@@ -25,6 +25,7 @@ const (
 	Conflict                 // duplicate name, still in use: 409
 	TooMany                  // rate limited: 429
 	Unavailable              // a dependency (a managed database) is down: 503
+	Upstream                 // a managed database refused (its credentials, its privileges): 502
 )
 
 var names = map[Kind]string{
@@ -36,6 +37,7 @@ var names = map[Kind]string{
 	Conflict:     "conflict",
 	TooMany:      "too_many_requests",
 	Unavailable:  "unavailable",
+	Upstream:     "upstream",
 }
 
 func (k Kind) String() string {

@@ -4,6 +4,7 @@
 package httpx
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,6 +24,9 @@ import (
 // Status maps an error's kind to an HTTP status code. It is the only place
 // that does.
 func Status(err error) int {
+	if errkind.Of(err) == errkind.Unknown && errors.Is(err, context.Canceled) {
+		return http.StatusServiceUnavailable // the client left, or the server is stopping
+	}
 	switch errkind.Of(err) {
 	case errkind.Invalid:
 		return http.StatusBadRequest
@@ -38,6 +42,8 @@ func Status(err error) int {
 		return http.StatusTooManyRequests
 	case errkind.Unavailable:
 		return http.StatusServiceUnavailable
+	case errkind.Upstream:
+		return http.StatusBadGateway
 	default:
 		return http.StatusInternalServerError
 	}
@@ -67,6 +73,10 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 // themselves; unclassified ones are logged with a reference and shown as
 // "internal error (ref ...)", so no internal detail leaks.
 func Message(log *slog.Logger, r *http.Request, err error) string {
+	if errkind.Of(err) == errkind.Unknown && errors.Is(err, context.Canceled) {
+		log.Debug("request cancelled", "method", r.Method, "path", r.URL.Path)
+		return "request cancelled"
+	}
 	if Status(err) != http.StatusInternalServerError {
 		return err.Error()
 	}
@@ -118,7 +128,7 @@ func describeJSONError(body []byte, err error) string {
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
-		line, col := position(body, se.Offset)
+		line, col := position(body, se.Offset-1) // Offset counts the offending byte as read
 		return fmt.Sprintf("line %d column %d: %v", line, col, se)
 	case errors.As(err, &te):
 		line, col := position(body, te.Offset)

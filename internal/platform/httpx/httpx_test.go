@@ -1,0 +1,105 @@
+package httpx
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/dbfleet/dbfleet/internal/platform/errkind"
+)
+
+func TestStatus(t *testing.T) {
+	tests := []struct {
+		err  error
+		want int
+	}{
+		{errkind.New(errkind.Invalid, "x"), 400},
+		{errkind.New(errkind.Unauthorized, "x"), 401},
+		{errkind.New(errkind.Forbidden, "x"), 403},
+		{errkind.New(errkind.NotFound, "x"), 404},
+		{errkind.New(errkind.Conflict, "x"), 409},
+		{errkind.New(errkind.TooMany, "x"), 429},
+		{errkind.New(errkind.Upstream, "x"), 502},
+		{errkind.New(errkind.Unavailable, "x"), 503},
+		{fmt.Errorf("wrapped: %w", errkind.New(errkind.NotFound, "x")), 404},
+		{errors.New("plain"), 500},
+		{context.Canceled, 503},
+	}
+	for _, tt := range tests {
+		if got := Status(tt.err); got != tt.want {
+			t.Errorf("Status(%v) = %d, want %d", tt.err, got, tt.want)
+		}
+	}
+}
+
+func TestMessageMasksInternalErrors(t *testing.T) {
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	r := httptest.NewRequest("GET", "/x", nil)
+	msg := Message(log, r, errors.New("pq: relation secret_table does not exist"))
+	if strings.Contains(msg, "secret_table") || !strings.Contains(msg, "internal error (ref ") {
+		t.Fatalf("message %q leaks the internal error", msg)
+	}
+	if !strings.Contains(logs.String(), "secret_table") {
+		t.Fatalf("internal error not logged: %q", logs.String())
+	}
+	if m := Message(log, r, errkind.New(errkind.Conflict, "host %q already exists", "db1")); m != `host "db1" already exists` {
+		t.Fatalf("classified message changed: %q", m)
+	}
+	logs.Reset()
+	Message(log, r, fmt.Errorf("check: %w", context.Canceled))
+	if strings.Contains(logs.String(), "level=ERROR") {
+		t.Fatalf("a cancelled request was logged as an error: %q", logs.String())
+	}
+}
+
+func TestReadJSON(t *testing.T) {
+	type body struct {
+		Name string `json:"name"`
+		Port int    `json:"port"`
+	}
+	tests := []struct {
+		name, ct, in, want string
+	}{
+		{"ok", "application/json", `{"name":"a","port":1}`, ""},
+		{"no content type", "", `{"name":"a"}`, ""},
+		{"wrong content type", "text/plain", `{}`, "must be application/json"},
+		{"syntax", "application/json", "{\n  \"name\": ,\n}", "line 2 column 11"},
+		{"type", "application/json", `{"port": "x"}`, `field "port" wants int, got string`},
+		{"unknown field", "application/json", `{"nmae": "a"}`, `unknown field "nmae"`},
+		{"trailing", "application/json", `{} {}`, "after the object"},
+		{"empty", "application/json", ``, "empty body"},
+		{"too large", "application/json", `{"name":"` + strings.Repeat("a", MaxBody) + `"}`, "larger than"},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest("POST", "/", strings.NewReader(tt.in))
+		if tt.ct != "" {
+			r.Header.Set("Content-Type", tt.ct)
+		}
+		var b body
+		err := ReadJSON(r, &b)
+		if tt.want == "" {
+			if err != nil {
+				t.Errorf("%s: %v", tt.name, err)
+			}
+			continue
+		}
+		if err == nil || errkind.Of(err) != errkind.Invalid || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: err = %v, want Invalid mentioning %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+func TestWriteErrorUnauthorizedChallenge(t *testing.T) {
+	w := httptest.NewRecorder()
+	WriteError(w, httptest.NewRequest("GET", "/", nil), slog.New(slog.DiscardHandler), errkind.New(errkind.Unauthorized, "no token"))
+	if w.Code != http.StatusUnauthorized || w.Header().Get("WWW-Authenticate") == "" || !strings.Contains(w.Body.String(), `"kind": "unauthorized"`) {
+		t.Fatalf("got %d %v %s", w.Code, w.Header(), w.Body)
+	}
+}
