@@ -47,15 +47,51 @@ func Unreachable(err error) bool {
 	return false
 }
 
-// Redact hides secret in err's message: the result's Error() has every
-// occurrence replaced by "xxxxx", while errors.Is/As still see err's
-// chain. Adapters pass every error they return through it, so that no
-// driver message can leak a password. Redact(nil, s) is nil.
+// Redact hides secret in err's message, while errors.Is/As still see
+// err's chain. Adapters pass every error they return through it, so that
+// no driver message can leak a password. A secret of 8 bytes or more is
+// replaced by "xxxxx" wherever it appears; a shorter one only where it
+// stands as a whole token (not inside a run of letters, digits, '.', '-'
+// or '_'), so that a password such as "1" does not garble "127.0.0.1" and
+// thereby give itself away. Redact(nil, s) is nil.
 func Redact(err error, secret string) error {
-	if err == nil || secret == "" || !strings.Contains(err.Error(), secret) {
+	if err == nil || secret == "" {
 		return err
 	}
-	return &redacted{msg: strings.ReplaceAll(err.Error(), secret, "xxxxx"), err: err}
+	msg := err.Error()
+	var out string
+	if len(secret) >= 8 {
+		out = strings.ReplaceAll(msg, secret, "xxxxx")
+	} else {
+		out = redactTokens(msg, secret)
+	}
+	if out == msg {
+		return err
+	}
+	return &redacted{msg: out, err: err}
+}
+
+func redactTokens(msg, secret string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(msg, secret)
+		if i < 0 {
+			b.WriteString(msg)
+			return b.String()
+		}
+		end := i + len(secret)
+		if (i == 0 || !isWordByte(msg[i-1])) && (end == len(msg) || !isWordByte(msg[end])) {
+			b.WriteString(msg[:i])
+			b.WriteString("xxxxx")
+		} else {
+			b.WriteString(msg[:end])
+		}
+		msg = msg[end:]
+	}
+}
+
+func isWordByte(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '.' || c == '-' || c == '_' || c >= 0x80
 }
 
 type redacted struct {

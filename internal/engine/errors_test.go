@@ -53,6 +53,13 @@ func TestRedact(t *testing.T) {
 		{"absent", errors.New("plain"), "hunter22", "plain"},
 		{"no secret", base, "", base.Error()},
 		{"wrapped kind", errkind.Wrap(errkind.Unavailable, base), "hunter22", "dial failed for password=xxxxx at host"},
+		{"in a URL", errors.New("redis://u:s3cr3t@10.0.0.1:6379 refused"), "s3cr3t", "redis://u:xxxxx@10.0.0.1:6379 refused"},
+		{"quoted short", errors.New(`parse "pw'x!" failed`), "pw'x!", `parse "xxxxx" failed`},
+		{"short, inside numbers", errors.New("redis://127.0.0.1:6398: refused"), "1", "redis://127.0.0.1:6398: refused"},
+		{"short, standing alone", errors.New("password 1 rejected"), "1", "password xxxxx rejected"},
+		{"short, inside a word", errors.New("supersecretive setting"), "secret", "supersecretive setting"},
+		{"long, anywhere", errors.New("pw=hunter22. next"), "hunter22", "pw=xxxxx. next"},
+		{"twice", errors.New("a=pw9 b=pw9"), "pw9", "a=xxxxx b=xxxxx"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
