@@ -84,6 +84,12 @@ func (m *Manager) TryAcquire(ctx context.Context, name string) (bool, error) {
 	return n == 1, nil
 }
 
+func (m *Manager) tryWithin(ctx context.Context, name string, d time.Duration) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	return m.TryAcquire(ctx, name)
+}
+
 // Release gives lease name up if this process holds it, so another process
 // can take over at once instead of after the expiry.
 func (m *Manager) Release(ctx context.Context, name string) error {
@@ -119,15 +125,16 @@ func (m *Manager) Get(ctx context.Context, name string) (Info, bool, error) {
 
 // Run runs fn only while this process holds lease name: it keeps trying to
 // acquire it, starts fn when it does, renews it, and cancels fn's context
-// as soon as a renewal fails (another process may take over after the
-// expiry, so fn must stop before then: renewals happen every TTL/3). fn
-// returning ends the hold; Run returns when ctx ends.
+// as soon as a renewal fails or does not answer within TTL/3 (another
+// process may take over after the expiry, so fn must stop before then;
+// renewals happen every TTL/3, fn must honour its context). fn returning
+// ends the hold; Run returns when ctx ends.
 func (m *Manager) Run(ctx context.Context, name string, fn func(ctx context.Context) error) error {
 	every := m.ttl() / 3
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		held, err := m.TryAcquire(ctx, name)
+		held, err := m.tryWithin(ctx, name, every)
 		if err != nil && ctx.Err() == nil {
 			m.log.Warn("lease", "name", name, "err", err)
 		}
@@ -164,7 +171,11 @@ func (m *Manager) hold(ctx context.Context, name string, fn func(ctx context.Con
 		case <-ctx.Done():
 			lost = true
 		case <-t.C:
-			ok, err := m.TryAcquire(fctx, name)
+			// A renewal that does not answer within a third of the TTL
+			// counts as lost: fn stops at most 2/3 TTL after the last
+			// successful renewal, before the lease can expire and another
+			// process take over.
+			ok, err := m.tryWithin(fctx, name, m.ttl()/3)
 			if err != nil || !ok {
 				m.log.Warn("lease lost; stopping", "name", name, "err", err)
 				lost = true

@@ -139,3 +139,44 @@ func TestRunOneAtATime(t *testing.T) {
 		wg.Wait()
 	})
 }
+
+// TestStopsWhenRenewalHangs: when the store stops answering (here another
+// transaction holds the lease row), the loop must stop before the lease
+// could expire, not wait for the store.
+func TestStopsWhenRenewalHangs(t *testing.T) {
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		a, _ := managers(db, 600*time.Millisecond)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		started, stopped := make(chan time.Time, 1), make(chan time.Time, 1)
+		go a.Run(ctx, "loop", func(ctx context.Context) error {
+			started <- time.Now()
+			<-ctx.Done()
+			stopped <- time.Now()
+			return nil
+		})
+		<-started
+		// Block the store: a transaction writes the lease row and waits.
+		hold, release := make(chan struct{}), make(chan struct{})
+		go db.InTx(context.Background(), func(tx *sqldb.Tx) error {
+			if _, err := tx.ExecContext(context.Background(), "UPDATE leases SET holder = holder WHERE name = ?", "loop"); err != nil {
+				t.Error(err)
+			}
+			close(hold)
+			<-release
+			return nil
+		})
+		<-hold
+		blocked := time.Now()
+		select {
+		case at := <-stopped:
+			// At most a tick (TTL/3) plus the renewal timeout (TTL/3).
+			if d := at.Sub(blocked); d > 600*time.Millisecond {
+				t.Errorf("loop stopped %s after the store hung, later than the TTL", d)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("loop kept running while the store did not answer")
+		}
+		close(release)
+	})
+}
