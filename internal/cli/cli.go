@@ -25,7 +25,7 @@ import (
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
-	getenv         func(string) string
+	environ        []string // KEY=value, as os.Environ
 
 	// Global flags.
 	server, token, output string
@@ -49,12 +49,12 @@ func (e exitError) Error() string { return e.err.Error() }
 func Main() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	return Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Environ())
 }
 
-// Run runs one command line.
-func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
+// Run runs one command line with the given environment (KEY=value).
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, environ []string) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, environ: environ}
 	root := e.rootCmd()
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -82,6 +82,10 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 func isCobraUsage(err error) bool {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return false // the server's answer, whatever its words
+	}
 	s := err.Error()
 	for _, p := range []string{"unknown flag", "unknown shorthand flag", "unknown command", "flag needs an argument", "invalid argument", "required flag", "accepts ", "requires at least", "requires at most", "bad flag syntax"} {
 		if strings.Contains(s, p) {
@@ -125,6 +129,16 @@ DBFLEET_TOKEN, else what 'dbfleet login' saved.`,
 		e.versionCmd(),
 	)
 	return root
+}
+
+// getenv looks a variable up in the command's environment.
+func (e *env) getenv(key string) string {
+	for i := len(e.environ) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(e.environ[i], "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
 }
 
 // client returns an API client from flags, environment or saved login.

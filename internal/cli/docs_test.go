@@ -17,7 +17,7 @@ func TestDocsCoverEveryCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := string(doc)
-	root := (&env{getenv: os.Getenv}).rootCmd()
+	root := (&env{environ: os.Environ()}).rootCmd()
 	var walk func(c *cobra.Command)
 	n := 0
 	walk = func(c *cobra.Command) {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -33,7 +32,7 @@ environment variables, then these flags. See docs/config.md.`,
 			if configPath == "" {
 				configPath = e.getenv("DBFLEET_CONFIG")
 			}
-			if err := cfg.Load(configPath, os.Environ()); err != nil {
+			if err := cfg.Load(configPath, e.environ); err != nil {
 				return err
 			}
 			if cmd.Flags().Changed("listen") {

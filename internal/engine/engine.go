@@ -140,7 +140,7 @@ type Rows struct {
 // Info is the summary `instance check` shows.
 type Info struct {
 	Version     string        `json:"version"`
-	Uptime      time.Duration `json:"uptime"`
+	Uptime      time.Duration `json:"uptime_ns"`
 	Replication Replication   `json:"replication"`
 }
 
