@@ -196,6 +196,9 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		run  func(context.Context) error
 	}{
 		{"prober", func(ctx context.Context) error { return leases.Run(ctx, "inventory.probe", prober.Run) }},
+		{"token pruner", func(ctx context.Context) error {
+			return leases.Run(ctx, "auth.prune", func(ctx context.Context) error { return authSvc.RunPruner(ctx, 24*time.Hour, 30*24*time.Hour) })
+		}},
 	}
 	errc := make(chan error, len(loops)+1)
 	var wg sync.WaitGroup

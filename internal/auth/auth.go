@@ -609,3 +609,33 @@ func (s *Service) RevokeToken(ctx context.Context, by Principal, id int64) error
 func (s *Service) Logout(ctx context.Context, p Principal) error {
 	return s.RevokeToken(ctx, p, p.TokenID)
 }
+
+// PruneTokens deletes tokens that expired or were revoked more than keep
+// ago (every login and web session leaves one), and returns how many. The
+// audit log keeps their creation and revocation.
+func (s *Service) PruneTokens(ctx context.Context, keep time.Duration) (int64, error) {
+	cutoff := s.now().Add(-keep).UnixMilli()
+	res, err := s.db.ExecContext(ctx, "DELETE FROM tokens WHERE revoked_at < ? OR expires_at < ?", cutoff, cutoff)
+	if err != nil {
+		return 0, fmt.Errorf("prune tokens: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// RunPruner prunes tokens every interval until ctx ends.
+func (s *Service) RunPruner(ctx context.Context, every, keep time.Duration) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if n, err := s.PruneTokens(ctx, keep); err != nil && ctx.Err() == nil {
+			s.log.Warn("prune tokens", "err", err)
+		} else if n > 0 {
+			s.log.Info("pruned old tokens", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}

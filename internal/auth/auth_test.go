@@ -290,3 +290,35 @@ func TestParallelGuessesAreLimited(t *testing.T) {
 		t.Fatalf("%d passwords checked, %d limited; want 3 and 17", checked.Load(), limited.Load())
 	}
 }
+
+func TestPruneTokens(t *testing.T) {
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		s := newService(db)
+		s.AddUser(ctx, "ann", Viewer, "ann-password")
+		live, _, _ := s.CreateToken(ctx, "ann", "live", 0)
+		_, old, _ := s.CreateToken(ctx, "ann", "revoked-long-ago", 0)
+		_, recent, _ := s.CreateToken(ctx, "ann", "revoked-recently", 0)
+		_, _, _ = s.CreateToken(ctx, "ann", "expired-long-ago", time.Hour)
+		p := Principal{User: "ann", Role: Viewer}
+		s.RevokeToken(ctx, p, old.ID)
+		s.RevokeToken(ctx, p, recent.ID)
+		db.ExecContext(ctx, "UPDATE tokens SET revoked_at = revoked_at - ? WHERE id = ?", int64(40*24*time.Hour/time.Millisecond), old.ID)
+		db.ExecContext(ctx, "UPDATE tokens SET expires_at = expires_at - ? WHERE name = ?", int64(40*24*time.Hour/time.Millisecond), "expired-long-ago")
+		n, err := s.PruneTokens(ctx, 30*24*time.Hour)
+		if err != nil || n != 2 {
+			t.Fatalf("pruned %d, %v; want 2", n, err)
+		}
+		toks, _ := s.ListTokens(ctx, "ann")
+		var names []string
+		for _, tok := range toks {
+			names = append(names, tok.Name)
+		}
+		if strings.Join(names, ",") != "revoked-recently,live" {
+			t.Fatalf("tokens left: %v", names)
+		}
+		if _, err := s.Authenticate(ctx, live); err != nil {
+			t.Fatalf("live token pruned: %v", err)
+		}
+	})
+}
