@@ -148,7 +148,8 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		}
 		io.WriteString(w, "ready\n")
 	})
-	handler := httpx.SecurityHeaders(httpMetrics.Instrument(log.With("component", "http"), mux))
+	proxies, _ := httpx.ParsePrefixes(cfg.TrustedProxies) // validated above
+	handler := httpx.RealClient(proxies, httpx.SecurityHeaders(httpMetrics.Instrument(log.With("component", "http"), mux)))
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

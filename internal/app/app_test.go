@@ -33,9 +33,12 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 
 // start runs a server on a free port with data in dir; it returns its URL,
 // what it printed, and a stop function that waits for a clean exit.
-func start(t *testing.T, dir, adminPassword string) (string, *syncBuffer, func()) {
+func start(t *testing.T, dir, adminPassword string, tweak ...func(*config.Config)) (string, *syncBuffer, func()) {
 	t.Helper()
 	cfg := config.Defaults()
+	for _, f := range tweak {
+		f(&cfg)
+	}
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Data = dir
 	addrFile := filepath.Join(t.TempDir(), "addr")
@@ -207,5 +210,27 @@ func TestShutdownDrainsRequests(t *testing.T) {
 	r := <-done
 	if r.err != nil || r.code != 200 {
 		t.Fatalf("request in flight during shutdown: %d %v", r.code, r.err)
+	}
+}
+
+// TestTrustedProxy: behind a trusted proxy the audit log records the real
+// client from X-Forwarded-For; a direct client cannot forge it.
+func TestTrustedProxy(t *testing.T) {
+	url, _, stop := start(t, t.TempDir(), "admin-password-1", func(c *config.Config) { c.TrustedProxies = []string{"127.0.0.1"} })
+	defer stop()
+	body, _ := json.Marshal(map[string]string{"user": "admin", "password": "admin-password-1"})
+	req, _ := http.NewRequest("POST", url+"/api/v1/login", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Forwarded-For", "203.0.113.5")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("login through proxy: %v %v", resp, err)
+	}
+	var r struct{ Token string }
+	json.NewDecoder(resp.Body).Decode(&r)
+	resp.Body.Close()
+	_, audit := get(t, url+"/api/v1/audit?action=auth.login", r.Token)
+	if !strings.Contains(audit, `"addr": "203.0.113.5"`) {
+		t.Fatalf("audit does not show the client behind the proxy: %s", audit)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
+	"github.com/dbfleet/dbfleet/internal/platform/httpx"
 )
 
 // Config is the server configuration.
@@ -40,6 +41,10 @@ type Config struct {
 	SecretKeyFile string `yaml:"secret_key_file" env:"DBFLEET_SECRET_KEY_FILE"`
 	// PublicURL is how users reach this server (links in notifications).
 	PublicURL string `yaml:"public_url" env:"DBFLEET_PUBLIC_URL"`
+	// TrustedProxies are the reverse proxies (IPs or CIDRs) whose
+	// X-Forwarded-For names the real client, for the audit log and login
+	// rate limiting. Empty: the TCP peer is the client.
+	TrustedProxies []string `yaml:"trusted_proxies" env:"DBFLEET_TRUSTED_PROXIES"`
 
 	Log       Log       `yaml:"log"`
 	Auth      Auth      `yaml:"auth"`
@@ -184,6 +189,14 @@ func setField(f reflect.Value, s string) error {
 			return fmt.Errorf("want an integer")
 		}
 		f.SetInt(int64(n))
+	case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.String:
+		var list []string
+		for _, item := range strings.Split(s, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				list = append(list, item)
+			}
+		}
+		f.Set(reflect.ValueOf(list))
 	case f.Kind() == reflect.Bool:
 		b, err := strconv.ParseBool(s)
 		if err != nil {
@@ -228,6 +241,9 @@ func (c *Config) Validate() error {
 		if d.v <= 0 {
 			errs = append(errs, fmt.Sprintf("%s: must be positive", d.name))
 		}
+	}
+	if _, err := httpx.ParsePrefixes(c.TrustedProxies); err != nil {
+		errs = append(errs, "trusted_proxies: "+err.Error())
 	}
 	if c.Auth.MaxFailures < 1 {
 		errs = append(errs, "auth.max_failures: must be at least 1")

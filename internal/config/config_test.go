@@ -13,11 +13,14 @@ func TestLoadOrder(t *testing.T) {
 	path := filepath.Join(dir, "dbfleet.yaml")
 	os.WriteFile(path, []byte("listen: 0.0.0.0:9000\ndata: /var/lib/dbfleet\ninventory:\n  probe_interval: 30s\n"), 0o600)
 	c := Defaults()
-	if err := c.Load(path, []string{"DBFLEET_DATA=/srv/dbfleet", "DBFLEET_AUTH_MAX_FAILURES=9", "UNRELATED=x"}); err != nil {
+	if err := c.Load(path, []string{"DBFLEET_DATA=/srv/dbfleet", "DBFLEET_AUTH_MAX_FAILURES=9", "UNRELATED=x", "DBFLEET_TRUSTED_PROXIES=10.0.0.0/8, 192.0.2.1"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
+	}
+	if strings.Join(c.TrustedProxies, "|") != "10.0.0.0/8|192.0.2.1" {
+		t.Fatalf("trusted proxies from the environment: %q", c.TrustedProxies)
 	}
 	if c.Listen != "0.0.0.0:9000" || c.Data != "/srv/dbfleet" || c.Inventory.ProbeInterval != 30*time.Second || c.Auth.MaxFailures != 9 {
 		t.Fatalf("got %+v", c)
@@ -40,6 +43,7 @@ func TestBadInput(t *testing.T) {
 		{"bad store", "store: mysql://x\n", nil, "store:"},
 		{"bad level", "log:\n  level: loud\n", nil, "log.level"},
 		{"zero interval", "inventory:\n  probe_interval: 0s\n", nil, "probe_interval"},
+		{"bad proxy", "trusted_proxies: [10.0.0.0/8, nonsense]\n", nil, `trusted_proxies: invalid proxy address "nonsense"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

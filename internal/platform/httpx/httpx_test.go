@@ -103,3 +103,40 @@ func TestWriteErrorUnauthorizedChallenge(t *testing.T) {
 		t.Fatalf("got %d %v %s", w.Code, w.Header(), w.Body)
 	}
 }
+
+func TestRealClient(t *testing.T) {
+	trusted, err := ParsePrefixes([]string{"10.0.0.0/8", "192.0.2.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ParsePrefixes([]string{"not-an-ip"}); err == nil {
+		t.Fatal("bad proxy address accepted")
+	}
+	tests := []struct {
+		name, peer string
+		xff        []string
+		want       string
+	}{
+		{"direct client, no header", "198.51.100.7:5000", nil, "198.51.100.7"},
+		{"untrusted peer cannot claim an address", "198.51.100.7:5000", []string{"203.0.113.9"}, "198.51.100.7"},
+		{"through a trusted proxy", "10.1.2.3:5000", []string{"203.0.113.9"}, "203.0.113.9"},
+		{"forged left entries are ignored", "10.1.2.3:5000", []string{"1.1.1.1, 203.0.113.9"}, "203.0.113.9"},
+		{"two trusted hops", "10.1.2.3:5000", []string{"203.0.113.9, 192.0.2.1"}, "203.0.113.9"},
+		{"several headers", "10.1.2.3:5000", []string{"1.1.1.1", "203.0.113.9"}, "203.0.113.9"},
+		{"garbage stops the walk", "10.1.2.3:5000", []string{"203.0.113.9, junk"}, "10.1.2.3"},
+		{"trusted peer without header", "10.1.2.3:5000", nil, "10.1.2.3"},
+	}
+	for _, tt := range tests {
+		var got string
+		h := RealClient(trusted, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = ClientAddr(r) }))
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = tt.peer
+		for _, v := range tt.xff {
+			r.Header.Add("X-Forwarded-For", v)
+		}
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		if got != tt.want {
+			t.Errorf("%s: client %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
