@@ -3,7 +3,6 @@ package mysql
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"reflect"
 	"strings"
@@ -333,26 +332,12 @@ func TestWrongPassword(t *testing.T) {
 }
 
 func TestUnreachable(t *testing.T) {
-	silent, err := net.Listen("tcp", "127.0.0.1:0") // accepts, never answers
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer silent.Close()
-	go func() {
-		for {
-			c, err := silent.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
 	tests := []struct {
 		name string
 		port int
 	}{
 		{"refused", testenv.FreePort(t)},
-		{"silent", silent.Addr().(*net.TCPAddr).Port},
+		{"silent", testenv.SilentPort(t)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
