@@ -60,7 +60,19 @@ type EngineInfo struct {
 	Supported bool        `json:"supported"`
 }
 
+// routes is the whole route table: the core routes below, then each
+// domain's own list (one file per domain in this package).
 func (s *Server) routes() []route {
+	var all []route
+	for _, part := range [][]route{
+		s.coreRoutes(),
+	} {
+		all = append(all, part...)
+	}
+	return all
+}
+
+func (s *Server) coreRoutes() []route {
 	return []route{
 		// Session.
 		{method: "POST", path: "/api/v1/login", tag: "auth", summary: "Log in with a user name and password; returns a token", public: true,

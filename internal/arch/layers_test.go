@@ -23,7 +23,7 @@ var layers = [][]string{
 	{"platform"},
 	{"engine", "sqltext", "config", "testenv"},
 	{"auth", "inventory"},
-	{"metrics", "health", "forecast", "slowlog", "sqlreview", "verify", "backup"},
+	{"metrics", "health", "forecast", "slowlog", "sqlreview", "verify", "backup", "notify"},
 	{"executor", "query", "placement", "proxy"},
 	{"ha", "alerts"},
 	{"flows"},

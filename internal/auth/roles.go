@@ -41,14 +41,25 @@ const (
 	InventoryDelete Permission = "inventory.delete" // remove inventory
 	AuditRead       Permission = "audit.read"       // read the audit log
 	UserManage      Permission = "user.manage"      // add users, change roles, revoke others' tokens
+
+	MetricsRead  Permission = "metrics.read"  // dashboards, PromQL queries, health scores, forecasts
+	SQLReview    Permission = "sql.review"    // review SQL against rules and live schemas
+	SQLExecute   Permission = "sql.execute"   // execute reviewed SQL on an instance, apply rollbacks
+	QueryRun     Permission = "query.run"     // read-only queries within one's query grants
+	QueryUnmask  Permission = "query.unmask"  // see query results without masking
+	QueryGrant   Permission = "query.grant"   // manage query grants and masking rules
+	SlowlogRead  Permission = "slowlog.read"  // see slow-query digests
+	SlowlogWrite Permission = "slowlog.write" // upload slow logs, configure collection
+	HARead       Permission = "ha.read"       // see topology, diagnoses and recoveries
+	HAManage     Permission = "ha.manage"     // fail over, switch over, acknowledge recoveries
 )
 
 // grants is the permission table: the permissions each role adds to those of
 // the roles before it.
 var grants = map[Role][]Permission{
-	Viewer:    {InventoryRead},
-	Developer: {InstanceCheck},
-	DBA:       {InventoryWrite, InventoryDelete, AuditRead},
+	Viewer:    {InventoryRead, MetricsRead, HARead},
+	Developer: {InstanceCheck, SQLReview, QueryRun, SlowlogRead},
+	DBA:       {InventoryWrite, InventoryDelete, AuditRead, SQLExecute, QueryUnmask, QueryGrant, SlowlogWrite, HAManage},
 	Admin:     {UserManage},
 }
 
