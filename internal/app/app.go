@@ -28,6 +28,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/engine/postgres"
 	"github.com/dbfleet/dbfleet/internal/engine/redis"
 	"github.com/dbfleet/dbfleet/internal/inventory"
+	"github.com/dbfleet/dbfleet/internal/notify"
 	"github.com/dbfleet/dbfleet/internal/platform/audit"
 	"github.com/dbfleet/dbfleet/internal/platform/httpx"
 	"github.com/dbfleet/dbfleet/internal/platform/lease"
@@ -118,6 +119,12 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	engines := Engines()
 	inv := inventory.NewService(db, box, engines, log.With("component", "inventory"))
 	inv.CheckTimeout = cfg.Inventory.CheckTimeout
+
+	notifier, err := newNotifier(cfg.Notify)
+	if err != nil {
+		return err
+	}
+	_ = notifier // used by flows and HA as they are wired
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -315,4 +322,17 @@ func (m *checkMetrics) ObserveCheck(eng string, up bool, took time.Duration) {
 	}
 	m.checks.WithLabelValues(eng, result).Inc()
 	m.duration.WithLabelValues(eng).Observe(took.Seconds())
+}
+
+// newNotifier builds the notification sender from the configuration.
+func newNotifier(c config.Notify) (*notify.Sender, error) {
+	var chans []notify.Channel
+	for _, ch := range c.Channels {
+		chans = append(chans, notify.Channel{Name: ch.Name, Kind: notify.Kind(ch.Kind), URL: ch.URL, Secret: ch.Secret, To: ch.To})
+	}
+	s, err := notify.New(notify.SMTP{Host: c.SMTP.Host, Port: c.SMTP.Port, User: c.SMTP.User, Password: c.SMTP.Password, From: c.SMTP.From, TLS: c.SMTP.TLS}, chans, nil)
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	return s, nil
 }

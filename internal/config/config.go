@@ -49,6 +49,35 @@ type Config struct {
 	Log       Log       `yaml:"log"`
 	Auth      Auth      `yaml:"auth"`
 	Inventory Inventory `yaml:"inventory"`
+	Notify    Notify    `yaml:"notify"`
+}
+
+// Notify configures where notifications go: an SMTP relay for e-mail and
+// named channels that flows, failovers and alerts refer to.
+type Notify struct {
+	SMTP     SMTP            `yaml:"smtp"`
+	Channels []NotifyChannel `yaml:"channels"`
+}
+
+// SMTP is the relay for e-mail notifications.
+type SMTP struct {
+	Host     string `yaml:"host" env:"DBFLEET_NOTIFY_SMTP_HOST"`
+	Port     int    `yaml:"port" env:"DBFLEET_NOTIFY_SMTP_PORT"`
+	User     string `yaml:"user" env:"DBFLEET_NOTIFY_SMTP_USER"`
+	Password string `yaml:"password" env:"DBFLEET_NOTIFY_SMTP_PASSWORD"`
+	From     string `yaml:"from" env:"DBFLEET_NOTIFY_SMTP_FROM"`
+	// TLS is starttls (default, required), tls (implicit) or none.
+	TLS string `yaml:"tls" env:"DBFLEET_NOTIFY_SMTP_TLS"`
+}
+
+// NotifyChannel is one named destination: kind email (to), or wecom,
+// dingtalk, slack or webhook (url, optional secret).
+type NotifyChannel struct {
+	Name   string   `yaml:"name"`
+	Kind   string   `yaml:"kind"`
+	URL    string   `yaml:"url"`
+	Secret string   `yaml:"secret"`
+	To     []string `yaml:"to"`
 }
 
 // Log configures logging.
@@ -86,6 +115,7 @@ func Defaults() Config {
 			MaxFailures:   5,
 			FailureWindow: 5 * time.Minute,
 		},
+		Notify: Notify{SMTP: SMTP{Port: 587, TLS: "starttls"}},
 		Inventory: Inventory{
 			ProbeInterval:    15 * time.Second,
 			ProbeConcurrency: 8,
