@@ -15,10 +15,18 @@ import (
 
 	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/engine"
+	"github.com/dbfleet/dbfleet/internal/executor"
+	"github.com/dbfleet/dbfleet/internal/flows"
+	"github.com/dbfleet/dbfleet/internal/ha"
+	"github.com/dbfleet/dbfleet/internal/health"
 	"github.com/dbfleet/dbfleet/internal/inventory"
+	"github.com/dbfleet/dbfleet/internal/metrics"
 	"github.com/dbfleet/dbfleet/internal/platform/audit"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/httpx"
+	"github.com/dbfleet/dbfleet/internal/query"
+	"github.com/dbfleet/dbfleet/internal/slowlog"
+	"github.com/dbfleet/dbfleet/internal/sqlreview"
 )
 
 // Server serves the API.
@@ -29,6 +37,23 @@ type Server struct {
 	Engines   *engine.Registry
 	Log       *slog.Logger
 	Version   string
+	// Metrics and Scraper serve the Prometheus query API; nil answers 503.
+	Metrics *metrics.Store
+	Scraper *metrics.Scraper
+	// Health serves the health score; nil answers 503.
+	Health *health.Service
+	// HA serves topology, failover and switchover; nil answers 503.
+	HA *ha.Service
+	// Query serves the query console; nil answers 503.
+	Query *query.Service
+	// Flows serves work-order flows and tickets.
+	Flows *flows.Service
+	// Reviewer serves SQL review; nil answers 503.
+	Reviewer *sqlreview.Reviewer
+	// Executor runs SQL scripts with rollback; nil answers 503.
+	Executor *executor.Service
+	// Slowlog serves slow-query digests; nil answers 503.
+	Slowlog *slowlog.Service
 }
 
 // route is one API operation.
@@ -46,6 +71,11 @@ type route struct {
 	query   []string
 	status  int
 	handle  func(r *http.Request, p auth.Principal) (any, error)
+	// raw, when set, writes the response itself instead of handle (for
+	// wire formats that are not dbfleet's, such as the Prometheus API's
+	// envelope); authentication and perm still apply, and out documents
+	// the body in OpenAPI.
+	raw func(w http.ResponseWriter, r *http.Request, p auth.Principal)
 }
 
 // Handler returns the API's routes on a mux, to be mounted at /.
@@ -81,6 +111,10 @@ func (s *Server) wrap(rt route) http.Handler {
 			}
 		}
 		ctx := audit.WithActor(r.Context(), audit.Actor{User: p.User, Addr: httpx.ClientAddr(r)})
+		if rt.raw != nil {
+			rt.raw(w, r.WithContext(ctx), p)
+			return
+		}
 		out, err := rt.handle(r.WithContext(ctx), p)
 		if err != nil {
 			httpx.WriteError(w, r, s.Log, err)

@@ -66,6 +66,14 @@ func (s *Server) routes() []route {
 	var all []route
 	for _, part := range [][]route{
 		s.coreRoutes(),
+		s.metricsRoutes(),
+		s.healthRoutes(),
+		s.haRoutes(),
+		s.queryRoutes(),
+		s.flowRoutes(),
+		s.reviewRoutes(),
+		s.execRoutes(),
+		s.slowlogRoutes(),
 	} {
 		all = append(all, part...)
 	}

@@ -18,6 +18,11 @@ func TestEveryRouteIsGuarded(t *testing.T) {
 		"POST /api/v1/tokens":        "a token for yourself",
 		"DELETE /api/v1/tokens/{id}": "your own; others' need user.manage (auth.RevokeToken)",
 		"GET /api/v1/engines":        "static facts about this build",
+
+		// Executions: the handlers show requesters their own.
+		"GET /api/v1/executions":               "your own; everyone's with sql.execute (handler)",
+		"GET /api/v1/executions/{id}":          "its requester, or sql.execute (handler)",
+		"GET /api/v1/executions/{id}/rollback": "its requester, or sql.execute (handler)",
 	}
 	public := []string{"POST /api/v1/login"}
 	seen := map[string]bool{}

@@ -125,6 +125,15 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		return err
 	}
 	_ = notifier // used by flows and HA as they are wired
+	reviewer, err := newReviewer(cfg.Review)
+	if err != nil {
+		return err
+	}
+	execSvc := newExecutor(cfg.Executor, db, inv, log.With("component", "executor"))
+	wo, err := newFlows(ctx, cfg, db, inv, notifier, flowsReviewer{r: reviewer, inv: inv}, flowsExecutor{execSvc}, cfg.PublicURL, log.With("component", "flows"))
+	if err != nil {
+		return err
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -133,10 +142,32 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "dbfleet_build_info", Help: "Build information.", ConstLabels: prometheus.Labels{"version": Version},
 	}, func() float64 { return 1 }))
+	mstore, scraper, remote, err := openMetrics(cfg.Metrics, inv, reg, log)
+	if err != nil {
+		return err
+	}
+	defer mstore.Close()
+	healthSvc, err := newHealth(cfg.Health, db, inv, mstore, log.With("component", "health"))
+	if err != nil {
+		return err
+	}
+	querySvc, err := newQuery(cfg.Query, db, box, inv, engines, authSvc, log.With("component", "query"))
+	if err != nil {
+		return err
+	}
 
 	apiSrv := &api.Server{Auth: authSvc, Inventory: inv, Audit: audit.NewLog(db), Engines: engines, Log: log.With("component", "api"), Version: Version}
 	uiSrv := &ui.Server{Auth: authSvc, Inventory: inv, Audit: audit.NewLog(db), Engines: engines, Log: log.With("component", "ui"),
 		Version: Version, SecureCookies: cfg.Auth.SecureCookies}
+	apiSrv.Metrics, apiSrv.Scraper = mstore, scraper
+	uiSrv.Metrics, uiSrv.Targets = mstore, scraper
+	apiSrv.Health, uiSrv.Health, uiSrv.HealthScore = healthSvc, healthSvc, healthSvc.Current
+	apiSrv.Flows, uiSrv.Flows = wo.svc, wo.svc
+	apiSrv.Reviewer = reviewer
+	apiSrv.Executor = execSvc
+	apiSrv.Query, uiSrv.Query = querySvc, querySvc
+	slowSvc := newSlowlog(cfg.Slowlog, db, inv, log.With("component", "slowlog"))
+	apiSrv.Slowlog, uiSrv.Slowlog = slowSvc, slowSvc
 
 	isReady := func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -172,6 +203,9 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	url := "http://" + ln.Addr().String()
+	if cfg.PublicURL == "" {
+		wo.svc.SetPublicURL(url)
+	}
 
 	if created {
 		if generated != "" {
@@ -198,6 +232,9 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		}
 		leaseHeld.WithLabelValues(name).Set(v)
 	}
+	haSvc := newHA(cfg.HA, db, inv, engines, box, log.With("component", "ha"), leases.Holder())
+	defer haSvc.Close()
+	apiSrv.HA, uiSrv.HA = haSvc, haSvc
 	prober := &inventory.Prober{Inventory: inv, Interval: cfg.Inventory.ProbeInterval, Concurrency: cfg.Inventory.ProbeConcurrency, Observer: checks}
 	loops := []struct {
 		name string
@@ -208,6 +245,12 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 			return leases.Run(ctx, "auth.prune", func(ctx context.Context) error { return authSvc.RunPruner(ctx, 24*time.Hour, 30*24*time.Hour) })
 		}},
 	}
+	loops = append(loops, metricsLoops(cfg.Metrics, scraper, remote)...)
+	loops = append(loops, healthLoop(leases, healthSvc))
+	loops = append(loops, haLoop(leases, haSvc))
+	loops = append(loops, wo.loops(leases)...)
+	loops = append(loops, executorLoop(leases, execSvc))
+	loops = append(loops, slowlogLoops(cfg.Slowlog, leases, slowSvc, inv, log.With("component", "slowlog"))...)
 	errc := make(chan error, len(loops)+1)
 	var wg sync.WaitGroup
 	for _, l := range loops {

@@ -20,7 +20,7 @@ const module = "github.com/dbfleet/dbfleet/"
 // the same layer.
 var layers = [][]string{
 	{"migrations", "web", "arch"},
-	{"platform"},
+	{"platform", "chart"},
 	{"engine", "sqltext", "config", "testenv"},
 	{"auth", "inventory"},
 	{"metrics", "health", "forecast", "slowlog", "sqlreview", "verify", "backup", "notify"},

@@ -52,14 +52,20 @@ const (
 	SlowlogWrite Permission = "slowlog.write" // upload slow logs, configure collection
 	HARead       Permission = "ha.read"       // see topology, diagnoses and recoveries
 	HAManage     Permission = "ha.manage"     // fail over, switch over, acknowledge recoveries
+
+	FlowRead      Permission = "flow.read"      // see work-order flows and tickets (SQL and results only where the ticket allows)
+	FlowSubmit    Permission = "flow.submit"    // submit tickets of flows whose access allows it
+	TicketApprove Permission = "ticket.approve" // approve or reject tickets where a flow names one's role or user
+	TicketManage  Permission = "ticket.manage"  // retry, resolve, cancel any ticket; see every ticket's SQL and results
+	FlowManage    Permission = "flow.manage"    // reload flow files, run scheduled tasks now, see flow errors
 )
 
 // grants is the permission table: the permissions each role adds to those of
 // the roles before it.
 var grants = map[Role][]Permission{
-	Viewer:    {InventoryRead, MetricsRead, HARead},
-	Developer: {InstanceCheck, SQLReview, QueryRun, SlowlogRead},
-	DBA:       {InventoryWrite, InventoryDelete, AuditRead, SQLExecute, QueryUnmask, QueryGrant, SlowlogWrite, HAManage},
+	Viewer:    {InventoryRead, MetricsRead, HARead, FlowRead},
+	Developer: {InstanceCheck, SQLReview, QueryRun, SlowlogRead, FlowSubmit, TicketApprove},
+	DBA:       {InventoryWrite, InventoryDelete, AuditRead, SQLExecute, QueryUnmask, QueryGrant, SlowlogWrite, HAManage, TicketManage, FlowManage},
 	Admin:     {UserManage},
 }
 

@@ -131,6 +131,7 @@ func (e *env) clusterCmd() *cobra.Command {
 	var c inventory.Cluster
 	var eng string
 	var labels []string
+	var addHA, setHA *haFlags
 	add := &cobra.Command{
 		Use:   "add --name NAME --engine ENGINE",
 		Short: "Register a cluster",
@@ -147,16 +148,23 @@ func (e *env) clusterCmd() *cobra.Command {
 			if c.Labels, err = inventory.ParseLabels(labels); err != nil {
 				return usageError{err}
 			}
+			if err := addHA.prepare(e); err != nil {
+				return err
+			}
 			var out inventory.Cluster
 			if err := e.call(cmd, "POST", "/api/v1/clusters", c, &out); err != nil {
 				return err
 			}
-			return e.print(out, func(w io.Writer) {
+			if err := e.print(out, func(w io.Writer) {
 				fmt.Fprintf(w, "Added cluster %s (%s, env %s).\n", out.Name, out.Engine, out.Env)
-			})
+			}); err != nil {
+				return err
+			}
+			return addHA.apply(e, cmd, out.Name)
 		},
 	}
 	f := add.Flags()
+	addHA = addHAFlags(f)
 	f.StringVar(&c.Name, "name", "", "cluster name (required)")
 	f.StringVar(&eng, "engine", "", "engine: mariadb, mysql, tidb, postgres, redis (required)")
 	f.StringVar(&c.Env, "env", "", "environment: prod, test, dev... (default prod)")
@@ -187,19 +195,30 @@ func (e *env) clusterCmd() *cobra.Command {
 				return usageError{err}
 			}
 			patch.UnsetLabels = unset
+			if err := setHA.prepare(e); err != nil {
+				return err
+			}
+			if patch.Env == nil && patch.Business == nil && len(patch.SetLabels) == 0 && len(unset) == 0 && setHA.changed() {
+				return setHA.apply(e, cmd, args[0]) // only HA settings
+			}
 			var out inventory.Cluster
 			if err := e.call(cmd, "PATCH", "/api/v1/clusters/"+p(args[0]), patch, &out); err != nil {
 				return err
 			}
-			return e.print(out, func(w io.Writer) { fmt.Fprintf(w, "Updated cluster %s.\n", out.Name) })
+			if err := e.print(out, func(w io.Writer) { fmt.Fprintf(w, "Updated cluster %s.\n", out.Name) }); err != nil {
+				return err
+			}
+			return setHA.apply(e, cmd, out.Name)
 		},
 	}
 	sf := set.Flags()
+	setHA = addHAFlags(sf)
 	sf.StringVar(&env, "env", "", "environment")
 	sf.StringVar(&business, "business", "", "business line")
 	sf.StringArrayVar(&setLabels, "label", nil, "set label key=value (repeatable)")
 	sf.StringArrayVar(&unset, "unlabel", nil, "remove label key (repeatable)")
 	cmd.AddCommand(add, set)
+	cmd.AddCommand(e.haCommands()...)
 	listShowRemove(e, cmd, "cluster", "/api/v1/clusters",
 		func(w io.Writer, cs []inventory.Cluster) {
 			row(w, "NAME", "ENGINE", "ENV", "BUSINESS", "LABELS")
@@ -301,6 +320,7 @@ func (e *env) instanceCmd() *cobra.Command {
 	var user, cluster, role string
 	var setLabels, unset []string
 	var setPw bool
+	var promo *promotionFlag
 	set := &cobra.Command{
 		Use:   "set NAME [--user U] [--password-stdin] [--cluster C] [--role R] [--label k=v] [--unlabel k]",
 		Short: "Change an instance",
@@ -332,14 +352,21 @@ func (e *env) instanceCmd() *cobra.Command {
 				return usageError{err}
 			}
 			patch.UnsetLabels = unset
+			if patch.User == nil && patch.Cluster == nil && patch.Role == nil && patch.Password == nil && len(patch.SetLabels) == 0 && len(unset) == 0 && promo.changed() {
+				return promo.apply(e, cmd, args[0]) // only the promotion rule
+			}
 			var out inventory.Instance
 			if err := e.call(cmd, "PATCH", "/api/v1/instances/"+p(args[0]), patch, &out); err != nil {
 				return err
 			}
-			return e.print(out, func(w io.Writer) { fmt.Fprintf(w, "Updated instance %s.\n", out.Name) })
+			if err := e.print(out, func(w io.Writer) { fmt.Fprintf(w, "Updated instance %s.\n", out.Name) }); err != nil {
+				return err
+			}
+			return promo.apply(e, cmd, out.Name)
 		},
 	}
 	sf := set.Flags()
+	promo = addPromotionFlag(sf)
 	sf.StringVar(&user, "user", "", "user dbfleet connects as")
 	sf.BoolVar(&setPw, "password-stdin", false, "read a new password from stdin")
 	sf.StringVar(&cluster, "cluster", "", `cluster ("" to leave its cluster)`)

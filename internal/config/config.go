@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -49,7 +50,15 @@ type Config struct {
 	Log       Log       `yaml:"log"`
 	Auth      Auth      `yaml:"auth"`
 	Inventory Inventory `yaml:"inventory"`
+	Metrics   Metrics   `yaml:"metrics"`
+	Health    Health    `yaml:"health"`
 	Notify    Notify    `yaml:"notify"`
+	HA        HA        `yaml:"ha"`
+	Query     Query     `yaml:"query"`
+	Flows     Flows     `yaml:"flows"`
+	Executor  Executor  `yaml:"executor"`
+	Review    Review    `yaml:"review"`
+	Slowlog   Slowlog   `yaml:"slowlog"`
 }
 
 // Notify configures where notifications go: an SMTP relay for e-mail and
@@ -103,6 +112,52 @@ type Inventory struct {
 	CheckTimeout     time.Duration `yaml:"check_timeout" env:"DBFLEET_INVENTORY_CHECK_TIMEOUT"`
 }
 
+// Metrics configures metric collection and the embedded metric store
+// (docs/metrics.md).
+type Metrics struct {
+	// Dir holds the TSDB; empty means Data/tsdb.
+	Dir       string        `yaml:"dir" env:"DBFLEET_METRICS_DIR"`
+	Retention time.Duration `yaml:"retention" env:"DBFLEET_METRICS_RETENTION"`
+	// Scrape turns this server's scrape loop on (every server by default;
+	// see docs/metrics.md for several servers).
+	Scrape            bool          `yaml:"scrape" env:"DBFLEET_METRICS_SCRAPE"`
+	ScrapeInterval    time.Duration `yaml:"scrape_interval" env:"DBFLEET_METRICS_SCRAPE_INTERVAL"`
+	ScrapeTimeout     time.Duration `yaml:"scrape_timeout" env:"DBFLEET_METRICS_SCRAPE_TIMEOUT"`
+	SlowInterval      time.Duration `yaml:"slow_interval" env:"DBFLEET_METRICS_SLOW_INTERVAL"`
+	ScrapeConcurrency int           `yaml:"scrape_concurrency" env:"DBFLEET_METRICS_SCRAPE_CONCURRENCY"`
+	// RemoteWriteURL, when set, receives a copy of every sample
+	// (Prometheus remote-write 1.0); RemoteWriteToken is sent as a bearer token.
+	RemoteWriteURL   string `yaml:"remote_write_url" env:"DBFLEET_METRICS_REMOTE_WRITE_URL"`
+	RemoteWriteToken string `yaml:"remote_write_token" env:"DBFLEET_METRICS_REMOTE_WRITE_TOKEN"`
+}
+
+func (m *Metrics) validate() []string {
+	var errs []string
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"metrics.retention", m.Retention}, {"metrics.scrape_interval", m.ScrapeInterval},
+		{"metrics.scrape_timeout", m.ScrapeTimeout}, {"metrics.slow_interval", m.SlowInterval},
+	} {
+		if d.v <= 0 {
+			errs = append(errs, fmt.Sprintf("%s: must be positive", d.name))
+		}
+	}
+	if m.ScrapeInterval > 0 && m.ScrapeInterval < time.Second {
+		errs = append(errs, "metrics.scrape_interval: must be at least 1s")
+	}
+	if m.ScrapeConcurrency < 1 {
+		errs = append(errs, "metrics.scrape_concurrency: must be at least 1")
+	}
+	if m.RemoteWriteURL != "" {
+		if u, err := url.Parse(m.RemoteWriteURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Sprintf("metrics.remote_write_url %q: want an http:// or https:// URL", m.RemoteWriteURL))
+		}
+	}
+	return errs
+}
+
 // Defaults returns the built-in configuration.
 func Defaults() Config {
 	return Config{
@@ -121,6 +176,21 @@ func Defaults() Config {
 			ProbeConcurrency: 8,
 			CheckTimeout:     10 * time.Second,
 		},
+		Health: defaultHealth(),
+		HA:     defaultHA(),
+		Query:  defaultQuery(),
+		Flows:  defaultFlows(),
+		Metrics: Metrics{
+			Retention:         15 * 24 * time.Hour,
+			Scrape:            true,
+			ScrapeInterval:    15 * time.Second,
+			ScrapeTimeout:     10 * time.Second,
+			SlowInterval:      5 * time.Minute,
+			ScrapeConcurrency: 16,
+		},
+		Executor: defaultExecutor(),
+		Review:   defaultReview(),
+		Slowlog:  defaultSlowlog(),
 	}
 }
 
@@ -281,11 +351,23 @@ func (c *Config) Validate() error {
 	if c.Inventory.ProbeConcurrency < 1 {
 		errs = append(errs, "inventory.probe_concurrency: must be at least 1")
 	}
+	errs = append(errs, c.Metrics.validate()...)
+	errs = append(errs, c.Health.validate()...)
+	errs = append(errs, c.HA.validate()...)
+	errs = append(errs, c.Query.validate()...)
+	errs = append(errs, c.Flows.validate()...)
+	errs = append(errs, c.Executor.validate()...)
+	errs = append(errs, c.Review.validate()...)
+	errs = append(errs, c.Slowlog.validate()...)
 	if len(errs) > 0 {
 		return errkind.New(errkind.Invalid, "invalid configuration:\n  %s", strings.Join(errs, "\n  "))
 	}
 	if c.SecretKeyFile == "" {
 		c.SecretKeyFile = filepath.Join(c.Data, "secret.key")
+	}
+	c.Flows.fill(c.Data)
+	if c.Metrics.Dir == "" {
+		c.Metrics.Dir = filepath.Join(c.Data, "tsdb")
 	}
 	return nil
 }

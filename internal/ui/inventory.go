@@ -354,6 +354,7 @@ func (u *site) addCluster(w http.ResponseWriter, r *http.Request, rq *request) e
 type clusterData struct {
 	Cluster inventory.Cluster
 	Table   instanceTable
+	HA      *haPanel // nil when HA is not wired (ha.go)
 }
 
 func (u *site) cluster(w http.ResponseWriter, r *http.Request, rq *request) error {
@@ -377,7 +378,8 @@ func (u *site) cluster(w http.ResponseWriter, r *http.Request, rq *request) erro
 func (u *site) clusterPage(w http.ResponseWriter, r *http.Request, rq *request, status int, c inventory.Cluster, f *form) {
 	v := u.view(rq, "Cluster "+c.Name, "clusters")
 	v.Form = f
-	v.Data = clusterData{Cluster: c, Table: u.instanceTable(c.Instances, "/clusters/"+url.PathEscape(c.Name)+"?fragment=instances")}
+	v.Data = clusterData{Cluster: c, Table: u.instanceTable(c.Instances, "/clusters/"+url.PathEscape(c.Name)+"?fragment=instances"),
+		HA: u.haPanelFor(r, rq, c.Name)}
 	u.render(w, r, status, "cluster.html", v)
 }
 

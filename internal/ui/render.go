@@ -357,6 +357,7 @@ func (u *site) funcs() template.FuncMap {
 		"detail":   detail,
 		"mismatch": roleMismatch,
 		"join":     strings.Join,
+		"inc":      func(i int) int { return i + 1 },
 		"lower":    strings.ToLower,
 		"engines":  func() []engine.Kind { return engine.Known },
 		"roles":    func() []auth.Role { return auth.Roles },

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -8,10 +9,15 @@ import (
 
 	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/engine"
+	"github.com/dbfleet/dbfleet/internal/flows"
+	"github.com/dbfleet/dbfleet/internal/ha"
+	"github.com/dbfleet/dbfleet/internal/health"
 	"github.com/dbfleet/dbfleet/internal/inventory"
 	"github.com/dbfleet/dbfleet/internal/platform/audit"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/httpx"
+	"github.com/dbfleet/dbfleet/internal/query"
+	"github.com/dbfleet/dbfleet/internal/slowlog"
 )
 
 // Server serves the web UI. Build it as a struct literal and mount
@@ -25,6 +31,22 @@ type Server struct {
 	Version   string
 	// SecureCookies marks the session cookie Secure (serve over HTTPS).
 	SecureCookies bool
+	// Metrics and Targets feed the dashboards (nil: "not running");
+	// HealthScore, when set, gives an instance's current health score.
+	Metrics     MetricsSource
+	Targets     ScrapeTargets
+	HealthScore func(ctx context.Context, instance string) (float64, bool)
+	// Health serves the health pages (nil: "not running").
+	Health *health.Service
+	// HA serves the cluster pages' high-availability panel and actions
+	// (nil: not shown).
+	HA *ha.Service
+	// Query serves the query console (nil: "not available").
+	Query *query.Service
+	// Flows serves work orders (nil: "not enabled").
+	Flows *flows.Service
+	// Slowlog serves the slow-query pages (nil: "not enabled").
+	Slowlog *slowlog.Service
 }
 
 // site is a Server with its parsed templates and static files.
@@ -88,6 +110,12 @@ func (u *site) routes() http.Handler {
 	mux.Handle("POST /clusters/{name}/edit", u.action(auth.InventoryWrite, u.editCluster))
 	mux.Handle("GET /clusters/{name}/remove", u.page(auth.InventoryDelete, u.confirmRemoveCluster))
 	mux.Handle("POST /clusters/{name}/remove", u.action(auth.InventoryDelete, u.removeCluster))
+	mux.Handle("GET /clusters/{name}/ha", u.page(auth.HARead, u.haFragment))
+	mux.Handle("POST /clusters/{name}/ha/settings", u.action(auth.HAManage, u.haSettings))
+	mux.Handle("POST /clusters/{name}/switchover", u.action(auth.HAManage, u.haSwitchover))
+	mux.Handle("POST /clusters/{name}/failover", u.action(auth.HAManage, u.haFailover))
+	mux.Handle("GET /recoveries/{id}", u.page(auth.HARead, u.recoveryPage))
+	mux.Handle("POST /recoveries/{id}/ack", u.action(auth.HAManage, u.haAck))
 
 	mux.Handle("GET /instances", u.page(auth.InventoryRead, u.instances))
 	mux.Handle("GET /instances/new", u.page(auth.InventoryWrite, u.newInstance))
@@ -126,6 +154,16 @@ func (u *site) routes() http.Handler {
 	mux.Handle("GET /tokens", http.RedirectHandler("/account#tokens", http.StatusSeeOther))
 
 	mux.Handle("GET /audit", u.page(auth.AuditRead, u.auditLog))
+	u.queryRoutes(mux)
+	u.flowRoutes(mux)
+	u.slowlogRoutes(mux)
+
+	mux.Handle("GET /dashboards", u.page(auth.MetricsRead, u.dashboards))
+	mux.Handle("GET /dashboards/instances/{name}", u.page(auth.MetricsRead, u.instanceDashboard))
+	mux.Handle("GET /dashboards/instances/{name}/charts/{chart}", u.page(auth.MetricsRead, u.instanceChart))
+
+	mux.Handle("GET /health", u.page(auth.MetricsRead, u.healthList))
+	mux.Handle("GET /health/{name}", u.page(auth.MetricsRead, u.healthInstance))
 
 	mux.Handle("/", u.page("", u.notFound))
 

@@ -40,17 +40,28 @@ const (
 	flavorTiDB
 )
 
-// Conn is a connection pool to one server.
+// Conn is a connection pool to one server, or (from Session) one
+// connection of its own.
 type Conn struct {
-	db     *sql.DB
-	kind   engine.Kind
-	where  string // engine://user@host:port, never the password
-	secret string // only to redact it from errors
-	flavor flavor // from the version at Open
-	ver    [3]int
+	db        queryer // the pool, or a session's pinned connection
+	pool      *sql.DB // closed by Close
+	connector driver.Connector
+	kind      engine.Kind
+	where     string // engine://user@host:port, never the password
+	secret    string // only to redact it from errors
+	flavor    flavor // from the version at Open
+	ver       [3]int
 }
 
 var _ engine.Conn = (*Conn)(nil)
+
+// queryer is what *sql.DB and *sql.Conn both offer.
+type queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	PingContext(ctx context.Context) error
+}
 
 // Open connects and authenticates within t.ConnectTimeout (default 5 s).
 // The connect timeout bounds dialling and the handshake; statements are
@@ -73,17 +84,19 @@ func (*Driver) Open(ctx context.Context, t engine.Target) (engine.Conn, error) {
 	if err != nil {
 		return nil, engine.Fail(c.where, c.secret, "configure", err, func(error) errkind.Kind { return errkind.Invalid })
 	}
-	c.db = sql.OpenDB(connector)
-	c.db.SetMaxOpenConns(4)
-	c.db.SetMaxIdleConns(2)
-	c.db.SetConnMaxIdleTime(time.Minute)
-	c.db.SetConnMaxLifetime(10 * time.Minute)
+	c.connector = connector
+	c.pool = sql.OpenDB(connector)
+	c.pool.SetMaxOpenConns(4)
+	c.pool.SetMaxIdleConns(2)
+	c.pool.SetConnMaxIdleTime(time.Minute)
+	c.pool.SetConnMaxLifetime(10 * time.Minute)
+	c.db = c.pool
 
 	octx, cancel := context.WithTimeout(ctx, t.ConnectTimeout)
 	defer cancel()
 	var version string
 	if err := c.db.QueryRowContext(octx, "SELECT VERSION()").Scan(&version); err != nil {
-		c.db.Close()
+		c.pool.Close()
 		if octx.Err() != nil && ctx.Err() == nil {
 			err = fmt.Errorf("no answer within %s: %w", t.ConnectTimeout, err)
 		}
@@ -368,5 +381,29 @@ func convert(v any, dbType string) any {
 	return fmt.Sprint(v)
 }
 
-// Close closes the pool.
-func (c *Conn) Close() error { return c.db.Close() }
+// Session opens one connection of its own to the same server, with the
+// same credentials, and returns it as a Conn on which session state (SET
+// SESSION, USE, an open transaction) carries from one call to the next.
+// If that connection breaks, calls fail (errkind.Unavailable) instead of
+// silently reconnecting without the session's state. Close ends it; the
+// pool c is not touched.
+func (c *Conn) Session(ctx context.Context) (engine.Conn, error) {
+	pool := sql.OpenDB(c.connector)
+	pool.SetMaxOpenConns(1)
+	conn, err := pool.Conn(ctx)
+	if err != nil {
+		pool.Close()
+		return nil, c.fail("open session", err)
+	}
+	s := *c
+	s.pool, s.db = pool, conn
+	return &s, nil
+}
+
+// Close closes the pool (or the session's connection).
+func (c *Conn) Close() error {
+	if conn, ok := c.db.(*sql.Conn); ok {
+		conn.Close()
+	}
+	return c.pool.Close()
+}

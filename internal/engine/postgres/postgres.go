@@ -44,6 +44,7 @@ type Conn struct {
 	sem    chan struct{} // held while conn is in use
 	conn   *pgx.Conn     // guarded by sem; nil or closed: reconnect
 	closed bool          // guarded by sem; Close was called
+	pinned bool          // a Session: never reconnect, the session state would be lost
 }
 
 var _ engine.Conn = (*Conn)(nil)
@@ -113,6 +114,10 @@ func (c *Conn) acquire(ctx context.Context) (*pgx.Conn, func(), error) {
 		return nil, nil, c.fail("use", errors.New("connection closed"))
 	}
 	if c.conn == nil || c.conn.IsClosed() {
+		if c.pinned {
+			release()
+			return nil, nil, errkind.Wrap(errkind.Unavailable, c.fail("use", errors.New("session connection lost")))
+		}
 		conn, err := c.connect(ctx)
 		if err != nil {
 			release()
@@ -408,6 +413,20 @@ func convert(v any) any {
 		return x.String()
 	}
 	return fmt.Sprint(v)
+}
+
+// Session opens another connection to the same server and database and
+// returns it as a Conn that never reconnects: if its connection breaks,
+// calls fail (errkind.Unavailable) instead of continuing without the
+// session's state (SET, an open transaction). Close ends it.
+func (c *Conn) Session(ctx context.Context) (engine.Conn, error) {
+	s := &Conn{cfg: c.cfg, timeout: c.timeout, where: c.where, secret: c.secret, sem: make(chan struct{}, 1), pinned: true}
+	conn, err := s.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.conn = conn
+	return s, nil
 }
 
 // Close closes the connection, after a call in progress has returned.

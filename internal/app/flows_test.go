@@ -1,0 +1,95 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/dbfleet/dbfleet/internal/engine"
+	"github.com/dbfleet/dbfleet/internal/executor"
+	"github.com/dbfleet/dbfleet/internal/flows"
+	"github.com/dbfleet/dbfleet/internal/inventory"
+	"github.com/dbfleet/dbfleet/internal/platform/audit"
+	"github.com/dbfleet/dbfleet/internal/platform/secret"
+	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
+	"github.com/dbfleet/dbfleet/internal/sqlreview"
+	"github.com/dbfleet/dbfleet/internal/testenv"
+	"github.com/dbfleet/dbfleet/migrations"
+)
+
+// The adapters that connect work orders to the SQL review engine and the
+// executor, against a real MariaDB: a review reports findings with their
+// position; an execution started for a ticket step is found again by its
+// ref (so a resumed step never starts a second one) and reports its
+// statements.
+func TestFlowsAdapters(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts MariaDB")
+	}
+	ctx := audit.WithActor(context.Background(), audit.Actor{User: "test"})
+	m := testenv.StartMariaDB(t)
+	m.Exec(t, "CREATE DATABASE shop")
+	db, err := sqldb.Open(ctx, filepath.Join(t.TempDir(), "dbfleet.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	log := slog.New(slog.DiscardHandler)
+	if err := db.Migrate(ctx, migrations.FS, log); err != nil {
+		t.Fatal(err)
+	}
+	box, _ := secret.New(make([]byte, secret.KeySize))
+	inv := inventory.NewService(db, box, Engines(), log)
+	if _, err := inv.AddHost(ctx, inventory.Host{Name: "h", Address: "127.0.0.1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inv.AddInstance(ctx, inventory.NewInstance{Name: "m1", Engine: engine.MariaDB, Host: "h", Port: m.Port, User: m.User, Password: m.Password}); err != nil {
+		t.Fatal(err)
+	}
+
+	rev, err := sqlreview.New(sqlreview.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r flows.Reviewer = flowsReviewer{r: rev, inv: inv}
+	rep, err := r.Review(ctx, flows.ReviewRequest{Engine: engine.MariaDB, SQL: "SELECT 1;\nSELEC 2", Instance: "m1", Database: "shop", Env: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, f := range rep.Findings {
+		if f.Level == "error" && f.Statement == 2 && f.Line == 2 {
+			found = true
+		}
+	}
+	if rep.Statements != 2 || !found {
+		t.Fatalf("review: %+v", rep)
+	}
+
+	exsvc := executor.NewService(db, inv, executor.Config{PollInterval: 50 * time.Millisecond}, log)
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); exsvc.Run(rctx) }()
+	defer func() { stop(); <-done }()
+	var x flows.Executor = flowsExecutor{exsvc}
+	ref := "ticket:1:step:3"
+	if _, ok, err := x.Find(ctx, ref); err != nil || ok {
+		t.Fatalf("find before start: %v %v", ok, err)
+	}
+	id, err := x.Start(ctx, flows.ExecRequest{Ref: ref, Requester: "dev", Instance: "m1", Database: "shop", Engine: engine.MariaDB,
+		SQL: "CREATE TABLE t (id INT PRIMARY KEY);\nINSERT INTO t VALUES (1), (2)"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, ok, err := x.Find(ctx, ref); err != nil || !ok || again != id {
+		t.Fatalf("find after start: %q %v %v, want %q", again, ok, err, id)
+	}
+	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer wcancel()
+	res, err := x.Wait(wctx, id)
+	if err != nil || res.State != "done" || len(res.Statements) != 2 || res.Statements[1].RowsAffected != 2 || res.Statements[1].Line != 2 {
+		t.Fatalf("wait: %+v %v", res, err)
+	}
+}

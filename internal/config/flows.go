@@ -1,0 +1,50 @@
+package config
+
+import (
+	"fmt"
+	"path/filepath"
+	"time"
+)
+
+// Flows configures work-order flows and the job queue that runs their
+// steps (docs/flows.md).
+type Flows struct {
+	// Dir holds the flow files (*.xml); empty means a directory "flows"
+	// next to the data directory.
+	Dir string `yaml:"dir" env:"DBFLEET_FLOWS_DIR"`
+	// Examples installs the example flows when Dir does not exist yet.
+	Examples bool `yaml:"examples" env:"DBFLEET_FLOWS_EXAMPLES"`
+	// ReloadInterval is how often Dir is checked for edited files.
+	ReloadInterval time.Duration `yaml:"reload_interval" env:"DBFLEET_FLOWS_RELOAD_INTERVAL"`
+	// Workers is how many ticket steps this server runs at once.
+	Workers int `yaml:"workers" env:"DBFLEET_FLOWS_WORKERS"`
+	// JobLease is how long a server's claim on a running step lasts
+	// without a heartbeat: a step of a server that died is resumed by
+	// another (or the restarted one) after it.
+	JobLease time.Duration `yaml:"job_lease" env:"DBFLEET_FLOWS_JOB_LEASE"`
+}
+
+func defaultFlows() Flows {
+	return Flows{Examples: true, ReloadInterval: 2 * time.Second, Workers: 4, JobLease: 30 * time.Second}
+}
+
+func (f *Flows) validate() []string {
+	var errs []string
+	if f.ReloadInterval < 100*time.Millisecond {
+		errs = append(errs, fmt.Sprintf("flows.reload_interval %s: must be at least 100ms", f.ReloadInterval))
+	}
+	if f.Workers < 1 {
+		errs = append(errs, "flows.workers: must be at least 1")
+	}
+	if f.JobLease < 3*time.Second {
+		errs = append(errs, fmt.Sprintf("flows.job_lease %s: must be at least 3s", f.JobLease))
+	}
+	return errs
+}
+
+// fill derives the defaults that depend on the data directory.
+func (f *Flows) fill(data string) {
+	if f.Dir == "" {
+		f.Dir = filepath.Join(filepath.Dir(filepath.Clean(data)), "flows")
+	}
+}

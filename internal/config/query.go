@@ -1,0 +1,50 @@
+package config
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+)
+
+// Query configures the query console (docs/query.md).
+type Query struct {
+	// RowLimit is the most rows one query returns; RoleRowLimits
+	// overrides it per role (viewer, developer, dba, admin).
+	RowLimit      int            `yaml:"row_limit" env:"DBFLEET_QUERY_ROW_LIMIT"`
+	RoleRowLimits map[string]int `yaml:"role_row_limits"`
+	// StatementTimeout bounds every statement on the server.
+	StatementTimeout time.Duration `yaml:"statement_timeout" env:"DBFLEET_QUERY_STATEMENT_TIMEOUT"`
+	// MaxReplicaLag: a replica further behind does not serve queries.
+	MaxReplicaLag time.Duration `yaml:"max_replica_lag" env:"DBFLEET_QUERY_MAX_REPLICA_LAG"`
+}
+
+func defaultQuery() Query {
+	return Query{RowLimit: 1000, StatementTimeout: 30 * time.Second, MaxReplicaLag: 30 * time.Second}
+}
+
+func (q *Query) validate() []string {
+	var errs []string
+	if q.RowLimit < 1 {
+		errs = append(errs, "query.row_limit: must be at least 1")
+	}
+	roles := make([]string, 0, len(q.RoleRowLimits))
+	for r := range q.RoleRowLimits {
+		roles = append(roles, r)
+	}
+	sort.Strings(roles)
+	for _, r := range roles {
+		if !slices.Contains([]string{"viewer", "developer", "dba", "admin"}, r) {
+			errs = append(errs, fmt.Sprintf("query.role_row_limits: unknown role %q (roles: viewer, developer, dba, admin)", r))
+		} else if q.RoleRowLimits[r] < 1 {
+			errs = append(errs, fmt.Sprintf("query.role_row_limits.%s: must be at least 1", r))
+		}
+	}
+	if q.StatementTimeout < 100*time.Millisecond {
+		errs = append(errs, fmt.Sprintf("query.statement_timeout %s: must be at least 100ms", q.StatementTimeout))
+	}
+	if q.MaxReplicaLag <= 0 {
+		errs = append(errs, "query.max_replica_lag: must be positive")
+	}
+	return errs
+}

@@ -1,0 +1,107 @@
+package executor
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// BenchmarkChunkedDelete deletes DBFLEET_BENCH_ROWS rows (default
+// 1,000,000) in chunks of DBFLEET_BENCH_CHUNK (default 1000) on the
+// shared MariaDB cluster's primary, with before-images, and reports the
+// throughput and the largest replica lag seen, with throttling on
+// (max_lag 1s) and off. Lag is measured as pt-heartbeat does: the primary
+// writes the time every 50 ms; every 50 ms the replica's copy is compared
+// with the primary's (so that a heartbeat writer starved of CPU does not
+// count as lag).
+//
+//	go test ./internal/executor -run '^$' -bench ChunkedDelete -benchtime 1x -timeout 60m
+func BenchmarkChunkedDelete(b *testing.B) {
+	rows := envInt("DBFLEET_BENCH_ROWS", 1_000_000)
+	chunk := envInt("DBFLEET_BENCH_CHUNK", 1000)
+	for _, tc := range []struct {
+		name     string
+		maxLag   Duration
+		rollback string
+	}{
+		{"throttle=off", -1, RollbackImage},
+		{"throttle=on", Duration(time.Second), RollbackImage},
+		{"throttle=off,rollback=none", -1, RollbackNone},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			for range b.N {
+				benchDelete(b, rows, chunk, tc.maxLag, tc.rollback)
+			}
+		})
+	}
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+func benchDelete(b *testing.B, rows, chunk int, maxLag Duration, rollback string) {
+	b.StopTimer()
+	e := newEnv(b)
+	e.exec(e.my,
+		"CREATE TABLE big (id INT PRIMARY KEY, v INT NOT NULL, pad CHAR(100) NOT NULL)",
+		fmt.Sprintf("INSERT INTO big SELECT seq, seq %% 1000, REPEAT('x', 100) FROM seq_1_to_%d", rows),
+		"CREATE TABLE hb (id INT PRIMARY KEY, ts DATETIME(6) NOT NULL)",
+		"INSERT INTO hb VALUES (1, UTC_TIMESTAMP(6))",
+	)
+	rep := e.replica()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var maxLagSeen atomic.Int64
+	wg.Go(func() { // heartbeat on the primary
+		for ctx.Err() == nil {
+			e.my.ExecContext(ctx, "UPDATE hb SET ts = UTC_TIMESTAMP(6) WHERE id = 1")
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+	wg.Go(func() { // its copy on the replica, against the primary's now
+		for ctx.Err() == nil {
+			var pts, rts time.Time
+			err1 := e.my.QueryRowContext(ctx, "SELECT ts FROM hb WHERE id = 1").Scan(&pts)
+			err2 := rep.QueryRowContext(ctx, "SELECT ts FROM hb WHERE id = 1").Scan(&rts)
+			if err1 == nil && err2 == nil {
+				if lag := pts.Sub(rts); lag > time.Duration(maxLagSeen.Load()) {
+					maxLagSeen.Store(int64(lag))
+				}
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+	svc, stop := e.service(Config{ThrottleInterval: 100 * time.Millisecond})
+	defer stop()
+	maxLagSeen.Store(0)
+	b.StartTimer()
+	began := time.Now()
+	ex := e.run(svc, "m1", "DELETE FROM big WHERE id > 0", Options{ChunkSize: chunk, MaxLag: maxLag, MaxThreadsRunning: -1, Rollback: rollback})
+	took := time.Since(began)
+	b.StopTimer()
+	e.done(ex)
+	// Let the replica catch up, then stop measuring.
+	shared.cluster.WaitSync(b)
+	time.Sleep(200 * time.Millisecond)
+	cancel()
+	wg.Wait()
+	s := ex.Statements[0]
+	if s.RowsAffected != int64(rows) {
+		b.Fatalf("deleted %d rows, want %d", s.RowsAffected, rows)
+	}
+	b.ReportMetric(float64(rows)/took.Seconds(), "rows/s")
+	b.ReportMetric(time.Duration(maxLagSeen.Load()).Seconds(), "max_lag_s")
+	b.ReportMetric(float64(s.Chunks), "chunks")
+	b.Logf("%d rows in %d chunks in %s: %.0f rows/s, max replica lag %s", rows, s.Chunks, took.Round(time.Millisecond),
+		float64(rows)/took.Seconds(), time.Duration(maxLagSeen.Load()).Round(time.Millisecond))
+}

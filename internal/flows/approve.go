@@ -1,0 +1,426 @@
+package flows
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/dbfleet/dbfleet/internal/auth"
+	"github.com/dbfleet/dbfleet/internal/notify"
+	"github.com/dbfleet/dbfleet/internal/platform/errkind"
+	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
+)
+
+// Message is a notification (the notify package's).
+type Message = notify.Message
+
+// runApprove decides whether a step needs people: an auto policy approves
+// at once; otherwise the ticket waits, and the approvers' channel gets a
+// signed link to the approval page.
+func (s *Service) runApprove(ctx context.Context, r *stepRun) (outcome, error) {
+	c := r.step.cfg.(*approveCfg)
+	set, why := c.forEnv(r.t.Env)
+	if set.auto {
+		reason := "auto-approved"
+		if why != "" {
+			reason += " (" + why + ")"
+		}
+		return done(map[string]any{"summary": reason, "auto": true, "policy": why})
+	}
+	approved, err := s.approvedBy(ctx, s.db, r.t.ID, r.idx)
+	if err != nil {
+		return outcome{}, err
+	}
+	if len(approved) >= set.count {
+		return done(map[string]any{"summary": "approved by " + strings.Join(approved, ", "), "approvers": approved, "policy": why})
+	}
+	if len(set.Roles) == 0 {
+		others := slices.DeleteFunc(slices.Clone(set.Users), func(u string) bool { return u == r.t.Requester })
+		if len(others) < set.count {
+			return outcome{}, errkind.New(errkind.Invalid, "nobody can approve: the approvers named (%s) are the requester, who cannot approve their own ticket", strings.Join(set.Users, ", "))
+		}
+	}
+	res := map[string]any{"summary": "waiting for " + waitingFor(set, toSet(approved)), "policy": why, "requested": true}
+	if r.prev["requested"] == true {
+		res["notified"] = r.prev["notified"]
+	} else if c.notify != "" {
+		if err := s.requestApproval(ctx, r, c, set, approved); err != nil {
+			s.log.Warn("approval notification failed", "ticket", r.t.ID, "channel", c.notify, "err", err)
+			res["notify_error"] = err.Error()
+		} else {
+			res["notified"] = c.notify
+		}
+	}
+	return outcome{kind: outWaitApproval, result: res}, nil
+}
+
+// requestApproval sends the approvers' channel a message with a signed,
+// single-use link to the approval page.
+func (s *Service) requestApproval(ctx context.Context, r *stepRun, c *approveCfg, set approverSet, approved []string) error {
+	if s.notifier == nil {
+		return errkind.New(errkind.Unavailable, "no notification channels are configured")
+	}
+	link, err := s.newLink(ctx, r.t.ID, r.idx, c.linkTTL)
+	if err != nil {
+		return err
+	}
+	msg := Message{
+		Title: fmt.Sprintf("Approval needed: ticket #%d %s", r.t.ID, r.t.Title),
+		Text:  fmt.Sprintf("%s asks for %s (flow %s). Waiting for %s.", orSchedule(r.t.Requester), r.step.Title, r.t.Flow, waitingFor(set, toSet(approved))),
+		Fields: []notify.Field{
+			{Name: "Ticket", Value: fmt.Sprintf("#%d %s", r.t.ID, r.t.Title)},
+			{Name: "Flow", Value: r.t.Flow},
+			{Name: "Target", Value: targetString(r.t.Target)},
+			{Name: "Environment", Value: r.t.Env},
+			{Name: "Requester", Value: orSchedule(r.t.Requester)},
+		},
+		Link:     link,
+		LinkText: fmt.Sprintf("Review and approve (link valid %s, once)", c.linkTTL),
+	}
+	if r.vars.Review.Ran {
+		msg.Fields = append(msg.Fields, notify.Field{Name: "Review", Value: fmt.Sprintf("%s: %d error(s), %d warning(s)", r.vars.Review.Level, r.vars.Review.Errors, r.vars.Review.Warnings)})
+	}
+	return s.notifier.SendTo(ctx, c.notify, msg)
+}
+
+func orSchedule(requester string) string {
+	if requester == "" {
+		return "the schedule"
+	}
+	return requester
+}
+
+func targetString(t TargetVars) string {
+	s := t.Instance
+	if t.Database != "" {
+		s += "/" + t.Database
+	}
+	if t.Cluster != "" {
+		s += " (cluster " + t.Cluster + ")"
+	}
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func toSet(names []string) map[string]bool {
+	m := map[string]bool{}
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
+// waitingFor says who may approve next.
+func waitingFor(set approverSet, approved map[string]bool) string {
+	if set.sequence {
+		for _, u := range set.Users {
+			if !approved[u] {
+				return fmt.Sprintf("%s (approval %d of %d, in order: %s)", u, len(approved)+1, set.count, strings.Join(set.Users, ", "))
+			}
+		}
+		return "nobody"
+	}
+	need := set.count - len(approved)
+	who := set.Audience.String()
+	if need <= 1 {
+		return "1 approval by " + who
+	}
+	return fmt.Sprintf("%d more approvals by %s", need, who)
+}
+
+// approvedBy lists who approved a step, in order.
+func (s *Service) approvedBy(ctx context.Context, q sqldb.Querier, id int64, idx int) ([]string, error) {
+	rows, err := q.QueryContext(ctx, "SELECT approver FROM ticket_approvals WHERE ticket_id = ? AND step_idx = ? AND decision = 'approve' ORDER BY at, approver", id, idx)
+	if err != nil {
+		return nil, fmt.Errorf("ticket %d approvals: %w", id, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var a string
+		if err := rows.Scan(&a); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// eligible says why p may not decide on the current step, or nil.
+func (s *Service) eligible(p auth.Principal, t *ticketRow, set approverSet, approved map[string]bool) error {
+	if p.User == "" {
+		return errkind.New(errkind.Forbidden, "not logged in")
+	}
+	if p.User == t.Requester {
+		return errkind.New(errkind.Forbidden, "user %q requested ticket %d and cannot approve it", p.User, t.ID)
+	}
+	if err := p.Require(auth.TicketApprove); err != nil {
+		return err
+	}
+	if set.sequence {
+		for _, u := range set.Users {
+			if approved[u] {
+				continue
+			}
+			if u != p.User {
+				return errkind.New(errkind.Forbidden, "ticket %d waits for %s's approval first (in order: %s)", t.ID, u, strings.Join(set.Users, ", "))
+			}
+			return nil
+		}
+	}
+	if !set.Includes(p.User, p.Role) {
+		return errkind.New(errkind.Forbidden, "step %d of ticket %d may be approved by %s; user %q (role %s) may not", t.Step+1, t.ID, set.Audience, p.User, p.Role)
+	}
+	return nil
+}
+
+// Decision is the body of an approval or rejection.
+type Decision struct {
+	// Step is the step being decided (0-based, as the ticket shows it);
+	// nil means the current one. Sending it makes a repeated click
+	// harmless: it can never approve the step after.
+	Step    *int   `json:"step,omitempty"`
+	Comment string `json:"comment,omitempty"`
+	// Link is the signed token of an approval link, when the decision
+	// comes through one; it is then used up.
+	Link string `json:"link,omitempty"`
+}
+
+// Approve records p's approval of the ticket's current step; when enough
+// approvers agreed, the ticket goes on.
+func (s *Service) Approve(ctx context.Context, p auth.Principal, id int64, d Decision) (*Ticket, error) {
+	return s.decide(ctx, p, id, d, "approve")
+}
+
+// Reject records p's rejection: the ticket ends.
+func (s *Service) Reject(ctx context.Context, p auth.Principal, id int64, d Decision) (*Ticket, error) {
+	return s.decide(ctx, p, id, d, "reject")
+}
+
+func (s *Service) decide(ctx context.Context, p auth.Principal, id int64, d Decision, decision string) (*Ticket, error) {
+	if len(d.Comment) > 2000 {
+		return nil, errkind.New(errkind.Invalid, "comment: at most 2000 characters")
+	}
+	var fl *Flow
+	var rejected bool
+	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		t, err := s.lockTicket(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if fl, err = s.catalog.Version(ctx, t.VersionID); err != nil {
+			return err
+		}
+		idx := t.Step
+		if d.Step != nil && *d.Step != idx {
+			return errkind.New(errkind.Conflict, "step %d of ticket %d is not waiting for a decision (the ticket is %s at step %d)", *d.Step+1, id, t.State, idx+1)
+		}
+		if t.State != StateWaitingApproval {
+			return errkind.New(errkind.Conflict, "ticket %d is %s, not waiting for approval", id, t.State)
+		}
+		c, ok := fl.Steps[idx].cfg.(*approveCfg)
+		if !ok {
+			return errkind.New(errkind.Conflict, "step %d of ticket %d is not an approval", idx+1, id)
+		}
+		set, _ := c.forEnv(t.Env)
+		approved, err := s.approvedBy(ctx, tx, id, idx)
+		if err != nil {
+			return err
+		}
+		var prev string
+		switch err := tx.QueryRowContext(ctx, "SELECT decision FROM ticket_approvals WHERE ticket_id = ? AND step_idx = ? AND approver = ?", id, idx, p.User).Scan(&prev); {
+		case err == nil:
+			return errkind.New(errkind.Conflict, "user %q already decided step %d of ticket %d (%s); a second decision has no effect", p.User, idx+1, id, prev)
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		if err := s.eligible(p, t, set, toSet(approved)); err != nil {
+			return err
+		}
+		via := "api"
+		if d.Link != "" {
+			if err := s.useLink(ctx, tx, d.Link, id, idx, p.User); err != nil {
+				return err
+			}
+			via = "link"
+		}
+		now := sqldb.Now()
+		if _, err := tx.ExecContext(ctx, "INSERT INTO ticket_approvals (ticket_id, step_idx, approver, decision, comment, via, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+			id, idx, p.User, decision, d.Comment, via, now); err != nil {
+			if sqldb.IsUniqueViolation(err) {
+				return errkind.New(errkind.Conflict, "user %q already decided step %d of ticket %d", p.User, idx+1, id)
+			}
+			return err
+		}
+		msg := d.Comment
+		if decision == "reject" {
+			rejected = true
+			errMsg := fmt.Sprintf("rejected by %s", p.User)
+			if d.Comment != "" {
+				errMsg += ": " + d.Comment
+			}
+			if _, err := tx.ExecContext(ctx, "UPDATE ticket_steps SET state = ?, error = ?, finished_at = ? WHERE ticket_id = ? AND idx = ?", StepFailed, errMsg, now, id, idx); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, "UPDATE tickets SET state = ?, error = ?, done_at = ?, updated_at = ? WHERE id = ?", StateRejected, errMsg, now, now, id); err != nil {
+				return err
+			}
+			return s.event(ctx, tx, id, intp(idx), "reject", msg, map[string]any{"via": via})
+		}
+		if err := s.event(ctx, tx, id, intp(idx), "approve", msg, map[string]any{"via": via}); err != nil {
+			return err
+		}
+		approved = append(approved, p.User)
+		if len(approved) < set.count {
+			return nil
+		}
+		res, _ := json.Marshal(map[string]any{"summary": "approved by " + strings.Join(approved, ", "), "approvers": approved})
+		if _, err := tx.ExecContext(ctx, "UPDATE ticket_steps SET state = ?, result = ?, finished_at = ? WHERE ticket_id = ? AND idx = ?", StepDone, string(res), now, id, idx); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE tickets SET state = ?, step = ?, updated_at = ? WHERE id = ?", StateRunning, idx+1, now, id); err != nil {
+			return err
+		}
+		if err := s.event(ctx, tx, id, intp(idx), "step.done", "approved by "+strings.Join(approved, ", "), nil); err != nil {
+			return err
+		}
+		return s.enqueueAdvance(ctx, tx, id, time.Time{})
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.queue.Wake()
+	if rejected {
+		if t, err := s.loadTicket(ctx, s.db, id); err == nil {
+			s.runOnFailure(systemCtx(ctx), t, fl)
+		}
+	}
+	return s.Get(ctx, p, id)
+}
+
+// ---- signed approval links ----
+
+type linkClaims struct {
+	Ticket int64  `json:"t"`
+	Step   int    `json:"s"`
+	Nonce  string `json:"n"`
+	Exp    int64  `json:"e"`
+}
+
+func (s *Service) linkKey() []byte {
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte("dbfleet flows approval links v1"))
+	return m.Sum(nil)
+}
+
+func (s *Service) sign(payload []byte) []byte {
+	m := hmac.New(sha256.New, s.linkKey())
+	m.Write(payload)
+	return m.Sum(nil)
+}
+
+// newLink records a single-use nonce and returns the signed URL of the
+// approval page.
+func (s *Service) newLink(ctx context.Context, id int64, idx int, ttl time.Duration) (string, error) {
+	tok, err := s.NewLinkToken(ctx, id, idx, ttl)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s/tickets/%d/approve?link=%s", s.publicURL, id, tok), nil
+}
+
+// NewLinkToken makes a signed, single-use approval token for a ticket step,
+// valid for ttl.
+func (s *Service) NewLinkToken(ctx context.Context, id int64, idx int, ttl time.Duration) (string, error) {
+	if len(s.key) == 0 {
+		return "", errkind.New(errkind.Unavailable, "approval links need the server key")
+	}
+	c := linkClaims{Ticket: id, Step: idx, Nonce: rand.Text(), Exp: s.now().Add(ttl).UnixMilli()}
+	if _, err := s.db.ExecContext(ctx, "INSERT INTO ticket_links (nonce, ticket_id, step_idx, expires_at, created_at) VALUES (?, ?, ?, ?, ?)",
+		c.Nonce, id, idx, c.Exp, sqldb.Now()); err != nil {
+		return "", fmt.Errorf("ticket %d: record link: %w", id, err)
+	}
+	payload, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(payload) + "." + base64.RawURLEncoding.EncodeToString(s.sign(payload)), nil
+}
+
+// LinkInfo is what a valid approval link points at.
+type LinkInfo struct {
+	Ticket  int64
+	Step    int
+	Expires time.Time
+}
+
+// CheckLink verifies an approval link's signature, expiry and that it was
+// not used, without using it up.
+func (s *Service) CheckLink(ctx context.Context, token string) (LinkInfo, error) {
+	return s.checkLink(ctx, s.db, token)
+}
+
+func (s *Service) checkLink(ctx context.Context, q sqldb.Querier, token string) (LinkInfo, error) {
+	bad := errkind.New(errkind.Forbidden, "this approval link is not valid (altered or from another server)")
+	p64, s64, ok := strings.Cut(token, ".")
+	if !ok || len(s.key) == 0 {
+		return LinkInfo{}, bad
+	}
+	payload, err1 := base64.RawURLEncoding.DecodeString(p64)
+	sig, err2 := base64.RawURLEncoding.DecodeString(s64)
+	if err1 != nil || err2 != nil || !hmac.Equal(sig, s.sign(payload)) {
+		return LinkInfo{}, bad
+	}
+	var c linkClaims
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return LinkInfo{}, bad
+	}
+	info := LinkInfo{Ticket: c.Ticket, Step: c.Step, Expires: time.UnixMilli(c.Exp).UTC()}
+	if s.now().UnixMilli() > c.Exp {
+		return info, errkind.New(errkind.Forbidden, "this approval link expired at %s; open ticket %d in dbfleet instead", info.Expires.Format(time.RFC3339), c.Ticket)
+	}
+	var used sql.NullInt64
+	var by string
+	err := q.QueryRowContext(ctx, "SELECT used_at, used_by FROM ticket_links WHERE nonce = ? AND ticket_id = ? AND step_idx = ?", c.Nonce, c.Ticket, c.Step).Scan(&used, &by)
+	if errors.Is(err, sql.ErrNoRows) {
+		return info, bad
+	}
+	if err != nil {
+		return info, err
+	}
+	if used.Valid {
+		return info, errkind.New(errkind.Conflict, "this approval link was already used by %s at %s; it works once", by, sqldb.Time(used.Int64).Format(time.RFC3339))
+	}
+	return info, nil
+}
+
+// useLink checks a link for ticket id's step idx and uses it up, in tx.
+func (s *Service) useLink(ctx context.Context, tx *sqldb.Tx, token string, id int64, idx int, user string) error {
+	info, err := s.checkLink(ctx, tx, token)
+	if err != nil {
+		return err
+	}
+	if info.Ticket != id || info.Step != idx {
+		return errkind.New(errkind.Conflict, "this approval link is for step %d of ticket %d, which is no longer waiting", info.Step+1, info.Ticket)
+	}
+	p64, _, _ := strings.Cut(token, ".")
+	payload, _ := base64.RawURLEncoding.DecodeString(p64)
+	var c linkClaims
+	json.Unmarshal(payload, &c)
+	res, err := tx.ExecContext(ctx, "UPDATE ticket_links SET used_at = ?, used_by = ? WHERE nonce = ? AND used_at IS NULL", sqldb.Now(), user, c.Nonce)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return errkind.New(errkind.Conflict, "this approval link was already used; it works once")
+	}
+	return nil
+}

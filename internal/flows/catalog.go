@@ -1,0 +1,380 @@
+package flows
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dbfleet/dbfleet/internal/platform/errkind"
+	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
+)
+
+// LoadDir parses every *.xml file of dir, offline. It returns the flows
+// and every problem of every file (a flow name used twice is one).
+func LoadDir(dir string) ([]*Flow, Problems) {
+	files, err := xmlFiles(dir)
+	if err != nil {
+		return nil, Problems{{File: dir, Msg: err.Error()}}
+	}
+	var out []*Flow
+	var probs Problems
+	names := map[string]string{}
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			probs = append(probs, Problem{File: f, Msg: err.Error()})
+			continue
+		}
+		fl, ps := Parse(f, src)
+		if len(ps) > 0 {
+			probs = append(probs, ps...)
+			continue
+		}
+		if prev, dup := names[fl.Name]; dup {
+			probs = append(probs, Problem{File: f, Pos: Pos{1, 1}, Msg: fmt.Sprintf("flow %q is also defined in %s", fl.Name, prev)})
+			continue
+		}
+		names[fl.Name] = f
+		out = append(out, fl)
+	}
+	return out, probs
+}
+
+func xmlFiles(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read flow directory: %w", err)
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".xml") || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		out = append(out, filepath.Join(dir, e.Name()))
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// Catalog holds the active flows of a directory and watches it: a changed
+// file that parses becomes the flow's next version; one that does not is
+// reported and the previous version stays active. Every version is stored,
+// so tickets keep running the version they started with.
+type Catalog struct {
+	dir string
+	db  *sqldb.DB
+	log *slog.Logger
+	// Poll is how often the directory is checked for changes; zero means
+	// 2 s.
+	Poll time.Duration
+	// OnChange, when set, is called after the active flows changed.
+	OnChange func()
+
+	mu       sync.RWMutex
+	active   map[string]*Flow    // by flow name
+	fileFlow map[string]string   // file -> flow name it defines
+	stamps   map[string]stamp    // file -> what was last read
+	problems map[string]Problems // file -> current problems
+	versions map[int64]*Flow     // version id -> parsed flow
+}
+
+type stamp struct {
+	mod  time.Time
+	size int64
+}
+
+// NewCatalog returns a catalog of dir whose versions are stored in db.
+func NewCatalog(dir string, db *sqldb.DB, log *slog.Logger) *Catalog {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Catalog{dir: dir, db: db, log: log, active: map[string]*Flow{}, fileFlow: map[string]string{},
+		stamps: map[string]stamp{}, problems: map[string]Problems{}, versions: map[int64]*Flow{}}
+}
+
+// Dir is the watched directory.
+func (c *Catalog) Dir() string { return c.dir }
+
+// Run reloads the directory every Poll until ctx ends.
+func (c *Catalog) Run(ctx context.Context) error {
+	poll := c.Poll
+	if poll <= 0 {
+		poll = 2 * time.Second
+	}
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if err := c.Reload(ctx); err != nil && ctx.Err() == nil {
+				c.log.Warn("reload flows", "dir", c.dir, "err", err)
+			}
+		}
+	}
+}
+
+// Reload reads the files that changed since the last call. Problems of
+// individual files are kept (see Problems), not returned.
+func (c *Catalog) Reload(ctx context.Context) error {
+	files, err := xmlFiles(c.dir)
+	if err != nil {
+		return err
+	}
+	changed := false
+	seen := map[string]bool{}
+	for _, f := range files {
+		seen[f] = true
+		st, err := os.Stat(f)
+		if err != nil {
+			continue
+		}
+		c.mu.RLock()
+		prev, known := c.stamps[f]
+		c.mu.RUnlock()
+		now := stamp{mod: st.ModTime(), size: st.Size()}
+		if known && prev == now {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		if c.load(ctx, f, src, now) {
+			changed = true
+		}
+	}
+	c.mu.Lock()
+	for f := range c.stamps {
+		if seen[f] {
+			continue
+		}
+		delete(c.stamps, f)
+		delete(c.problems, f)
+		if name, ok := c.fileFlow[f]; ok {
+			delete(c.active, name)
+			delete(c.fileFlow, f)
+			c.log.Info("flow file removed; flow no longer accepts tickets", "file", f, "flow", name)
+			changed = true
+		}
+	}
+	c.mu.Unlock()
+	if changed && c.OnChange != nil {
+		c.OnChange()
+	}
+	return nil
+}
+
+// load parses one file and, when it is valid, makes it the active version
+// of its flow. It reports whether the active flows changed.
+func (c *Catalog) load(ctx context.Context, file string, src []byte, st stamp) bool {
+	fl, probs := Parse(file, src)
+	if len(probs) == 0 {
+		c.mu.RLock()
+		for f, name := range c.fileFlow {
+			if name == fl.Name && f != file {
+				probs = Problems{{File: file, Pos: Pos{1, 1}, Msg: fmt.Sprintf("flow %q is also defined in %s", fl.Name, f)}}
+			}
+		}
+		c.mu.RUnlock()
+	}
+	if len(probs) == 0 && c.db != nil {
+		if err := c.register(ctx, fl); err != nil {
+			c.log.Warn("store flow version", "file", file, "err", err)
+			return false // retried at the next reload (stamp not recorded)
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stamps[file] = st
+	if len(probs) > 0 {
+		c.problems[file] = probs
+		prev := c.fileFlow[file]
+		if prev != "" {
+			c.log.Warn("invalid flow file; the previous version stays active", "file", file, "flow", prev, "problems", probs.Error())
+		} else {
+			c.log.Warn("invalid flow file", "file", file, "problems", probs.Error())
+		}
+		return false
+	}
+	delete(c.problems, file)
+	if old := c.fileFlow[file]; old != "" && old != fl.Name {
+		delete(c.active, old)
+	}
+	cur := c.active[fl.Name]
+	c.active[fl.Name] = fl
+	c.fileFlow[file] = fl.Name
+	if cur == nil || cur.Hash != fl.Hash {
+		c.log.Info("flow loaded", "flow", fl.Name, "version", fl.Version, "file", file)
+		return true
+	}
+	return false
+}
+
+// register stores a flow version (the same content keeps its number) and
+// sets fl.Version and fl.VersionID.
+func (c *Catalog) register(ctx context.Context, fl *Flow) error {
+	for attempt := 0; ; attempt++ {
+		err := c.db.InTx(ctx, func(tx *sqldb.Tx) error {
+			if err := tx.Lock(ctx, "flows.version:"+fl.Name); err != nil {
+				return err
+			}
+			err := tx.QueryRowContext(ctx, "SELECT id, version FROM flow_versions WHERE name = ? AND hash = ?", fl.Name, fl.Hash).Scan(&fl.VersionID, &fl.Version)
+			if err == nil {
+				return nil
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			var last sql.NullInt64
+			if err := tx.QueryRowContext(ctx, "SELECT MAX(version) FROM flow_versions WHERE name = ?", fl.Name).Scan(&last); err != nil {
+				return err
+			}
+			fl.Version = int(last.Int64) + 1
+			return tx.QueryRowContext(ctx, "INSERT INTO flow_versions (name, version, hash, file, source, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+				fl.Name, fl.Version, fl.Hash, fl.File, string(fl.Source), sqldb.Now()).Scan(&fl.VersionID)
+		})
+		if err == nil || !sqldb.IsUniqueViolation(err) || attempt == 3 {
+			if err == nil {
+				c.mu.Lock()
+				c.versions[fl.VersionID] = fl
+				c.mu.Unlock()
+			}
+			return err
+		}
+	}
+}
+
+// Get returns the active flow called name.
+func (c *Catalog) Get(name string) (*Flow, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	fl, ok := c.active[name]
+	return fl, ok
+}
+
+// List returns the active flows by name.
+func (c *Catalog) List() []*Flow {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]*Flow, 0, len(c.active))
+	for _, fl := range c.active {
+		out = append(out, fl)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Names lists the active flows' names.
+func (c *Catalog) Names() []string {
+	var out []string
+	for _, fl := range c.List() {
+		out = append(out, fl.Name)
+	}
+	return out
+}
+
+// Problems lists the problems of the files that do not load now.
+func (c *Catalog) Problems() Problems {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var out Problems
+	for _, f := range sortedKeys(c.problems) {
+		out = append(out, c.problems[f]...)
+	}
+	return out
+}
+
+// Version returns a stored flow version, parsing it from the store when it
+// is not in memory (a ticket started before a restart or an edit).
+func (c *Catalog) Version(ctx context.Context, id int64) (*Flow, error) {
+	c.mu.RLock()
+	fl, ok := c.versions[id]
+	c.mu.RUnlock()
+	if ok {
+		return fl, nil
+	}
+	var name, file, src string
+	var version int
+	err := c.db.QueryRowContext(ctx, "SELECT name, version, file, source FROM flow_versions WHERE id = ?", id).Scan(&name, &version, &file, &src)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errkind.New(errkind.NotFound, "flow version %d not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load flow version %d: %w", id, err)
+	}
+	fl, probs := Parse(file, []byte(src))
+	if len(probs) > 0 {
+		return nil, fmt.Errorf("stored flow %s version %d no longer parses: %w", name, version, probs)
+	}
+	fl.Version, fl.VersionID = version, id
+	c.mu.Lock()
+	c.versions[id] = fl
+	c.mu.Unlock()
+	return fl, nil
+}
+
+// VersionInfo describes a stored version.
+type VersionInfo struct {
+	Version   int       `json:"version"`
+	Hash      string    `json:"hash"`
+	File      string    `json:"file"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Versions lists a flow's stored versions, newest first.
+func (c *Catalog) Versions(ctx context.Context, name string) ([]VersionInfo, error) {
+	rows, err := c.db.QueryContext(ctx, "SELECT version, hash, file, created_at FROM flow_versions WHERE name = ? ORDER BY version DESC", name)
+	if err != nil {
+		return nil, fmt.Errorf("flow %s versions: %w", name, err)
+	}
+	defer rows.Close()
+	var out []VersionInfo
+	for rows.Next() {
+		var v VersionInfo
+		var at int64
+		if err := rows.Scan(&v.Version, &v.Hash, &v.File, &at); err != nil {
+			return nil, err
+		}
+		v.CreatedAt = sqldb.Time(at)
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// InstallExamples copies the example flows into dir when dir does not
+// exist yet (first start). It returns how many files it wrote.
+func InstallExamples(dir string, examples fs.FS) (int, error) {
+	if _, err := os.Stat(dir); err == nil {
+		return 0, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return 0, fmt.Errorf("flow directory %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return 0, fmt.Errorf("create flow directory %s: %w", dir, err)
+	}
+	names, err := fs.Glob(examples, "*.xml")
+	if err != nil {
+		return 0, err
+	}
+	for _, n := range names {
+		b, err := fs.ReadFile(examples, n)
+		if err != nil {
+			return 0, err
+		}
+		if err := os.WriteFile(filepath.Join(dir, n), b, 0o644); err != nil {
+			return 0, fmt.Errorf("install example flow %s: %w", n, err)
+		}
+	}
+	return len(names), nil
+}

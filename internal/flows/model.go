@@ -1,0 +1,649 @@
+package flows
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dbfleet/dbfleet/internal/auth"
+	"github.com/dbfleet/dbfleet/internal/engine"
+	"github.com/dbfleet/dbfleet/internal/platform/jobs"
+)
+
+// Kinds of flows.
+const (
+	KindTicket = "ticket" // submitted by a person through a form
+	KindTask   = "task"   // started by its schedule (and by a DBA on demand)
+)
+
+// Flow is a parsed flow file: a form and a workflow of steps.
+type Flow struct {
+	Name        string `json:"name"`
+	Title       string `json:"title"`
+	Description string `json:"description,omitempty"`
+	Kind        string `json:"kind"`
+	// File is where it was loaded from; Hash identifies its content.
+	File string `json:"file"`
+	Hash string `json:"hash"`
+	// Version is assigned by the catalog when the content is first seen;
+	// 0 for a file only validated.
+	Version int `json:"version"`
+	// VersionID is the stored version's row id.
+	VersionID int64  `json:"version_id,omitempty"`
+	Source    []byte `json:"-"`
+
+	// Schedule is a task's cron specification.
+	Schedule string `json:"schedule,omitempty"`
+	// Submit and View: who may submit, and who sees SQL and results
+	// besides the requester and the approvers.
+	Submit Audience `json:"submit"`
+	View   Audience `json:"view"`
+
+	Fields []*Field `json:"fields"`
+	// Target names the field whose value is the ticket's target (its env
+	// drives policies); "" when the form has no picker.
+	Target    string  `json:"target,omitempty"`
+	Steps     []*Step `json:"steps"`
+	OnFailure []*Step `json:"on_failure,omitempty"`
+}
+
+// Audience is a set of roles and named users.
+type Audience struct {
+	Roles []auth.Role `json:"roles,omitempty"`
+	Users []string    `json:"users,omitempty"`
+}
+
+// Includes reports whether a user with role r is in the audience. Roles
+// are ordered: naming "developer" includes dba and admin.
+func (a Audience) Includes(user string, r auth.Role) bool {
+	if slices.Contains(a.Users, user) {
+		return true
+	}
+	rank := slices.Index(auth.Roles, r)
+	for _, want := range a.Roles {
+		if w := slices.Index(auth.Roles, want); rank >= 0 && w >= 0 && rank >= w {
+			return true
+		}
+	}
+	return false
+}
+
+func (a Audience) String() string {
+	var parts []string
+	for _, r := range a.Roles {
+		parts = append(parts, "role "+string(r))
+	}
+	for _, u := range a.Users {
+		parts = append(parts, "user "+u)
+	}
+	if len(parts) == 0 {
+		return "nobody"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Field is one input of a flow's form.
+type Field struct {
+	Name        string        `json:"name"`
+	Type        string        `json:"type"`
+	Label       string        `json:"label"`
+	Help        string        `json:"help,omitempty"`
+	Placeholder string        `json:"placeholder,omitempty"`
+	Required    bool          `json:"required"`
+	Pattern     string        `json:"pattern,omitempty"`
+	Min         *float64      `json:"min,omitempty"`
+	Max         *float64      `json:"max,omitempty"`
+	Default     string        `json:"default,omitempty"`
+	Message     string        `json:"message,omitempty"`
+	Options     []Option      `json:"options,omitempty"`
+	Multiple    bool          `json:"multiple,omitempty"`
+	Engines     []engine.Kind `json:"engines,omitempty"`
+	Pos         Pos           `json:"-"`
+	re          *regexp.Regexp
+}
+
+// Option is one choice of an enum field.
+type Option struct {
+	Value string `json:"value"`
+	Label string `json:"label"`
+}
+
+// Field types.
+const (
+	TypeText     = "text"
+	TypeTextarea = "textarea"
+	TypeNumber   = "number"
+	TypeBool     = "bool"
+	TypeEnum     = "enum"
+	TypeDate     = "date"
+	TypeTime     = "time"
+	TypeDatetime = "datetime"
+	TypeSQL      = "sql"
+	TypeCluster  = "cluster"
+	TypeInstance = "instance"
+	TypeDatabase = "database"
+)
+
+// FieldTypes lists every field type.
+var FieldTypes = []string{TypeText, TypeTextarea, TypeNumber, TypeBool, TypeEnum, TypeDate, TypeTime, TypeDatetime, TypeSQL, TypeCluster, TypeInstance, TypeDatabase}
+
+// pickerTypes choose a target from the inventory.
+var pickerTypes = []string{TypeCluster, TypeInstance, TypeDatabase}
+
+// IsPicker reports whether the field picks a target from the inventory.
+func (f *Field) IsPicker() bool { return slices.Contains(pickerTypes, f.Type) }
+
+// Field returns the field named name, or nil.
+func (fl *Flow) Field(name string) *Field {
+	for _, f := range fl.Fields {
+		if f.Name == name {
+			return f
+		}
+	}
+	return nil
+}
+
+// Step is one block of a workflow.
+type Step struct {
+	ID    string `json:"id"`
+	Block string `json:"block"`
+	Title string `json:"title"`
+	When  *Expr  `json:"-"`
+	// WhenSrc is the condition as written.
+	WhenSrc string `json:"when,omitempty"`
+	Pos     Pos    `json:"-"`
+	// cfg is the block's parsed configuration.
+	cfg any
+}
+
+var (
+	flowName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
+	ident    = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+	stepID   = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
+	userName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
+)
+
+// parser turns a node tree into a Flow, collecting every problem.
+type parser struct {
+	file  string
+	probs Problems
+	flow  *Flow
+	scope scope
+}
+
+func (p *parser) errf(pos Pos, format string, args ...any) {
+	p.probs = append(p.probs, Problem{File: p.file, Pos: pos, Msg: fmt.Sprintf(format, args...)})
+}
+
+// Parse reads a flow file. It returns every problem found, each with its
+// file:line:col; the flow is usable only when there are none.
+func Parse(file string, src []byte) (*Flow, Problems) {
+	root, perr := parseTree(file, src)
+	if perr != nil {
+		return nil, Problems{*perr}
+	}
+	sum := sha256.Sum256(src)
+	p := &parser{file: file, flow: &Flow{File: file, Source: src, Hash: hex.EncodeToString(sum[:])}}
+	p.parseFlow(root)
+	if len(p.probs) > 0 {
+		return nil, p.probs
+	}
+	return p.flow, nil
+}
+
+// checkAttrs reports attributes of n that were never read.
+func (p *parser) checkAttrs(n *node, known ...string) {
+	for _, a := range n.attrs {
+		if !n.used[a.name] && !slices.Contains(known, a.name) {
+			p.errf(a.pos, "<%s>: unknown attribute %q", n.name, a.name)
+		}
+	}
+}
+
+func (p *parser) boolAttr(n *node, name string, def bool) bool {
+	a, ok := n.get(name)
+	if !ok {
+		return def
+	}
+	switch strings.TrimSpace(a.value) {
+	case "true", "yes", "1":
+		return true
+	case "false", "no", "0":
+		return false
+	}
+	p.errf(a.pos, "<%s %s=%q>: want true or false", n.name, name, a.value)
+	return def
+}
+
+func (p *parser) intAttr(n *node, name string, def, lo, hi int) int {
+	a, ok := n.get(name)
+	if !ok {
+		return def
+	}
+	v, err := strconv.Atoi(strings.TrimSpace(a.value))
+	if err != nil || v < lo || v > hi {
+		p.errf(a.pos, "<%s %s=%q>: want a whole number from %d to %d", n.name, name, a.value, lo, hi)
+		return def
+	}
+	return v
+}
+
+func (p *parser) numAttr(n *node, name string) *float64 {
+	a, ok := n.get(name)
+	if !ok {
+		return nil
+	}
+	v, err := strconv.ParseFloat(strings.TrimSpace(a.value), 64)
+	if err != nil {
+		p.errf(a.pos, "<%s %s=%q>: want a number", n.name, name, a.value)
+		return nil
+	}
+	return &v
+}
+
+func (p *parser) durationAttr(n *node, name string, def time.Duration) time.Duration {
+	a, ok := n.get(name)
+	if !ok {
+		return def
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(a.value))
+	if err != nil || d <= 0 {
+		p.errf(a.pos, "<%s %s=%q>: want a positive duration such as 30m or 24h", n.name, name, a.value)
+		return def
+	}
+	return d
+}
+
+// list splits a comma-separated attribute.
+func list(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func (p *parser) audience(n *node) Audience {
+	var a Audience
+	if at, ok := n.get("roles"); ok {
+		for _, r := range list(at.value) {
+			role, err := auth.ParseRole(r)
+			if err != nil {
+				p.errf(at.pos, "<%s roles>: unknown role %q (roles: viewer, developer, dba, admin)", n.name, r)
+				continue
+			}
+			a.Roles = append(a.Roles, role)
+		}
+	}
+	if at, ok := n.get("users"); ok {
+		for _, u := range list(at.value) {
+			if !userName.MatchString(u) {
+				p.errf(at.pos, "<%s users>: invalid user name %q", n.name, u)
+				continue
+			}
+			a.Users = append(a.Users, u)
+		}
+	}
+	return a
+}
+
+func (p *parser) parseFlow(root *node) {
+	fl := p.flow
+	if root.name != "flow" {
+		p.errf(root.pos, "root element is <%s>, want <flow>", root.name)
+		return
+	}
+	fl.Name = root.str("name", "")
+	switch {
+	case fl.Name == "":
+		p.errf(root.pos, "<flow>: attribute name is required")
+	case !flowName.MatchString(fl.Name):
+		p.errf(root.attrPos("name"), "<flow name=%q>: want lower-case letters, digits and '-', starting with a letter (at most 63)", fl.Name)
+	}
+	fl.Title = root.str("title", fl.Name)
+	fl.Kind = root.str("kind", KindTicket)
+	if fl.Kind != KindTicket && fl.Kind != KindTask {
+		p.errf(root.attrPos("kind"), "<flow kind=%q>: want ticket or task", fl.Kind)
+	}
+	p.checkAttrs(root)
+	fl.Submit = Audience{Roles: []auth.Role{auth.Developer}}
+	if fl.Kind == KindTask {
+		fl.Submit = Audience{Roles: []auth.Role{auth.DBA}}
+	}
+	fl.View = Audience{Roles: []auth.Role{auth.DBA}}
+
+	seen := map[string]*node{}
+	var form, workflow, onFailure *node
+	for _, c := range root.children {
+		switch c.name {
+		case "description", "access", "schedule", "form", "workflow", "on-failure":
+			if prev, dup := seen[c.name]; dup {
+				p.errf(c.pos, "<%s> appears twice (first at line %d)", c.name, prev.pos.Line)
+				continue
+			}
+			seen[c.name] = c
+		default:
+			p.errf(c.pos, "<flow>: unknown element <%s> (want description, access, schedule, form, workflow, on-failure)", c.name)
+			continue
+		}
+		switch c.name {
+		case "description":
+			fl.Description = c.text
+			p.checkAttrs(c)
+		case "access":
+			p.parseAccess(c)
+		case "schedule":
+			if fl.Kind != KindTask {
+				p.errf(c.pos, "<schedule>: only a flow of kind=\"task\" runs on a schedule")
+			}
+			spec := c.str("cron", "")
+			if spec == "" {
+				p.errf(c.pos, "<schedule>: attribute cron is required, e.g. cron=\"0 2 * * *\"")
+			} else if _, err := jobs.ParseSchedule(spec); err != nil {
+				p.errf(c.attrPos("cron"), "<schedule cron=%q>: %v", spec, strings.TrimPrefix(err.Error(), fmt.Sprintf("invalid cron schedule %q: ", spec)))
+			}
+			fl.Schedule = spec
+			p.checkAttrs(c)
+		case "form":
+			form = c
+		case "workflow":
+			workflow = c
+		case "on-failure":
+			onFailure = c
+		}
+	}
+	if fl.Kind == KindTask && fl.Schedule == "" && seen["schedule"] == nil {
+		p.errf(root.pos, "<flow kind=\"task\">: a <schedule cron=\"...\"/> is required")
+	}
+	if form != nil {
+		p.parseForm(form)
+	}
+	p.scope = scope{fields: map[string]bool{}, steps: map[string]bool{}}
+	for _, f := range fl.Fields {
+		p.scope.fields[f.Name] = true
+	}
+	if workflow == nil {
+		p.errf(root.pos, "<flow>: a <workflow> with at least one step is required")
+		return
+	}
+	fl.Steps = p.parseSteps(workflow, nil)
+	if len(fl.Steps) == 0 && len(workflow.children) == 0 {
+		p.errf(workflow.pos, "<workflow>: no steps")
+	}
+	if onFailure != nil {
+		fl.OnFailure = p.parseSteps(onFailure, []string{"notify"})
+	}
+	if fl.Kind == KindTask {
+		for _, s := range fl.Steps {
+			if s.Block == "approve" {
+				p.errf(s.Pos, "<approve>: a task has no requester; approvals belong to ticket flows")
+			}
+		}
+		for _, f := range fl.Fields {
+			if f.Required && f.Default == "" {
+				p.errf(f.Pos, "<field name=%q>: a task's required fields need a default (nobody fills the form when the schedule starts it)", f.Name)
+			}
+		}
+	}
+}
+
+func (p *parser) parseAccess(n *node) {
+	p.checkAttrs(n)
+	for _, c := range n.children {
+		switch c.name {
+		case "submit":
+			p.flow.Submit = p.audience(c)
+		case "view":
+			p.flow.View = p.audience(c)
+		default:
+			p.errf(c.pos, "<access>: unknown element <%s> (want submit, view)", c.name)
+			continue
+		}
+		p.checkAttrs(c)
+	}
+}
+
+func (p *parser) parseForm(n *node) {
+	fl := p.flow
+	target, hasTarget := n.get("target")
+	p.checkAttrs(n)
+	names := map[string]Pos{}
+	for _, c := range n.children {
+		if c.name != "field" {
+			p.errf(c.pos, "<form>: unknown element <%s> (want field)", c.name)
+			continue
+		}
+		f := p.parseField(c)
+		if f == nil {
+			continue
+		}
+		if prev, dup := names[f.Name]; dup {
+			p.errf(c.attrPos("name"), "<field name=%q>: defined twice (first at line %d)", f.Name, prev.Line)
+			continue
+		}
+		names[f.Name] = f.Pos
+		fl.Fields = append(fl.Fields, f)
+	}
+	if hasTarget {
+		f := fl.Field(strings.TrimSpace(target.value))
+		switch {
+		case f == nil:
+			p.errf(target.pos, "<form target=%q>: no such field", target.value)
+		case !f.IsPicker():
+			p.errf(target.pos, "<form target=%q>: the target must be a cluster, instance or database field, not %s", target.value, f.Type)
+		default:
+			fl.Target = f.Name
+		}
+	} else {
+		for _, f := range fl.Fields {
+			if f.IsPicker() {
+				fl.Target = f.Name
+				break
+			}
+		}
+	}
+}
+
+func (p *parser) parseField(n *node) *Field {
+	f := &Field{Pos: n.pos}
+	f.Name = n.str("name", "")
+	if f.Name == "" {
+		p.errf(n.pos, "<field>: attribute name is required")
+		p.checkAttrs(n)
+		return nil
+	}
+	if !ident.MatchString(f.Name) {
+		p.errf(n.attrPos("name"), "<field name=%q>: want lower-case letters, digits and '_', starting with a letter", f.Name)
+	}
+	f.Type = n.str("type", TypeText)
+	if !slices.Contains(FieldTypes, f.Type) {
+		p.errf(n.attrPos("type"), "<field name=%q>: unknown type %q (types: %s)", f.Name, f.Type, strings.Join(FieldTypes, ", "))
+	}
+	f.Label = n.str("label", f.Name)
+	f.Help = n.str("help", "")
+	f.Placeholder = n.str("placeholder", "")
+	f.Required = p.boolAttr(n, "required", false)
+	f.Message = n.str("message", "")
+	f.Multiple = p.boolAttr(n, "multiple", false)
+	if f.Multiple && f.Type != TypeEnum {
+		p.errf(n.attrPos("multiple"), "<field name=%q>: multiple applies to enum fields only", f.Name)
+	}
+	if a, ok := n.get("pattern"); ok {
+		f.Pattern = a.value
+		re, err := regexp.Compile(`^(?:` + a.value + `)$`)
+		if err != nil {
+			p.errf(a.pos, "<field name=%q pattern>: %v", f.Name, err)
+		}
+		f.re = re
+		switch f.Type {
+		case TypeText, TypeTextarea, TypeSQL:
+		default:
+			p.errf(a.pos, "<field name=%q>: pattern applies to text, textarea and sql fields", f.Name)
+		}
+	}
+	f.Min, f.Max = p.numAttr(n, "min"), p.numAttr(n, "max")
+	if f.Min != nil && f.Max != nil && *f.Min > *f.Max {
+		p.errf(n.attrPos("max"), "<field name=%q>: max %v is below min %v", f.Name, *f.Max, *f.Min)
+	}
+	if (f.Min != nil || f.Max != nil) && !slices.Contains([]string{TypeNumber, TypeText, TypeTextarea, TypeSQL, TypeEnum}, f.Type) {
+		p.errf(n.attrPos("min"), "<field name=%q>: min and max apply to number (value), text, textarea, sql (length) and multiple enum (count) fields", f.Name)
+	}
+	if a, ok := n.get("engines"); ok {
+		if !f.IsPicker() {
+			p.errf(a.pos, "<field name=%q>: engines applies to cluster, instance and database fields", f.Name)
+		}
+		for _, e := range list(a.value) {
+			k, err := engine.ParseKind(e)
+			if err != nil {
+				p.errf(a.pos, "<field name=%q engines>: unknown engine %q", f.Name, e)
+				continue
+			}
+			f.Engines = append(f.Engines, k)
+		}
+	}
+	for _, c := range n.children {
+		if c.name != "option" {
+			p.errf(c.pos, "<field>: unknown element <%s> (want option)", c.name)
+			continue
+		}
+		if f.Type != TypeEnum {
+			p.errf(c.pos, "<field name=%q>: options belong to enum fields", f.Name)
+		}
+		o := Option{Value: c.str("value", c.text)}
+		o.Label = c.str("label", o.Value)
+		if o.Value == "" {
+			p.errf(c.pos, "<option>: a value is required (value=\"...\" or text)")
+		}
+		for _, prev := range f.Options {
+			if prev.Value == o.Value {
+				p.errf(c.pos, "<option value=%q>: listed twice", o.Value)
+			}
+		}
+		f.Options = append(f.Options, o)
+		p.checkAttrs(c)
+	}
+	if a, ok := n.get("options"); ok {
+		for _, v := range list(a.value) {
+			f.Options = append(f.Options, Option{Value: v, Label: v})
+		}
+	}
+	if f.Type == TypeEnum && len(f.Options) == 0 {
+		p.errf(n.pos, "<field name=%q>: an enum needs options (<option value=\"...\"/> or options=\"a,b\")", f.Name)
+	}
+	if a, ok := n.get("default"); ok {
+		f.Default = a.value
+		if _, ferr := f.parse(splitDefault(f, a.value)); ferr != "" {
+			p.errf(a.pos, "<field name=%q default=%q>: %s", f.Name, a.value, ferr)
+		}
+	}
+	p.checkAttrs(n)
+	return f
+}
+
+func splitDefault(f *Field, v string) []string {
+	if f.Multiple {
+		return list(v)
+	}
+	return []string{v}
+}
+
+func (p *parser) parseSteps(n *node, only []string) []*Step {
+	p.checkAttrs(n)
+	var out []*Step
+	for _, c := range n.children {
+		def, ok := blockByName(c.name)
+		if !ok || (only != nil && !slices.Contains(only, c.name)) {
+			allowed := only
+			if allowed == nil {
+				allowed = BlockNames()
+			}
+			p.errf(c.pos, "<%s>: unknown block <%s> (blocks: %s)", n.name, c.name, strings.Join(allowed, ", "))
+			continue
+		}
+		st := &Step{Block: c.name, Pos: c.pos}
+		st.ID = c.str("id", fmt.Sprintf("%s-%d", c.name, len(p.flow.Steps)+len(out)+1))
+		if only != nil {
+			st.ID = c.str("id", fmt.Sprintf("on-failure-%s-%d", c.name, len(out)+1))
+		}
+		if !stepID.MatchString(st.ID) {
+			p.errf(c.attrPos("id"), "<%s id=%q>: want lower-case letters, digits, '_' and '-'", c.name, st.ID)
+		}
+		if p.scope.steps[st.ID] {
+			p.errf(c.attrPos("id"), "<%s id=%q>: another step has this id", c.name, st.ID)
+		}
+		if c.name == "notify" {
+			// A notify block's title attribute is its message's title.
+			st.Title = "Notify " + strings.TrimSpace(attrValue(c, "channel"))
+		} else {
+			st.Title = c.str("title", def.title)
+		}
+		if a, ok := c.get("when"); ok {
+			st.WhenSrc = a.value
+			prog, probs := compileExpr(a.value, a.pos, p.scope, true)
+			for _, pm := range probs {
+				p.errf(pm.pos, "<%s when>: %s", c.name, pm.msg)
+			}
+			if prog != nil {
+				st.When = &Expr{Src: a.value, Pos: a.pos, prog: prog}
+			}
+		}
+		st.cfg = def.parse(p, c, st)
+		p.checkAttrs(c)
+		out = append(out, st)
+		if only == nil {
+			p.scope.steps[st.ID] = true
+		}
+	}
+	return out
+}
+
+// fieldRef reads attribute attrName naming a form field of one of types;
+// without the attribute it picks def (or the first field of those types
+// when def is ""). required reports a missing field as a problem.
+func (p *parser) fieldRef(n *node, attrName string, required bool, types ...string) string {
+	a, ok := n.get(attrName)
+	if ok {
+		name := strings.TrimSpace(a.value)
+		f := p.flow.Field(name)
+		if f == nil {
+			p.errf(a.pos, "<%s %s=%q>: the form has no field %q%s", n.name, attrName, a.value, name, suggest(name, keys(p.scope.fields)))
+			return ""
+		}
+		if len(types) > 0 && !slices.Contains(types, f.Type) {
+			p.errf(a.pos, "<%s %s=%q>: field %q is of type %s, want %s", n.name, attrName, a.value, name, f.Type, strings.Join(types, " or "))
+			return ""
+		}
+		return name
+	}
+	if attrName == "target" && p.flow.Target != "" {
+		if f := p.flow.Field(p.flow.Target); f != nil && (len(types) == 0 || slices.Contains(types, f.Type)) {
+			return f.Name
+		}
+	}
+	for _, f := range p.flow.Fields {
+		if len(types) == 0 || slices.Contains(types, f.Type) {
+			return f.Name
+		}
+	}
+	if required {
+		p.errf(n.pos, "<%s>: needs a %s field (attribute %s=\"FIELD\"), and the form has none of type %s", n.name, attrName, attrName, strings.Join(types, " or "))
+	}
+	return ""
+}
+
+// attrValue reads an attribute without marking it used.
+func attrValue(n *node, name string) string {
+	for _, a := range n.attrs {
+		if a.name == name {
+			return a.value
+		}
+	}
+	return ""
+}

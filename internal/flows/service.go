@@ -1,0 +1,963 @@
+package flows
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dbfleet/dbfleet/internal/auth"
+	"github.com/dbfleet/dbfleet/internal/engine"
+	"github.com/dbfleet/dbfleet/internal/inventory"
+	"github.com/dbfleet/dbfleet/internal/platform/audit"
+	"github.com/dbfleet/dbfleet/internal/platform/errkind"
+	"github.com/dbfleet/dbfleet/internal/platform/jobs"
+	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
+)
+
+// Ticket states.
+const (
+	StateRunning         = "running"          // steps are running or queued
+	StateWaitingApproval = "waiting_approval" // an approve step waits for approvers
+	StateWaiting         = "waiting"          // a wait step waits for its window
+	StateDone            = "done"
+	StateFailed          = "failed" // a step failed; a DBA may retry
+	StateRejected        = "rejected"
+	StateCancelled       = "cancelled"
+)
+
+// Terminal reports whether a ticket in state s is finished for good
+// (failed tickets can still be retried).
+func Terminal(s string) bool {
+	return s == StateDone || s == StateRejected || s == StateCancelled
+}
+
+// Step states.
+const (
+	StepPending   = "pending"
+	StepRunning   = "running"
+	StepWaiting   = "waiting"
+	StepDone      = "done"
+	StepSkipped   = "skipped"
+	StepFailed    = "failed"
+	StepCancelled = "cancelled"
+)
+
+// Job kinds.
+const (
+	jobAdvance = "flows.advance" // run a ticket's steps from where it is
+	jobTask    = "flows.task"    // start a scheduled task
+)
+
+// Reviewer reviews SQL (the sqlreview capability, wired by app). Without
+// one, the review block only checks that the SQL parses.
+type Reviewer interface {
+	Review(ctx context.Context, r ReviewRequest) (*ReviewReport, error)
+}
+
+// ReviewRequest is what a review step asks for.
+type ReviewRequest struct {
+	Engine   engine.Kind
+	SQL      string
+	Instance string // "" for an offline review
+	Database string
+	Env      string
+	Cluster  string
+	// Kind is ddl, dml or "" as the review step says.
+	Kind string
+}
+
+// ReviewReport is a review's outcome.
+type ReviewReport struct {
+	Findings   []Finding `json:"findings"`
+	Statements int       `json:"statements"`
+	Kinds      []string  `json:"kinds,omitempty"`
+	// Engine names what reviewed ("dbfleet sqlreview", "parse check").
+	Reviewer string `json:"reviewer"`
+	// Manual: some statement could not be reviewed by rules (a routine, a
+	// trigger...) and needs a DBA's eyes.
+	Manual bool `json:"manual,omitempty"`
+}
+
+// Finding is one review remark.
+type Finding struct {
+	Statement int    `json:"statement"`
+	Line      int    `json:"line"`
+	Column    int    `json:"column"`
+	Rule      string `json:"rule"`
+	Level     string `json:"level"` // error, warning, notice, manual
+	Message   string `json:"message"`
+	Fix       string `json:"fix,omitempty"`
+}
+
+// Executor runs a ticket's SQL durably (the executor capability, wired by
+// app): it records each statement's outcome itself and survives restarts.
+// A ticket step finds its execution again by ref after a restart, so it
+// never starts a second one. Without an Executor, the built-in one runs
+// each statement in a transaction of its own where the engine allows,
+// journaled in the ticket's tables.
+type Executor interface {
+	// Start begins an execution and returns its id.
+	Start(ctx context.Context, r ExecRequest) (string, error)
+	// Find returns the execution started with ref, if any.
+	Find(ctx context.Context, ref string) (id string, ok bool, err error)
+	// Wait blocks until the execution ends (or ctx does).
+	Wait(ctx context.Context, id string) (ExecResult, error)
+	// Resume runs a failed or in-doubt execution on; resolve is "" or,
+	// for a statement in doubt, "done" (it committed) or "rerun".
+	Resume(ctx context.Context, id, resolve string) error
+	// Cancel stops it at the next statement boundary.
+	Cancel(ctx context.Context, id string) error
+}
+
+// ExecRequest is one execute step.
+type ExecRequest struct {
+	Ref       string // identifies the ticket step: ticket:ID:step:N
+	Requester string
+	Instance  string
+	Database  string
+	Engine    engine.Kind
+	SQL       string
+}
+
+// ExecResult is how an execution ended.
+type ExecResult struct {
+	// State is done, failed, cancelled or in_doubt.
+	State      string
+	Error      string
+	Rows       int64
+	Statements []StatementState
+}
+
+// Notifier sends messages to configured channels (*notify.Sender).
+type Notifier interface {
+	SendTo(ctx context.Context, channel string, msg Message) error
+}
+
+// Options configure a Service.
+type Options struct {
+	DB        *sqldb.DB
+	Log       *slog.Logger
+	Catalog   *Catalog
+	Queue     *jobs.Queue
+	Inventory *inventory.Service
+	// Key (32 bytes, derived from the server's secret) signs approval links
+	// and derives generated account passwords.
+	Key []byte
+	// PublicURL is how people reach the server, for links in messages.
+	PublicURL string
+	Reviewer  Reviewer
+	Executor  Executor
+	Notifier  Notifier
+}
+
+// Service runs tickets.
+type Service struct {
+	db        *sqldb.DB
+	log       *slog.Logger
+	catalog   *Catalog
+	queue     *jobs.Queue
+	inv       *inventory.Service
+	reviewer  Reviewer
+	executor  Executor
+	notifier  Notifier
+	key       []byte
+	publicURL string
+	now       func() time.Time
+}
+
+// NewService returns a Service.
+func NewService(o Options) *Service {
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{db: o.DB, log: log, catalog: o.Catalog, queue: o.Queue, inv: o.Inventory,
+		reviewer: o.Reviewer, executor: o.Executor, notifier: o.Notifier, key: o.Key,
+		publicURL: strings.TrimRight(o.PublicURL, "/"), now: time.Now}
+}
+
+// Catalog is the service's flow catalog.
+func (s *Service) Catalog() *Catalog { return s.catalog }
+
+// Handlers are the job handlers the worker must run for flows.
+func (s *Service) Handlers() map[string]jobs.Handler {
+	return map[string]jobs.Handler{
+		jobAdvance: s.advanceJob,
+		jobTask:    s.taskJob,
+	}
+}
+
+// ---- tickets ----
+
+// Ticket is a ticket as the API shows it to one caller.
+type Ticket struct {
+	ID          int64          `json:"id"`
+	Flow        string         `json:"flow"`
+	FlowTitle   string         `json:"flow_title"`
+	FlowVersion int            `json:"flow_version"`
+	Title       string         `json:"title"`
+	Requester   string         `json:"requester,omitempty"`
+	Scheduled   bool           `json:"scheduled,omitempty"`
+	State       string         `json:"state"`
+	Step        int            `json:"step"`
+	Target      TargetVars     `json:"target"`
+	Error       string         `json:"error,omitempty"`
+	ManualSteps int            `json:"manual_steps"`
+	CreatedAt   time.Time      `json:"created_at"`
+	UpdatedAt   time.Time      `json:"updated_at"`
+	DoneAt      time.Time      `json:"done_at,omitzero"`
+	Form        map[string]any `json:"form,omitempty"`
+	// Hidden is true when the caller may not see the SQL, the form values
+	// of sql fields and the results.
+	Hidden      bool         `json:"hidden,omitempty"`
+	Fields      []FieldValue `json:"fields,omitempty"`
+	Steps       []StepState  `json:"steps,omitempty"`
+	Approvals   []Approval   `json:"approvals,omitempty"`
+	Timeline    []Event      `json:"timeline,omitempty"`
+	Attachments []Attachment `json:"attachments,omitempty"`
+	Secrets     []SecretInfo `json:"secrets,omitempty"`
+	// WaitingFor says who may act now (approvals), for this caller's eyes.
+	WaitingFor string `json:"waiting_for,omitempty"`
+	// CanApprove: the caller may approve or reject the current step.
+	CanApprove bool `json:"can_approve,omitempty"`
+	CanCancel  bool `json:"can_cancel,omitempty"`
+	CanRetry   bool `json:"can_retry,omitempty"`
+}
+
+// FieldValue is a form value with its label, for display.
+type FieldValue struct {
+	Name  string `json:"name"`
+	Label string `json:"label"`
+	Type  string `json:"type"`
+	Value string `json:"value"`
+}
+
+// StepState is one step of a ticket.
+type StepState struct {
+	Index      int              `json:"index"`
+	ID         string           `json:"id"`
+	Block      string           `json:"block"`
+	Title      string           `json:"title"`
+	When       string           `json:"when,omitempty"`
+	State      string           `json:"state"`
+	Attempts   int              `json:"attempts"`
+	StartedAt  time.Time        `json:"started_at,omitzero"`
+	FinishedAt time.Time        `json:"finished_at,omitzero"`
+	Error      string           `json:"error,omitempty"`
+	Summary    string           `json:"summary,omitempty"`
+	Result     map[string]any   `json:"result,omitempty"`
+	Statements []StatementState `json:"statements,omitempty"`
+}
+
+// StatementState is one statement of an execute step.
+type StatementState struct {
+	Index        int       `json:"index"`
+	Line         int       `json:"line"`
+	SQL          string    `json:"sql"`
+	State        string    `json:"state"`
+	RowsAffected int64     `json:"rows_affected"`
+	StartedAt    time.Time `json:"started_at,omitzero"`
+	FinishedAt   time.Time `json:"finished_at,omitzero"`
+	Error        string    `json:"error,omitempty"`
+}
+
+// Approval is one approver's decision.
+type Approval struct {
+	Step     int       `json:"step"`
+	Approver string    `json:"approver"`
+	Decision string    `json:"decision"`
+	Comment  string    `json:"comment,omitempty"`
+	Via      string    `json:"via,omitempty"`
+	At       time.Time `json:"at"`
+}
+
+// Event is one line of a ticket's timeline.
+type Event struct {
+	At      time.Time `json:"at"`
+	Actor   string    `json:"actor"`
+	Kind    string    `json:"kind"`
+	Step    *int      `json:"step,omitempty"`
+	Message string    `json:"message,omitempty"`
+}
+
+// Attachment is a file a ticket produced.
+type Attachment struct {
+	ID          int64     `json:"id"`
+	Step        int       `json:"step"`
+	Name        string    `json:"name"`
+	ContentType string    `json:"content_type"`
+	Size        int64     `json:"size"`
+	Rows        int64     `json:"rows"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// SecretInfo says a generated password exists and whether it can still be
+// shown.
+type SecretInfo struct {
+	Step       int       `json:"step"`
+	Account    string    `json:"account"`
+	Available  bool      `json:"available"`
+	RevealedAt time.Time `json:"revealed_at,omitzero"`
+	RevealedBy string    `json:"revealed_by,omitempty"`
+}
+
+// ticketRow is a ticket as stored.
+type ticketRow struct {
+	ID            int64
+	Flow          string
+	VersionID     int64
+	Title         string
+	Requester     string
+	RequesterRole auth.Role
+	State         string
+	Step          int
+	Form          map[string]any
+	Target        TargetVars
+	Env           string
+	Error         string
+	ManualSteps   int
+	Scheduled     bool
+	CreatedAt     int64
+	UpdatedAt     int64
+	DoneAt        sql.NullInt64
+}
+
+const ticketColumns = `id, flow, flow_version_id, title, requester, requester_role, state, step, form, target, env, error, manual_steps, scheduled, created_at, updated_at, done_at`
+
+func scanTicket(row interface{ Scan(...any) error }) (*ticketRow, error) {
+	var t ticketRow
+	var form, target, role string
+	if err := row.Scan(&t.ID, &t.Flow, &t.VersionID, &t.Title, &t.Requester, &role, &t.State, &t.Step, &form, &target,
+		&t.Env, &t.Error, &t.ManualSteps, &t.Scheduled, &t.CreatedAt, &t.UpdatedAt, &t.DoneAt); err != nil {
+		return nil, err
+	}
+	t.RequesterRole = auth.Role(role)
+	if err := json.Unmarshal([]byte(form), &t.Form); err != nil {
+		return nil, fmt.Errorf("ticket %d: form: %w", t.ID, err)
+	}
+	for k, v := range t.Form {
+		if l, ok := v.([]any); ok {
+			ss := make([]string, len(l))
+			for i, x := range l {
+				ss[i] = fmt.Sprint(x)
+			}
+			t.Form[k] = ss
+		}
+	}
+	if err := json.Unmarshal([]byte(target), &t.Target); err != nil {
+		return nil, fmt.Errorf("ticket %d: target: %w", t.ID, err)
+	}
+	return &t, nil
+}
+
+func (s *Service) loadTicket(ctx context.Context, q sqldb.Querier, id int64) (*ticketRow, error) {
+	t, err := scanTicket(q.QueryRowContext(ctx, "SELECT "+ticketColumns+" FROM tickets WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errkind.New(errkind.NotFound, "ticket %d not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load ticket %d: %w", id, err)
+	}
+	return t, nil
+}
+
+// lockTicket serialises changes to one ticket within tx and returns it as
+// it is now.
+func (s *Service) lockTicket(ctx context.Context, tx *sqldb.Tx, id int64) (*ticketRow, error) {
+	if err := tx.Lock(ctx, "ticket:"+strconv.FormatInt(id, 10)); err != nil {
+		return nil, err
+	}
+	return s.loadTicket(ctx, tx, id)
+}
+
+func ticketTarget(id int64) string { return "ticket/" + strconv.FormatInt(id, 10) }
+
+// event appends to a ticket's timeline and records the same in the audit
+// log, through tx.
+func (s *Service) event(ctx context.Context, tx sqldb.Querier, id int64, step *int, kind, msg string, detail map[string]any) error {
+	actor := audit.ActorFrom(ctx).User
+	var st sql.NullInt64
+	if step != nil {
+		st = sql.NullInt64{Int64: int64(*step), Valid: true}
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO ticket_events (ticket_id, at, actor, kind, step_idx, message) VALUES (?, ?, ?, ?, ?, ?)",
+		id, sqldb.Now(), actor, kind, st, msg); err != nil {
+		return fmt.Errorf("ticket %d: record event: %w", id, err)
+	}
+	d := map[string]any{}
+	for k, v := range detail {
+		d[k] = v
+	}
+	if step != nil {
+		d["step"] = *step
+	}
+	if msg != "" {
+		d["message"] = msg
+	}
+	return audit.Record(ctx, tx, "ticket."+kind, ticketTarget(id), d)
+}
+
+func intp(i int) *int { return &i }
+
+// ---- submit ----
+
+// SubmitRequest is a new ticket.
+type SubmitRequest struct {
+	Flow  string `json:"flow"`
+	Title string `json:"title,omitempty"`
+	// Fields holds the form's values: strings, numbers, booleans, or lists
+	// of strings for multiple choices.
+	Fields map[string]any `json:"fields"`
+}
+
+// RawFields turns JSON field values into the strings a form is validated
+// from.
+func RawFields(in map[string]any) map[string][]string {
+	out := map[string][]string{}
+	for k, v := range in {
+		switch x := v.(type) {
+		case nil:
+		case string:
+			out[k] = []string{x}
+		case bool:
+			out[k] = []string{strconv.FormatBool(x)}
+		case float64:
+			out[k] = []string{formatNumber(x)}
+		case json.Number:
+			out[k] = []string{x.String()}
+		case []string:
+			out[k] = x
+		case []any:
+			for _, e := range x {
+				out[k] = append(out[k], fmt.Sprint(e))
+			}
+		default:
+			out[k] = []string{fmt.Sprint(x)}
+		}
+	}
+	return out
+}
+
+// MayView reports whether p may see a ticket's SQL and results.
+func (s *Service) mayView(p auth.Principal, t *ticketRow, fl *Flow) bool {
+	if p.User != "" && p.User == t.Requester {
+		return true
+	}
+	if p.Can(auth.TicketManage) || fl.View.Includes(p.User, p.Role) {
+		return true
+	}
+	for _, st := range fl.Steps {
+		if c, ok := st.cfg.(*approveCfg); ok {
+			set, _ := c.forEnv(t.Env)
+			if !set.auto && set.Includes(p.User, p.Role) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Submit validates a form and starts a ticket.
+func (s *Service) Submit(ctx context.Context, p auth.Principal, req SubmitRequest) (*Ticket, error) {
+	fl, ok := s.catalog.Get(req.Flow)
+	if !ok {
+		return nil, errkind.New(errkind.NotFound, "no flow %q%s", req.Flow, suggest(req.Flow, s.catalog.Names()))
+	}
+	if !fl.Submit.Includes(p.User, p.Role) && !p.Can(auth.FlowManage) {
+		return nil, errkind.New(errkind.Forbidden, "flow %s may be submitted by %s; user %q (role %s) is not one of them", fl.Name, fl.Submit, p.User, p.Role)
+	}
+	values, err := fl.Validate(RawFields(req.Fields))
+	if err != nil {
+		return nil, err
+	}
+	target, err := s.checkPickers(ctx, fl, values)
+	if err != nil {
+		return nil, err
+	}
+	title := strings.TrimSpace(req.Title)
+	if len(title) > 200 {
+		return nil, errkind.New(errkind.Invalid, "title: at most 200 characters")
+	}
+	id, err := s.create(ctx, fl, title, p.User, p.Role, values, target, false)
+	if err != nil {
+		return nil, err
+	}
+	return s.Get(ctx, p, id)
+}
+
+// checkPickers makes sure every cluster, instance and database field names
+// something in the inventory (of an allowed engine), and resolves the
+// ticket's target.
+func (s *Service) checkPickers(ctx context.Context, fl *Flow, values map[string]any) (TargetVars, error) {
+	fe := &FormError{Flow: fl.Name}
+	var target TargetVars
+	for _, f := range fl.Fields {
+		v, ok := values[f.Name].(string)
+		if !f.IsPicker() || !ok || v == "" {
+			continue
+		}
+		tv, err := s.resolve(ctx, f, v)
+		if err != nil {
+			if errkind.Is(err, errkind.NotFound) || errkind.Is(err, errkind.Invalid) {
+				fe.Fields = append(fe.Fields, FieldError{Field: f.Name, Message: err.Error()})
+				continue
+			}
+			return target, err
+		}
+		if f.Name == fl.Target {
+			target = tv
+		}
+	}
+	if len(fe.Fields) > 0 {
+		return target, errkind.Wrap(errkind.Invalid, fe)
+	}
+	return target, nil
+}
+
+// resolve looks a picker's value up in the inventory. A cluster resolves
+// to its primary instance.
+func (s *Service) resolve(ctx context.Context, f *Field, v string) (TargetVars, error) {
+	var tv TargetVars
+	var in inventory.Instance
+	switch f.Type {
+	case TypeCluster:
+		c, err := s.inv.GetCluster(ctx, v)
+		if err != nil {
+			return tv, err
+		}
+		tv.Cluster, tv.Env, tv.Engine = c.Name, c.Env, string(c.Engine)
+		for _, i := range c.Instances {
+			if i.Role == inventory.RolePrimary {
+				tv.Instance = i.Name
+			}
+		}
+		if tv.Instance == "" {
+			if len(c.Instances) == 1 {
+				tv.Instance = c.Instances[0].Name
+			} else {
+				return tv, errkind.New(errkind.Invalid, "cluster %q has no instance with role primary", v)
+			}
+		}
+	case TypeInstance, TypeDatabase:
+		name, db, _ := strings.Cut(v, "/")
+		var err error
+		if in, err = s.inv.GetInstance(ctx, name); err != nil {
+			return tv, err
+		}
+		tv.Instance, tv.Cluster, tv.Env, tv.Engine, tv.Database = in.Name, in.Cluster, in.Env, string(in.Engine), db
+	}
+	if tv.Env == "" {
+		tv.Env = inventory.DefaultEnv
+	}
+	if len(f.Engines) > 0 && !slices.Contains(f.Engines, engine.Kind(tv.Engine)) {
+		return tv, errkind.New(errkind.Invalid, "%s %q runs %s; this field takes %s", f.Type, v, tv.Engine, joinKinds(f.Engines))
+	}
+	switch engine.Kind(tv.Engine) {
+	case engine.MariaDB, engine.MySQL, engine.TiDB, engine.Postgres:
+	default:
+		return tv, errkind.New(errkind.Invalid, "%s %q runs %s; work orders support MariaDB, MySQL, TiDB and PostgreSQL", f.Type, v, tv.Engine)
+	}
+	return tv, nil
+}
+
+func joinKinds(ks []engine.Kind) string {
+	s := make([]string, len(ks))
+	for i, k := range ks {
+		s[i] = string(k)
+	}
+	return strings.Join(s, ", ")
+}
+
+// create stores a new ticket and queues its first step.
+func (s *Service) create(ctx context.Context, fl *Flow, title, requester string, role auth.Role, values map[string]any, target TargetVars, scheduled bool) (int64, error) {
+	form, err := json.Marshal(values)
+	if err != nil {
+		return 0, err
+	}
+	tgt, _ := json.Marshal(target)
+	var id int64
+	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		now := sqldb.Now()
+		if title == "" {
+			title = fl.Title
+		}
+		err := tx.QueryRowContext(ctx, `INSERT INTO tickets (flow, flow_version_id, title, requester, requester_role, state, step, form, target, env, scheduled, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			fl.Name, fl.VersionID, title, requester, string(role), StateRunning, string(form), string(tgt), target.Env, scheduled, now, now).Scan(&id)
+		if err != nil {
+			return fmt.Errorf("create ticket: %w", err)
+		}
+		for i, st := range fl.Steps {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO ticket_steps (ticket_id, idx, step_id, block, state) VALUES (?, ?, ?, ?, ?)",
+				id, i, st.ID, st.Block, StepPending); err != nil {
+				return fmt.Errorf("create ticket: %w", err)
+			}
+		}
+		msg := fmt.Sprintf("submitted %s (flow version %d)", fl.Name, fl.Version)
+		if scheduled {
+			msg = fmt.Sprintf("started by the schedule of %s (flow version %d)", fl.Name, fl.Version)
+		}
+		if err := s.event(ctx, tx, id, nil, "submit", msg, map[string]any{"flow": fl.Name, "version": fl.Version, "target": target.Instance}); err != nil {
+			return err
+		}
+		return s.enqueueAdvance(ctx, tx, id, time.Time{})
+	})
+	if err != nil {
+		return 0, err
+	}
+	s.queue.Wake()
+	return id, nil
+}
+
+func (s *Service) enqueueAdvance(ctx context.Context, q sqldb.Querier, id int64, at time.Time) error {
+	key := "ticket:" + strconv.FormatInt(id, 10)
+	_, err := jobs.Enqueue(ctx, q, jobs.NewJob{Kind: jobAdvance, Payload: advancePayload{Ticket: id}, RunAt: at,
+		DedupeKey: key, LockKey: key, MaxAttempts: 1000})
+	return err
+}
+
+type advancePayload struct {
+	Ticket int64 `json:"ticket"`
+}
+
+// ---- reading ----
+
+// Filter narrows List.
+type Filter struct {
+	Requester string
+	State     string // a state, or "open" for every unfinished one
+	Flow      string
+	Limit     int
+}
+
+// Summary is a ticket in a list.
+type Summary struct {
+	ID        int64      `json:"id"`
+	Flow      string     `json:"flow"`
+	Title     string     `json:"title"`
+	Requester string     `json:"requester,omitempty"`
+	Scheduled bool       `json:"scheduled,omitempty"`
+	State     string     `json:"state"`
+	Step      string     `json:"step,omitempty"`
+	Target    TargetVars `json:"target"`
+	Error     string     `json:"error,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+	DoneAt    time.Time  `json:"done_at,omitzero"`
+}
+
+// List returns tickets newest first.
+func (s *Service) List(ctx context.Context, f Filter) ([]Summary, error) {
+	var where []string
+	var args []any
+	if f.Requester != "" {
+		where = append(where, "requester = ?")
+		args = append(args, f.Requester)
+	}
+	switch f.State {
+	case "":
+	case "open":
+		where = append(where, "state IN ('running', 'waiting_approval', 'waiting', 'failed')")
+	default:
+		if !slices.Contains([]string{StateRunning, StateWaitingApproval, StateWaiting, StateDone, StateFailed, StateRejected, StateCancelled}, f.State) {
+			return nil, errkind.New(errkind.Invalid, "unknown state %q (states: running, waiting_approval, waiting, done, failed, rejected, cancelled, open)", f.State)
+		}
+		where = append(where, "state = ?")
+		args = append(args, f.State)
+	}
+	if f.Flow != "" {
+		where = append(where, "flow = ?")
+		args = append(args, f.Flow)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	q := "SELECT " + ticketColumns + " FROM tickets"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY id DESC LIMIT ?"
+	rows, err := s.db.QueryContext(ctx, q, append(args, min(limit, 1000))...)
+	if err != nil {
+		return nil, fmt.Errorf("list tickets: %w", err)
+	}
+	defer rows.Close()
+	out := []Summary{}
+	var trs []*ticketRow
+	for rows.Next() {
+		t, err := scanTicket(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list tickets: %w", err)
+		}
+		trs = append(trs, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	for _, t := range trs {
+		sm := Summary{ID: t.ID, Flow: t.Flow, Title: t.Title, Requester: t.Requester, Scheduled: t.Scheduled, State: t.State,
+			Target: t.Target, Error: t.Error, CreatedAt: sqldb.Time(t.CreatedAt), UpdatedAt: sqldb.Time(t.UpdatedAt), DoneAt: sqldb.NullTime(t.DoneAt)}
+		if fl, err := s.catalog.Version(ctx, t.VersionID); err == nil && t.Step < len(fl.Steps) && !Terminal(t.State) {
+			sm.Step = fl.Steps[t.Step].Title
+		}
+		out = append(out, sm)
+	}
+	return out, nil
+}
+
+// Get returns a ticket as p may see it.
+func (s *Service) Get(ctx context.Context, p auth.Principal, id int64) (*Ticket, error) {
+	t, err := s.loadTicket(ctx, s.db, id)
+	if err != nil {
+		return nil, err
+	}
+	fl, err := s.catalog.Version(ctx, t.VersionID)
+	if err != nil {
+		return nil, err
+	}
+	view := s.mayView(p, t, fl)
+	out := &Ticket{ID: t.ID, Flow: t.Flow, FlowTitle: fl.Title, FlowVersion: fl.Version, Title: t.Title, Requester: t.Requester,
+		Scheduled: t.Scheduled, State: t.State, Step: t.Step, Target: t.Target, Error: t.Error, ManualSteps: t.ManualSteps,
+		CreatedAt: sqldb.Time(t.CreatedAt), UpdatedAt: sqldb.Time(t.UpdatedAt), DoneAt: sqldb.NullTime(t.DoneAt), Hidden: !view}
+	if view {
+		out.Form = t.Form
+	}
+	for _, f := range fl.Fields {
+		v, ok := t.Form[f.Name]
+		if !ok {
+			continue
+		}
+		fv := FieldValue{Name: f.Name, Label: f.Label, Type: f.Type, Value: FormatValue(v)}
+		if !view && (f.Type == TypeSQL || f.Type == TypeTextarea) {
+			fv.Value = "(hidden)"
+		}
+		out.Fields = append(out.Fields, fv)
+	}
+	if out.Steps, err = s.steps(ctx, t, fl, view); err != nil {
+		return nil, err
+	}
+	if out.Approvals, err = s.approvals(ctx, id); err != nil {
+		return nil, err
+	}
+	if out.Timeline, err = s.timeline(ctx, id); err != nil {
+		return nil, err
+	}
+	if view {
+		if out.Attachments, err = s.attachments(ctx, id); err != nil {
+			return nil, err
+		}
+		if p.User == t.Requester || p.Can(auth.TicketManage) {
+			if out.Secrets, err = s.secrets(ctx, id); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if t.State == StateWaitingApproval && t.Step < len(fl.Steps) {
+		if c, ok := fl.Steps[t.Step].cfg.(*approveCfg); ok {
+			set, _ := c.forEnv(t.Env)
+			done := map[string]bool{}
+			for _, a := range out.Approvals {
+				if a.Step == t.Step && a.Decision == "approve" {
+					done[a.Approver] = true
+				}
+			}
+			decided := false
+			for _, a := range out.Approvals {
+				if a.Step == t.Step && a.Approver == p.User {
+					decided = true
+				}
+			}
+			out.WaitingFor = waitingFor(set, done)
+			out.CanApprove = !decided && s.eligible(p, t, set, done) == nil
+		}
+	}
+	out.CanCancel = !Terminal(t.State) && (p.User == t.Requester || p.Can(auth.TicketManage))
+	out.CanRetry = t.State == StateFailed && p.Can(auth.TicketManage)
+	return out, nil
+}
+
+func (s *Service) steps(ctx context.Context, t *ticketRow, fl *Flow, view bool) ([]StepState, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT idx, step_id, block, state, attempts, started_at, finished_at, result, error FROM ticket_steps WHERE ticket_id = ? ORDER BY idx", t.ID)
+	if err != nil {
+		return nil, fmt.Errorf("ticket %d steps: %w", t.ID, err)
+	}
+	defer rows.Close()
+	var out []StepState
+	for rows.Next() {
+		var st StepState
+		var started, finished sql.NullInt64
+		var result string
+		if err := rows.Scan(&st.Index, &st.ID, &st.Block, &st.State, &st.Attempts, &started, &finished, &result, &st.Error); err != nil {
+			return nil, err
+		}
+		st.StartedAt, st.FinishedAt = sqldb.NullTime(started), sqldb.NullTime(finished)
+		if st.Index < len(fl.Steps) {
+			st.Title, st.When = fl.Steps[st.Index].Title, fl.Steps[st.Index].WhenSrc
+		}
+		var res map[string]any
+		json.Unmarshal([]byte(result), &res)
+		if sm, ok := res["summary"].(string); ok {
+			st.Summary = sm
+		}
+		if view {
+			st.Result = res
+		} else if st.Block != "approve" && st.Block != "wait" && st.Block != "notify" {
+			st.Summary = ""
+		}
+		out = append(out, st)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	if !view {
+		return out, nil
+	}
+	for i := range out {
+		if out[i].Block != "execute" {
+			continue
+		}
+		if out[i].Statements, err = s.statements(ctx, s.db, t.ID, out[i].Index); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (s *Service) approvals(ctx context.Context, id int64) ([]Approval, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT step_idx, approver, decision, comment, via, at FROM ticket_approvals WHERE ticket_id = ? ORDER BY at, approver", id)
+	if err != nil {
+		return nil, fmt.Errorf("ticket %d approvals: %w", id, err)
+	}
+	defer rows.Close()
+	var out []Approval
+	for rows.Next() {
+		var a Approval
+		var at int64
+		if err := rows.Scan(&a.Step, &a.Approver, &a.Decision, &a.Comment, &a.Via, &at); err != nil {
+			return nil, err
+		}
+		a.At = sqldb.Time(at)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+func (s *Service) timeline(ctx context.Context, id int64) ([]Event, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT at, actor, kind, step_idx, message FROM ticket_events WHERE ticket_id = ? ORDER BY id", id)
+	if err != nil {
+		return nil, fmt.Errorf("ticket %d timeline: %w", id, err)
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var e Event
+		var at int64
+		var step sql.NullInt64
+		if err := rows.Scan(&at, &e.Actor, &e.Kind, &step, &e.Message); err != nil {
+			return nil, err
+		}
+		e.At = sqldb.Time(at)
+		if step.Valid {
+			e.Step = intp(int(step.Int64))
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func (s *Service) attachments(ctx context.Context, id int64) ([]Attachment, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT id, step_idx, name, content_type, size, rows_count, created_at FROM ticket_attachments WHERE ticket_id = ? ORDER BY id", id)
+	if err != nil {
+		return nil, fmt.Errorf("ticket %d attachments: %w", id, err)
+	}
+	defer rows.Close()
+	var out []Attachment
+	for rows.Next() {
+		var a Attachment
+		var at int64
+		if err := rows.Scan(&a.ID, &a.Step, &a.Name, &a.ContentType, &a.Size, &a.Rows, &at); err != nil {
+			return nil, err
+		}
+		a.CreatedAt = sqldb.Time(at)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+func (s *Service) secrets(ctx context.Context, id int64) ([]SecretInfo, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT step_idx, account, salt, revealed_at, revealed_by FROM ticket_secrets WHERE ticket_id = ? ORDER BY step_idx", id)
+	if err != nil {
+		return nil, fmt.Errorf("ticket %d secrets: %w", id, err)
+	}
+	defer rows.Close()
+	var out []SecretInfo
+	for rows.Next() {
+		var si SecretInfo
+		var salt string
+		var at sql.NullInt64
+		if err := rows.Scan(&si.Step, &si.Account, &salt, &at, &si.RevealedBy); err != nil {
+			return nil, err
+		}
+		si.RevealedAt = sqldb.NullTime(at)
+		si.Available = salt != "" && !at.Valid
+		out = append(out, si)
+	}
+	return out, rows.Err()
+}
+
+// Download returns an attachment's content, if p may see the ticket's
+// results.
+func (s *Service) Download(ctx context.Context, p auth.Principal, ticketID, attID int64) (Attachment, []byte, error) {
+	t, err := s.loadTicket(ctx, s.db, ticketID)
+	if err != nil {
+		return Attachment{}, nil, err
+	}
+	fl, err := s.catalog.Version(ctx, t.VersionID)
+	if err != nil {
+		return Attachment{}, nil, err
+	}
+	if !s.mayView(p, t, fl) {
+		return Attachment{}, nil, errkind.New(errkind.Forbidden, "user %q may not see the results of ticket %d (the requester, its approvers and %s may)", p.User, t.ID, fl.View)
+	}
+	var a Attachment
+	var content []byte
+	var at int64
+	err = s.db.QueryRowContext(ctx, "SELECT id, step_idx, name, content_type, size, rows_count, created_at, content FROM ticket_attachments WHERE ticket_id = ? AND id = ?",
+		ticketID, attID).Scan(&a.ID, &a.Step, &a.Name, &a.ContentType, &a.Size, &a.Rows, &at, &content)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, nil, errkind.New(errkind.NotFound, "ticket %d has no attachment %d", ticketID, attID)
+	}
+	if err != nil {
+		return a, nil, fmt.Errorf("ticket %d attachment %d: %w", ticketID, attID, err)
+	}
+	a.CreatedAt = sqldb.Time(at)
+	if err := audit.Record(ctx, s.db, "ticket.download", ticketTarget(ticketID), map[string]any{"attachment": a.Name, "rows": a.Rows}); err != nil {
+		return a, nil, err
+	}
+	return a, content, nil
+}
+
+// sortedKeys returns a map's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// SetPublicURL sets how people reach the server, for links, when the
+// configuration does not say (call it before the loops start).
+func (s *Service) SetPublicURL(u string) { s.publicURL = strings.TrimRight(u, "/") }

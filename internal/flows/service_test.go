@@ -1,0 +1,642 @@
+package flows
+
+import (
+	"context"
+	"database/sql"
+	"encoding/csv"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/dbfleet/dbfleet/internal/platform/audit"
+	"github.com/dbfleet/dbfleet/internal/platform/errkind"
+	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
+)
+
+const changeFlow = `<flow name="change" title="Change">
+  <form>
+    <field name="target" type="database" required="true"/>
+    <field name="sql" type="sql" required="true"/>
+  </form>
+  <workflow>
+    <review id="review"/>
+    <approve id="dba" roles="dba" notify="chat">
+      <policy env="test" auto="true"/>
+    </approve>
+    <execute id="run"/>
+    <notify channel="chat" text="{{steps.run.summary}}"/>
+  </workflow>
+  <on-failure><notify channel="chat" title="failed: {{ticket.error}}"/></on-failure>
+</flow>`
+
+func kindOf(t *testing.T, err error, k errkind.Kind, contains string) {
+	t.Helper()
+	if err == nil || errkind.Of(err) != k || !strings.Contains(err.Error(), contains) {
+		t.Fatalf("err = %v (kind %v), want kind %v mentioning %q", err, errkind.Of(err), k, contains)
+	}
+}
+
+// A change on MariaDB (env staging) goes through review, a DBA's approval
+// (never the requester's, never a developer's, never twice) and execution;
+// everything is on the timeline and in the audit log. Both metadata stores.
+func TestChangeEndToEnd(t *testing.T) {
+	servers(t)
+	for _, store := range []struct {
+		name string
+		open func(*testing.T) *sqldb.DB
+	}{{"sqlite", sqliteStore}, {"postgres", pgStore}} {
+		t.Run(store.name, func(t *testing.T) {
+			f := newFixture(t, store.open(t), map[string]string{"change.xml": changeFlow})
+			script := "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10));\n-- a comment; with a semicolon\nINSERT INTO t VALUES (1, 'a;b'), (2, 'x');\nUPDATE t SET v = 'y' WHERE id = 2"
+			tk := f.submit("dev", "change", map[string]any{"target": "maria-1/" + f.mariaD, "sql": script})
+			if tk.Target.Env != "staging" || tk.Target.Instance != "maria-1" || tk.FlowVersion != 1 {
+				t.Fatalf("target %+v version %d", tk.Target, tk.FlowVersion)
+			}
+			tk = f.wait(tk.ID, StateWaitingApproval)
+			if tk.Steps[0].State != StepDone || !strings.Contains(tk.Steps[0].Summary, "ok: 3 statements") {
+				t.Fatalf("review step: %+v", tk.Steps[0])
+			}
+			// The approval request reached the chat with a signed link.
+			msgs := f.notes.messages()
+			if len(msgs) != 1 || msgs[0].Channel != "chat" || !strings.HasPrefix(msgs[0].Msg.Link, fmt.Sprintf("http://dbfleet.test/tickets/%d/approve?link=", tk.ID)) {
+				t.Fatalf("approval request: %+v", msgs)
+			}
+
+			step := 1
+			ctx, dev := f.as("dev")
+			_, err := f.svc.Approve(ctx, dev, tk.ID, Decision{Step: &step})
+			kindOf(t, err, errkind.Forbidden, "requested ticket")
+			ctx2, dev2 := f.as("dev2")
+			_, err = f.svc.Approve(ctx2, dev2, tk.ID, Decision{Step: &step})
+			kindOf(t, err, errkind.Forbidden, "may be approved by role dba")
+			wrong := 2
+			cdba, dba := f.as("dba")
+			_, err = f.svc.Approve(cdba, dba, tk.ID, Decision{Step: &wrong})
+			kindOf(t, err, errkind.Conflict, "not waiting for a decision")
+			if _, err := f.svc.Approve(cdba, dba, tk.ID, Decision{Step: &step, Comment: "looks fine"}); err != nil {
+				t.Fatal(err)
+			}
+			// Approving twice has no second effect.
+			_, err = f.svc.Approve(cdba, dba, tk.ID, Decision{Step: &step})
+			kindOf(t, err, errkind.Conflict, "")
+
+			tk = f.wait(tk.ID, StateDone)
+			if got := mariaQuery(t, f.mariaD, "SELECT GROUP_CONCAT(CONCAT(id, '=', v) ORDER BY id) FROM t"); got != "1=a;b,2=y" {
+				t.Fatalf("table after the change: %s", got)
+			}
+			run := tk.Steps[2]
+			if run.State != StepDone || len(run.Statements) != 3 || run.Statements[1].RowsAffected != 2 || run.Statements[1].Line != 3 || !strings.HasPrefix(run.Statements[1].SQL, "INSERT") {
+				t.Fatalf("execute step: %+v", run)
+			}
+			kinds := []string{}
+			for _, e := range tk.Timeline {
+				kinds = append(kinds, e.Actor+":"+e.Kind)
+			}
+			want := "dev:submit system:step.start system:step.done system:step.start system:approval.request dba:approve dba:step.done system:step.start system:step.done system:step.start system:step.done system:done"
+			if strings.Join(kinds, " ") != want {
+				t.Fatalf("timeline\n got %s\nwant %s", strings.Join(kinds, " "), want)
+			}
+			entries, err := audit.NewLog(f.db).List(context.Background(), audit.Filter{Target: fmt.Sprintf("ticket/%d", tk.ID), Limit: 100})
+			if err != nil || len(entries) != len(tk.Timeline) {
+				t.Fatalf("audit: %d entries (%v), timeline %d", len(entries), err, len(tk.Timeline))
+			}
+			if last := f.notes.messages(); len(last) != 2 || !strings.Contains(last[1].Msg.Text, "3 statements on maria-1/"+f.mariaD) {
+				t.Fatalf("done notification: %+v", last)
+			}
+			// A viewer sees the ticket but not its SQL or results.
+			_, view := f.as("view")
+			seen, err := f.svc.Get(context.Background(), view, tk.ID)
+			if err != nil || !seen.Hidden || seen.Form != nil || seen.Steps[2].Statements != nil || strings.Contains(fmt.Sprint(seen.Fields), "INSERT") {
+				t.Fatalf("viewer sees %+v (%v)", seen, err)
+			}
+		})
+	}
+}
+
+// On env test the policy approves at once; PostgreSQL runs each statement
+// in its own transaction.
+func TestAutoApprovedPostgres(t *testing.T) {
+	f := newFixture(t, sqliteStore(t), map[string]string{"change.xml": changeFlow})
+	tk := f.submit("dev", "change", map[string]any{"target": "pg-1/" + f.pgD, "sql": "CREATE TABLE t (id int PRIMARY KEY);\nINSERT INTO t SELECT generate_series(1, 5);\nCREATE INDEX CONCURRENTLY t_id ON t (id)"})
+	tk = f.wait(tk.ID, StateDone)
+	if tk.Steps[1].Summary != "auto-approved (policy for env test)" {
+		t.Fatalf("approve step: %+v", tk.Steps[1])
+	}
+	var n int
+	if err := pgDB(t, f.pgD).QueryRow("SELECT count(*) FROM t").Scan(&n); err != nil || n != 5 {
+		t.Fatalf("rows: %d %v", n, err)
+	}
+}
+
+// Review errors stop the ticket with the parser's line and column; the
+// on-failure notification goes out.
+func TestReviewStopsBadSQL(t *testing.T) {
+	f := newFixture(t, sqliteStore(t), map[string]string{"change.xml": changeFlow})
+	tk := f.submit("dev", "change", map[string]any{"target": "pg-1/" + f.pgD, "sql": "SELECT 1;\nSELEC 2;\nBEGIN"})
+	tk = f.wait(tk.ID, StateFailed)
+	if !strings.Contains(tk.Error, "statement 2 line 2 col 1: syntax: syntax error at or near \"SELEC\"") || !strings.Contains(tk.Error, "transaction-control") {
+		t.Fatalf("error: %s", tk.Error)
+	}
+	msgs := f.notes.messages()
+	if len(msgs) != 1 || !strings.HasPrefix(msgs[0].Msg.Title, "failed: step 1 (SQL review): review found 2 problems") {
+		t.Fatalf("failure notification: %+v", msgs)
+	}
+	// MariaDB syntax errors carry their position too.
+	tk = f.submit("dev", "change", map[string]any{"target": "maria-1/" + f.mariaD, "sql": "UPDATE t SET a = 1 WHERE;"})
+	tk = f.wait(tk.ID, StateFailed)
+	if !strings.Contains(tk.Error, "statement 1 line 1 col 25: syntax") {
+		t.Fatalf("error: %s", tk.Error)
+	}
+}
+
+// A statement that fails stops the ticket; after a DBA fixes the cause,
+// retry goes on from that statement: those that ran do not run again.
+func TestFailAndRetry(t *testing.T) {
+	f := newFixture(t, sqliteStore(t), map[string]string{"change.xml": changeFlow})
+	d := f.mariaD
+	shared.maria.Exec(t, "CREATE TABLE "+d+".log (n INT)")
+	tk := f.submit("dev", "change", map[string]any{"target": "maria-p/" + d, "sql": "INSERT INTO log VALUES (1);\nINSERT INTO missing VALUES (2);\nINSERT INTO log VALUES (3)"})
+	tk = f.wait(tk.ID, StateWaitingApproval)
+	if tk.Target.Env != "prod" {
+		t.Fatalf("env %s", tk.Target.Env)
+	}
+	c, dba := f.as("dba")
+	step := 1
+	if _, err := f.svc.Approve(c, dba, tk.ID, Decision{Step: &step}); err != nil {
+		t.Fatal(err)
+	}
+	tk = f.wait(tk.ID, StateFailed)
+	if !strings.Contains(tk.Error, "statement 2 (line 2: INSERT INTO missing VALUES (2))") || !strings.Contains(tk.Error, "doesn't exist") {
+		t.Fatalf("error: %s", tk.Error)
+	}
+	// Only DBAs retry.
+	cd, dev := f.as("dev")
+	_, err := f.svc.Retry(cd, dev, tk.ID, RetryRequest{})
+	kindOf(t, err, errkind.Forbidden, "ticket.manage")
+	shared.maria.Exec(t, "CREATE TABLE "+d+".missing (n INT)")
+	if _, err := f.svc.Retry(c, dba, tk.ID, RetryRequest{Comment: "created the table"}); err != nil {
+		t.Fatal(err)
+	}
+	tk = f.wait(tk.ID, StateDone)
+	if got := mariaQuery(t, d, "SELECT GROUP_CONCAT(n ORDER BY n) FROM log"); got != "1,3" {
+		t.Fatalf("log after retry: %s (statement 1 ran twice?)", got)
+	}
+	if tk.ManualSteps != 1 {
+		t.Fatalf("manual steps %d, want 1", tk.ManualSteps)
+	}
+	_, err = f.svc.Retry(c, dba, tk.ID, RetryRequest{})
+	kindOf(t, err, errkind.Conflict, "only a failed ticket")
+}
+
+// Killing the worker in the middle of a statement loses nothing and runs
+// no statement twice: the interrupted statement ran in a transaction that
+// the server rolled back, so it runs again once; the others do not.
+func TestResumeAfterStopMidStatement(t *testing.T) {
+	f := newFixture(t, sqliteStore(t), map[string]string{"change.xml": changeFlow})
+	d := f.mariaD
+	shared.maria.Exec(t, "CREATE TABLE "+d+".c (id INT PRIMARY KEY, n INT)", "INSERT INTO "+d+".c VALUES (1, 0)", "CREATE TABLE "+d+".log (s INT)")
+	// Hold the row the second statement updates.
+	blocker := shared.maria.DB(t, d)
+	btx, err := blocker.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := btx.Exec("SELECT * FROM c WHERE id = 1 FOR UPDATE"); err != nil {
+		t.Fatal(err)
+	}
+	tk := f.submit("dev", "change", map[string]any{"target": "maria-1/" + d, "sql": "INSERT INTO log VALUES (1);\nUPDATE c SET n = n + 1 WHERE id = 1;\nINSERT INTO log VALUES (3)"})
+	f.wait(tk.ID, StateWaitingApproval)
+	c, dba := f.as("dba")
+	step := 1
+	if _, err := f.svc.Approve(c, dba, tk.ID, Decision{Step: &step}); err != nil {
+		t.Fatal(err)
+	}
+	f.waitStatement(tk.ID, 2, 1, StmtRunning)
+	f.stopWorker() // the server stops while statement 2 waits for the lock
+	j, _ := f.svc.journalEntries(context.Background(), f.db, tk.ID, 2)
+	if j[0].State != StmtDone || j[1].State != StmtRunning || j[2].State != StmtPending {
+		t.Fatalf("journal after the stop: %+v", j)
+	}
+	f.startWorker()
+	time.Sleep(300 * time.Millisecond)
+	if err := btx.Commit(); err != nil { // the lock goes; the dead session's UPDATE is rolled back
+		t.Fatal(err)
+	}
+	tk2 := f.wait(tk.ID, StateDone)
+	if got := mariaQuery(t, d, "SELECT n FROM c WHERE id = 1"); got != "1" {
+		t.Fatalf("counter = %s, want 1 (the UPDATE must take effect exactly once)", got)
+	}
+	if got := mariaQuery(t, d, "SELECT GROUP_CONCAT(s ORDER BY s) FROM log"); got != "1,3" {
+		t.Fatalf("log = %s, want 1,3", got)
+	}
+	if !strings.Contains(timelineText(tk2), "resumed (attempt 2)") {
+		t.Fatalf("timeline does not show the resume:\n%s", timelineText(tk2))
+	}
+}
+
+func (f *fixture) waitStatement(id int64, step, idx int, state string) {
+	f.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		j, _ := f.svc.journalEntries(context.Background(), f.db, id, step)
+		if len(j) > idx && j[idx].State == state {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	f.t.Fatalf("statement %d of ticket %d never became %s", idx+1, id, state)
+}
+
+// A statement that cannot run in a transaction and was interrupted may or
+// may not have run: the ticket stops, and a DBA resolves it.
+func TestUnknownStatementNeedsResolution(t *testing.T) {
+	f := newFixture(t, sqliteStore(t), map[string]string{"change.xml": changeFlow})
+	d := f.mariaD
+	tk := f.submit("dev", "change", map[string]any{"target": "maria-1/" + d, "sql": "CREATE TABLE a (id INT);\nCREATE TABLE b (id INT)"})
+	f.wait(tk.ID, StateWaitingApproval)
+	c, dba := f.as("dba")
+	step := 1
+	// Pretend the server died while statement 1 (DDL, no transaction) ran.
+	f.stopWorker()
+	if _, err := f.svc.Approve(c, dba, tk.ID, Decision{Step: &step}); err != nil {
+		t.Fatal(err)
+	}
+	j := &journal{s: f.svc, id: tk.ID, idx: 2}
+	if _, err := j.Plan(context.Background(), []JournalEntry{{Index: 0, Line: 1, SQL: "CREATE TABLE a (id INT)"}, {Index: 1, Line: 2, SQL: "CREATE TABLE b (id INT)"}}); err != nil {
+		t.Fatal(err)
+	}
+	f.db.ExecContext(context.Background(), "UPDATE ticket_steps SET state = 'running', attempts = 1 WHERE ticket_id = ? AND idx = 2", tk.ID)
+	f.db.ExecContext(context.Background(), "UPDATE tickets SET step = 2 WHERE id = ?", tk.ID)
+	if err := j.Begin(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
+	shared.maria.Exec(t, "CREATE TABLE "+d+".a (id INT)") // it did run
+	f.startWorker()
+	tk2 := f.wait(tk.ID, StateFailed)
+	if !strings.Contains(tk2.Error, "may or may not have run") {
+		t.Fatalf("error: %s", tk2.Error)
+	}
+	_, err := f.svc.Retry(c, dba, tk.ID, RetryRequest{})
+	kindOf(t, err, errkind.Conflict, "resolve=done")
+	if _, err := f.svc.Retry(c, dba, tk.ID, RetryRequest{Resolve: "done"}); err != nil {
+		t.Fatal(err)
+	}
+	f.wait(tk.ID, StateDone)
+	if got := mariaQuery(t, d, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = ? AND table_name IN ('a', 'b')", d); got != "2" {
+		t.Fatalf("tables: %s", got)
+	}
+}
+
+const approvalsFlow = `<flow name="two" title="Two approvals">
+  <form><field name="target" type="database" required="true"/><field name="sql" type="sql" required="true"/></form>
+  <workflow>
+    <approve id="any2" roles="dba" count="2"/>
+    <approve id="seq" users="dev2,dba" order="sequence"/>
+    <execute/>
+  </workflow>
+</flow>`
+
+func TestNofMAndSequence(t *testing.T) {
+	f := newFixture(t, sqliteStore(t), map[string]string{"two.xml": approvalsFlow})
+	tk := f.submit("dev", "two", map[string]any{"target": "maria-1/" + f.mariaD, "sql": "SELECT 1"})
+	f.wait(tk.ID, StateWaitingApproval)
+	c1, dba := f.as("dba")
+	c2, dba2 := f.as("dba2")
+	c3, dev2 := f.as("dev2")
+	s0, s1 := 0, 1
+	got, err := f.svc.Approve(c1, dba, tk.ID, Decision{Step: &s0})
+	if err != nil || got.State != StateWaitingApproval || got.WaitingFor != "1 approval by role dba" {
+		t.Fatalf("after one of two: %s %q %v", got.State, got.WaitingFor, err)
+	}
+	if _, err := f.svc.Approve(c2, dba2, tk.ID, Decision{Step: &s0}); err != nil {
+		t.Fatal(err)
+	}
+	f.wait(tk.ID, StateWaitingApproval)
+	// Sequence: dev2 first, then dba.
+	_, err = f.svc.Approve(c1, dba, tk.ID, Decision{Step: &s1})
+	kindOf(t, err, errkind.Forbidden, "waits for dev2's approval first")
+	if _, err := f.svc.Approve(c3, dev2, tk.ID, Decision{Step: &s1}); err != nil {
+		t.Fatal(err)
+	}
+	// A double click of dev2 on step 1 cannot approve anything else.
+	_, err = f.svc.Approve(c3, dev2, tk.ID, Decision{Step: &s1})
+	kindOf(t, err, errkind.Conflict, "already decided")
+	if _, err := f.svc.Approve(c1, dba, tk.ID, Decision{Step: &s1}); err != nil {
+		t.Fatal(err)
+	}
+	f.wait(tk.ID, StateDone)
+
+	// Rejection ends a ticket.
+	tk = f.submit("dev", "two", map[string]any{"target": "maria-1/" + f.mariaD, "sql": "SELECT 1"})
+	f.wait(tk.ID, StateWaitingApproval)
+	got, err = f.svc.Reject(c2, dba2, tk.ID, Decision{Step: &s0, Comment: "not now"})
+	if err != nil || got.State != StateRejected || got.Error != "rejected by dba2: not now" {
+		t.Fatalf("reject: %+v %v", got, err)
+	}
+	_, err = f.svc.Approve(c1, dba, tk.ID, Decision{Step: &s0})
+	kindOf(t, err, errkind.Conflict, "is rejected")
+}
+
+// Approval links: signed, expiring, single use.
+func TestApprovalLinks(t *testing.T) {
+	f := newFixture(t, sqliteStore(t), map[string]string{"change.xml": changeFlow})
+	tk := f.submit("dev", "change", map[string]any{"target": "maria-1/" + f.mariaD, "sql": "SELECT 1"})
+	f.wait(tk.ID, StateWaitingApproval)
+	link := f.notes.messages()[0].Msg.Link
+	tok := link[strings.Index(link, "link=")+5:]
+	info, err := f.svc.CheckLink(context.Background(), tok)
+	if err != nil || info.Ticket != tk.ID || info.Step != 1 {
+		t.Fatalf("check: %+v %v", info, err)
+	}
+	// Altered: refused.
+	bad := tok[:len(tok)-2] + "AA"
+	_, err = f.svc.CheckLink(context.Background(), bad)
+	kindOf(t, err, errkind.Forbidden, "not valid")
+	// Expired: refused.
+	old, _ := f.svc.NewLinkToken(context.Background(), tk.ID, 1, time.Millisecond)
+	time.Sleep(5 * time.Millisecond)
+	_, err = f.svc.CheckLink(context.Background(), old)
+	kindOf(t, err, errkind.Forbidden, "expired")
+	// A link still needs an eligible user.
+	c, dev2 := f.as("dev2")
+	_, err = f.svc.Approve(c, dev2, tk.ID, Decision{Link: tok})
+	kindOf(t, err, errkind.Forbidden, "may be approved by role dba")
+	c, dba := f.as("dba")
+	if _, err := f.svc.Approve(c, dba, tk.ID, Decision{Link: tok}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.svc.CheckLink(context.Background(), tok)
+	kindOf(t, err, errkind.Conflict, "already used by dba")
+	f.wait(tk.ID, StateDone)
+	got, _ := f.svc.Get(context.Background(), dba, tk.ID)
+	if got.Approvals[0].Via != "link" {
+		t.Fatalf("approval via %q", got.Approvals[0].Via)
+	}
+}
+
+const accountFlow = `<flow name="account" title="Account">
+  <form>
+    <field name="target" type="database" required="true"/>
+    <field name="db" type="text" required="true"/>
+    <field name="user" type="text" required="true"/>
+    <field name="privs" type="enum" multiple="true" required="true" options="SELECT,INSERT,UPDATE,DELETE"/>
+  </form>
+  <workflow>
+    <approve auto="true"/>
+    <create-database target="target" name="db" charset="utf8mb4"/>
+    <create-account user="user" privileges="privs" database="db"/>
+  </workflow>
+</flow>`
+
+// A database and an account with only the privileges asked for, on both
+// engines; the password is shown once, to the requester only.
+func TestCreateDatabaseAndAccount(t *testing.T) {
+	f := newFixture(t, sqliteStore(t), map[string]string{"account.xml": accountFlow})
+	for _, c := range []struct {
+		target  string
+		connect func(db, user, pw string) (*sql.DB, error)
+	}{
+		{"maria-1/" + f.mariaD, func(db, user, pw string) (*sql.DB, error) {
+			cfg := mysql.NewConfig()
+			cfg.User, cfg.Passwd, cfg.Net, cfg.Addr, cfg.DBName = user, pw, "tcp", fmt.Sprintf("127.0.0.1:%d", shared.maria.Port), db
+			return sql.Open("mysql", cfg.FormatDSN())
+		}},
+		{"pg-1/" + f.pgD, func(db, user, pw string) (*sql.DB, error) {
+			return sql.Open("pgx", fmt.Sprintf("host=127.0.0.1 port=%d user=%s password=%s dbname=%s sslmode=disable", shared.pg.Port, user, pw, db))
+		}},
+	} {
+		t.Run(strings.Split(c.target, "-")[0], func(t *testing.T) {
+			f := f.in(t)
+			db, user := uniq("newdb"), uniq("acct")
+			tk := f.submit("dev", "account", map[string]any{"target": c.target, "db": db, "user": user, "privs": []any{"SELECT", "INSERT"}})
+			tk = f.wait(tk.ID, StateDone)
+			if len(tk.Secrets) != 1 || !tk.Secrets[0].Available {
+				t.Fatalf("secrets: %+v", tk.Secrets)
+			}
+			cd2, dev2 := f.as("dev2")
+			_, err := f.svc.RevealPassword(cd2, dev2, tk.ID, 2)
+			kindOf(t, err, errkind.Forbidden, "only the requester")
+			cd, dev := f.as("dev")
+			cred, err := f.svc.RevealPassword(cd, dev, tk.ID, 2)
+			if err != nil || len(cred.Password) < 20 || cred.Account != user {
+				t.Fatalf("reveal: %+v %v", cred, err)
+			}
+			_, err = f.svc.RevealPassword(cd, dev, tk.ID, 2)
+			kindOf(t, err, errkind.Conflict, "already shown")
+			// Nothing stored holds the password.
+			var n int
+			f.db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM ticket_steps WHERE result LIKE ?`, "%"+cred.Password+"%").Scan(&n)
+			var m int
+			f.db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM ticket_events WHERE message LIKE ?`, "%"+cred.Password+"%").Scan(&m)
+			var a int
+			f.db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM audit_log WHERE detail LIKE ?`, "%"+cred.Password+"%").Scan(&a)
+			if n+m+a != 0 {
+				t.Fatalf("the password is stored (%d, %d, %d)", n, m, a)
+			}
+			// The account logs in and has exactly SELECT and INSERT.
+			admin := shared.maria.DB(t, "")
+			if strings.HasPrefix(c.target, "maria") {
+				admin.Exec("CREATE TABLE " + db + ".t (id INT)")
+			} else {
+				if _, err := pgDB(t, db).Exec("CREATE TABLE t (id int)"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			conn, err := c.connect(db, user, cred.Password)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			if _, err := conn.Exec("INSERT INTO t VALUES (1)"); err != nil {
+				t.Fatalf("INSERT as %s: %v", user, err)
+			}
+			var got int
+			if err := conn.QueryRow("SELECT COUNT(*) FROM t").Scan(&got); err != nil || got != 1 {
+				t.Fatalf("SELECT as %s: %d %v", user, got, err)
+			}
+			if _, err := conn.Exec("DELETE FROM t"); err == nil {
+				t.Fatalf("DELETE as %s succeeded; it was not asked for", user)
+			}
+		})
+	}
+	// A bad account name never reaches the server.
+	tk := f.submit("dev", "account", map[string]any{"target": "maria-1/" + f.mariaD, "db": uniq("x"), "user": "bob'@'%", "privs": "SELECT"})
+	tk = f.wait(tk.ID, StateFailed)
+	if !strings.Contains(tk.Error, `account name "bob'@'%"`) {
+		t.Fatalf("error: %s", tk.Error)
+	}
+}
+
+const exportFlow = `<flow name="export" title="Export">
+  <access><view roles="dba" users="dev2"/></access>
+  <form><field name="target" type="database" required="true"/><field name="sql" type="sql" required="true"/></form>
+  <workflow><export id="x" max-rows="2"/></workflow>
+</flow>`
+
+func TestExport(t *testing.T) {
+	f := newFixture(t, sqliteStore(t), map[string]string{"export.xml": exportFlow})
+	shared.maria.Exec(t, "CREATE TABLE "+f.mariaD+".p (id INT, name VARCHAR(20), at DATETIME)",
+		"INSERT INTO "+f.mariaD+".p VALUES (1, 'a,b', '2030-01-02 03:04:05'), (2, 'say \"hi\"', NULL), (3, 'c', NULL)")
+	tk := f.submit("dev", "export", map[string]any{"target": "maria-1/" + f.mariaD, "sql": "SELECT id, name, at FROM p ORDER BY id"})
+	tk = f.wait(tk.ID, StateDone)
+	if len(tk.Attachments) != 1 || tk.Attachments[0].Rows != 2 || !strings.Contains(tk.Steps[0].Summary, "stopped at max-rows 2") {
+		t.Fatalf("export: %+v %+v", tk.Attachments, tk.Steps[0])
+	}
+	cv, view := f.as("view")
+	_, _, err := f.svc.Download(cv, view, tk.ID, tk.Attachments[0].ID)
+	kindOf(t, err, errkind.Forbidden, "may not see the results")
+	for _, u := range []string{"dev", "dev2", "dba"} {
+		c, p := f.as(u)
+		a, body, err := f.svc.Download(c, p, tk.ID, tk.Attachments[0].ID)
+		if err != nil || a.ContentType != "text/csv; charset=utf-8" {
+			t.Fatalf("download as %s: %v", u, err)
+		}
+		recs, err := csv.NewReader(strings.NewReader(string(body))).ReadAll()
+		if err != nil || len(recs) != 3 || recs[1][1] != "a,b" || recs[2][1] != `say "hi"` || recs[1][2] != "2030-01-02T03:04:05Z" || recs[2][2] != "" {
+			t.Fatalf("csv as %s: %q %v", u, recs, err)
+		}
+	}
+	// Only a SELECT exports, and in a read-only transaction.
+	tk = f.submit("dev", "export", map[string]any{"target": "maria-1/" + f.mariaD, "sql": "DELETE FROM p"})
+	tk = f.wait(tk.ID, StateFailed)
+	if !strings.Contains(tk.Error, "read-only SELECT") {
+		t.Fatalf("error: %s", tk.Error)
+	}
+	if _, err := pgDB(t, f.pgD).Exec("CREATE SEQUENCE s"); err != nil {
+		t.Fatal(err)
+	}
+	tk = f.submit("dev", "export", map[string]any{"target": "pg-1/" + f.pgD, "sql": "SELECT nextval('s')"})
+	tk = f.wait(tk.ID, StateFailed)
+	if !strings.Contains(tk.Error, "read-only transaction") {
+		t.Fatalf("error: %s", tk.Error)
+	}
+}
+
+// A form value that fails validation is refused naming the field; a
+// picker must name something in the inventory of an allowed engine.
+func TestSubmitValidation(t *testing.T) {
+	src := `<flow name="v" title="V"><access><submit users="dev2"/></access><form>
+<field name="target" type="instance" required="true" engines="postgres"/>
+<field name="n" type="number" max="3" message="three at most"/>
+</form><workflow><notify channel="c"/></workflow></flow>`
+	f := newFixture(t, sqliteStore(t), map[string]string{"v.xml": src})
+	c, dev2 := f.as("dev2")
+	_, err := f.svc.Submit(c, dev2, SubmitRequest{Flow: "v", Fields: map[string]any{"target": "maria-1"}})
+	kindOf(t, err, errkind.Invalid, `field "target": instance "maria-1" runs mariadb; this field takes postgres`)
+	_, err = f.svc.Submit(c, dev2, SubmitRequest{Flow: "v", Fields: map[string]any{"target": "nope", "n": 4}})
+	kindOf(t, err, errkind.Invalid, `field "n": three at most`)
+	_, err = f.svc.Submit(c, dev2, SubmitRequest{Flow: "v", Fields: map[string]any{"target": "nope"}})
+	kindOf(t, err, errkind.Invalid, `field "target": instance "nope" not found`)
+	cd, dev := f.as("dev")
+	_, err = f.svc.Submit(cd, dev, SubmitRequest{Flow: "v", Fields: map[string]any{"target": "pg-1"}})
+	kindOf(t, err, errkind.Forbidden, "may be submitted by user dev2")
+	_, err = f.svc.Submit(cd, dev, SubmitRequest{Flow: "vv"})
+	kindOf(t, err, errkind.NotFound, `no flow "vv" (did you mean "v"?)`)
+}
+
+// Editing a flow makes a new version for new tickets; tickets in flight
+// keep theirs. An invalid edit keeps the previous version active.
+func TestHotReloadAndVersions(t *testing.T) {
+	f := newFixture(t, sqliteStore(t), map[string]string{"change.xml": changeFlow})
+	old := f.submit("dev", "change", map[string]any{"target": "maria-1/" + f.mariaD, "sql": "SELECT 1"})
+	f.wait(old.ID, StateWaitingApproval)
+	// The new version has no approval at all.
+	f.write("change.xml", strings.Replace(changeFlow, `<approve id="dba" roles="dba" notify="chat">
+      <policy env="test" auto="true"/>
+    </approve>`, "", 1))
+	if err := f.cat.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if fl, _ := f.cat.Get("change"); fl.Version != 2 {
+		t.Fatalf("version after edit: %d", fl.Version)
+	}
+	nw := f.submit("dev", "change", map[string]any{"target": "maria-1/" + f.mariaD, "sql": "SELECT 1"})
+	if nw.FlowVersion != 2 {
+		t.Fatalf("new ticket version %d", nw.FlowVersion)
+	}
+	f.wait(nw.ID, StateDone)
+	if got := f.wait(old.ID, StateWaitingApproval); got.FlowVersion != 1 || len(got.Steps) != 4 {
+		t.Fatalf("old ticket: version %d, %d steps", got.FlowVersion, len(got.Steps))
+	}
+	// An invalid edit: reported with its position; version 2 stays.
+	f.write("change.xml", strings.Replace(changeFlow, `<execute id="run"/>`, `<execute id="run" when="form.sq != ''"/>`, 1))
+	f.cat.Reload(context.Background())
+	probs := f.cat.Problems()
+	if len(probs) != 1 || probs[0].Line != 11 || !strings.Contains(probs[0].Msg, `form has no field "sq" (did you mean "sql"?)`) {
+		t.Fatalf("problems: %v", probs)
+	}
+	if fl, _ := f.cat.Get("change"); fl.Version != 2 {
+		t.Fatalf("active version after an invalid edit: %d", fl.Version)
+	}
+	// Restoring the first content reuses version 1.
+	f.write("change.xml", changeFlow)
+	f.cat.Reload(context.Background())
+	if fl, _ := f.cat.Get("change"); fl.Version != 1 || len(f.cat.Problems()) != 0 {
+		t.Fatalf("after restoring: version %d, problems %v", fl.Version, f.cat.Problems())
+	}
+}
+
+// A wait step parks the ticket until its time, through a delayed job.
+func TestWaitUntil(t *testing.T) {
+	src := `<flow name="later" title="Later"><form>
+<field name="target" type="database" required="true"/><field name="sql" type="sql" required="true"/>
+<field name="at" type="datetime" required="true"/></form>
+<workflow><wait until="at"/><execute/></workflow></flow>`
+	f := newFixture(t, sqliteStore(t), map[string]string{"later.xml": src})
+	at := time.Now().Add(2 * time.Second).UTC().Format(time.RFC3339)
+	tk := f.submit("dev", "later", map[string]any{"target": "maria-1/" + f.mariaD, "sql": "SELECT 1", "at": at})
+	got := f.wait(tk.ID, StateWaiting)
+	if !strings.HasPrefix(got.Steps[0].Summary, "waiting until ") {
+		t.Fatalf("wait step: %+v", got.Steps[0])
+	}
+	got = f.wait(tk.ID, StateDone)
+	if got.DoneAt.Before(sqldbTime(at)) {
+		t.Fatalf("done at %v, before %s", got.DoneAt, at)
+	}
+	// Cancelling a waiting ticket ends it; its wake-up does nothing.
+	at = time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	tk = f.submit("dev", "later", map[string]any{"target": "maria-1/" + f.mariaD, "sql": "SELECT 1", "at": at})
+	f.wait(tk.ID, StateWaiting)
+	c, dev2 := f.as("dev2")
+	_, err := f.svc.Cancel(c, dev2, tk.ID, "")
+	kindOf(t, err, errkind.Forbidden, "may not cancel")
+	c, dev := f.as("dev")
+	if got, err := f.svc.Cancel(c, dev, tk.ID, "changed my mind"); err != nil || got.State != StateCancelled {
+		t.Fatalf("cancel: %v", err)
+	}
+}
+
+func sqldbTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339, s)
+	return t
+}
+
+// A task runs on its schedule with no requester, and mails its result.
+func TestScheduledTask(t *testing.T) {
+	src := `<flow name="check" title="Check" kind="task"><schedule cron="@every 1s"/>
+<form><field name="instance" type="instance" required="true" default="pg-1"/>
+<field name="sql" type="sql" default="SELECT datname FROM pg_database WHERE datname = 'postgres'"/></form>
+<workflow><export id="q" target="instance"/><notify channel="mail" title="{{steps.q.rows}} row(s)">{{steps.q.preview}}</notify></workflow></flow>`
+	f := newFixture(t, sqliteStore(t), map[string]string{"check.xml": src})
+	sched := &testScheduler{f: f}
+	sched.run(t)
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		list, _ := f.svc.List(context.Background(), Filter{Flow: "check", State: StateDone})
+		if len(list) > 0 {
+			if !list[0].Scheduled || list[0].Requester != "" {
+				t.Fatalf("task ticket: %+v", list[0])
+			}
+			msgs := f.notes.messages()
+			if len(msgs) == 0 || msgs[0].Channel != "mail" || msgs[0].Msg.Title != "1 row(s)" || !strings.Contains(msgs[0].Msg.Text, "datname\npostgres") {
+				t.Fatalf("messages: %+v", msgs)
+			}
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("the task never ran")
+}

@@ -1,0 +1,891 @@
+package query
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/dbfleet/dbfleet/internal/auth"
+	"github.com/dbfleet/dbfleet/internal/engine"
+	"github.com/dbfleet/dbfleet/internal/inventory"
+	"github.com/dbfleet/dbfleet/internal/platform/audit"
+	"github.com/dbfleet/dbfleet/internal/platform/errkind"
+	"github.com/dbfleet/dbfleet/internal/platform/secret"
+	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
+)
+
+// Options tune the console.
+type Options struct {
+	// RowLimit is the most rows a query returns (default 1000);
+	// RoleRowLimits overrides it per role.
+	RowLimit      int
+	RoleRowLimits map[string]int
+	// StatementTimeout bounds every statement on the server (default 30s).
+	StatementTimeout time.Duration
+	// MaxReplicaLag: a replica further behind is not used (default 30s).
+	MaxReplicaLag time.Duration
+	// StatusMaxAge: a replica whose last probe is older is not trusted
+	// (default 2m).
+	StatusMaxAge time.Duration
+}
+
+func (o *Options) defaults() error {
+	if o.RowLimit <= 0 {
+		o.RowLimit = 1000
+	}
+	if o.StatementTimeout <= 0 {
+		o.StatementTimeout = 30 * time.Second
+	}
+	if o.MaxReplicaLag <= 0 {
+		o.MaxReplicaLag = 30 * time.Second
+	}
+	if o.StatusMaxAge <= 0 {
+		o.StatusMaxAge = 2 * time.Minute
+	}
+	for role, n := range o.RoleRowLimits {
+		if _, err := auth.ParseRole(role); err != nil {
+			return fmt.Errorf("query.role_row_limits: %w", err)
+		}
+		if n < 1 {
+			return errkind.New(errkind.Invalid, "query.role_row_limits: %s: must be at least 1", role)
+		}
+	}
+	return nil
+}
+
+// Users is what the console needs of the accounts: that a grantee exists.
+type Users interface {
+	GetUser(ctx context.Context, name string) (auth.User, error)
+}
+
+// Service runs read-only queries for users within their grants.
+type Service struct {
+	db      *sqldb.DB
+	box     *secret.Box
+	inv     *inventory.Service
+	engines *engine.Registry
+	users   Users
+	log     *slog.Logger
+	opts    Options
+	cache   *schemaCache
+	now     func() time.Time
+}
+
+// NewService returns a Service; box seals query credentials like the
+// inventory's passwords.
+func NewService(db *sqldb.DB, box *secret.Box, inv *inventory.Service, engines *engine.Registry, users Users, log *slog.Logger, opts Options) (*Service, error) {
+	if err := opts.defaults(); err != nil {
+		return nil, err
+	}
+	return &Service{db: db, box: box, inv: inv, engines: engines, users: users, log: log, opts: opts,
+		cache: newSchemaCache(time.Minute), now: time.Now}, nil
+}
+
+// RowLimit is the most rows a query of role r returns.
+func (s *Service) RowLimit(r auth.Role) int {
+	if n, ok := s.opts.RoleRowLimits[string(r)]; ok {
+		return n
+	}
+	return s.opts.RowLimit
+}
+
+// Request is one query.
+type Request struct {
+	Instance string `json:"instance"`
+	// Database: MySQL schema (optional), PostgreSQL database (default
+	// postgres), Redis DB number (default 0).
+	Database  string `json:"database,omitempty"`
+	Statement string `json:"statement"`
+	// Limit lowers the caller's row limit; Timeout ("10s") lowers the
+	// statement timeout.
+	Limit   int    `json:"limit,omitempty"`
+	Timeout string `json:"timeout,omitempty"`
+	// Primary runs on the instance named even when a healthy replica of
+	// its cluster could serve the query.
+	Primary bool `json:"primary,omitempty"`
+}
+
+// Column is one result column; Masked names the mask applied, if any.
+type Column struct {
+	Name   string   `json:"name"`
+	Masked MaskKind `json:"masked,omitempty"`
+}
+
+// Result is what a query returned, limited and masked.
+type Result struct {
+	Instance  string        `json:"instance"`
+	RanOn     string        `json:"ran_on"`
+	Engine    engine.Kind   `json:"engine"`
+	Database  string        `json:"database,omitempty"`
+	Kind      string        `json:"kind"`
+	Columns   []Column      `json:"columns"`
+	Rows      [][]any       `json:"rows"`
+	Truncated bool          `json:"truncated"`
+	RowLimit  int           `json:"row_limit"`
+	Took      time.Duration `json:"took_ns"`
+	Notes     []string      `json:"notes,omitempty"`
+}
+
+// WriteCSV writes the result as CSV with a header line.
+func (r *Result) WriteCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	head := make([]string, len(r.Columns))
+	for i, c := range r.Columns {
+		head[i] = c.Name
+	}
+	if err := cw.Write(head); err != nil {
+		return err
+	}
+	rec := make([]string, len(r.Columns))
+	for _, row := range r.Rows {
+		for i := range rec {
+			rec[i] = ""
+			if i < len(row) && row[i] != nil {
+				rec[i] = FormatValue(row[i])
+			}
+		}
+		if err := cw.Write(rec); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// FormatValue renders a result value as text (NULL as "NULL").
+func FormatValue(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "NULL"
+	case string:
+		return x
+	case time.Time:
+		return x.Format("2006-01-02 15:04:05.999999999Z07:00")
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	}
+	return fmt.Sprint(v)
+}
+
+// Run runs one statement for p, if its grants allow it and it is a read,
+// on a read-only session (preferring a healthy replica), within the row
+// limit and the statement timeout, masks what p may not see, and records
+// it in the audit log whatever happens.
+func (s *Service) Run(ctx context.Context, p auth.Principal, req Request) (*Result, error) {
+	start := s.now()
+	res, err := s.run(ctx, p, req)
+	s.record(ctx, p, req, res, err, s.now().Sub(start))
+	return res, err
+}
+
+func (s *Service) record(ctx context.Context, p auth.Principal, req Request, res *Result, runErr error, took time.Duration) {
+	stmt := req.Statement
+	if len(stmt) > 16<<10 {
+		stmt = stmt[:16<<10] + "...(truncated)"
+	}
+	detail := map[string]any{"statement": stmt, "took_ms": took.Milliseconds()}
+	if req.Database != "" {
+		detail["database"] = req.Database
+	}
+	action := "query.run"
+	if res != nil {
+		detail["rows"] = len(res.Rows)
+		detail["ran_on"] = res.RanOn
+		if res.Database != "" {
+			detail["database"] = res.Database
+		}
+		if res.Truncated {
+			detail["truncated"] = true
+		}
+		var masked []string
+		for _, c := range res.Columns {
+			if c.Masked != "" {
+				masked = append(masked, c.Name)
+			}
+		}
+		if len(masked) > 0 {
+			detail["masked"] = masked
+		}
+	}
+	switch {
+	case runErr == nil:
+	case errkind.Of(runErr) == errkind.Forbidden || strings.HasPrefix(runErr.Error(), "refused: "):
+		action = "query.refused"
+		detail["refused"] = runErr.Error()
+	default:
+		action = "query.failed"
+		detail["error"] = runErr.Error()
+	}
+	if audit.ActorFrom(ctx).User == "system" {
+		ctx = audit.WithActor(ctx, audit.Actor{User: p.User})
+	}
+	// The request may be cancelled (a timeout); the record must still land.
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := audit.Record(actx, s.db, action, req.Instance, detail); err != nil {
+		s.log.Error("audit a query", "instance", req.Instance, "user", p.User, "err", err)
+	}
+}
+
+// access checks p may run something on instance: its grants, or all of
+// it with query.grant. full reports the latter.
+func (s *Service) grants(ctx context.Context, p auth.Principal, in inventory.Instance) (gs []Grant, full bool, err error) {
+	if err := p.Require(auth.QueryRun); err != nil {
+		return nil, false, err
+	}
+	if p.Can(auth.QueryGrant) {
+		return nil, true, nil
+	}
+	gs, err = s.activeGrants(ctx, p, in.Name)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(gs) == 0 {
+		return nil, false, refuse("user %s (role %s) has no query grant on instance %s; a DBA can grant one: dbfleet query grant --user %s %s[/DB[/TABLE]]",
+			p.User, p.Role, in.Name, p.User, in.Name)
+	}
+	return gs, false, nil
+}
+
+func defaultDatabase(k engine.Kind, db string) (string, error) {
+	switch k {
+	case engine.Postgres:
+		if db == "" {
+			return "postgres", nil
+		}
+	case engine.Redis:
+		if db == "" {
+			return "0", nil
+		}
+		if n, err := strconv.Atoi(db); err != nil || n < 0 {
+			return "", errkind.New(errkind.Invalid, "Redis database %q: want a number", db)
+		}
+	}
+	return db, nil
+}
+
+func (s *Service) run(ctx context.Context, p auth.Principal, req Request) (*Result, error) {
+	if strings.TrimSpace(req.Instance) == "" {
+		return nil, errkind.New(errkind.Invalid, "name an instance to query")
+	}
+	if strings.TrimSpace(req.Statement) == "" {
+		return nil, errkind.New(errkind.Invalid, "the statement is empty")
+	}
+	in, err := s.inv.GetInstance(ctx, req.Instance)
+	if err != nil {
+		return nil, err
+	}
+	gs, full, err := s.grants(ctx, p, in)
+	if err != nil {
+		return nil, err
+	}
+	limit := s.RowLimit(p.Role)
+	if req.Limit < 0 {
+		return nil, errkind.New(errkind.Invalid, "limit must be positive")
+	}
+	if req.Limit > 0 && req.Limit < limit {
+		limit = req.Limit
+	}
+	timeout := s.opts.StatementTimeout
+	if req.Timeout != "" {
+		d, err := time.ParseDuration(req.Timeout)
+		if err != nil || d <= 0 {
+			return nil, errkind.New(errkind.Invalid, "invalid timeout %q: want a duration such as 10s", req.Timeout)
+		}
+		timeout = min(timeout, d)
+	}
+	db, err := defaultDatabase(in.Engine, req.Database)
+	if err != nil {
+		return nil, err
+	}
+
+	var pl *plan
+	switch in.Engine {
+	case engine.MariaDB, engine.MySQL, engine.TiDB:
+		pl, err = analyzeMySQL(req.Statement, db, limit)
+	case engine.Postgres:
+		pl, err = analyzePostgres(req.Statement, db, limit)
+	case engine.Redis:
+		pl, err = planRedis(req.Statement, limit)
+	default:
+		err = refuse("the query console does not support %s instances", in.Engine)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if in.Engine == engine.Postgres || in.Engine == engine.Redis {
+		pl.access = append([]access{{DB: db}}, pl.access...) // the session is in db
+	}
+	if !full {
+		for _, a := range pl.access {
+			if !covered(gs, a, pl.fold) {
+				return nil, refuse("%s is not granted to user %s on instance %s", a, p.User, in.Name)
+			}
+		}
+	}
+
+	target := s.pickTarget(ctx, in, req.Primary)
+	ctx, cancel := context.WithTimeout(ctx, timeout+10*time.Second)
+	defer cancel()
+	conn, err := s.open(ctx, in, target, db, timeout)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+
+	res := &Result{Instance: in.Name, RanOn: target.Name, Engine: in.Engine, Database: db, Kind: pl.kind, RowLimit: limit, Rows: [][]any{}}
+	if in.Engine == engine.MySQL || in.Engine == engine.MariaDB || in.Engine == engine.TiDB {
+		res.Database = req.Database
+	}
+	if target.Name != in.Name {
+		res.Notes = append(res.Notes, fmt.Sprintf("ran on replica %s of cluster %s", target.Name, in.Cluster))
+	}
+
+	// Masking: work out where each output column comes from before running.
+	var rules []MaskRule
+	var ls []lineage
+	if pl.lineage != nil && !p.Can(auth.QueryUnmask) {
+		if rules, err = s.rulesFor(ctx, in.Name, target.Name); err != nil {
+			return nil, err
+		}
+		if len(rules) > 0 {
+			if ls, err = s.lineage(ctx, pl, conn, in.Engine, target.Name); err != nil {
+				return nil, err
+			}
+		}
+	}
+
+	start := s.now()
+	var rows *engine.Rows
+	var truncated bool
+	if in.Engine == engine.Redis {
+		rows, truncated, err = s.runRedis(ctx, conn, pl, limit)
+	} else {
+		rows, truncated, err = conn.Query(ctx, limit, pl.sql)
+	}
+	res.Took = s.now().Sub(start)
+	if err != nil {
+		return nil, s.queryError(ctx, err, timeout)
+	}
+	if rows == nil {
+		rows = &engine.Rows{}
+	}
+	if pl.reshape != nil {
+		var notes []string
+		rows.Columns, rows.Values, notes = pl.reshape(rows.Columns, rows.Values)
+		res.Notes = append(res.Notes, notes...)
+	}
+	if len(rows.Values) > limit {
+		rows.Values, truncated = rows.Values[:limit], true
+	}
+	if pl.filter != nil && !full {
+		rows.Values = filterRows(rows.Values, gs, pl.filter)
+	}
+	res.Truncated = truncated
+	res.Columns = make([]Column, len(rows.Columns))
+	for i, c := range rows.Columns {
+		res.Columns[i] = Column{Name: c}
+	}
+	if len(rules) > 0 && ls != nil {
+		mapped, ok := columnMap(ls, rows.Columns, pl.fold)
+		if !ok {
+			res.Notes = append(res.Notes, "the result's columns did not match the statement's analysis: every column that may hold masked data is masked")
+		}
+		masks := make([]*MaskRule, len(mapped))
+		for i, l := range mapped {
+			if masks[i] = maskFor(rules, "", l); masks[i] != nil {
+				res.Columns[i].Masked = masks[i].Kind
+			}
+		}
+		for _, row := range rows.Values {
+			for i, m := range masks {
+				if m != nil && i < len(row) {
+					row[i] = m.Apply(row[i])
+				}
+			}
+		}
+	}
+	for _, row := range rows.Values {
+		for i, v := range row {
+			row[i] = jsonValue(v)
+		}
+	}
+	res.Rows = rows.Values
+	return res, nil
+}
+
+// jsonValue keeps binary values readable: text when it is UTF-8, else hex.
+func jsonValue(v any) any {
+	if b, ok := v.([]byte); ok {
+		if utf8.Valid(b) {
+			return string(b)
+		}
+		return "0x" + hex.EncodeToString(b)
+	}
+	return v
+}
+
+// rulesFor are the masking rules that may apply on instance (or the
+// replica that serves it), with the instance part already matched.
+func (s *Service) rulesFor(ctx context.Context, instance, ranOn string) ([]MaskRule, error) {
+	all, err := s.ListMasks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []MaskRule
+	for _, r := range all {
+		if globMatch(r.Instance, instance) || globMatch(r.Instance, ranOn) {
+			r.Instance = ""
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// lineage works out the statement's column lineage, reading afresh once
+// when a cached table description may be stale.
+func (s *Service) lineage(ctx context.Context, pl *plan, conn engine.Conn, kind engine.Kind, instance string) ([]lineage, error) {
+	sc := &connSchema{conn: conn, kind: kind, instance: instance, cache: s.cache, now: s.now}
+	ls, err := pl.lineage(ctx, sc)
+	var le *errLineage
+	if errors.As(err, &le) && sc.usedHit {
+		sc.bypass = true
+		ls, err = pl.lineage(ctx, sc)
+	}
+	if errors.As(err, &le) {
+		return nil, refuse("masking cannot be guaranteed for this statement, so it is not run: %s", err)
+	}
+	if err != nil {
+		return nil, s.queryError(ctx, err, 0)
+	}
+	return ls, nil
+}
+
+func filterRows(rows [][]any, gs []Grant, f *rowFilter) [][]any {
+	out := rows[:0]
+	for _, r := range rows {
+		if len(r) == 0 {
+			continue
+		}
+		name := str(r[0])
+		a := access{DB: name}
+		if !f.databases {
+			a = access{DB: f.db, Table: name}
+		}
+		if covered(gs, a, true) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// queryError explains a failed statement; a statement stopped by the
+// timeout says so.
+func (s *Service) queryError(ctx context.Context, err error, timeout time.Duration) error {
+	msg := err.Error()
+	if strings.HasPrefix(msg, "refused: ") {
+		return err
+	}
+	for _, sign := range []string{"max_statement_time exceeded", "maximum statement execution time exceeded", "canceling statement due to statement timeout", "Query execution was interrupted"} {
+		if strings.Contains(msg, sign) {
+			return errkind.New(errkind.Invalid, "the statement ran longer than the %s limit and was stopped by the server", timeout)
+		}
+	}
+	if ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
+		return errkind.New(errkind.Invalid, "the statement ran longer than the %s limit and was cancelled", timeout)
+	}
+	switch errkind.Of(err) {
+	case errkind.Unauthorized, errkind.Forbidden:
+		return errkind.Wrap(errkind.Upstream, err) // the instance's refusal, not the caller's
+	}
+	return err
+}
+
+func (s *Service) runRedis(ctx context.Context, conn engine.Conn, pl *plan, limit int) (*engine.Rows, bool, error) {
+	run := func(ctx context.Context, maxRows int, words ...string) (*engine.Rows, bool, error) {
+		args := make([]any, len(words))
+		for i, w := range words {
+			args[i] = w
+		}
+		return conn.Query(ctx, maxRows, strings.TrimSpace(strings.Repeat("? ", len(words))), args...)
+	}
+	if pl.check != nil {
+		if err := pl.check(ctx, run); err != nil {
+			return nil, false, err
+		}
+	}
+	maxRows := limit
+	if pl.reshape != nil {
+		maxRows = 0 // pairs and SCAN replies are bounded by the checks; cut after reshaping
+	}
+	return run(ctx, maxRows, pl.words...)
+}
+
+// pickTarget is the instance to run on: a healthy replica of in's cluster
+// (the least lagging) unless primary is asked for, else in itself.
+func (s *Service) pickTarget(ctx context.Context, in inventory.Instance, primary bool) inventory.Instance {
+	if primary || in.Cluster == "" || s.healthyReplica(in) {
+		return in
+	}
+	members, err := s.inv.ListInstances(ctx, inventory.InstanceFilter{Cluster: in.Cluster})
+	if err != nil {
+		s.log.Warn("list cluster members; querying the instance named", "cluster", in.Cluster, "err", err)
+		return in
+	}
+	best := in
+	for _, m := range members {
+		if m.Name == in.Name || m.Engine != in.Engine || !s.healthyReplica(m) {
+			continue
+		}
+		if best.Name == in.Name || *m.Status.LagSeconds < *best.Status.LagSeconds {
+			best = m
+		}
+	}
+	return best
+}
+
+func (s *Service) healthyReplica(m inventory.Instance) bool {
+	st := m.Status
+	if st == nil || !st.Up || st.Error != "" || s.now().Sub(st.CheckedAt) > s.opts.StatusMaxAge {
+		return false
+	}
+	if st.Role != engine.RoleReplica || !st.IORunning || !st.SQLRunning || st.LagSeconds == nil {
+		return false
+	}
+	return *st.LagSeconds <= s.opts.MaxReplicaLag.Seconds()
+}
+
+// sessioner is what engine adapters with sessions offer: one connection
+// whose session state lasts, and which fails rather than reconnect.
+type sessioner interface {
+	Session(ctx context.Context) (engine.Conn, error)
+}
+
+// open connects to target (with its query credential, else the requested
+// instance's, else the inventory's account) and makes the session
+// read-only with a statement timeout. Redis has no such session: the
+// command subset is what keeps it read-only.
+func (s *Service) open(ctx context.Context, requested, target inventory.Instance, db string, timeout time.Duration) (engine.Conn, error) {
+	t, err := s.inv.Target(ctx, target.Name)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range []string{target.Name, requested.Name} {
+		user, pw, ok, err := s.credential(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			t.User, t.Password = user, pw
+			break
+		}
+	}
+	t.Database = db
+	conn, err := s.engines.Open(ctx, t)
+	if err != nil {
+		return nil, fmt.Errorf("connect to instance %q: %w", target.Name, s.queryError(ctx, err, timeout))
+	}
+	if target.Engine == engine.Redis {
+		return conn, nil
+	}
+	ss, ok := conn.(sessioner)
+	if !ok {
+		conn.Close()
+		return nil, errkind.New(errkind.Unavailable, "the %s adapter cannot pin a session, so no read-only session can be guaranteed", target.Engine)
+	}
+	sess, err := ss.Session(ctx)
+	conn.Close()
+	if err != nil {
+		return nil, fmt.Errorf("open a session on instance %q: %w", target.Name, s.queryError(ctx, err, timeout))
+	}
+	if err := readOnly(ctx, sess, target.Engine, timeout); err != nil {
+		sess.Close()
+		return nil, fmt.Errorf("make the session on instance %q read-only: %w", target.Name, err)
+	}
+	return sess, nil
+}
+
+// readOnly makes a session read-only with a statement timeout and the
+// quoting rules the checks assume, then verifies it took.
+func readOnly(ctx context.Context, c engine.Conn, k engine.Kind, timeout time.Duration) error {
+	ms := max(timeout.Milliseconds(), 1)
+	var stmts []string
+	switch k {
+	case engine.MariaDB:
+		stmts = []string{
+			"SET SESSION TRANSACTION READ ONLY",
+			fmt.Sprintf("SET SESSION max_statement_time = %.3f", float64(ms)/1000),
+			"SET SESSION sql_mode = 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'",
+		}
+	case engine.MySQL, engine.TiDB:
+		stmts = []string{
+			"SET SESSION TRANSACTION READ ONLY",
+			fmt.Sprintf("SET SESSION max_execution_time = %d", ms),
+			"SET SESSION sql_mode = 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'",
+		}
+	case engine.Postgres:
+		stmts = []string{
+			"SET default_transaction_read_only = on",
+			fmt.Sprintf("SET statement_timeout = %d", ms),
+			fmt.Sprintf("SET lock_timeout = %d", ms),
+			"SET search_path = public",
+			"SET standard_conforming_strings = on",
+		}
+	default:
+		return errkind.New(errkind.Invalid, "no read-only session for %s", k)
+	}
+	for _, st := range stmts {
+		if _, err := c.Exec(ctx, st); err != nil {
+			return err
+		}
+	}
+	var checks []string
+	if k == engine.Postgres {
+		checks = []string{"SELECT current_setting('default_transaction_read_only') = 'on'"}
+	} else {
+		checks = []string{"SELECT @@SESSION.transaction_read_only", "SELECT @@SESSION.tx_read_only"}
+	}
+	var last error
+	for _, q := range checks {
+		rows, _, err := c.Query(ctx, 1, q)
+		if err != nil {
+			last = err
+			continue
+		}
+		if len(rows.Values) == 1 && len(rows.Values[0]) == 1 {
+			switch v := rows.Values[0][0].(type) {
+			case bool:
+				if v {
+					return nil
+				}
+			case int64:
+				if v == 1 {
+					return nil
+				}
+			case string:
+				if v == "1" {
+					return nil
+				}
+			}
+		}
+		return errors.New("the server did not make the session read-only")
+	}
+	return fmt.Errorf("verify read-only session: %w", last)
+}
+
+// ---- schema browser ----
+
+// QueryInstance is an instance the caller may query.
+type QueryInstance struct {
+	Name    string      `json:"name"`
+	Engine  engine.Kind `json:"engine"`
+	Cluster string      `json:"cluster,omitempty"`
+	Role    string      `json:"role,omitempty"`
+	// Scopes are what the caller's grants cover ("*" for everything).
+	Scopes []string `json:"scopes"`
+}
+
+// Instances lists the instances p may query, with what the grants cover.
+func (s *Service) Instances(ctx context.Context, p auth.Principal) ([]QueryInstance, error) {
+	if err := p.Require(auth.QueryRun); err != nil {
+		return nil, err
+	}
+	all, err := s.inv.ListInstances(ctx, inventory.InstanceFilter{})
+	if err != nil {
+		return nil, err
+	}
+	var mine map[string][]string
+	if !p.Can(auth.QueryGrant) {
+		gs, err := s.ListGrants(ctx, p, GrantFilter{})
+		if err != nil {
+			return nil, err
+		}
+		mine = map[string][]string{}
+		for _, g := range gs {
+			mine[g.Instance] = append(mine[g.Instance], g.Scope())
+		}
+	}
+	out := []QueryInstance{}
+	for _, in := range all {
+		qi := QueryInstance{Name: in.Name, Engine: in.Engine, Cluster: in.Cluster, Role: in.Role}
+		switch in.Engine {
+		case engine.MariaDB, engine.MySQL, engine.TiDB, engine.Postgres, engine.Redis:
+		default:
+			continue
+		}
+		if mine == nil {
+			qi.Scopes = []string{"*"}
+		} else if sc, ok := mine[in.Name]; ok {
+			qi.Scopes = sc
+		} else {
+			continue
+		}
+		out = append(out, qi)
+	}
+	return out, nil
+}
+
+// SchemaTable is a table of the schema browser.
+type SchemaTable struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+}
+
+// SchemaColumn is a column of the schema browser; Masked is the mask the
+// caller would see on it.
+type SchemaColumn struct {
+	Name   string   `json:"name"`
+	Type   string   `json:"type,omitempty"`
+	Masked MaskKind `json:"masked,omitempty"`
+}
+
+// browse opens a read-only session on instance for the schema browser.
+func (s *Service) browse(ctx context.Context, p auth.Principal, instance, db string) (engine.Conn, inventory.Instance, []Grant, bool, error) {
+	in, err := s.inv.GetInstance(ctx, instance)
+	if err != nil {
+		return nil, in, nil, false, err
+	}
+	gs, full, err := s.grants(ctx, p, in)
+	if err != nil {
+		return nil, in, nil, false, err
+	}
+	if db, err = defaultDatabase(in.Engine, db); err != nil {
+		return nil, in, nil, false, err
+	}
+	target := s.pickTarget(ctx, in, false)
+	conn, err := s.open(ctx, in, target, db, min(s.opts.StatementTimeout, 30*time.Second))
+	return conn, in, gs, full, err
+}
+
+// Databases lists the databases of instance that p is granted.
+func (s *Service) Databases(ctx context.Context, p auth.Principal, instance string) ([]string, error) {
+	conn, in, gs, full, err := s.browse(ctx, p, instance, "")
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	var names []string
+	switch in.Engine {
+	case engine.Postgres:
+		rows, _, err := conn.Query(ctx, 0, "SELECT datname::text FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1")
+		if err != nil {
+			return nil, s.queryError(ctx, err, 0)
+		}
+		for _, r := range rows.Values {
+			names = append(names, str(r[0]))
+		}
+	case engine.Redis:
+		rows, _, err := conn.Query(ctx, 0, "INFO keyspace")
+		if err != nil {
+			return nil, s.queryError(ctx, err, 0)
+		}
+		names = []string{"0"}
+		for _, r := range rows.Values {
+			for _, line := range strings.Split(str(r[0]), "\n") {
+				if k, _, ok := strings.Cut(strings.TrimSpace(line), ":"); ok && strings.HasPrefix(k, "db") && k != "db0" {
+					names = append(names, strings.TrimPrefix(k, "db"))
+				}
+			}
+		}
+	default:
+		rows, _, err := conn.Query(ctx, 0, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA ORDER BY 1")
+		if err != nil {
+			return nil, s.queryError(ctx, err, 0)
+		}
+		for _, r := range rows.Values {
+			names = append(names, str(r[0]))
+		}
+	}
+	out := []string{}
+	for _, n := range names {
+		if full || covered(gs, access{DB: n}, in.Engine != engine.Postgres) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// Tables lists the tables of db that p is granted.
+func (s *Service) Tables(ctx context.Context, p auth.Principal, instance, db string) ([]SchemaTable, error) {
+	if db == "" {
+		return nil, errkind.New(errkind.Invalid, "name the database whose tables to list")
+	}
+	conn, in, gs, full, err := s.browse(ctx, p, instance, db)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	if !full && !covered(gs, access{DB: db}, in.Engine != engine.Postgres) {
+		return nil, refuse("database %s is not granted to user %s on instance %s", db, p.User, in.Name)
+	}
+	var rows *engine.Rows
+	switch in.Engine {
+	case engine.Redis:
+		return []SchemaTable{}, nil
+	case engine.Postgres:
+		rows, _, err = conn.Query(ctx, 0, `SELECT table_schema || '.' || table_name, table_type FROM information_schema.tables
+			WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`)
+	default:
+		rows, _, err = conn.Query(ctx, 0, "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY 1", db)
+	}
+	if err != nil {
+		return nil, s.queryError(ctx, err, 0)
+	}
+	out := []SchemaTable{}
+	for _, r := range rows.Values {
+		t := SchemaTable{Name: str(r[0]), Type: strings.ToLower(str(r[1]))}
+		if full || covered(gs, access{DB: db, Table: t.Name}, in.Engine != engine.Postgres) {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// Columns lists a granted table's columns with the mask p would see.
+func (s *Service) Columns(ctx context.Context, p auth.Principal, instance, db, table string) ([]SchemaColumn, error) {
+	if db == "" || table == "" {
+		return nil, errkind.New(errkind.Invalid, "name the database and the table whose columns to list")
+	}
+	conn, in, gs, full, err := s.browse(ctx, p, instance, db)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	if in.Engine == engine.Postgres && !strings.Contains(table, ".") {
+		table = "public." + table
+	}
+	if !full && !covered(gs, access{DB: db, Table: table}, in.Engine != engine.Postgres) {
+		return nil, refuse("table %s.%s is not granted to user %s on instance %s", db, table, p.User, in.Name)
+	}
+	sc := &connSchema{conn: conn, kind: in.Engine, instance: in.Name, cache: s.cache, now: s.now, bypass: true}
+	info, ok, err := sc.Table(ctx, db, table)
+	if err != nil {
+		return nil, s.queryError(ctx, err, 0)
+	}
+	if !ok {
+		return nil, errkind.New(errkind.NotFound, "table %s.%s not found on instance %s", db, table, in.Name)
+	}
+	var rules []MaskRule
+	if !p.Can(auth.QueryUnmask) {
+		if rules, err = s.rulesFor(ctx, in.Name, in.Name); err != nil {
+			return nil, err
+		}
+	}
+	out := []SchemaColumn{}
+	for _, c := range info.Columns {
+		sc := SchemaColumn{Name: c.Name, Type: c.Type}
+		if r := maskFor(rules, "", lineage{srcs: []Col{{DB: db, Table: table, Column: c.Name}}, direct: true}); r != nil {
+			sc.Masked = r.Kind
+		}
+		out = append(out, sc)
+	}
+	return out, nil
+}

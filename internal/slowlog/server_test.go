@@ -1,0 +1,491 @@
+package slowlog_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dbfleet/dbfleet/internal/engine"
+	"github.com/dbfleet/dbfleet/internal/engine/mysql"
+	"github.com/dbfleet/dbfleet/internal/engine/postgres"
+	"github.com/dbfleet/dbfleet/internal/engine/redis"
+	"github.com/dbfleet/dbfleet/internal/inventory"
+	"github.com/dbfleet/dbfleet/internal/platform/audit"
+	"github.com/dbfleet/dbfleet/internal/platform/errkind"
+	"github.com/dbfleet/dbfleet/internal/platform/secret"
+	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
+	"github.com/dbfleet/dbfleet/internal/slowlog"
+	"github.com/dbfleet/dbfleet/internal/testenv"
+	"github.com/dbfleet/dbfleet/migrations"
+)
+
+// fixture is a metadata store with an inventory and the slow-query service.
+type fixture struct {
+	db  *sqldb.DB
+	inv *inventory.Service
+	svc *slowlog.Service
+	ctx context.Context
+}
+
+func openStore(t *testing.T, spec string) *sqldb.DB {
+	t.Helper()
+	db, err := sqldb.Open(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(context.Background(), migrations.FS, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func newFixture(t *testing.T, db *sqldb.DB) *fixture {
+	t.Helper()
+	key := make([]byte, secret.KeySize)
+	key[1] = 9
+	box, err := secret.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := inventory.NewService(db, box, engine.NewRegistry(mysql.New(), postgres.New(), redis.New()), slog.New(slog.DiscardHandler))
+	ctx := audit.WithActor(context.Background(), audit.Actor{User: "tester", Addr: "192.0.2.7"})
+	// Two host names for the same machine, so that one server can be two
+	// instances.
+	for _, h := range []inventory.Host{{Name: "local", Address: "127.0.0.1"}, {Name: "alias", Address: "localhost"}} {
+		if _, err := inv.AddHost(ctx, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &fixture{db: db, inv: inv, svc: slowlog.NewService(db, inv, slog.New(slog.DiscardHandler)), ctx: ctx}
+}
+
+func (f *fixture) addInstance(t *testing.T, name string, k engine.Kind, port int, user, password string) {
+	t.Helper()
+	f.addInstanceOn(t, "local", name, k, port, user, password)
+}
+
+func (f *fixture) addInstanceOn(t *testing.T, host, name string, k engine.Kind, port int, user, password string) {
+	t.Helper()
+	if _, err := f.inv.AddInstance(f.ctx, inventory.NewInstance{Name: name, Engine: k, Host: host, Port: port, User: user, Password: password}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// classByFP finds a class of a top list by fingerprint.
+func classByFP(top slowlog.TopResult, fp string) (slowlog.TopClass, bool) {
+	for _, c := range top.Top {
+		if c.Fingerprint == fp {
+			return c, true
+		}
+	}
+	return slowlog.TopClass{}, false
+}
+
+func sourceStatus(sts []slowlog.SourceStatus, src string) slowlog.SourceStatus {
+	for _, s := range sts {
+		if s.Source == src {
+			return s
+		}
+	}
+	return slowlog.SourceStatus{}
+}
+
+// load runs a known mix of statements from several connections at once
+// and returns how many of each fingerprint it ran.
+func load(t *testing.T, db *sql.DB, rounds int) map[string]int {
+	t.Helper()
+	want := map[string]int{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx := context.Background()
+			conn, err := db.Conn(ctx)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer conn.Close()
+			run := func(fp, q string, args ...any) {
+				if err != nil {
+					return
+				}
+				var rows *sql.Rows
+				rows, err = conn.QueryContext(ctx, q, args...)
+				if err == nil {
+					rows.Close()
+					mu.Lock()
+					want[fp]++
+					mu.Unlock()
+				}
+			}
+			for i := 0; i < rounds; i++ {
+				id := w*rounds + i
+				run("select * from shop.orders where id = ?", fmt.Sprintf("SELECT * FROM shop.orders WHERE id = %d", id%50+1))
+				run("select id, total from shop.orders where customer in(?+) order by total desc limit ?",
+					fmt.Sprintf("SELECT id, total FROM shop.orders WHERE customer IN (%d, %d, %d) ORDER BY total DESC LIMIT %d", i%7, i%5, w, i%9+1))
+				run("update shop.orders set total = ? where id = ?", fmt.Sprintf("UPDATE shop.orders SET total = %d.5 WHERE id = %d", i, id%50+1))
+				if i%10 == 0 {
+					run("insert into shop.orders (customer, total) values(?+)", fmt.Sprintf("INSERT INTO shop.orders (customer, total) VALUES (%d, 10), (%d, 20)", w, i))
+				}
+			}
+			if err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	return want
+}
+
+func setupShop(t *testing.T, m *testenv.MariaDB) {
+	t.Helper()
+	m.Exec(t, "CREATE DATABASE shop",
+		"CREATE TABLE shop.orders (id INT PRIMARY KEY AUTO_INCREMENT, customer INT NOT NULL, total DECIMAL(10,2) NOT NULL, KEY (customer))")
+	var vals []string
+	for i := 1; i <= 50; i++ {
+		vals = append(vals, fmt.Sprintf("(%d, %d, %d)", i%7, i*3, i))
+	}
+	m.Exec(t, "INSERT INTO shop.orders (customer, total, id) VALUES "+strings.Join(vals, ","))
+}
+
+// TestMariaDBUnderLoad digests the slow log a real MariaDB writes with
+// long_query_time=0 under concurrent load: offline (and against
+// pt-query-digest when installed), uploaded, and collected from
+// mysql.slow_log; then reads it back, explains a SELECT and refuses to
+// explain an UPDATE.
+func TestMariaDBUnderLoad(t *testing.T) {
+	m := testenv.StartMariaDB(t, testenv.MariaDBArgs("--slow-query-log=1", "--long-query-time=0",
+		"--log-slow-verbosity=query_plan,explain", "--slow-query-log-file=slow.log", "--log-output=FILE,TABLE"))
+	setupShop(t, m)
+	want := load(t, m.DB(t, ""), 60)
+	logPath := filepath.Join(m.DataDir, "slow.log")
+
+	// Offline, in parallel and not: the counts of what ran.
+	for _, workers := range []int{1, 2} {
+		rc, err := slowlog.OpenFile(logPath, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := slowlog.Run(context.Background(), []slowlog.Input{{Name: logPath, R: rc}}, slowlog.Options{Workers: workers, BlockSize: 64 << 10})
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for fp, n := range want {
+			c := d.Classes[fp]
+			if c == nil {
+				t.Fatalf("workers=%d: no class %q in the digest", workers, fp)
+			}
+			if int(c.Count()) != n {
+				t.Errorf("workers=%d: class %q has %d events, %d ran", workers, fp, c.Count(), n)
+			}
+		}
+		var buf bytes.Buffer
+		if err := d.WriteText(&buf, slowlog.ReportOptions{Limit: 5}); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range []string{"# Overall:", "# Profile", "0x" + slowlog.QueryID("select * from shop.orders where id = ?"), "# Query_time distribution"} {
+			if !strings.Contains(buf.String(), s) {
+				t.Errorf("report lacks %q:\n%s", s, buf.String())
+			}
+		}
+	}
+
+	f := newFixture(t, openStore(t, filepath.Join(t.TempDir(), "store.db")))
+	f.addInstance(t, "maria", engine.MariaDB, m.Port, m.User, m.Password)
+	f.addInstanceOn(t, "alias", "uploaded", engine.MariaDB, m.Port, m.User, m.Password)
+
+	// Upload, gzipped.
+	raw, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(raw)
+	zw.Close()
+	up, err := f.svc.Upload(f.ctx, "uploaded", &gz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if up.Bytes != int64(len(raw)) || up.Events == 0 {
+		t.Errorf("upload: %+v, log of %d bytes", up, len(raw))
+	}
+	all := slowlog.Filter{Since: time.Now().Add(-48 * time.Hour), Until: time.Now().Add(time.Hour), Limit: 1000}
+	top, err := f.svc.Top(f.ctx, "uploaded", all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for fp, n := range want {
+		c, ok := classByFP(top, fp)
+		if !ok || c.Calls != int64(n) {
+			t.Errorf("uploaded: class %q: %+v, want %d calls", fp, c, n)
+		}
+	}
+
+	// Collected from mysql.slow_log, incrementally.
+	sts, err := f.svc.Collect(f.ctx, "maria")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := sourceStatus(sts, slowlog.SourceSlowLogTable); st.Status != slowlog.StatusOK {
+		t.Fatalf("slow_log_table: %+v", st)
+	}
+	if st := sourceStatus(sts, slowlog.SourcePerformanceSchema); st.Status != slowlog.StatusUnavailable || !strings.Contains(st.Message, "performance_schema=OFF") {
+		t.Errorf("performance_schema: %+v", st)
+	}
+	top, err = f.svc.Top(f.ctx, "maria", all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for fp, n := range want {
+		if c, ok := classByFP(top, fp); !ok || c.Calls != int64(n) {
+			t.Errorf("collected: class %q: %+v, want %d calls", fp, c, n)
+		}
+	}
+	more := load(t, m.DB(t, ""), 5)
+	if _, err := f.svc.Collect(f.ctx, "maria"); err != nil {
+		t.Fatal(err)
+	}
+	top, err = f.svc.Top(f.ctx, "maria", all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for fp, n := range want {
+		if c, ok := classByFP(top, fp); !ok || c.Calls != int64(n+more[fp]) {
+			t.Errorf("collected twice: class %q: %d calls, want %d", fp, c.Calls, n+more[fp])
+		}
+	}
+
+	// One class: its example, EXPLAIN of a SELECT, refusal of an UPDATE.
+	sel := slowlog.QueryID("select * from shop.orders where id = ?")
+	c, err := f.svc.Class(f.ctx, "maria", "0x"+sel, all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Explainable || !strings.HasPrefix(c.Example, "SELECT * FROM shop.orders WHERE id = ") || len(c.Trend) == 0 || c.P95 <= 0 {
+		t.Errorf("class: %+v", c)
+	}
+	if short, err := f.svc.Class(f.ctx, "maria", slowlog.ShortQueryID(sel), all); err != nil || short.QueryID != sel {
+		t.Errorf("short id: %v %v", short.QueryID, err)
+	}
+	ex, err := f.svc.Explain(f.ctx, "maria", sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ex.Rows) == 0 || !strings.Contains(strings.Join(ex.Columns, ","), "select_type") {
+		t.Errorf("explain: %+v", ex)
+	}
+	upd := slowlog.QueryID("update shop.orders set total = ? where id = ?")
+	if _, err := f.svc.Explain(f.ctx, "maria", upd); errkind.Of(err) != errkind.Invalid || !strings.Contains(err.Error(), "not a SELECT") {
+		t.Errorf("explain of an UPDATE: %v", err)
+	}
+	if _, err := f.svc.Class(f.ctx, "maria", "0x0123456789ABCDEF0123456789ABCDEF", all); errkind.Of(err) != errkind.NotFound {
+		t.Errorf("unknown class: %v", err)
+	}
+
+	// pt-query-digest finds the same classes in the same log.
+	if pt := slowlog.PTPath(t); pt != "" {
+		rc, _ := slowlog.OpenFile(logPath, nil)
+		defer rc.Close()
+		d, err := slowlog.Run(context.Background(), []slowlog.Input{{Name: logPath, R: rc}}, slowlog.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slowlog.ComparePT(t, pt, d, logPath)
+	}
+}
+
+// TestPerformanceSchemaDigests collects statement digests: the first look
+// takes a baseline, the next the calls since.
+func TestPerformanceSchemaDigests(t *testing.T) {
+	m := testenv.StartMariaDB(t, testenv.MariaDBArgs("--performance-schema=ON"))
+	setupShop(t, m)
+	f := newFixture(t, openStore(t, filepath.Join(t.TempDir(), "store.db")))
+	f.addInstance(t, "maria", engine.MariaDB, m.Port, m.User, m.Password)
+	sts, err := f.svc.Collect(f.ctx, "maria")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := sourceStatus(sts, slowlog.SourcePerformanceSchema); st.Status != slowlog.StatusOK || !strings.Contains(st.Message, "baseline") {
+		t.Fatalf("performance_schema: %+v", st)
+	}
+	if st := sourceStatus(sts, slowlog.SourceSlowLogTable); st.Status != slowlog.StatusUnavailable || !strings.Contains(st.Message, "log_output") {
+		t.Errorf("slow_log_table: %+v", st)
+	}
+	want := load(t, m.DB(t, ""), 20)
+	if _, err := f.svc.Collect(f.ctx, "maria"); err != nil {
+		t.Fatal(err)
+	}
+	top, err := f.svc.Top(f.ctx, "maria", slowlog.Filter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// performance_schema normalizes the text itself: the class of the
+	// point SELECT is its digest text's fingerprint.
+	found := false
+	for _, c := range top.Top {
+		if strings.Contains(c.Fingerprint, "from `shop` . `orders` where id = ?") && c.Calls == int64(want["select * from shop.orders where id = ?"]) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no digest class with %d calls of the point SELECT: %+v", want["select * from shop.orders where id = ?"], top.Top)
+	}
+}
+
+// TestRedisSlowlog collects SLOWLOG entries incrementally.
+func TestRedisSlowlog(t *testing.T) {
+	r := testenv.StartRedis(t, testenv.RedisArgs("--slowlog-log-slower-than", "0", "--slowlog-max-len", "1024"))
+	cl := r.Client(t)
+	ctx := context.Background()
+	for i := 0; i < 30; i++ {
+		cl.Set(ctx, fmt.Sprintf("k%d", i), "v", 0)
+		cl.Get(ctx, fmt.Sprintf("k%d", i))
+	}
+	f := newFixture(t, openStore(t, filepath.Join(t.TempDir(), "store.db")))
+	f.addInstance(t, "cache", engine.Redis, r.Port, "", r.Password)
+	sts, err := f.svc.Collect(f.ctx, "cache")
+	if err != nil || sts[0].Status != slowlog.StatusOK {
+		t.Fatalf("collect: %+v %v", sts, err)
+	}
+	top, err := f.svc.Top(f.ctx, "cache", slowlog.Filter{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get, ok1 := classByFP(top, "get ?")
+	set, ok2 := classByFP(top, "set ?+")
+	if !ok1 || !ok2 || get.Calls != 30 || set.Calls != 30 {
+		t.Fatalf("classes: %+v", top.Top)
+	}
+	for i := 0; i < 5; i++ {
+		cl.Get(ctx, "k1")
+	}
+	if _, err := f.svc.Collect(f.ctx, "cache"); err != nil {
+		t.Fatal(err)
+	}
+	top, _ = f.svc.Top(f.ctx, "cache", slowlog.Filter{Limit: 100})
+	if get, _ := classByFP(top, "get ?"); get.Calls != 35 {
+		t.Errorf("after a second collection: get ? has %d calls, want 35", get.Calls)
+	}
+	d, err := f.svc.Class(f.ctx, "cache", slowlog.QueryID("get ?"), slowlog.Filter{})
+	if err != nil || d.Explainable || !strings.HasPrefix(d.Example, "get k") {
+		t.Errorf("class: %+v %v", d, err)
+	}
+}
+
+// TestPostgres runs the store on PostgreSQL and collects the same server's
+// pg_stat_statements: unavailable with the fix until the extension exists,
+// then a baseline, then the calls since.
+func TestPostgres(t *testing.T) {
+	pg := testenv.StartPostgres(t)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, pg.URL("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'"); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(ctx)
+	pg.Stop(t)
+	pg.Start(t)
+	pg.CreateDatabase(t, "meta")
+	pg.CreateDatabase(t, "app")
+
+	f := newFixture(t, openStore(t, pg.URL("meta")))
+	f.addInstance(t, "pg", engine.Postgres, pg.Port, pg.User, pg.Password)
+	sts, err := f.svc.Collect(f.ctx, "pg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sts[0].Status != slowlog.StatusUnavailable || !strings.Contains(sts[0].Message, "CREATE EXTENSION pg_stat_statements") {
+		t.Fatalf("without the extension: %+v", sts)
+	}
+	app, err := pgx.Connect(ctx, pg.URL("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close(ctx)
+	for _, q := range []string{"CREATE EXTENSION pg_stat_statements", "CREATE TABLE items (id int PRIMARY KEY, name text)",
+		"INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 100) g"} {
+		if _, err := app.Exec(ctx, q); err != nil {
+			t.Fatal(q, err)
+		}
+	}
+	sts, err = f.svc.Collect(f.ctx, "pg")
+	if err != nil || sts[0].Status != slowlog.StatusOK || !strings.Contains(sts[0].Message, "baseline") {
+		t.Fatalf("baseline: %+v %v", sts, err)
+	}
+	for i := 0; i < 25; i++ {
+		if _, err := app.Exec(ctx, fmt.Sprintf("SELECT name FROM items WHERE id = %d", i+1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.svc.Collect(f.ctx, "pg"); err != nil {
+		t.Fatal(err)
+	}
+	top, err := f.svc.Top(f.ctx, "pg", slowlog.Filter{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found *slowlog.TopClass
+	for i, c := range top.Top {
+		if strings.HasPrefix(c.Fingerprint, "select name from items where id = $") {
+			found = &top.Top[i]
+		}
+	}
+	if found == nil || found.Calls != 25 || found.RowsSent != 25 {
+		t.Fatalf("pg_stat_statements class: %+v in %+v", found, top.Top)
+	}
+	// Its example is normalized ($1): no EXPLAIN, and why.
+	d, err := f.svc.Class(f.ctx, "pg", found.QueryID, slowlog.Filter{})
+	if err != nil || d.Explainable || !strings.Contains(d.WhyNot, "parameters") {
+		t.Errorf("class: explainable=%v why=%q err=%v", d.Explainable, d.WhyNot, err)
+	}
+
+	// The store on PostgreSQL: an upload, ranges, pruning.
+	f.addInstanceOn(t, "alias", "maria", engine.MariaDB, 3306, "u", "p")
+	up, err := f.svc.Upload(f.ctx, "maria", strings.NewReader(slowlog.MariaDBSample))
+	if err != nil || up.Events != 21 {
+		t.Fatalf("upload: %+v %v", up, err)
+	}
+	all := slowlog.Filter{Since: up.From.Add(-time.Hour), Until: up.To.Add(time.Hour), Limit: 100}
+	top, err = f.svc.Top(f.ctx, "maria", all)
+	if err != nil || top.Classes != 17 || top.Calls != 21 {
+		t.Fatalf("top after upload: %+v %v", top, err)
+	}
+	if _, err := f.svc.Upload(f.ctx, "pg", strings.NewReader(slowlog.MariaDBSample)); errkind.Of(err) != errkind.Invalid {
+		t.Errorf("upload to a PostgreSQL instance: %v", err)
+	}
+	if _, err := f.svc.Upload(f.ctx, "maria", strings.NewReader("\x00\x01 not a slow log\n")); errkind.Of(err) != errkind.Invalid {
+		t.Errorf("upload of garbage: %v", err)
+	}
+	n, err := f.svc.Prune(f.ctx, up.To.Add(2*time.Hour))
+	if err != nil || n == 0 {
+		t.Fatalf("prune: %d %v", n, err)
+	}
+	if top, _ := f.svc.Top(f.ctx, "maria", all); top.Classes != 0 {
+		t.Errorf("after pruning: %d classes", top.Classes)
+	}
+}

@@ -1,0 +1,768 @@
+package sqlreview
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/dbfleet/dbfleet/internal/sqltext"
+	"github.com/pingcap/tidb/pkg/parser"
+	"github.com/pingcap/tidb/pkg/parser/ast"
+	"github.com/pingcap/tidb/pkg/parser/format"
+	"github.com/pingcap/tidb/pkg/parser/mysql"
+	"github.com/pingcap/tidb/pkg/parser/opcode"
+	"github.com/pingcap/tidb/pkg/parser/types"
+
+	// The parser needs a value-expression driver.
+	_ "github.com/pingcap/tidb/pkg/parser/test_driver"
+)
+
+// mysqlParser adapts the TiDB parser's MySQL grammar to the review model,
+// with MariaDB syntax normalised first (normalize_mysql.go).
+type mysqlParser struct {
+	p       *parser.Parser
+	mariadb bool
+}
+
+func newMySQLParser(mariadb bool) *mysqlParser {
+	return &mysqlParser{p: parser.New(), mariadb: mariadb}
+}
+
+var tidbNear = regexp.MustCompile(`(?s)^line \d+ column \d+ near "(.*)"(.*?)(?: \(total length (\d+)\))?\s*$`)
+
+func (mp *mysqlParser) parse(s *Stmt) *syntaxError {
+	words := firstWords(s.Text, s.dialect, 3)
+	if s.Verb != "" {
+		if op, ok := routineVerbs[s.Verb]; ok {
+			s.Op = op
+			if strings.HasPrefix(s.Verb, "CREATE") {
+				s.Manual = strings.ToLower(strings.TrimPrefix(s.Verb, "CREATE ")) + " body: rules cannot review stored code"
+			}
+			return nil
+		}
+		switch s.Verb {
+		case "DROP PROCEDURE", "DROP FUNCTION", "DROP TRIGGER", "DROP EVENT", "DROP PACKAGE":
+			return nil // not in the grammar; nothing for rules to check
+		}
+	}
+	if len(words) >= 2 && words[0] == "BEGIN" && words[1] == "NOT" {
+		s.Op = OpCreateRoutine
+		s.Manual = "anonymous BEGIN NOT ATOMIC block: rules cannot review stored code"
+		return nil
+	}
+	nz := normalizeMySQL(s.Text, s.tokens(), mp.mariadb)
+	s.Notes = nz.notes
+	s.OrReplace = nz.orReplace
+	s.Online = nz.online
+	stmts, _, err := mp.p.Parse(nz.text, "", "")
+	if err != nil {
+		if mp.mariadb {
+			if why := mariadbOnly(s.Text); why != "" {
+				s.Manual = "MariaDB syntax the MySQL grammar does not cover (" + why + "): review by hand"
+				return nil
+			}
+		}
+		return tidbError(err, nz.text)
+	}
+	if len(stmts) == 0 {
+		return nil // only comments (a /*M! comment on MySQL)
+	}
+	if len(stmts) > 1 {
+		off := -1
+		toks := s.tokens()
+		for i, t := range toks {
+			if t.Kind == sqltext.Punct && s.Text[t.Off] == ';' && i+1 < len(toks) {
+				off = toks[i+1].Off
+				break
+			}
+		}
+		return &syntaxError{Off: off, Msg: multiMsg, Multi: true}
+	}
+	b := &mysqlBuilder{s: s, types: nz.types}
+	b.build(stmts[0])
+	if nz.algorithm != "" {
+		s.Algorithm = nz.algorithm
+	}
+	return nil
+}
+
+// tidbError turns the TiDB parser's error into a message and an offset.
+func tidbError(err error, text string) *syntaxError {
+	msg := err.Error()
+	if i := strings.Index(msg, "]"); strings.HasPrefix(msg, "[") && i > 0 {
+		msg = msg[i+1:]
+	}
+	m := tidbNear.FindStringSubmatch(msg)
+	if m == nil {
+		return &syntaxError{Off: -1, Msg: msg}
+	}
+	near, extra := m[1], strings.TrimSpace(m[2])
+	off := len(text) - len(near)
+	if m[3] != "" {
+		if total, err := strconv.Atoi(m[3]); err == nil {
+			off = len(text) - total
+		}
+	}
+	if off < 0 || off > len(text) {
+		off = -1
+	}
+	out := "syntax error"
+	if strings.TrimSpace(near) == "" {
+		out += " at the end of the statement"
+	} else {
+		out += fmt.Sprintf(" near %q", clip(near, 40))
+	}
+	if extra != "" {
+		out += ": " + extra
+	}
+	return &syntaxError{Off: off, Msg: out}
+}
+
+type mysqlBuilder struct {
+	s       *Stmt
+	types   map[int]string
+	aliases map[string]*ast.TableName // table aliases of the last DML walk
+}
+
+func tableRef(s *Stmt, tn *ast.TableName, from int) TableRef {
+	if tn == nil {
+		return TableRef{Pos: -1}
+	}
+	return TableRef{Schema: tn.Schema.O, Name: tn.Name.O, Pos: s.find(tn.Name.O, from)}
+}
+
+func (b *mysqlBuilder) build(node ast.StmtNode) {
+	s := b.s
+	switch x := node.(type) {
+	case *ast.CreateTableStmt:
+		s.Op = OpCreateTable
+		s.Table = tableRef(s, x.Table, 0)
+		s.IfNotExists = x.IfNotExists
+		s.Create = b.createTable(x)
+	case *ast.AlterTableStmt:
+		s.Op = OpAlterTable
+		s.Table = tableRef(s, x.Table, 0)
+		s.Alter = b.alterTable(x)
+	case *ast.CreateIndexStmt:
+		s.Op = OpCreateIndex
+		s.Table = tableRef(s, x.Table, 0)
+		s.IfNotExists = x.IfNotExists
+		ix := &Index{Name: x.IndexName, Pos: s.find(x.IndexName, 0), Columns: indexColumns(x.IndexPartSpecifications)}
+		switch x.KeyType {
+		case ast.IndexKeyTypeUnique:
+			ix.Unique = true
+		case ast.IndexKeyTypeFulltext:
+			ix.Fulltext = true
+		}
+		s.Index = ix
+		if x.LockAlg != nil {
+			b.lockAlg(x.LockAlg)
+		}
+	case *ast.DropIndexStmt:
+		s.Op = OpDropIndex
+		s.Table = tableRef(s, x.Table, 0)
+		s.IfExists = x.IfExists
+		s.Index = &Index{Name: x.IndexName, Pos: s.find(x.IndexName, 0)}
+		if x.LockAlg != nil {
+			b.lockAlg(x.LockAlg)
+		}
+	case *ast.DropTableStmt:
+		s.Op = OpDropTable
+		if x.IsView {
+			s.Op = OpDropView
+		}
+		s.IfExists = x.IfExists
+		for _, t := range x.Tables {
+			s.Tables = append(s.Tables, tableRef(s, t, 0))
+		}
+		if len(s.Tables) > 0 {
+			s.Table = s.Tables[0]
+		}
+	case *ast.TruncateTableStmt:
+		s.Op = OpTruncate
+		s.Table = tableRef(s, x.Table, 0)
+		s.Tables = []TableRef{s.Table}
+	case *ast.RenameTableStmt:
+		s.Op = OpRenameTable
+		for _, tt := range x.TableToTables {
+			s.Renames = append(s.Renames, Rename{From: tableRef(s, tt.OldTable, 0), To: tableRef(s, tt.NewTable, 0)})
+		}
+	case *ast.CreateDatabaseStmt:
+		s.Op = OpCreateDatabase
+		s.Database = x.Name.O
+		s.IfNotExists = x.IfNotExists
+		b.dbOptions(x.Options)
+	case *ast.AlterDatabaseStmt:
+		s.Op = OpAlterDatabase
+		s.Database = x.Name.O
+		b.dbOptions(x.Options)
+	case *ast.DropDatabaseStmt:
+		s.Op = OpDropDatabase
+		s.Database = x.Name.O
+		s.IfExists = x.IfExists
+	case *ast.UseStmt:
+		s.Op = OpUse
+		s.Database = x.DBName
+	case *ast.CreateViewStmt:
+		s.Op = OpCreateView
+		s.OrReplace = x.OrReplace
+		s.Table = tableRef(s, x.ViewName, 0)
+		b.dml(x.Select)
+	case *ast.CreateSequenceStmt:
+		s.Op = OpCreateSequence
+		s.IfNotExists = x.IfNotExists
+		s.Table = tableRef(s, x.Name, 0)
+	case *ast.InsertStmt:
+		s.Op = OpInsert
+		d := b.dml(x)
+		if x.Table != nil {
+			if tn := firstTable(x.Table.TableRefs); tn != nil {
+				s.Table = tableRef(s, tn, 0)
+			}
+		}
+		for _, c := range x.Columns {
+			d.InsertColumns = append(d.InsertColumns, c.Name.O)
+		}
+		d.InsertSelect = x.Select != nil
+		d.InsertNoColumns = len(x.Columns) == 0 && !x.Setlist
+	case *ast.UpdateStmt:
+		s.Op = OpUpdate
+		d := b.dml(x)
+		if x.TableRefs != nil {
+			if tn := firstTable(x.TableRefs.TableRefs); tn != nil {
+				s.Table = tableRef(s, tn, 0)
+			}
+		}
+		for _, a := range x.List {
+			d.SetColumns = append(d.SetColumns, a.Column.Name.O)
+		}
+		d.HasWhere = x.Where != nil
+		d.AlwaysTrue = constTrue(x.Where)
+		d.HasLimit = x.Limit != nil
+	case *ast.DeleteStmt:
+		s.Op = OpDelete
+		d := b.dml(x)
+		if x.IsMultiTable && x.Tables != nil && len(x.Tables.Tables) > 0 {
+			tn := x.Tables.Tables[0]
+			if real, ok := b.aliases[tn.Name.L]; ok && tn.Schema.L == "" {
+				tn = real
+			}
+			s.Table = tableRef(s, tn, 0)
+		} else if x.TableRefs != nil {
+			if tn := firstTable(x.TableRefs.TableRefs); tn != nil {
+				s.Table = tableRef(s, tn, 0)
+			}
+		}
+		d.HasWhere = x.Where != nil
+		d.AlwaysTrue = constTrue(x.Where)
+		d.HasLimit = x.Limit != nil
+	case *ast.SelectStmt, *ast.SetOprStmt:
+		s.Op = OpSelect
+		b.dml(x)
+	}
+}
+
+func (b *mysqlBuilder) lockAlg(la *ast.IndexLockAndAlgorithm) {
+	if la.AlgorithmTp != ast.AlgorithmTypeDefault {
+		b.s.Algorithm = la.AlgorithmTp.String()
+	}
+	if la.LockTp != ast.LockTypeDefault && la.LockTp != 0 {
+		b.s.Lock = la.LockTp.String()
+	}
+}
+
+func (b *mysqlBuilder) dbOptions(opts []*ast.DatabaseOption) {
+	for _, o := range opts {
+		switch o.Tp {
+		case ast.DatabaseOptionCharset:
+			b.s.Charset = o.Value
+		case ast.DatabaseOptionCollate:
+			b.s.Collate = o.Value
+		}
+	}
+}
+
+func firstTable(rs ast.ResultSetNode) *ast.TableName {
+	switch x := rs.(type) {
+	case *ast.Join:
+		if t := firstTable(x.Left); t != nil {
+			return t
+		}
+		if x.Right != nil {
+			return firstTable(x.Right)
+		}
+	case *ast.TableSource:
+		if tn, ok := x.Source.(*ast.TableName); ok {
+			return tn
+		}
+	case *ast.TableName:
+		return x
+	}
+	return nil
+}
+
+func indexColumns(parts []*ast.IndexPartSpecification) []string {
+	var out []string
+	for _, p := range parts {
+		switch {
+		case p.Column != nil:
+			out = append(out, p.Column.Name.L)
+		case p.Expr != nil:
+			var sb strings.Builder
+			if err := p.Expr.Restore(newRestoreCtx(&sb)); err == nil {
+				out = append(out, "("+strings.ToLower(sb.String())+")")
+			} else {
+				out = append(out, "(expr)")
+			}
+		}
+	}
+	return out
+}
+
+var nowFuncs = map[string]bool{"current_timestamp": true, "now": true, "localtime": true, "localtimestamp": true, "sysdate": true, "utc_timestamp": true}
+
+func (b *mysqlBuilder) column(cd *ast.ColumnDef, from int) *Column {
+	s := b.s
+	ft := cd.Tp
+	c := &Column{Name: cd.Name.Name.O, Pos: s.find(cd.Name.Name.O, from), Length: -1}
+	if ft != nil {
+		c.Type = types.TypeToStr(ft.GetType(), ft.GetCharset())
+		if c.Type == "" {
+			c.Type = "unknown"
+		}
+		c.Length = ft.GetFlen()
+		c.Scale = ft.GetDecimal()
+		c.Unsigned = mysql.HasUnsignedFlag(ft.GetFlag())
+		if cs := ft.GetCharset(); cs != "binary" {
+			c.Charset = cs
+		}
+		c.Collate = ft.GetCollate()
+		c.FullType = strings.ToLower(ft.CompactStr())
+		if c.Unsigned && !strings.Contains(c.FullType, "unsigned") {
+			c.FullType += " unsigned"
+		}
+	}
+	if orig, ok := b.typeAfter(c.Pos); ok {
+		c.Type, c.FullType, c.Length = orig, orig, -1
+	}
+	for _, o := range cd.Options {
+		switch o.Tp {
+		case ast.ColumnOptionPrimaryKey:
+			c.PrimaryKey, c.NotNull = true, true
+		case ast.ColumnOptionNotNull:
+			c.NotNull = true
+		case ast.ColumnOptionNull:
+			c.NotNull = false
+		case ast.ColumnOptionAutoIncrement:
+			c.AutoIncr = true
+		case ast.ColumnOptionDefaultValue:
+			c.Default = true
+			switch e := o.Expr.(type) {
+			case ast.ValueExpr:
+				c.DefaultNull = e.GetValue() == nil
+			case *ast.FuncCallExpr:
+				c.DefaultNow = nowFuncs[e.FnName.L]
+			}
+		case ast.ColumnOptionOnUpdate:
+			if f, ok := o.Expr.(*ast.FuncCallExpr); ok && nowFuncs[f.FnName.L] {
+				c.OnUpdateNow = true
+			}
+		case ast.ColumnOptionUniqKey:
+			c.Unique = true
+		case ast.ColumnOptionComment:
+			c.HasComment = true
+			if v, ok := o.Expr.(ast.ValueExpr); ok {
+				c.Comment = v.GetString()
+			}
+		case ast.ColumnOptionGenerated:
+			c.Generated = true
+		case ast.ColumnOptionReference:
+			if o.Refer != nil && o.Refer.Table != nil {
+				r := tableRef(s, o.Refer.Table, c.Pos)
+				c.References = &r
+			}
+		case ast.ColumnOptionCollate:
+			c.Collate = o.StrValue
+		}
+	}
+	return c
+}
+
+// typeAfter returns the MariaDB type a column's type was normalised from.
+func (b *mysqlBuilder) typeAfter(namePos int) (string, bool) {
+	if len(b.types) == 0 || namePos < 0 {
+		return "", false
+	}
+	for _, t := range b.s.tokens() {
+		if t.Off > namePos {
+			orig, ok := b.types[t.Off]
+			return orig, ok
+		}
+	}
+	return "", false
+}
+
+func (b *mysqlBuilder) constraint(c *ast.Constraint, from int) (*Index, *ForeignKey) {
+	s := b.s
+	pos := s.find(c.Name, from)
+	switch c.Tp {
+	case ast.ConstraintPrimaryKey:
+		if pos < 0 {
+			pos = s.findWord("PRIMARY", from)
+		}
+		return &Index{Name: "PRIMARY", Pos: pos, Columns: indexColumns(c.Keys), Primary: true, Unique: true}, nil
+	case ast.ConstraintKey, ast.ConstraintIndex:
+		return &Index{Name: c.Name, Pos: pos, Columns: indexColumns(c.Keys)}, nil
+	case ast.ConstraintUniq, ast.ConstraintUniqKey, ast.ConstraintUniqIndex:
+		return &Index{Name: c.Name, Pos: pos, Columns: indexColumns(c.Keys), Unique: true}, nil
+	case ast.ConstraintFulltext:
+		return &Index{Name: c.Name, Pos: pos, Columns: indexColumns(c.Keys), Fulltext: true}, nil
+	case ast.ConstraintForeignKey:
+		if pos < 0 {
+			pos = s.findWord("FOREIGN", from)
+		}
+		fk := &ForeignKey{Name: c.Name, Pos: pos, Columns: indexColumns(c.Keys)}
+		if c.Refer != nil {
+			fk.Ref = tableRef(s, c.Refer.Table, from)
+		}
+		return nil, fk
+	}
+	return nil, nil
+}
+
+func (b *mysqlBuilder) createTable(x *ast.CreateTableStmt) *CreateTable {
+	s := b.s
+	ct := &CreateTable{Like: x.ReferTable != nil, AsSelect: x.Select != nil, Temporary: x.TemporaryKeyword != ast.TemporaryNone}
+	from := s.Table.Pos
+	for _, cd := range x.Cols {
+		c := b.column(cd, from)
+		if c.Pos >= 0 {
+			from = c.Pos + 1
+		}
+		ct.Columns = append(ct.Columns, c)
+		if c.PrimaryKey {
+			ct.Indexes = append(ct.Indexes, &Index{Name: "PRIMARY", Pos: c.Pos, Columns: []string{strings.ToLower(c.Name)}, Primary: true, Unique: true})
+		} else if c.Unique {
+			ct.Indexes = append(ct.Indexes, &Index{Name: c.Name, Pos: c.Pos, Columns: []string{strings.ToLower(c.Name)}, Unique: true})
+		}
+		if c.References != nil {
+			ct.ForeignKeys = append(ct.ForeignKeys, &ForeignKey{Pos: c.Pos, Columns: []string{strings.ToLower(c.Name)}, Ref: *c.References})
+		}
+	}
+	for _, c := range x.Constraints {
+		ix, fk := b.constraint(c, from)
+		if ix != nil {
+			ct.Indexes = append(ct.Indexes, ix)
+		}
+		if fk != nil {
+			ct.ForeignKeys = append(ct.ForeignKeys, fk)
+		}
+	}
+	for _, o := range x.Options {
+		switch o.Tp {
+		case ast.TableOptionEngine:
+			ct.Engine = o.StrValue
+		case ast.TableOptionCharset:
+			ct.Charset = o.StrValue
+		case ast.TableOptionCollate:
+			ct.Collate = o.StrValue
+		case ast.TableOptionComment:
+			ct.Comment, ct.HasComment = o.StrValue, true
+		}
+	}
+	if x.Partition != nil {
+		ct.Partitioned = true
+		ct.PartPos = s.findWord("PARTITION", 0)
+	}
+	return ct
+}
+
+func (b *mysqlBuilder) alterTable(x *ast.AlterTableStmt) *AlterTable {
+	s := b.s
+	at := &AlterTable{}
+	from := s.Table.Pos + 1
+	add := func(a *Action) {
+		if a.Pos < 0 {
+			a.Pos = s.Table.Pos
+		}
+		at.Actions = append(at.Actions, a)
+	}
+	for _, sp := range x.Specs {
+		switch sp.Tp {
+		case ast.AlterTableOption:
+			a := &Action{Kind: ActOptions, Pos: -1}
+			for _, o := range sp.Options {
+				switch o.Tp {
+				case ast.TableOptionEngine:
+					a.Engine = o.StrValue
+					a.Pos = s.findWord("ENGINE", from)
+				case ast.TableOptionCharset:
+					a.Charset = o.StrValue
+					if o.UintValue == ast.TableOptionCharsetWithConvertTo {
+						a.Kind = ActConvertCharset
+					}
+				case ast.TableOptionCollate:
+					a.Collate = o.StrValue
+				case ast.TableOptionComment:
+					a.Comment, a.HasComment = o.StrValue, true
+				}
+			}
+			add(a)
+		case ast.AlterTableAddColumns:
+			for _, cd := range sp.NewColumns {
+				c := b.column(cd, from)
+				c.Position = position(sp.Position)
+				add(&Action{Kind: ActAddColumn, Pos: c.Pos, Column: c, IfNotExists: sp.IfNotExists})
+			}
+			for _, cons := range sp.NewConstraints {
+				if ix, _ := b.constraint(cons, from); ix != nil {
+					add(&Action{Kind: ActAddIndex, Pos: ix.Pos, Index: ix})
+				}
+			}
+		case ast.AlterTableAddConstraint:
+			c := sp.Constraint
+			if c == nil {
+				continue
+			}
+			if c.Tp == ast.ConstraintCheck {
+				add(&Action{Kind: ActAddCheck, Pos: s.findWord("CHECK", from)})
+				continue
+			}
+			ix, fk := b.constraint(c, from)
+			switch {
+			case ix != nil:
+				add(&Action{Kind: ActAddIndex, Pos: ix.Pos, Index: ix, IfNotExists: c.IfNotExists})
+			case fk != nil:
+				add(&Action{Kind: ActAddForeignKey, Pos: fk.Pos, ForeignKey: fk})
+			}
+		case ast.AlterTableDropColumn:
+			name := sp.OldColumnName.Name.O
+			add(&Action{Kind: ActDropColumn, Pos: s.find(name, from), Name: name, IfExists: sp.IfExists})
+		case ast.AlterTableDropPrimaryKey:
+			add(&Action{Kind: ActDropPrimaryKey, Pos: s.findWord("PRIMARY", from)})
+		case ast.AlterTableDropIndex:
+			add(&Action{Kind: ActDropIndex, Pos: s.find(sp.Name, from), Name: sp.Name, IfExists: sp.IfExists})
+		case ast.AlterTableDropForeignKey:
+			add(&Action{Kind: ActDropForeignKey, Pos: s.find(sp.Name, from), Name: sp.Name})
+		case ast.AlterTableModifyColumn, ast.AlterTableChangeColumn:
+			if len(sp.NewColumns) == 0 {
+				continue
+			}
+			name := sp.NewColumns[0].Name.Name.O
+			if sp.OldColumnName != nil {
+				name = sp.OldColumnName.Name.O
+			}
+			pos := s.find(name, from)
+			c := b.column(sp.NewColumns[0], max(pos+1, from))
+			c.Position = position(sp.Position)
+			a := &Action{Kind: ActModifyColumn, Pos: pos, Name: name, Column: c, IfExists: sp.IfExists}
+			if !strings.EqualFold(name, c.Name) {
+				a.NewName = c.Name
+			}
+			add(a)
+		case ast.AlterTableRenameColumn:
+			old := sp.OldColumnName.Name.O
+			add(&Action{Kind: ActRenameColumn, Pos: s.find(old, from), Name: old, NewName: sp.NewColumnName.Name.O})
+		case ast.AlterTableRenameTable:
+			r := tableRef(s, sp.NewTable, from)
+			add(&Action{Kind: ActRenameTable, Pos: r.Pos, NewTable: &r})
+		case ast.AlterTableAlterColumn:
+			if len(sp.NewColumns) == 0 {
+				continue
+			}
+			name := sp.NewColumns[0].Name.Name.O
+			kind := ActDropDefault
+			for _, o := range sp.NewColumns[0].Options {
+				if o.Tp == ast.ColumnOptionDefaultValue {
+					kind = ActSetDefault
+				}
+			}
+			add(&Action{Kind: kind, Pos: s.find(name, from), Name: name})
+		case ast.AlterTableLock:
+			s.Lock = sp.LockType.String()
+		case ast.AlterTableAlgorithm:
+			s.Algorithm = sp.Algorithm.String()
+		case ast.AlterTableRenameIndex:
+			add(&Action{Kind: ActRenameIndex, Pos: s.find(sp.FromKey.O, from), Name: sp.FromKey.O, NewName: sp.ToKey.O})
+		case ast.AlterTableForce:
+			add(&Action{Kind: ActRebuild, Pos: s.findWord("FORCE", from)})
+		case ast.AlterTablePartition:
+			add(&Action{Kind: ActPartition, Pos: s.findWord("PARTITION", from), Name: "partition by"})
+		case ast.AlterTableAddPartitions, ast.AlterTableCoalescePartitions, ast.AlterTableDropPartition,
+			ast.AlterTableTruncatePartition, ast.AlterTableRemovePartitioning,
+			ast.AlterTableRebuildPartition, ast.AlterTableReorganizePartition, ast.AlterTableExchangePartition,
+			ast.AlterTableOptimizePartition, ast.AlterTableRepairPartition, ast.AlterTableCheckPartitions:
+			add(&Action{Kind: ActPartition, Pos: s.findWord("PARTITION", from)})
+		case ast.AlterTableDropCheck:
+			add(&Action{Kind: ActDropConstraint, Pos: s.find(sp.Constraint.Name, from), Name: sp.Constraint.Name})
+		default:
+			add(&Action{Kind: ActOther, Pos: -1})
+		}
+	}
+	return at
+}
+
+func position(p *ast.ColumnPosition) string {
+	if p == nil {
+		return ""
+	}
+	switch p.Tp {
+	case ast.ColumnPositionFirst:
+		return "FIRST"
+	case ast.ColumnPositionAfter:
+		if p.RelativeColumn != nil {
+			return "AFTER " + p.RelativeColumn.Name.O
+		}
+	}
+	return ""
+}
+
+// constTrue reports whether a WHERE condition is a constant truth:
+// WHERE 1, WHERE TRUE, WHERE 1 = 1, WHERE 'a' = 'a'.
+func constTrue(e ast.ExprNode) bool {
+	switch x := e.(type) {
+	case *ast.ParenthesesExpr:
+		return constTrue(x.Expr)
+	case ast.ValueExpr:
+		switch v := x.GetValue().(type) {
+		case int64:
+			return v != 0
+		case uint64:
+			return v != 0
+		}
+	case *ast.BinaryOperationExpr:
+		l, lok := x.L.(ast.ValueExpr)
+		r, rok := x.R.(ast.ValueExpr)
+		if lok && rok && x.Op == opcode.EQ && l.GetValue() != nil {
+			return fmt.Sprint(l.GetValue()) == fmt.Sprint(r.GetValue())
+		}
+		if x.Op == opcode.LogicOr {
+			return constTrue(x.L) || constTrue(x.R)
+		}
+	}
+	return false
+}
+
+// dml walks a DML or query statement for what rules look at.
+func (b *mysqlBuilder) dml(node ast.Node) *DML {
+	s := b.s
+	if s.DML == nil {
+		s.DML = &DML{}
+	}
+	v := &dmlVisitor{s: s, d: s.DML, ctes: map[string]bool{}}
+	node.Accept(v)
+	b.aliases = v.aliases
+	return s.DML
+}
+
+type dmlVisitor struct {
+	s        *Stmt
+	d        *DML
+	ctes     map[string]bool
+	exists   int
+	likeFrom int
+	randFrom int
+	starFrom int
+	seen     map[string]bool
+	aliases  map[string]*ast.TableName
+}
+
+func (v *dmlVisitor) Enter(n ast.Node) (ast.Node, bool) {
+	switch x := n.(type) {
+	case *ast.WithClause:
+		for _, c := range x.CTEs {
+			v.ctes[c.Name.L] = true
+		}
+	case *ast.ExistsSubqueryExpr:
+		v.exists++
+	case *ast.SelectField:
+		if x.WildCard != nil && v.exists == 0 {
+			pos := v.starAt()
+			v.d.SelectStar = append(v.d.SelectStar, pos)
+		}
+	case *ast.OrderByClause:
+		for _, it := range x.Items {
+			if f, ok := it.Expr.(*ast.FuncCallExpr); ok && (f.FnName.L == "rand" || f.FnName.L == "uuid") {
+				pos := v.s.findWord(f.FnName.O, v.randFrom)
+				if pos >= 0 {
+					v.randFrom = pos + 1
+				}
+				v.d.OrderByRand = append(v.d.OrderByRand, pos)
+			}
+		}
+	case *ast.PatternLikeOrIlikeExpr:
+		if ve, ok := x.Pattern.(ast.ValueExpr); ok && !x.Not {
+			if p, ok := ve.GetValue().(string); ok && (strings.HasPrefix(p, "%") || strings.HasPrefix(p, "_")) {
+				pos := v.likeAt()
+				v.d.LeadingLike = append(v.d.LeadingLike, Like{Pos: pos, Pattern: p})
+			}
+		}
+	case *ast.TableSource:
+		x2, ok := x.Source.(*ast.TableName)
+		if !ok || (x2.Schema.L == "" && v.ctes[x2.Name.L]) {
+			break
+		}
+		if x.AsName.L != "" {
+			if v.aliases == nil {
+				v.aliases = map[string]*ast.TableName{}
+			}
+			v.aliases[x.AsName.L] = x2
+		}
+		key := x2.Schema.L + "." + x2.Name.L
+		if v.seen == nil {
+			v.seen = map[string]bool{}
+		}
+		if !v.seen[key] {
+			v.seen[key] = true
+			v.s.Tables = append(v.s.Tables, tableRef(v.s, x2, 0))
+		}
+	}
+	return n, false
+}
+
+func (v *dmlVisitor) Leave(n ast.Node) (ast.Node, bool) {
+	if _, ok := n.(*ast.ExistsSubqueryExpr); ok {
+		v.exists--
+	}
+	return n, true
+}
+
+// starAt finds the next "*" that follows SELECT, "," or "." in the text.
+func (v *dmlVisitor) starAt() int {
+	toks := v.s.tokens()
+	for i, t := range toks {
+		if t.Off < v.starFrom || t.Kind != sqltext.Punct || v.s.Text[t.Off] != '*' || i == 0 {
+			continue
+		}
+		p := toks[i-1]
+		if p.Is(v.s.Text, "SELECT") || p.Is(v.s.Text, "DISTINCT") || p.Is(v.s.Text, "ALL") || (p.Kind == sqltext.Punct && (v.s.Text[p.Off] == ',' || v.s.Text[p.Off] == '.')) {
+			v.starFrom = t.End
+			return t.Off
+		}
+	}
+	return -1
+}
+
+// likeAt finds the next LIKE followed by a pattern starting with a wildcard.
+func (v *dmlVisitor) likeAt() int {
+	toks := v.s.tokens()
+	for i, t := range toks {
+		if t.Off < v.likeFrom || i+1 >= len(toks) || !(t.Is(v.s.Text, "LIKE") || t.Is(v.s.Text, "ILIKE")) {
+			continue
+		}
+		p := toks[i+1]
+		if p.Kind == sqltext.Word && strings.HasPrefix(p.Text(v.s.Text), "_") && i+2 < len(toks) {
+			p = toks[i+2] // a charset introducer: _utf8mb4'%x'
+		}
+		if txt := p.Text(v.s.Text); p.Kind == sqltext.String && len(txt) > 1 && (txt[1] == '%' || txt[1] == '_') {
+			v.likeFrom = p.End
+			return p.Off
+		}
+	}
+	return -1
+}
+
+func newRestoreCtx(sb *strings.Builder) *format.RestoreCtx {
+	return format.NewRestoreCtx(format.RestoreStringSingleQuotes|format.RestoreKeyWordLowercase|format.RestoreNameBackQuotes, sb)
+}

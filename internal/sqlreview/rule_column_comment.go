@@ -1,0 +1,59 @@
+package sqlreview
+
+import "unicode/utf8"
+
+func ruleColumnComment() *Rule {
+	return &Rule{
+		ID: "column-comment-required", Level: LevelWarning, Engines: forAll,
+		Summary: "New and redefined columns have a comment",
+		Explain: "A column comment says what a value means (units, states, who sets it). In MySQL a MODIFY or CHANGE " +
+			"that does not repeat the COMMENT silently drops the existing one. PostgreSQL: a COMMENT ON COLUMN in the " +
+			"same script.",
+		Params: []Param{{Name: "max_length", Kind: ParamInt, Default: 0, Help: "longest comment in characters; 0 for no limit"}},
+		Check: func(c *Check, s *Stmt) {
+			maxLen := c.Int("max_length")
+			if s.Op == OpComment && s.Comment != nil && s.Comment.Column != "" {
+				if !s.Comment.Null {
+					c.state[tableKey(c, s.Table)+"."+s.Comment.Column] = true
+				}
+				return
+			}
+			for _, x := range newColumns(s) {
+				col := x.c
+				if c.Postgres() {
+					if x.isModify() {
+						continue // ALTER COLUMN TYPE keeps the comment
+					}
+					pending, _ := c.state["pending"].([]pendingColumn)
+					c.state["pending"] = append(pending, pendingColumn{s, x})
+					continue
+				}
+				switch {
+				case !col.HasComment || col.Comment == "":
+					msg := "column %s has no comment"
+					if x.isModify() {
+						msg = "column %s is redefined without a comment (MODIFY/CHANGE drops the existing one)"
+					}
+					c.Report(s, x.pos(), "add COMMENT '...' to the column definition", msg, col.Name)
+				case maxLen > 0 && utf8.RuneCountInString(col.Comment) > maxLen:
+					c.Report(s, x.pos(), "", "comment of column %s is longer than %d characters", col.Name, maxLen)
+				}
+			}
+		},
+		Finish: func(c *Check) {
+			pending, _ := c.state["pending"].([]pendingColumn)
+			for _, p := range pending {
+				if done, _ := c.state[tableKey(c, p.s.Table)+"."+p.col.c.Name].(bool); !done {
+					c.Report(p.s, p.col.pos(), "add COMMENT ON COLUMN "+quoteName(true, p.s.Table.Name)+"."+quoteName(true, p.col.c.Name)+" IS '...'; to the script",
+						"column %s has no comment", p.col.c.Name)
+				}
+			}
+		},
+	}
+}
+
+// pendingColumn is a PostgreSQL column waiting for its COMMENT ON COLUMN.
+type pendingColumn struct {
+	s   *Stmt
+	col colAt
+}

@@ -1,0 +1,15 @@
+package sqlreview
+
+import "testing"
+
+func TestRuleIndexDuplicate(t *testing.T) {
+	runRuleCases(t, "index-no-duplicate", []ruleCase{
+		{name: "distinct", sql: "CREATE TABLE t (id INT PRIMARY KEY, a INT, b INT, KEY idx_a (a), KEY idx_ba (b, a))"},
+		{name: "same columns", sql: "CREATE TABLE t (id INT PRIMARY KEY, a INT, b INT, KEY idx_ab (a, b), KEY idx_ab2 (a, b))", want: []string{"1:74"}, msg: "duplicates idx_ab"},
+		{name: "same as primary key", sql: "CREATE TABLE t (id INT, KEY idx_id (id), PRIMARY KEY (id))", want: []string{"1:42"}, msg: "idx_id"},
+		{name: "quoted and cased columns", sql: "CREATE TABLE t (id INT PRIMARY KEY, A INT, KEY idx_1 (`a`), KEY idx_2 (A))", want: []string{"1:65"}},
+		{name: "against a table of the script", sql: "CREATE TABLE t (id INT PRIMARY KEY, a INT, KEY idx_a (a));\nALTER TABLE t ADD INDEX idx_a2 (a);", want: []string{"2:25"}},
+		{name: "fulltext exempt", sql: "CREATE TABLE t (id INT PRIMARY KEY, a TEXT, KEY idx_a (a(10)), FULLTEXT KEY ft_a (a))"},
+		{name: "pg", engine: "postgres", sql: "CREATE TABLE t (id int PRIMARY KEY, a int);\nCREATE INDEX idx_a ON t (a);\nCREATE INDEX idx_a2 ON t (a);", want: []string{"3:14"}},
+	})
+}

@@ -1,0 +1,23 @@
+package sqlreview
+
+func ruleNoTruncateDrop() *Rule {
+	return &Rule{
+		ID: "statement-no-truncate-drop", Level: LevelError, Engines: forAll,
+		Summary: "No TRUNCATE or DROP in data-change tickets",
+		Explain: "A data-change ticket is reviewed, approved and rolled back as row changes; TRUNCATE and DROP " +
+			"(and CREATE OR REPLACE TABLE, which drops) remove whole tables, cannot be undone from before-images and " +
+			"must go through a schema-change ticket with a backup step. With always, they are refused in every ticket.",
+		Params: []Param{{Name: "always", Kind: ParamBool, Default: false, Help: "refuse them in every review, not only data-change (dml) tickets"}},
+		Check: func(c *Check, s *Stmt) {
+			if c.Kind() != "dml" && !c.Bool("always") {
+				return
+			}
+			switch {
+			case s.Op == OpTruncate, s.Op == OpDropTable, s.Op == OpDropView, s.Op == OpDropDatabase:
+				c.Report(s, -1, "submit it as a schema-change ticket", "%s is not allowed in a data-change ticket", s.Verb)
+			case s.Op == OpCreateTable && s.OrReplace:
+				c.Report(s, -1, "submit it as a schema-change ticket", "CREATE OR REPLACE TABLE drops %s and is not allowed in a data-change ticket", s.Table.Name)
+			}
+		},
+	}
+}

@@ -1,0 +1,25 @@
+package sqlreview
+
+import "github.com/dbfleet/dbfleet/internal/sqltext"
+
+func ruleTicketKind() *Rule {
+	return &Rule{
+		ID: "statement-ticket-kind", Level: LevelError, Engines: forAll,
+		Summary: "Schema changes and data changes go in tickets of their kind",
+		Explain: "Schema-change (ddl) and data-change (dml) tickets are approved by different people and executed " +
+			"differently: data changes are chunked and keep before-images for rollback, schema changes run online " +
+			"DDL. A ticket of one kind must not smuggle statements of the other.",
+		Check: func(c *Check, s *Stmt) {
+			switch c.Kind() {
+			case "dml":
+				if s.Kind == sqltext.KindDDL && s.Op != OpTruncate && s.Op != OpDropTable && s.Op != OpDropView && s.Op != OpDropDatabase && !(s.Op == OpCreateTable && s.OrReplace) {
+					c.Report(s, -1, "move it to a schema-change ticket", "%s in a data-change ticket", s.Verb)
+				}
+			case "ddl":
+				if s.Kind == sqltext.KindDML {
+					c.Report(s, -1, "move it to a data-change ticket", "%s in a schema-change ticket", s.Verb)
+				}
+			}
+		},
+	}
+}

@@ -1,0 +1,15 @@
+package sqlreview
+
+import "testing"
+
+func TestRuleTicketKind(t *testing.T) {
+	runRuleCases(t, "statement-ticket-kind", []ruleCase{
+		{name: "dml in dml ticket", kind: "dml", sql: "INSERT INTO t (a) VALUES (1);\nUPDATE t SET a = 2 WHERE id = 1;"},
+		{name: "ddl in dml ticket", kind: "dml", sql: "UPDATE t SET a = 2 WHERE id = 1;\nALTER TABLE t ADD c INT;", want: []string{"2:1"}, msg: "ALTER TABLE in a data-change ticket"},
+		{name: "truncate is left to its own rule", kind: "dml", sql: "TRUNCATE t"},
+		{name: "dml in ddl ticket", kind: "ddl", sql: "CREATE TABLE t (id INT PRIMARY KEY);\nINSERT INTO t (id) VALUES (1);", want: []string{"2:1"}},
+		{name: "queries and set are fine", kind: "ddl", sql: "SET NAMES utf8mb4;\nSELECT 1;\nCREATE INDEX idx ON t (a);"},
+		{name: "no ticket", sql: "ALTER TABLE t ADD c INT; UPDATE t SET c = 1 WHERE id = 1;"},
+		{name: "pg", engine: "postgres", kind: "dml", sql: "COMMENT ON TABLE t IS 'x'", want: []string{"1:1"}},
+	})
+}

@@ -1,0 +1,113 @@
+package sqlreview
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Helpers shared by rules.
+
+// newColumns returns the column definitions a statement adds or
+// redefines, with the action that carries each (nil in CREATE TABLE).
+func newColumns(s *Stmt) []colAt {
+	var out []colAt
+	switch {
+	case s.Op == OpCreateTable && s.Create != nil:
+		for _, c := range s.Create.Columns {
+			out = append(out, colAt{c: c})
+		}
+	case s.Op == OpAlterTable && s.Alter != nil:
+		for _, a := range s.Alter.Actions {
+			if (a.Kind == ActAddColumn || a.Kind == ActModifyColumn) && a.Column != nil {
+				out = append(out, colAt{c: a.Column, a: a})
+			}
+		}
+	}
+	return out
+}
+
+type colAt struct {
+	c *Column
+	a *Action
+}
+
+// pos is where a finding about the column points.
+func (x colAt) pos() int {
+	if x.c.Pos >= 0 {
+		return x.c.Pos
+	}
+	if x.a != nil {
+		return x.a.Pos
+	}
+	return -1
+}
+
+// typeChanged reports whether a column definition in a MODIFY/CHANGE
+// carries a new type (PostgreSQL ALTER COLUMN TYPE always does).
+func (x colAt) isModify() bool { return x.a != nil && x.a.Kind == ActModifyColumn }
+
+// newIndexes returns the indexes a statement creates.
+func newIndexes(s *Stmt) []*Index {
+	switch {
+	case s.Op == OpCreateTable && s.Create != nil:
+		return s.Create.Indexes
+	case s.Op == OpCreateIndex && s.Index != nil:
+		return []*Index{s.Index}
+	case s.Op == OpAlterTable && s.Alter != nil:
+		var out []*Index
+		for _, a := range s.Alter.Actions {
+			if a.Kind == ActAddIndex && a.Index != nil {
+				out = append(out, a.Index)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// existingTable returns the known definition of the table an ALTER TABLE
+// or CREATE INDEX changes (nil when unknown or for CREATE TABLE).
+func existingTable(c *Check, s *Stmt) *tableInfo {
+	if s.Op != OpAlterTable && s.Op != OpCreateIndex {
+		return nil
+	}
+	_, info := c.Table(s.Table)
+	return info
+}
+
+// createdInFile reports whether the review saw the table created earlier
+// in the same file (it is then new and empty).
+func createdInFile(c *Check, s *Stmt) bool {
+	return c.rv.schema.created(s.Table)
+}
+
+func quoteName(pg bool, name string) string {
+	if pg {
+		return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+	}
+	return "`" + strings.ReplaceAll(name, "`", "``") + "`"
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// humanBytes renders a byte count.
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// tableKey identifies a table within one review.
+func tableKey(c *Check, ref TableRef) string { return c.rv.schema.key(ref) }

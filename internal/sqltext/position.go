@@ -1,0 +1,54 @@
+package sqltext
+
+import (
+	"sort"
+	"unicode/utf8"
+)
+
+// LineIndex maps byte offsets of a text to 1-based lines and columns;
+// columns count characters (runes), not bytes.
+type LineIndex struct {
+	src    string
+	starts []int // byte offset of each line's first character
+}
+
+// NewLineIndex indexes src.
+func NewLineIndex(src string) *LineIndex {
+	starts := []int{0}
+	for i := 0; i < len(src); i++ {
+		if src[i] == '\n' {
+			starts = append(starts, i+1)
+		}
+	}
+	return &LineIndex{src: src, starts: starts}
+}
+
+// Position returns the 1-based line and column of byte offset off
+// (clamped to the text).
+func (x *LineIndex) Position(off int) (line, col int) {
+	if off < 0 {
+		off = 0
+	}
+	if off > len(x.src) {
+		off = len(x.src)
+	}
+	l := sort.Search(len(x.starts), func(i int) bool { return x.starts[i] > off }) - 1
+	return l + 1, utf8.RuneCountInString(x.src[x.starts[l]:off]) + 1
+}
+
+// Offset returns the byte offset of a 1-based line and column (column in
+// characters), clamped to the text.
+func (x *LineIndex) Offset(line, col int) int {
+	if line < 1 {
+		return 0
+	}
+	if line > len(x.starts) {
+		return len(x.src)
+	}
+	off := x.starts[line-1]
+	for c := 1; c < col && off < len(x.src) && x.src[off] != '\n'; c++ {
+		_, size := utf8.DecodeRuneInString(x.src[off:])
+		off += size
+	}
+	return off
+}
