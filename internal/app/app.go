@@ -124,7 +124,6 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	if err != nil {
 		return err
 	}
-	_ = notifier // used by flows and HA as they are wired
 	reviewer, err := newReviewer(cfg.Review)
 	if err != nil {
 		return err

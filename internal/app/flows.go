@@ -136,7 +136,7 @@ func (a flowsReviewer) Review(ctx context.Context, req flows.ReviewRequest) (*fl
 	}
 	for _, f := range rep.Findings {
 		out.Findings = append(out.Findings, flows.Finding{Statement: f.Statement, Line: f.Line, Column: f.Column,
-			Rule: f.Rule, Level: string(f.Level), Message: f.Message, Fix: f.Fix})
+			Rule: f.Rule, Level: string(f.Level), Message: f.Message, Fix: f.Fix, Explanation: rep.Explanations[f.Rule]})
 	}
 	return out, nil
 }

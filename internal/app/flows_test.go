@@ -67,6 +67,20 @@ func TestFlowsAdapters(t *testing.T) {
 	if rep.Statements != 2 || !found {
 		t.Fatalf("review: %+v", rep)
 	}
+	// A rule finding carries the rule's explanation to the ticket.
+	rep, err = r.Review(ctx, flows.ReviewRequest{Engine: engine.MariaDB, SQL: "DELETE FROM orders", Env: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	explained := false
+	for _, f := range rep.Findings {
+		if f.Rule != "syntax" && f.Explanation != "" {
+			explained = true
+		}
+	}
+	if !explained {
+		t.Fatalf("no finding carries its rule's explanation: %+v", rep.Findings)
+	}
 
 	exsvc := executor.NewService(db, inv, executor.Config{PollInterval: 50 * time.Millisecond}, log)
 	rctx, stop := context.WithCancel(ctx)

@@ -497,7 +497,13 @@ func showTicket(w io.Writer, t *flows.Ticket) {
 		if findings, ok := st.Result["findings"].([]any); ok {
 			for _, f := range findings {
 				if m, ok := f.(map[string]any); ok {
-					fmt.Fprintf(w, "     %v line %v col %v: %v: %v %v\n", m["level"], m["line"], m["column"], m["rule"], m["message"], m["fix"])
+					fmt.Fprintf(w, "     %v line %v col %v: %v: %v\n", m["level"], m["line"], m["column"], m["rule"], m["message"])
+					if fix, _ := m["fix"].(string); fix != "" {
+						fmt.Fprintf(w, "       fix: %s\n", fix)
+					}
+					if why, _ := m["explanation"].(string); why != "" {
+						fmt.Fprintf(w, "       why: %s\n", why)
+					}
 				}
 			}
 		}

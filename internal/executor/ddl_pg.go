@@ -176,9 +176,6 @@ func planPGDDL(ctx context.Context, conn engine.Conn, s *stmt) (*pgDDL, error) {
 		switch r.RenameType {
 		case pg.ObjectType_OBJECT_TABLE, pg.ObjectType_OBJECT_VIEW, pg.ObjectType_OBJECT_SEQUENCE, pg.ObjectType_OBJECT_INDEX:
 			kind := strings.TrimPrefix(r.RenameType.String(), "OBJECT_")
-			if kind == "TABLE" {
-				kind = "TABLE"
-			}
 			p.rollback = []string{fmt.Sprintf("ALTER %s %s RENAME TO %s", kind, d.quoteQualified(r.Relation.Schemaname, r.Newname), d.quoteIdent(r.Relation.Relname))}
 		case pg.ObjectType_OBJECT_COLUMN:
 			p.rollback = []string{fmt.Sprintf("ALTER TABLE %s RENAME COLUMN %s TO %s", pgRef(r.Relation), d.quoteIdent(r.Newname), d.quoteIdent(r.Subname))}

@@ -95,6 +95,8 @@ type Finding struct {
 	Level     string `json:"level"` // error, warning, notice, manual
 	Message   string `json:"message"`
 	Fix       string `json:"fix,omitempty"`
+	// Explanation says why the rule exists (shown with the finding).
+	Explanation string `json:"explanation,omitempty"`
 }
 
 // Executor runs a ticket's SQL durably (the executor capability, wired by
