@@ -198,3 +198,19 @@ func (e flowsExecutor) Cancel(ctx context.Context, id string) error {
 	}
 	return e.s.Cancel(ctx, n)
 }
+
+func (e flowsExecutor) Rollback(ctx context.Context, id string) (flows.ExecRollback, error) {
+	n, err := parseExecID(id)
+	if err != nil {
+		return flows.ExecRollback{}, err
+	}
+	ex, err := e.s.Get(ctx, n)
+	if err != nil {
+		return flows.ExecRollback{}, err
+	}
+	rb, err := e.s.RollbackScript(ctx, n)
+	if err != nil {
+		return flows.ExecRollback{}, err
+	}
+	return flows.ExecRollback{Instance: ex.Instance, Database: ex.Database, SQL: rb.SQL, Complete: rb.Complete, Notes: rb.Notes}, nil
+}

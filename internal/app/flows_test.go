@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,5 +106,17 @@ func TestFlowsAdapters(t *testing.T) {
 	res, err := x.Wait(wctx, id)
 	if err != nil || res.State != "done" || len(res.Statements) != 2 || res.Statements[1].RowsAffected != 2 || res.Statements[1].Line != 2 {
 		t.Fatalf("wait: %+v %v", res, err)
+	}
+	// The rollback undoes both, newest first: the rows, then the table.
+	rb, err := x.Rollback(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	del, drop := strings.Index(rb.SQL, "DELETE FROM"), strings.Index(rb.SQL, "DROP TABLE")
+	if rb.Instance != "m1" || rb.Database != "shop" || !rb.Complete || del < 0 || drop < del {
+		t.Fatalf("rollback: %+v", rb)
+	}
+	if _, err := x.Rollback(ctx, "nope"); err == nil {
+		t.Fatal("rollback of a bad execution id: no error")
 	}
 }

@@ -288,7 +288,7 @@ func oneTicket(cmd *cobra.Command, args []string) error {
 func (e *env) ticketCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "ticket", Short: "Work orders: submit, approve, follow"}
 	cmd.AddCommand(e.ticketSubmitCmd(), e.ticketListCmd(), e.ticketShowCmd(), e.ticketDecideCmd(true), e.ticketDecideCmd(false),
-		e.ticketCancelCmd(), e.ticketRetryCmd(), e.ticketWatchCmd(), e.ticketPasswordCmd(), e.ticketDownloadCmd())
+		e.ticketCancelCmd(), e.ticketRetryCmd(), e.ticketWatchCmd(), e.ticketPasswordCmd(), e.ticketDownloadCmd(), e.ticketRollbackCmd())
 	return cmd
 }
 
@@ -465,6 +465,9 @@ func showTicket(w io.Writer, t *flows.Ticket) {
 	row(w, "submitted", fmtTime(t.CreatedAt))
 	if !t.DoneAt.IsZero() {
 		row(w, "finished", fmtTime(t.DoneAt))
+	}
+	if t.CanRollback {
+		row(w, "rollback", fmt.Sprintf("dbfleet ticket rollback %d [--submit]", t.ID))
 	}
 	if t.Hidden {
 		row(w, "note", "you may not see this ticket's SQL and results")
@@ -836,4 +839,49 @@ func (c *client) raw(ctx context.Context, path string) (string, []byte, error) {
 		name = params["filename"]
 	}
 	return name, body, nil
+}
+
+func (e *env) ticketRollbackCmd() *cobra.Command {
+	var submit bool
+	c := &cobra.Command{
+		Use:   "rollback ID [--submit]",
+		Short: "Print the SQL that undoes what a ticket's execute steps changed; --submit files it as a new ticket of the same flow",
+		Args:  oneTicket,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := e.checkOutput(); err != nil {
+				return err
+			}
+			pth, err := ticketPath(args[0], "/rollback")
+			if err != nil {
+				return err
+			}
+			if submit {
+				var t flows.Ticket
+				if err := e.call(cmd, "POST", pth, nil, &t); err != nil {
+					return err
+				}
+				return e.print(t, func(w io.Writer) {
+					fmt.Fprintf(w, "Submitted ticket #%d (%s, flow version %d): %s.\n", t.ID, t.Flow, t.FlowVersion, t.State)
+				})
+			}
+			var rb flows.Rollback
+			if err := e.call(cmd, "GET", pth, nil, &rb); err != nil {
+				return err
+			}
+			if e.output == "json" {
+				return e.print(rb, nil)
+			}
+			for _, n := range rb.Notes {
+				fmt.Fprintf(e.stderr, "note: %s\n", n)
+			}
+			if rb.SQL == "" {
+				fmt.Fprintf(e.stderr, "Ticket #%d committed nothing that can be undone.\n", rb.TicketID)
+				return nil
+			}
+			_, err = io.WriteString(e.stdout, rb.SQL)
+			return err
+		},
+	}
+	c.Flags().BoolVar(&submit, "submit", false, "submit the rollback SQL as a new ticket (same flow and form values) and print its id")
+	return c
 }

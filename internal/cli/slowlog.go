@@ -107,7 +107,7 @@ content. Output: -o text (or table, the default) or -o json.`,
 			if err != nil {
 				return err
 			}
-			if d.Events == 0 {
+			if d.Events == 0 && opts.Since.IsZero() && opts.Until.IsZero() {
 				fmt.Fprintf(e.stderr, "warning: no slow-log events found in %s (is it a MariaDB/MySQL slow log?)\n", strings.Join(args, ", "))
 			}
 			ro := slowlog.ReportOptions{Limit: limit, OrderBy: order}
@@ -246,15 +246,15 @@ func (e *env) slowlogTopCmd() *cobra.Command {
 				return err
 			}
 			return e.print(out, func(w io.Writer) {
-				fmt.Fprintf(w, "# %s: %d classes, %d calls, %s from %s to %s\n", out.Instance, out.Classes, out.Calls, slowlog.MicroT(out.Time), fmtTime(out.Since), fmtTime(out.Until))
+				fmt.Fprintf(w, "# %s: %d classes, %d calls, %s from %s to %s\n", out.Instance, out.Classes, out.Calls, slowlog.FormatSeconds(out.Time), fmtTime(out.Since), fmtTime(out.Until))
 				row(w, "RANK", "QUERY ID", "CALLS", "TOTAL", "SHARE", "AVG", "P95", "MAX", "ROWS EXAMINED", "STATEMENT")
 				for i, c := range out.Top {
 					fp := c.Fingerprint
 					if len(fp) > 80 {
 						fp = fp[:80] + "..."
 					}
-					row(w, i+1, "0x"+slowlog.ShortQueryID(c.QueryID), c.Calls, slowlog.MicroT(c.QueryTime), fmt.Sprintf("%.1f%%", c.Share*100),
-						slowlog.MicroT(c.Avg), slowlog.MicroT(c.P95), slowlog.MicroT(c.Max), c.RowsExamined, fp)
+					row(w, i+1, "0x"+slowlog.ShortQueryID(c.QueryID), c.Calls, slowlog.FormatSeconds(c.QueryTime), fmt.Sprintf("%.1f%%", c.Share*100),
+						slowlog.FormatSeconds(c.Avg), slowlog.FormatSeconds(c.P95), slowlog.FormatSeconds(c.Max), c.RowsExamined, fp)
 				}
 			})
 		},
@@ -309,9 +309,9 @@ func (e *env) slowlogShowCmd() *cobra.Command {
 				row(w, "query id", "0x"+c.QueryID)
 				row(w, "fingerprint", c.Fingerprint)
 				row(w, "calls", c.Calls)
-				row(w, "query time", fmt.Sprintf("total %s, avg %s, median %s, 95%% %s, min %s, max %s", slowlog.MicroT(c.QueryTime),
-					slowlog.MicroT(c.Avg), slowlog.MicroT(c.Median), slowlog.MicroT(c.P95), slowlog.MicroT(c.Min), slowlog.MicroT(c.Max)))
-				row(w, "lock time", slowlog.MicroT(c.LockTime))
+				row(w, "query time", fmt.Sprintf("total %s, avg %s, median %s, 95%% %s, min %s, max %s", slowlog.FormatSeconds(c.QueryTime),
+					slowlog.FormatSeconds(c.Avg), slowlog.FormatSeconds(c.Median), slowlog.FormatSeconds(c.P95), slowlog.FormatSeconds(c.Min), slowlog.FormatSeconds(c.Max)))
+				row(w, "lock time", slowlog.FormatSeconds(c.LockTime))
 				row(w, "rows", fmt.Sprintf("sent %d, examined %d, affected %d", c.RowsSent, c.RowsExamined, c.RowsAffected))
 				row(w, "bytes sent", c.BytesSent)
 				row(w, "seen", fmtTime(c.FirstSeen)+" to "+fmtTime(c.LastSeen))
@@ -322,7 +322,7 @@ func (e *env) slowlogShowCmd() *cobra.Command {
 					}
 				}
 				for _, t := range c.Trend {
-					row(w, "hour "+fmtTime(t.Start), fmt.Sprintf("%d calls, %s total, avg %s, p95 %s", t.Calls, slowlog.MicroT(t.QueryTime), slowlog.MicroT(t.Avg), slowlog.MicroT(t.P95)))
+					row(w, "hour "+fmtTime(t.Start), fmt.Sprintf("%d calls, %s total, avg %s, p95 %s", t.Calls, slowlog.FormatSeconds(t.QueryTime), slowlog.FormatSeconds(t.Avg), slowlog.FormatSeconds(t.P95)))
 				}
 				row(w, "example db", c.ExampleDB)
 				row(w, "example", strings.ReplaceAll(c.Example, "\n", " "))

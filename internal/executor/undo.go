@@ -241,8 +241,10 @@ func undoUpdates(t *table, image [][]any) []string {
 		rendered[i] = "SELECT " + strings.Join(parts, ", ")
 	}
 	for _, b := range batches(rendered) {
-		out = append(out, fmt.Sprintf("UPDATE %s AS %s JOIN (%s) AS %s ON %s SET %s",
-			t.Ref(), tq, strings.Join(b, " UNION ALL "), vq, strings.Join(on, " AND "), strings.Join(sets, ", ")))
+		// The match is a WHERE (not JOIN ... ON) so that the SQL review of
+		// a rollback submitted as a ticket sees which rows it changes.
+		out = append(out, fmt.Sprintf("UPDATE %s AS %s, (%s) AS %s SET %s WHERE %s",
+			t.Ref(), tq, strings.Join(b, " UNION ALL "), vq, strings.Join(sets, ", "), strings.Join(on, " AND ")))
 	}
 	return out
 }

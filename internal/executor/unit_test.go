@@ -210,7 +210,7 @@ func TestBuildUndo(t *testing.T) {
 		t.Errorf("delete undo:\n%q\nwant\n%q", got, want)
 	}
 	got = buildUndo(my, undoUpdate, image, nil)
-	want = []string{"UPDATE `shop`.`items` AS `dbfleet_t` JOIN (SELECT 1 AS `c1`, 'a' AS `c2`, '2023-11-14 22:13:20' AS `c4` UNION ALL SELECT 2 AS `c1`, NULL AS `c2`, NULL AS `c4`) AS `dbfleet_v` ON `dbfleet_t`.`id` = `dbfleet_v`.`c1` SET `dbfleet_t`.`name` = `dbfleet_v`.`c2`, `dbfleet_t`.`ts` = `dbfleet_v`.`c4`"}
+	want = []string{"UPDATE `shop`.`items` AS `dbfleet_t`, (SELECT 1 AS `c1`, 'a' AS `c2`, '2023-11-14 22:13:20' AS `c4` UNION ALL SELECT 2 AS `c1`, NULL AS `c2`, NULL AS `c4`) AS `dbfleet_v` SET `dbfleet_t`.`name` = `dbfleet_v`.`c2`, `dbfleet_t`.`ts` = `dbfleet_v`.`c4` WHERE `dbfleet_t`.`id` = `dbfleet_v`.`c1`"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("update undo:\n%q\nwant\n%q", got, want)
 	}

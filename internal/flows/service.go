@@ -117,6 +117,9 @@ type Executor interface {
 	Resume(ctx context.Context, id, resolve string) error
 	// Cancel stops it at the next statement boundary.
 	Cancel(ctx context.Context, id string) error
+	// Rollback returns the SQL that undoes the execution's committed
+	// changes.
+	Rollback(ctx context.Context, id string) (ExecRollback, error)
 }
 
 // ExecRequest is one execute step.
@@ -232,6 +235,9 @@ type Ticket struct {
 	CanApprove bool `json:"can_approve,omitempty"`
 	CanCancel  bool `json:"can_cancel,omitempty"`
 	CanRetry   bool `json:"can_retry,omitempty"`
+	// CanRollback: an execute step ran through the executor and the caller
+	// may see its rollback SQL (GET /api/v1/tickets/{id}/rollback).
+	CanRollback bool `json:"can_rollback,omitempty"`
 }
 
 // FieldValue is a form value with its label, for display.
@@ -785,6 +791,13 @@ func (s *Service) Get(ctx context.Context, p auth.Principal, id int64) (*Ticket,
 	}
 	out.CanCancel = !Terminal(t.State) && (p.User == t.Requester || p.Can(auth.TicketManage))
 	out.CanRetry = t.State == StateFailed && p.Can(auth.TicketManage)
+	if view && s.executor != nil {
+		for _, st := range out.Steps {
+			if ex, _ := st.Result["execution"].(string); ex != "" && st.Block == "execute" && (st.State == StepDone || st.State == StepFailed) {
+				out.CanRollback = true
+			}
+		}
+	}
 	return out, nil
 }
 

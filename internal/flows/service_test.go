@@ -112,6 +112,17 @@ func TestChangeEndToEnd(t *testing.T) {
 			if err != nil || !seen.Hidden || seen.Form != nil || seen.Steps[2].Statements != nil || strings.Contains(fmt.Sprint(seen.Fields), "INSERT") {
 				t.Fatalf("viewer sees %+v (%v)", seen, err)
 			}
+			// The built-in executor keeps no before-images: no rollback SQL,
+			// and a viewer may not ask for it anyway.
+			if tk.CanRollback {
+				t.Fatal("a ticket run by the built-in executor offers a rollback")
+			}
+			_, err = f.svc.RollbackSQL(context.Background(), dev, tk.ID)
+			kindOf(t, err, errkind.Invalid, "rollback SQL needs the executor")
+			_, err = f.svc.RollbackSQL(context.Background(), view, tk.ID)
+			kindOf(t, err, errkind.Forbidden, "may not see the SQL")
+			_, err = f.svc.SubmitRollback(ctx, dev, tk.ID)
+			kindOf(t, err, errkind.Invalid, "rollback SQL needs the executor")
 		})
 	}
 }

@@ -13,11 +13,19 @@ const maxDistinct = 1000
 type Counts struct {
 	m     map[string]*uint64
 	Other uint64
+	// last is the value counted last (the usual next one).
+	last  string
+	lastP *uint64
 }
 
 func (c *Counts) add(v []byte, n uint64) {
+	if c.lastP != nil && string(v) == c.last {
+		*c.lastP += n
+		return
+	}
 	if p := c.m[string(v)]; p != nil {
 		*p += n
+		c.last, c.lastP = string(v), p
 		return
 	}
 	if c.m == nil {

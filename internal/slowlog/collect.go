@@ -14,6 +14,7 @@ import (
 
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/inventory"
+	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
 )
 
@@ -46,6 +47,9 @@ func (s *Service) Collect(ctx context.Context, instance string) ([]SourceStatus,
 	if err != nil {
 		return nil, err
 	}
+	if !mysqlFamily(in.Engine) && in.Engine != engine.Postgres && in.Engine != engine.Redis {
+		return nil, errkind.New(errkind.Invalid, "instance %q is %s: slow queries are collected from MariaDB, MySQL, TiDB, PostgreSQL and Redis", instance, in.Engine)
+	}
 	var results []collectResult
 	conn, err := s.inv.Connect(ctx, instance, "")
 	if err != nil {
@@ -61,10 +65,8 @@ func (s *Service) Collect(ctx context.Context, instance string) ([]SourceStatus,
 			results = s.collectMySQL(ctx, in, conn)
 		case in.Engine == engine.Postgres:
 			results = []collectResult{s.collectPostgres(ctx, in, conn)}
-		case in.Engine == engine.Redis:
-			results = []collectResult{s.collectRedis(ctx, in, conn)}
 		default:
-			return nil, nil
+			results = []collectResult{s.collectRedis(ctx, in, conn)}
 		}
 	}
 	var out []SourceStatus

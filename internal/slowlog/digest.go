@@ -145,7 +145,6 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Digest, error) {
 	}
 
 	splitErr := make(chan error, 1)
-	var nblocks int
 	var nbytes int64
 	go func() {
 		defer close(blocks)
@@ -156,7 +155,7 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Digest, error) {
 				return
 			}
 		}
-		nblocks, nbytes = s.seq, s.bytes
+		nbytes = s.bytes
 		splitErr <- nil
 	}()
 	go func() {
@@ -214,8 +213,12 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Digest, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	_ = nblocks
 	d.Bytes = nbytes
+	for _, c := range d.Classes {
+		for a := range c.Num {
+			d.Totals.Num[a].Merge(&c.Num[a])
+		}
+	}
 	return d, nil
 }
 
@@ -295,6 +298,14 @@ func (s *splitter) split(file int, r io.Reader) error {
 			return s.send(block{seq: s.seq, file: file, data: (*buf)[:total], buf: buf, base: base, final: true, inheritTS: inherit})
 		}
 		cut := findBoundary((*buf)[:total])
+		if cut <= 0 && total >= maxBlock(s.size) {
+			// Not a slow log as MariaDB or MySQL write them (no event
+			// header in all this): cut anyway rather than hold it all.
+			cut = total
+			if i := bytes.LastIndex((*buf)[:total], sepEvent); i > 0 {
+				cut = i + 2
+			}
+		}
 		if cut <= 0 {
 			carry = total
 			continue
@@ -313,35 +324,77 @@ func (s *splitter) split(file int, r io.Reader) error {
 	}
 }
 
-// findBoundary returns where the last suitable event of b starts: after a
-// record separator (";\n" then "#"), at a "# Time:" line if there is one,
-// else at a "# User@Host:" line. pt reads on past a record that ends in a
-// metadata line (a record without a statement), so the line before the
-// boundary must be a statement line; and the event's first ";\n" must not
-// be followed by "#". Then parsing the blocks apart gives exactly the
-// events of one pass. It returns -1 when there is none.
+// maxBlock bounds how far a block grows while no boundary is found.
+func maxBlock(size int) int { return max(32*size, 256<<20) }
+
+// findBoundary returns where the last suitable event of b starts, so that
+// parsing b[:p] and b[p:] apart gives exactly the events of one pass of
+// pt-query-digest's parser.
+//
+// pt reads its records to ";\n#"; a record without a statement (a
+// lower-case "use db" statement, say) makes it read on into the next
+// event, which can leave the next record without metadata, and so on: a
+// chain that ends at a "# Time:" line, where pt takes the line for a NULL
+// query and parses the event whole. So an event that starts with "# Time:"
+// is a safe place to cut (the block before then ends on the NULL query),
+// provided its first ";\n" is not followed by "#" (pt would join two
+// events there). Without one, an event that starts with "# User@Host:" is
+// used if parsing from the last safe place up to it ends on a statement,
+// outside any chain. It returns -1 when there is none.
 func findBoundary(b []byte) int {
-	for _, marker := range [][]byte{[]byte(";\n# Time: "), []byte(";\n# User@Host: ")} {
-		end := len(b)
-		for tries := 0; tries < 64; tries++ {
-			i := bytes.LastIndex(b[:end], marker)
-			if i < 0 {
-				break
-			}
-			p := i + 2
-			rest := b[p:]
-			ls := bytes.LastIndexByte(b[:i], '\n') + 1
-			if isMetaLine(b[ls : i+1]) {
-				end = i
-				continue
-			}
-			if j := bytes.Index(rest, sepLine); j >= 0 && j+2 < len(rest) && rest[j+2] != '#' {
-				return p
-			}
-			end = i
+	firstSep := func(p int) bool {
+		rest := b[p:]
+		j := bytes.Index(rest, sepLine)
+		return j >= 0 && j+2 < len(rest) && rest[j+2] != '#'
+	}
+	timeMarker := []byte(";\n# Time: ")
+	end := len(b)
+	for tries := 0; tries < 64; tries++ {
+		i := bytes.LastIndex(b[:end], timeMarker)
+		if i < 0 {
+			break
+		}
+		if p := i + 2; firstSep(p) {
+			return p
+		}
+		end = i
+	}
+	// No "# Time:" line: check the last "# User@Host:" lines by parsing up
+	// to them from the last safe place before them.
+	uhMarker := []byte(";\n# User@Host: ")
+	end = len(b)
+	for tries := 0; tries < 8; tries++ {
+		i := bytes.LastIndex(b[:end], uhMarker)
+		if i < 0 {
+			break
+		}
+		p := i + 2
+		end = i
+		if !firstSep(p) {
+			continue
+		}
+		from := 0
+		if t := bytes.LastIndex(b[:i], timeMarker); t >= 0 && firstSep(t+2) {
+			from = t + 2
+		}
+		if endsOnStatement(b[from:p], from > 0) {
+			return p
 		}
 	}
 	return -1
+}
+
+// endsOnStatement reports whether parsing data (a block's beginning, or
+// from a "# Time:" line when cont) ends outside a chain of look-aheads.
+func endsOnStatement(data []byte, cont bool) bool {
+	p := parser{data: data}
+	if cont {
+		p.base = 1 // its "#" ended the record before
+	}
+	var ev Event
+	for p.next(&ev) {
+	}
+	return !p.lookedPastEnd
 }
 
 // worker turns blocks into partial digests.
@@ -600,14 +653,17 @@ func (w *worker) run(ctx context.Context, b block) (res blockResult) {
 		}
 		d.Events++
 		c.Events++
+		// The totals are the sum of the classes (Run adds them up at the
+		// end), plus what a class does not keep (see unrollLimit).
 		for m := globalMask & (1<<numAttrs - 1); m != 0; m &= m - 1 {
 			a := bits.TrailingZeros64(m)
 			v := ev.Num[a]
 			idx := BucketIndex(v)
 			if classMask&(1<<a) != 0 {
 				c.Num[a].Add(v, idx)
+			} else {
+				d.Totals.Num[a].Add(v, idx)
 			}
-			d.Totals.Num[a].Add(v, idx)
 		}
 		for m := (globalMask >> bitBool) & (1<<numBools - 1); m != 0; m &= m - 1 {
 			a := bits.TrailingZeros64(m)

@@ -1,6 +1,7 @@
 package slowlog
 
 import (
+	"bytes"
 	"regexp"
 	"strings"
 )
@@ -56,8 +57,7 @@ func Distill(query string) string {
 		return verb
 	}
 	var verbs []string
-	for _, m := range verbsRE.FindAllString(q, -1) {
-		v := strings.ToUpper(m)
+	for _, v := range findVerbs(q) {
 		if len(verbs) > 0 && verbs[len(verbs)-1] == v {
 			continue
 		}
@@ -102,15 +102,8 @@ var (
 	ifExistsRE  = regexp.MustCompile(`(?i)\s+IF(?:\s+NOT)?\s+EXISTS`)
 	ddlObjRE    = regexp.MustCompile(`(?i)(CREATE|ALTER|TRUNCATE|DROP|RENAME).+(DATABASE|TABLE)\b`)
 	ddlTblRE    = regexp.MustCompile("(?i)(?:TABLE|DATABASE)\\s+((?:`[^`]+`|\\w+)(?:\\.(?:`[^`]+`|\\w+))?)")
-	verbsRE     = regexp.MustCompile(`(?i)\b(?:^SHOW|^FLUSH|^COMMIT|^ROLLBACK|^BEGIN|SELECT|INSERT|UPDATE|DELETE|REPLACE|^SET|UNION|^START|^LOCK)\b`)
-	mlcRE       = regexp.MustCompile(`(?s)/\*[^!].*?\*/`)
-	olcRE       = regexp.MustCompile(`(?:--|#)[^'"\r\n]*(?:\r|\n|\z)`)
-	tblIdent    = "(?:`[^`]+`|\\w+)(?:\\.(?:`[^`]+`|\\w+))?"
-	tblRE       = regexp.MustCompile(`(?i)\b(FROM|JOIN|UPDATE|INTO)\b\s*\(?(` + tblIdent + `(?:(?:\s+(?:AS\s+)?\w+)?,\s*` + tblIdent + `)*)`)
-	tblOneRE    = regexp.MustCompile(`\s*(` + tblIdent + `)(?:\s+.*)?`)
 	hasLetterRE = regexp.MustCompile(`[a-zA-Z]`)
 	digitsRE    = regexp.MustCompile(`(_?)[0-9]+`)
-	quotedRE    = regexp.MustCompile(`(?s)"[^"]*"|'[^']*'`)
 	noiseRE     = regexp.MustCompile(`(?i)(?:LOW_PRIORITY|IGNORE|STRAIGHT_JOIN|DELAYED)\s+`)
 	lockRE      = regexp.MustCompile(`(?i)^\s*LOCK TABLES\s+`)
 	lockModeRE  = regexp.MustCompile(`(?i)\s+(?:READ(?:\s+LOCAL)?|WRITE)\s*`)
@@ -118,47 +111,195 @@ var (
 )
 
 func stripComments(q string) string {
-	q = mlcRE.ReplaceAllString(q, "")
-	return olcRE.ReplaceAllStringFunc(q, func(s string) string {
-		if n := len(s); n > 0 && (s[n-1] == '\n' || s[n-1] == '\r') {
-			return s[n-1:]
-		}
-		return ""
-	})
+	b := stripMultiLineComments(nil, []byte(q))
+	return string(stripOneLineComments(nil, b))
 }
 
-// tables is pt's QueryParser::get_tables, in short.
+// anywhereVerbs and startVerbs are pt's $verbs: the first anywhere as a
+// word, the second only at the start.
+var (
+	anywhereVerbs = map[string]bool{"SELECT": true, "INSERT": true, "UPDATE": true, "DELETE": true, "REPLACE": true, "UNION": true}
+	startVerbs    = map[string]bool{"SHOW": true, "FLUSH": true, "COMMIT": true, "ROLLBACK": true, "BEGIN": true, "SET": true, "START": true, "LOCK": true}
+)
+
+// findVerbs is m/\b($verbs)\b/gi, upper-cased.
+func findVerbs(q string) []string {
+	var out []string
+	for i := 0; i < len(q); i++ {
+		if !isWord(q[i]) {
+			continue
+		}
+		j := i
+		for j < len(q) && isWord(q[j]) {
+			j++
+		}
+		if j-i <= 8 {
+			w := strings.ToUpper(q[i:j])
+			if anywhereVerbs[w] || (i == 0 && startVerbs[w]) {
+				out = append(out, w)
+			}
+		}
+		i = j
+	}
+	return out
+}
+
+// removeNoise is s/(?:LOW_PRIORITY|IGNORE|STRAIGHT_JOIN|DELAYED)\s+/ /ig.
+func removeNoise(q string) string {
+	up := strings.ToUpper(q)
+	if !strings.Contains(up, "IGNORE") && !strings.Contains(up, "LOW_PRIORITY") && !strings.Contains(up, "STRAIGHT_JOIN") && !strings.Contains(up, "DELAYED") {
+		return q
+	}
+	return noiseRE.ReplaceAllString(q, " ")
+}
+
+// tables is pt's QueryParser::get_tables, in short: the table lists
+// after FROM, JOIN, UPDATE (not ON DUPLICATE KEY UPDATE) and INTO.
 func tables(q string) []string {
-	q = noiseRE.ReplaceAllString(q, " ")
-	if lockRE.MatchString(q) {
+	q = removeNoise(q)
+	if t := strings.TrimLeft(q, " \t\r\n\f\v"); len(t) >= 4 && strings.EqualFold(t[:4], "LOCK") && lockRE.MatchString(q) {
 		q = "FROM " + lockModeRE.ReplaceAllString(lockRE.ReplaceAllString(q, ""), "")
 	}
-	q = strings.NewReplacer(`\"`, "", `\'`, "").Replace(q)
-	q = quotedRE.ReplaceAllString(q, "?")
+	b := stripEscapedQuotes(nil, []byte(q))
+	b = replaceQuoted(nil, b, '"')
+	q = string(replaceQuoted(nil, b, '\''))
 	if m := insNoIntoRE.FindStringSubmatchIndex(q); m != nil && !strings.HasPrefix(strings.ToUpper(strings.TrimSpace(q[m[3]:])), "INTO") {
 		q = q[:m[3]] + " INTO " + q[m[1]:]
 	}
+	b = []byte(q)
 	var out []string
-	for _, m := range tblRE.FindAllStringSubmatchIndex(q, -1) {
-		// (?<!KEY\s)UPDATE: ON DUPLICATE KEY UPDATE names no table.
-		if strings.EqualFold(q[m[2]:m[3]], "UPDATE") && m[2] >= 4 && strings.EqualFold(q[m[2]-4:m[2]-1], "KEY") && isSpace(q[m[2]-1]) {
+	for i := 0; i < len(b); i++ {
+		if !isWord(b[i]) || !boundaryBefore(b, i) {
 			continue
 		}
-		list := q[m[4]:m[5]]
-		if len(list) >= 6 && strings.EqualFold(list[:6], "SELECT") {
+		j := i
+		for j < len(b) && isWord(b[j]) {
+			j++
+		}
+		w := strings.ToUpper(q[i:j])
+		kw := w == "FROM" || w == "JOIN" || w == "INTO" || w == "UPDATE"
+		if w == "UPDATE" && i >= 4 && isSpace(b[i-1]) && strings.EqualFold(q[i-4:i-1], "KEY") {
+			kw = false
+		}
+		if !kw {
+			i = j - 1
+			continue
+		}
+		k := j
+		for k < len(b) && isSpace(b[k]) {
+			k++
+		}
+		if k < len(b) && b[k] == '(' {
+			k++
+		}
+		list, end := tableList(b, k)
+		i = max(end, j) - 1
+		if list == "" || (len(list) >= 6 && strings.EqualFold(list[:6], "SELECT") && (len(list) == 6 || !isWord(list[6]))) {
 			continue
 		}
 		for _, t := range strings.Split(list, ",") {
-			if sm := tblOneRE.FindStringSubmatch(t); sm != nil {
-				t = sm[1]
+			t = strings.TrimLeft(t, " \t\r\n\f\v")
+			if n := identEnd([]byte(t), 0); n > 0 {
+				t = t[:n]
 			}
-			if !hasLetterRE.MatchString(t) {
-				continue
+			if hasLetterRE.MatchString(t) {
+				out = append(out, t)
 			}
-			out = append(out, t)
 		}
 	}
 	return out
+}
+
+// identEnd matches (?:`[^`]+`|\w+)(?:\.(?:`[^`]+`|\w+))? at i and returns
+// its end, or -1.
+func identEnd(b []byte, i int) int {
+	part := func(i int) int {
+		if i < len(b) && b[i] == '`' {
+			j := bytes.IndexByte(b[i+1:], '`')
+			if j <= 0 {
+				return -1
+			}
+			return i + 1 + j + 1
+		}
+		j := i
+		for j < len(b) && isWord(b[j]) {
+			j++
+		}
+		if j == i {
+			return -1
+		}
+		return j
+	}
+	e := part(i)
+	if e < 0 {
+		return -1
+	}
+	if e < len(b) && b[e] == '.' {
+		if e2 := part(e + 1); e2 > 0 {
+			return e2
+		}
+	}
+	return e
+}
+
+// tableList matches tbl_ident(?:(?:\s+(?:AS\s+)?\w+)?,\s*tbl_ident)* at i.
+func tableList(b []byte, i int) (string, int) {
+	e := identEnd(b, i)
+	if e < 0 {
+		return "", i
+	}
+	for {
+		next := -1
+		// With an alias first (greedy), then without.
+		for _, withAlias := range []bool{true, false} {
+			k := e
+			if withAlias {
+				s := k
+				for s < len(b) && isSpace(b[s]) {
+					s++
+				}
+				if s == k {
+					continue
+				}
+				if s+2 < len(b) && strings.EqualFold(string(b[s:s+2]), "AS") && isSpace(b[s+2]) {
+					a := s + 2
+					for a < len(b) && isSpace(b[a]) {
+						a++
+					}
+					if w := wordEnd(b, a); w > a && w < len(b) && b[w] == ',' {
+						s = a
+					}
+				}
+				w := wordEnd(b, s)
+				if w == s {
+					continue
+				}
+				k = w
+			}
+			if k >= len(b) || b[k] != ',' {
+				continue
+			}
+			k++
+			for k < len(b) && isSpace(b[k]) {
+				k++
+			}
+			if e2 := identEnd(b, k); e2 > 0 {
+				next = e2
+				break
+			}
+		}
+		if next < 0 {
+			return string(b[i:e]), e
+		}
+		e = next
+	}
+}
+
+func wordEnd(b []byte, i int) int {
+	for i < len(b) && isWord(b[i]) {
+		i++
+	}
+	return i
 }
 
 func cleanTable(t string) string {

@@ -117,8 +117,9 @@ type parser struct {
 	hdr     []int
 	hdrDone bool
 	scratch []byte
-	// uhMissed counts User@Host lines the fast path passed to the regexp.
-	uhMissed int
+	// lookedPastEnd is set when a record without a statement ended the
+	// data, so that pt would have read on into what follows.
+	lookedPastEnd bool
 }
 
 func (p *parser) tell() int64 { return p.base + int64(p.pos) }
@@ -250,8 +251,9 @@ func (p *parser) parseLines(ev *Event, stmt []byte) bool {
 			l, _, ok := p.nextRecord(sepLine)
 			if !ok {
 				if !p.final {
-					// The next block starts with an event header line,
-					// which pt would take for a NULL query before it.
+					// The next block starts with a "# Time:" line, which
+					// pt would take for a NULL query before it.
+					p.lookedPastEnd = true
 					ev.Arg = []byte("/* No query */")
 					ev.setNum(AttrQuerySize, 0)
 					return true
@@ -540,7 +542,6 @@ func (p *parser) parseUserHost(line []byte, ev *Event) bool {
 	if !bytes.Contains(line, userHostPrefix[2:]) {
 		return false
 	}
-	p.uhMissed++
 	m := userHostRE.FindSubmatchIndex(line)
 	if m == nil {
 		return false

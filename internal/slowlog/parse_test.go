@@ -6,9 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/dbfleet/dbfleet/internal/slowlog/slowloggen"
 )
 
 // ptDumpScript prints every event pt-query-digest's own SlowLogParser
@@ -285,3 +288,35 @@ var mariadbSample = func() string {
 	}
 	return string(b)
 }()
+
+// TestBlockCutsKeepEvents cuts generated logs (with "# Time:" lines often
+// and rarely, and pt's look-ahead chains after lower-case USE statements)
+// at the boundaries the digest would choose for many block sizes: the
+// events must be those of one pass.
+func TestBlockCutsKeepEvents(t *testing.T) {
+	for _, qps := range []int{20, 3000} {
+		var gen bytes.Buffer
+		if _, _, err := slowloggen.Write(&gen, 1<<20, slowloggen.Options{Seed: 11, QPS: qps}); err != nil {
+			t.Fatal(err)
+		}
+		strip := func(dump string) []string {
+			lines := strings.Split(dump, "\n")
+			for i, l := range lines {
+				_, lines[i], _ = strings.Cut(l, "|") // pt's byte offsets may differ by one
+			}
+			return lines
+		}
+		want := strip(goDump(gen.Bytes(), 1<<30))
+		for bs := 400; bs < 9000; bs += 211 {
+			got := strip(goDump(gen.Bytes(), bs))
+			if !slices.Equal(got, want) {
+				for i := range want {
+					if i >= len(got) || got[i] != want[i] {
+						t.Fatalf("qps %d, blocks of %d: event %d:\n got %.300s\nwant %.300s", qps, bs, i, got[i], want[i])
+					}
+				}
+				t.Fatalf("qps %d, blocks of %d: %d events, want %d", qps, bs, len(got), len(want))
+			}
+		}
+	}
+}

@@ -27,8 +27,25 @@ type ptClass struct {
 	} `json:"example"`
 }
 
+// ptGlobal is pt-query-digest's JSON "global".
+type ptGlobal struct {
+	QueryCount       uint64 `json:"query_count"`
+	UniqueQueryCount int    `json:"unique_query_count"`
+	Metrics          struct {
+		QueryTime struct {
+			Sum string `json:"sum"`
+		} `json:"Query_time"`
+		LockTime struct {
+			Sum string `json:"sum"`
+		} `json:"Lock_time"`
+		RowsExamined struct {
+			Sum string `json:"sum"`
+		} `json:"Rows_examined"`
+	} `json:"metrics"`
+}
+
 // runPT runs pt-query-digest on files and returns its classes by id.
-func runPT(t *testing.T, pt string, files ...string) map[string]ptClass {
+func runPT(t *testing.T, pt string, files ...string) (map[string]ptClass, ptGlobal) {
 	t.Helper()
 	args := append([]string{"--no-version-check", "--output", "json", "--limit", "100000000"}, files...)
 	cmd := exec.Command(pt, args...)
@@ -40,12 +57,13 @@ func runPT(t *testing.T, pt string, files ...string) map[string]ptClass {
 	}
 	var doc struct {
 		Classes []ptClass `json:"classes"`
+		Global  ptGlobal  `json:"global"`
 	}
 	if i := bytes.IndexByte(out, '{'); i > 0 {
 		out = out[i:] // pt prints a blank line first
 	}
 	if len(bytes.TrimSpace(out)) == 0 {
-		return map[string]ptClass{}
+		return map[string]ptClass{}, ptGlobal{}
 	}
 	if err := json.Unmarshal(out, &doc); err != nil {
 		t.Fatalf("pt-query-digest JSON: %v\n%.500s", err, out)
@@ -54,7 +72,7 @@ func runPT(t *testing.T, pt string, files ...string) map[string]ptClass {
 	for _, c := range doc.Classes {
 		m[c.Checksum] = c
 	}
-	return m
+	return m, doc.Global
 }
 
 // digestFiles runs dbfleet's digest on files.
@@ -80,7 +98,19 @@ func digestFiles(t *testing.T, opts Options, files ...string) *Digest {
 // with the same counts and total Query_time on files.
 func comparePT(t *testing.T, pt string, d *Digest, files ...string) {
 	t.Helper()
-	want := runPT(t, pt, files...)
+	want, global := runPT(t, pt, files...)
+	// The overall totals too.
+	near := func(a float64, b string) bool {
+		f, _ := strconv.ParseFloat(b, 64)
+		return math.Abs(a-f) <= 1e-6*math.Max(1, math.Abs(f))
+	}
+	if global.QueryCount != d.Totals.Num[AttrQueryTime].Cnt || global.UniqueQueryCount != len(d.Classes) ||
+		!near(d.Totals.Num[AttrQueryTime].Sum, global.Metrics.QueryTime.Sum) || !near(d.Totals.Num[AttrLockTime].Sum, global.Metrics.LockTime.Sum) ||
+		!near(d.Totals.Num[AttrRowsExamined].Sum, global.Metrics.RowsExamined.Sum) {
+		t.Errorf("totals: %d events, %d classes, Query_time %.6f, Lock_time %.6f, Rows_examined %.0f; pt-query-digest: %+v",
+			d.Totals.Num[AttrQueryTime].Cnt, len(d.Classes), d.Totals.Num[AttrQueryTime].Sum, d.Totals.Num[AttrLockTime].Sum,
+			d.Totals.Num[AttrRowsExamined].Sum, global)
+	}
 	got := map[string]*Class{}
 	for _, c := range d.Classes {
 		if c.Num[AttrQueryTime].Cnt > 0 { // pt reports only classes with a Query_time

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -162,18 +164,34 @@ func (d *Digest) Report(o ReportOptions) ReportJSON {
 		r.OrderBy = OrderSum
 	}
 	ranked := d.Ranked(r.OrderBy)
-	for i, c := range ranked {
-		if o.Limit > 0 && i >= o.Limit {
-			if r.Misc == nil {
-				r.Misc = &MiscJSON{}
-			}
+	shown := ranked
+	if o.Limit > 0 && len(shown) > o.Limit {
+		shown = ranked[:o.Limit]
+		r.Misc = &MiscJSON{}
+		for _, c := range ranked[o.Limit:] {
 			r.Misc.Classes++
 			r.Misc.QueryCount += c.Count()
 			r.Misc.QueryTime += c.Num[AttrQueryTime].Sum
-			continue
 		}
-		r.Classes = append(r.Classes, d.classJSON(c, i+1))
 	}
+	// Classes are independent: build them on every core.
+	r.Classes = make([]ClassJSON, len(shown))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				r.Classes[i] = d.classJSON(shown[i], i+1)
+			}
+		}()
+	}
+	for i := range shown {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	return r
 }
 
@@ -511,4 +529,26 @@ func formatValues(c *Counts, classCnt uint64) string {
 func looksLikeIP(s string) bool {
 	dots := strings.Count(s, ".")
 	return dots == 3 && strings.IndexFunc(s, func(r rune) bool { return r != '.' && (r < '0' || r > '9') }) < 0
+}
+
+// FormatSeconds formats seconds with three significant digits: 1.5s,
+// 750ms, 12.3us (MicroT rounds like pt-query-digest's reports).
+func FormatSeconds(v float64) string {
+	switch {
+	case v <= 0:
+		return "0"
+	case v < 1e-3:
+		return strconv.FormatFloat(roundSig(v*1e6), 'f', -1, 64) + "us"
+	case v < 1:
+		return strconv.FormatFloat(roundSig(v*1e3), 'f', -1, 64) + "ms"
+	}
+	return strconv.FormatFloat(roundSig(v), 'f', -1, 64) + "s"
+}
+
+func roundSig(v float64) float64 {
+	if v == 0 {
+		return 0
+	}
+	p := math.Pow(10, 2-math.Floor(math.Log10(math.Abs(v))))
+	return math.Round(v*p) / p
 }

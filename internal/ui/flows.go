@@ -31,6 +31,8 @@ func (u *site) flowRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /tickets/{id}/retry", u.action(auth.TicketManage, u.retryTicket))
 	mux.Handle("POST /tickets/{id}/password", u.action(auth.FlowSubmit, u.revealPassword))
 	mux.Handle("GET /tickets/{id}/attachments/{att}", u.page(auth.FlowRead, u.downloadAttachment))
+	mux.Handle("GET /tickets/{id}/rollback", u.page(auth.FlowRead, u.rollbackPage))
+	mux.Handle("POST /tickets/{id}/rollback", u.action(auth.FlowSubmit, u.submitRollback))
 }
 
 var errNoFlows = errkind.New(errkind.Unavailable, "work orders are not enabled on this server")
@@ -531,4 +533,39 @@ func (u *site) downloadAttachment(w http.ResponseWriter, r *http.Request, rq *re
 	h.Set("Cache-Control", "no-store")
 	w.Write(body)
 	return nil
+}
+
+// rollbackPage shows the SQL that undoes a ticket's executions, with a
+// button that submits it as a new ticket.
+func (u *site) rollbackPage(w http.ResponseWriter, r *http.Request, rq *request) error {
+	if u.Flows == nil {
+		return errNoFlows
+	}
+	id, err := pathTicket(r)
+	if err != nil {
+		return err
+	}
+	rb, err := u.Flows.RollbackSQL(r.Context(), rq.p, id)
+	if err != nil {
+		return err
+	}
+	v := u.view(rq, fmt.Sprintf("Ticket #%d: rollback SQL", id), "tickets")
+	v.Data = rb
+	u.render(w, r, http.StatusOK, "ticket_rollback.html", v)
+	return nil
+}
+
+func (u *site) submitRollback(w http.ResponseWriter, r *http.Request, rq *request) error {
+	if u.Flows == nil {
+		return errNoFlows
+	}
+	id, err := pathTicket(r)
+	if err != nil {
+		return err
+	}
+	t, err := u.Flows.SubmitRollback(r.Context(), rq.p, id)
+	if err != nil {
+		return err
+	}
+	return u.redirect(w, r, fmt.Sprintf("/tickets/%d", t.ID), fmt.Sprintf("Ticket #%d submitted: the rollback of ticket #%d.", t.ID, id))
 }

@@ -179,6 +179,15 @@ func TestFlowPages(t *testing.T) {
 	ff.waitState(1, flows.StateDone)
 	r = dev.get("/tickets/1")
 	expectBody(t, "done ticket", r, `data-state="done"`, `<td class="mono">INSERT INTO o VALUES (1)</td>`, "dba", "approve", "fine")
+	// Without the executor (the built-in one keeps no before-images) the
+	// ticket offers no rollback, and asking for it says why.
+	if strings.Contains(r.body, `id="rollback-box"`) {
+		t.Fatal("a ticket run by the built-in executor offers a rollback")
+	}
+	r = dev.get("/tickets/1/rollback")
+	expect(t, "rollback without the executor", r, 400, "")
+	expectBody(t, "rollback without the executor", r, "rollback SQL needs the executor")
+	expect(t, "submit rollback without the executor", dev.post("/tickets/1/rollback", url.Values{}), 400, "")
 	r = dev.get("/tickets?mine=true")
 	expectBody(t, "list", r, `data-ticket="1" data-state="done"`)
 

@@ -79,7 +79,7 @@ func (u *site) slowlogList(w http.ResponseWriter, r *http.Request, rq *request) 
 type slowFmt struct{}
 
 // Secs formats seconds: 12us, 3ms, 1.5s.
-func (slowFmt) Secs(v float64) string { return slowlog.MicroT(v) }
+func (slowFmt) Secs(v float64) string { return slowlog.FormatSeconds(v) }
 
 // Pct formats a share (0-1) as a percentage.
 func (slowFmt) Pct(v float64) string { return fmt.Sprintf("%.1f%%", v*100) }
@@ -250,16 +250,10 @@ type slowClassData struct {
 	Ranges  []string
 	Class   slowlog.ClassDetail
 	Chart   template.HTML
-	Dist    []distBar
+	Dist    template.HTML
 	Explain *slowlog.ExplainResult
 	// ExplainError says why EXPLAIN failed, when it did.
 	ExplainError string
-}
-
-type distBar struct {
-	Label string
-	Count uint64
-	Width int // percent of the widest
 }
 
 func (u *site) slowlogClassData(r *http.Request) (slowClassData, error) {
@@ -278,18 +272,33 @@ func (u *site) slowlogClassData(r *http.Request) (slowClassData, error) {
 	}
 	d := slowClassData{Range: rng, Ranges: slowRanges, Class: c}
 	d.Chart = template.HTML(trendSVG(c.Trend, now.Add(-dur), now))
+	d.Dist = template.HTML(distSVG(c.Histogram))
+	return d, nil
+}
+
+// distSVG draws the Query_time distribution as horizontal bars, one per
+// power of ten (pt-query-digest's chart, drawn).
+func distSVG(h [8]uint64) string {
+	const rowH, labelW, barW, countW = 20, 56, 420, 80
 	var maxN uint64
-	for _, n := range c.Histogram {
+	for _, n := range h {
 		maxN = max(maxN, n)
 	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="Query time distribution" font-family="sans-serif" font-size="12">`,
+		labelW+barW+countW, rowH*len(h), labelW+barW+countW, rowH*len(h))
 	for i, lbl := range []string{"1µs", "10µs", "100µs", "1ms", "10ms", "100ms", "1s", "10s+"} {
-		b := distBar{Label: lbl, Count: c.Histogram[i]}
-		if maxN > 0 {
-			b.Width = int(math.Ceil(float64(c.Histogram[i]) * 100 / float64(maxN)))
+		y := i * rowH
+		w := 0
+		if maxN > 0 && h[i] > 0 {
+			w = max(1, int(math.Round(float64(h[i])*barW/float64(maxN))))
 		}
-		d.Dist = append(d.Dist, b)
+		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end" fill="#333">%s</text>`, labelW-8, y+14, lbl)
+		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="#0072b2"/>`, labelW, y+4, w, rowH-8)
+		fmt.Fprintf(&b, `<text x="%d" y="%d" fill="#333">%d</text>`, labelW+w+6, y+14, h[i])
 	}
-	return d, nil
+	b.WriteString(`</svg>`)
+	return b.String()
 }
 
 // trendSVG draws a class's total time and average per hour.
