@@ -231,7 +231,10 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		}
 		leaseHeld.WithLabelValues(name).Set(v)
 	}
-	haSvc := newHA(cfg.HA, db, inv, engines, box, log.With("component", "ha"), leases.Holder())
+	haSvc, err := newHA(cfg.HA, db, inv, engines, box, notifier, log.With("component", "ha"), leases.Holder())
+	if err != nil {
+		return err
+	}
 	defer haSvc.Close()
 	apiSrv.HA, uiSrv.HA = haSvc, haSvc
 	prober := &inventory.Prober{Inventory: inv, Interval: cfg.Inventory.ProbeInterval, Concurrency: cfg.Inventory.ProbeConcurrency, Observer: checks}

@@ -18,6 +18,10 @@ type HA struct {
 	CatchUpTimeout    time.Duration `yaml:"catchup_timeout" env:"DBFLEET_HA_CATCHUP_TIMEOUT"`
 	SwitchoverTimeout time.Duration `yaml:"switchover_timeout" env:"DBFLEET_HA_SWITCHOVER_TIMEOUT"`
 	HeartbeatPeriod   time.Duration `yaml:"heartbeat_period" env:"DBFLEET_HA_HEARTBEAT_PERIOD"`
+	// Notify names the notify.channels that HA events (dead primary,
+	// failover, switchover, fence, acknowledgement) go to; they are
+	// always logged too.
+	Notify []string `yaml:"notify" env:"DBFLEET_HA_NOTIFY"`
 	// Hooks are shell commands or webhooks run around failovers; only
 	// this file defines them, clusters refer to them by name.
 	Hooks []HAHook `yaml:"hooks"`
