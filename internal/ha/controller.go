@@ -231,7 +231,9 @@ func (s *Service) fencePending(ctx context.Context, topo Topology, d Diagnosis) 
 		case !old.writable(topo.Engine):
 			s.clearFence(ctx, rec, "the old primary came back read-only")
 		default:
-			detail, err := s.opsFor(topo.Engine, topo.Cluster).fence(ctx, old, topo.node(rec.NewPrimary))
+			fctx, cancel := context.WithTimeout(ctx, 2*fenceTimeout)
+			detail, err := s.opsFor(topo.Engine, topo.Cluster).fence(fctx, old, topo.node(rec.NewPrimary))
+			cancel()
 			if err != nil {
 				s.log.Error("ha: deferred fence failed", "cluster", topo.Cluster, "instance", old.Name, "err", err)
 				continue

@@ -2,6 +2,8 @@ package ha
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -147,8 +149,20 @@ func waitFor(t *testing.T, within time.Duration, what string, ok func() bool) {
 // the replicas' receivers stay "Yes" but hear no heartbeat: after three
 // heartbeat periods they count as having lost it and the controller fails
 // over. When the old primary resumes (SIGCONT) it is fenced.
+//
+// With semi-synchronous replication the writer's last commit on the old
+// primary waits for an acknowledgement no replica will send; the fence
+// must not wait for it (it closes the sessions first).
 func TestFailoverHung(t *testing.T) {
+	t.Run("async", func(t *testing.T) { testHung(t, false) })
+	t.Run("semisync", func(t *testing.T) { testHung(t, true) })
+}
+
+func testHung(t *testing.T, semi bool) {
 	c := testenv.StartMariaDBCluster(t, 3)
+	if semi {
+		enableSemiSync(t, c)
+	}
 	prepareApp(t, c)
 	heartbeat(t, c)
 	e := newEnv(t, nil, fastOptions())
@@ -174,10 +188,43 @@ func TestFailoverHung(t *testing.T) {
 	w.checkNoLoss(c.Nodes[newIdx])
 
 	signal(t, c.Primary(), syscall.SIGCONT)
+	resumed := time.Now()
+	stray := make(chan error, 1)
+	if semi {
+		// A client still connected to the old primary writes as soon as it
+		// resumes: with semi-sync its commit waits for an acknowledgement
+		// no replica will send, which a fence must not wait for.
+		go func() {
+			db, err := sql.Open("mysql", fmt.Sprintf("%s:%s@tcp(127.0.0.1:%d)/app", appUser, appPassword, c.Primary().Port))
+			if err != nil {
+				stray <- err
+				return
+			}
+			defer db.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			_, err = db.ExecContext(ctx, "INSERT INTO t (id) VALUES (-1)")
+			stray <- err
+		}()
+	}
 	waitFor(t, 15*time.Second, "old primary fenced after SIGCONT", func() bool {
 		r, _ := e.ha.Recovery(e.ctx, rec.ID)
 		return !r.FencePending
 	})
+	// Within a couple of probes, not after rpl_semi_sync_master_timeout.
+	if took := time.Since(resumed); took > 4*time.Second {
+		t.Errorf("the resumed old primary was fenced only %s after it resumed", took.Round(time.Millisecond))
+	}
+	if semi {
+		select {
+		case err := <-stray:
+			if err == nil {
+				t.Error("a write on the fenced old primary was acknowledged")
+			}
+		case <-time.After(5 * time.Second):
+			t.Error("a write on the old primary still waits after the fence")
+		}
+	}
 	if got := writableNodes(t, c); !slices.Equal(got, []int{newIdx}) {
 		t.Errorf("writable nodes after the old primary resumed: %v, want only %d", got, newIdx)
 	}

@@ -222,16 +222,33 @@ func (m *mariadbOps) repoint(ctx context.Context, n, to *Node) (string, error) {
 	return "now replicates from " + to.Name + " at " + to.replAddr(), nil
 }
 
+// fence closes the old primary's client sessions, then sets read_only,
+// then closes what connected meanwhile. Sessions go first: SET GLOBAL
+// read_only waits for commits in progress, and on a semi-synchronous
+// primary whose replicas left, a commit waits for an acknowledgement that
+// never comes (up to rpl_semi_sync_master_timeout). A killed session's
+// client gets an error, not an acknowledgement.
 func (m *mariadbOps) fence(ctx context.Context, old, to *Node) (string, error) {
-	if err := m.exec(ctx, old, "SET GLOBAL read_only = ON"); err != nil {
-		return "", err
+	n1, err := m.killClients(ctx, old)
+	if err != nil {
+		return "", fmt.Errorf("disconnect its clients: %w", err)
 	}
-	n, err := m.killClients(ctx, old)
+	rctx, cancel := context.WithTimeout(ctx, fenceTimeout)
+	err = m.exec(rctx, old, "SET GLOBAL read_only = ON")
+	cancel()
+	if err != nil {
+		return fmt.Sprintf("%d client connection(s) closed", n1), err
+	}
+	n2, err := m.killClients(ctx, old)
 	if err != nil {
 		return "read_only=ON", fmt.Errorf("read_only is ON but disconnecting its clients failed: %w", err)
 	}
-	return fmt.Sprintf("read_only=ON; %d client connection(s) closed", n), nil
+	return fmt.Sprintf("read_only=ON; %d client connection(s) closed", n1+n2), nil
 }
+
+// fenceTimeout bounds SET GLOBAL read_only on an old primary; a fence that
+// does not finish is retried at the next probe.
+const fenceTimeout = 5 * time.Second
 
 // killClients closes the connections of accounts other than dbfleet's and
 // the replication threads', so that no session keeps writing (sessions

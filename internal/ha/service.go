@@ -155,7 +155,7 @@ func (s *Service) SetSettings(ctx context.Context, cluster string, p SettingsPat
 	if p.empty() {
 		return Settings{}, errkind.New(errkind.Invalid, "cluster %q: no HA setting to change", cluster)
 	}
-	if p.Mode != nil && *p.Mode != ModeOff && !failoverSupported(c.Engine) && *p.Mode == ModeAutomatic {
+	if p.Mode != nil && *p.Mode == ModeAutomatic && !failoverSupported(c.Engine) {
 		return Settings{}, errkind.New(errkind.Invalid, "cluster %q is %s: dbfleet fails over only MariaDB and Redis clusters; use --ha notify", cluster, c.Engine)
 	}
 	var out Settings
