@@ -49,7 +49,10 @@ func TestMain(m *testing.M) {
 func servers(t *testing.T) {
 	t.Helper()
 	if shared.maria == nil || shared.pg == nil {
-		t.Skip("no MariaDB/PostgreSQL servers")
+		if testenv.Required() {
+			t.Fatal("no MariaDB/PostgreSQL servers (FLOWS_SKIP_SERVERS=1), but CI is set: integration tests are required")
+		}
+		t.Skip("no MariaDB/PostgreSQL servers (FLOWS_SKIP_SERVERS=1)")
 	}
 }
 
