@@ -21,7 +21,7 @@ const module = "github.com/dbfleet/dbfleet/"
 var layers = [][]string{
 	{"migrations", "web", "arch"},
 	{"platform", "chart"},
-	{"engine", "sqltext", "config", "testenv"},
+	{"engine", "sql", "config", "testenv"},
 	{"auth", "inventory"},
 	{"metrics", "health", "forecast", "slowlog", "sqlreview", "verify", "backup", "notify"},
 	{"executor", "query", "placement", "proxy"},

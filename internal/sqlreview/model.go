@@ -3,7 +3,7 @@ package sqlreview
 import (
 	"strings"
 
-	"github.com/dbfleet/dbfleet/internal/sqltext"
+	"github.com/dbfleet/dbfleet/internal/sql"
 )
 
 // This file is the small interface between rules and parsers: each
@@ -63,7 +63,7 @@ type Stmt struct {
 	Line   int    // of the text's first character in the file
 	Column int
 	Offset int // byte offset of Text in the file
-	Kind   sqltext.Kind
+	Kind   sql.Kind
 	Verb   string // "CREATE TABLE", "UPDATE"...
 	Op     Op
 
@@ -105,8 +105,8 @@ type Stmt struct {
 	// Notes record MariaDB syntax the review normalised before parsing.
 	Notes []string
 
-	dialect sqltext.Dialect
-	toks    []sqltext.Token
+	dialect sql.Dialect
+	toks    []sql.Token
 }
 
 // CreateTable is a CREATE TABLE.
@@ -268,9 +268,9 @@ type CommentOn struct {
 }
 
 // tokens returns the statement's tokens (computed once).
-func (s *Stmt) tokens() []sqltext.Token {
+func (s *Stmt) tokens() []sql.Token {
 	if s.toks == nil {
-		s.toks = sqltext.Tokens(s.Text, s.dialect)
+		s.toks = sql.Tokens(s.Text, s.dialect)
 	}
 	return s.toks
 }
@@ -283,7 +283,7 @@ func (s *Stmt) find(name string, from int) int {
 	}
 	// A quoted identifier first: a bare word of the same spelling may be
 	// a keyword (CREATE INDEX `index`).
-	for _, kind := range []sqltext.TokenKind{sqltext.QuotedIdent, sqltext.Word} {
+	for _, kind := range []sql.TokenKind{sql.QuotedIdent, sql.Word} {
 		for _, t := range s.tokens() {
 			if t.Off >= from && t.Kind == kind && strings.EqualFold(t.Name(s.Text), name) {
 				return t.Off

@@ -3,30 +3,48 @@ package sqlreview
 import (
 	"strings"
 
-	"github.com/dbfleet/dbfleet/internal/sqltext"
+	"github.com/dbfleet/dbfleet/internal/sql"
 )
-
-// dialectParser is the one thing a dialect brings to the review: turning a
-// statement's text into the model of model.go. Rules never see a parser's
-// own syntax tree.
-type dialectParser interface {
-	// parse fills s from s.Text: Op, tables, definitions, DML facts, or
-	// Manual when the statement is valid but beyond the rules. It returns
-	// a syntax error, with its byte offset in s.Text, when the statement
-	// does not parse.
-	parse(s *Stmt) *syntaxError
-}
 
 // syntaxError is a parser's complaint about one statement.
 type syntaxError struct {
-	Off int // byte offset in the statement text
+	Off int // byte offset in the statement text, -1 when unknown
 	Msg string
 	// Multi: the text holds several statements (valid in a DELIMITER
 	// block, which sends them together).
 	Multi bool
 }
 
-const multiMsg = "more than one statement where the script's delimiters make one"
+// parseStmt parses s with the one SQL front end and fills it from the
+// tree: Op, tables, definitions, DML facts, or Manual when the statement
+// is valid but beyond the rules. It returns a syntax error (or a refusal
+// of a statement too long or too deeply nested to parse), with its byte
+// offset in s.Text.
+func parseStmt(s *Stmt) *syntaxError {
+	p, err := sql.Parse(s.dialect, s.Text)
+	if err != nil {
+		if se, ok := sql.AsSyntax(err); ok {
+			return &syntaxError{Off: se.Off, Msg: se.Msg, Multi: se.Multi}
+		}
+		return &syntaxError{Off: -1, Msg: err.Error()}
+	}
+	s.Notes, s.OrReplace, s.Online = p.Notes, p.OrReplace, p.Online
+	s.Manual = p.Manual
+	if op, ok := routineVerbs[s.Verb]; ok && p.MySQL == nil && p.PG == nil {
+		s.Op = op
+	}
+	if s.Manual != "" && s.Op == OpOther && strings.HasPrefix(s.Manual, "anonymous BEGIN") {
+		s.Op = OpCreateRoutine
+	}
+	switch {
+	case p.MySQL != nil:
+		buildMySQL(s, p)
+	case p.PG != nil:
+		b := &pgBuilder{s: s}
+		b.build(p.PG)
+	}
+	return nil
+}
 
 // routineVerbs are statements whose bodies no rule can review.
 var routineVerbs = map[string]Op{
@@ -41,11 +59,11 @@ var routineVerbs = map[string]Op{
 }
 
 // firstWords returns up to n upper-cased bare words of text.
-func firstWords(text string, d sqltext.Dialect, n int) []string {
+func firstWords(text string, d sql.Dialect, n int) []string {
 	var out []string
-	sc := sqltext.NewScanner(text, d)
+	sc := sql.NewScanner(text, d)
 	for t, ok := sc.Next(); ok; t, ok = sc.Next() {
-		if t.Kind != sqltext.Word {
+		if t.Kind != sql.Word {
 			if len(out) == 0 {
 				continue
 			}

@@ -2,12 +2,9 @@ package sqlreview
 
 import (
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
 
-	"github.com/dbfleet/dbfleet/internal/sqltext"
-	"github.com/pingcap/tidb/pkg/parser"
+	"github.com/dbfleet/dbfleet/internal/sql"
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	"github.com/pingcap/tidb/pkg/parser/format"
 	"github.com/pingcap/tidb/pkg/parser/mysql"
@@ -18,105 +15,13 @@ import (
 	_ "github.com/pingcap/tidb/pkg/parser/test_driver"
 )
 
-// mysqlParser adapts the TiDB parser's MySQL grammar to the review model,
-// with MariaDB syntax normalised first (normalize_mysql.go).
-type mysqlParser struct {
-	p       *parser.Parser
-	mariadb bool
-}
-
-func newMySQLParser(mariadb bool) *mysqlParser {
-	return &mysqlParser{p: parser.New(), mariadb: mariadb}
-}
-
-var tidbNear = regexp.MustCompile(`(?s)^line \d+ column \d+ near "(.*)"(.*?)(?: \(total length (\d+)\))?\s*$`)
-
-func (mp *mysqlParser) parse(s *Stmt) *syntaxError {
-	words := firstWords(s.Text, s.dialect, 3)
-	if s.Verb != "" {
-		if op, ok := routineVerbs[s.Verb]; ok {
-			s.Op = op
-			if strings.HasPrefix(s.Verb, "CREATE") {
-				s.Manual = strings.ToLower(strings.TrimPrefix(s.Verb, "CREATE ")) + " body: rules cannot review stored code"
-			}
-			return nil
-		}
-		switch s.Verb {
-		case "DROP PROCEDURE", "DROP FUNCTION", "DROP TRIGGER", "DROP EVENT", "DROP PACKAGE":
-			return nil // not in the grammar; nothing for rules to check
-		}
+// buildMySQL fills s from a MySQL-family statement's tree.
+func buildMySQL(s *Stmt, p *sql.Parsed) {
+	b := &mysqlBuilder{s: s, types: p.Types}
+	b.build(p.MySQL)
+	if p.Algorithm != "" {
+		s.Algorithm = p.Algorithm
 	}
-	if len(words) >= 2 && words[0] == "BEGIN" && words[1] == "NOT" {
-		s.Op = OpCreateRoutine
-		s.Manual = "anonymous BEGIN NOT ATOMIC block: rules cannot review stored code"
-		return nil
-	}
-	nz := normalizeMySQL(s.Text, s.tokens(), mp.mariadb)
-	s.Notes = nz.notes
-	s.OrReplace = nz.orReplace
-	s.Online = nz.online
-	stmts, _, err := mp.p.Parse(nz.text, "", "")
-	if err != nil {
-		if mp.mariadb {
-			if why := mariadbOnly(s.Text); why != "" {
-				s.Manual = "MariaDB syntax the MySQL grammar does not cover (" + why + "): review by hand"
-				return nil
-			}
-		}
-		return tidbError(err, nz.text)
-	}
-	if len(stmts) == 0 {
-		return nil // only comments (a /*M! comment on MySQL)
-	}
-	if len(stmts) > 1 {
-		off := -1
-		toks := s.tokens()
-		for i, t := range toks {
-			if t.Kind == sqltext.Punct && s.Text[t.Off] == ';' && i+1 < len(toks) {
-				off = toks[i+1].Off
-				break
-			}
-		}
-		return &syntaxError{Off: off, Msg: multiMsg, Multi: true}
-	}
-	b := &mysqlBuilder{s: s, types: nz.types}
-	b.build(stmts[0])
-	if nz.algorithm != "" {
-		s.Algorithm = nz.algorithm
-	}
-	return nil
-}
-
-// tidbError turns the TiDB parser's error into a message and an offset.
-func tidbError(err error, text string) *syntaxError {
-	msg := err.Error()
-	if i := strings.Index(msg, "]"); strings.HasPrefix(msg, "[") && i > 0 {
-		msg = msg[i+1:]
-	}
-	m := tidbNear.FindStringSubmatch(msg)
-	if m == nil {
-		return &syntaxError{Off: -1, Msg: msg}
-	}
-	near, extra := m[1], strings.TrimSpace(m[2])
-	off := len(text) - len(near)
-	if m[3] != "" {
-		if total, err := strconv.Atoi(m[3]); err == nil {
-			off = len(text) - total
-		}
-	}
-	if off < 0 || off > len(text) {
-		off = -1
-	}
-	out := "syntax error"
-	if strings.TrimSpace(near) == "" {
-		out += " at the end of the statement"
-	} else {
-		out += fmt.Sprintf(" near %q", clip(near, 40))
-	}
-	if extra != "" {
-		out += ": " + extra
-	}
-	return &syntaxError{Off: off, Msg: out}
 }
 
 type mysqlBuilder struct {
@@ -732,11 +637,11 @@ func (v *dmlVisitor) Leave(n ast.Node) (ast.Node, bool) {
 func (v *dmlVisitor) starAt() int {
 	toks := v.s.tokens()
 	for i, t := range toks {
-		if t.Off < v.starFrom || t.Kind != sqltext.Punct || v.s.Text[t.Off] != '*' || i == 0 {
+		if t.Off < v.starFrom || t.Kind != sql.Punct || v.s.Text[t.Off] != '*' || i == 0 {
 			continue
 		}
 		p := toks[i-1]
-		if p.Is(v.s.Text, "SELECT") || p.Is(v.s.Text, "DISTINCT") || p.Is(v.s.Text, "ALL") || (p.Kind == sqltext.Punct && (v.s.Text[p.Off] == ',' || v.s.Text[p.Off] == '.')) {
+		if p.Is(v.s.Text, "SELECT") || p.Is(v.s.Text, "DISTINCT") || p.Is(v.s.Text, "ALL") || (p.Kind == sql.Punct && (v.s.Text[p.Off] == ',' || v.s.Text[p.Off] == '.')) {
 			v.starFrom = t.End
 			return t.Off
 		}
@@ -752,10 +657,10 @@ func (v *dmlVisitor) likeAt() int {
 			continue
 		}
 		p := toks[i+1]
-		if p.Kind == sqltext.Word && strings.HasPrefix(p.Text(v.s.Text), "_") && i+2 < len(toks) {
+		if p.Kind == sql.Word && strings.HasPrefix(p.Text(v.s.Text), "_") && i+2 < len(toks) {
 			p = toks[i+2] // a charset introducer: _utf8mb4'%x'
 		}
-		if txt := p.Text(v.s.Text); p.Kind == sqltext.String && len(txt) > 1 && (txt[1] == '%' || txt[1] == '_') {
+		if txt := p.Text(v.s.Text); p.Kind == sql.String && len(txt) > 1 && (txt[1] == '%' || txt[1] == '_') {
 			v.likeFrom = p.End
 			return p.Off
 		}

@@ -1,52 +1,13 @@
 package sqlreview
 
 import (
-	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
-	pgparser "github.com/pganalyze/pg_query_go/v6/parser"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
-
-// pgParser adapts PostgreSQL's own grammar (libpg_query through cgo) to
-// the review model.
-type pgParser struct{}
-
-func (pgParser) parse(s *Stmt) *syntaxError {
-	tree, err := pg.Parse(s.Text)
-	if err != nil {
-		return pgError(err, s.Text)
-	}
-	if len(tree.Stmts) == 0 || tree.Stmts[0].Stmt == nil {
-		return nil
-	}
-	if len(tree.Stmts) > 1 {
-		return &syntaxError{Off: int(tree.Stmts[1].StmtLocation), Msg: multiMsg, Multi: true}
-	}
-	b := &pgBuilder{s: s}
-	b.build(tree.Stmts[0].Stmt)
-	return nil
-}
-
-func pgError(err error, text string) *syntaxError {
-	var pe *pgparser.Error
-	if !errors.As(err, &pe) {
-		return &syntaxError{Off: -1, Msg: err.Error()}
-	}
-	off := -1
-	if pe.Cursorpos > 0 { // 1-based, in characters
-		off = 0
-		for n := 1; n < pe.Cursorpos && off < len(text); n++ {
-			_, size := utf8.DecodeRuneInString(text[off:])
-			off += size
-		}
-	}
-	return &syntaxError{Off: off, Msg: pe.Message}
-}
 
 type pgBuilder struct {
 	s *Stmt

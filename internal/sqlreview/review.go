@@ -6,11 +6,10 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
-	"github.com/dbfleet/dbfleet/internal/sqltext"
+	"github.com/dbfleet/dbfleet/internal/sql"
 )
 
 // Request is one review.
@@ -163,8 +162,6 @@ type Reviewer struct {
 	builtin      *RuleFile
 	user         *RuleFile
 	queryTimeout time.Duration
-	mysqlPool    sync.Pool
-	mariadbPool  sync.Pool
 }
 
 // New returns a Reviewer with the built-in rule sets and, when given, a
@@ -191,8 +188,6 @@ func New(opts Options) (*Reviewer, error) {
 			return nil, err
 		}
 	}
-	r.mysqlPool.New = func() any { return newMySQLParser(false) }
-	r.mariadbPool.New = func() any { return newMySQLParser(true) }
 	return r, nil
 }
 
@@ -243,7 +238,7 @@ type review struct {
 	ctx       context.Context
 	req       Request
 	pg        bool
-	lines     *sqltext.LineIndex
+	lines     *sql.LineIndex
 	findings  []Finding
 	schema    *schemaState
 	stmts     []*Stmt
@@ -281,12 +276,15 @@ func (r *Reviewer) Review(ctx context.Context, req Request) (*Report, error) {
 	default:
 		return nil, errkind.New(errkind.Invalid, "unknown ticket kind %q: want ddl, dml or empty", req.Kind)
 	}
-	d := sqltext.MySQL
-	if pg {
-		d = sqltext.Postgres
+	d := sql.MySQL
+	switch {
+	case pg:
+		d = sql.Postgres
+	case mariadb:
+		d = sql.MariaDB
 	}
 	set := r.settings(req.Env, req.Cluster)
-	rv := &review{ctx: ctx, req: req, pg: pg, lines: sqltext.NewLineIndex(req.SQL), liveLevel: set[RuleLive].level}
+	rv := &review{ctx: ctx, req: req, pg: pg, lines: sql.NewLineIndex(req.SQL), liveLevel: set[RuleLive].level}
 	var live *liveCatalog
 	if req.Conn != nil {
 		live = &liveCatalog{conn: req.Conn, pg: pg, queryTimeout: r.queryTimeout}
@@ -309,28 +307,17 @@ func (r *Reviewer) Review(ctx context.Context, req Request) (*Report, error) {
 		defer rv.explainer.wait()
 	}
 
-	var p dialectParser = pgParser{}
-	if !pg {
-		pool := &r.mysqlPool
-		if mariadb {
-			pool = &r.mariadbPool
-		}
-		mp := pool.Get().(*mysqlParser)
-		defer pool.Put(mp)
-		p = mp
-	}
-
 	checks := r.checks(rv, set, pg, live != nil)
-	for i, st := range sqltext.Split(req.SQL, d) {
+	for i, st := range sql.Split(req.SQL, d) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		s := &Stmt{N: i + 1, Text: st.Text, Line: st.Line, Column: st.Column, Offset: st.Start, Kind: st.Kind,
-			Verb: sqltext.Verb(st.Text, d), dialect: d}
+			Verb: sql.Verb(st.Text, d), dialect: d}
 		rv.stmts = append(rv.stmts, s)
 		if st.Client {
 			s.Manual = "client command " + clip(st.Text, 30) + ": not SQL, the executor does not run it"
-		} else if serr := p.parse(s); serr != nil {
+		} else if serr := parseStmt(s); serr != nil {
 			if serr.Multi && st.InDelimiterBlock() {
 				s.Manual = "several statements sent together in one DELIMITER " + st.Delimiter + " block"
 				s.Op = OpOther

@@ -3,8 +3,7 @@ package sqlreview
 import (
 	"strings"
 
-	pg "github.com/pganalyze/pg_query_go/v6"
-	"github.com/pingcap/tidb/pkg/parser"
+	"github.com/dbfleet/dbfleet/internal/sql"
 )
 
 func ruleNamingReserved() *Rule {
@@ -56,25 +55,6 @@ func ruleNamingReserved() *Rule {
 	}
 }
 
-var mysqlReservedWords = func() map[string]bool {
-	m := map[string]bool{}
-	for _, k := range parser.Keywords {
-		if k.Reserved {
-			m[k.Word] = true
-		}
-	}
-	return m
-}()
+func mysqlReserved(name string) bool { return sql.Reserved(sql.MySQL, name) }
 
-func mysqlReserved(name string) bool { return mysqlReservedWords[strings.ToUpper(name)] }
-
-// pgReserved asks PostgreSQL's own scanner whether name is a reserved
-// keyword (or one that cannot name a table or column).
-func pgReserved(name string) bool {
-	res, err := pg.Scan(name)
-	if err != nil || len(res.Tokens) != 1 {
-		return false
-	}
-	k := res.Tokens[0].KeywordKind
-	return k == pg.KeywordKind_RESERVED_KEYWORD || k == pg.KeywordKind_TYPE_FUNC_NAME_KEYWORD
-}
+func pgReserved(name string) bool { return sql.Reserved(sql.Postgres, name) }

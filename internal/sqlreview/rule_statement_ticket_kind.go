@@ -1,6 +1,6 @@
 package sqlreview
 
-import "github.com/dbfleet/dbfleet/internal/sqltext"
+import "github.com/dbfleet/dbfleet/internal/sql"
 
 func ruleTicketKind() *Rule {
 	return &Rule{
@@ -12,11 +12,11 @@ func ruleTicketKind() *Rule {
 		Check: func(c *Check, s *Stmt) {
 			switch c.Kind() {
 			case "dml":
-				if s.Kind == sqltext.KindDDL && s.Op != OpTruncate && s.Op != OpDropTable && s.Op != OpDropView && s.Op != OpDropDatabase && !(s.Op == OpCreateTable && s.OrReplace) {
+				if s.Kind == sql.KindDDL && s.Op != OpTruncate && s.Op != OpDropTable && s.Op != OpDropView && s.Op != OpDropDatabase && !(s.Op == OpCreateTable && s.OrReplace) {
 					c.Report(s, -1, "move it to a schema-change ticket", "%s in a data-change ticket", s.Verb)
 				}
 			case "ddl":
-				if s.Kind == sqltext.KindDML {
+				if s.Kind == sql.KindDML {
 					c.Report(s, -1, "move it to a data-change ticket", "%s in a schema-change ticket", s.Verb)
 				}
 			}

@@ -1,4 +1,4 @@
-package sqltext
+package sql
 
 import (
 	"strings"
@@ -88,7 +88,7 @@ func (sp *splitter) run() {
 				i = end
 				continue
 			}
-			if sp.d == MySQL {
+			if sp.d != Postgres {
 				if end, delim, ok := delimiterCommand(src, i); ok {
 					if delim != "" {
 						sp.delim = delim
@@ -246,7 +246,7 @@ func (sp *splitter) closeBlock() {
 func (sp *splitter) isCompound() bool {
 	lead := sp.lead[:sp.words]
 	if len(lead) >= 2 && lead[0] == "BEGIN" && lead[1] == "NOT" {
-		return sp.d == MySQL
+		return sp.d != Postgres
 	}
 	if len(lead) < 2 || lead[0] != "CREATE" {
 		return false
@@ -256,7 +256,7 @@ func (sp *splitter) isCompound() bool {
 		case "PROCEDURE", "FUNCTION":
 			return true
 		case "TRIGGER", "EVENT", "PACKAGE":
-			return sp.d == MySQL
+			return sp.d != Postgres
 		case "TABLE", "VIEW", "INDEX", "DATABASE", "SCHEMA", "SEQUENCE", "USER", "ROLE", "SERVER", "TABLESPACE", "AS", "SELECT":
 			return false
 		}

@@ -1,4 +1,4 @@
-package sqltext
+package sql
 
 import (
 	"strings"
@@ -24,7 +24,7 @@ func TestSplit(t *testing.T) {
 		{"backslash escapes in mysql strings", MySQL, `SELECT 'it\'s;'; SELECT "a\";b"; SELECT 'x''y;'`, []wantStmt{{`SELECT 'it\'s;'`, 1, 1, ";"}, {`SELECT "a\";b"`, 1, 18, ";"}, {`SELECT 'x''y;'`, 1, 34, ";"}}},
 		{"comments", MySQL, "-- lead; comment\nSELECT 1 /* ; */ + 1; # hash ; comment\n SELECT 2", []wantStmt{{"SELECT 1 /* ; */ + 1", 2, 1, ";"}, {"SELECT 2", 3, 2, ";"}}},
 		{"mysql double dash needs a space", MySQL, "SELECT 1--1;SELECT 2", []wantStmt{{"SELECT 1--1", 1, 1, ";"}, {"SELECT 2", 1, 13, ";"}}},
-		{"executable comments", MySQL, "/*!40101 SET NAMES utf8mb4 */;\n/*M!100100 ALTER TABLE t ADD c INT */;", []wantStmt{{"/*!40101 SET NAMES utf8mb4 */", 1, 1, ";"}, {"/*M!100100 ALTER TABLE t ADD c INT */", 2, 1, ";"}}},
+		{"executable comments", MariaDB, "/*!40101 SET NAMES utf8mb4 */;\n/*M!100100 ALTER TABLE t ADD c INT */;", []wantStmt{{"/*!40101 SET NAMES utf8mb4 */", 1, 1, ";"}, {"/*M!100100 ALTER TABLE t ADD c INT */", 2, 1, ";"}}},
 		{"delimiter block", MySQL, "DELIMITER $$\nCREATE PROCEDURE p()\nBEGIN\n  SELECT 1;\n  SELECT 2;\nEND$$\nDELIMITER ;\nSELECT 3;",
 			[]wantStmt{{"CREATE PROCEDURE p()\nBEGIN\n  SELECT 1;\n  SELECT 2;\nEND", 2, 1, "$$"}, {"SELECT 3", 8, 1, ";"}}},
 		{"delimiter slashes lower case", MySQL, "delimiter //\nCREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW BEGIN SET NEW.a = 1; END//\ndelimiter ;\n",
@@ -100,7 +100,7 @@ func checkCover(t *testing.T, src string, got []Statement) {
 
 func TestSplitKinds(t *testing.T) {
 	src := "CREATE TABLE t (id int);\nINSERT INTO t VALUES (1);\nWITH x AS (SELECT 1) DELETE FROM t;\nSELECT 1;\nSET NAMES utf8mb4;\n(SELECT 2);\nTRUNCATE t;\nREPLACE INTO t VALUES (2);\nSHOW TABLES;\nLOAD DATA INFILE 'x' INTO TABLE t"
-	want := []Kind{KindDDL, KindDML, KindDML, KindQuery, KindOther, KindQuery, KindDDL, KindDML, KindQuery, KindDML}
+	want := []Kind{KindDDL, KindDML, KindDML, KindQuery, KindSession, KindQuery, KindDDL, KindDML, KindQuery, KindDML}
 	got := Split(src, MySQL)
 	if len(got) != len(want) {
 		t.Fatalf("got %d statements", len(got))
@@ -117,8 +117,9 @@ func TestClassifyPostgres(t *testing.T) {
 		"COMMENT ON TABLE t IS 'x'": KindDDL,
 		"COPY t FROM STDIN":         KindDML,
 		"COPY t TO STDOUT":          KindQuery,
-		"WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d": KindQuery,
-		"WITH x AS (SELECT 1) UPDATE t SET a = 1":               KindDML,
+		"WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d":  KindDML,
+		"WITH d AS (SELECT * FROM t FOR UPDATE) SELECT * FROM d": KindQuery,
+		"WITH x AS (SELECT 1) UPDATE t SET a = 1":                KindDML,
 		"VACUUM t": KindOther,
 		"MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DELETE": KindDML,
 	} {
@@ -188,19 +189,40 @@ func TestLineIndex(t *testing.T) {
 	}
 }
 
-func TestExecComments(t *testing.T) {
-	src := "/*!40101 SET a=1 */ '/*!x*/' /*M!100100 ALTER TABLE t ADD c INT*/ /* plain */ /*!unterminated"
-	got := ExecComments(src)
-	if len(got) != 3 {
-		t.Fatalf("got %d comments: %+v", len(got), got)
+func TestSpecialComments(t *testing.T) {
+	src := "/*!40101 SET a=1 */ '/*!x*/' /*M!100100 ALTER TABLE t ADD c INT*/ /* plain */ /*T! SELECT 'a */ /*+ NO_INDEX(t) */ /*!unterminated"
+	tests := []struct {
+		d    Dialect
+		runs []bool
+	}{
+		{MariaDB, []bool{true, true, false, false, true}},
+		{MySQL, []bool{true, false, false, false, true}},
 	}
-	if src[got[0].Body:got[0].Close] != " SET a=1 " || got[0].MariaDB {
-		t.Errorf("first = %q", src[got[0].Body:got[0].Close])
+	for _, tt := range tests {
+		got := SpecialComments(src, tt.d)
+		if len(got) != 5 {
+			t.Fatalf("%s: got %d comments: %+v", tt.d, len(got), got)
+		}
+		for i, c := range got {
+			if c.Runs != tt.runs[i] {
+				t.Errorf("%s: comment %d (%s) runs = %v, want %v", tt.d, i, c.Marker, c.Runs, tt.runs[i])
+			}
+		}
+		if m := []string{got[0].Marker, got[1].Marker, got[2].Marker, got[3].Marker, got[4].Marker}; strings.Join(m, " ") != "/*! /*M! /*T! /*+ /*!" {
+			t.Errorf("%s: markers %q", tt.d, m)
+		}
+		if src[got[0].Body:got[0].Close] != " SET a=1 " || got[0].Version != "40101" {
+			t.Errorf("%s: first = %q version %q", tt.d, src[got[0].Body:got[0].Close], got[0].Version)
+		}
+		if got[4].Close != len(src) {
+			t.Errorf("%s: unterminated comment closes at %d", tt.d, got[4].Close)
+		}
 	}
-	if src[got[1].Body:got[1].Close] != " ALTER TABLE t ADD c INT" || !got[1].MariaDB {
-		t.Errorf("second = %q", src[got[1].Body:got[1].Close])
+	// TiDB runs /*T!, so the quote opened inside it hides the rest.
+	if got := SpecialComments(src, TiDB); len(got) != 3 || !got[2].Runs || got[2].Marker != "/*T!" {
+		t.Errorf("tidb: %+v", got)
 	}
-	if got[2].Close != len(src) {
-		t.Errorf("unterminated comment closes at %d", got[2].Close)
+	if got := SpecialComments(src, Postgres); got != nil {
+		t.Errorf("postgres has no special comments: %+v", got)
 	}
 }

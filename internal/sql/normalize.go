@@ -1,28 +1,53 @@
-package sqlreview
+package sql
 
 import (
+	"sort"
 	"strings"
-
-	"github.com/dbfleet/dbfleet/internal/sqltext"
 )
 
-// normalized is a MySQL-dialect statement prepared for the MySQL grammar:
-// MariaDB-only syntax that the grammar lacks is blanked out or replaced by
-// text of the same length, so every byte offset (and so every line and
-// column) stays that of the statement as written.
+// normalized is a MySQL-family statement prepared for the TiDB grammar:
+// syntax the grammar lacks (MariaDB's, and a few MySQL forms) is blanked
+// out or rewritten. Most edits keep the length, so offsets stay those of
+// the statement as written; the few that do not are recorded, and
+// origOffset maps an offset of text back.
 type normalized struct {
 	text      string
 	notes     []string
 	orReplace bool
 	online    bool
 	algorithm string         // an ALGORITHM the grammar lacks (NOCOPY)
-	types     map[int]string // offset of a replaced type name -> the type as written
+	types     map[int]string // offset (as written) of a replaced type name -> the type as written
+	verb      string         // the verb as written when a rewrite changed it (ALTER VIEW)
+	rewritten bool           // some edit changed the text
+	shifts    []shift        // length-changing edits, by offset in text
+}
+
+// shift records that from offset at (in the normalised text) on, offsets
+// are delta bytes further than in the statement as written.
+type shift struct{ at, delta int }
+
+// origOffset maps an offset of the normalised text to the statement as
+// written.
+func (n *normalized) origOffset(off int) int {
+	for i := len(n.shifts) - 1; i >= 0; i-- {
+		if off >= n.shifts[i].at {
+			return max(off-n.shifts[i].delta, 0)
+		}
+	}
+	return off
+}
+
+// edit replaces src[from:to] with repl.
+type edit struct {
+	from, to int
+	repl     string
 }
 
 type normalizer struct {
 	src   string
-	b     []byte
-	toks  []sqltext.Token
+	d     Dialect
+	edits []edit
+	toks  []Token
 	n     normalized
 	words []string // upper-cased word of each token ("" for non-words)
 }
@@ -35,19 +60,36 @@ func (z *normalizer) w(i int) string {
 }
 
 func (z *normalizer) punct(i int, c byte) bool {
-	return i >= 0 && i < len(z.toks) && z.toks[i].Kind == sqltext.Punct && z.src[z.toks[i].Off] == c
+	return i >= 0 && i < len(z.toks) && z.toks[i].Kind == Punct && z.src[z.toks[i].Off] == c
 }
 
 // blank replaces src[from:to] with spaces, keeping line breaks.
 func (z *normalizer) blank(from, to int) {
-	for i := from; i < to && i < len(z.b); i++ {
-		if z.b[i] != '\n' && z.b[i] != '\r' {
-			z.b[i] = ' '
+	if to > len(z.src) {
+		to = len(z.src)
+	}
+	if from >= to {
+		return
+	}
+	b := []byte(z.src[from:to])
+	for i := range b {
+		if b[i] != '\n' && b[i] != '\r' {
+			b[i] = ' '
 		}
 	}
+	z.edits = append(z.edits, edit{from, to, string(b)})
 }
 
 func (z *normalizer) blankToks(i, j int) { z.blank(z.toks[i].Off, z.toks[j].End) }
+
+// replace puts repl in place of src[from:to], padded with spaces when it
+// is shorter (the length then stays).
+func (z *normalizer) replace(from, to int, repl string) {
+	if len(repl) < to-from {
+		repl += strings.Repeat(" ", to-from-len(repl))
+	}
+	z.edits = append(z.edits, edit{from, to, repl})
+}
 
 func (z *normalizer) note(s string) {
 	for _, x := range z.n.notes {
@@ -58,33 +100,66 @@ func (z *normalizer) note(s string) {
 	z.n.notes = append(z.n.notes, s)
 }
 
-// normalizeMySQL prepares text for the MySQL grammar. mariadb enables the
-// MariaDB-only rewrites; the rest (INVISIBLE columns, SPATIAL indexes) is
-// MySQL syntax the grammar lacks too.
-func normalizeMySQL(text string, toks []sqltext.Token, mariadb bool) normalized {
-	z := &normalizer{src: text, b: []byte(text)}
-	if mariadb {
-		for _, c := range sqltext.ExecComments(text) {
-			if c.MariaDB { // MariaDB runs the content: review it as code
-				z.blank(c.Open, c.Body)
-				if c.Close < len(text) {
-					z.blank(c.Close, c.Close+2)
-				}
+// apply builds the normalised text from the edits (later edits of the
+// same range lose).
+func (z *normalizer) apply() {
+	if len(z.edits) == 0 {
+		z.n.text = z.src
+		return
+	}
+	sort.SliceStable(z.edits, func(i, j int) bool { return z.edits[i].from < z.edits[j].from })
+	var b strings.Builder
+	b.Grow(len(z.src) + 16)
+	at, delta := 0, 0
+	for _, e := range z.edits {
+		if e.from < at {
+			continue // overlaps an earlier edit
+		}
+		b.WriteString(z.src[at:e.from])
+		b.WriteString(e.repl)
+		if d := len(e.repl) - (e.to - e.from); d != 0 {
+			delta += d
+			z.n.shifts = append(z.n.shifts, shift{at: e.from + (delta - d) + len(e.repl), delta: delta})
+		}
+		at = e.to
+	}
+	b.WriteString(z.src[at:])
+	z.n.text = b.String()
+	z.n.rewritten = true
+}
+
+// normalizeMySQL prepares a MySQL-family statement for the TiDB grammar.
+func normalizeMySQL(text string, toks []Token, d Dialect) normalized {
+	mariadb := d == MariaDB
+	z := &normalizer{src: text, d: d, toks: toks}
+	for _, c := range SpecialComments(text, d) {
+		switch {
+		case c.Runs && c.Marker != "/*!":
+			// A comment this server runs but the grammar does not read
+			// as code (/*M! on MariaDB): review the content as code.
+			z.blank(c.Open, c.Body)
+			if c.Close < len(text) {
+				z.blank(c.Close, c.Close+2)
 			}
+		case !c.Runs && c.Marker != "/*+":
+			// A comment this server ignores but the grammar may run
+			// (/*T! on MariaDB, /*M! on MySQL): blank it whole.
+			end := c.Close + 2
+			if c.Close >= len(text) {
+				end = len(text)
+			}
+			z.blank(c.Open, end)
 		}
 	}
-	z.toks = toks
 	z.words = make([]string, len(z.toks))
 	for i, t := range z.toks {
-		if t.Kind == sqltext.Word {
+		if t.Kind == Word {
 			z.words[i] = strings.ToUpper(t.Text(text))
 		}
 	}
 	first := z.w(0)
 	ddl := first == "CREATE" || first == "ALTER" || first == "DROP" || first == "TRUNCATE" || first == "RENAME" || first == "OPTIMIZE" || first == "LOCK"
-	if mariadb {
-		z.mariadbHead(first)
-	}
+	z.head(first, mariadb)
 	depth := 0
 	for i := 0; i < len(z.toks); i++ {
 		switch {
@@ -106,6 +181,12 @@ func normalizeMySQL(text string, toks []sqltext.Token, mariadb bool) normalized 
 		case w == "SPATIAL" && (z.w(i+1) == "INDEX" || z.w(i+1) == "KEY"):
 			z.blankToks(i, i)
 			z.note("SPATIAL index reviewed as a plain index")
+		case spatialTypes[w] && (first == "CREATE" || first == "ALTER") && z.typePosition(i):
+			z.typeAs(i, "BLOB", strings.ToLower(w))
+		case first == "SET" && w == "ROW" && z.punct(i-1, '=') && (i+1 == len(z.toks) || z.punct(i+1, ',') || z.punct(i+1, ';')):
+			// SET GLOBAL binlog_format = ROW: a keyword the grammar
+			// does not take as a value.
+			z.replace(z.toks[i].Off, z.toks[i].End, "'ROW'")
 		case !mariadb:
 		case ddl && w == "NOWAIT":
 			z.blankToks(i, i)
@@ -136,16 +217,15 @@ func normalizeMySQL(text string, toks []sqltext.Token, mariadb bool) normalized 
 			z.note("RETURNING clause (MariaDB) not reviewed")
 			i = len(z.toks)
 		case w == "PERSISTENT" && first != "SELECT":
-			copy(z.b[z.toks[i].Off:], "STORED    ")
+			z.replace(z.toks[i].Off, z.toks[i].End, "STORED")
 		case w == "COMPRESSED" && !z.punct(i-1, '=') && !z.punct(i+1, '='):
 			z.blankToks(i, i)
 		case (w == "IGNORED") && (first == "CREATE" || first == "ALTER"):
-			to := i
 			from := i
 			if z.w(i-1) == "NOT" {
 				from = i - 1
 			}
-			z.blankToks(from, to)
+			z.blankToks(from, i)
 		case w == "ALGORITHM" && (first == "ALTER" || first == "CREATE" || first == "DROP"):
 			j := i + 1
 			if z.punct(j, '=') {
@@ -162,26 +242,38 @@ func normalizeMySQL(text string, toks []sqltext.Token, mariadb bool) normalized 
 				z.blankToks(from, to)
 			}
 		case (w == "UUID" || w == "INET6" || w == "INET4") && (first == "CREATE" || first == "ALTER") && z.typePosition(i):
-			if z.n.types == nil {
-				z.n.types = map[int]string{}
-			}
-			off := z.toks[i].Off
-			z.n.types[off] = strings.ToLower(w)
-			copy(z.b[off:], "CHAR")
-			z.blank(off+4, z.toks[i].End)
+			z.typeAs(i, "CHAR", strings.ToLower(w))
 			z.note(strings.ToLower(w) + " type reviewed as a string type")
 		}
 	}
-	z.n.text = string(z.b)
+	z.apply()
 	return z.n
 }
 
-// mariadbHead rewrites statement prefixes: CREATE OR REPLACE, ALTER
-// ONLINE/IGNORE TABLE, SET STATEMENT ... FOR.
-func (z *normalizer) mariadbHead(first string) {
+// spatialTypes are the column types of MySQL and MariaDB's spatial
+// extension, which the grammar lacks; the review reads them as BLOB.
+var spatialTypes = map[string]bool{
+	"GEOMETRY": true, "POINT": true, "LINESTRING": true, "POLYGON": true, "MULTIPOINT": true,
+	"MULTILINESTRING": true, "MULTIPOLYGON": true, "GEOMETRYCOLLECTION": true, "GEOMCOLLECTION": true,
+}
+
+// typeAs replaces the type name at token i by as, remembering the name as
+// written.
+func (z *normalizer) typeAs(i int, as, orig string) {
+	if z.n.types == nil {
+		z.n.types = map[int]string{}
+	}
+	t := z.toks[i]
+	z.n.types[t.Off] = orig
+	z.replace(t.Off, t.End, as)
+}
+
+// head rewrites statement prefixes: ALTER VIEW, and on MariaDB CREATE OR
+// REPLACE, ALTER ONLINE/IGNORE TABLE, SET STATEMENT ... FOR.
+func (z *normalizer) head(first string, mariadb bool) {
 	switch first {
 	case "CREATE":
-		if z.w(1) == "OR" && z.w(2) == "REPLACE" {
+		if mariadb && z.w(1) == "OR" && z.w(2) == "REPLACE" {
 			switch z.w(3) {
 			case "TABLE", "TEMPORARY", "SEQUENCE", "DATABASE", "SCHEMA", "INDEX", "UNIQUE", "FULLTEXT", "SPATIAL", "USER", "ROLE", "SERVER":
 				z.blankToks(1, 2)
@@ -190,6 +282,12 @@ func (z *normalizer) mariadbHead(first string) {
 			}
 		}
 	case "ALTER":
+		if z.alterView() {
+			return
+		}
+		if !mariadb {
+			return
+		}
 		i := 1
 		for z.w(i) == "ONLINE" || z.w(i) == "IGNORE" {
 			if z.w(i) == "ONLINE" {
@@ -199,7 +297,7 @@ func (z *normalizer) mariadbHead(first string) {
 			i++
 		}
 	case "SET":
-		if z.w(1) == "STATEMENT" {
+		if mariadb && z.w(1) == "STATEMENT" {
 			depth := 0
 			for i := 2; i < len(z.toks); i++ {
 				switch {
@@ -217,6 +315,23 @@ func (z *normalizer) mariadbHead(first string) {
 	}
 }
 
+// alterView reads ALTER [ALGORITHM = x] [DEFINER = y] [SQL SECURITY z]
+// VIEW as CREATE OR REPLACE ... VIEW, which the grammar has and which
+// means the same for a view that exists.
+func (z *normalizer) alterView() bool {
+	for i := 1; i < len(z.toks) && i < 16; i++ {
+		if z.w(i) == "VIEW" {
+			z.replace(z.toks[0].Off, z.toks[0].End, "CREATE OR REPLACE")
+			z.n.verb = "ALTER VIEW"
+			return true
+		}
+		if z.w(i) == "TABLE" || z.w(i) == "AS" || z.w(i) == "DATABASE" || z.w(i) == "SCHEMA" || z.w(i) == "USER" {
+			return false
+		}
+	}
+	return false
+}
+
 // typePosition reports whether token i stands where a column type does:
 // right after a column name that follows "(", ",", ADD, COLUMN, MODIFY, or
 // CHANGE old.
@@ -225,7 +340,7 @@ func (z *normalizer) typePosition(i int) bool {
 		return false
 	}
 	prev := z.toks[i-1]
-	if prev.Kind != sqltext.Word && prev.Kind != sqltext.QuotedIdent {
+	if prev.Kind != Word && prev.Kind != QuotedIdent {
 		return false
 	}
 	switch pp := z.w(i - 2); {
@@ -249,18 +364,18 @@ func isNumber(s string) bool {
 	return true
 }
 
-// mariadbOnly names the MariaDB-only syntax in a statement the MySQL
-// grammar rejected, or "" when it has none: such a statement needs a DBA,
-// not a syntax error.
+// mariadbOnly names the MariaDB-only syntax in a statement the grammar
+// rejected, or "" when it has none: such a statement needs a DBA, not a
+// syntax error.
 func mariadbOnly(text string) string {
-	toks := sqltext.Tokens(text, sqltext.MySQL)
+	toks := Tokens(text, MariaDB)
 	for i, t := range toks {
-		if t.Kind != sqltext.Word {
+		if t.Kind != Word {
 			continue
 		}
 		w := strings.ToUpper(t.Text(text))
 		next := ""
-		if i+1 < len(toks) && toks[i+1].Kind == sqltext.Word {
+		if i+1 < len(toks) && toks[i+1].Kind == Word {
 			next = strings.ToUpper(toks[i+1].Text(text))
 		}
 		switch {

@@ -1,37 +1,9 @@
-package sqltext
+package sql
 
 import (
 	"strings"
 	"unicode/utf8"
 )
-
-// Dialect selects lexical rules.
-type Dialect int
-
-// Dialects.
-const (
-	// MySQL covers MySQL, MariaDB and TiDB.
-	MySQL Dialect = iota
-	// Postgres is PostgreSQL.
-	Postgres
-)
-
-// DialectOf maps an engine name (mariadb, mysql, tidb, postgres) to its
-// dialect; anything but postgres is MySQL.
-func DialectOf(engine string) Dialect {
-	switch strings.ToLower(engine) {
-	case "postgres", "postgresql", "pg":
-		return Postgres
-	}
-	return MySQL
-}
-
-func (d Dialect) String() string {
-	if d == Postgres {
-		return "postgres"
-	}
-	return "mysql"
-}
 
 // TokenKind is the lexical class of a token.
 type TokenKind uint8
@@ -92,31 +64,33 @@ func isWordByte(c byte) bool {
 // MySQL: in PostgreSQL it starts a dollar quote or a parameter).
 func startsWord(c byte, d Dialect) bool {
 	if c == '$' {
-		return d == MySQL
+		return d != Postgres
 	}
 	return isWordByte(c)
 }
 
 // commentEnd returns the end of a comment starting at i, or -1 when no
-// comment starts there. exec reports a MySQL executable comment (/*! or
-// /*M!), whose content is code; its end is then the index just after the
-// opener (the caller scans the content and skips the closing */).
+// comment starts there. exec reports an executable comment that d runs
+// (/*! everywhere in the MySQL family, /*M! on MariaDB, /*T! on TiDB),
+// whose content is code; its end is then the index just after the opener
+// and its version digits (the caller scans the content and skips the
+// closing */).
 func commentEnd(src string, i int, d Dialect) (end int, exec bool) {
 	n := len(src)
 	c := src[i]
 	switch {
-	case c == '#' && d == MySQL:
+	case c == '#' && d != Postgres:
 		return lineEnd(src, i), false
 	case c == '-' && i+1 < n && src[i+1] == '-':
-		if d == MySQL && i+2 < n && !isSpace(src[i+2]) && src[i+2] >= ' ' {
+		if d != Postgres && i+2 < n && !isSpace(src[i+2]) && src[i+2] >= ' ' {
 			return -1, false // MySQL needs "-- " followed by a space or control character
 		}
 		return lineEnd(src, i), false
 	case c == '/' && i+1 < n && src[i+1] == '*':
-		if d == MySQL && i+2 < n && (src[i+2] == '!' || (src[i+2] == 'M' && i+3 < n && src[i+3] == '!')) {
+		if k := specialKind(src, i, d); k == execComment {
 			j := i + 3
-			if src[i+2] == 'M' {
-				j++
+			if src[i+2] != '!' {
+				j++ // /*M! or /*T!
 			}
 			for j < n && src[j] >= '0' && src[j] <= '9' {
 				j++
@@ -167,18 +141,18 @@ func quoteEnd(src string, i int, d Dialect) (int, TokenKind) {
 	c := src[i]
 	switch c {
 	case '\'':
-		escapes := d == MySQL
+		escapes := d != Postgres
 		if d == Postgres && i > 0 && (src[i-1] == 'E' || src[i-1] == 'e') && (i < 2 || !isWordByte(src[i-2])) {
 			escapes = true
 		}
 		return closeQuote(src, i, '\'', escapes), String
 	case '"':
-		if d == MySQL {
+		if d != Postgres {
 			return closeQuote(src, i, '"', true), String
 		}
 		return closeQuote(src, i, '"', false), QuotedIdent
 	case '`':
-		if d == MySQL {
+		if d != Postgres {
 			return closeQuote(src, i, '`', false), QuotedIdent
 		}
 	case '$':

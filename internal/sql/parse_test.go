@@ -1,0 +1,174 @@
+package sql
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/dbfleet/dbfleet/internal/platform/errkind"
+)
+
+func TestParseNormalises(t *testing.T) {
+	tests := []struct {
+		name      string
+		d         Dialect
+		text      string
+		kind      Kind
+		verb      string
+		rewritten bool
+		types     []string // the types as written, by offset order
+		manual    bool
+	}{
+		{"spatial column", MariaDB, "CREATE TABLE t (id INT PRIMARY KEY, geom GEOMETRY NOT NULL, p POINT, SPATIAL INDEX (geom))", KindDDL, "CREATE TABLE", true, []string{"geometry", "point"}, false},
+		{"spatial column on mysql", MySQL, "ALTER TABLE t ADD COLUMN g MULTIPOLYGON", KindDDL, "ALTER TABLE", true, []string{"multipolygon"}, false},
+		{"alter view", MariaDB, "ALTER VIEW v AS SELECT 1", KindDDL, "ALTER VIEW", true, nil, false},
+		{"alter view with algorithm", MySQL, "ALTER ALGORITHM=MERGE VIEW v AS SELECT a FROM t", KindDDL, "ALTER VIEW", true, nil, false},
+		{"set global row", MariaDB, "SET GLOBAL binlog_format = ROW", KindOther, "SET", true, nil, false},
+		{"uuid", MariaDB, "CREATE TABLE t (id UUID PRIMARY KEY)", KindDDL, "CREATE TABLE", true, []string{"uuid"}, false},
+		{"plain select", MariaDB, "SELECT a FROM t WHERE id = 1", KindQuery, "SELECT", false, nil, false},
+		{"procedure", MariaDB, "CREATE PROCEDURE p() BEGIN SELECT 1; END", KindDDL, "CREATE PROCEDURE", false, nil, true},
+		{"mariadb only", MariaDB, "SELECT * FROM t FOR SYSTEM_TIME ALL", KindQuery, "SELECT", false, nil, true},
+		{"tidb comment is a comment to mariadb", MariaDB, "SELECT 1 /*T! , 'a */ , 2", KindQuery, "SELECT", true, nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := Parse(tt.d, tt.text)
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			c := p.Class()
+			if c.Kind != tt.kind || c.Verb != tt.verb {
+				t.Errorf("class = %s %q, want %s %q", c.Kind, c.Verb, tt.kind, tt.verb)
+			}
+			if p.Rewritten != tt.rewritten {
+				t.Errorf("rewritten = %v, want %v", p.Rewritten, tt.rewritten)
+			}
+			if (p.Manual != "") != tt.manual {
+				t.Errorf("manual = %q, want manual=%v", p.Manual, tt.manual)
+			}
+			if !tt.manual && p.MySQL == nil {
+				t.Errorf("no tree")
+			}
+			var types []string
+			for off := 0; off < len(tt.text); off++ {
+				if ty, ok := p.Types[off]; ok {
+					types = append(types, ty)
+				}
+			}
+			if strings.Join(types, ",") != strings.Join(tt.types, ",") {
+				t.Errorf("types = %v, want %v", types, tt.types)
+			}
+		})
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		d     Dialect
+		text  string
+		off   int // -2: a LimitError
+		multi bool
+	}{
+		{"mysql syntax", MariaDB, "SELECT FROM WHERE", 7, false},
+		{"offset after a length-changing rewrite", MariaDB, "ALTER VIEW v AS SELECT FROM x WHERE", 23, false},
+		{"pg syntax", Postgres, "SELECT * FORM t", 9, false},
+		{"mysql multi", MySQL, "SELECT 1; SELECT 2", 10, true},
+		{"pg multi", Postgres, "SELECT 1; SELECT 2", 9, true},
+		{"pg deep sum", Postgres, "SELECT 1" + strings.Repeat("+1", 40000), -2, false},
+		{"pg deep parens", Postgres, "SELECT " + strings.Repeat("(", 5000) + "1" + strings.Repeat(")", 5000), -2, false},
+		{"pg deep not", Postgres, "SELECT " + strings.Repeat("NOT ", 5000) + "true", -2, false},
+		{"pg deep union", Postgres, "SELECT 1" + strings.Repeat(" UNION SELECT 1", 3000), -2, false},
+		{"mysql deep case", MariaDB, "SELECT " + strings.Repeat("CASE WHEN 1 THEN ", 2000) + "1" + strings.Repeat(" END", 2000), -2, false},
+		{"too long", MySQL, "SELECT '" + strings.Repeat("x", MaxStatementBytes) + "'", -2, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse(tt.d, tt.text)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if errkind.Of(err) != errkind.Invalid {
+				t.Errorf("kind %s, want invalid", errkind.Of(err))
+			}
+			if tt.off == -2 {
+				var le *LimitError
+				if !errors.As(err, &le) {
+					t.Fatalf("want a LimitError, got %v", err)
+				}
+				return
+			}
+			se, ok := AsSyntax(err)
+			if !ok {
+				t.Fatalf("want a SyntaxError, got %v", err)
+			}
+			if se.Off != tt.off || se.Multi != tt.multi {
+				t.Errorf("error %q at %d multi %v, want at %d multi %v", se.Msg, se.Off, se.Multi, tt.off, tt.multi)
+			}
+		})
+	}
+}
+
+func TestDepthAllowsWideStatements(t *testing.T) {
+	var values []string
+	for i := 0; i < 5000; i++ {
+		values = append(values, "(1, 'a', NULL)")
+	}
+	var ors []string
+	for i := 0; i < 3000; i++ {
+		ors = append(ors, "id = 1")
+	}
+	var whens []string
+	for i := 0; i < 3000; i++ {
+		whens = append(whens, "WHEN a = 1 THEN 'x'")
+	}
+	for _, d := range []Dialect{MariaDB, Postgres} {
+		for _, text := range []string{
+			"INSERT INTO t VALUES " + strings.Join(values, ", "),
+			"SELECT * FROM t WHERE " + strings.Join(ors, " OR "),
+			"SELECT CASE " + strings.Join(whens, " ") + " END FROM t",
+			"SELECT a FROM t WHERE a IN (" + strings.Repeat("1, ", 20000) + "1)",
+		} {
+			if _, err := Parse(d, text); err != nil {
+				t.Errorf("%s: %q...: %v", d, text[:40], err)
+			}
+		}
+	}
+}
+
+func TestRender(t *testing.T) {
+	tests := []struct {
+		d          Dialect
+		text, want string
+	}{
+		{MariaDB, `SELECT 'a\\b', "it's", count(*), u.name FROM shop.users u WHERE id = 1`,
+			"SELECT 'a\\\\b','it''s',COUNT(1) AS `count(*)`,`u`.`name` FROM `shop`.`users` AS `u` WHERE `id` = 1"},
+		{MariaDB, "SELECT 1 /*T! , 'a */ , (SELECT secret FROM k) /*' */", ""},
+		{MariaDB, "SELECT 1 /*!50000 , (SELECT secret FROM k) */", "SELECT 1,(SELECT `secret` FROM `k`) AS `(SELECT ``secret`` FROM ``k``)`"},
+		{Postgres, "select  a , count(*) from s.t -- c\n where x = 'it''s'", "SELECT a, count(*) FROM s.t WHERE x = 'it''s'"},
+	}
+	for _, tt := range tests {
+		p, err := Parse(tt.d, tt.text)
+		if err != nil {
+			t.Fatalf("%q: %v", tt.text, err)
+		}
+		got, err := p.Render()
+		if tt.want == "" {
+			if err == nil {
+				t.Errorf("%q rendered as %q, want a refusal", tt.text, got)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("Render(%q) = %q, %v\nwant %q", tt.text, got, err, tt.want)
+		}
+		// The rendering is a fixpoint: parsed again, it renders the same.
+		p2, err := Parse(tt.d, got)
+		if err != nil {
+			t.Fatalf("reparse %q: %v", got, err)
+		}
+		if again, err := p2.Render(); err != nil || again != got {
+			t.Errorf("render of %q = %q, %v: not a fixpoint", got, again, err)
+		}
+	}
+}

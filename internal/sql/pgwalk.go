@@ -1,0 +1,69 @@
+package sql
+
+import (
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// WalkPG calls fn on m and, while fn returns true, on every message inside
+// it, depth first. It walks PostgreSQL parse trees (pg_query's protobuf
+// messages) for analyses that need every node: tables, functions,
+// locking clauses.
+func WalkPG(m proto.Message, fn func(proto.Message) bool) {
+	if m == nil {
+		return
+	}
+	walkPG(m.ProtoReflect(), "", fn)
+}
+
+// WalkPGChildren walks m's fields except the one named skip.
+func WalkPGChildren(m proto.Message, skip string, fn func(proto.Message) bool) {
+	if m == nil {
+		return
+	}
+	walkChildren(m.ProtoReflect(), skip, fn)
+}
+
+func walkPG(m protoreflect.Message, skip string, fn func(proto.Message) bool) {
+	if !m.IsValid() || !fn(m.Interface()) {
+		return
+	}
+	walkChildren(m, skip, fn)
+}
+
+func walkChildren(m protoreflect.Message, skip string, fn func(proto.Message) bool) {
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		if fd.Message() == nil || fd.IsMap() || string(fd.Name()) == skip {
+			return true
+		}
+		if fd.IsList() {
+			l := v.List()
+			for i := 0; i < l.Len(); i++ {
+				walkPG(l.Get(i).Message(), "", fn)
+			}
+			return true
+		}
+		walkPG(v.Message(), "", fn)
+		return true
+	})
+}
+
+// PGNodeMessage is the concrete message inside a pg_query Node (a
+// *SelectStmt inside a Node_SelectStmt), nil for an empty node.
+func PGNodeMessage(n interface{ ProtoReflect() protoreflect.Message }) proto.Message {
+	if n == nil {
+		return nil
+	}
+	r := n.ProtoReflect()
+	if !r.IsValid() {
+		return nil
+	}
+	var out proto.Message
+	r.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		if fd.Message() != nil {
+			out = v.Message().Interface()
+		}
+		return false
+	})
+	return out
+}
