@@ -39,7 +39,6 @@ var pendingFrontEnd = map[string]bool{
 	"internal/executor/postgres.go":  true,
 	"internal/executor/split.go":     true,
 	"internal/executor/unit_test.go": true,
-	"internal/flows/sqlscript.go":    true,
 	"internal/query/mysql.go":        true,
 	"internal/query/pgsql.go":        true,
 	"internal/slowlog/explain.go":    true,

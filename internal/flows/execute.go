@@ -12,6 +12,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
+	sqlfe "github.com/dbfleet/dbfleet/internal/sql"
 )
 
 // Statement states in the journal.
@@ -187,6 +188,11 @@ func (s *Service) runReview(ctx context.Context, r *stepRun) (outcome, error) {
 		if err != nil {
 			return outcome{}, fmt.Errorf("review: %w", err)
 		}
+		if len(rep.Kinds) == 0 {
+			// review.kinds speaks the one vocabulary of internal/sql,
+			// whoever reviewed.
+			rep.Kinds = scriptKinds(readScript(dialect(engine.Kind(tgt.Engine)), script))
+		}
 	} else {
 		rep = parseCheck(engine.Kind(tgt.Engine), script)
 	}
@@ -340,13 +346,14 @@ type sessioner interface {
 // that cannot run in a transaction, is marked unknown for a DBA to resolve.
 func (s *Service) execute(ctx context.Context, tgt TargetVars, script string, j Journal) error {
 	kind := engine.Kind(tgt.Engine)
-	stmts := splitScript(kind, script)
+	d := dialect(kind)
+	stmts := readScript(d, script)
 	if len(stmts) == 0 {
 		return errkind.New(errkind.Invalid, "no SQL statement to execute")
 	}
 	plan := make([]JournalEntry, len(stmts))
 	for i, st := range stmts {
-		plan[i] = JournalEntry{Index: i, Line: st.Line, SQL: st.SQL}
+		plan[i] = JournalEntry{Index: i, Line: st.Line, SQL: st.Text}
 	}
 	entries, err := j.Plan(ctx, plan)
 	if err != nil {
@@ -356,8 +363,11 @@ func (s *Service) execute(ctx context.Context, tgt TargetVars, script string, j 
 		return fmt.Errorf("the journal holds %d statements, the script %d", len(entries), len(stmts))
 	}
 	for _, st := range stmts {
-		if st.Class == "tx" {
-			return errkind.New(errkind.Invalid, "line %d: transaction control (%s) is not allowed: each statement runs in a transaction of its own", st.Line, firstWords(st.SQL))
+		switch {
+		case st.Client:
+			return errkind.New(errkind.Invalid, "line %d: %s is a client command, not SQL: the server cannot run it", st.Line, firstWords(st.Text))
+		case st.Class.Kind == sqlfe.KindTxn:
+			return errkind.New(errkind.Invalid, "line %d: transaction control (%s) is not allowed: each statement runs in a transaction of its own", st.Line, firstWords(st.Text))
 		}
 	}
 	pool, err := s.inv.Connect(ctx, tgt.Instance, tgt.Database)
@@ -381,7 +391,7 @@ func (s *Service) execute(ctx context.Context, tgt TargetVars, script string, j 
 		case StmtUnknown:
 			return errkind.New(errkind.Conflict, "statement %d (line %d: %s) may or may not have run: %s; check the target, then retry with resolve=done (it ran) or resolve=rerun", i+1, e.Line, firstWords(e.SQL), e.Error)
 		case StmtRunning:
-			if !(st.Transactional && session) {
+			if !(st.transactional(d) && session) {
 				why := "the server stopped while it ran outside a transaction"
 				j.Unknown(ctx, i, why)
 				return errkind.New(errkind.Conflict, "statement %d (line %d: %s) may or may not have run: %s; check the target, then retry with resolve=done (it ran) or resolve=rerun", i+1, e.Line, firstWords(e.SQL), why)
@@ -409,13 +419,13 @@ func (s *Service) execute(ctx context.Context, tgt TargetVars, script string, j 
 		if err := j.Begin(ctx, i); err != nil {
 			return err
 		}
-		rows, err := runStatement(ctx, conn, kind, st, session, func(txid string, rows int64) error { return j.Committing(ctx, i, txid, rows) })
+		rows, err := runStatement(ctx, conn, kind, st, st.transactional(d) && session, func(txid string, rows int64) error { return j.Committing(ctx, i, txid, rows) })
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		if err != nil {
 			j.Fail(ctx, i, err)
-			return fmt.Errorf("statement %d (line %d: %s): %w", i+1, st.Line, firstWords(st.SQL), err)
+			return fmt.Errorf("statement %d (line %d: %s): %w", i+1, st.Line, firstWords(st.Text), err)
 		}
 		if err := j.Done(ctx, i, rows); err != nil {
 			return err
@@ -424,21 +434,23 @@ func (s *Service) execute(ctx context.Context, tgt TargetVars, script string, j 
 	return nil
 }
 
-// runStatement runs one statement: inside BEGIN ... COMMIT when it can,
-// calling committing just before COMMIT.
-func runStatement(ctx context.Context, c engine.Conn, kind engine.Kind, st statement, session bool, committing func(txid string, rows int64) error) (int64, error) {
+// runStatement runs one statement as written: inside BEGIN ... COMMIT
+// when inTx, calling committing just before COMMIT. A plain query's rows
+// are read (and counted) rather than executed.
+func runStatement(ctx context.Context, c engine.Conn, kind engine.Kind, st statement, inTx bool, committing func(txid string, rows int64) error) (int64, error) {
+	read := plainQuery(st.Class)
 	run := func() (int64, error) {
-		if st.Class == "select" {
-			rows, _, err := c.Query(ctx, 1000, st.SQL)
+		if read {
+			rows, _, err := c.Query(ctx, 1000, st.Text)
 			if err != nil {
 				return 0, err
 			}
 			return int64(len(rows.Values)), nil
 		}
-		res, err := c.Exec(ctx, st.SQL)
+		res, err := c.Exec(ctx, st.Text)
 		return res.RowsAffected, err
 	}
-	if !(st.Transactional && session) || st.Class == "select" {
+	if !inTx || read {
 		return run()
 	}
 	begin := "START TRANSACTION"

@@ -16,6 +16,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
+	sqlfe "github.com/dbfleet/dbfleet/internal/sql"
 )
 
 // maxExportBytes bounds one CSV attachment.
@@ -31,16 +32,18 @@ func (s *Service) runExport(ctx context.Context, r *stepRun) (outcome, error) {
 		return outcome{}, err
 	}
 	kind := engine.Kind(tgt.Engine)
-	stmts := splitScript(kind, r.field(c.sql))
+	script := r.field(c.sql)
+	stmts := readScript(dialect(kind), script)
 	if len(stmts) != 1 {
 		return outcome{}, errkind.New(errkind.Invalid, "an export runs exactly one SELECT; the SQL has %d statements", len(stmts))
 	}
 	st := stmts[0]
-	if st.ParseErr != nil {
-		return outcome{}, errkind.New(errkind.Invalid, "line %d col %d: %s", st.ParseErr.Line, st.ParseErr.Column, st.ParseErr.Message)
+	if st.Err != nil {
+		line, col, msg := st.errorAt(sqlfe.NewLineIndex(script))
+		return outcome{}, errkind.New(errkind.Invalid, "line %d col %d: %s", line, col, msg)
 	}
-	if st.Class != "select" {
-		return outcome{}, errkind.New(errkind.Invalid, "an export runs a read-only SELECT; line %d is %s (%s)", st.Line, st.Class, firstWords(st.SQL))
+	if !plainQuery(st.Class) {
+		return outcome{}, errkind.New(errkind.Invalid, "an export runs a read-only SELECT; line %d is %s (%s)", st.Line, st.Class.Kind, firstWords(st.Text))
 	}
 	pool, err := s.inv.Connect(ctx, tgt.Instance, tgt.Database)
 	if err != nil {
@@ -65,7 +68,7 @@ func (s *Service) runExport(ctx context.Context, r *stepRun) (outcome, error) {
 	if _, err := conn.Exec(ctx, begin); err != nil {
 		return outcome{}, fmt.Errorf("begin a read-only transaction: %w", err)
 	}
-	rows, truncated, err := conn.Query(ctx, c.maxRows, st.SQL)
+	rows, truncated, err := conn.Query(ctx, c.maxRows, st.Text)
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	conn.Exec(rctx, "ROLLBACK")
 	cancel()

@@ -56,7 +56,7 @@ type ReviewVars struct {
 	Statements int      `expr:"statements" json:"statements"`
 	Manual     bool     `expr:"manual" json:"manual"` // some statement needs manual review
 	Rules      []string `expr:"rules" json:"rules,omitempty"`
-	Kinds      []string `expr:"kinds" json:"kinds,omitempty"` // ddl, dml, select, other
+	Kinds      []string `expr:"kinds" json:"kinds,omitempty"` // ddl, dml, query, session, txn, other (internal/sql's kinds)
 }
 
 // RequesterVars describes who submitted the ticket (empty for tasks).

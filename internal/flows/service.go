@@ -78,7 +78,10 @@ type ReviewRequest struct {
 type ReviewReport struct {
 	Findings   []Finding `json:"findings"`
 	Statements int       `json:"statements"`
-	Kinds      []string  `json:"kinds,omitempty"`
+	// Kinds lists the statements' kinds in internal/sql's vocabulary
+	// (ddl, dml, query, session, txn, other); left empty, the review
+	// step fills it in.
+	Kinds []string `json:"kinds,omitempty"`
 	// Engine names what reviewed ("dbfleet sqlreview", "parse check").
 	Reviewer string `json:"reviewer"`
 	// Manual: some statement could not be reviewed by rules (a routine, a
