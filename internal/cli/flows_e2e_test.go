@@ -386,12 +386,18 @@ flows:
 	}
 
 	// new-account on PostgreSQL (env test: approved by policy); the
-	// password works, once shown.
-	id = dev.submit("new-account", map[string]any{"target": "rep-1/postgres", "user": "e2e_reader", "privileges": []string{"SELECT"}, "reason": "reports"})
+	// password works, once shown. A system database is refused at submit
+	// (403 naming the field).
+	var refusal struct{ Error struct{ Message string } }
+	if code := dev.do("POST", "/api/v1/tickets", flows.SubmitRequest{Flow: "new-account", Fields: map[string]any{"target": "rep-1/postgres", "user": "e2e_reader", "privileges": []string{"SELECT"}, "reason": "reports"}}, &refusal); code != http.StatusForbidden || !strings.Contains(refusal.Error.Message, `field "target": refused by the rule "no system databases"`) {
+		t.Fatalf("new-account on the postgres database: %d %q, want 403", code, refusal.Error.Message)
+	}
+	pg.CreateDatabase(t, "e2e_reports")
+	id = dev.submit("new-account", map[string]any{"target": "rep-1/e2e_reports", "user": "e2e_reader", "privileges": []string{"SELECT"}, "reason": "reports"})
 	dev.waitTicket(id, flows.StateDone)
 	var cred flows.Credential
 	dev.must("POST", fmt.Sprintf("/api/v1/tickets/%d/password", id), map[string]int{"step": 1}, &cred)
-	conn, err := sql.Open("pgx", fmt.Sprintf("host=127.0.0.1 port=%d user=e2e_reader password=%s dbname=postgres sslmode=disable", pg.Port, cred.Password))
+	conn, err := sql.Open("pgx", fmt.Sprintf("host=127.0.0.1 port=%d user=e2e_reader password=%s dbname=e2e_reports sslmode=disable", pg.Port, cred.Password))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,8 +43,9 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		Setup: func(env *testscript.Env) error {
 			n++
-			store := fmt.Sprintf("store%d", n)
+			store, app := fmt.Sprintf("store%d", n), fmt.Sprintf("app%d", n)
 			pg.CreateDatabase(t, store)
+			pg.CreateDatabase(t, app) // an application database (postgres is a system one)
 			primary, replica := cluster.Nodes[0], cluster.Nodes[1]
 			for k, v := range map[string]string{
 				"XDG_CONFIG_HOME":   filepath.Join(env.WorkDir, ".config"),
@@ -56,6 +57,7 @@ func TestScripts(t *testing.T) {
 				"PG_USER":           pg.User,
 				"PG_PASSWORD":       pg.Password,
 				"PG_STORE":          pg.URL(store),
+				"PG_APPDB":          app,
 				"REDIS_PORT":        strconv.Itoa(rd.Port),
 				"REDIS_PASSWORD":    rd.Password,
 				"DEAD_PORT":         strconv.Itoa(dead),

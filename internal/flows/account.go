@@ -59,6 +59,9 @@ func (s *Service) runCreateDatabase(ctx context.Context, r *stepRun) (outcome, e
 	if !validDatabaseName(name) || strings.Contains(name, "$") {
 		return outcome{}, errkind.New(errkind.Invalid, "database name %q: want letters, digits and '_', not starting with a digit, at most 63 characters", name)
 	}
+	if err := checkSystemDatabase("create", name); err != nil {
+		return outcome{}, err
+	}
 	kind := engine.Kind(tgt.Engine)
 	d := dialect(kind)
 	conn, err := s.inv.Connect(ctx, tgt.Instance, "")
@@ -152,13 +155,13 @@ func (s *Service) runCreateAccount(ctx context.Context, r *stepRun) (outcome, er
 	}
 	db := tgt.Database
 	if c.database != "" {
-		db = r.field(c.database)
-		if _, d, ok := strings.Cut(db, "/"); ok {
-			db = d
-		}
+		db = fieldDatabase(r.field(c.database))
 	}
 	if !validDatabaseName(db) || strings.Contains(db, "$") {
 		return outcome{}, errkind.New(errkind.Invalid, "database %q: not a valid database name", db)
+	}
+	if err := checkSystemDatabase("grant", db); err != nil {
+		return outcome{}, err
 	}
 	allowed := mysqlPrivileges
 	if kind == engine.Postgres {
@@ -177,6 +180,18 @@ func (s *Service) runCreateAccount(ctx context.Context, r *stepRun) (outcome, er
 		return outcome{}, errkind.New(errkind.Invalid, "no privilege chosen for account %s", user)
 	}
 
+	conn, err := s.inv.Connect(ctx, tgt.Instance, "")
+	if err != nil {
+		return outcome{}, fmt.Errorf("connect to %s: %w", tgt.Instance, err)
+	}
+	defer conn.Close()
+	if sys, err := serverSystemDatabase(ctx, conn, kind, db); err != nil {
+		return outcome{}, err
+	} else if sys {
+		return outcome{}, errkind.New(errkind.Forbidden, "refused by the rule %q: database %q is a template database on %s (pg_database.datistemplate): create-account grants on application databases only",
+			systemDatabaseRule, db, tgt.Instance)
+	}
+
 	// The salt is recorded before the account exists, so a resumed step
 	// derives the same password.
 	salt, err := s.accountSalt(ctx, r.t.ID, r.idx, user)
@@ -185,11 +200,6 @@ func (s *Service) runCreateAccount(ctx context.Context, r *stepRun) (outcome, er
 	}
 	password := s.accountPassword(r.t.ID, r.idx, salt)
 
-	conn, err := s.inv.Connect(ctx, tgt.Instance, "")
-	if err != nil {
-		return outcome{}, fmt.Errorf("connect to %s: %w", tgt.Instance, err)
-	}
-	defer conn.Close()
 	exists, err := accountExists(ctx, conn, kind, user, c.host)
 	if err != nil {
 		return outcome{}, err

@@ -493,6 +493,9 @@ func (s *Service) Submit(ctx context.Context, p auth.Principal, req SubmitReques
 	if err != nil {
 		return nil, err
 	}
+	if fe := fl.refusals(values); fe != nil {
+		return nil, s.refuse(ctx, fl, target, fe)
+	}
 	title := strings.TrimSpace(req.Title)
 	if len(title) > 200 {
 		return nil, errkind.New(errkind.Invalid, "title: at most 200 characters")
