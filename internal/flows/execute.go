@@ -196,6 +196,14 @@ func (s *Service) runReview(ctx context.Context, r *stepRun) (outcome, error) {
 	} else {
 		rep = parseCheck(engine.Kind(tgt.Engine), script)
 	}
+	if r.flow.exports(c.sql) {
+		// The SQL feeds an export: say now what the export block would
+		// refuse, before anyone is asked to approve it.
+		var er *exportRefusal
+		if _, err := exportStatement(dialect(engine.Kind(tgt.Engine)), script); errors.As(err, &er) && !er.Syntax {
+			rep.Findings = append(rep.Findings, Finding{Statement: er.Statement, Line: er.Line, Column: er.Column, Rule: "export", Level: "error", Message: er.Msg})
+		}
+	}
 	rv := summarize(rep)
 	summary := fmt.Sprintf("%s: %s, %s, %s (%s)", rv.Level, plural(rv.Statements, "statement", "statements"),
 		plural(rv.Errors, "error", "errors"), plural(rv.Warnings, "warning", "warnings"), rep.Reviewer)
