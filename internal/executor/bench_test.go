@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -106,4 +108,75 @@ func benchDelete(b *testing.B, rows, chunk int, maxLag Duration, rollback string
 	b.ReportMetric(float64(s.Chunks), "chunks")
 	b.Logf("%d rows in %d chunks in %s: %.0f rows/s, max replica lag %s", rows, s.Chunks, took.Round(time.Millisecond),
 		float64(rows)/took.Seconds(), time.Duration(maxLagSeen.Load()).Round(time.Millisecond))
+}
+
+// benchScript is a script of n statements in the executor's usual mix
+// (UPDATE, DELETE, INSERT, SELECT, and an ALTER TABLE every 50th), with
+// quotes and comments the splitter must read.
+func benchScript(postgres bool, n int) string {
+	q := func(s string) string { return s }
+	if postgres {
+		q = func(s string) string { return strings.ReplaceAll(s, "`", `"`) }
+	}
+	var b strings.Builder
+	for i := range n {
+		switch {
+		case i%50 == 49:
+			fmt.Fprintf(&b, q("ALTER TABLE `t%d` ADD COLUMN c%d INT;\n"), i%7, i)
+		case i%4 == 0:
+			fmt.Fprintf(&b, q("UPDATE `t` SET a = a + 1, note = 'x;y' WHERE id = %d; -- bump\n"), i)
+		case i%4 == 1:
+			fmt.Fprintf(&b, q("DELETE FROM `t` WHERE id = %d AND created < '2024-01-01';\n"), i)
+		case i%4 == 2:
+			fmt.Fprintf(&b, q("/* row %d */ INSERT INTO `t` (id, a, note) VALUES (%d, 1, 'it''s');\n"), i, i)
+		default:
+			fmt.Fprintf(&b, q("SELECT id, a FROM `t` WHERE id IN (%d, 2, 3);\n"), i)
+		}
+	}
+	return b.String()
+}
+
+// BenchmarkSplitScript splits, parses and classifies a script of
+// DBFLEET_BENCH_STATEMENTS statements (default 100,000) as Start does,
+// and reports the memory the split script keeps (retained-MB: the heap
+// after a collection, while the statements are held) besides the
+// allocations.
+//
+//	go test ./internal/executor -run '^$' -bench SplitScript -benchtime 3x
+func BenchmarkSplitScript(b *testing.B) {
+	n := envInt("DBFLEET_BENCH_STATEMENTS", 100_000)
+	for _, tc := range []struct {
+		name string
+		d    dialect
+	}{
+		{"mariadb", dialectMySQL},
+		{"postgres", dialectPostgres},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			src := benchScript(tc.d == dialectPostgres, n)
+			b.SetBytes(int64(len(src)))
+			b.ReportAllocs()
+			var retained uint64
+			for range b.N {
+				var before, after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				stmts, err := splitScript(tc.d, src, false)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := checkScript(stmts, Options{}); err != nil {
+					b.Fatal(err)
+				}
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				if len(stmts) != n {
+					b.Fatalf("%d statements, want %d", len(stmts), n)
+				}
+				retained = max(retained, after.HeapAlloc-min(after.HeapAlloc, before.HeapAlloc))
+				runtime.KeepAlive(stmts)
+			}
+			b.ReportMetric(float64(retained)/(1<<20), "retained-MB")
+		})
+	}
 }
