@@ -9,8 +9,8 @@ import (
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	_ "github.com/pingcap/tidb/pkg/parser/test_driver" // value expressions for the MySQL parser
 
-	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
+	"github.com/dbfleet/dbfleet/internal/sql"
 )
 
 // stmt is one statement of a script, parsed and classified.
@@ -32,21 +32,9 @@ type stmt struct {
 	pg     *pg.Node // PostgreSQL parse tree
 }
 
-// dialectOf maps an engine to its SQL family; engines without SQL are
-// errkind.Invalid.
-func dialectOf(k engine.Kind) (dialect, error) {
-	switch k {
-	case engine.MariaDB, engine.MySQL, engine.TiDB:
-		return dialectMySQL, nil
-	case engine.Postgres:
-		return dialectPostgres, nil
-	}
-	return 0, errkind.New(errkind.Invalid, "engine %s: the executor runs SQL on mariadb, mysql, tidb and postgres only", k)
-}
-
 // parseScript splits and classifies a script. Errors name the statement,
 // line and column; a script without statements is an error.
-func parseScript(d dialect, src string) ([]*stmt, error) {
+func parseScript(d sql.Dialect, src string) ([]*stmt, error) {
 	return splitScript(d, src, true)
 }
 
@@ -54,9 +42,9 @@ func parseScript(d dialect, src string) ([]*stmt, error) {
 // syntax tree; without it they are parsed to be classified and the tree
 // is dropped (a large script's trees would take far more memory than its
 // text): the runner parses each again just before it runs (parse).
-func splitScript(d dialect, src string, keep bool) ([]*stmt, error) {
+func splitScript(d sql.Dialect, src string, keep bool) ([]*stmt, error) {
 	var out []*stmt
-	if d == dialectPostgres {
+	if d == sql.Postgres {
 		pieces, res, err := splitPostgres(src)
 		if err != nil {
 			return nil, err
@@ -103,15 +91,15 @@ func (s *stmt) parseMySQL(p *parser.Parser) {
 }
 
 // ensureParsed parses a MySQL statement split without its tree.
-func (s *stmt) ensureParsed(d dialect) {
-	if d == dialectMySQL && !s.parsed {
+func (s *stmt) ensureParsed(d sql.Dialect) {
+	if d.IsMySQLFamily() && !s.parsed {
 		s.parseMySQL(parser.New())
 	}
 }
 
 // release drops a MySQL statement's tree once it ran.
-func (s *stmt) release(d dialect) {
-	if d == dialectMySQL {
+func (s *stmt) release(d sql.Dialect) {
+	if d.IsMySQLFamily() {
 		s.my, s.parsed = nil, false
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/dbfleet/dbfleet/internal/sql"
 )
 
 // BenchmarkChunkedDelete deletes DBFLEET_BENCH_ROWS rows (default
@@ -147,13 +149,13 @@ func BenchmarkSplitScript(b *testing.B) {
 	n := envInt("DBFLEET_BENCH_STATEMENTS", 100_000)
 	for _, tc := range []struct {
 		name string
-		d    dialect
+		d    sql.Dialect
 	}{
-		{"mariadb", dialectMySQL},
-		{"postgres", dialectPostgres},
+		{"mariadb", sql.MySQL},
+		{"postgres", sql.Postgres},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			src := benchScript(tc.d == dialectPostgres, n)
+			src := benchScript(tc.d == sql.Postgres, n)
 			b.SetBytes(int64(len(src)))
 			b.ReportAllocs()
 			var retained uint64

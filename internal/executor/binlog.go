@@ -14,6 +14,7 @@ import (
 	"github.com/go-mysql-org/go-mysql/replication"
 
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
+	"github.com/dbfleet/dbfleet/internal/sql"
 )
 
 // Rollback from binary-log row events (Options.Rollback "binlog",
@@ -162,7 +163,7 @@ func (r *runner) readBinlog(ctx context.Context, from string, want []string) (ma
 			key := string(e.Table.Schema) + "." + string(e.Table.Table)
 			tb := tables[key]
 			if tb == nil {
-				if tb, err = loadTable(ctx, r.pool, dialectMySQL, string(e.Table.Schema), string(e.Table.Table)); err != nil {
+				if tb, err = loadTable(ctx, r.pool, sql.MySQL, string(e.Table.Schema), string(e.Table.Table)); err != nil {
 					return nil, err
 				}
 				tables[key] = tb

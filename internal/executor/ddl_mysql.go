@@ -10,6 +10,7 @@ import (
 
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
+	"github.com/dbfleet/dbfleet/internal/sql"
 )
 
 // myDef is a table definition as SHOW CREATE TABLE prints it, line by line.
@@ -122,12 +123,12 @@ func (d *myDef) position(i int) string {
 	if i == 0 {
 		return "FIRST"
 	}
-	return "AFTER " + dialectMySQL.quoteIdent(d.Cols[i-1].Name)
+	return "AFTER " + sql.QuoteIdent(sql.MySQL, d.Cols[i-1].Name)
 }
 
 // showCreateTable reads a table's definition; nil when it does not exist.
 func showCreateTable(ctx context.Context, conn engine.Conn, schema, name string) (*myDef, error) {
-	ref := dialectMySQL.quoteQualified(schema, name)
+	ref := sql.QuoteQualified(sql.MySQL, schema, name)
 	rows, _, err := conn.Query(ctx, 1, "SHOW CREATE TABLE "+ref)
 	if errkind.Is(err, errkind.NotFound) {
 		return nil, nil
@@ -187,7 +188,7 @@ func (p *myDDL) noRollback(format string, args ...any) {
 // unnamed indexes finish it after, see finishMyRollback).
 func planMySQLDDL(ctx context.Context, conn engine.Conn, kind engine.Kind, s *stmt, osc string, oscMin int64, oscOK bool) (*myDDL, error) {
 	p := &myDDL{attempts: []myAttempt{{"DEFAULT", s.Text}}}
-	d := dialectMySQL
+	d := sql.MySQL
 	switch n := s.my.(type) {
 	case *ast.AlterTableStmt:
 		p.schema, p.table, p.alter = n.Table.Schema.O, n.Table.Name.O, n
@@ -196,7 +197,7 @@ func planMySQLDDL(ctx context.Context, conn engine.Conn, kind engine.Kind, s *st
 			return nil, err
 		}
 		if before == nil {
-			return nil, errkind.New(errkind.NotFound, "table %s does not exist", d.quoteQualified(p.schema, p.table))
+			return nil, errkind.New(errkind.NotFound, "table %s does not exist", sql.QuoteQualified(d, p.schema, p.table))
 		}
 		p.before = before
 		p.bytes = myTableBytes(ctx, conn, p.schema, p.table)
@@ -210,7 +211,7 @@ func planMySQLDDL(ctx context.Context, conn engine.Conn, kind engine.Kind, s *st
 		if kind != engine.TiDB && n.LockAlg == nil {
 			p.attempts = []myAttempt{{"INPLACE, LOCK=NONE", s.Text + "\nALGORITHM=INPLACE LOCK=NONE"}, {"DEFAULT", s.Text}}
 		}
-		p.rollback = []string{fmt.Sprintf("DROP INDEX %s ON %s", d.quoteIdent(n.IndexName), d.quoteQualified(p.schema, p.table))}
+		p.rollback = []string{fmt.Sprintf("DROP INDEX %s ON %s", sql.QuoteIdent(d, n.IndexName), sql.QuoteQualified(d, p.schema, p.table))}
 	case *ast.DropIndexStmt:
 		p.schema, p.table = n.Table.Schema.O, n.Table.Name.O
 		before, err := showCreateTable(ctx, conn, p.schema, p.table)
@@ -221,11 +222,11 @@ func planMySQLDDL(ctx context.Context, conn engine.Conn, kind engine.Kind, s *st
 		// DROP INDEX takes no ALGORITHM clause.
 		p.predicted, p.lock = "INPLACE", "NONE"
 		if before == nil {
-			p.noRollback("table %s does not exist", d.quoteQualified(p.schema, p.table))
+			p.noRollback("table %s does not exist", sql.QuoteQualified(d, p.schema, p.table))
 		} else if k := before.key(n.IndexName); k == nil {
 			p.noRollback("index %s does not exist", n.IndexName)
 		} else {
-			p.rollback = []string{fmt.Sprintf("ALTER TABLE %s ADD %s", d.quoteQualified(p.schema, p.table), k.Def)}
+			p.rollback = []string{fmt.Sprintf("ALTER TABLE %s ADD %s", sql.QuoteQualified(d, p.schema, p.table), k.Def)}
 		}
 	case *ast.CreateTableStmt:
 		p.schema, p.table = n.Table.Schema.O, n.Table.Name.O
@@ -238,14 +239,14 @@ func planMySQLDDL(ctx context.Context, conn engine.Conn, kind engine.Kind, s *st
 			p.existed = true
 			p.noRollback("the table already existed (IF NOT EXISTS): nothing to undo")
 		} else {
-			p.rollback = []string{"DROP TABLE " + d.quoteQualified(p.schema, p.table)}
+			p.rollback = []string{"DROP TABLE " + sql.QuoteQualified(d, p.schema, p.table)}
 		}
 	case *ast.RenameTableStmt:
 		p.predicted, p.lock = "INSTANT", "metadata lock"
 		var back []string
 		for i := len(n.TableToTables) - 1; i >= 0; i-- {
 			tt := n.TableToTables[i]
-			back = append(back, d.quoteQualified(tt.NewTable.Schema.O, tt.NewTable.Name.O)+" TO "+d.quoteQualified(tt.OldTable.Schema.O, tt.OldTable.Name.O))
+			back = append(back, sql.QuoteQualified(d, tt.NewTable.Schema.O, tt.NewTable.Name.O)+" TO "+sql.QuoteQualified(d, tt.OldTable.Schema.O, tt.OldTable.Name.O))
 		}
 		p.rollback = []string{"RENAME TABLE " + strings.Join(back, ", ")}
 	case *ast.CreateDatabaseStmt:
@@ -257,11 +258,11 @@ func planMySQLDDL(ctx context.Context, conn engine.Conn, kind engine.Kind, s *st
 		if len(rows.Values) > 0 && n.IfNotExists {
 			p.noRollback("the database already existed (IF NOT EXISTS): nothing to undo")
 		} else {
-			p.rollback = []string{"DROP DATABASE " + d.quoteIdent(n.Name.O)}
+			p.rollback = []string{"DROP DATABASE " + sql.QuoteIdent(d, n.Name.O)}
 		}
 	case *ast.CreateViewStmt:
 		p.predicted, p.lock = "-", "-"
-		ref := d.quoteQualified(n.ViewName.Schema.O, n.ViewName.Name.O)
+		ref := sql.QuoteQualified(d, n.ViewName.Schema.O, n.ViewName.Name.O)
 		rows, _, err := conn.Query(ctx, 1, "SHOW CREATE VIEW "+ref)
 		switch {
 		case err == nil && len(rows.Values) > 0 && len(rows.Values[0]) > 1:
@@ -276,7 +277,7 @@ func planMySQLDDL(ctx context.Context, conn engine.Conn, kind engine.Kind, s *st
 		if n.IsView {
 			var back []string
 			for _, t := range n.Tables {
-				rows, _, err := conn.Query(ctx, 1, "SHOW CREATE VIEW "+d.quoteQualified(t.Schema.O, t.Name.O))
+				rows, _, err := conn.Query(ctx, 1, "SHOW CREATE VIEW "+sql.QuoteQualified(d, t.Schema.O, t.Name.O))
 				if err != nil || len(rows.Values) == 0 || len(rows.Values[0]) < 2 {
 					p.noRollback("view %s: definition not readable", t.Name.O)
 					break
@@ -413,10 +414,10 @@ func predictAlter(n *ast.AlterTableStmt) (algorithm, lock string) {
 // alterRollback builds the reverse of an ALTER TABLE from the definition
 // before it. Indexes added without a name get their name afterwards.
 func (p *myDDL) alterRollback(n *ast.AlterTableStmt) {
-	d := dialectMySQL
+	d := sql.MySQL
 	before := p.before
 	var rev []string // reverse specifications, in reverse order
-	table := d.quoteQualified(p.schema, p.table)
+	table := sql.QuoteQualified(d, p.schema, p.table)
 	var renameBack string
 	for _, sp := range n.Specs {
 		var r string
@@ -426,7 +427,7 @@ func (p *myDDL) alterRollback(n *ast.AlterTableStmt) {
 		case ast.AlterTableAddColumns:
 			var drops []string
 			for _, c := range sp.NewColumns {
-				drops = append(drops, "DROP COLUMN "+d.quoteIdent(c.Name.Name.O))
+				drops = append(drops, "DROP COLUMN "+sql.QuoteIdent(d, c.Name.Name.O))
 			}
 			r = strings.Join(drops, ", ")
 		case ast.AlterTableDropColumn:
@@ -452,10 +453,10 @@ func (p *myDDL) alterRollback(n *ast.AlterTableStmt) {
 				return
 			}
 			if sp.Tp == ast.AlterTableRenameColumn {
-				r = "RENAME COLUMN " + d.quoteIdent(cur) + " TO " + d.quoteIdent(old)
+				r = "RENAME COLUMN " + sql.QuoteIdent(d, cur) + " TO " + sql.QuoteIdent(d, old)
 				break
 			}
-			r = "CHANGE COLUMN " + d.quoteIdent(cur) + " " + c.Def
+			r = "CHANGE COLUMN " + sql.QuoteIdent(d, cur) + " " + c.Def
 			if sp.Position != nil && sp.Position.Tp != ast.ColumnPositionNone {
 				r += " " + before.position(i)
 			}
@@ -476,19 +477,19 @@ func (p *myDDL) alterRollback(n *ast.AlterTableStmt) {
 					p.noRollback("a FOREIGN KEY without a name")
 					return
 				}
-				r = "DROP FOREIGN KEY " + d.quoteIdent(c.Name)
+				r = "DROP FOREIGN KEY " + sql.QuoteIdent(d, c.Name)
 			case ast.ConstraintCheck:
 				if c.Name == "" {
 					p.noRollback("a CHECK constraint without a name")
 					return
 				}
-				r = "DROP CONSTRAINT " + d.quoteIdent(c.Name)
+				r = "DROP CONSTRAINT " + sql.QuoteIdent(d, c.Name)
 			default:
 				name := c.Name
 				if name == "" {
 					name = "\x00unnamed" // filled in by finishMyRollback
 				}
-				r = "DROP INDEX " + d.quoteIdent(name)
+				r = "DROP INDEX " + sql.QuoteIdent(d, name)
 			}
 		case ast.AlterTableDropIndex, ast.AlterTableDropForeignKey, ast.AlterTableDropPrimaryKey:
 			name := sp.Name
@@ -502,12 +503,12 @@ func (p *myDDL) alterRollback(n *ast.AlterTableStmt) {
 			}
 			r = "ADD " + k.Def
 		case ast.AlterTableRenameIndex:
-			r = "RENAME INDEX " + d.quoteIdent(sp.ToKey.O) + " TO " + d.quoteIdent(sp.FromKey.O)
+			r = "RENAME INDEX " + sql.QuoteIdent(d, sp.ToKey.O) + " TO " + sql.QuoteIdent(d, sp.FromKey.O)
 		case ast.AlterTableRenameTable:
 			renameBack = "RENAME TO " + table
-			table = d.quoteQualified(sp.NewTable.Schema.O, sp.NewTable.Name.O)
+			table = sql.QuoteQualified(d, sp.NewTable.Schema.O, sp.NewTable.Name.O)
 			if sp.NewTable.Schema.O == "" {
-				table = d.quoteQualified(p.schema, sp.NewTable.Name.O)
+				table = sql.QuoteQualified(d, p.schema, sp.NewTable.Name.O)
 			}
 			continue
 		case ast.AlterTableOption:
@@ -573,7 +574,7 @@ func (p *myDDL) finishMyRollback(after *myDef) {
 	}
 	r := p.rollback[0]
 	for _, name := range added {
-		r = strings.Replace(r, "`\x00unnamed`", dialectMySQL.quoteIdent(name), 1)
+		r = strings.Replace(r, "`\x00unnamed`", sql.QuoteIdent(sql.MySQL, name), 1)
 	}
 	if strings.Contains(r, "\x00unnamed") {
 		p.noRollback("cannot tell the name of the index added")

@@ -9,6 +9,7 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"github.com/dbfleet/dbfleet/internal/engine"
+	"github.com/dbfleet/dbfleet/internal/sql"
 )
 
 // pgDDL is a planned PostgreSQL schema change.
@@ -72,7 +73,7 @@ func pgRel(ctx context.Context, conn engine.Conn, ref string) (*pgRelInfo, error
 }
 
 func pgRef(rv *pg.RangeVar) string {
-	return dialectPostgres.quoteQualified(rv.Schemaname, rv.Relname)
+	return sql.QuoteQualified(sql.Postgres, rv.Schemaname, rv.Relname)
 }
 
 // pgLockOf names the table lock a DDL statement takes.
@@ -124,7 +125,7 @@ func planPGDDL(ctx context.Context, conn engine.Conn, s *stmt) (*pgDDL, error) {
 	if s.nonTx {
 		p.algorithm = "outside a transaction (cannot run in one)"
 	}
-	d := dialectPostgres
+	d := sql.Postgres
 	switch n := s.pg.Node.(type) {
 	case *pg.Node_CreateStmt:
 		ref := pgRef(n.CreateStmt.Relation)
@@ -146,7 +147,7 @@ func planPGDDL(ctx context.Context, conn engine.Conn, s *stmt) (*pgDDL, error) {
 		}
 		schema := ix.Relation.Schemaname
 		if ix.Idxname != "" {
-			p.rollback = []string{"DROP INDEX " + conc + d.quoteQualified(schema, ix.Idxname)}
+			p.rollback = []string{"DROP INDEX " + conc + sql.QuoteQualified(d, schema, ix.Idxname)}
 			break
 		}
 		before, err := pgRel(ctx, conn, ref)
@@ -160,7 +161,7 @@ func planPGDDL(ctx context.Context, conn engine.Conn, s *stmt) (*pgDDL, error) {
 			}
 			for name := range after.indexes {
 				if _, ok := before.indexes[name]; !ok {
-					p.rollback = []string{"DROP INDEX " + conc + d.quoteQualified(schema, name)}
+					p.rollback = []string{"DROP INDEX " + conc + sql.QuoteQualified(d, schema, name)}
 					return nil
 				}
 			}
@@ -176,11 +177,11 @@ func planPGDDL(ctx context.Context, conn engine.Conn, s *stmt) (*pgDDL, error) {
 		switch r.RenameType {
 		case pg.ObjectType_OBJECT_TABLE, pg.ObjectType_OBJECT_VIEW, pg.ObjectType_OBJECT_SEQUENCE, pg.ObjectType_OBJECT_INDEX:
 			kind := strings.TrimPrefix(r.RenameType.String(), "OBJECT_")
-			p.rollback = []string{fmt.Sprintf("ALTER %s %s RENAME TO %s", kind, d.quoteQualified(r.Relation.Schemaname, r.Newname), d.quoteIdent(r.Relation.Relname))}
+			p.rollback = []string{fmt.Sprintf("ALTER %s %s RENAME TO %s", kind, sql.QuoteQualified(d, r.Relation.Schemaname, r.Newname), sql.QuoteIdent(d, r.Relation.Relname))}
 		case pg.ObjectType_OBJECT_COLUMN:
-			p.rollback = []string{fmt.Sprintf("ALTER TABLE %s RENAME COLUMN %s TO %s", pgRef(r.Relation), d.quoteIdent(r.Newname), d.quoteIdent(r.Subname))}
+			p.rollback = []string{fmt.Sprintf("ALTER TABLE %s RENAME COLUMN %s TO %s", pgRef(r.Relation), sql.QuoteIdent(d, r.Newname), sql.QuoteIdent(d, r.Subname))}
 		case pg.ObjectType_OBJECT_TABCONSTRAINT:
-			p.rollback = []string{fmt.Sprintf("ALTER TABLE %s RENAME CONSTRAINT %s TO %s", pgRef(r.Relation), d.quoteIdent(r.Newname), d.quoteIdent(r.Subname))}
+			p.rollback = []string{fmt.Sprintf("ALTER TABLE %s RENAME CONSTRAINT %s TO %s", pgRef(r.Relation), sql.QuoteIdent(d, r.Newname), sql.QuoteIdent(d, r.Subname))}
 		default:
 			p.noRollback("this RENAME has no defined rollback")
 		}
@@ -190,7 +191,7 @@ func planPGDDL(ctx context.Context, conn engine.Conn, s *stmt) (*pgDDL, error) {
 		case pg.ObjectType_OBJECT_INDEX:
 			for _, obj := range ds.Objects {
 				names := pgNames(obj)
-				ref := d.quoteQualified(names[0], names[1])
+				ref := sql.QuoteQualified(d, names[0], names[1])
 				rows, _, err := conn.Query(ctx, 1, "SELECT pg_get_indexdef(to_regclass($1))", ref)
 				if err != nil {
 					return nil, err
@@ -204,7 +205,7 @@ func planPGDDL(ctx context.Context, conn engine.Conn, s *stmt) (*pgDDL, error) {
 		case pg.ObjectType_OBJECT_VIEW:
 			for _, obj := range ds.Objects {
 				names := pgNames(obj)
-				ref := d.quoteQualified(names[0], names[1])
+				ref := sql.QuoteQualified(d, names[0], names[1])
 				rows, _, err := conn.Query(ctx, 1, "SELECT pg_get_viewdef(to_regclass($1))", ref)
 				if err != nil {
 					return nil, err
@@ -235,9 +236,9 @@ func planPGDDL(ctx context.Context, conn engine.Conn, s *stmt) (*pgDDL, error) {
 	case *pg.Node_CreateSeqStmt:
 		p.rollback = []string{"DROP SEQUENCE " + pgRef(n.CreateSeqStmt.Sequence)}
 	case *pg.Node_CreateSchemaStmt:
-		p.rollback = []string{"DROP SCHEMA " + d.quoteIdent(n.CreateSchemaStmt.Schemaname)}
+		p.rollback = []string{"DROP SCHEMA " + sql.QuoteIdent(d, n.CreateSchemaStmt.Schemaname)}
 	case *pg.Node_CreatedbStmt:
-		p.rollback = []string{"DROP DATABASE " + d.quoteIdent(n.CreatedbStmt.Dbname)}
+		p.rollback = []string{"DROP DATABASE " + sql.QuoteIdent(d, n.CreatedbStmt.Dbname)}
 	case *pg.Node_TruncateStmt, *pg.Node_DropdbStmt:
 		p.noRollback("%s destroys data: restore it from the backup taken before", s.Verb)
 	default:
@@ -264,7 +265,7 @@ func pgNames(obj *pg.Node) [2]string {
 }
 
 func (p *pgDDL) alterRollback(ctx context.Context, conn engine.Conn, at *pg.AlterTableStmt) error {
-	d := dialectPostgres
+	d := sql.Postgres
 	ref := pgRef(at.Relation)
 	before, err := pgRel(ctx, conn, ref)
 	if err != nil {
@@ -277,7 +278,7 @@ func (p *pgDDL) alterRollback(ctx context.Context, conn engine.Conn, at *pg.Alte
 		if cmd == nil {
 			continue
 		}
-		col := d.quoteIdent(cmd.Name)
+		col := sql.QuoteIdent(d, cmd.Name)
 		old, hadCol := before.cols[cmd.Name]
 		var r string
 		switch cmd.Subtype {
@@ -286,7 +287,7 @@ func (p *pgDDL) alterRollback(ctx context.Context, conn engine.Conn, at *pg.Alte
 			if _, exists := before.cols[def.Colname]; exists && cmd.MissingOk {
 				continue
 			}
-			r = "DROP COLUMN " + d.quoteIdent(def.Colname)
+			r = "DROP COLUMN " + sql.QuoteIdent(d, def.Colname)
 		case pg.AlterTableType_AT_DropColumn:
 			if !hadCol {
 				if cmd.MissingOk {
@@ -335,7 +336,7 @@ func (p *pgDDL) alterRollback(ctx context.Context, conn engine.Conn, at *pg.Alte
 			if name == "" {
 				name, unnamed = "\x00unnamed", true
 			}
-			r = "DROP CONSTRAINT " + d.quoteIdent(name)
+			r = "DROP CONSTRAINT " + sql.QuoteIdent(d, name)
 		case pg.AlterTableType_AT_DropConstraint:
 			def, ok := before.cons[cmd.Name]
 			if !ok {
@@ -367,7 +368,7 @@ func (p *pgDDL) alterRollback(ctx context.Context, conn engine.Conn, at *pg.Alte
 			r := p.rollback[0]
 			for name := range after.cons {
 				if _, ok := before.cons[name]; !ok {
-					r = strings.Replace(r, d.quoteIdent("\x00unnamed"), d.quoteIdent(name), 1)
+					r = strings.Replace(r, sql.QuoteIdent(d, "\x00unnamed"), sql.QuoteIdent(d, name), 1)
 				}
 			}
 			if strings.Contains(r, "\x00unnamed") {

@@ -3,6 +3,8 @@ package executor
 import (
 	"fmt"
 	"strings"
+
+	"github.com/dbfleet/dbfleet/internal/sql"
 )
 
 // undoKind is how a DML unit is undone from what was captured.
@@ -85,7 +87,7 @@ func (op *dmlOp) rollbackDesc() string {
 // primary key, with placeholders from ph (which numbers them). Columns
 // are qualified with q (may be empty). PostgreSQL bounds are text, cast
 // to the key columns' types (casts).
-func rangePred(d dialect, q string, pk []string, casts []string, lo, hi []any, ph0 func() string) (string, []any) {
+func rangePred(d sql.Dialect, q string, pk []string, casts []string, lo, hi []any, ph0 func() string) (string, []any) {
 	n := 0
 	ph := func() string {
 		p := ph0()
@@ -97,14 +99,14 @@ func rangePred(d dialect, q string, pk []string, casts []string, lo, hi []any, p
 	}
 	col := func(c string) string {
 		if q == "" {
-			return d.quoteIdent(c)
+			return sql.QuoteIdent(d, c)
 		}
-		return q + "." + d.quoteIdent(c)
+		return q + "." + sql.QuoteIdent(d, c)
 	}
 	var parts []string
 	var args []any
 	cmp := func(vals []any, strict, last string) {
-		if d == dialectPostgres {
+		if d == sql.Postgres {
 			// Row comparison: (a, b) > ($1, $2), an index range in PostgreSQL.
 			cols := make([]string, len(pk))
 			phs := make([]string, len(pk))

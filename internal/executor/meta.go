@@ -8,6 +8,7 @@ import (
 
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
+	"github.com/dbfleet/dbfleet/internal/sql"
 )
 
 // column of a table on the target.
@@ -26,7 +27,7 @@ type column struct {
 
 // table is what the executor needs to know of a target table.
 type table struct {
-	d      dialect
+	d      sql.Dialect
 	Schema string
 	Name   string
 	Cols   []column
@@ -37,7 +38,7 @@ type table struct {
 }
 
 // Ref is the quoted, qualified name.
-func (t *table) Ref() string { return t.d.quoteQualified(t.Schema, t.Name) }
+func (t *table) Ref() string { return sql.QuoteQualified(t.d, t.Schema, t.Name) }
 
 // String is schema.name, unquoted, for messages.
 func (t *table) String() string {
@@ -79,8 +80,8 @@ func (t *table) hasIdentityAlways() bool {
 // so that USE and search_path apply). schema may be empty for the
 // current database (MySQL) or the search path (PostgreSQL). A missing
 // table is errkind.NotFound.
-func loadTable(ctx context.Context, conn engine.Conn, d dialect, schema, name string) (*table, error) {
-	if d == dialectPostgres {
+func loadTable(ctx context.Context, conn engine.Conn, d sql.Dialect, schema, name string) (*table, error) {
+	if d == sql.Postgres {
 		return loadPGTable(ctx, conn, schema, name)
 	}
 	return loadMySQLTable(ctx, conn, schema, name)
@@ -97,7 +98,7 @@ func loadMySQLTable(ctx context.Context, conn engine.Conn, schema, name string) 
 		}
 		schema = fmt.Sprint(rows.Values[0][0])
 	}
-	t := &table{d: dialectMySQL, Schema: schema, Name: name, Rows: -1}
+	t := &table{d: sql.MySQL, Schema: schema, Name: name, Rows: -1}
 	rows, _, err := conn.Query(ctx, 0, `SELECT COLUMN_NAME, DATA_TYPE, EXTRA, COLUMN_TYPE FROM information_schema.COLUMNS
 		WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`, schema, name)
 	if err != nil {
@@ -142,9 +143,9 @@ func loadMySQLTable(ctx context.Context, conn engine.Conn, schema, name string) 
 }
 
 func loadPGTable(ctx context.Context, conn engine.Conn, schema, name string) (*table, error) {
-	d := dialectPostgres
+	d := sql.Postgres
 	rows, _, err := conn.Query(ctx, 1, `SELECT c.oid::bigint, n.nspname::text, c.relname::text, c.reltuples::bigint FROM pg_class c
-		JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)`, d.quoteQualified(schema, name))
+		JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)`, sql.QuoteQualified(d, schema, name))
 	if err != nil {
 		return nil, fmt.Errorf("find table %s: %w", name, err)
 	}

@@ -16,6 +16,7 @@ import (
 	driver "github.com/pingcap/tidb/pkg/parser/test_driver"
 
 	"github.com/dbfleet/dbfleet/internal/engine"
+	"github.com/dbfleet/dbfleet/internal/sql"
 )
 
 const myRestoreFlags = format.DefaultRestoreFlags | format.RestoreStringWithoutDefaultCharset | format.RestoreStringEscapeBackslash
@@ -51,7 +52,7 @@ func myImageCols(t *table) string { return myImageColsOf(t, "") }
 func myImageColsOf(t *table, qual string) string {
 	cols := make([]string, len(t.Cols))
 	for i, c := range t.Cols {
-		q := dialectMySQL.quoteIdent(c.Name)
+		q := sql.QuoteIdent(sql.MySQL, c.Name)
 		if qual != "" {
 			q = qual + "." + q
 		}
@@ -68,10 +69,10 @@ func myImageColsOf(t *table, qual string) string {
 	return strings.Join(cols, ", ")
 }
 
-func quoteList(d dialect, names []string) string {
+func quoteList(d sql.Dialect, names []string) string {
 	q := make([]string, len(names))
 	for i, n := range names {
-		q[i] = d.quoteIdent(n)
+		q[i] = sql.QuoteIdent(d, n)
 	}
 	return strings.Join(q, ", ")
 }
@@ -134,7 +135,7 @@ func planMyUpdateDelete(ctx context.Context, conn engine.Conn, s *stmt, op *dmlO
 	where ast.ExprNode, order *ast.OrderByClause, limit *ast.Limit, set []*ast.Assignment) error {
 	op.estimate = myExplainRows(ctx, conn, s.Text)
 	_, tn, _ := singleTable(refs)
-	t, err := loadTable(ctx, conn, dialectMySQL, tn.Schema.O, tn.Name.O)
+	t, err := loadTable(ctx, conn, sql.MySQL, tn.Schema.O, tn.Name.O)
 	if err != nil {
 		return err
 	}
@@ -197,18 +198,18 @@ func planMyUpdateDelete(ctx context.Context, conn engine.Conn, s *stmt, op *dmlO
 	// Chunks: the same statement restricted to a primary-key range.
 	p := parser.New()
 	rangeExpr := func(lo, hi []any) (ast.ExprNode, []any, error) {
-		pred, args := rangePred(dialectMySQL, "", t.PK, nil, lo, hi, questionMarks())
+		pred, args := rangePred(sql.MySQL, "", t.PK, nil, lo, hi, questionMarks())
 		nodes, _, err := p.Parse("SELECT 1 FROM DUAL WHERE "+pred, "", "")
 		if err != nil {
 			return nil, nil, fmt.Errorf("build chunk range: %w", err)
 		}
 		return nodes[0].(*ast.SelectStmt).Where, args, nil
 	}
-	pkList := quoteList(dialectMySQL, t.PK)
+	pkList := quoteList(sql.MySQL, t.PK)
 	stmtNode := s.my
 	op.chunk = &chunker{
 		bound: func(lo []any, n int) (string, []any) {
-			pred, args := rangePred(dialectMySQL, "", t.PK, nil, lo, nil, questionMarks())
+			pred, args := rangePred(sql.MySQL, "", t.PK, nil, lo, nil, questionMarks())
 			return "SELECT " + pkList + " FROM " + from + and(pred) + " ORDER BY " + pkList + " LIMIT 2 OFFSET " + strconv.Itoa(n-1), args
 		},
 		stmt: func(lo, hi []any) (string, []any, error) {
@@ -232,7 +233,7 @@ func planMyUpdateDelete(ctx context.Context, conn engine.Conn, s *stmt, op *dmlO
 			return text, args, err
 		},
 		image: func(lo, hi []any) (string, []any) {
-			pred, args := rangePred(dialectMySQL, "", t.PK, nil, lo, hi, questionMarks())
+			pred, args := rangePred(sql.MySQL, "", t.PK, nil, lo, hi, questionMarks())
 			return "SELECT " + myImageCols(t) + " FROM " + from + and(pred) + " FOR UPDATE", args
 		},
 	}
@@ -292,7 +293,7 @@ func planMyMultiTable(ctx context.Context, conn engine.Conn, s *stmt, op *dmlOp,
 		return nil
 	}
 	tn := ts.Source.(*ast.TableName)
-	t, err := loadTable(ctx, conn, dialectMySQL, tn.Schema.O, tn.Name.O)
+	t, err := loadTable(ctx, conn, sql.MySQL, tn.Schema.O, tn.Name.O)
 	if err != nil {
 		return err
 	}
@@ -311,11 +312,11 @@ func planMyMultiTable(ctx context.Context, conn engine.Conn, s *stmt, op *dmlOp,
 	if err != nil {
 		return err
 	}
-	qual := dialectMySQL.quoteIdent(tn.Name.O)
+	qual := sql.QuoteIdent(sql.MySQL, tn.Name.O)
 	if ts.AsName.O != "" {
-		qual = dialectMySQL.quoteIdent(ts.AsName.O)
+		qual = sql.QuoteIdent(sql.MySQL, ts.AsName.O)
 	} else if tn.Schema.O != "" {
-		qual = dialectMySQL.quoteQualified(tn.Schema.O, tn.Name.O)
+		qual = sql.QuoteQualified(sql.MySQL, tn.Schema.O, tn.Name.O)
 	}
 	op.image = "SELECT " + myImageColsOf(t, qual) + " FROM " + from
 	if where != nil {
@@ -386,7 +387,7 @@ func planMyInsert(ctx context.Context, conn engine.Conn, s *stmt, op *dmlOp, n *
 		op.noRollback("cannot tell the INSERT's table")
 		return nil
 	}
-	t, err := loadTable(ctx, conn, dialectMySQL, tn.Schema.O, tn.Name.O)
+	t, err := loadTable(ctx, conn, sql.MySQL, tn.Schema.O, tn.Name.O)
 	if err != nil {
 		return err
 	}
@@ -518,11 +519,11 @@ func planMyInsert(ctx context.Context, conn engine.Conn, s *stmt, op *dmlOp, n *
 					op.noRollback("unique key column %s has no literal value", c)
 					return nil
 				}
-				vals[i] = dialectMySQL.literal(v, "")
+				vals[i] = literal(sql.MySQL, v, "")
 			}
 			tuples = append(tuples, "("+strings.Join(vals, ", ")+")")
 		}
-		conds = append(conds, "("+quoteList(dialectMySQL, u)+") IN ("+strings.Join(tuples, ", ")+")")
+		conds = append(conds, "("+quoteList(sql.MySQL, u)+") IN ("+strings.Join(tuples, ", ")+")")
 	}
 	op.image = "SELECT " + myImageCols(t) + " FROM " + t.Ref() + " WHERE " + strings.Join(conds, " OR ") + " FOR UPDATE"
 	return nil

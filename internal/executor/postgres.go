@@ -11,6 +11,7 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"github.com/dbfleet/dbfleet/internal/engine"
+	"github.com/dbfleet/dbfleet/internal/sql"
 )
 
 // pgVersion is the parse-tree version pg_query_go's deparser expects.
@@ -56,7 +57,7 @@ func pgParseExpr(text string) (*pg.Node, error) {
 func pgImageCols(t *table, q string) string {
 	cols := make([]string, len(t.Cols))
 	for i, c := range t.Cols {
-		cols[i] = q + "." + dialectPostgres.quoteIdent(c.Name) + "::text"
+		cols[i] = q + "." + sql.QuoteIdent(sql.Postgres, c.Name) + "::text"
 	}
 	return strings.Join(cols, ", ")
 }
@@ -124,7 +125,7 @@ func planPGDML(ctx context.Context, conn engine.Conn, s *stmt) (*dmlOp, error) {
 // chunks can restrict it.
 func planPGUpdateDelete(ctx context.Context, conn engine.Conn, s *stmt, op *dmlOp, rel *pg.RangeVar, from []*pg.Node,
 	with *pg.WithClause, where **pg.Node, setCols []string) error {
-	t, err := loadTable(ctx, conn, dialectPostgres, rel.Schemaname, rel.Relname)
+	t, err := loadTable(ctx, conn, sql.Postgres, rel.Schemaname, rel.Relname)
 	if err != nil {
 		return err
 	}
@@ -143,10 +144,10 @@ func planPGUpdateDelete(ctx context.Context, conn engine.Conn, s *stmt, op *dmlO
 		op.noRollback("a WITH clause (the before-image would run it twice)")
 		return nil
 	}
-	d := dialectPostgres
-	q := d.quoteIdent(rel.Relname)
+	d := sql.Postgres
+	q := sql.QuoteIdent(d, rel.Relname)
 	if rel.Alias != nil {
-		q = d.quoteIdent(rel.Alias.Aliasname)
+		q = sql.QuoteIdent(d, rel.Alias.Aliasname)
 	}
 	fromText, err := pgFromText(append([]*pg.Node{{Node: &pg.Node_RangeVar{RangeVar: rel}}}, from...))
 	if err != nil {
@@ -181,7 +182,7 @@ func planPGUpdateDelete(ctx context.Context, conn engine.Conn, s *stmt, op *dmlO
 	}
 	pkList := make([]string, len(t.PK))
 	for i, c := range t.PK {
-		pkList[i] = q + "." + d.quoteIdent(c)
+		pkList[i] = q + "." + sql.QuoteIdent(d, c)
 	}
 	order := strings.Join(pkList, ", ")
 	pkTypes := make([]string, len(t.PK))
@@ -250,7 +251,7 @@ func pgConstText(n *pg.Node) (any, bool) {
 
 func planPGInsert(ctx context.Context, conn engine.Conn, s *stmt, op *dmlOp, ins *pg.InsertStmt) error {
 	op.estimate = pgExplainRows(ctx, conn, s.Text)
-	t, err := loadTable(ctx, conn, dialectPostgres, ins.Relation.Schemaname, ins.Relation.Relname)
+	t, err := loadTable(ctx, conn, sql.Postgres, ins.Relation.Schemaname, ins.Relation.Relname)
 	if err != nil {
 		return err
 	}
@@ -263,7 +264,7 @@ func planPGInsert(ctx context.Context, conn engine.Conn, s *stmt, op *dmlOp, ins
 		op.noRollback("a WITH clause")
 		return nil
 	}
-	d := dialectPostgres
+	d := sql.Postgres
 	oc := ins.OnConflictClause
 	if oc != nil && oc.Action == pg.OnConflictAction_ONCONFLICT_UPDATE {
 		for _, tgt := range oc.TargetList {
@@ -312,13 +313,13 @@ func planPGInsert(ctx context.Context, conn engine.Conn, s *stmt, op *dmlOp, ins
 						op.noRollback("unique key column %s has no literal value", c)
 						return nil
 					}
-					vals[i] = d.literal(v, "")
+					vals[i] = literal(d, v, "")
 				}
 				tuples = append(tuples, "("+strings.Join(vals, ", ")+")")
 			}
 			conds = append(conds, "("+quoteList(d, u)+") IN ("+strings.Join(tuples, ", ")+")")
 		}
-		q := d.quoteIdent(t.Name)
+		q := sql.QuoteIdent(d, t.Name)
 		op.image = "SELECT " + pgImageCols(t, q) + " FROM " + t.Ref() + " AS " + q + " WHERE " + strings.Join(conds, " OR ") + " FOR UPDATE"
 	}
 	// RETURNING the primary key tells exactly which rows it wrote.

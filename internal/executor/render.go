@@ -7,68 +7,23 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dbfleet/dbfleet/internal/sql"
 )
-
-// dialect is the SQL family of the target.
-type dialect int
-
-const (
-	dialectMySQL dialect = iota
-	dialectPostgres
-)
-
-// quoteIdent quotes one identifier.
-func (d dialect) quoteIdent(name string) string {
-	if d == dialectPostgres {
-		return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
-	}
-	return "`" + strings.ReplaceAll(name, "`", "``") + "`"
-}
-
-// quoteQualified quotes schema.name (schema may be empty).
-func (d dialect) quoteQualified(schema, name string) string {
-	if schema == "" {
-		return d.quoteIdent(name)
-	}
-	return d.quoteIdent(schema) + "." + d.quoteIdent(name)
-}
-
-// quoteString is a string literal that means s whatever the server's
-// escaping settings: MySQL strings with backslashes or control
-// characters become hex literals, PostgreSQL strings use standard
-// conforming quotes (E” only when a backslash would be ambiguous is not
-// needed: standard_conforming_strings is on since 9.1).
-func (d dialect) quoteString(s string) string {
-	if d == dialectMySQL {
-		for i := 0; i < len(s); i++ {
-			if c := s[i]; c == '\\' || c < 0x20 || c == 0x7f {
-				return d.hexBytes([]byte(s))
-			}
-		}
-	}
-	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
-}
-
-func (d dialect) hexBytes(b []byte) string {
-	if d == dialectPostgres {
-		return `'\x` + hex.EncodeToString(b) + `'`
-	}
-	if len(b) == 0 {
-		return "''"
-	}
-	return "X'" + hex.EncodeToString(b) + "'"
-}
 
 // literal renders a value read from the target as an SQL literal that
 // restores it exactly in a column of type colType (MySQL DATA_TYPE such as
-// "date", "timestamp"; PostgreSQL values are always read as text).
-func (d dialect) literal(v any, colType string) string {
+// "date", "timestamp"; PostgreSQL values are always read as text): the
+// executor's value renderer, over sql's quoting (strings with backslashes
+// or control characters and binary values as hex literals in the MySQL
+// family).
+func literal(d sql.Dialect, v any, colType string) string {
 	switch x := v.(type) {
 	case nil:
 		return "NULL"
 	case int64:
-		if d == dialectMySQL && colType == "timestamp" {
-			return d.quoteString(epochToUTC(strconv.FormatInt(x, 10)))
+		if d.IsMySQLFamily() && colType == "timestamp" {
+			return sql.QuoteString(d, epochToUTC(strconv.FormatInt(x, 10)))
 		}
 		return strconv.FormatInt(x, 10)
 	case float64:
@@ -79,16 +34,16 @@ func (d dialect) literal(v any, colType string) string {
 		}
 		return "FALSE"
 	case []byte:
-		return d.hexBytes(x)
+		return sql.HexLiteral(d, x)
 	case time.Time:
-		return d.quoteString(formatTime(x, colType))
+		return sql.QuoteString(d, formatTime(x, colType))
 	case string:
-		if d == dialectMySQL && colType == "timestamp" {
-			return d.quoteString(epochToUTC(x))
+		if d.IsMySQLFamily() && colType == "timestamp" {
+			return sql.QuoteString(d, epochToUTC(x))
 		}
-		return d.quoteString(x)
+		return sql.QuoteString(d, x)
 	}
-	return d.quoteString(fmt.Sprint(v))
+	return sql.QuoteString(d, fmt.Sprint(v))
 }
 
 // formatTime renders a MySQL DATE/DATETIME value. The zero time is the

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
+	"github.com/dbfleet/dbfleet/internal/sql"
 )
 
 // runner runs one execution.
@@ -20,7 +21,7 @@ type runner struct {
 	log *slog.Logger
 
 	ex     Execution
-	d      dialect
+	d      sql.Dialect
 	opts   Options
 	stmts  []stmtRow
 	parsed []*stmt
@@ -76,7 +77,7 @@ func (r *runner) run(ctx context.Context) (state, errText string) {
 	if err != nil {
 		return StateFailed, err.Error()
 	}
-	if r.d, err = dialectOf(r.ex.Engine); err != nil {
+	if r.d, err = sql.ParseDialect(string(r.ex.Engine)); err != nil {
 		return StateFailed, err.Error()
 	}
 	if r.parsed, err = splitScript(r.d, script, false); err != nil || len(r.parsed) != len(r.stmts) {
@@ -148,7 +149,7 @@ func (r *runner) connect() error {
 		return fmt.Errorf("open session on %s: %w", r.ex.Instance, err)
 	}
 	q := "SELECT CONNECTION_ID()"
-	if r.d == dialectPostgres {
+	if r.d == sql.Postgres {
 		q = "SELECT pg_backend_pid()::bigint"
 	}
 	rows, _, err := r.sess.Query(ctx, 1, q)
@@ -224,7 +225,7 @@ func (r *runner) interrupt(why string) {
 	kctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var err error
-	if r.d == dialectPostgres {
+	if r.d == sql.Postgres {
 		_, err = r.pool.Exec(kctx, "SELECT pg_cancel_backend($1)", r.sessID)
 	} else {
 		_, err = r.pool.Exec(kctx, fmt.Sprintf("KILL QUERY %d", r.sessID))
@@ -270,7 +271,7 @@ func (r *runner) statement(st *stmtRow, p *stmt) error {
 	case StateRunning:
 		// Left running by a process that stopped: what it did is in its units.
 		switch {
-		case st.Kind == KindDML || r.d == dialectPostgres && st.Kind == KindDDL && !p.nonTx:
+		case st.Kind == KindDML || r.d == sql.Postgres && st.Kind == KindDDL && !p.nonTx:
 		case st.Kind == KindSession || st.Kind == KindQuery:
 		case r.opts.DryRun:
 		default:
@@ -290,7 +291,7 @@ func (r *runner) statement(st *stmtRow, p *stmt) error {
 		err = r.plan(st, p)
 	case st.Kind == KindDML:
 		err = r.runDML(st, p)
-	case st.Kind == KindDDL && r.d == dialectPostgres:
+	case st.Kind == KindDDL && r.d == sql.Postgres:
 		err = r.runPGDDL(st, p)
 	case st.Kind == KindDDL:
 		err = r.runMyDDL(st, p)
@@ -399,7 +400,7 @@ func (r *runner) plan(st *stmtRow, p *stmt) error {
 			}
 		}
 	case KindDDL:
-		if r.d == dialectPostgres {
+		if r.d == sql.Postgres {
 			pd, err := planPGDDL(ctx, r.sess, p)
 			if err != nil {
 				st.Plan.Notes = append(st.Plan.Notes, "cannot plan: "+err.Error())
@@ -446,7 +447,7 @@ func tableName(t *table) string {
 func (r *runner) planDML(p *stmt) (*dmlOp, error) {
 	var op *dmlOp
 	var err error
-	if r.d == dialectPostgres {
+	if r.d == sql.Postgres {
 		op, err = planPGDML(r.hard, r.sess, p)
 	} else {
 		op, err = planMySQLDML(r.hard, r.sess, p)

@@ -14,6 +14,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/platform/audit"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
+	"github.com/dbfleet/dbfleet/internal/sql"
 )
 
 // Config is the server's defaults and limits (config.md, executor.*).
@@ -219,13 +220,15 @@ func (s *Service) start(ctx context.Context, req Request, rollbackOf ID) (ID, er
 	if err != nil {
 		return 0, err
 	}
-	d, err := dialectOf(in.Engine)
+	d, err := sql.ParseDialect(string(in.Engine))
 	if err != nil {
 		return 0, fmt.Errorf("instance %q: %w", req.Instance, err)
 	}
 	if req.Engine != "" {
-		rd, err := dialectOf(req.Engine)
-		if err != nil || rd != d {
+		// A script reviewed for one server of the MySQL family runs on
+		// another; it is split and classified for the instance's own.
+		rd, err := sql.ParseDialect(string(req.Engine))
+		if err != nil || rd.IsMySQLFamily() != d.IsMySQLFamily() {
 			return 0, errkind.New(errkind.Invalid, "the script was written for %s but instance %q runs %s", req.Engine, req.Instance, in.Engine)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/inventory"
+	"github.com/dbfleet/dbfleet/internal/sql"
 )
 
 // throttler tells whether chunks should pause: a replica of the target
@@ -79,7 +80,7 @@ func (t *throttler) committed(ctx context.Context) {
 		return
 	}
 	q := "SELECT @@last_gtid"
-	if r.d == dialectPostgres {
+	if r.d == sql.Postgres {
 		q = "SELECT pg_current_wal_lsn()::text"
 	}
 	rows, _, err := r.sess.Query(ctx, 1, q)
@@ -98,12 +99,12 @@ func (t *throttler) committed(ctx context.Context) {
 
 // parsePositions reads a MariaDB GTID list ("0-1-100,1-2-7") or a
 // PostgreSQL LSN ("16/B374D848").
-func parsePositions(d dialect, s string) ([]commitPos, bool) {
+func parsePositions(d sql.Dialect, s string) ([]commitPos, bool) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return nil, false
 	}
-	if d == dialectPostgres {
+	if d == sql.Postgres {
 		hi, lo, ok := strings.Cut(s, "/")
 		h, err1 := strconv.ParseUint(hi, 16, 32)
 		l, err2 := strconv.ParseUint(lo, 16, 32)
@@ -189,7 +190,7 @@ func (t *throttler) check(ctx context.Context) string {
 		}
 		lag := time.Duration(*rep.Source.LagSeconds * float64(time.Second))
 		applied := rep.GTIDSlave
-		if r.d == dialectPostgres {
+		if r.d == sql.Postgres {
 			applied = rep.GTIDCurrent
 		}
 		if pos, ok := parsePositions(r.d, applied); ok {
@@ -205,7 +206,7 @@ func (t *throttler) check(ctx context.Context) string {
 		}
 	}
 	t.lagging = false
-	if r.d == dialectPostgres {
+	if r.d == sql.Postgres {
 		// Standbys the inventory may not list, as the primary sees them.
 		rows, _, err := r.pool.Query(ctx, 20, `SELECT application_name::text, COALESCE(EXTRACT(EPOCH FROM replay_lag), 0)::float8
 			FROM pg_stat_replication WHERE replay_lag IS NOT NULL`)
@@ -223,7 +224,7 @@ func (t *throttler) check(ctx context.Context) string {
 
 func (t *throttler) threadsRunning(ctx context.Context) (int, error) {
 	r := t.r
-	if r.d == dialectPostgres {
+	if r.d == sql.Postgres {
 		rows, _, err := r.pool.Query(ctx, 1, "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND backend_type = 'client backend'")
 		if err != nil {
 			return 0, err

@@ -3,6 +3,8 @@ package executor
 import (
 	"fmt"
 	"strings"
+
+	"github.com/dbfleet/dbfleet/internal/sql"
 )
 
 // Rollback statements are cut into batches of at most this many rows or
@@ -87,7 +89,7 @@ func batches(rows []string) [][]string {
 func (t *table) tuple(row []any, idx []int) string {
 	parts := make([]string, len(idx))
 	for i, j := range idx {
-		parts[i] = t.d.literal(row[j], t.Cols[j].Type)
+		parts[i] = literal(t.d, row[j], t.Cols[j].Type)
 	}
 	return "(" + strings.Join(parts, ", ") + ")"
 }
@@ -103,7 +105,7 @@ func undoDeletes(t *table, keys [][]any) []string {
 	for i, k := range keys {
 		parts := make([]string, len(k))
 		for j, v := range k {
-			parts[j] = d.literal(v, t.Cols[pkIdx[j]].Type)
+			parts[j] = literal(d, v, t.Cols[pkIdx[j]].Type)
 		}
 		if len(parts) == 1 {
 			rendered[i] = parts[0]
@@ -141,7 +143,7 @@ func undoInserts(t *table, image [][]any, upsert bool) []string {
 		rendered[i] = t.tuple(r, idx)
 	}
 	head := "INSERT INTO " + t.Ref() + " (" + quoteList(d, names) + ")"
-	if d == dialectPostgres && t.hasIdentityAlways() {
+	if d == sql.Postgres && t.hasIdentityAlways() {
 		head += " OVERRIDING SYSTEM VALUE"
 	}
 	var tail string
@@ -151,17 +153,17 @@ func undoInserts(t *table, image [][]any, upsert bool) []string {
 			if t.isPK(n) {
 				continue
 			}
-			q := d.quoteIdent(n)
-			if d == dialectPostgres {
+			q := sql.QuoteIdent(d, n)
+			if d == sql.Postgres {
 				sets = append(sets, q+" = EXCLUDED."+q)
 			} else {
 				sets = append(sets, q+" = VALUES("+q+")")
 			}
 		}
 		switch {
-		case d == dialectPostgres && len(sets) == 0:
+		case d == sql.Postgres && len(sets) == 0:
 			tail = " ON CONFLICT (" + quoteList(d, t.PK) + ") DO NOTHING"
-		case d == dialectPostgres:
+		case d == sql.Postgres:
 			tail = " ON CONFLICT (" + quoteList(d, t.PK) + ") DO UPDATE SET " + strings.Join(sets, ", ")
 		case len(sets) == 0:
 			head = strings.Replace(head, "INSERT INTO", "INSERT IGNORE INTO", 1)
@@ -196,28 +198,28 @@ func undoUpdates(t *table, image [][]any) []string {
 	if len(setIdx) == 0 {
 		return nil
 	}
-	alias := func(j int) string { return d.quoteIdent(fmt.Sprintf("c%d", j+1)) }
-	tq, vq := d.quoteIdent("dbfleet_t"), d.quoteIdent("dbfleet_v")
+	alias := func(j int) string { return sql.QuoteIdent(d, fmt.Sprintf("c%d", j+1)) }
+	tq, vq := sql.QuoteIdent(d, "dbfleet_t"), sql.QuoteIdent(d, "dbfleet_v")
 	pkIdx := t.pkIndexes()
 	var on, sets []string
 	for _, j := range pkIdx {
-		col := d.quoteIdent(t.Cols[j].Name)
-		if d == dialectPostgres {
+		col := sql.QuoteIdent(d, t.Cols[j].Name)
+		if d == sql.Postgres {
 			on = append(on, tq+"."+col+" = "+vq+"."+alias(j)+"::"+t.Cols[j].Type)
 		} else {
 			on = append(on, tq+"."+col+" = "+vq+"."+alias(j))
 		}
 	}
 	for _, j := range setIdx {
-		col := d.quoteIdent(t.Cols[j].Name)
-		if d == dialectPostgres {
+		col := sql.QuoteIdent(d, t.Cols[j].Name)
+		if d == sql.Postgres {
 			sets = append(sets, col+" = "+vq+"."+alias(j)+"::"+t.Cols[j].Type)
 		} else {
 			sets = append(sets, tq+"."+col+" = "+vq+"."+alias(j))
 		}
 	}
 	var out []string
-	if d == dialectPostgres {
+	if d == sql.Postgres {
 		rendered := make([]string, len(image))
 		for i, r := range image {
 			rendered[i] = t.tuple(r, allIdx)
@@ -236,7 +238,7 @@ func undoUpdates(t *table, image [][]any) []string {
 	for i, r := range image {
 		parts := make([]string, len(allIdx))
 		for k, j := range allIdx {
-			parts[k] = d.literal(r[j], t.Cols[j].Type) + " AS " + alias(j)
+			parts[k] = literal(d, r[j], t.Cols[j].Type) + " AS " + alias(j)
 		}
 		rendered[i] = "SELECT " + strings.Join(parts, ", ")
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/pingcap/tidb/pkg/parser/ast"
 
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
+	"github.com/dbfleet/dbfleet/internal/sql"
 )
 
 func TestSplitMySQL(t *testing.T) {
@@ -78,30 +79,30 @@ func TestSplitPostgres(t *testing.T) {
 
 func TestClassifyAndCheck(t *testing.T) {
 	for _, tc := range []struct {
-		d        dialect
+		d        sql.Dialect
 		src      string
 		kinds    []string
 		err      string // from checkScript without BackupDone
 		nonTxIdx int    // 1-based statement that must be nonTx, 0 none
 	}{
-		{d: dialectMySQL, src: "USE shop; SET @a = 1; SET SESSION sql_mode = ''; UPDATE t SET a = 1; SELECT 1; ALTER TABLE t ADD c INT; GRANT SELECT ON *.* TO u",
+		{d: sql.MySQL, src: "USE shop; SET @a = 1; SET SESSION sql_mode = ''; UPDATE t SET a = 1; SELECT 1; ALTER TABLE t ADD c INT; GRANT SELECT ON *.* TO u",
 			kinds: []string{KindSession, KindSession, KindSession, KindDML, KindQuery, KindDDL, KindOther}},
-		{d: dialectMySQL, src: "SET GLOBAL max_connections = 10", kinds: []string{KindOther}},
-		{d: dialectMySQL, src: "CREATE TABLE t (a INT) WITH SYSTEM VERSIONING; DROP TEMPORARY TABLE tmp", kinds: []string{KindDDL, KindDDL}},
-		{d: dialectMySQL, src: "BEGIN; UPDATE t SET a = 1; COMMIT", kinds: []string{KindOther, KindDML, KindOther},
+		{d: sql.MySQL, src: "SET GLOBAL max_connections = 10", kinds: []string{KindOther}},
+		{d: sql.MySQL, src: "CREATE TABLE t (a INT) WITH SYSTEM VERSIONING; DROP TEMPORARY TABLE tmp", kinds: []string{KindDDL, KindDDL}},
+		{d: sql.MySQL, src: "BEGIN; UPDATE t SET a = 1; COMMIT", kinds: []string{KindOther, KindDML, KindOther},
 			err: "statement 1 (line 1, column 1): BEGIN/START TRANSACTION is not allowed"},
-		{d: dialectMySQL, src: "SET autocommit = 0", kinds: []string{KindSession}, err: "SET autocommit is not allowed"},
-		{d: dialectMySQL, src: "DROP TABLE a, b", kinds: []string{KindDDL}, err: "DROP TABLE a, b is refused unless a backup was taken first"},
-		{d: dialectMySQL, src: "TRUNCATE shop.t", kinds: []string{KindDDL}, err: "TRUNCATE shop.t is refused"},
-		{d: dialectMySQL, src: "DROP DATABASE shop", kinds: []string{KindDDL}, err: "DROP DATABASE shop is refused"},
-		{d: dialectMySQL, src: "DROP TABLE IF EXISTS t WAIT 5", kinds: []string{KindDDL}, err: "DROP TABLE is refused"},
-		{d: dialectMySQL, src: "DROP VIEW v", kinds: []string{KindDDL}},
-		{d: dialectMySQL, src: "BEGIN NOT ATOMIC SELECT 1; END", kinds: []string{KindOther, KindOther}},
-		{d: dialectPostgres, src: "SET search_path = app; UPDATE t SET a = 1; INSERT INTO t VALUES (1); SELECT 1; CREATE INDEX CONCURRENTLY i ON t (a); VACUUM t; DO $$ BEGIN END $$",
+		{d: sql.MySQL, src: "SET autocommit = 0", kinds: []string{KindSession}, err: "SET autocommit is not allowed"},
+		{d: sql.MySQL, src: "DROP TABLE a, b", kinds: []string{KindDDL}, err: "DROP TABLE a, b is refused unless a backup was taken first"},
+		{d: sql.MySQL, src: "TRUNCATE shop.t", kinds: []string{KindDDL}, err: "TRUNCATE shop.t is refused"},
+		{d: sql.MySQL, src: "DROP DATABASE shop", kinds: []string{KindDDL}, err: "DROP DATABASE shop is refused"},
+		{d: sql.MySQL, src: "DROP TABLE IF EXISTS t WAIT 5", kinds: []string{KindDDL}, err: "DROP TABLE is refused"},
+		{d: sql.MySQL, src: "DROP VIEW v", kinds: []string{KindDDL}},
+		{d: sql.MySQL, src: "BEGIN NOT ATOMIC SELECT 1; END", kinds: []string{KindOther, KindOther}},
+		{d: sql.Postgres, src: "SET search_path = app; UPDATE t SET a = 1; INSERT INTO t VALUES (1); SELECT 1; CREATE INDEX CONCURRENTLY i ON t (a); VACUUM t; DO $$ BEGIN END $$",
 			kinds: []string{KindSession, KindDML, KindDML, KindQuery, KindDDL, KindOther, KindOther}, nonTxIdx: 5},
-		{d: dialectPostgres, src: "BEGIN; COMMIT", kinds: []string{KindOther, KindOther}, err: "BEGIN is not allowed"},
-		{d: dialectPostgres, src: "DROP TABLE t; TRUNCATE u", kinds: []string{KindDDL, KindDDL}, err: "statement 2 (line 1, column 15): TRUNCATE u is refused"},
-		{d: dialectPostgres, src: "DROP INDEX CONCURRENTLY i", kinds: []string{KindDDL}, nonTxIdx: 1},
+		{d: sql.Postgres, src: "BEGIN; COMMIT", kinds: []string{KindOther, KindOther}, err: "BEGIN is not allowed"},
+		{d: sql.Postgres, src: "DROP TABLE t; TRUNCATE u", kinds: []string{KindDDL, KindDDL}, err: "statement 2 (line 1, column 15): TRUNCATE u is refused"},
+		{d: sql.Postgres, src: "DROP INDEX CONCURRENTLY i", kinds: []string{KindDDL}, nonTxIdx: 1},
 	} {
 		stmts, err := parseScript(tc.d, tc.src)
 		if err != nil {
@@ -131,16 +132,16 @@ func TestClassifyAndCheck(t *testing.T) {
 			t.Errorf("%q: statement %d should run outside a transaction", tc.src, tc.nonTxIdx)
 		}
 	}
-	if _, err := parseScript(dialectMySQL, " ;\n -- nothing\n"); err == nil || !strings.Contains(err.Error(), "no statement") {
+	if _, err := parseScript(sql.MySQL, " ;\n -- nothing\n"); err == nil || !strings.Contains(err.Error(), "no statement") {
 		t.Errorf("empty script: %v", err)
 	}
 }
 
 func TestLiterals(t *testing.T) {
-	my, pg := dialectMySQL, dialectPostgres
+	my, pg := sql.MySQL, sql.Postgres
 	ts := time.Date(2024, 2, 29, 13, 4, 5, 123456000, time.UTC)
 	for _, tc := range []struct {
-		d    dialect
+		d    sql.Dialect
 		v    any
 		typ  string
 		want string
@@ -150,6 +151,8 @@ func TestLiterals(t *testing.T) {
 		{my, 0.1, "double", "0.1"},
 		{my, "it's", "varchar", "'it''s'"},
 		{my, `a\b`, "varchar", `X'615c62'`},
+		{sql.MariaDB, `a\b`, "varchar", `X'615c62'`},
+		{sql.MariaDB, "1709211845", "timestamp", "'2024-02-29 13:04:05'"},
 		{my, "line\nbreak", "text", `X'6c696e650a627265616b'`},
 		{my, []byte{0, 0xff}, "blob", "X'00ff'"},
 		{my, []byte{}, "blob", "''"},
@@ -162,15 +165,9 @@ func TestLiterals(t *testing.T) {
 		{pg, "it's \\ ok", "", `'it''s \ ok'`},
 		{pg, nil, "", "NULL"},
 	} {
-		if got := tc.d.literal(tc.v, tc.typ); got != tc.want {
+		if got := literal(tc.d, tc.v, tc.typ); got != tc.want {
 			t.Errorf("literal(%#v, %q) = %s, want %s", tc.v, tc.typ, got, tc.want)
 		}
-	}
-	if got := my.quoteIdent("a`b"); got != "`a``b`" {
-		t.Errorf("quoteIdent = %s", got)
-	}
-	if got := pg.quoteQualified("s", `we"ird`); got != `"s"."we""ird"` {
-		t.Errorf("quoteQualified = %s", got)
 	}
 }
 
@@ -186,22 +183,22 @@ func TestKeyEncoding(t *testing.T) {
 }
 
 func TestRangePred(t *testing.T) {
-	q, args := rangePred(dialectMySQL, "", []string{"a", "b"}, nil, []any{int64(1), "x"}, []any{int64(3), "y"}, questionMarks())
+	q, args := rangePred(sql.MySQL, "", []string{"a", "b"}, nil, []any{int64(1), "x"}, []any{int64(3), "y"}, questionMarks())
 	want := "((`a` > ?) OR (`a` = ? AND `b` > ?)) AND ((`a` < ?) OR (`a` = ? AND `b` <= ?))"
 	if q != want || !reflect.DeepEqual(args, []any{int64(1), int64(1), "x", int64(3), int64(3), "y"}) {
 		t.Errorf("mysql: %s %v", q, args)
 	}
-	q, args = rangePred(dialectPostgres, `"t"`, []string{"id"}, []string{"integer"}, []any{"5"}, nil, dollars(1))
+	q, args = rangePred(sql.Postgres, `"t"`, []string{"id"}, []string{"integer"}, []any{"5"}, nil, dollars(1))
 	if q != `("t"."id") > (CAST($1::text AS integer))` || !reflect.DeepEqual(args, []any{"5"}) {
 		t.Errorf("postgres: %s %v", q, args)
 	}
-	if q, _ := rangePred(dialectMySQL, "", []string{"id"}, nil, nil, nil, questionMarks()); q != "1=1" {
+	if q, _ := rangePred(sql.MySQL, "", []string{"id"}, nil, nil, nil, questionMarks()); q != "1=1" {
 		t.Errorf("unbounded: %s", q)
 	}
 }
 
 func TestBuildUndo(t *testing.T) {
-	my := &table{d: dialectMySQL, Schema: "shop", Name: "items", PK: []string{"id"},
+	my := &table{d: sql.MySQL, Schema: "shop", Name: "items", PK: []string{"id"},
 		Cols: []column{{Name: "id", Type: "int"}, {Name: "name", Type: "varchar"}, {Name: "total", Type: "decimal", Generated: true}, {Name: "ts", Type: "timestamp"}}}
 	image := [][]any{{int64(1), "a", "2.00", int64(1700000000)}, {int64(2), nil, "3.00", nil}}
 	got := buildUndo(my, undoDelete, image, nil)
@@ -222,7 +219,7 @@ func TestBuildUndo(t *testing.T) {
 		t.Errorf("insert undo:\n%q\nwant\n%q", got, want)
 	}
 
-	pg := &table{d: dialectPostgres, Schema: "public", Name: "t", PK: []string{"a", "b"},
+	pg := &table{d: sql.Postgres, Schema: "public", Name: "t", PK: []string{"a", "b"},
 		Cols: []column{{Name: "a", Type: "integer"}, {Name: "b", Type: "text"}, {Name: "v", Type: "jsonb"}, {Name: "id", Type: "bigint", IdentityAlways: true}}}
 	pimg := [][]any{{"1", "x", `{"k": "it's"}`, "7"}}
 	got = buildUndo(pg, undoUpdate, pimg, nil)
@@ -373,15 +370,15 @@ func TestOSCCommandKeepsThePasswordOffTheCommandLine(t *testing.T) {
 }
 
 func TestCommitLag(t *testing.T) {
-	pos, ok := parsePositions(dialectMySQL, "0-1-100, 1-2-7")
+	pos, ok := parsePositions(sql.MySQL, "0-1-100, 1-2-7")
 	if !ok || !reflect.DeepEqual(pos, []commitPos{{domain: "0", seq: 100}, {domain: "1", seq: 7}}) {
 		t.Fatalf("gtid list: %+v %v", pos, ok)
 	}
-	if pos, ok := parsePositions(dialectPostgres, "16/B374D848"); !ok || pos[0].seq != 0x16<<32|0xB374D848 {
+	if pos, ok := parsePositions(sql.Postgres, "16/B374D848"); !ok || pos[0].seq != 0x16<<32|0xB374D848 {
 		t.Fatalf("lsn: %+v %v", pos, ok)
 	}
 	for _, bad := range []string{"", "0-1", "x/y"} {
-		if _, ok := parsePositions(dialectPostgres, bad); ok && bad != "0-1" {
+		if _, ok := parsePositions(sql.Postgres, bad); ok && bad != "0-1" {
 			t.Errorf("%q parsed", bad)
 		}
 	}
@@ -396,7 +393,7 @@ func TestCommitLag(t *testing.T) {
 		{"0-1-11,1-1-3", 0},
 		{"1-1-50", 3 * time.Second}, // another domain says nothing of ours
 	} {
-		ap, _ := parsePositions(dialectMySQL, tc.applied)
+		ap, _ := parsePositions(sql.MySQL, tc.applied)
 		if got := th.commitLag(ap, now); got != tc.want {
 			t.Errorf("applied %s: lag %s, want %s", tc.applied, got, tc.want)
 		}
