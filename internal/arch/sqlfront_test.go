@@ -37,7 +37,6 @@ var pendingFrontEnd = map[string]bool{
 	"internal/executor/analyze.go":   true,
 	"internal/executor/mysql.go":     true,
 	"internal/executor/postgres.go":  true,
-	"internal/executor/split.go":     true,
 	"internal/executor/unit_test.go": true,
 	"internal/query/mysql.go":        true,
 	"internal/query/pgsql.go":        true,

@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -15,10 +16,11 @@ import (
 
 // stmt is one statement of a script, parsed and classified.
 type stmt struct {
-	piece
-	Seq  int
-	Kind string // KindDML...
-	Verb string // "UPDATE", "ALTER TABLE"...
+	Text      string // as written, without its delimiter (sql.Split)
+	Line, Col int    // where Text starts in the script; columns count characters
+	Seq       int
+	Kind      string // KindDML...
+	Verb      string // "UPDATE", "ALTER TABLE"...
 	// txn names transaction control, which scripts may not contain.
 	txn string
 	// destroys names what the statement destroys (needs BackupDone).
@@ -38,41 +40,74 @@ func parseScript(d sql.Dialect, src string) ([]*stmt, error) {
 	return splitScript(d, src, true)
 }
 
-// splitScript splits a script. With keep, MySQL statements keep their
-// syntax tree; without it they are parsed to be classified and the tree
-// is dropped (a large script's trees would take far more memory than its
-// text): the runner parses each again just before it runs (parse).
+// splitScript splits a script with sql.Split, as the database's own
+// client would, and classifies each statement. With keep, MySQL
+// statements keep their syntax tree; without it they are parsed to be
+// classified and the tree is dropped (a large script's trees would take
+// far more memory than its text): the runner parses each again just
+// before it runs (ensureParsed). What the executor cannot run is an
+// errkind.Invalid error naming its line and column: a quote or comment
+// the script leaves open, a psql meta-command, a PostgreSQL statement
+// its grammar rejects.
 func splitScript(d sql.Dialect, src string, keep bool) ([]*stmt, error) {
-	var out []*stmt
-	if d == sql.Postgres {
-		pieces, res, err := splitPostgres(src)
-		if err != nil {
-			return nil, err
+	split := sql.Split(src, d)
+	if len(split) == 0 {
+		return nil, errkind.New(errkind.Invalid, "the script has no statement")
+	}
+	lines := sql.NewLineIndex(src)
+	if last := split[len(split)-1]; !last.Terminated {
+		if off, what, open := sql.Unterminated(last.Text, d); open {
+			l, c := lines.Position(last.Start + off)
+			return nil, errkind.New(errkind.Invalid, "line %d, column %d: unterminated %s", l, c, what)
 		}
-		for i, p := range pieces {
-			s := &stmt{piece: p, Seq: i + 1, pg: res.Stmts[i].Stmt}
+	}
+	out := make([]*stmt, 0, len(split))
+	var p *parser.Parser
+	for i, st := range split {
+		s := &stmt{Text: st.Text, Line: st.Line, Col: st.Column, Seq: i + 1}
+		if st.Client {
+			return nil, errkind.New(errkind.Invalid, "%s: %s is a psql command, not SQL: the executor sends statements to the server only", s.where(), strings.Fields(st.Text)[0])
+		}
+		if d == sql.Postgres {
+			parsed, err := sql.Parse(d, st.Text)
+			if err != nil {
+				return nil, positioned(lines, st, s, err)
+			}
+			if parsed.PG == nil {
+				return nil, errkind.New(errkind.Invalid, "%s: no statement, only comments", s.where())
+			}
+			s.pg = parsed.PG
 			classifyPG(s)
-			out = append(out, s)
-		}
-	} else {
-		pieces, err := splitMySQL(src)
-		if err != nil {
-			return nil, err
-		}
-		p := parser.New()
-		for i, pc := range pieces {
-			s := &stmt{piece: pc, Seq: i + 1}
+		} else {
+			if p == nil {
+				p = parser.New()
+			}
 			s.parseMySQL(p)
 			if !keep {
 				s.my, s.parsed = nil, false
 			}
-			out = append(out, s)
 		}
-	}
-	if len(out) == 0 {
-		return nil, errkind.New(errkind.Invalid, "the script has no statement")
+		out = append(out, s)
 	}
 	return out, nil
+}
+
+// positioned reports a statement the front end refused (a syntax error,
+// a statement too long or too deeply nested) at its line and column in
+// the script.
+func positioned(lines *sql.LineIndex, st sql.Statement, s *stmt, err error) error {
+	off := -1
+	var le *sql.LimitError
+	if se, ok := sql.AsSyntax(err); ok {
+		off = se.Off
+	} else if errors.As(err, &le) {
+		off = le.Off
+	}
+	if off < 0 {
+		return errkind.New(errkind.Invalid, "%s: %v", s.where(), err)
+	}
+	l, c := lines.Position(st.Start + off)
+	return errkind.New(errkind.Invalid, "line %d, column %d: %v", l, c, err)
 }
 
 // parseMySQL parses and classifies one MySQL statement.
@@ -256,7 +291,12 @@ func classifyMySQLText(s *stmt) {
 	}
 }
 
-func stripLeadingComments(s string) string { return s[leadingNoise(s):] }
+func stripLeadingComments(s string) string {
+	if t := sql.Tokens(s, sql.MySQL); len(t) > 0 {
+		return s[t[0].Off:]
+	}
+	return ""
+}
 
 func firstWords(s string, n int) string {
 	w := strings.Fields(strings.ToUpper(stripLeadingComments(s)))

@@ -30,22 +30,17 @@ type myKey struct {
 
 // readIdent reads a backquoted identifier at the start of s.
 func readIdent(s string) (name, rest string, ok bool) {
-	if !strings.HasPrefix(s, "`") {
+	t, found := sql.NewScanner(s, sql.MySQL).Next()
+	if !found || t.Kind != sql.QuotedIdent || t.Off != 0 || !closed(s[:t.End]) {
 		return "", s, false
 	}
-	var b strings.Builder
-	for i := 1; i < len(s); i++ {
-		if s[i] == '`' {
-			if i+1 < len(s) && s[i+1] == '`' {
-				b.WriteByte('`')
-				i++
-				continue
-			}
-			return b.String(), s[i+1:], true
-		}
-		b.WriteByte(s[i])
-	}
-	return "", s, false
+	return t.Name(s), s[t.End:], true
+}
+
+// closed reports whether the quote s starts with ends in s.
+func closed(s string) bool {
+	_, _, open := sql.Unterminated(s, sql.MySQL)
+	return !open
 }
 
 // parseMyDef reads SHOW CREATE TABLE's text. MariaDB and MySQL print one
@@ -548,9 +543,8 @@ func oldTableOption(options, name, dflt string) string {
 	}
 	v := options[i+len(name)+1:]
 	if strings.HasPrefix(v, "'") {
-		end, ok := skipQuoted(v, 0, '\'')
-		if ok {
-			return v[:end]
+		if t, ok := sql.NewScanner(v, sql.MySQL).Next(); ok && t.Kind == sql.String && closed(v[:t.End]) {
+			return v[:t.End]
 		}
 		return dflt
 	}

@@ -80,7 +80,7 @@ func (r *runner) run(ctx context.Context) (state, errText string) {
 	if r.d, err = sql.ParseDialect(string(r.ex.Engine)); err != nil {
 		return StateFailed, err.Error()
 	}
-	if r.parsed, err = splitScript(r.d, script, false); err != nil || len(r.parsed) != len(r.stmts) {
+	if r.parsed, err = splitScript(r.d, script, false); err != nil || !splitsAsStored(r.parsed, r.stmts) {
 		return StateFailed, fmt.Sprintf("script no longer splits as stored (%v)", err)
 	}
 	r.s.publish(Event{Execution: r.id, Ref: r.ex.Ref, State: StateRunning})
@@ -122,6 +122,21 @@ func (r *runner) run(ctx context.Context) (state, errText string) {
 		return StateFailed, fmt.Sprintf("%d statement(s) failed", failed)
 	}
 	return StateDone, ""
+}
+
+// splitsAsStored reports whether a script split again gives the
+// statements stored when it was submitted: the runner sends the stored
+// text and plans it from the new split's trees.
+func splitsAsStored(parsed []*stmt, rows []stmtRow) bool {
+	if len(parsed) != len(rows) {
+		return false
+	}
+	for i := range rows {
+		if parsed[i].Text != rows[i].SQL {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *runner) stopped(err error) (string, string) {

@@ -14,28 +14,43 @@ import (
 	"github.com/dbfleet/dbfleet/internal/sql"
 )
 
-func TestSplitMySQL(t *testing.T) {
+// TestSplitScript: scripts are split by sql.Split (one statement per
+// statement it returns, at its line and column); what the executor cannot
+// run is refused with the line and column.
+func TestSplitScript(t *testing.T) {
+	type at struct {
+		text      string
+		line, col int
+	}
 	for _, tc := range []struct {
 		name string
+		d    sql.Dialect
 		src  string
-		want []piece
+		want []at
 		err  string
 	}{
-		{name: "basic", src: "SELECT 1;\nUPDATE t SET a = 1 WHERE b = 2;",
-			want: []piece{{Text: "SELECT 1", Off: 0, Line: 1, Col: 1}, {Text: "UPDATE t SET a = 1 WHERE b = 2", Off: 10, Line: 2, Col: 1}}},
-		{name: "quotes and comments", src: "-- lead;\n/* c; */ INSERT INTO t VALUES ('a;b', \"c;\\\"d\", `e;f`) # x;\n; SELECT 'it''s';",
-			want: []piece{{Text: "INSERT INTO t VALUES ('a;b', \"c;\\\"d\", `e;f`) # x;", Off: 18, Line: 2, Col: 10}, {Text: "SELECT 'it''s'", Off: 70, Line: 3, Col: 3}}},
-		{name: "delimiter", src: "DELIMITER //\nCREATE PROCEDURE p() BEGIN SELECT 1; SELECT 2; END//\nDELIMITER ;\nCALL p();",
-			want: []piece{{Text: "CREATE PROCEDURE p() BEGIN SELECT 1; SELECT 2; END", Off: 13, Line: 2, Col: 1}, {Text: "CALL p()", Off: 78, Line: 4, Col: 1}}},
-		{name: "no trailing delimiter, unicode column", src: "SELECT 'é';  SELECT 2", want: []piece{{Text: "SELECT 'é'", Off: 0, Line: 1, Col: 1}, {Text: "SELECT 2", Off: 14, Line: 1, Col: 14}}},
-		{name: "empty statements", src: ";;\n;", want: nil},
-		{name: "executable comment", src: "/*!40101 SET NAMES utf8mb4 */;", want: []piece{{Text: "/*!40101 SET NAMES utf8mb4 */", Off: 0, Line: 1, Col: 1}}},
-		{name: "unterminated quote", src: "SELECT 1;\nSELECT 'abc", err: "line 2, column 8: unterminated ' quote"},
-		{name: "unterminated comment", src: "SELECT 1 /* x", err: "line 1, column 10: unterminated /* comment"},
-		{name: "double dash without space is an operator", src: "SELECT 1--1;", want: []piece{{Text: "SELECT 1--1", Line: 1, Col: 1}}},
+		{name: "basic", d: sql.MariaDB, src: "SELECT 1;\nUPDATE t SET a = 1 WHERE b = 2;",
+			want: []at{{"SELECT 1", 1, 1}, {"UPDATE t SET a = 1 WHERE b = 2", 2, 1}}},
+		{name: "quotes and comments", d: sql.MariaDB, src: "-- lead;\n/* c; */ INSERT INTO t VALUES ('a;b', \"c;\\\"d\", `e;f`) # x;\n; SELECT 'it''s';",
+			want: []at{{"INSERT INTO t VALUES ('a;b', \"c;\\\"d\", `e;f`) # x;", 2, 10}, {"SELECT 'it''s'", 3, 3}}},
+		{name: "delimiter", d: sql.MariaDB, src: "DELIMITER //\nCREATE PROCEDURE p() BEGIN SELECT 1; SELECT 2; END//\nDELIMITER ;\nCALL p();",
+			want: []at{{"CREATE PROCEDURE p() BEGIN SELECT 1; SELECT 2; END", 2, 1}, {"CALL p()", 4, 1}}},
+		{name: "no trailing delimiter, unicode column", d: sql.MySQL, src: "SELECT 'é';  SELECT 2", want: []at{{"SELECT 'é'", 1, 1}, {"SELECT 2", 1, 14}}},
+		{name: "executable comment", d: sql.MariaDB, src: "/*!40101 SET NAMES utf8mb4 */;", want: []at{{"/*!40101 SET NAMES utf8mb4 */", 1, 1}}},
+		{name: "double dash without space is an operator", d: sql.MariaDB, src: "UPDATE t SET a = a--1;\nDELETE FROM t WHERE id = 2;",
+			want: []at{{"UPDATE t SET a = a--1", 1, 1}, {"DELETE FROM t WHERE id = 2", 2, 1}}},
+		{name: "mariadb comment mysql ignores", d: sql.MySQL, src: "/*M! DELETE FROM t */;\nSELECT 1;", want: []at{{"SELECT 1", 2, 1}}},
+		{name: "postgres", d: sql.Postgres, src: "-- head\nUPDATE t SET a = $$x;y$$ WHERE id = 1;\n\n/* c */ CREATE INDEX CONCURRENTLY i ON t (a);\nSELECT 'é'",
+			want: []at{{"UPDATE t SET a = $$x;y$$ WHERE id = 1", 2, 1}, {"CREATE INDEX CONCURRENTLY i ON t (a)", 4, 9}, {"SELECT 'é'", 5, 1}}},
+		{name: "empty statements", d: sql.MariaDB, src: ";;\n;", err: "the script has no statement"},
+		{name: "unterminated quote", d: sql.MariaDB, src: "SELECT 1;\nSELECT 'abc", err: "line 2, column 8: unterminated ' quote"},
+		{name: "unterminated comment", d: sql.MariaDB, src: "SELECT 1 /* x", err: "line 1, column 10: unterminated /* comment"},
+		{name: "unterminated dollar quote", d: sql.Postgres, src: "SELECT 1;\n DO $b$ BEGIN", err: "line 2, column 5: unterminated $b$ quote"},
+		{name: "postgres syntax error", d: sql.Postgres, src: "SELECT 1;\nUPDATE t SET a = WHERE id = 1", err: `line 2, column 18: syntax error at or near "WHERE"`},
+		{name: "psql command", d: sql.Postgres, src: "SELECT 1;\n\\connect other\nSELECT 2", err: "statement 2 (line 2, column 1): \\connect is a psql command"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := splitMySQL(tc.src)
+			got, err := splitScript(tc.d, tc.src, false)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) || errkind.Of(err) != errkind.Invalid {
 					t.Fatalf("err = %v, want %q (invalid)", err, tc.err)
@@ -45,35 +60,17 @@ func TestSplitMySQL(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("got  %+v\nwant %+v", got, tc.want)
+			var ats []at
+			for _, s := range got {
+				ats = append(ats, at{s.Text, s.Line, s.Col})
 			}
-			for _, p := range got {
-				if tc.src[p.Off:p.Off+len(p.Text)] != p.Text {
-					t.Errorf("offset %d does not point at %q", p.Off, p.Text)
-				}
+			if !reflect.DeepEqual(ats, tc.want) {
+				t.Errorf("got  %+v\nwant %+v", ats, tc.want)
+			}
+			if n := len(sql.Split(tc.src, tc.d)); n != len(got) {
+				t.Errorf("%d statements, sql.Split has %d", len(got), n)
 			}
 		})
-	}
-}
-
-func TestSplitPostgres(t *testing.T) {
-	src := "-- head\nUPDATE t SET a = $$x;y$$ WHERE id = 1;\n\n/* c */ CREATE INDEX CONCURRENTLY i ON t (a);\nSELECT 'é'"
-	got, _, err := splitPostgres(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []piece{
-		{Text: "UPDATE t SET a = $$x;y$$ WHERE id = 1", Off: 8, Line: 2, Col: 1},
-		{Text: "CREATE INDEX CONCURRENTLY i ON t (a)", Off: 56, Line: 4, Col: 9},
-		{Text: "SELECT 'é'", Off: 94, Line: 5, Col: 1},
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("got  %+v\nwant %+v", got, want)
-	}
-	_, _, err = splitPostgres("SELECT 1;\nUPDATE t SET a = WHERE id = 1")
-	if err == nil || !strings.Contains(err.Error(), `line 2, column 18: syntax error at or near "WHERE"`) {
-		t.Errorf("syntax error: %v", err)
 	}
 }
 
@@ -97,7 +94,8 @@ func TestClassifyAndCheck(t *testing.T) {
 		{d: sql.MySQL, src: "DROP DATABASE shop", kinds: []string{KindDDL}, err: "DROP DATABASE shop is refused"},
 		{d: sql.MySQL, src: "DROP TABLE IF EXISTS t WAIT 5", kinds: []string{KindDDL}, err: "DROP TABLE is refused"},
 		{d: sql.MySQL, src: "DROP VIEW v", kinds: []string{KindDDL}},
-		{d: sql.MySQL, src: "BEGIN NOT ATOMIC SELECT 1; END", kinds: []string{KindOther, KindOther}},
+		// MariaDB's anonymous block is one statement (sql.Split), as the server needs it.
+		{d: sql.MariaDB, src: "BEGIN NOT ATOMIC SELECT 1; END", kinds: []string{KindOther}},
 		{d: sql.Postgres, src: "SET search_path = app; UPDATE t SET a = 1; INSERT INTO t VALUES (1); SELECT 1; CREATE INDEX CONCURRENTLY i ON t (a); VACUUM t; DO $$ BEGIN END $$",
 			kinds: []string{KindSession, KindDML, KindDML, KindQuery, KindDDL, KindOther, KindOther}, nonTxIdx: 5},
 		{d: sql.Postgres, src: "BEGIN; COMMIT", kinds: []string{KindOther, KindOther}, err: "BEGIN is not allowed"},
