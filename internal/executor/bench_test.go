@@ -163,7 +163,7 @@ func BenchmarkSplitScript(b *testing.B) {
 				var before, after runtime.MemStats
 				runtime.GC()
 				runtime.ReadMemStats(&before)
-				stmts, err := splitScript(tc.d, src, false)
+				stmts, err := parseScript(tc.d, src)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -197,7 +197,9 @@ func planMySQLDDL(ctx context.Context, conn engine.Conn, kind engine.Kind, s *st
 		p.before = before
 		p.bytes = myTableBytes(ctx, conn, p.schema, p.table)
 		p.predicted, p.lock = predictAlter(n)
-		p.planAttempts(s.Text, n, kind, osc, oscMin, oscOK)
+		// pt-online-schema-change gets the specifications as the grammar
+		// read them: not when it read a normalised text.
+		p.planAttempts(s.Text, n, kind, osc, oscMin, oscOK && !s.tree.Rewritten)
 		p.alterRollback(n)
 	case *ast.CreateIndexStmt:
 		p.schema, p.table = n.Table.Schema.O, n.Table.Name.O
@@ -230,10 +232,13 @@ func planMySQLDDL(ctx context.Context, conn engine.Conn, kind engine.Kind, s *st
 		if err != nil {
 			return nil, err
 		}
-		if before != nil && n.IfNotExists {
+		switch {
+		case before != nil && n.IfNotExists:
 			p.existed = true
 			p.noRollback("the table already existed (IF NOT EXISTS): nothing to undo")
-		} else {
+		case before != nil && s.tree.OrReplace:
+			p.noRollback("CREATE OR REPLACE drops the table that exists: restore it from the backup taken before")
+		default:
 			p.rollback = []string{"DROP TABLE " + sql.QuoteQualified(d, p.schema, p.table)}
 		}
 	case *ast.RenameTableStmt:
@@ -290,8 +295,8 @@ func planMySQLDDL(ctx context.Context, conn engine.Conn, kind engine.Kind, s *st
 		p.noRollback("%s destroys data: restore it from the backup taken before", s.Verb)
 	default:
 		p.predicted = "-"
-		if s.my == nil {
-			p.noRollback("the MySQL grammar does not parse the statement (%v)", s.myErr)
+		if s.tree == nil {
+			p.noRollback("%s", s.noTree)
 		} else {
 			p.noRollback("%s has no defined rollback", s.Verb)
 		}

@@ -122,7 +122,7 @@ func pgLockOf(s *stmt) string {
 // planPGDDL plans a PostgreSQL DDL statement and its rollback.
 func planPGDDL(ctx context.Context, conn engine.Conn, s *stmt) (*pgDDL, error) {
 	p := &pgDDL{algorithm: "transactional", lock: pgLockOf(s)}
-	if s.nonTx {
+	if s.class.NonTx {
 		p.algorithm = "outside a transaction (cannot run in one)"
 	}
 	d := sql.Postgres

@@ -103,6 +103,13 @@ func myExplainRows(ctx context.Context, conn engine.Conn, text string) int64 {
 // without rollback.
 func planMySQLDML(ctx context.Context, conn engine.Conn, s *stmt) (*dmlOp, error) {
 	op := &dmlOp{verb: s.Verb, sql: s.Text, estimate: -1}
+	if s.tree != nil && s.tree.Rewritten {
+		// The grammar read a normalised text (a /*M! comment opened,
+		// MariaDB syntax blanked): images and chunks built from its tree
+		// might not be the statement the server runs.
+		op.noRollback("the MySQL grammar read the statement normalised (%s): it runs as written, in one unit", notes(s.tree))
+		return op, nil
+	}
 	switch n := s.my.(type) {
 	case *ast.UpdateStmt:
 		if _, _, ok := singleTable(n.TableRefs); !ok || n.MultipleTable {
@@ -126,8 +133,11 @@ func planMySQLDML(ctx context.Context, conn engine.Conn, s *stmt) (*dmlOp, error
 		return op, planMyUpdateDelete(ctx, conn, s, op, n.TableRefs, n.IsMultiTable, n.Where, n.Order, n.Limit, nil)
 	case *ast.InsertStmt:
 		return op, planMyInsert(ctx, conn, s, op, n)
+	case nil:
+		op.noRollback("%s", s.noTree)
+		return op, nil
 	}
-	op.noRollback("the MySQL grammar does not parse the statement (%v)", s.myErr)
+	op.noRollback("%s has no before-image support", s.Verb)
 	return op, nil
 }
 

@@ -80,7 +80,7 @@ func (r *runner) run(ctx context.Context) (state, errText string) {
 	if r.d, err = sql.ParseDialect(string(r.ex.Engine)); err != nil {
 		return StateFailed, err.Error()
 	}
-	if r.parsed, err = splitScript(r.d, script, false); err != nil || !splitsAsStored(r.parsed, r.stmts) {
+	if r.parsed, err = splitScript(r.d, script); err != nil || !splitsAsStored(r.parsed, r.stmts) {
 		return StateFailed, fmt.Sprintf("script no longer splits as stored (%v)", err)
 	}
 	r.s.publish(Event{Execution: r.id, Ref: r.ex.Ref, State: StateRunning})
@@ -100,9 +100,8 @@ func (r *runner) run(ctx context.Context) (state, errText string) {
 		if err := r.checkpoint(); err != nil {
 			return r.stopped(err)
 		}
-		r.parsed[i].ensureParsed(r.d)
 		err := r.statement(st, r.parsed[i])
-		r.parsed[i].release(r.d)
+		r.parsed[i].release()
 		switch {
 		case err == nil:
 		case errors.Is(err, errStopped):
@@ -283,11 +282,20 @@ func (r *runner) statement(st *stmtRow, p *stmt) error {
 		return nil
 	case StateInDoubt:
 		return fmt.Errorf("%w: decide with resume", errInDoubt)
-	case StateRunning:
+	}
+	// Parsed just before it runs, dropped after (run releases it).
+	if err := p.parse(r.d); err != nil {
+		return r.fail(st, err)
+	}
+	if p.Kind != st.Kind {
+		return r.fail(st, fmt.Errorf("the statement is now classified %s (%s), not %s as when the script was submitted: submit the script again", p.Kind, p.Verb, st.Kind))
+	}
+	mode := modeOf(r.d, p.class)
+	if st.State == StateRunning {
 		// Left running by a process that stopped: what it did is in its units.
 		switch {
-		case st.Kind == KindDML || r.d == sql.Postgres && st.Kind == KindDDL && !p.nonTx:
-		case st.Kind == KindSession || st.Kind == KindQuery:
+		case mode == modeUnits || mode == modePGDDL:
+		case mode == modeSession || mode == modeQuery:
 		case r.opts.DryRun:
 		default:
 			st.Error = "the server stopped while this statement ran: it may or may not have taken effect"
@@ -300,19 +308,22 @@ func (r *runner) statement(st *stmtRow, p *stmt) error {
 	r.s.publish(Event{Execution: r.id, Ref: r.ex.Ref, State: StateRunning, Statement: st.Seq})
 	var err error
 	switch {
-	case st.Kind == KindSession:
+	case mode == modeSession:
 		err = r.runSimple(st, false)
 	case r.opts.DryRun:
 		err = r.plan(st, p)
-	case st.Kind == KindDML:
+	case mode == modeUnits:
 		err = r.runDML(st, p)
-	case st.Kind == KindDDL && r.d == sql.Postgres:
+	case mode == modePGDDL, mode == modeAlone && p.Kind == KindDDL:
 		err = r.runPGDDL(st, p)
-	case st.Kind == KindDDL:
+	case mode == modeMyDDL:
 		err = r.runMyDDL(st, p)
-	case st.Kind == KindQuery:
+	case mode == modeQuery:
 		err = r.runSimple(st, true)
 	default:
+		// Other statements, and those that cannot run in a transaction
+		// block (VACUUM, CALL...): as written on the session, outside
+		// any transaction.
 		err = r.runSimple(st, false)
 	}
 	if err != nil && r.soft.Err() != nil && !errors.Is(err, errInDoubt) {

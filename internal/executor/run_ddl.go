@@ -82,7 +82,7 @@ func (r *runner) runPGDDL(st *stmtRow, p *stmt) error {
 	st.Plan = Plan{Verb: p.Verb, Algorithm: plan.algorithm, Lock: plan.lock, Rollback: rollbackText(plan.rollback, plan.why, plan.finish != nil)}
 	st.Rollback = st.Plan.Rollback
 	lt := r.opts.LockTimeout.D()
-	if p.nonTx {
+	if p.class.NonTx {
 		if err := r.s.st.stmtStart(ctx, st); err != nil {
 			return err
 		}

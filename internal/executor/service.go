@@ -243,7 +243,7 @@ func (s *Service) start(ctx context.Context, req Request, rollbackOf ID) (ID, er
 		// A rollback undoes CREATE TABLE with DROP TABLE: that is its point.
 		opts.BackupDone = true
 	}
-	stmts, err := splitScript(d, req.SQL, false)
+	stmts, err := parseScript(d, req.SQL)
 	if err != nil {
 		return 0, fmt.Errorf("script: %w", err)
 	}

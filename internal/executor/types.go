@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dbfleet/dbfleet/internal/engine"
+	"github.com/dbfleet/dbfleet/internal/sql"
 )
 
 // ID identifies an execution.
@@ -193,13 +194,14 @@ type Statement struct {
 	Rollback string `json:"rollback,omitempty"`
 }
 
-// Statement kinds.
+// Statement kinds: internal/sql's classes (sql.Kind), which every part
+// of dbfleet shares; transaction control (sql.KindTxn) is refused.
 const (
-	KindDML     = "dml"     // UPDATE, DELETE, INSERT, REPLACE
-	KindDDL     = "ddl"     // schema changes
-	KindSession = "session" // USE, SET of session variables: replayed on resume
-	KindQuery   = "query"   // SELECT, SHOW, EXPLAIN: run, rows counted
-	KindOther   = "other"   // anything else: run as written, no rollback
+	KindDML     = string(sql.KindDML)     // UPDATE, DELETE, INSERT, REPLACE, MERGE, LOAD DATA
+	KindDDL     = string(sql.KindDDL)     // schema changes
+	KindSession = string(sql.KindSession) // USE, SET of session variables: replayed on resume
+	KindQuery   = string(sql.KindQuery)   // SELECT, SHOW, EXPLAIN: run, rows counted
+	KindOther   = string(sql.KindOther)   // anything else: run as written, no rollback
 )
 
 // Plan is what will happen, or happened, to a statement.

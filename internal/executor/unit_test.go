@@ -50,7 +50,7 @@ func TestSplitScript(t *testing.T) {
 		{name: "psql command", d: sql.Postgres, src: "SELECT 1;\n\\connect other\nSELECT 2", err: "statement 2 (line 2, column 1): \\connect is a psql command"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := splitScript(tc.d, tc.src, false)
+			got, err := parseScript(tc.d, tc.src)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) || errkind.Of(err) != errkind.Invalid {
 					t.Fatalf("err = %v, want %q (invalid)", err, tc.err)
@@ -75,6 +75,7 @@ func TestSplitScript(t *testing.T) {
 }
 
 func TestClassifyAndCheck(t *testing.T) {
+	const txn = string(sql.KindTxn)
 	for _, tc := range []struct {
 		d        sql.Dialect
 		src      string
@@ -82,23 +83,27 @@ func TestClassifyAndCheck(t *testing.T) {
 		err      string // from checkScript without BackupDone
 		nonTxIdx int    // 1-based statement that must be nonTx, 0 none
 	}{
-		{d: sql.MySQL, src: "USE shop; SET @a = 1; SET SESSION sql_mode = ''; UPDATE t SET a = 1; SELECT 1; ALTER TABLE t ADD c INT; GRANT SELECT ON *.* TO u",
+		{d: sql.MariaDB, src: "USE shop; SET @a = 1; SET SESSION sql_mode = ''; UPDATE t SET a = 1; SELECT 1; ALTER TABLE t ADD c INT; GRANT SELECT ON *.* TO u",
 			kinds: []string{KindSession, KindSession, KindSession, KindDML, KindQuery, KindDDL, KindOther}},
-		{d: sql.MySQL, src: "SET GLOBAL max_connections = 10", kinds: []string{KindOther}},
-		{d: sql.MySQL, src: "CREATE TABLE t (a INT) WITH SYSTEM VERSIONING; DROP TEMPORARY TABLE tmp", kinds: []string{KindDDL, KindDDL}},
-		{d: sql.MySQL, src: "BEGIN; UPDATE t SET a = 1; COMMIT", kinds: []string{KindOther, KindDML, KindOther},
-			err: "statement 1 (line 1, column 1): BEGIN/START TRANSACTION is not allowed"},
-		{d: sql.MySQL, src: "SET autocommit = 0", kinds: []string{KindSession}, err: "SET autocommit is not allowed"},
-		{d: sql.MySQL, src: "DROP TABLE a, b", kinds: []string{KindDDL}, err: "DROP TABLE a, b is refused unless a backup was taken first"},
-		{d: sql.MySQL, src: "TRUNCATE shop.t", kinds: []string{KindDDL}, err: "TRUNCATE shop.t is refused"},
-		{d: sql.MySQL, src: "DROP DATABASE shop", kinds: []string{KindDDL}, err: "DROP DATABASE shop is refused"},
+		{d: sql.MariaDB, src: "SET GLOBAL max_connections = 10", kinds: []string{KindOther}},
+		{d: sql.MariaDB, src: "CREATE TABLE t (a INT) WITH SYSTEM VERSIONING; DROP TEMPORARY TABLE tmp", kinds: []string{KindDDL, KindDDL}},
+		{d: sql.MariaDB, src: "BEGIN; UPDATE t SET a = 1; COMMIT", kinds: []string{txn, KindDML, txn},
+			err: "statement 1 (line 1, column 1): BEGIN is not allowed"},
+		{d: sql.MariaDB, src: "SET autocommit = 0", kinds: []string{txn}, err: "SET autocommit is not allowed"},
+		{d: sql.MariaDB, src: "DROP TABLE a, b", kinds: []string{KindDDL}, err: "DROP TABLE a, b is refused unless a backup was taken first"},
+		{d: sql.MariaDB, src: "TRUNCATE shop.t", kinds: []string{KindDDL}, err: "TRUNCATE shop.t is refused"},
+		{d: sql.MariaDB, src: "DROP DATABASE shop", kinds: []string{KindDDL}, err: "DROP DATABASE shop is refused"},
+		// MariaDB's WAIT n is read by the MariaDB dialect; MySQL's grammar
+		// rejects it and the statement is classified from its tokens.
+		{d: sql.MariaDB, src: "DROP TABLE IF EXISTS t WAIT 5", kinds: []string{KindDDL}, err: "DROP TABLE t is refused"},
 		{d: sql.MySQL, src: "DROP TABLE IF EXISTS t WAIT 5", kinds: []string{KindDDL}, err: "DROP TABLE is refused"},
-		{d: sql.MySQL, src: "DROP VIEW v", kinds: []string{KindDDL}},
+		{d: sql.MariaDB, src: "DROP VIEW v", kinds: []string{KindDDL}},
 		// MariaDB's anonymous block is one statement (sql.Split), as the server needs it.
 		{d: sql.MariaDB, src: "BEGIN NOT ATOMIC SELECT 1; END", kinds: []string{KindOther}},
+		{d: sql.MariaDB, src: "SELECT * FROM t INTO OUTFILE '/tmp/x'; LOAD DATA INFILE '/tmp/x' INTO TABLE t", kinds: []string{KindOther, KindDML}},
 		{d: sql.Postgres, src: "SET search_path = app; UPDATE t SET a = 1; INSERT INTO t VALUES (1); SELECT 1; CREATE INDEX CONCURRENTLY i ON t (a); VACUUM t; DO $$ BEGIN END $$",
 			kinds: []string{KindSession, KindDML, KindDML, KindQuery, KindDDL, KindOther, KindOther}, nonTxIdx: 5},
-		{d: sql.Postgres, src: "BEGIN; COMMIT", kinds: []string{KindOther, KindOther}, err: "BEGIN is not allowed"},
+		{d: sql.Postgres, src: "BEGIN; COMMIT", kinds: []string{txn, txn}, err: "BEGIN is not allowed"},
 		{d: sql.Postgres, src: "DROP TABLE t; TRUNCATE u", kinds: []string{KindDDL, KindDDL}, err: "statement 2 (line 1, column 15): TRUNCATE u is refused"},
 		{d: sql.Postgres, src: "DROP INDEX CONCURRENTLY i", kinds: []string{KindDDL}, nonTxIdx: 1},
 	} {
@@ -126,7 +131,7 @@ func TestClassifyAndCheck(t *testing.T) {
 				t.Errorf("%q with backup_done: %v", tc.src, err)
 			}
 		}
-		if tc.nonTxIdx > 0 && !stmts[tc.nonTxIdx-1].nonTx {
+		if tc.nonTxIdx > 0 && !stmts[tc.nonTxIdx-1].class.NonTx {
 			t.Errorf("%q: statement %d should run outside a transaction", tc.src, tc.nonTxIdx)
 		}
 	}
