@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	gomysql "github.com/go-sql-driver/mysql"
-	"github.com/pingcap/tidb/pkg/parser"
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	"github.com/pingcap/tidb/pkg/parser/format"
 	"github.com/pingcap/tidb/pkg/parser/opcode"
@@ -21,7 +20,9 @@ import (
 
 const myRestoreFlags = format.DefaultRestoreFlags | format.RestoreStringWithoutDefaultCharset | format.RestoreStringEscapeBackslash
 
-// restore prints a MySQL AST node back as SQL.
+// restore prints part of a MySQL tree (a FROM clause, a condition) back as
+// SQL, for the before-images built around it; whole statements are printed
+// by Parsed.Render (render).
 func restore(n ast.Node) (string, error) {
 	var sb strings.Builder
 	if err := n.Restore(format.NewRestoreCtx(myRestoreFlags, &sb)); err != nil {
@@ -206,17 +207,16 @@ func planMyUpdateDelete(ctx context.Context, conn engine.Conn, s *stmt, op *dmlO
 	}
 
 	// Chunks: the same statement restricted to a primary-key range.
-	p := parser.New()
 	rangeExpr := func(lo, hi []any) (ast.ExprNode, []any, error) {
 		pred, args := rangePred(sql.MySQL, "", t.PK, nil, lo, hi, questionMarks())
-		nodes, _, err := p.Parse("SELECT 1 FROM DUAL WHERE "+pred, "", "")
+		p, err := sql.Parse(sql.MySQL, "SELECT 1 FROM DUAL WHERE "+pred)
 		if err != nil {
 			return nil, nil, fmt.Errorf("build chunk range: %w", err)
 		}
-		return nodes[0].(*ast.SelectStmt).Where, args, nil
+		return p.MySQL.(*ast.SelectStmt).Where, args, nil
 	}
 	pkList := quoteList(sql.MySQL, t.PK)
-	stmtNode := s.my
+	tree, stmtNode := s.tree, s.my // the chunks change and print it while the statement runs
 	op.chunk = &chunker{
 		bound: func(lo []any, n int) (string, []any) {
 			pred, args := rangePred(sql.MySQL, "", t.PK, nil, lo, nil, questionMarks())
@@ -239,7 +239,7 @@ func planMyUpdateDelete(ctx context.Context, conn engine.Conn, s *stmt, op *dmlO
 				n.Where = cond
 				defer func() { n.Where = where }()
 			}
-			text, err := restore(stmtNode)
+			text, err := render(tree)
 			return text, args, err
 		},
 		image: func(lo, hi []any) (string, []any) {

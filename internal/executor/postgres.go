@@ -14,12 +14,16 @@ import (
 	"github.com/dbfleet/dbfleet/internal/sql"
 )
 
-// pgVersion is the parse-tree version pg_query_go's deparser expects.
-const pgVersion = 170007
-
-// pgDeparse prints one statement back as SQL.
-func pgDeparse(n *pg.Node) (string, error) {
-	out, err := pg.Deparse(&pg.ParseResult{Version: pgVersion, Stmts: []*pg.RawStmt{{Stmt: n}}})
+// pgSelectText prints a SELECT made of parts of a statement's tree (its
+// WHERE, its FROM items): sql.Parse reads an empty SELECT, fill hangs the
+// parts on its tree, and Parsed.Render prints it.
+func pgSelectText(fill func(*pg.SelectStmt)) (string, error) {
+	p, err := sql.Parse(sql.Postgres, "SELECT")
+	if err != nil {
+		return "", err
+	}
+	fill(p.PG.GetSelectStmt())
+	out, err := p.Render()
 	if err != nil {
 		return "", fmt.Errorf("print statement: %w", err)
 	}
@@ -28,7 +32,7 @@ func pgDeparse(n *pg.Node) (string, error) {
 
 // pgExprText prints an expression (through SELECT WHERE expr).
 func pgExprText(e *pg.Node) (string, error) {
-	out, err := pgDeparse(&pg.Node{Node: &pg.Node_SelectStmt{SelectStmt: &pg.SelectStmt{WhereClause: e}}})
+	out, err := pgSelectText(func(sel *pg.SelectStmt) { sel.WhereClause = e })
 	if err != nil {
 		return "", err
 	}
@@ -37,20 +41,31 @@ func pgExprText(e *pg.Node) (string, error) {
 
 // pgFromText prints FROM items (through SELECT FROM items).
 func pgFromText(items []*pg.Node) (string, error) {
-	out, err := pgDeparse(&pg.Node{Node: &pg.Node_SelectStmt{SelectStmt: &pg.SelectStmt{FromClause: items}}})
+	out, err := pgSelectText(func(sel *pg.SelectStmt) { sel.FromClause = items })
 	if err != nil {
 		return "", err
 	}
 	return strings.TrimPrefix(out, "SELECT FROM "), nil
 }
 
-// pgParseExpr parses an expression (with $n placeholders).
+// pgParseExpr parses an expression (with $n placeholders) built by the
+// executor (a chunk's key range).
 func pgParseExpr(text string) (*pg.Node, error) {
-	res, err := pg.Parse("SELECT WHERE " + text)
+	p, err := sql.Parse(sql.Postgres, "SELECT WHERE "+text)
 	if err != nil {
 		return nil, fmt.Errorf("build condition: %w", err)
 	}
-	return res.Stmts[0].Stmt.GetSelectStmt().WhereClause, nil
+	return p.PG.GetSelectStmt().WhereClause, nil
+}
+
+// render prints a statement from its tree as the executor changed it (a
+// chunk's range added to its WHERE, a RETURNING clause): Parsed.Render.
+func render(p *sql.Parsed) (string, error) {
+	out, err := p.Render()
+	if err != nil {
+		return "", fmt.Errorf("print statement: %w", err)
+	}
+	return out, nil
 }
 
 // pgImageCols lists t's columns as text, qualified with q.
@@ -154,6 +169,7 @@ func planPGUpdateDelete(ctx context.Context, conn engine.Conn, s *stmt, op *dmlO
 		return err
 	}
 	orig := *where
+	tree := s.tree // the chunks change and print it while the statement runs
 	var whereText string
 	if orig != nil {
 		if whereText, err = pgExprText(orig); err != nil {
@@ -210,7 +226,7 @@ func planPGUpdateDelete(ctx context.Context, conn engine.Conn, s *stmt, op *dmlO
 			}
 			*where = cond
 			defer func() { *where = orig }()
-			text, err := pgDeparse(s.pg)
+			text, err := render(tree)
 			return text, args, err
 		},
 		image: func(lo, hi []any) (string, []any) {
@@ -331,7 +347,7 @@ func planPGInsert(ctx context.Context, conn engine.Conn, s *stmt, op *dmlOp, ins
 	}
 	saved := ins.ReturningList
 	ins.ReturningList = ret
-	op.sql, err = pgDeparse(s.pg)
+	op.sql, err = render(s.tree)
 	ins.ReturningList = saved
 	if err != nil {
 		return err

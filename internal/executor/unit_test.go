@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pingcap/tidb/pkg/parser"
 	"github.com/pingcap/tidb/pkg/parser/ast"
 
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
@@ -270,7 +269,6 @@ func TestMyDefAndAlterRollback(t *testing.T) {
 	if got := oldTableOption(def.Options, "COMMENT", "''"); got != "'it''s items'" {
 		t.Errorf("comment option: %s", got)
 	}
-	p := parser.New()
 	for _, tc := range []struct{ alter, want string }{
 		{"ALTER TABLE items ADD COLUMN a INT, ADD COLUMN b INT", "ALTER TABLE `items` DROP COLUMN `b`, DROP COLUMN `a`"},
 		{"ALTER TABLE items DROP COLUMN qty", "ALTER TABLE `items` ADD COLUMN `qty` int(11) NOT NULL DEFAULT 0 COMMENT 'how, many' AFTER `na``me`"},
@@ -286,12 +284,12 @@ func TestMyDefAndAlterRollback(t *testing.T) {
 		{"ALTER TABLE items ROW_FORMAT = COMPRESSED", ""},
 		{"ALTER TABLE items DROP COLUMN nope", ""},
 	} {
-		nodes, _, err := p.Parse(tc.alter, "", "")
+		p, err := sql.Parse(sql.MariaDB, tc.alter)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.alter, err)
 		}
 		d := &myDDL{table: "items", before: def}
-		d.alterRollback(nodes[0].(*ast.AlterTableStmt))
+		d.alterRollback(p.MySQL.(*ast.AlterTableStmt))
 		got := strings.Join(d.rollback, ";")
 		if got != tc.want {
 			t.Errorf("%s:\n got %q (%s)\nwant %q", tc.alter, got, d.why, tc.want)
@@ -310,7 +308,6 @@ func TestMyDefAndAlterRollback(t *testing.T) {
 }
 
 func TestPredictAlter(t *testing.T) {
-	p := parser.New()
 	for _, tc := range []struct{ alter, algo string }{
 		{"ALTER TABLE t ADD COLUMN c INT", "INSTANT"},
 		{"ALTER TABLE t ADD COLUMN c INT, ALTER COLUMN d SET DEFAULT 1, RENAME COLUMN e TO f", "INSTANT"},
@@ -319,11 +316,11 @@ func TestPredictAlter(t *testing.T) {
 		{"ALTER TABLE t ADD COLUMN c INT, MODIFY d BIGINT", "COPY"},
 		{"ALTER TABLE t DROP PRIMARY KEY", "COPY"},
 	} {
-		nodes, _, err := p.Parse(tc.alter, "", "")
+		p, err := sql.Parse(sql.MariaDB, tc.alter)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if algo, lock := predictAlter(nodes[0].(*ast.AlterTableStmt)); algo != tc.algo || lock == "" {
+		if algo, lock := predictAlter(p.MySQL.(*ast.AlterTableStmt)); algo != tc.algo || lock == "" {
 			t.Errorf("%s: %s / %s, want %s", tc.alter, algo, lock, tc.algo)
 		}
 	}
