@@ -29,9 +29,16 @@ type apiError struct {
 	Status  int
 	Kind    string
 	Message string
+	// Rule names the check that refused the request (the query console).
+	Rule string
 }
 
-func (e *apiError) Error() string { return e.Message }
+func (e *apiError) Error() string {
+	if e.Rule != "" {
+		return "refused (" + e.Rule + "): " + e.Message
+	}
+	return e.Message
+}
 
 func (c *client) do(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader
@@ -64,7 +71,7 @@ func (c *client) do(ctx context.Context, method, path string, in, out any) error
 	if resp.StatusCode >= 400 {
 		var eb httpx.ErrorBody
 		if json.Unmarshal(data, &eb) == nil && eb.Error.Message != "" {
-			return &apiError{Status: resp.StatusCode, Kind: eb.Error.Kind, Message: eb.Error.Message}
+			return &apiError{Status: resp.StatusCode, Kind: eb.Error.Kind, Message: eb.Error.Message, Rule: eb.Error.Rule}
 		}
 		return &apiError{Status: resp.StatusCode, Message: fmt.Sprintf("server answered %s: %s", resp.Status, strings.TrimSpace(string(data)))}
 	}

@@ -196,7 +196,7 @@ func (c *client) doRaw(ctx context.Context, method, path string, in any) ([]byte
 	if resp.StatusCode >= 400 {
 		var eb httpx.ErrorBody
 		if json.Unmarshal(data, &eb) == nil && eb.Error.Message != "" {
-			return nil, &apiError{Status: resp.StatusCode, Kind: eb.Error.Kind, Message: eb.Error.Message}
+			return nil, &apiError{Status: resp.StatusCode, Kind: eb.Error.Kind, Message: eb.Error.Message, Rule: eb.Error.Rule}
 		}
 		return nil, &apiError{Status: resp.StatusCode, Message: fmt.Sprintf("server answered %s", resp.Status)}
 	}

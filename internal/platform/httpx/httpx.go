@@ -55,11 +55,17 @@ type ErrorBody struct {
 	Error ErrorDetail `json:"error"`
 }
 
-// ErrorDetail names the kind and says what went wrong.
+// ErrorDetail names the kind and says what went wrong; Rule names the
+// check that refused the request, when one did (the query console's
+// refusals: "function-not-allowed", "not-granted"...).
 type ErrorDetail struct {
 	Kind    string `json:"kind"`
 	Message string `json:"message"`
+	Rule    string `json:"rule,omitempty"`
 }
+
+// ruled is an error that names the rule that refused the request.
+type ruled interface{ RefusalRule() string }
 
 // WriteJSON writes v with status.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
@@ -93,7 +99,12 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="dbfleet"`)
 	}
-	WriteJSON(w, status, ErrorBody{Error: ErrorDetail{Kind: errkind.Of(err).String(), Message: msg}})
+	detail := ErrorDetail{Kind: errkind.Of(err).String(), Message: msg}
+	var rl ruled
+	if status != http.StatusInternalServerError && errors.As(err, &rl) {
+		detail.Rule = rl.RefusalRule()
+	}
+	WriteJSON(w, status, ErrorBody{Error: detail})
 }
 
 // MaxBody bounds request bodies.
