@@ -34,8 +34,6 @@ var pgQueryEntryPoints = map[string]bool{
 // pendingFrontEnd lists the files still being moved onto internal/sql;
 // the list only shrinks.
 var pendingFrontEnd = map[string]bool{
-	"internal/query/mysql.go":     true,
-	"internal/query/pgsql.go":     true,
 	"internal/slowlog/explain.go": true,
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
+	"github.com/dbfleet/dbfleet/internal/sql"
 )
 
 // mapSchema is a Schema from a map of "db.table" (PostgreSQL
@@ -19,6 +20,28 @@ func (m mapSchema) Table(_ context.Context, db, table string) (TableInfo, bool, 
 	ti, ok := m[db+"."+table]
 	return ti, ok, nil
 }
+
+// testAllow are the built-in allow-lists.
+var testAllow = func() *allowLists {
+	a, err := newAllowLists(AllowedFunctions{})
+	if err != nil {
+		panic(err)
+	}
+	return a
+}()
+
+// analyzeMySQL plans a MariaDB statement as the console does for a caller
+// masking applies to when masked.
+func analyzeMySQL(text, db string, limit int) (*plan, error) {
+	return planSQL(checkInput{dialect: sql.MariaDB, text: text, db: db, limit: limit, allow: testAllow})
+}
+
+func analyzePostgres(text, db string, limit int) (*plan, error) {
+	return planSQL(checkInput{dialect: sql.Postgres, text: text, db: db, limit: limit, allow: testAllow})
+}
+
+// myNames compare as MariaDB with lower_case_table_names = 0.
+var myNames = names{colFold: true}
 
 func cols(names ...string) []ColumnInfo {
 	var out []ColumnInfo
@@ -59,19 +82,34 @@ func TestMySQLRefusals(t *testing.T) {
 		{"PREPARE s FROM 'DELETE FROM users'", "PREPARE statements are not allowed"},
 		{"EXECUTE s", "EXECUTE statements are not allowed"},
 		{"ANALYZE TABLE users", "statements are not allowed"},
-		{"ANALYZE SELECT 1", "cannot parse"},
+		{"ANALYZE SELECT 1", "the ANALYZE statement is not allowed"},
+		{"ANALYZE FORMAT=JSON SELECT 1", "the ANALYZE statement is not allowed"},
+		{"EXPLAIN EXTENDED SELECT 1", "EXPLAIN EXTENDED is not allowed"},
+		{"EXPLAIN ANALYZE SELECT * FROM users", "EXPLAIN ANALYZE is not allowed on MariaDB"},
+		{"EXPLAIN FORMAT=DOT SELECT 1", "EXPLAIN FORMAT=DOT is not allowed"},
+		{"SHOW VARIABLES WHERE Variable_name = 'version' AND (SELECT k FROM secret.keys LIMIT 1) LIKE 'TOP%'", "SHOW ... WHERE and LIKE may not hold a subquery"},
+		{"SHOW STATUS WHERE EXISTS (SELECT 1 FROM secret.keys)", "may not hold a subquery"},
+		{"SELECT 1 FROM users WHERE db.f(id)", "function db.F() is not on the console's allow-list"},
+		{"SELECT CHAR(65)", "function CHAR() is not on the console's allow-list"},
+		{"SELECT 'a\x00'", "the statement holds a NUL byte (line 1 column 10)"},
+		{"SELECT '\xff'", "not valid UTF-8"},
 		{"HANDLER users OPEN", "cannot parse"},
 		// Multi-statement tricks.
 		{"SELECT 1; DELETE FROM users", "exactly one statement"},
 		{"SELECT 1;DELETE FROM users", "exactly one statement"},
 		{"SELECT 1; SELECT 2", "exactly one statement"},
 		{"select 1 ;\n\n  drop table users", "exactly one statement"},
-		{"", "exactly one statement"},
+		{"", "the statement is empty"},
+		{"-- only a comment", "the statement is empty"},
 		// Comments that run (or hide) code.
-		{"/*!50000 DELETE FROM users */", "executable comments (/*! ... */)"},
-		{"SELECT 1 /*! , (SELECT phone FROM users) */", "executable comments (/*! ... */)"},
-		{"SELECT 1 /*M!100000 , (SELECT phone FROM users) */", "executable comments (/*M! ... */)"},
-		{"SELECT 1 /*m!100000 FROM mysql.user */", "executable comments (/*M! ... */)"},
+		{"/*!50000 DELETE FROM users */", "special comments (/*! ... */, at line 1 column 1) are not allowed"},
+		{"SELECT 1 /*! , (SELECT phone FROM users) */", "special comments (/*! ... */"},
+		{"SELECT 1 /*M!100000 , (SELECT phone FROM users) */", "special comments (/*M! ... */"},
+		{"SELECT 1 /*m!100000 FROM mysql.user */", "special comments (/*M! ... */"},
+		{"SELECT 1 /*T! , 'a */ , (SELECT k FROM secret.keys LIMIT 1) /*' */", "special comments (/*T! ... */"},
+		{"SELECT 1 /*+ MAX_EXECUTION_TIME(1) */", "special comments (/*+ ... */"},
+		{"SET STATEMENT max_statement_time=0 FOR SELECT 1", "SET STATEMENT ... FOR prefix (MariaDB) not reviewed"},
+		{"SELECT * FROM users FOR SYSTEM_TIME ALL", "the console's grammar cannot check this statement"},
 		{"/* harmless */ DELETE FROM users", "DELETE statements are not allowed"},
 		{"-- note\nDELETE FROM users", "DELETE statements are not allowed"},
 		{"# note\nDELETE FROM users", "DELETE statements are not allowed"},
@@ -91,27 +129,27 @@ func TestMySQLRefusals(t *testing.T) {
 		{"SELECT * FROM (SELECT * FROM users FOR UPDATE) d", "FOR UPDATE is not allowed"},
 		{"SELECT * FROM users WHERE id IN (SELECT user_id FROM orders FOR UPDATE)", "FOR UPDATE is not allowed"},
 		// Functions that sleep, lock, read files or write.
-		{"SELECT SLEEP(1)", "function SLEEP() is not allowed: it sleeps"},
-		{"select sleep(1)", "function SLEEP() is not allowed"},
-		{"SELECT SlEeP (1)", "function SLEEP() is not allowed"},
-		{"SELECT BENCHMARK(1000000, MD5('a'))", "function BENCHMARK() is not allowed"},
-		{"SELECT GET_LOCK('x', 10)", "function GET_LOCK() is not allowed: it takes a named lock"},
-		{"SELECT RELEASE_LOCK('x')", "function RELEASE_LOCK() is not allowed"},
-		{"SELECT IS_USED_LOCK('x')", "function IS_USED_LOCK() is not allowed"},
-		{"SELECT LOAD_FILE('/etc/passwd')", "function LOAD_FILE() is not allowed: it reads a file"},
-		{"SELECT MASTER_POS_WAIT('f', 4)", "function MASTER_POS_WAIT() is not allowed"},
-		{"SELECT NEXTVAL(s)", "function NEXTVAL() is not allowed"},
-		{"SELECT NEXT VALUE FOR s", "is not allowed: it advances a sequence"},
-		{"SELECT LAST_INSERT_ID(5)", "function LAST_INSERT_ID() is not allowed"},
-		{"SELECT sys_exec('id')", "function SYS_EXEC() is not allowed"},
-		{"SELECT * FROM users WHERE id = (SELECT SLEEP(5))", "function SLEEP() is not allowed"},
-		{"SELECT * FROM users WHERE EXISTS (SELECT 1 FROM orders WHERE SLEEP(1))", "function SLEEP() is not allowed"},
-		{"SELECT (SELECT (SELECT (SELECT sleep(1))))", "function SLEEP() is not allowed"},
-		{"WITH x AS (SELECT SLEEP(1)) SELECT * FROM x", "function SLEEP() is not allowed"},
-		{"SELECT 1 UNION SELECT SLEEP(1)", "function SLEEP() is not allowed"},
-		{"SELECT * FROM users ORDER BY SLEEP(1)", "function SLEEP() is not allowed"},
-		{"SELECT * FROM users GROUP BY id HAVING SLEEP(1)", "function SLEEP() is not allowed"},
-		{"EXPLAIN SELECT SLEEP(1)", "function SLEEP() is not allowed"},
+		{"SELECT SLEEP(1)", "function SLEEP() is not on the console's allow-list"},
+		{"select sleep(1)", "function SLEEP() is not on the console's allow-list"},
+		{"SELECT SlEeP (1)", "function SLEEP() is not on the console's allow-list"},
+		{"SELECT BENCHMARK(1000000, MD5('a'))", "function BENCHMARK() is not on the console's allow-list"},
+		{"SELECT GET_LOCK('x', 10)", "function GET_LOCK() is not on the console's allow-list"},
+		{"SELECT RELEASE_LOCK('x')", "function RELEASE_LOCK() is not on the console's allow-list"},
+		{"SELECT IS_USED_LOCK('x')", "function IS_USED_LOCK() is not on the console's allow-list"},
+		{"SELECT LOAD_FILE('/etc/passwd')", "function LOAD_FILE() is not on the console's allow-list"},
+		{"SELECT MASTER_POS_WAIT('f', 4)", "function MASTER_POS_WAIT() is not on the console's allow-list"},
+		{"SELECT NEXTVAL(s)", "function NEXTVAL() (NEXT VALUE FOR) is not on the console's allow-list"},
+		{"SELECT NEXT VALUE FOR s", "function NEXTVAL() (NEXT VALUE FOR) is not on the console's allow-list"},
+		{"SELECT LAST_INSERT_ID(5)", "function LAST_INSERT_ID() is not on the console's allow-list"},
+		{"SELECT sys_exec('id')", "function SYS_EXEC() is not on the console's allow-list"},
+		{"SELECT * FROM users WHERE id = (SELECT SLEEP(5))", "function SLEEP() is not on the console's allow-list"},
+		{"SELECT * FROM users WHERE EXISTS (SELECT 1 FROM orders WHERE SLEEP(1))", "function SLEEP() is not on the console's allow-list"},
+		{"SELECT (SELECT (SELECT (SELECT sleep(1))))", "function SLEEP() is not on the console's allow-list"},
+		{"WITH x AS (SELECT SLEEP(1)) SELECT * FROM x", "function SLEEP() is not on the console's allow-list"},
+		{"SELECT 1 UNION SELECT SLEEP(1)", "function SLEEP() is not on the console's allow-list"},
+		{"SELECT * FROM users ORDER BY SLEEP(1)", "function SLEEP() is not on the console's allow-list"},
+		{"SELECT * FROM users GROUP BY id HAVING SLEEP(1)", "function SLEEP() is not on the console's allow-list"},
+		{"EXPLAIN SELECT SLEEP(1)", "function SLEEP() is not on the console's allow-list"},
 		// Variables.
 		{"SELECT @a := 1", "assigning variables"},
 		{"SELECT * FROM users WHERE (@a := id)", "assigning variables"},
@@ -156,12 +194,15 @@ func TestMySQLAllowed(t *testing.T) {
 		access    []string // db.table, db. for a database, "" for the instance
 		run       string   // what is sent, when it differs
 	}{
-		{"SELECT 1", KindSelect, []string{""}, "SELECT 1\nLIMIT 1001"},
-		{"select now(), @@version", KindSelect, []string{""}, ""},
-		{"SELECT * FROM users", KindSelect, []string{"shop.users"}, "SELECT * FROM users\nLIMIT 1001"},
-		{"SELECT * FROM users LIMIT 5;", KindSelect, []string{"shop.users"}, "SELECT * FROM users LIMIT 5"},
-		{"SELECT * FROM users -- trailing", KindSelect, []string{"shop.users"}, "SELECT * FROM users -- trailing\nLIMIT 1001"},
-		{"SELECT * FROM users;", KindSelect, []string{"shop.users"}, "SELECT * FROM users\nLIMIT 1001"},
+		{"SELECT 1", KindSelect, []string{""}, "SELECT 1 LIMIT 1001"},
+		{"select now(), @@version", KindSelect, []string{""}, "SELECT NOW() AS `now()`,@@`version` AS `@@version` LIMIT 1001"},
+		{"SELECT * FROM users", KindSelect, []string{"shop.users"}, "SELECT * FROM `users` LIMIT 1001"},
+		{"SELECT * FROM users LIMIT 5;", KindSelect, []string{"shop.users"}, "SELECT * FROM `users` LIMIT 5"},
+		{"SELECT * FROM users -- trailing", KindSelect, []string{"shop.users"}, "SELECT * FROM `users` LIMIT 1001"},
+		{"SELECT * FROM users;", KindSelect, []string{"shop.users"}, "SELECT * FROM `users` LIMIT 1001"},
+		{"SELECT id /* note */ FROM users # mine", KindSelect, []string{"shop.users"}, "SELECT `id` FROM `users` LIMIT 1001"},
+		{"(SELECT 1) UNION (SELECT 2)", KindSelect, []string{""}, "(SELECT 1) UNION (SELECT 2) LIMIT 1001"},
+		{"SELECT 'it''s', \"a\\\"b\", 'x\\ny'", KindSelect, []string{""}, ""},
 		{"SELECT u.id FROM users u JOIN crm.contacts c ON c.id = u.id", KindSelect, []string{"shop.users", "crm.contacts"}, ""},
 		{"SELECT (SELECT MAX(id) FROM orders) FROM users WHERE id IN (SELECT user_id FROM payments)", KindSelect, []string{"shop.orders", "shop.users", "shop.payments"}, ""},
 		{"SELECT a FROM t1 UNION SELECT b FROM other.t2", KindSelect, []string{"shop.t1", "other.t2"}, ""},
@@ -172,7 +213,7 @@ func TestMySQLAllowed(t *testing.T) {
 		{"WITH a AS (SELECT * FROM b), b AS (SELECT 1) SELECT * FROM a, b", KindSelect, []string{"shop.b"}, ""},
 		{"WITH RECURSIVE r (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT * FROM r", KindSelect, []string{""}, ""},
 		{"SELECT * FROM (WITH y AS (SELECT id FROM orders) SELECT * FROM y) d JOIN y ON 1", KindSelect, []string{"shop.orders", "shop.y"}, ""},
-		{"TABLE users", KindSelect, []string{"shop.users"}, "TABLE users"},
+		{"TABLE users", KindSelect, []string{"shop.users"}, "TABLE `users` LIMIT 1001"},
 		{"SHOW DATABASES", KindShow, []string{""}, ""},
 		{"SHOW TABLES", KindShow, []string{"shop."}, ""},
 		{"show full tables from crm like 'c%'", KindShow, []string{"crm."}, ""},
@@ -185,9 +226,11 @@ func TestMySQLAllowed(t *testing.T) {
 		{"SHOW TRIGGERS", KindShow, []string{"shop.*"}, ""},
 		{"DESCRIBE users", KindShow, []string{"shop.users"}, ""},
 		{"desc crm.contacts", KindShow, []string{"crm.contacts"}, ""},
-		{"EXPLAIN SELECT * FROM users WHERE id = 1", KindExplain, []string{"shop.users"}, ""},
-		{"EXPLAIN FORMAT=JSON SELECT * FROM users", KindExplain, []string{"shop.users"}, ""},
-		{"EXPLAIN ANALYZE SELECT * FROM users", KindExplain, []string{"shop.users"}, ""},
+		{"EXPLAIN SELECT * FROM users WHERE id = 1", KindExplain, []string{"shop.users"}, "EXPLAIN FORMAT = 'TRADITIONAL' SELECT * FROM `users` WHERE `id` = 1"},
+		{"EXPLAIN FORMAT=JSON SELECT * FROM users", KindExplain, []string{"shop.users"}, "EXPLAIN FORMAT = 'JSON' SELECT * FROM `users`"},
+		{"SHOW VARIABLES LIKE 'version%'", KindShow, []string{""}, "SHOW SESSION VARIABLES LIKE 'version%'"},
+		{"SHOW DATABASES WHERE `Database` LIKE 's%'", KindShow, []string{""}, ""},
+		{"SELECT * FROM information_schema.TABLES", KindSelect, []string{"information_schema.TABLES"}, ""},
 		{"EXPLAIN DELETE FROM users WHERE id = 1", KindExplain, []string{"shop.users"}, ""},
 		{"EXPLAIN INSERT INTO users (id) SELECT id FROM orders", KindExplain, []string{"shop.users", "shop.orders"}, ""},
 		{"SELECT 'DELETE FROM users; SLEEP(1) /*! x */ INTO' AS s", KindSelect, []string{""}, ""},
@@ -324,7 +367,7 @@ func TestMySQLLineage(t *testing.T) {
 			t.Errorf("%q: %v", tc.sql, err)
 			continue
 		}
-		ls, err := p.lineage(context.Background(), myTestSchema)
+		ls, err := p.lineage(context.Background(), myTestSchema, myNames)
 		if err != nil {
 			t.Errorf("%q: lineage: %v", tc.sql, err)
 			continue
@@ -347,7 +390,7 @@ func TestMySQLLineageRefused(t *testing.T) {
 			t.Errorf("%q: %v", tc.sql, err)
 			continue
 		}
-		_, err = p.lineage(context.Background(), myTestSchema)
+		_, err = p.lineage(context.Background(), myTestSchema, myNames)
 		var le *errLineage
 		if !errors.As(err, &le) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: lineage err = %v, want a lineage error about %q", tc.sql, err, tc.want)
@@ -388,38 +431,38 @@ func TestPostgresRefusals(t *testing.T) {
 		{"SELECT * FROM users FOR NO KEY UPDATE", "FOR UPDATE/SHARE is not allowed"},
 		{"SELECT * FROM users FOR KEY SHARE SKIP LOCKED", "FOR UPDATE/SHARE is not allowed"},
 		{"SELECT 1 FROM (SELECT * FROM users FOR UPDATE) s", "FOR UPDATE/SHARE is not allowed"},
-		{"SELECT pg_sleep(1)", "function pg_sleep() is not allowed: it sleeps"},
-		{"SELECT PG_SLEEP(1)", "function pg_sleep() is not allowed"},
-		{"select pg_catalog.pg_sleep(1)", "function pg_sleep() is not allowed"},
-		{"SELECT pg_sleep_for('1 second')", "function pg_sleep_for() is not allowed"},
-		{"SELECT pg_advisory_lock(1)", "function pg_advisory_lock() is not allowed"},
-		{"SELECT pg_try_advisory_xact_lock(1)", "function pg_try_advisory_xact_lock() is not allowed"},
-		{"SELECT lo_import('/etc/passwd')", "function lo_import() is not allowed"},
-		{"SELECT pg_read_file('/etc/passwd')", "function pg_read_file() is not allowed"},
-		{"SELECT * FROM pg_ls_dir('.')", "function pg_ls_dir() is not allowed"},
-		{"SELECT set_config('default_transaction_read_only', 'off', false)", "function set_config() is not allowed"},
-		{"SELECT nextval('s')", "function nextval() is not allowed"},
-		{"SELECT txid_current()", "function txid_current() is not allowed"},
-		{"SELECT pg_terminate_backend(1)", "function pg_terminate_backend() is not allowed"},
-		{"SELECT * FROM dblink('host=x', 'select 1') AS t(a int)", "function dblink() is not allowed"},
-		{"SELECT query_to_xml('select * from secret', true, true, '')", "function query_to_xml() is not allowed"},
-		{"SELECT table_to_xml('secret', true, true, '')", "function table_to_xml() is not allowed"},
-		{"SELECT * FROM users WHERE id = (SELECT pg_sleep(1))", "function pg_sleep() is not allowed"},
-		{"SELECT (SELECT (SELECT pg_sleep(1)))", "function pg_sleep() is not allowed"},
-		{"SELECT 1 UNION SELECT pg_sleep(1)", "function pg_sleep() is not allowed"},
-		{"SELECT * FROM users ORDER BY pg_sleep(1)", "function pg_sleep() is not allowed"},
+		{"SELECT pg_sleep(1)", "function pg_sleep() is not on the console's allow-list"},
+		{"SELECT PG_SLEEP(1)", "function pg_sleep() is not on the console's allow-list"},
+		{"select pg_catalog.pg_sleep(1)", "function pg_catalog.pg_sleep() is not on the console's allow-list"},
+		{"SELECT pg_sleep_for('1 second')", "function pg_sleep_for() is not on the console's allow-list"},
+		{"SELECT pg_advisory_lock(1)", "function pg_advisory_lock() is not on the console's allow-list"},
+		{"SELECT pg_try_advisory_xact_lock(1)", "function pg_try_advisory_xact_lock() is not on the console's allow-list"},
+		{"SELECT lo_import('/etc/passwd')", "function lo_import() is not on the console's allow-list"},
+		{"SELECT pg_read_file('/etc/passwd')", "function pg_read_file() is not on the console's allow-list"},
+		{"SELECT * FROM pg_ls_dir('.')", "function pg_ls_dir() is not on the console's allow-list"},
+		{"SELECT set_config('default_transaction_read_only', 'off', false)", "function set_config() is not on the console's allow-list"},
+		{"SELECT nextval('s')", "function nextval() is not on the console's allow-list"},
+		{"SELECT txid_current()", "function txid_current() is not on the console's allow-list"},
+		{"SELECT pg_terminate_backend(1)", "function pg_terminate_backend() is not on the console's allow-list"},
+		{"SELECT * FROM dblink('host=x', 'select 1') AS t(a int)", "function dblink() is not on the console's allow-list"},
+		{"SELECT query_to_xml('select * from secret', true, true, '')", "function query_to_xml() is not on the console's allow-list"},
+		{"SELECT table_to_xml('secret', true, true, '')", "function table_to_xml() is not on the console's allow-list"},
+		{"SELECT * FROM users WHERE id = (SELECT pg_sleep(1))", "function pg_sleep() is not on the console's allow-list"},
+		{"SELECT (SELECT (SELECT pg_sleep(1)))", "function pg_sleep() is not on the console's allow-list"},
+		{"SELECT 1 UNION SELECT pg_sleep(1)", "function pg_sleep() is not on the console's allow-list"},
+		{"SELECT * FROM users ORDER BY pg_sleep(1)", "function pg_sleep() is not on the console's allow-list"},
 		{"WITH x AS (DELETE FROM users RETURNING *) SELECT * FROM x", "WITH x AS (DELETE ...) is not allowed"},
 		{"WITH x AS (INSERT INTO users (id) VALUES (1) RETURNING *) SELECT 1", "WITH x AS (INSERT ...) is not allowed"},
 		{"WITH x AS (UPDATE users SET name = 'a' RETURNING *) SELECT * FROM x", "WITH x AS (UPDATE ...) is not allowed"},
 		{"SELECT * FROM (WITH y AS (DELETE FROM users RETURNING id) SELECT * FROM y) s", "WITH y AS (DELETE ...) is not allowed"},
 		{"SELECT 1; DELETE FROM users", "exactly one statement"},
 		{"SELECT 1;SELECT 2", "exactly one statement"},
-		{"", "exactly one statement"},
+		{"", "the statement is empty"},
 		{"/* x */ DELETE FROM users", "DELETE statements are not allowed"},
 		{"-- SELECT\nDELETE FROM users", "DELETE statements are not allowed"},
 		{"EXPLAIN ANALYZE DELETE FROM users", "EXPLAIN ANALYZE of DELETE is not allowed"},
 		{"EXPLAIN (ANALYZE, BUFFERS) UPDATE users SET name = 'x'", "EXPLAIN ANALYZE of UPDATE is not allowed"},
-		{"EXPLAIN ANALYZE SELECT pg_sleep(1)", "function pg_sleep() is not allowed"},
+		{"EXPLAIN ANALYZE SELECT pg_sleep(1)", "function pg_sleep() is not on the console's allow-list"},
 		{"EXPLAIN CREATE TABLE x AS SELECT 1", "EXPLAIN of CREATE TABLE AS is not allowed"},
 		{"SELECT * FROM otherdb.public.users", "in another database"},
 		{"SELEC 1", "cannot parse"},
@@ -441,13 +484,19 @@ func TestPostgresAllowed(t *testing.T) {
 		access    []string
 		run       string
 	}{
-		{"SELECT 1", KindSelect, []string{""}, "SELECT 1\nLIMIT 1001"},
-		{"VALUES (1), (2)", KindSelect, []string{""}, "VALUES (1), (2)\nLIMIT 1001"},
-		{"TABLE users", KindSelect, []string{"app.public.users"}, "TABLE users\nLIMIT 1001"},
+		{"SELECT 1", KindSelect, []string{""}, "SELECT 1 LIMIT 1001"},
+		{"VALUES (1), (2)", KindSelect, []string{""}, "VALUES (1), (2) LIMIT 1001"},
+		{"TABLE users", KindSelect, []string{"app.public.users"}, "SELECT * FROM users LIMIT 1001"},
 		{"SELECT * FROM users LIMIT 3", KindSelect, []string{"app.public.users"}, "SELECT * FROM users LIMIT 3"},
-		{"SELECT * FROM users FETCH FIRST 3 ROWS ONLY;", KindSelect, []string{"app.public.users"}, "SELECT * FROM users FETCH FIRST 3 ROWS ONLY"},
-		{"SELECT * FROM users -- x", KindSelect, []string{"app.public.users"}, "SELECT * FROM users -- x\nLIMIT 1001"},
+		{"SELECT * FROM users LIMIT ALL", KindSelect, []string{"app.public.users"}, "SELECT * FROM users LIMIT 1001"},
+		{"SELECT * FROM users FETCH FIRST 3 ROWS ONLY;", KindSelect, []string{"app.public.users"}, "SELECT * FROM users LIMIT 3"},
+		{"SELECT * FROM users -- x", KindSelect, []string{"app.public.users"}, "SELECT * FROM users LIMIT 1001"},
+		{"SELECT lower(name), count(*) FROM users GROUP BY 1", KindSelect, []string{"app.public.users"}, "SELECT pg_catalog.lower(name), pg_catalog.count(*) FROM users GROUP BY 1 LIMIT 1001"},
+		{"SELECT 1 UNION SELECT 2", KindSelect, []string{""}, "SELECT 1 UNION SELECT 2 LIMIT 1001"},
+		{"SHOW TIME ZONE", KindShow, []string{""}, ""},
+		{"SELECT current_setting('work_mem')", KindSelect, []string{""}, ""},
 		{"SELECT * FROM pg_stat_activity", KindSelect, []string{"app.pg_catalog.pg_stat_activity"}, ""},
+		{"SELECT * FROM pg_stats", KindSelect, []string{"app.pg_catalog.pg_stats"}, ""},
 		{"SELECT * FROM information_schema.tables", KindSelect, []string{"app.information_schema.tables"}, ""},
 		{"SELECT * FROM app.crm.contacts", KindSelect, []string{"app.crm.contacts"}, ""},
 		{"WITH x AS (SELECT * FROM users) SELECT * FROM x", KindSelect, []string{"app.public.users"}, ""},
@@ -533,7 +582,7 @@ func TestPostgresLineage(t *testing.T) {
 			t.Errorf("%q: %v", tc.sql, err)
 			continue
 		}
-		ls, err := p.lineage(context.Background(), pgTestSchema)
+		ls, err := p.lineage(context.Background(), pgTestSchema, exactNames)
 		if err != nil {
 			t.Errorf("%q: lineage: %v", tc.sql, err)
 			continue
@@ -561,7 +610,7 @@ func TestColumnMap(t *testing.T) {
 		{[]lineage{id, wide, phone}, []string{"id", "phone"}, true, []string{"", "phone"}},
 		{[]lineage{id, wide, id, wide, phone}, []string{"id", "x", "y", "z", "phone"}, true, []string{"", "full", "full", "full", "phone"}},
 	} {
-		got, ok := columnMap(tc.ls, tc.names, true)
+		got, ok := columnMap(tc.ls, tc.names, myNames)
 		if ok != tc.ok {
 			t.Errorf("%v: ok = %v", tc.names, ok)
 		}
@@ -645,7 +694,7 @@ func BenchmarkAnalyze(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := p.lineage(ctx, myTestSchema); err != nil {
+			if _, err := p.lineage(ctx, myTestSchema, myNames); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -656,7 +705,7 @@ func BenchmarkAnalyze(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := p.lineage(ctx, pgTestSchema); err != nil {
+			if _, err := p.lineage(ctx, pgTestSchema, exactNames); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 )
 
 // Col is a source column: database, table (PostgreSQL: "schema.table")
@@ -122,14 +121,9 @@ type scope struct {
 	parent *scope
 	rels   []*relation
 	star   []lineage // what a bare * expands to
-	fold   bool      // names compare case-insensitively (MySQL)
-}
-
-func (s *scope) eq(a, b string) bool {
-	if s.fold {
-		return strings.EqualFold(a, b)
-	}
-	return a == b
+	// names compares table names and aliases (as the server does, see
+	// names) and column names.
+	names names
 }
 
 // errLineage marks a statement whose column lineage cannot be worked out,
@@ -148,10 +142,10 @@ func (s *scope) findRel(qual, name string) *relation {
 	for sc := s; sc != nil; sc = sc.parent {
 		for i := len(sc.rels) - 1; i >= 0; i-- {
 			r := sc.rels[i]
-			if !sc.eq(r.name, name) {
+			if !sc.names.eq(r.name, name) {
 				continue
 			}
-			if qual != "" && (r.qual == "" || !sc.eq(r.qual, qual)) {
+			if qual != "" && (r.qual == "" || !sc.names.eq(r.qual, qual)) {
 				continue
 			}
 			return r
@@ -209,7 +203,7 @@ func (r *relation) column(s *scope, col string) (lineage, bool) {
 		return lineage{name: col, srcs: r.any}, true
 	}
 	for _, l := range r.cols {
-		if s.eq(l.name, col) {
+		if s.names.colEq(l.name, col) {
 			return l, true
 		}
 	}
@@ -250,13 +244,8 @@ func (r *relation) star() []lineage {
 // joinStar is what * expands to over a join: with USING or NATURAL, the
 // merged columns first (in the order of using, which NATURAL fills from
 // the first side), then the others of each side.
-func joinStar(fold bool, left, right []lineage, using []string) []lineage {
-	eq := func(a, b string) bool {
-		if fold {
-			return strings.EqualFold(a, b)
-		}
-		return a == b
-	}
+func joinStar(n names, left, right []lineage, using []string) []lineage {
+	eq := n.colEq
 	if len(using) == 0 {
 		return append(slices.Clone(left), right...)
 	}
@@ -299,14 +288,14 @@ func joinStar(fold bool, left, right []lineage, using []string) []lineage {
 }
 
 // naturalColumns are the names both sides have, in the left side's order.
-func naturalColumns(fold bool, left, right []lineage) []string {
+func naturalColumns(n names, left, right []lineage) []string {
 	var out []string
 	for _, l := range left {
 		if l.wide || l.name == "" {
 			continue
 		}
 		for _, r := range right {
-			if (fold && strings.EqualFold(l.name, r.name)) || l.name == r.name {
+			if n.colEq(l.name, r.name) {
 				out = append(out, l.name)
 				break
 			}
@@ -345,7 +334,7 @@ const maxViewDepth = 8
 // surplus; when the shapes or the names disagree, every column gets the
 // sources of all (masking everything that might be masked) and ok is
 // false.
-func columnMap(ls []lineage, names []string, fold bool) (out []lineage, ok bool) {
+func columnMap(ls []lineage, got []string, n names) (out []lineage, ok bool) {
 	wide := 0
 	for _, l := range ls {
 		if l.wide {
@@ -354,25 +343,25 @@ func columnMap(ls []lineage, names []string, fold bool) (out []lineage, ok bool)
 	}
 	fallback := func() ([]lineage, bool) {
 		all := allSrcs(ls)
-		out := make([]lineage, len(names))
-		for i, n := range names {
-			out[i] = lineage{name: n, srcs: all}
+		out := make([]lineage, len(got))
+		for i, name := range got {
+			out[i] = lineage{name: name, srcs: all}
 		}
 		return out, false
 	}
 	fixed := len(ls) - wide
 	switch {
-	case wide == 0 && len(ls) != len(names), wide > 0 && fixed > len(names):
+	case wide == 0 && len(ls) != len(got), wide > 0 && fixed > len(got):
 		return fallback()
 	}
-	out = make([]lineage, 0, len(names))
+	out = make([]lineage, 0, len(got))
 	if wide <= 1 {
 		for _, l := range ls {
 			if !l.wide {
 				out = append(out, l)
 				continue
 			}
-			for range len(names) - fixed {
+			for range len(got) - fixed {
 				out = append(out, lineage{srcs: l.srcs})
 			}
 		}
@@ -389,13 +378,13 @@ func columnMap(ls []lineage, names []string, fold bool) (out []lineage, ok bool)
 		head, tail := ls[:firstW], ls[lastW+1:]
 		mid := allSrcs(ls[firstW : lastW+1])
 		out = append(out, head...)
-		for range len(names) - len(head) - len(tail) {
+		for range len(got) - len(head) - len(tail) {
 			out = append(out, lineage{srcs: mid})
 		}
 		out = append(out, tail...)
 	}
 	for i, l := range out {
-		if l.name != "" && !(l.name == names[i] || fold && strings.EqualFold(l.name, names[i])) {
+		if l.name != "" && !n.colEq(l.name, got[i]) {
 			return fallback()
 		}
 	}

@@ -7,86 +7,45 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/pingcap/tidb/pkg/parser"
 	"github.com/pingcap/tidb/pkg/parser/ast"
-	_ "github.com/pingcap/tidb/pkg/parser/test_driver" // literal values for the parser
+
+	"github.com/dbfleet/dbfleet/internal/sql"
 )
 
-// analyzeMySQL checks one MySQL/MariaDB statement and plans it: only
-// SELECT (and TABLE, VALUES), SHOW (a safe subset), EXPLAIN and DESCRIBE
-// pass. defaultDB resolves unqualified tables; limit is appended as a
-// LIMIT to a SELECT without one (limit+1, so truncation shows).
-func analyzeMySQL(sql, defaultDB string, limit int) (*plan, error) {
-	lx := scanMySQL(sql)
-	if lx.execComment != "" {
-		return nil, refuse("executable comments (%s ... */) are not allowed: the server would run text the checks do not see", lx.execComment)
-	}
-	stmts, _, err := parser.New().ParseSQL(sql)
-	if err != nil && lx.into {
-		return nil, refuse("SELECT ... INTO is not allowed: it writes to files or variables")
-	}
-	if err != nil {
-		return nil, refuseInvalid("cannot parse the statement (only SELECT, SHOW, EXPLAIN and DESCRIBE are allowed): %s", parseMessage(err))
-	}
-	if len(stmts) != 1 {
-		return nil, refuse("exactly one statement is allowed, got %d", len(stmts))
-	}
-	top := stmts[0]
-	p := &plan{fold: true}
+// planMySQL checks one parsed MySQL-family statement and plans it: only
+// SELECT (and TABLE), SHOW (a safe subset), EXPLAIN and DESCRIBE pass.
+// A SELECT without a LIMIT gets one in its tree (limit+1, so truncation
+// shows) before the tree is rendered.
+func planMySQL(parsed *sql.Parsed, in checkInput) (*plan, error) {
+	top := parsed.MySQL
+	p := &plan{}
+	var err error
 	switch x := top.(type) {
 	case *ast.SelectStmt, *ast.SetOprStmt:
-		if lx.into {
-			return nil, refuse("SELECT ... INTO is not allowed: it writes to files or variables")
-		}
-		if err := checkMySQLTree(top); err != nil {
+		if err := checkMySQLTree(top, in.allow); err != nil {
 			return nil, err
 		}
-		if p.access, err = mysqlTables(top, defaultDB); err != nil {
+		if p.access, err = mysqlTables(top, in.db); err != nil {
 			return nil, err
 		}
-		p.kind, p.sql = KindSelect, trimStatement(top.Text())
-		if !hasMySQLLimit(top) && limit > 0 {
-			p.sql = withLimit(top.Text(), limit+1)
+		if err := refuseMaskedStatistics(p.access, in.masked); err != nil {
+			return nil, err
 		}
-		p.lineage = func(ctx context.Context, s Schema) ([]lineage, error) {
-			a := &myLineage{ctx: ctx, schema: s, db: defaultDB}
+		p.kind = KindSelect
+		if in.limit > 0 {
+			addMySQLLimit(top, in.limit+1)
+		}
+		d, db := in.dialect, in.db
+		p.lineage = func(ctx context.Context, s Schema, n names) ([]lineage, error) {
+			a := &myLineage{ctx: ctx, schema: s, db: db, dialect: d, names: n}
 			return a.query(top, nil, nil)
 		}
 	case *ast.ExplainStmt:
-		if x.PlanDigest != "" || x.SQLDigest != "" || x.Explore {
-			return nil, refuse("EXPLAIN of a digest is not allowed; explain a statement")
-		}
-		switch in := x.Stmt.(type) {
-		case *ast.ShowStmt: // DESCRIBE t
-			if x.Analyze {
-				return nil, refuse("EXPLAIN ANALYZE applies to queries only")
-			}
-			return planMySQLShow(in, top, defaultDB)
-		case *ast.SelectStmt, *ast.SetOprStmt:
-			if lx.into {
-				return nil, refuse("SELECT ... INTO is not allowed: it writes to files or variables")
-			}
-		case *ast.InsertStmt, *ast.UpdateStmt, *ast.DeleteStmt:
-			if x.Analyze {
-				return nil, refuse("EXPLAIN ANALYZE of %s is not allowed: it would run the write", statementName(in))
-			}
-			if _, ok := in.(*ast.InsertStmt); !ok && lx.into {
-				return nil, refuse("INTO is not allowed here")
-			}
-		default:
-			return nil, refuse("EXPLAIN of %s is not allowed", statementName(in))
-		}
-		if err := checkMySQLTree(top); err != nil {
-			return nil, err
-		}
-		if p.access, err = mysqlTables(x.Stmt, defaultDB); err != nil {
-			return nil, err
-		}
-		p.kind, p.sql = KindExplain, trimStatement(top.Text())
+		return planMySQLExplain(x, in)
 	case *ast.ShowStmt:
-		return planMySQLShow(x, top, defaultDB)
+		return planMySQLShow(x, top, in)
 	default:
-		return nil, refuse("%s statements are not allowed: only SELECT, SHOW, EXPLAIN and DESCRIBE", statementName(top))
+		return nil, refuseRule(RuleStatement, "%s statements are not allowed: only SELECT, SHOW, EXPLAIN and DESCRIBE", statementName(top))
 	}
 	if len(p.access) == 0 {
 		p.access = []access{{}}
@@ -94,10 +53,78 @@ func analyzeMySQL(sql, defaultDB string, limit int) (*plan, error) {
 	return p, nil
 }
 
-var parseNear = regexp.MustCompile(`^\[[^\]]*\]`)
+// planMySQLExplain checks EXPLAIN (and DESCRIBE t). MariaDB evaluates
+// const tables (lookups by primary key) while planning and prints their
+// values in EXPLAIN FORMAT=JSON, so that format (and EXPLAIN ANALYZE)
+// is refused to callers masking applies to; the tabular EXPLAIN stays.
+func planMySQLExplain(x *ast.ExplainStmt, in checkInput) (*plan, error) {
+	if x.PlanDigest != "" || x.SQLDigest != "" || x.Explore {
+		return nil, refuseRule(RuleExplain, "EXPLAIN of a digest is not allowed; explain a statement")
+	}
+	switch st := x.Stmt.(type) {
+	case *ast.ShowStmt: // DESCRIBE t
+		if x.Analyze {
+			return nil, refuseRule(RuleExplain, "EXPLAIN ANALYZE applies to queries only")
+		}
+		return planMySQLShow(st, x, in)
+	case *ast.SelectStmt, *ast.SetOprStmt:
+	case *ast.InsertStmt, *ast.UpdateStmt, *ast.DeleteStmt:
+		if x.Analyze {
+			return nil, refuseRule(RuleExplain, "EXPLAIN ANALYZE of %s is not allowed: it would run the write", statementName(st))
+		}
+	default:
+		return nil, refuseRule(RuleExplain, "EXPLAIN of %s is not allowed", statementName(st))
+	}
+	if x.Analyze {
+		if in.dialect == sql.MariaDB {
+			return nil, refuseRule(RuleExplain, "EXPLAIN ANALYZE is not allowed on MariaDB: its ANALYZE statement runs the query and prints values it read; use EXPLAIN")
+		}
+		if in.masked {
+			return nil, refuseRule(RuleExplain, "EXPLAIN ANALYZE is not allowed to callers masking rules apply to: it may print values it read; use EXPLAIN")
+		}
+	}
+	switch f := strings.ToLower(x.Format); {
+	case f == "" || f == "row" || f == "traditional":
+		if !x.Analyze {
+			x.Format = "TRADITIONAL" // the grammar's default, "row", is TiDB's name
+		}
+	case f == "json" || f == "tree" && in.dialect != sql.MariaDB:
+		if in.masked {
+			return nil, refuseRule(RuleExplain, "EXPLAIN FORMAT=%s is not allowed to callers masking rules apply to: the server prints values it read while planning (const tables); use the tabular EXPLAIN", strings.ToUpper(f))
+		}
+	default:
+		return nil, refuseRule(RuleExplain, "EXPLAIN FORMAT=%s is not allowed (TRADITIONAL and JSON are)", strings.ToUpper(f))
+	}
+	if err := checkMySQLTree(x, in.allow); err != nil {
+		return nil, err
+	}
+	p := &plan{kind: KindExplain}
+	var err error
+	if p.access, err = mysqlTables(x.Stmt, in.db); err != nil {
+		return nil, err
+	}
+	if err := refuseMaskedStatistics(p.access, in.masked); err != nil {
+		return nil, err
+	}
+	if len(p.access) == 0 {
+		p.access = []access{{}}
+	}
+	return p, nil
+}
 
-func parseMessage(err error) string {
-	return strings.TrimSpace(parseNear.ReplaceAllString(err.Error(), ""))
+// addMySQLLimit gives a query without a LIMIT one of n rows.
+func addMySQLLimit(n ast.StmtNode, rows int) {
+	limit := &ast.Limit{Count: ast.NewValueExpr(uint64(rows), "", "")}
+	switch x := n.(type) {
+	case *ast.SelectStmt:
+		if x.Limit == nil && x.Kind != ast.SelectStmtKindValues {
+			x.Limit = limit
+		}
+	case *ast.SetOprStmt:
+		if x.Limit == nil {
+			x.Limit = limit
+		}
+	}
 }
 
 var camel = regexp.MustCompile(`([a-z])([A-Z])`)
@@ -112,21 +139,42 @@ func statementName(n any) string {
 	return strings.ToUpper(camel.ReplaceAllString(name, "$1 $2"))
 }
 
+// mysqlSystemDatabases hold the server's catalogs and accounts: a grant
+// must name them (an instance grant does not cover them).
+var mysqlSystemDatabases = []string{"information_schema", "mysql", "performance_schema", "sys"}
+
+// mysqlAccess is the access to a table (or, with table empty, a
+// database) of the MySQL family.
+func mysqlAccess(db, table string) access {
+	a := access{DB: db, Table: table}
+	for _, sys := range mysqlSystemDatabases {
+		if strings.EqualFold(db, sys) {
+			a.need = needDatabase
+		}
+	}
+	return a
+}
+
 // planMySQLShow allows the SHOW statements that show metadata the caller
 // is granted: databases and tables filtered by the grants, a granted
 // table's columns, indexes and definition, and the server's settings.
-func planMySQLShow(x *ast.ShowStmt, top ast.StmtNode, defaultDB string) (*plan, error) {
-	if err := checkMySQLTree(top); err != nil {
+// Their WHERE and LIKE may not hold subqueries (they would read tables no
+// grant was checked for).
+func planMySQLShow(x *ast.ShowStmt, top ast.Node, in checkInput) (*plan, error) {
+	if err := checkShowExpr(x); err != nil {
 		return nil, err
 	}
-	p := &plan{kind: KindShow, sql: trimStatement(top.Text()), fold: true}
+	if err := checkMySQLTree(top, in.allow); err != nil {
+		return nil, err
+	}
+	p := &plan{kind: KindShow}
 	db := x.DBName
 	if db == "" {
-		db = defaultDB
+		db = in.db
 	}
 	needDB := func() error {
 		if db == "" {
-			return refuse("no database: name one (INSTANCE/DB, or FROM db)")
+			return refuseRule(RuleNoDatabase, "no database: name one (INSTANCE/DB, or FROM db)")
 		}
 		return nil
 	}
@@ -138,11 +186,11 @@ func planMySQLShow(x *ast.ShowStmt, top ast.StmtNode, defaultDB string) (*plan, 
 		if err := needDB(); err != nil {
 			return nil, err
 		}
-		p.access = []access{{DB: db}}
+		p.access = []access{mysqlAccess(db, "")}
 		p.filter = &rowFilter{db: db}
 	case ast.ShowColumns, ast.ShowIndex, ast.ShowCreateTable, ast.ShowCreateView:
 		if x.Table == nil {
-			return nil, refuse("SHOW without a table")
+			return nil, refuseRule(RuleShow, "SHOW without a table")
 		}
 		if x.Table.Schema.O != "" {
 			db = x.Table.Schema.O
@@ -150,45 +198,67 @@ func planMySQLShow(x *ast.ShowStmt, top ast.StmtNode, defaultDB string) (*plan, 
 		if err := needDB(); err != nil {
 			return nil, err
 		}
-		p.access = []access{{DB: db, Table: x.Table.Name.O}}
+		p.access = []access{mysqlAccess(db, x.Table.Name.O)}
 	case ast.ShowCreateDatabase:
 		if err := needDB(); err != nil {
 			return nil, err
 		}
-		p.access = []access{{DB: db}}
+		p.access = []access{mysqlAccess(db, "")}
 	case ast.ShowTriggers:
 		if err := needDB(); err != nil {
 			return nil, err
 		}
-		p.access = []access{{DB: db, Table: "*"}} // trigger bodies of every table
+		p.access = []access{mysqlAccess(db, "*")} // trigger bodies of every table
 	case ast.ShowVariables, ast.ShowStatus, ast.ShowEngines, ast.ShowCharset, ast.ShowCollation,
 		ast.ShowWarnings, ast.ShowErrors, ast.ShowPlugins, ast.ShowPrivileges:
 		p.access = []access{{}}
 	default:
-		return nil, refuse("this SHOW statement is not allowed in the query console (allowed: DATABASES, TABLES, TABLE STATUS, COLUMNS, INDEX, CREATE TABLE/VIEW/DATABASE, TRIGGERS, VARIABLES, STATUS, ENGINES, CHARSET, COLLATION, WARNINGS, ERRORS, PLUGINS, PRIVILEGES)")
+		return nil, refuseRule(RuleShow, "this SHOW statement is not allowed in the query console (allowed: DATABASES, TABLES, TABLE STATUS, COLUMNS, INDEX, CREATE TABLE/VIEW/DATABASE, TRIGGERS, VARIABLES, STATUS, ENGINES, CHARSET, COLLATION, WARNINGS, ERRORS, PLUGINS, PRIVILEGES)")
 	}
 	return p, nil
 }
 
-func hasMySQLLimit(n ast.StmtNode) bool {
-	switch x := n.(type) {
-	case *ast.SelectStmt:
-		return x.Limit != nil || x.Kind != ast.SelectStmtKindSelect
-	case *ast.SetOprStmt:
-		return x.Limit != nil
+// checkShowExpr refuses subqueries (and so tables) in SHOW ... WHERE
+// and LIKE: the statement's grant covers the SHOW's target only.
+func checkShowExpr(x *ast.ShowStmt) error {
+	c := &showExprChecker{}
+	for _, e := range []ast.Node{x.Where, x.Pattern} {
+		if e == nil || reflect.ValueOf(e).IsNil() {
+			continue
+		}
+		e.Accept(c)
+		if c.found {
+			return refuseRule(RuleShowSubquery, "SHOW ... WHERE and LIKE may not hold a subquery: it would read tables no grant was checked for")
+		}
 	}
-	return true
+	return nil
 }
 
+type showExprChecker struct{ found bool }
+
+func (c *showExprChecker) Enter(n ast.Node) (ast.Node, bool) {
+	switch n.(type) {
+	case *ast.SubqueryExpr, *ast.ExistsSubqueryExpr, *ast.CompareSubqueryExpr, *ast.TableName, *ast.SelectStmt, *ast.SetOprStmt:
+		c.found = true
+	}
+	return n, c.found
+}
+
+func (c *showExprChecker) Leave(n ast.Node) (ast.Node, bool) { return n, !c.found }
+
 // checkMySQLTree refuses, anywhere in the statement, what could write,
-// lock, wait or reach outside the database.
-func checkMySQLTree(n ast.Node) error {
-	c := &mysqlChecker{}
+// lock, wait or reach outside the database: every function, aggregate
+// and window function must be on the allow-list.
+func checkMySQLTree(n ast.Node, allow *allowLists) error {
+	c := &mysqlChecker{allow: allow}
 	n.Accept(c)
 	return c.err
 }
 
-type mysqlChecker struct{ err error }
+type mysqlChecker struct {
+	allow *allowLists
+	err   error
+}
 
 func (c *mysqlChecker) Enter(n ast.Node) (ast.Node, bool) {
 	if c.err != nil {
@@ -196,18 +266,20 @@ func (c *mysqlChecker) Enter(n ast.Node) (ast.Node, bool) {
 	}
 	switch x := n.(type) {
 	case *ast.FuncCallExpr:
-		if why, ok := mysqlDenied[x.FnName.L]; ok {
-			c.err = refuse("function %s() is not allowed: it %s", strings.ToUpper(x.FnName.O), why)
-		}
+		c.err = c.allow.mysqlAllowed(x.Schema.O, x.FnName.L)
+	case *ast.AggregateFuncExpr:
+		c.err = c.allow.mysqlAllowed("", strings.ToLower(x.F))
+	case *ast.WindowFuncExpr:
+		c.err = c.allow.mysqlAllowed("", strings.ToLower(x.Name))
 	case *ast.VariableExpr:
 		if x.Value != nil {
-			c.err = refuse("assigning variables (@%s := ...) is not allowed", x.Name)
+			c.err = refuseRule(RuleAssignment, "assigning variables (@%s := ...) is not allowed", x.Name)
 		}
 	case *ast.SelectStmt:
 		if x.SelectIntoOpt != nil {
-			c.err = refuse("SELECT ... INTO is not allowed: it writes to files or variables")
+			c.err = refuseRule(RuleInto, "SELECT ... INTO is not allowed: it writes to files or variables")
 		} else if x.LockInfo != nil && x.LockInfo.LockType != ast.SelectLockNone {
-			c.err = refuse("SELECT ... %s is not allowed: it locks rows", strings.ToUpper(x.LockInfo.LockType.String()))
+			c.err = refuseRule(RuleLockingRead, "SELECT ... %s is not allowed: it locks rows", strings.ToUpper(x.LockInfo.LockType.String()))
 		}
 	}
 	return n, c.err != nil
@@ -218,7 +290,9 @@ func (c *mysqlChecker) Leave(n ast.Node) (ast.Node, bool) { return n, c.err == n
 // mysqlTables lists the tables a statement reads, qualified with their
 // database. Names of common table expressions are not tables where they
 // are visible: in the statement after the WITH, and in a CTE's own body
-// only the CTEs defined before it (and itself when recursive).
+// only the CTEs defined before it (and itself when recursive). CTE names
+// compare exactly: a name the server might read as a table is checked as
+// one.
 func mysqlTables(n ast.Node, defaultDB string) ([]access, error) {
 	c := &tableCollector{defaultDB: defaultDB, seen: map[access]bool{}}
 	n.Accept(c)
@@ -298,10 +372,10 @@ func (c *tableCollector) Enter(n ast.Node) (ast.Node, bool) {
 			db = c.defaultDB
 		}
 		if db == "" {
-			c.err = refuse("table %s has no database and none was chosen: query INSTANCE/DB, or write db.%s", x.Name.O, x.Name.O)
+			c.err = refuseRule(RuleNoDatabase, "table %s has no database and none was chosen: query INSTANCE/DB, or write db.%s", x.Name.O, x.Name.O)
 			return n, true
 		}
-		a := access{DB: db, Table: x.Name.O}
+		a := mysqlAccess(db, x.Name.O)
 		if !c.seen[a] {
 			c.seen[a] = true
 			c.out = append(c.out, a)
@@ -362,10 +436,12 @@ func renameCols(ls []lineage, names []string) ([]lineage, error) {
 }
 
 type myLineage struct {
-	ctx    context.Context
-	schema Schema
-	db     string
-	depth  int
+	ctx     context.Context
+	schema  Schema
+	db      string
+	dialect sql.Dialect
+	names   names
+	depth   int
 }
 
 func (a *myLineage) query(n ast.Node, parent *scope, env *cteBind) ([]lineage, error) {
@@ -476,7 +552,7 @@ func (a *myLineage) selectStmt(x *ast.SelectStmt, parent *scope, env *cteBind) (
 	if err != nil {
 		return nil, err
 	}
-	sc := &scope{parent: parent, fold: true}
+	sc := &scope{parent: parent, names: a.names}
 	if x.Kind == ast.SelectStmtKindValues {
 		var rows [][]lineage
 		for _, row := range x.Lists {
@@ -547,14 +623,14 @@ func (a *myLineage) from(n ast.ResultSetNode, sc *scope, env *cteBind) ([]lineag
 			using[i] = u.Name.O
 		}
 		if x.NaturalJoin {
-			using = naturalColumns(true, left, right)
+			using = naturalColumns(a.names, left, right)
 		}
 		if x.Tp == ast.RightJoin && len(using) > 0 {
 			// The server may order a RIGHT JOIN's columns from the right:
 			// do not guess, every column may hold any of their values.
 			return []lineage{{wide: true, srcs: allSrcs(append(left, right...))}}, nil
 		}
-		return joinStar(true, left, right, using), nil
+		return joinStar(a.names, left, right, using), nil
 	case *ast.TableSource:
 		var r *relation
 		switch src := x.Source.(type) {
@@ -634,12 +710,12 @@ func (a *myLineage) view(db, name string, info TableInfo) ([]lineage, error) {
 	if a.depth >= maxViewDepth {
 		return nil, lineageErr("view %s.%s: views nested deeper than %d", db, name, maxViewDepth)
 	}
-	stmts, _, err := parser.New().ParseSQL(info.Definition)
-	if err != nil || len(stmts) != 1 {
+	def, err := sql.Parse(a.dialect, info.Definition)
+	if err != nil || def.MySQL == nil {
 		return nil, lineageErr("view %s.%s: cannot parse its definition", db, name)
 	}
-	sub := &myLineage{ctx: a.ctx, schema: a.schema, db: db, depth: a.depth + 1}
-	ls, err := sub.query(stmts[0], nil, nil)
+	sub := &myLineage{ctx: a.ctx, schema: a.schema, db: db, dialect: a.dialect, names: a.names, depth: a.depth + 1}
+	ls, err := sub.query(def.MySQL, nil, nil)
 	if err != nil {
 		return nil, fmt.Errorf("view %s.%s: %w", db, name, err)
 	}

@@ -3,11 +3,13 @@ package query
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/dbfleet/dbfleet/internal/sql"
 )
 
 // pgSchemaOf is the schema an unqualified table resolves to. The console
@@ -20,68 +22,154 @@ func pgSchemaOf(rel string) string {
 	return "public"
 }
 
-// analyzePostgres checks one PostgreSQL statement and plans it: only
-// SELECT (and VALUES, TABLE), EXPLAIN (ANALYZE of reads only) and SHOW
-// pass. db is the database the session is in.
-func analyzePostgres(sql, db string, limit int) (*plan, error) {
-	tree, err := pg.Parse(sql)
-	if err != nil {
-		return nil, refuseInvalid("cannot parse the statement (only SELECT, VALUES, TABLE, SHOW and EXPLAIN are allowed): %v", err)
+// pgSystemSchemas hold the catalogs: a grant must name their relations
+// (a database grant does not cover them), so that pg_authid's password
+// hashes, pg_stat_activity's statements of other sessions and pg_stats'
+// column values are never read through a grant on the database.
+var pgSystemSchemas = []string{"pg_catalog", "information_schema", "pg_toast"}
+
+// pgAccess is the access to relation schema.rel of database db.
+func pgAccess(db, schema, rel string) access {
+	a := access{DB: db, Table: schema + "." + rel}
+	if slices.Contains(pgSystemSchemas, schema) || strings.HasPrefix(schema, "pg_temp") || strings.HasPrefix(schema, "pg_toast_temp") {
+		a.need = needTable
 	}
-	if len(tree.Stmts) != 1 {
-		return nil, refuse("exactly one statement is allowed, got %d", len(tree.Stmts))
+	return a
+}
+
+// statisticsTables hold column values (histograms, most common values,
+// min and max): they are refused to callers masking applies to, granted
+// or not.
+var statisticsTables = map[string]bool{
+	"pg_catalog.pg_stats":              true,
+	"pg_catalog.pg_stats_ext":          true,
+	"pg_catalog.pg_stats_ext_exprs":    true,
+	"pg_catalog.pg_statistic":          true,
+	"pg_catalog.pg_statistic_ext_data": true,
+	"mysql.column_stats":               true,
+}
+
+// refuseMaskedStatistics refuses statistics tables to a masked caller.
+func refuseMaskedStatistics(as []access, masked bool) error {
+	if !masked {
+		return nil
 	}
-	raw := tree.Stmts[0]
-	text := sql[raw.StmtLocation:]
-	if raw.StmtLen > 0 {
-		text = sql[raw.StmtLocation : raw.StmtLocation+raw.StmtLen]
+	for _, a := range as {
+		key := a.Table
+		if a.need == needDatabase {
+			key = strings.ToLower(a.DB) + "." + strings.ToLower(a.Table)
+		}
+		if statisticsTables[key] {
+			return refuseRule(RuleCatalogMasked, "%s holds column values (histograms, common values): it is not shown to callers masking rules apply to", key)
+		}
 	}
+	return nil
+}
+
+// planPostgres checks one parsed PostgreSQL statement and plans it: only
+// SELECT (and VALUES, TABLE), EXPLAIN (ANALYZE of reads only) and SHOW of
+// allowed settings pass. in.db is the database the session is in.
+func planPostgres(parsed *sql.Parsed, in checkInput) (*plan, error) {
+	raw := parsed.PG
 	p := &plan{}
-	switch x := raw.Stmt.Node.(type) {
+	var err error
+	switch x := raw.Node.(type) {
 	case *pg.Node_SelectStmt:
-		if err := checkPGTree(raw.Stmt); err != nil {
+		if err := checkPGTree(raw, in.allow); err != nil {
 			return nil, err
 		}
-		if p.access, err = pgTables(raw.Stmt, db); err != nil {
+		if p.access, err = pgTables(raw, in.db); err != nil {
 			return nil, err
 		}
-		p.kind, p.sql = KindSelect, trimStatement(text)
-		if x.SelectStmt.LimitCount == nil && limit > 0 {
-			p.sql = withLimit(text, limit+1)
+		if err := refuseMaskedStatistics(p.access, in.masked); err != nil {
+			return nil, err
 		}
+		p.kind = KindSelect
 		sel := x.SelectStmt
-		p.lineage = func(ctx context.Context, s Schema) ([]lineage, error) {
+		if in.limit > 0 && !pgHasLimit(sel) {
+			sel.LimitCount = pg.MakeAConstIntNode(int64(in.limit+1), -1)
+			sel.LimitOption = pg.LimitOption_LIMIT_OPTION_COUNT
+		}
+		db := in.db
+		p.lineage = func(ctx context.Context, s Schema, _ names) ([]lineage, error) {
 			a := &pgLineage{ctx: ctx, schema: s, db: db}
 			return a.query(sel, nil, nil)
 		}
 	case *pg.Node_ExplainStmt:
-		analyze := false
-		for _, o := range x.ExplainStmt.Options {
-			if d := o.GetDefElem(); d != nil && d.Defname == "analyze" && defTrue(d.Arg) {
-				analyze = true
-			}
-		}
-		q := x.ExplainStmt.Query
-		switch q.Node.(type) {
-		case *pg.Node_SelectStmt:
-		case *pg.Node_InsertStmt, *pg.Node_UpdateStmt, *pg.Node_DeleteStmt, *pg.Node_MergeStmt:
-			if analyze {
-				return nil, refuse("EXPLAIN ANALYZE of %s is not allowed: it would run the write", pgStmtName(q))
-			}
-		default:
-			return nil, refuse("EXPLAIN of %s is not allowed", pgStmtName(q))
-		}
-		if err := checkPGTree(raw.Stmt); err != nil {
-			return nil, err
-		}
-		if p.access, err = pgTables(q, db); err != nil {
-			return nil, err
-		}
-		p.kind, p.sql = KindExplain, trimStatement(text)
+		return planPGExplain(raw, x.ExplainStmt, in)
 	case *pg.Node_VariableShowStmt:
-		p.kind, p.sql, p.access = KindShow, trimStatement(text), []access{{}}
+		name := x.VariableShowStmt.Name
+		if strings.EqualFold(name, "all") {
+			return nil, refuseRule(RuleSetting, "SHOW ALL is not allowed: it lists every setting, secret ones included; SHOW one setting")
+		}
+		if err := in.allow.pgSettingAllowed(name); err != nil {
+			return nil, err
+		}
+		p.kind, p.access = KindShow, []access{{}}
 	default:
-		return nil, refuse("%s statements are not allowed: only SELECT, VALUES, TABLE, SHOW and EXPLAIN", pgStmtName(raw.Stmt))
+		return nil, refuseRule(RuleStatement, "%s statements are not allowed: only SELECT, VALUES, TABLE, SHOW and EXPLAIN", pgStmtName(raw))
+	}
+	if len(p.access) == 0 {
+		p.access = []access{{}}
+	}
+	return p, nil
+}
+
+// pgHasLimit: the query has a row count of its own (LIMIT ALL and
+// LIMIT NULL do not count).
+func pgHasLimit(sel *pg.SelectStmt) bool {
+	c := sel.LimitCount
+	if c == nil {
+		return false
+	}
+	if k := c.GetAConst(); k != nil && k.Isnull {
+		return false
+	}
+	return true
+}
+
+// planPGExplain checks EXPLAIN. Its VERBOSE output and the non-text
+// formats are refused to callers masking applies to.
+func planPGExplain(raw *pg.Node, x *pg.ExplainStmt, in checkInput) (*plan, error) {
+	analyze := false
+	for _, o := range x.Options {
+		d := o.GetDefElem()
+		if d == nil {
+			continue
+		}
+		switch strings.ToLower(d.Defname) {
+		case "analyze":
+			analyze = defTrue(d.Arg)
+		case "verbose":
+			if in.masked && defTrue(d.Arg) {
+				return nil, refuseRule(RuleExplain, "EXPLAIN (VERBOSE) is not allowed to callers masking rules apply to; use EXPLAIN without it")
+			}
+		case "format":
+			if f := defString(d.Arg); in.masked && !strings.EqualFold(f, "text") {
+				return nil, refuseRule(RuleExplain, "EXPLAIN (FORMAT %s) is not allowed to callers masking rules apply to; use the text format", strings.ToUpper(f))
+			}
+		}
+	}
+	q := x.Query
+	switch q.Node.(type) {
+	case *pg.Node_SelectStmt:
+	case *pg.Node_InsertStmt, *pg.Node_UpdateStmt, *pg.Node_DeleteStmt, *pg.Node_MergeStmt:
+		if analyze {
+			return nil, refuseRule(RuleExplain, "EXPLAIN ANALYZE of %s is not allowed: it would run the write", pgStmtName(q))
+		}
+	default:
+		return nil, refuseRule(RuleExplain, "EXPLAIN of %s is not allowed", pgStmtName(q))
+	}
+	if err := checkPGTree(raw, in.allow); err != nil {
+		return nil, err
+	}
+	p := &plan{kind: KindExplain}
+	var err error
+	if p.access, err = pgTables(q, in.db); err != nil {
+		return nil, err
+	}
+	if err := refuseMaskedStatistics(p.access, in.masked); err != nil {
+		return nil, err
 	}
 	if len(p.access) == 0 {
 		p.access = []access{{}}
@@ -95,27 +183,11 @@ func pgStmtName(n *pg.Node) string {
 	if n == nil || n.Node == nil {
 		return "empty"
 	}
-	m := nodeMessage(n)
+	m := sql.PGNodeMessage(n)
 	if m == nil {
 		return "unknown"
 	}
 	return statementName(m)
-}
-
-// nodeMessage is the concrete message inside a Node.
-func nodeMessage(n *pg.Node) proto.Message {
-	if n == nil {
-		return nil
-	}
-	r := n.ProtoReflect()
-	var out proto.Message
-	r.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		if fd.Message() != nil {
-			out = v.Message().Interface()
-		}
-		return false
-	})
-	return out
 }
 
 func defTrue(arg *pg.Node) bool {
@@ -136,69 +208,68 @@ func defTrue(arg *pg.Node) bool {
 	return true
 }
 
-// walkPG calls fn on m and, while fn returns true, on every message
-// inside it.
-func walkPG(m protoreflect.Message, fn func(proto.Message) bool) {
-	if !m.IsValid() || !fn(m.Interface()) {
-		return
+func defString(arg *pg.Node) string {
+	if arg == nil {
+		return ""
 	}
-	walkChildren(m, "", fn)
+	if s := arg.GetString_(); s != nil {
+		return s.Sval
+	}
+	return fmt.Sprint(arg)
 }
 
-// walkChildren walks m's fields except the one named skip.
-func walkChildren(m protoreflect.Message, skip string, fn func(proto.Message) bool) {
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		if fd.Message() == nil || fd.IsMap() || string(fd.Name()) == skip {
-			return true
-		}
-		if fd.IsList() {
-			l := v.List()
-			for i := 0; i < l.Len(); i++ {
-				walkPG(l.Get(i).Message(), fn)
-			}
-			return true
-		}
-		walkPG(v.Message(), fn)
-		return true
-	})
+// funcNameParts splits a function's name into its schema ("" when
+// unqualified) and name; ok is false for a name of more than two parts.
+func funcNameParts(names []*pg.Node) (schema, name string, ok bool) {
+	parts := stringList(names)
+	if len(parts) != len(names) {
+		return "", "", false
+	}
+	switch len(parts) {
+	case 1:
+		return "", parts[0], true
+	case 2:
+		return parts[0], parts[1], true
+	}
+	return "", "", false
 }
 
 func funcName(f *pg.FuncCall) string {
-	var parts []string
-	for _, n := range f.Funcname {
-		if s := n.GetString_(); s != nil {
-			parts = append(parts, s.Sval)
-		}
-	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return parts[len(parts)-1]
+	_, name, _ := funcNameParts(f.Funcname)
+	return name
 }
 
 // checkPGTree refuses, anywhere in the statement, what could write, lock,
-// wait or reach outside the database.
-func checkPGTree(n *pg.Node) error {
+// wait or reach outside the database: every function and operator must
+// be on the allow-list. Built-in functions called without a schema are
+// qualified with pg_catalog in the tree, so that the server calls the
+// function that was checked and not one of the same name in public.
+func checkPGTree(n *pg.Node, allow *allowLists) error {
 	var err error
-	walkPG(n.ProtoReflect(), func(m proto.Message) bool {
+	sql.WalkPG(n, func(m proto.Message) bool {
 		if err != nil {
 			return false
 		}
 		switch x := m.(type) {
 		case *pg.FuncCall:
-			name := strings.ToLower(funcName(x))
-			if why, ok := pgDenied[name]; ok {
-				err = refuse("function %s() is not allowed: it %s", name, why)
+			err = checkPGFunc(x, allow)
+		case *pg.A_Expr:
+			err = checkPGOperator(x, allow)
+		case *pg.RangeTableSample:
+			if _, method, _ := funcNameParts(x.Method); method != "system" && method != "bernoulli" {
+				err = refuseRule(RuleFunction, "TABLESAMPLE method %s is not allowed (SYSTEM and BERNOULLI are)", strings.Join(stringList(x.Method), "."))
 			}
+		case *pg.ParamRef:
+			err = invalidRule(RuleSyntax, "parameters ($%d) are not supported: write the value", x.Number)
 		case *pg.SelectStmt:
 			if x.IntoClause != nil {
-				err = refuse("SELECT ... INTO is not allowed: it creates a table")
+				err = refuseRule(RuleInto, "SELECT ... INTO is not allowed: it creates a table")
 			} else if len(x.LockingClause) > 0 {
-				err = refuse("SELECT ... FOR UPDATE/SHARE is not allowed: it locks rows")
+				err = refuseRule(RuleLockingRead, "SELECT ... FOR UPDATE/SHARE is not allowed: it locks rows")
 			}
 		case *pg.CommonTableExpr:
 			if x.Ctequery != nil && x.Ctequery.GetSelectStmt() == nil {
-				err = refuse("WITH %s AS (%s ...) is not allowed: a data-modifying WITH writes", x.Ctename, pgStmtName(x.Ctequery))
+				err = refuseRule(RuleDataModifyingWith, "WITH %s AS (%s ...) is not allowed: a data-modifying WITH writes", x.Ctename, pgStmtName(x.Ctequery))
 			}
 		}
 		return err == nil
@@ -206,12 +277,50 @@ func checkPGTree(n *pg.Node) error {
 	return err
 }
 
+func checkPGFunc(f *pg.FuncCall, allow *allowLists) error {
+	schema, name, ok := funcNameParts(f.Funcname)
+	if !ok {
+		return notAllowed(strings.Join(stringList(f.Funcname), ".") + "()")
+	}
+	builtin, err := allow.pgAllowed(schema, name)
+	if err != nil {
+		return err
+	}
+	if builtin && schema == "" {
+		f.Funcname = []*pg.Node{pg.MakeStrNode("pg_catalog"), pg.MakeStrNode(name)}
+	}
+	if builtin && name == "current_setting" {
+		if len(f.Args) == 0 {
+			return nil // the server refuses it
+		}
+		c := f.Args[0].GetAConst()
+		if c == nil || c.GetSval() == nil {
+			return refuseRule(RuleSetting, "current_setting() needs the setting's name as a string constant, so that the console can check it")
+		}
+		return allow.pgSettingAllowed(c.GetSval().Sval)
+	}
+	return nil
+}
+
+func checkPGOperator(x *pg.A_Expr, allow *allowLists) error {
+	switch x.Kind {
+	case pg.A_Expr_Kind_AEXPR_BETWEEN, pg.A_Expr_Kind_AEXPR_NOT_BETWEEN,
+		pg.A_Expr_Kind_AEXPR_BETWEEN_SYM, pg.A_Expr_Kind_AEXPR_NOT_BETWEEN_SYM:
+		return nil // keywords, read as comparisons
+	}
+	schema, op, ok := funcNameParts(x.Name)
+	if !ok {
+		return refuseRule(RuleOperator, "operator %s is not on the console's allow-list of operators", strings.Join(stringList(x.Name), "."))
+	}
+	return allow.pgOperatorAllowed(schema, op)
+}
+
 // pgTables lists the tables a statement reads as "schema.table" in db.
 // CTE names are not tables where they are visible (see mysqlTables); in a
 // WITH RECURSIVE every CTE of the list is visible to every other.
 func pgTables(n *pg.Node, db string) ([]access, error) {
 	c := &pgTableCollector{db: db, seen: map[access]bool{}}
-	c.walk(n.ProtoReflect())
+	c.walk(n)
 	return c.out, c.err
 }
 
@@ -244,8 +353,8 @@ func withClauseOf(m proto.Message) *pg.WithClause {
 	return nil
 }
 
-func (c *pgTableCollector) walk(m protoreflect.Message) {
-	walkPG(m, func(msg proto.Message) bool {
+func (c *pgTableCollector) walk(m proto.Message) {
+	sql.WalkPG(m, func(msg proto.Message) bool {
 		if c.err != nil {
 			return false
 		}
@@ -260,11 +369,11 @@ func (c *pgTableCollector) walk(m protoreflect.Message) {
 				if w.Recursive {
 					f.visible = len(f.names)
 				}
-				c.walk(n.ProtoReflect())
+				c.walk(n)
 			}
 			f.visible, f.self = len(f.names), -1
-			walkChildren(msg.ProtoReflect(), "with_clause", func(m proto.Message) bool {
-				c.walk(m.ProtoReflect())
+			sql.WalkPGChildren(msg, "with_clause", func(m proto.Message) bool {
+				c.walk(m)
 				return false
 			})
 			c.frames = c.frames[:len(c.frames)-1]
@@ -275,14 +384,14 @@ func (c *pgTableCollector) walk(m protoreflect.Message) {
 				return false
 			}
 			if rv.Catalogname != "" && rv.Catalogname != c.db {
-				c.err = refuse("%s.%s.%s is in another database than %s", rv.Catalogname, rv.Schemaname, rv.Relname, c.db)
+				c.err = refuseRule(RuleOtherDatabase, "%s.%s.%s is in another database than %s", rv.Catalogname, rv.Schemaname, rv.Relname, c.db)
 				return false
 			}
 			schema := rv.Schemaname
 			if schema == "" {
 				schema = pgSchemaOf(rv.Relname)
 			}
-			a := access{DB: c.db, Table: schema + "." + rv.Relname}
+			a := pgAccess(c.db, schema, rv.Relname)
 			if !c.seen[a] {
 				c.seen[a] = true
 				c.out = append(c.out, a)
@@ -409,7 +518,7 @@ func (a *pgLineage) query(sel *pg.SelectStmt, parent *scope, env *cteBind) ([]li
 		}
 		return unionLineage([][]lineage{l, r}), nil
 	}
-	sc := &scope{parent: parent}
+	sc := &scope{parent: parent, names: exactNames}
 	if len(sel.ValuesLists) > 0 {
 		var rows [][]lineage
 		for _, row := range sel.ValuesLists {
@@ -553,9 +662,9 @@ func (a *pgLineage) from(n *pg.Node, sc *scope, env *cteBind) ([]lineage, error)
 		}
 		using := stringList(j.UsingClause)
 		if j.IsNatural {
-			using = naturalColumns(false, left, right)
+			using = naturalColumns(exactNames, left, right)
 		}
-		star := joinStar(false, left, right, using)
+		star := joinStar(exactNames, left, right, using)
 		if j.JoinUsingAlias != nil {
 			sc.rels = append(sc.rels, &relation{name: j.JoinUsingAlias.Aliasname, cols: star[:min(len(using), len(star))]})
 		}
@@ -650,12 +759,12 @@ func (a *pgLineage) view(table string, info TableInfo) ([]lineage, error) {
 	if a.depth >= maxViewDepth {
 		return nil, lineageErr("view %s: views nested deeper than %d", table, maxViewDepth)
 	}
-	tree, err := pg.Parse(info.Definition)
-	if err != nil || len(tree.Stmts) != 1 || tree.Stmts[0].Stmt.GetSelectStmt() == nil {
+	def, err := sql.Parse(sql.Postgres, strings.TrimSpace(info.Definition))
+	if err != nil || def.PG.GetSelectStmt() == nil {
 		return nil, lineageErr("view %s: cannot parse its definition", table)
 	}
 	sub := &pgLineage{ctx: a.ctx, schema: a.schema, db: a.db, depth: a.depth + 1}
-	ls, err := sub.query(tree.Stmts[0].Stmt.GetSelectStmt(), nil, nil)
+	ls, err := sub.query(def.PG.GetSelectStmt(), nil, nil)
 	if err != nil {
 		return nil, fmt.Errorf("view %s: %w", table, err)
 	}
@@ -721,7 +830,7 @@ func (a *pgLineage) expr(n *pg.Node, sc *scope, env *cteBind) (lineage, error) {
 func (a *pgLineage) collect(n *pg.Node, sc *scope, env *cteBind) ([]Col, error) {
 	var srcs []Col
 	var err error
-	walkPG(n.ProtoReflect(), func(m proto.Message) bool {
+	sql.WalkPG(n, func(m proto.Message) bool {
 		if err != nil {
 			return false
 		}

@@ -4,8 +4,9 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
-	"github.com/dbfleet/dbfleet/internal/platform/errkind"
+	"github.com/dbfleet/dbfleet/internal/sql"
 )
 
 // Statement kinds.
@@ -22,7 +23,19 @@ const (
 type access struct {
 	DB    string `json:"database,omitempty"`
 	Table string `json:"table,omitempty"`
+	// need says how explicit the grant must be for the server's own
+	// catalogs and accounts.
+	need need
 }
+
+// need is how explicitly a grant must name what it covers.
+type need int
+
+const (
+	needAny      need = iota // any grant whose scope covers it
+	needDatabase             // a grant naming the database (MariaDB's system databases)
+	needTable                // a grant naming the table (PostgreSQL catalogs)
+)
 
 func (a access) String() string {
 	switch {
@@ -30,6 +43,8 @@ func (a access) String() string {
 		return "the instance"
 	case a.Table == "":
 		return "database " + a.DB
+	case a.Table == "*":
+		return "every table of database " + a.DB
 	}
 	return "table " + a.DB + "." + a.Table
 }
@@ -43,15 +58,15 @@ type rowFilter struct {
 
 // plan is a statement that passed the read-only checks.
 type plan struct {
-	kind   string
-	sql    string // what is sent to the server
+	kind string
+	// sql is what is sent to the server: the statement rendered from its
+	// checked tree (a Redis command line for Redis).
+	sql    string
 	access []access
 	filter *rowFilter
 	// lineage works out where each output column comes from (nil: the
 	// result holds no table data).
-	lineage func(ctx context.Context, s Schema) ([]lineage, error)
-	// fold: names compare case-insensitively (MySQL).
-	fold bool
+	lineage func(ctx context.Context, s Schema, n names) ([]lineage, error)
 	// words of a Redis command; check runs before it (a size check).
 	words []string
 	check func(ctx context.Context, run redisRunner) error
@@ -59,149 +74,140 @@ type plan struct {
 	reshape func(cols []string, rows [][]any) ([]string, [][]any, []string)
 }
 
-// refuse is the error of a statement or request the console does not run.
-func refuse(format string, args ...any) error {
-	return errkind.New(errkind.Forbidden, "refused: "+format, args...)
+// checkInput is what the checks of one SQL statement need.
+type checkInput struct {
+	dialect sql.Dialect
+	text    string
+	// db resolves unqualified tables (MySQL family, may be empty) or is
+	// the session's database (PostgreSQL).
+	db string
+	// limit: a query without a LIMIT gets LIMIT limit+1 in its tree, so
+	// that truncation shows; 0 adds none.
+	limit int
+	// masked: masking rules apply to the caller (EXPLAIN formats that
+	// print values and statistics that hold them are refused).
+	masked bool
+	allow  *allowLists
 }
 
-// refuseInvalid is a refusal of something that does not parse.
-func refuseInvalid(format string, args ...any) error {
-	return errkind.New(errkind.Invalid, "refused: "+format, args...)
-}
-
-// withLimit appends a LIMIT to a statement's text. The newline ends a
-// trailing "-- comment"; a final ';' is dropped.
-func withLimit(text string, n int) string {
-	return trimStatement(text) + fmt.Sprintf("\nLIMIT %d", n)
-}
-
-func trimStatement(text string) string {
-	text = strings.TrimSpace(text)
-	for strings.HasSuffix(text, ";") {
-		text = strings.TrimSpace(strings.TrimSuffix(text, ";"))
+// planSQL parses one statement with the SQL front end, checks it and
+// renders what the server will run from the checked tree.
+func planSQL(in checkInput) (*plan, error) {
+	parsed, err := parseChecked(in)
+	if err != nil {
+		return nil, err
 	}
-	return text
+	return planParsed(parsed, in)
 }
 
-// Deny-lists of functions, by engine. A function here is refused wherever
-// it appears in the statement, with the reason.
-var mysqlDenied = map[string]string{
-	"sleep":                             "sleeps on the server",
-	"benchmark":                         "burns server CPU on purpose",
-	"get_lock":                          "takes a named lock",
-	"release_lock":                      "releases a named lock",
-	"release_all_locks":                 "releases named locks",
-	"is_free_lock":                      "probes named locks",
-	"is_used_lock":                      "probes named locks",
-	"load_file":                         "reads a file on the database server",
-	"master_pos_wait":                   "blocks on replication",
-	"master_gtid_wait":                  "blocks on replication",
-	"source_pos_wait":                   "blocks on replication",
-	"wait_for_executed_gtid_set":        "blocks on replication",
-	"wait_until_sql_thread_after_gtids": "blocks on replication",
-	"nextval":                           "advances a sequence (a write)",
-	"setval":                            "sets a sequence (a write)",
-	"lastval":                           "reads session sequence state",
-	"last_insert_id":                    "reads or sets session state",
-	"sys_exec":                          "runs a shell command (UDF)",
-	"sys_eval":                          "runs a shell command (UDF)",
-	"sys_get":                           "reads the server environment (UDF)",
-	"sys_set":                           "changes the server environment (UDF)",
+// parseChecked parses in.text, refusing what the server and the grammar
+// could read differently.
+func parseChecked(in checkInput) (*sql.Parsed, error) {
+	if err := checkEncoding(in.text); err != nil {
+		return nil, err
+	}
+	if in.dialect != sql.Postgres {
+		if cs := sql.SpecialComments(in.text, in.dialect); len(cs) > 0 {
+			c := cs[0]
+			line, col := sql.NewLineIndex(in.text).Position(c.Open)
+			return nil, refuseRule(RuleSpecialComment, "special comments (%s ... */, at line %d column %d) are not allowed: MariaDB, MySQL and the console's grammar read them differently, so the server could run text the checks did not see", c.Marker, line, col)
+		}
+	}
+	parsed, err := sql.Parse(in.dialect, in.text)
+	if err != nil {
+		return nil, parseRefusal(in, err)
+	}
+	switch {
+	case parsed.Manual != "":
+		return nil, refuseRule(RuleManual, "the console's grammar cannot check this statement (%s)", strings.TrimSuffix(parsed.Manual, ": review by hand"))
+	case parsed.Rewritten:
+		why := "syntax the console's grammar does not read as the server does"
+		if len(parsed.Notes) > 0 {
+			why = strings.Join(parsed.Notes, "; ")
+		}
+		return nil, refuseRule(RuleRewritten, "the statement cannot be checked as the server would read it: %s", why)
+	case parsed.MySQL == nil && parsed.PG == nil:
+		return nil, invalidRule(RuleEmpty, "the statement is empty")
+	}
+	return parsed, nil
 }
 
-var pgDenied = map[string]string{
-	"pg_sleep":                            "sleeps on the server",
-	"pg_sleep_for":                        "sleeps on the server",
-	"pg_sleep_until":                      "sleeps on the server",
-	"pg_advisory_lock":                    "takes an advisory lock",
-	"pg_advisory_lock_shared":             "takes an advisory lock",
-	"pg_advisory_xact_lock":               "takes an advisory lock",
-	"pg_advisory_xact_lock_shared":        "takes an advisory lock",
-	"pg_try_advisory_lock":                "takes an advisory lock",
-	"pg_try_advisory_lock_shared":         "takes an advisory lock",
-	"pg_try_advisory_xact_lock":           "takes an advisory lock",
-	"pg_try_advisory_xact_lock_shared":    "takes an advisory lock",
-	"pg_advisory_unlock":                  "releases an advisory lock",
-	"pg_advisory_unlock_shared":           "releases an advisory lock",
-	"pg_advisory_unlock_all":              "releases advisory locks",
-	"pg_read_file":                        "reads a file on the database server",
-	"pg_read_binary_file":                 "reads a file on the database server",
-	"pg_stat_file":                        "inspects a file on the database server",
-	"pg_ls_dir":                           "lists a directory on the database server",
-	"pg_ls_logdir":                        "lists a directory on the database server",
-	"pg_ls_waldir":                        "lists a directory on the database server",
-	"pg_ls_tmpdir":                        "lists a directory on the database server",
-	"pg_ls_archive_statusdir":             "lists a directory on the database server",
-	"pg_ls_logicalsnapdir":                "lists a directory on the database server",
-	"pg_ls_logicalmapdir":                 "lists a directory on the database server",
-	"pg_ls_replslotdir":                   "lists a directory on the database server",
-	"pg_file_write":                       "writes a file on the database server",
-	"pg_file_rename":                      "renames a file on the database server",
-	"pg_file_unlink":                      "removes a file on the database server",
-	"lo_import":                           "reads a file on the database server",
-	"lo_export":                           "writes a file on the database server",
-	"lo_create":                           "creates a large object (a write)",
-	"lo_creat":                            "creates a large object (a write)",
-	"lo_unlink":                           "removes a large object (a write)",
-	"lo_put":                              "writes a large object",
-	"lo_from_bytea":                       "creates a large object (a write)",
-	"lo_truncate":                         "writes a large object",
-	"lo_get":                              "reads a large object (outside any table grant)",
-	"lo_open":                             "opens a large object (outside any table grant)",
-	"loread":                              "reads a large object (outside any table grant)",
-	"pg_stat_get_activity":                "shows other sessions' statements",
-	"dblink":                              "runs SQL on another server",
-	"dblink_exec":                         "runs SQL on another server",
-	"dblink_connect":                      "connects to another server",
-	"dblink_connect_u":                    "connects to another server",
-	"dblink_send_query":                   "runs SQL on another server",
-	"dblink_open":                         "runs SQL on another server",
-	"dblink_fetch":                        "runs SQL on another server",
-	"set_config":                          "changes a setting (e.g. leaves read-only mode)",
-	"nextval":                             "advances a sequence (a write)",
-	"setval":                              "sets a sequence (a write)",
-	"currval":                             "reads session sequence state",
-	"lastval":                             "reads session sequence state",
-	"txid_current":                        "assigns a transaction id (a write)",
-	"pg_current_xact_id":                  "assigns a transaction id (a write)",
-	"pg_terminate_backend":                "ends another session",
-	"pg_cancel_backend":                   "cancels another session's query",
-	"pg_reload_conf":                      "reloads the server configuration",
-	"pg_rotate_logfile":                   "rotates the server log",
-	"pg_switch_wal":                       "switches the WAL file",
-	"pg_create_restore_point":             "writes to the WAL",
-	"pg_backup_start":                     "starts a backup",
-	"pg_backup_stop":                      "stops a backup",
-	"pg_start_backup":                     "starts a backup",
-	"pg_stop_backup":                      "stops a backup",
-	"pg_promote":                          "promotes a standby",
-	"pg_wal_replay_pause":                 "pauses replication",
-	"pg_wal_replay_resume":                "resumes replication",
-	"pg_create_physical_replication_slot": "creates a replication slot",
-	"pg_create_logical_replication_slot":  "creates a replication slot",
-	"pg_drop_replication_slot":            "drops a replication slot",
-	"pg_copy_physical_replication_slot":   "creates a replication slot",
-	"pg_copy_logical_replication_slot":    "creates a replication slot",
-	"pg_replication_slot_advance":         "advances a replication slot",
-	"pg_logical_slot_get_changes":         "consumes a replication slot",
-	"pg_logical_slot_get_binary_changes":  "consumes a replication slot",
-	"pg_logical_emit_message":             "writes to the WAL",
-	"pg_notify":                           "sends a notification",
-	"pg_import_system_collations":         "changes the catalog",
-	"query_to_xml":                        "runs SQL given as a string (unchecked)",
-	"query_to_xmlschema":                  "runs SQL given as a string (unchecked)",
-	"query_to_xml_and_xmlschema":          "runs SQL given as a string (unchecked)",
-	"cursor_to_xml":                       "reads a cursor (unchecked)",
-	"cursor_to_xmlschema":                 "reads a cursor (unchecked)",
-	"table_to_xml":                        "reads a table named by a string (unchecked)",
-	"table_to_xmlschema":                  "reads a table named by a string (unchecked)",
-	"table_to_xml_and_xmlschema":          "reads a table named by a string (unchecked)",
-	"schema_to_xml":                       "reads a whole schema (unchecked)",
-	"schema_to_xmlschema":                 "reads a whole schema (unchecked)",
-	"schema_to_xml_and_xmlschema":         "reads a whole schema (unchecked)",
-	"database_to_xml":                     "reads a whole database (unchecked)",
-	"database_to_xmlschema":               "reads a whole database (unchecked)",
-	"database_to_xml_and_xmlschema":       "reads a whole database (unchecked)",
-	"ts_stat":                             "runs SQL given as a string (unchecked)",
-	"ts_rewrite":                          "may run SQL given as a string (unchecked)",
+// planParsed checks a parsed statement (possibly built around one, as
+// Explain does) and renders it.
+func planParsed(parsed *sql.Parsed, in checkInput) (*plan, error) {
+	var p *plan
+	var err error
+	if in.dialect == sql.Postgres {
+		p, err = planPostgres(parsed, in)
+	} else {
+		p, err = planMySQL(parsed, in)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if p.sql, err = parsed.Render(); err != nil {
+		return nil, invalidRule(RuleRewritten, "the statement cannot be re-rendered from its checked form, so it is not run: %v", err)
+	}
+	return p, nil
+}
+
+// checkEncoding refuses what the parsers and the server could read
+// differently byte by byte: invalid UTF-8 and NUL bytes.
+func checkEncoding(text string) error {
+	if !utf8.ValidString(text) {
+		return invalidRule(RuleEncoding, "the statement is not valid UTF-8")
+	}
+	if i := strings.IndexByte(text, 0); i >= 0 {
+		line, col := sql.NewLineIndex(text).Position(i)
+		return invalidRule(RuleEncoding, "the statement holds a NUL byte (line %d column %d)", line, col)
+	}
+	return nil
+}
+
+// parseRefusal explains why a statement did not parse.
+func parseRefusal(in checkInput, err error) error {
+	if sql.IsLimit(err) {
+		return invalidRule(RuleTooLarge, "the statement is too large to check: %v", err)
+	}
+	se, ok := sql.AsSyntax(err)
+	if !ok {
+		return invalidRule(RuleSyntax, "cannot parse the statement: %v", err)
+	}
+	if se.Multi {
+		return refuseRule(RuleMultiStatement, "exactly one statement is allowed")
+	}
+	if sql.LexClass(in.dialect, in.text).SelectInto != "" {
+		return refuseRule(RuleInto, "SELECT ... INTO is not allowed: it writes to files, variables or tables")
+	}
+	if in.dialect != sql.Postgres {
+		words := leadingWords(in.text, in.dialect, 2)
+		switch {
+		case len(words) > 0 && words[0] == "ANALYZE" && (len(words) < 2 || words[1] != "TABLE"):
+			return refuseRule(RuleExplain, "the ANALYZE statement is not allowed: it runs the query and prints values it read; use EXPLAIN")
+		case len(words) == 2 && (words[0] == "EXPLAIN" || words[0] == "DESCRIBE" || words[0] == "DESC") && (words[1] == "EXTENDED" || words[1] == "PARTITIONS"):
+			return refuseRule(RuleExplain, "EXPLAIN %s is not allowed: use EXPLAIN", words[1])
+		}
+	}
+	where := ""
+	if se.Off >= 0 {
+		line, col := sql.NewLineIndex(in.text).Position(se.Off)
+		where = fmt.Sprintf(" (line %d column %d)", line, col)
+	}
+	allowed := "SELECT, SHOW, EXPLAIN and DESCRIBE"
+	if in.dialect == sql.Postgres {
+		allowed = "SELECT, VALUES, TABLE, SHOW and EXPLAIN"
+	}
+	return invalidRule(RuleSyntax, "cannot parse the statement (only %s are allowed): %s%s", allowed, se.Msg, where)
+}
+
+// leadingWords are the first n bare words of text, upper case.
+func leadingWords(text string, d sql.Dialect, n int) []string {
+	var out []string
+	for _, t := range sql.Tokens(text, d) {
+		if t.Kind != sql.Word || len(out) == n {
+			break
+		}
+		out = append(out, strings.ToUpper(text[t.Off:t.End]))
+	}
+	return out
 }

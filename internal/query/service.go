@@ -3,7 +3,6 @@ package query
 import (
 	"context"
 	"encoding/csv"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/engine"
@@ -35,6 +33,8 @@ type Options struct {
 	// StatusMaxAge: a replica whose last probe is older is not trusted
 	// (default 2m).
 	StatusMaxAge time.Duration
+	// AllowedFunctions extend the allow-lists of functions.
+	AllowedFunctions AllowedFunctions
 }
 
 func (o *Options) defaults() error {
@@ -76,6 +76,8 @@ type Service struct {
 	log     *slog.Logger
 	opts    Options
 	cache   *schemaCache
+	lctn    *lctnCache
+	allow   *allowLists
 	now     func() time.Time
 }
 
@@ -85,8 +87,12 @@ func NewService(db *sqldb.DB, box *secret.Box, inv *inventory.Service, engines *
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
+	allow, err := newAllowLists(opts.AllowedFunctions)
+	if err != nil {
+		return nil, err
+	}
 	return &Service{db: db, box: box, inv: inv, engines: engines, users: users, log: log, opts: opts,
-		cache: newSchemaCache(time.Minute), now: time.Now}, nil
+		cache: newSchemaCache(time.Minute), lctn: newLCTNCache(10 * time.Minute), allow: allow, now: time.Now}, nil
 }
 
 // RowLimit is the most rows a query of role r returns.
@@ -182,20 +188,25 @@ func FormatValue(v any) string {
 func (s *Service) Run(ctx context.Context, p auth.Principal, req Request) (*Result, error) {
 	start := s.now()
 	res, err := s.run(ctx, p, req)
-	s.record(ctx, p, req, res, err, s.now().Sub(start))
+	s.record(ctx, p, "query.run", req, nil, res, err, s.now().Sub(start))
 	return res, err
 }
 
-func (s *Service) record(ctx context.Context, p auth.Principal, req Request, res *Result, runErr error, took time.Duration) {
+// record writes the audit entry of one statement: action (query.run,
+// query.export...) when it ran, query.refused with the rule when it was
+// refused, query.failed when it failed. extra adds details.
+func (s *Service) record(ctx context.Context, p auth.Principal, action string, req Request, extra map[string]any, res *Result, runErr error, took time.Duration) {
 	stmt := req.Statement
 	if len(stmt) > 16<<10 {
 		stmt = stmt[:16<<10] + "...(truncated)"
 	}
 	detail := map[string]any{"statement": stmt, "took_ms": took.Milliseconds()}
+	for k, v := range extra {
+		detail[k] = v
+	}
 	if req.Database != "" {
 		detail["database"] = req.Database
 	}
-	action := "query.run"
 	if res != nil {
 		detail["rows"] = len(res.Rows)
 		detail["ran_on"] = res.RanOn
@@ -215,14 +226,21 @@ func (s *Service) record(ctx context.Context, p auth.Principal, req Request, res
 			detail["masked"] = masked
 		}
 	}
-	switch {
-	case runErr == nil:
-	case errkind.Of(runErr) == errkind.Forbidden || strings.HasPrefix(runErr.Error(), "refused: "):
+	var se *ServerError
+	if r, ok := asRefusal(runErr); ok {
 		action = "query.refused"
 		detail["refused"] = runErr.Error()
-	default:
+		detail["rule"] = r.Rule
+	} else if errkind.Of(runErr) == errkind.Forbidden {
+		action = "query.refused"
+		detail["refused"] = runErr.Error()
+		detail["rule"] = "permission"
+	} else if runErr != nil {
 		action = "query.failed"
 		detail["error"] = runErr.Error()
+		if errors.As(runErr, &se) {
+			detail["code"] = se.Ref() // the code only: the server's text may quote masked values
+		}
 	}
 	if audit.ActorFrom(ctx).User == "system" {
 		ctx = audit.WithActor(ctx, audit.Actor{User: p.User})
@@ -235,7 +253,7 @@ func (s *Service) record(ctx context.Context, p auth.Principal, req Request, res
 	}
 }
 
-// access checks p may run something on instance: its grants, or all of
+// grants checks p may run something on instance: its grants, or all of
 // it with query.grant. full reports the latter.
 func (s *Service) grants(ctx context.Context, p auth.Principal, in inventory.Instance) (gs []Grant, full bool, err error) {
 	if err := p.Require(auth.QueryRun); err != nil {
@@ -249,7 +267,7 @@ func (s *Service) grants(ctx context.Context, p auth.Principal, in inventory.Ins
 		return nil, false, err
 	}
 	if len(gs) == 0 {
-		return nil, false, refuse("user %s (role %s) has no query grant on instance %s; a DBA can grant one: dbfleet query grant --user %s %s[/DB[/TABLE]]",
+		return nil, false, refuseRule(RuleNoGrant, "user %s (role %s) has no query grant on instance %s; a DBA can grant one: dbfleet query grant --user %s %s[/DB[/TABLE]]",
 			p.User, p.Role, in.Name, p.User, in.Name)
 	}
 	return gs, false, nil
@@ -270,263 +288,6 @@ func defaultDatabase(k engine.Kind, db string) (string, error) {
 		}
 	}
 	return db, nil
-}
-
-func (s *Service) run(ctx context.Context, p auth.Principal, req Request) (*Result, error) {
-	if strings.TrimSpace(req.Instance) == "" {
-		return nil, errkind.New(errkind.Invalid, "name an instance to query")
-	}
-	if strings.TrimSpace(req.Statement) == "" {
-		return nil, errkind.New(errkind.Invalid, "the statement is empty")
-	}
-	in, err := s.inv.GetInstance(ctx, req.Instance)
-	if err != nil {
-		return nil, err
-	}
-	gs, full, err := s.grants(ctx, p, in)
-	if err != nil {
-		return nil, err
-	}
-	limit := s.RowLimit(p.Role)
-	if req.Limit < 0 {
-		return nil, errkind.New(errkind.Invalid, "limit must be positive")
-	}
-	if req.Limit > 0 && req.Limit < limit {
-		limit = req.Limit
-	}
-	timeout := s.opts.StatementTimeout
-	if req.Timeout != "" {
-		d, err := time.ParseDuration(req.Timeout)
-		if err != nil || d <= 0 {
-			return nil, errkind.New(errkind.Invalid, "invalid timeout %q: want a duration such as 10s", req.Timeout)
-		}
-		timeout = min(timeout, d)
-	}
-	db, err := defaultDatabase(in.Engine, req.Database)
-	if err != nil {
-		return nil, err
-	}
-
-	var pl *plan
-	switch in.Engine {
-	case engine.MariaDB, engine.MySQL, engine.TiDB:
-		pl, err = analyzeMySQL(req.Statement, db, limit)
-	case engine.Postgres:
-		pl, err = analyzePostgres(req.Statement, db, limit)
-	case engine.Redis:
-		pl, err = planRedis(req.Statement, limit)
-	default:
-		err = refuse("the query console does not support %s instances", in.Engine)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if in.Engine == engine.Postgres || in.Engine == engine.Redis {
-		pl.access = append([]access{{DB: db}}, pl.access...) // the session is in db
-	}
-	if !full {
-		for _, a := range pl.access {
-			if !covered(gs, a, pl.fold) {
-				return nil, refuse("%s is not granted to user %s on instance %s", a, p.User, in.Name)
-			}
-		}
-	}
-
-	target := s.pickTarget(ctx, in, req.Primary)
-	ctx, cancel := context.WithTimeout(ctx, timeout+10*time.Second)
-	defer cancel()
-	conn, err := s.open(ctx, in, target, db, timeout)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-
-	res := &Result{Instance: in.Name, RanOn: target.Name, Engine: in.Engine, Database: db, Kind: pl.kind, RowLimit: limit, Rows: [][]any{}}
-	if in.Engine == engine.MySQL || in.Engine == engine.MariaDB || in.Engine == engine.TiDB {
-		res.Database = req.Database
-	}
-	if target.Name != in.Name {
-		res.Notes = append(res.Notes, fmt.Sprintf("ran on replica %s of cluster %s", target.Name, in.Cluster))
-	}
-
-	// Masking: work out where each output column comes from before running.
-	var rules []MaskRule
-	var ls []lineage
-	if pl.lineage != nil && !p.Can(auth.QueryUnmask) {
-		if rules, err = s.rulesFor(ctx, in.Name, target.Name); err != nil {
-			return nil, err
-		}
-		if len(rules) > 0 {
-			if ls, err = s.lineage(ctx, pl, conn, in.Engine, target.Name); err != nil {
-				return nil, err
-			}
-		}
-	}
-
-	start := s.now()
-	var rows *engine.Rows
-	var truncated bool
-	if in.Engine == engine.Redis {
-		rows, truncated, err = s.runRedis(ctx, conn, pl, limit)
-	} else {
-		rows, truncated, err = conn.Query(ctx, limit, pl.sql)
-	}
-	res.Took = s.now().Sub(start)
-	if err != nil {
-		return nil, s.queryError(ctx, err, timeout)
-	}
-	if rows == nil {
-		rows = &engine.Rows{}
-	}
-	if pl.reshape != nil {
-		var notes []string
-		rows.Columns, rows.Values, notes = pl.reshape(rows.Columns, rows.Values)
-		res.Notes = append(res.Notes, notes...)
-	}
-	if len(rows.Values) > limit {
-		rows.Values, truncated = rows.Values[:limit], true
-	}
-	if pl.filter != nil && !full {
-		rows.Values = filterRows(rows.Values, gs, pl.filter)
-	}
-	res.Truncated = truncated
-	res.Columns = make([]Column, len(rows.Columns))
-	for i, c := range rows.Columns {
-		res.Columns[i] = Column{Name: c}
-	}
-	if len(rules) > 0 && ls != nil {
-		mapped, ok := columnMap(ls, rows.Columns, pl.fold)
-		if !ok {
-			res.Notes = append(res.Notes, "the result's columns did not match the statement's analysis: every column that may hold masked data is masked")
-		}
-		masks := make([]*MaskRule, len(mapped))
-		for i, l := range mapped {
-			if masks[i] = maskFor(rules, "", l); masks[i] != nil {
-				res.Columns[i].Masked = masks[i].Kind
-			}
-		}
-		for _, row := range rows.Values {
-			for i, m := range masks {
-				if m != nil && i < len(row) {
-					row[i] = m.Apply(row[i])
-				}
-			}
-		}
-	}
-	for _, row := range rows.Values {
-		for i, v := range row {
-			row[i] = jsonValue(v)
-		}
-	}
-	res.Rows = rows.Values
-	return res, nil
-}
-
-// jsonValue keeps binary values readable: text when it is UTF-8, else hex.
-func jsonValue(v any) any {
-	if b, ok := v.([]byte); ok {
-		if utf8.Valid(b) {
-			return string(b)
-		}
-		return "0x" + hex.EncodeToString(b)
-	}
-	return v
-}
-
-// rulesFor are the masking rules that may apply on instance (or the
-// replica that serves it), with the instance part already matched.
-func (s *Service) rulesFor(ctx context.Context, instance, ranOn string) ([]MaskRule, error) {
-	all, err := s.ListMasks(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []MaskRule
-	for _, r := range all {
-		if globMatch(r.Instance, instance) || globMatch(r.Instance, ranOn) {
-			r.Instance = ""
-			out = append(out, r)
-		}
-	}
-	return out, nil
-}
-
-// lineage works out the statement's column lineage, reading afresh once
-// when a cached table description may be stale.
-func (s *Service) lineage(ctx context.Context, pl *plan, conn engine.Conn, kind engine.Kind, instance string) ([]lineage, error) {
-	sc := &connSchema{conn: conn, kind: kind, instance: instance, cache: s.cache, now: s.now}
-	ls, err := pl.lineage(ctx, sc)
-	var le *errLineage
-	if errors.As(err, &le) && sc.usedHit {
-		sc.bypass = true
-		ls, err = pl.lineage(ctx, sc)
-	}
-	if errors.As(err, &le) {
-		return nil, refuse("masking cannot be guaranteed for this statement, so it is not run: %s", err)
-	}
-	if err != nil {
-		return nil, s.queryError(ctx, err, 0)
-	}
-	return ls, nil
-}
-
-func filterRows(rows [][]any, gs []Grant, f *rowFilter) [][]any {
-	out := rows[:0]
-	for _, r := range rows {
-		if len(r) == 0 {
-			continue
-		}
-		name := str(r[0])
-		a := access{DB: name}
-		if !f.databases {
-			a = access{DB: f.db, Table: name}
-		}
-		if covered(gs, a, true) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// queryError explains a failed statement; a statement stopped by the
-// timeout says so.
-func (s *Service) queryError(ctx context.Context, err error, timeout time.Duration) error {
-	msg := err.Error()
-	if strings.HasPrefix(msg, "refused: ") {
-		return err
-	}
-	for _, sign := range []string{"max_statement_time exceeded", "maximum statement execution time exceeded", "canceling statement due to statement timeout", "Query execution was interrupted"} {
-		if strings.Contains(msg, sign) {
-			return errkind.New(errkind.Invalid, "the statement ran longer than the %s limit and was stopped by the server", timeout)
-		}
-	}
-	if ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
-		return errkind.New(errkind.Invalid, "the statement ran longer than the %s limit and was cancelled", timeout)
-	}
-	switch errkind.Of(err) {
-	case errkind.Unauthorized, errkind.Forbidden:
-		return errkind.Wrap(errkind.Upstream, err) // the instance's refusal, not the caller's
-	}
-	return err
-}
-
-func (s *Service) runRedis(ctx context.Context, conn engine.Conn, pl *plan, limit int) (*engine.Rows, bool, error) {
-	run := func(ctx context.Context, maxRows int, words ...string) (*engine.Rows, bool, error) {
-		args := make([]any, len(words))
-		for i, w := range words {
-			args[i] = w
-		}
-		return conn.Query(ctx, maxRows, strings.TrimSpace(strings.Repeat("? ", len(words))), args...)
-	}
-	if pl.check != nil {
-		if err := pl.check(ctx, run); err != nil {
-			return nil, false, err
-		}
-	}
-	maxRows := limit
-	if pl.reshape != nil {
-		maxRows = 0 // pairs and SCAN replies are bounded by the checks; cut after reshaping
-	}
-	return run(ctx, maxRows, pl.words...)
 }
 
 // pickTarget is the instance to run on: a healthy replica of in's cluster
@@ -747,31 +508,66 @@ type SchemaColumn struct {
 	Masked MaskKind `json:"masked,omitempty"`
 }
 
+// browser is a read-only session of the schema browser with what the
+// caller is granted.
+type browser struct {
+	conn  engine.Conn
+	in    inventory.Instance
+	gs    []Grant
+	full  bool
+	names names
+}
+
+// covers reports whether the caller may see database db or, with table
+// given, a table of it.
+func (b *browser) covers(db, table string) bool {
+	if b.full {
+		return true
+	}
+	a := access{DB: db, Table: table}
+	switch b.in.Engine {
+	case engine.Postgres:
+		if schema, rel, ok := strings.Cut(table, "."); ok {
+			a = pgAccess(db, schema, rel)
+		}
+	case engine.Redis:
+	default:
+		a = mysqlAccess(db, table)
+	}
+	return covered(b.gs, a, b.names)
+}
+
 // browse opens a read-only session on instance for the schema browser.
-func (s *Service) browse(ctx context.Context, p auth.Principal, instance, db string) (engine.Conn, inventory.Instance, []Grant, bool, error) {
+func (s *Service) browse(ctx context.Context, p auth.Principal, instance, db string) (*browser, error) {
 	in, err := s.inv.GetInstance(ctx, instance)
 	if err != nil {
-		return nil, in, nil, false, err
+		return nil, err
 	}
-	gs, full, err := s.grants(ctx, p, in)
-	if err != nil {
-		return nil, in, nil, false, err
+	b := &browser{in: in}
+	if b.gs, b.full, err = s.grants(ctx, p, in); err != nil {
+		return nil, err
 	}
 	if db, err = defaultDatabase(in.Engine, db); err != nil {
-		return nil, in, nil, false, err
+		return nil, err
 	}
 	target := s.pickTarget(ctx, in, false)
-	conn, err := s.open(ctx, in, target, db, min(s.opts.StatementTimeout, 30*time.Second))
-	return conn, in, gs, full, err
+	if b.names, err = s.namesOf(ctx, target.Engine, target.Name); err != nil {
+		return nil, err
+	}
+	if b.conn, err = s.open(ctx, in, target, db, min(s.opts.StatementTimeout, 30*time.Second)); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // Databases lists the databases of instance that p is granted.
 func (s *Service) Databases(ctx context.Context, p auth.Principal, instance string) ([]string, error) {
-	conn, in, gs, full, err := s.browse(ctx, p, instance, "")
+	b, err := s.browse(ctx, p, instance, "")
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close()
+	defer b.conn.Close()
+	conn, in := b.conn, b.in
 	var names []string
 	switch in.Engine {
 	case engine.Postgres:
@@ -806,7 +602,7 @@ func (s *Service) Databases(ctx context.Context, p auth.Principal, instance stri
 	}
 	out := []string{}
 	for _, n := range names {
-		if full || covered(gs, access{DB: n}, in.Engine != engine.Postgres) {
+		if b.covers(n, "") {
 			out = append(out, n)
 		}
 	}
@@ -818,13 +614,14 @@ func (s *Service) Tables(ctx context.Context, p auth.Principal, instance, db str
 	if db == "" {
 		return nil, errkind.New(errkind.Invalid, "name the database whose tables to list")
 	}
-	conn, in, gs, full, err := s.browse(ctx, p, instance, db)
+	b, err := s.browse(ctx, p, instance, db)
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close()
-	if !full && !covered(gs, access{DB: db}, in.Engine != engine.Postgres) {
-		return nil, refuse("database %s is not granted to user %s on instance %s", db, p.User, in.Name)
+	defer b.conn.Close()
+	conn, in := b.conn, b.in
+	if !b.covers(db, "") {
+		return nil, refuseRule(RuleNotGranted, "database %s is not granted to user %s on instance %s", db, p.User, in.Name)
 	}
 	var rows *engine.Rows
 	switch in.Engine {
@@ -842,7 +639,7 @@ func (s *Service) Tables(ctx context.Context, p auth.Principal, instance, db str
 	out := []SchemaTable{}
 	for _, r := range rows.Values {
 		t := SchemaTable{Name: str(r[0]), Type: strings.ToLower(str(r[1]))}
-		if full || covered(gs, access{DB: db, Table: t.Name}, in.Engine != engine.Postgres) {
+		if b.covers(db, t.Name) {
 			out = append(out, t)
 		}
 	}
@@ -854,16 +651,17 @@ func (s *Service) Columns(ctx context.Context, p auth.Principal, instance, db, t
 	if db == "" || table == "" {
 		return nil, errkind.New(errkind.Invalid, "name the database and the table whose columns to list")
 	}
-	conn, in, gs, full, err := s.browse(ctx, p, instance, db)
+	b, err := s.browse(ctx, p, instance, db)
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close()
+	defer b.conn.Close()
+	conn, in := b.conn, b.in
 	if in.Engine == engine.Postgres && !strings.Contains(table, ".") {
 		table = "public." + table
 	}
-	if !full && !covered(gs, access{DB: db, Table: table}, in.Engine != engine.Postgres) {
-		return nil, refuse("table %s.%s is not granted to user %s on instance %s", db, table, p.User, in.Name)
+	if !b.covers(db, table) {
+		return nil, refuseRule(RuleNotGranted, "table %s.%s is not granted to user %s on instance %s", db, table, p.User, in.Name)
 	}
 	sc := &connSchema{conn: conn, kind: in.Engine, instance: in.Name, cache: s.cache, now: s.now, bypass: true}
 	info, ok, err := sc.Table(ctx, db, table)

@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -14,6 +15,19 @@ import (
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb/sqldbtest"
 	"github.com/dbfleet/dbfleet/migrations"
 )
+
+// wantRule checks the refusal's rule (matched with errors.As).
+func wantRule(t *testing.T, what string, err error, rule string) {
+	t.Helper()
+	var r *Refusal
+	if !errors.As(err, &r) {
+		t.Errorf("%s: %v is not a refusal (want rule %s)", what, err, rule)
+		return
+	}
+	if r.Rule != rule {
+		t.Errorf("%s: rule %s, want %s (%v)", what, r.Rule, rule, err)
+	}
+}
 
 func wantRefused(t *testing.T, what string, err error, contains string) {
 	t.Helper()
@@ -80,29 +94,30 @@ func TestSessionIsReadOnly(t *testing.T) {
 // nothing.
 func TestRefusedLive(t *testing.T) {
 	f := newFixture(t, Options{})
-	for _, tc := range []struct{ instance, db, sql, want string }{
-		{"orders-1", "shop", "DELETE FROM users", "DELETE statements are not allowed"},
-		{"orders-1", "shop", "SELECT 1; DELETE FROM users", "exactly one statement"},
-		{"orders-1", "shop", "SELECT * FROM users INTO OUTFILE '/tmp/dbfleet-x'", "INTO is not allowed"},
-		{"orders-1", "shop", "SELECT * FROM users FOR UPDATE", "locks rows"},
-		{"orders-1", "shop", "SELECT SLEEP(3)", "SLEEP() is not allowed"},
-		{"orders-1", "shop", "SELECT GET_LOCK('x', 1)", "GET_LOCK() is not allowed"},
-		{"orders-1", "shop", "SELECT 1 /*M!100000 , (SELECT k FROM secret.keys) */", "executable comments"},
-		{"orders-1", "shop", "/*!50000 DELETE FROM users */", "executable comments"},
-		{"pg-1", "app", "WITH x AS (DELETE FROM users RETURNING *) SELECT * FROM x", "data-modifying WITH"},
-		{"pg-1", "app", "SELECT pg_sleep(3)", "pg_sleep() is not allowed"},
-		{"pg-1", "app", "SELECT set_config('default_transaction_read_only', 'off', false)", "set_config() is not allowed"},
-		{"pg-1", "app", "SELECT 1; DELETE FROM users", "exactly one statement"},
-		{"pg-1", "app", "SELECT * INTO stolen FROM users", "INTO is not allowed"},
+	for _, tc := range []struct{ instance, db, sql, want, rule string }{
+		{"orders-1", "shop", "DELETE FROM users", "DELETE statements are not allowed", RuleStatement},
+		{"orders-1", "shop", "SELECT 1; DELETE FROM users", "exactly one statement", RuleMultiStatement},
+		{"orders-1", "shop", "SELECT * FROM users INTO OUTFILE '/tmp/dbfleet-x'", "INTO is not allowed", RuleInto},
+		{"orders-1", "shop", "SELECT * FROM users FOR UPDATE", "locks rows", RuleLockingRead},
+		{"orders-1", "shop", "SELECT SLEEP(3)", "SLEEP() is not on the console's allow-list", RuleFunction},
+		{"orders-1", "shop", "SELECT GET_LOCK('x', 1)", "GET_LOCK() is not on the console's allow-list", RuleFunction},
+		{"orders-1", "shop", "SELECT 1 /*M!100000 , (SELECT k FROM secret.keys) */", "special comments (/*M!", RuleSpecialComment},
+		{"orders-1", "shop", "/*!50000 DELETE FROM users */", "special comments (/*!", RuleSpecialComment},
+		{"pg-1", "app", "WITH x AS (DELETE FROM users RETURNING *) SELECT * FROM x", "data-modifying WITH", RuleDataModifyingWith},
+		{"pg-1", "app", "SELECT pg_sleep(3)", "pg_sleep() is not on the console's allow-list", RuleFunction},
+		{"pg-1", "app", "SELECT set_config('default_transaction_read_only', 'off', false)", "set_config() is not on the console's allow-list", RuleFunction},
+		{"pg-1", "app", "SELECT 1; DELETE FROM users", "exactly one statement", RuleMultiStatement},
+		{"pg-1", "app", "SELECT * INTO stolen FROM users", "INTO is not allowed", RuleInto},
 	} {
 		start := time.Now()
 		_, err := f.run(t, f.dba, tc.instance, tc.db, tc.sql)
 		wantRefused(t, tc.sql, err, tc.want)
+		wantRule(t, tc.sql, err, tc.rule)
 		if time.Since(start) > 2*time.Second {
 			t.Errorf("%s: took %s", tc.sql, time.Since(start))
 		}
 		e := lastAudit(t, f, "query.refused")
-		if e.User != "dba" || e.Target != tc.instance || e.Detail["statement"] != tc.sql || !strings.Contains(fmt.Sprint(e.Detail["refused"]), tc.want) {
+		if e.User != "dba" || e.Target != tc.instance || e.Detail["statement"] != tc.sql || !strings.Contains(fmt.Sprint(e.Detail["refused"]), tc.want) || e.Detail["rule"] != tc.rule {
 			t.Errorf("%s: audit %+v", tc.sql, e)
 		}
 	}

@@ -328,22 +328,25 @@ func (s *Service) RevokeGrant(ctx context.Context, by auth.Principal, id int64) 
 	})
 }
 
-// covered reports whether grants allow a; fold: names compare
-// case-insensitively (MySQL).
-func covered(gs []Grant, a access, fold bool) bool {
-	eq := func(x, y string) bool {
-		if fold {
-			return strings.EqualFold(x, y)
-		}
-		return x == y
-	}
+// covered reports whether grants allow a, comparing names as the
+// instance's server does (n). The server's catalogs and accounts need a
+// grant that names them: a MariaDB system database a grant on that
+// database (or a table of it), a PostgreSQL catalog relation a grant on
+// that relation; instance and database grants do not cover them.
+func covered(gs []Grant, a access, n names) bool {
 	for _, g := range gs {
 		switch {
 		case a.DB == "" && a.Table == "":
 			return true
+		case a.need == needTable:
+			if g.Database != "" && n.eq(g.Database, a.DB) && g.Table != "" && n.eq(g.Table, a.Table) {
+				return true
+			}
 		case g.Database == "":
-			return true
-		case !eq(g.Database, a.DB):
+			if a.need == needAny {
+				return true
+			}
+		case !n.eq(g.Database, a.DB):
 			continue
 		case a.Table == "":
 			return true
@@ -351,7 +354,7 @@ func covered(gs []Grant, a access, fold bool) bool {
 			if g.Table == "" {
 				return true
 			}
-		case g.Table == "" || eq(g.Table, a.Table):
+		case g.Table == "" || n.eq(g.Table, a.Table):
 			return true
 		}
 	}

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -138,8 +139,9 @@ func (u *site) runOutcome(r *http.Request, rq *request, d *queryData, f *form) (
 		}
 	}
 	msg := u.message(r, err)
-	if errkind.Of(err) == errkind.Forbidden || strings.HasPrefix(msg, "refused: ") {
-		d.Refused = strings.TrimPrefix(msg, "refused: ")
+	var rf *query.Refusal
+	if errors.As(err, &rf) || errkind.Of(err) == errkind.Forbidden {
+		d.Refused = msg
 	} else {
 		d.Error = msg
 	}

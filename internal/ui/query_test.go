@@ -97,7 +97,7 @@ func TestQueryConsole(t *testing.T) {
 	for _, tc := range []struct{ stmt, want string }{
 		{"DELETE FROM users", "DELETE statements are not allowed"},
 		{"SELECT * FROM secrets", "table shop.secrets is not granted to user dev on instance m1"},
-		{"SELECT SLEEP(10)", "function SLEEP() is not allowed"},
+		{"SELECT SLEEP(10)", "function SLEEP() is not on the console"},
 	} {
 		r = b.post("/query", url.Values{"instance": {"m1"}, "database": {"shop"}, "statement": {tc.stmt}})
 		expect(t, tc.stmt, r, http.StatusForbidden, "")
