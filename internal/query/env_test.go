@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/engine/mysql"
@@ -137,7 +139,7 @@ func newFixtureOn(t testing.TB, db *sqldb.DB, opts Options) *fixture {
 	log := slog.New(slog.DiscardHandler)
 	f := &fixture{db: db, ctx: audit.WithActor(context.Background(), audit.Actor{User: "setup"})}
 	f.inv = inventory.NewService(db, box, engines(), log)
-	f.auth = auth.NewService(db, log, auth.Options{})
+	f.auth = auth.NewService(db, log, auth.Options{BcryptCost: bcrypt.MinCost})
 	if f.svc, err = NewService(db, box, f.inv, engines(), f.auth, log, opts); err != nil {
 		t.Fatal(err)
 	}

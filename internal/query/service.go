@@ -200,6 +200,7 @@ func (s *Service) record(ctx context.Context, p auth.Principal, action string, r
 	if len(stmt) > 16<<10 {
 		stmt = stmt[:16<<10] + "...(truncated)"
 	}
+	stmt = strings.ToValidUTF8(stmt, "\uFFFD")
 	detail := map[string]any{"statement": stmt, "took_ms": took.Milliseconds()}
 	for k, v := range extra {
 		detail[k] = v
