@@ -19,5 +19,6 @@ func newQuery(c config.Query, db *sqldb.DB, box *secret.Box, inv *inventory.Serv
 		RoleRowLimits:    c.RoleRowLimits,
 		StatementTimeout: c.StatementTimeout,
 		MaxReplicaLag:    c.MaxReplicaLag,
+		AllowedFunctions: query.AllowedFunctions{MySQL: c.AllowedFunctions.MySQL, Postgres: c.AllowedFunctions.Postgres},
 	})
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
 	"time"
@@ -17,7 +18,22 @@ type Query struct {
 	StatementTimeout time.Duration `yaml:"statement_timeout" env:"DBFLEET_QUERY_STATEMENT_TIMEOUT"`
 	// MaxReplicaLag: a replica further behind does not serve queries.
 	MaxReplicaLag time.Duration `yaml:"max_replica_lag" env:"DBFLEET_QUERY_MAX_REPLICA_LAG"`
+	// AllowedFunctions extend the console's allow-lists of functions
+	// (docs/query.md#allowed-functions).
+	AllowedFunctions QueryAllowedFunctions `yaml:"allowed_functions"`
 }
+
+// QueryAllowedFunctions are functions statements may call besides the
+// built-in allow-lists: MySQL-family NAME or DB.NAME (a stored
+// function), PostgreSQL NAME (resolved by the session's search_path) or
+// SCHEMA.NAME.
+type QueryAllowedFunctions struct {
+	MySQL    []string `yaml:"mysql"`
+	Postgres []string `yaml:"postgres"`
+}
+
+// functionName is NAME or SCHEMA.NAME, each a plain identifier.
+var functionName = regexp.MustCompile(`^[\p{L}_$][\p{L}\p{N}_$]{0,63}(\.[\p{L}_$][\p{L}\p{N}_$]{0,63})?$`)
 
 func defaultQuery() Query {
 	return Query{RowLimit: 1000, StatementTimeout: 30 * time.Second, MaxReplicaLag: 30 * time.Second}
@@ -45,6 +61,16 @@ func (q *Query) validate() []string {
 	}
 	if q.MaxReplicaLag <= 0 {
 		errs = append(errs, "query.max_replica_lag: must be positive")
+	}
+	for _, l := range []struct {
+		key   string
+		names []string
+	}{{"mysql", q.AllowedFunctions.MySQL}, {"postgres", q.AllowedFunctions.Postgres}} {
+		for i, n := range l.names {
+			if !functionName.MatchString(n) {
+				errs = append(errs, fmt.Sprintf("query.allowed_functions.%s[%d]: %q is not a function name (want NAME or SCHEMA.NAME)", l.key, i, n))
+			}
+		}
 	}
 	return errs
 }
