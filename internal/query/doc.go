@@ -5,15 +5,19 @@
 //
 // Read-only by construction, not by trust:
 //
-//   - Every statement is parsed (MySQL/MariaDB with the TiDB parser,
-//     PostgreSQL with the PostgreSQL parser itself through pg_query) and
-//     only SELECT (TABLE, VALUES), a safe subset of SHOW, EXPLAIN (ANALYZE
-//     of reads only) and DESCRIBE pass; exactly one statement; SELECT ...
-//     INTO, locking reads, data-modifying WITH, variable assignments and a
-//     deny-list of functions (sleep, locks, file access, sequences, SQL in
-//     strings...) are refused anywhere in the tree, with the reason.
-//     MySQL executable comments (/*! */, /*M! */) are refused outright:
-//     the parser and the server would not read them alike.
+//   - Every statement is parsed by the one SQL front end (internal/sql:
+//     the TiDB grammar for MySQL/MariaDB, PostgreSQL's own parser through
+//     pg_query), checked on its syntax tree, and what the server receives
+//     is that tree rendered back (with the row LIMIT added to the tree),
+//     never the text as written. Only SELECT (TABLE, VALUES), a safe
+//     subset of SHOW, EXPLAIN (ANALYZE of reads only; value-printing
+//     formats not for masked callers) and DESCRIBE pass; exactly one
+//     statement; special comments, statements the front end had to
+//     rewrite, invalid UTF-8 and NUL bytes, SELECT ... INTO, locking
+//     reads, data-modifying WITH and variable assignments are refused,
+//     and every function and operator must be on an allow-list generated
+//     from the servers' catalogs (allow_gen.go, reviewed in
+//     allow_review.go). Refusals are *Refusal errors naming their rule.
 //   - The session is read-only too: one pinned connection with SET SESSION
 //     TRANSACTION READ ONLY (PostgreSQL default_transaction_read_only),
 //     a server-side statement timeout, and the quoting rules the checks
@@ -24,11 +28,15 @@
 // Grants (per user or role, on an instance, a database or a table, with an
 // optional expiry enforced here) decide what a statement may read: every
 // table is resolved from the syntax tree (joins, subqueries, CTEs, UNION),
-// unqualified names to the request's database. Masking rules apply to the
-// result by column lineage: each output column is followed back through
-// aliases, expressions, derived tables, CTEs, UNION branches, views and *
-// expansion to its source columns; a statement whose lineage cannot be
-// followed is refused rather than shown. Every query is audited.
+// unqualified names to the request's database, names compared as the
+// server compares them; the servers' catalogs need grants naming them.
+// Masking rules apply to the result by column lineage: each output column
+// is followed back through aliases, expressions, derived tables, CTEs,
+// UNION branches, views and * expansion to its source columns; a
+// statement whose lineage cannot be followed is refused rather than
+// shown; server errors that could quote masked values are reduced to
+// their code. Every query is audited. Export and Explain give other
+// packages the same checks.
 //
 // It owns the tables query_grants, query_masks and query_credentials.
 package query
