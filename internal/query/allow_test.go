@@ -408,9 +408,11 @@ func TestAllowedMySQLFunctionsParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn := servers.cluster.Primary().DB(t, "shop")
+	primary := servers.cluster.Primary()
+	primary.Exec(t, "CREATE DATABASE allowtest", "CREATE TABLE allowtest.t (id INT)")
+	t.Cleanup(func() { primary.Exec(t, "DROP DATABASE allowtest") })
+	conn := primary.DB(t, "allowtest")
 	ctx := context.Background()
-	conn.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS t (id INT)")
 	var unparsed, absent []string
 	for _, name := range mysqlFunctions {
 		calls := mysqlCallsOf(name)

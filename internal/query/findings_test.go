@@ -281,7 +281,8 @@ func TestFinding7PostgresFunctions(t *testing.T) {
 	f := newFixture(t, Options{})
 	f.grant(t, NewGrant{User: "dev", Instance: "pg-1", Database: "app", Table: "public.users"})
 	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop"})
-	pgSuper(t, "app", "CREATE TABLE IF NOT EXISTS sec_brin (a int)", "CREATE INDEX IF NOT EXISTS sec_brin_a ON sec_brin USING brin (a)")
+	pgSuper(t, "app", "CREATE TABLE sec_brin (a int)", "CREATE INDEX sec_brin_a ON sec_brin USING brin (a)")
+	t.Cleanup(func() { pgSuper(t, "app", "DROP TABLE sec_brin") })
 	fn := func(name, sql, fnName string) refusedCase {
 		return refusedCase{name, "pg-1", "app", asDev, sql, RuleFunction, "function " + fnName + "() is not on the console's allow-list"}
 	}
@@ -331,6 +332,7 @@ func TestAllowedFunctionsConfig(t *testing.T) {
 	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop"})
 	f.grant(t, NewGrant{User: "dev", Instance: "pg-1", Database: "app"})
 	pgSuper(t, "app", "CREATE OR REPLACE FUNCTION public.plus_one(int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT $1 + 1'")
+	t.Cleanup(func() { pgSuper(t, "app", "DROP FUNCTION public.plus_one(int)") })
 	if got := table(f.mustRun(t, f.dev, "orders-1", "shop", "SELECT SLEEP(0) AS s")); got != "s|0" {
 		t.Errorf("configured SLEEP: %s", got)
 	}

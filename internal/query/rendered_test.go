@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dbfleet/dbfleet/internal/platform/httpx"
 	"github.com/dbfleet/dbfleet/internal/sql"
 )
 
@@ -53,5 +54,74 @@ func TestServerReceivesTheRenderedText(t *testing.T) {
 		if !strings.Contains(pl.sql, "LIMIT") {
 			t.Errorf("%q: no LIMIT in %q", stmt, pl.sql)
 		}
+	}
+}
+
+// Every kind of statement the console allows runs on the real servers
+// once rendered: the renderer writes what MariaDB and PostgreSQL read.
+func TestAllowedStatementsRun(t *testing.T) {
+	f := newFixture(t, Options{})
+	for _, tc := range []struct{ instance, db, sql, kind string }{
+		{"orders-1", "shop", "SELECT id, name FROM users WHERE id = 1", KindSelect},
+		{"orders-1", "shop", "(SELECT id FROM users) UNION ALL (SELECT id FROM orders) ORDER BY 1", KindSelect},
+		{"orders-1", "shop", "WITH RECURSIVE r (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT * FROM r", KindSelect},
+		{"orders-1", "shop", "SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS rn, COUNT(*) OVER () AS n FROM users", KindSelect},
+		{"orders-1", "shop", "SELECT GROUP_CONCAT(name ORDER BY id SEPARATOR ';') AS g, DATE_FORMAT(NOW(), '%Y') AS y FROM users", KindSelect},
+		{"orders-1", "shop", "SELECT POSITION('b' IN name), TRIM(LEADING 'A' FROM name), CAST(id AS CHAR), CONVERT(name USING utf8mb4) FROM users", KindSelect},
+		{"orders-1", "shop", "EXPLAIN SELECT * FROM users WHERE id = 1", KindExplain},
+		{"orders-1", "shop", "EXPLAIN FORMAT=JSON SELECT * FROM users", KindExplain},
+		{"orders-1", "shop", "DESCRIBE users", KindShow},
+		{"orders-1", "shop", "SHOW DATABASES", KindShow},
+		{"orders-1", "shop", "SHOW FULL TABLES FROM crm LIKE 'c%'", KindShow},
+		{"orders-1", "shop", "SHOW TABLE STATUS", KindShow},
+		{"orders-1", "shop", "SHOW FULL COLUMNS FROM users", KindShow},
+		{"orders-1", "shop", "SHOW INDEX FROM crm.contacts", KindShow},
+		{"orders-1", "shop", "SHOW CREATE TABLE users", KindShow},
+		{"orders-1", "shop", "SHOW CREATE VIEW contact_v", KindShow},
+		{"orders-1", "shop", "SHOW CREATE DATABASE shop", KindShow},
+		{"orders-1", "shop", "SHOW TRIGGERS", KindShow},
+		{"orders-1", "shop", "SHOW VARIABLES LIKE 'max%'", KindShow},
+		{"orders-1", "shop", "SHOW GLOBAL STATUS WHERE Variable_name = 'Uptime'", KindShow},
+		{"orders-1", "shop", "SHOW ENGINES", KindShow},
+		{"orders-1", "shop", "SHOW CHARSET", KindShow},
+		{"orders-1", "shop", "SHOW COLLATION LIKE 'utf8mb4_bin'", KindShow},
+		{"orders-1", "shop", "SHOW WARNINGS", KindShow},
+		{"orders-1", "shop", "SHOW ERRORS", KindShow},
+		{"orders-1", "shop", "SHOW PLUGINS", KindShow},
+		{"orders-1", "shop", "SHOW PRIVILEGES", KindShow},
+		{"pg-1", "app", "SELECT id, name FROM users WHERE id = 1", KindSelect},
+		{"pg-1", "app", "TABLE users", KindSelect},
+		{"pg-1", "app", "VALUES (1, 'a'), (2, 'b')", KindSelect},
+		{"pg-1", "app", "SELECT position('b' in name), trim(both 'A' from name), substring(name from 1 for 2), extract(year from now()), name::text, count(*) OVER () FROM users", KindSelect},
+		{"pg-1", "app", "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY id), count(*) FILTER (WHERE id > 1), string_agg(name, ',' ORDER BY id) FROM users", KindSelect},
+		{"pg-1", "app", "SELECT * FROM generate_series(1, 3) g, users TABLESAMPLE SYSTEM (100)", KindSelect},
+		{"pg-1", "app", "SELECT 1 UNION SELECT 2 ORDER BY 1 LIMIT ALL", KindSelect},
+		{"pg-1", "app", "EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM users", KindExplain},
+		{"pg-1", "app", "EXPLAIN (VERBOSE, FORMAT JSON) SELECT * FROM users", KindExplain},
+		{"pg-1", "app", "EXPLAIN DELETE FROM users WHERE id = 1", KindExplain},
+		{"pg-1", "app", "SHOW search_path", KindShow},
+		{"pg-1", "app", "SHOW TIME ZONE", KindShow},
+		{"pg-1", "app", "SHOW TRANSACTION ISOLATION LEVEL", KindShow},
+	} {
+		res, err := f.run(t, f.dba, tc.instance, tc.db, tc.sql)
+		if err != nil {
+			t.Errorf("%s: %s: %v", tc.instance, tc.sql, err)
+			continue
+		}
+		if res.Kind != tc.kind || len(res.Columns) == 0 {
+			t.Errorf("%s: %s: kind %s, %d columns", tc.instance, tc.sql, res.Kind, len(res.Columns))
+		}
+	}
+	// MariaDB refuses EXPLAIN of a write in the read-only session: the
+	// caller's statement, a 400, and nothing is written.
+	for _, st := range []string{"EXPLAIN DELETE FROM users WHERE id = 1", "EXPLAIN UPDATE users SET name = 'x' WHERE id = 1"} {
+		_, err := f.run(t, f.dba, "orders-1", "shop", st)
+		if err == nil || httpx.Status(err) != 400 || !strings.Contains(err.Error(), "READ ONLY") {
+			t.Errorf("%s: %v", st, err)
+		}
+	}
+	// Nothing was written by the EXPLAINs of writes.
+	if got := table(f.mustRun(t, f.dba, "orders-1", "shop", "SELECT COUNT(*) AS n FROM users WHERE name <> 'x'")); got != "n|2" {
+		t.Errorf("users: %s", got)
 	}
 }
