@@ -15,12 +15,12 @@ func TestQueryConfig(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "c.yaml")
 	os.WriteFile(path, []byte("query:\n  row_limit: 200\n  role_row_limits:\n    dba: 5000\n    boss: 3\n    developer: 0\n  statement_timeout: 10ms\n"+
-		"  allowed_functions:\n    mysql: [spider_bg_direct_sql, shop.tax_rate]\n    postgres: [uuid_generate_v4, 'public.a b', x.y.z]\n"), 0o600)
+		"  allowed_functions:\n    mysql: [uuid_short, shop.tax_rate]\n    postgres: [uuid_generate_v4, 'public.a b', x.y.z]\n"), 0o600)
 	if err := c.Load(path, []string{"DBFLEET_QUERY_MAX_REPLICA_LAG=5s"}); err != nil {
 		t.Fatal(err)
 	}
 	if c.Query.RowLimit != 200 || c.Query.RoleRowLimits["dba"] != 5000 || c.Query.MaxReplicaLag != 5*time.Second ||
-		strings.Join(c.Query.AllowedFunctions.MySQL, ",") != "spider_bg_direct_sql,shop.tax_rate" || len(c.Query.AllowedFunctions.Postgres) != 3 {
+		strings.Join(c.Query.AllowedFunctions.MySQL, ",") != "uuid_short,shop.tax_rate" || len(c.Query.AllowedFunctions.Postgres) != 3 {
 		t.Errorf("loaded: %+v", c.Query)
 	}
 	err := c.Validate()
