@@ -64,6 +64,7 @@ func newFlows(ctx context.Context, cfg config.Config, db *sqldb.DB, inv *invento
 	}
 	queue := jobs.NewQueue(db, log.With("component", "jobs"))
 	queue.LeaseTTL = fc.JobLease
+	queue.MaxDeaths = fc.JobMaxDeaths
 	var n flows.Notifier
 	if notifier != nil {
 		n = notifier
@@ -99,7 +100,7 @@ func (w *workOrders) loops(leases *lease.Manager) []struct {
 	name string
 	run  func(context.Context) error
 } {
-	worker := &jobs.Worker{Queue: w.queue, Handlers: w.svc.Handlers(), Concurrency: w.cfg.Workers}
+	worker := &jobs.Worker{Queue: w.queue, Handlers: w.svc.Handlers(), OnFailure: w.svc.FailureHandlers(), Concurrency: w.cfg.Workers}
 	sched := &jobs.Scheduler{DB: w.queue.DB(), Log: w.log.With("component", "cron"), Schedules: w.svc.Schedules, Wake: w.queue.Wake}
 	return []struct {
 		name string

@@ -22,10 +22,15 @@ type Flows struct {
 	// without a heartbeat: a step of a server that died is resumed by
 	// another (or the restarted one) after it.
 	JobLease time.Duration `yaml:"job_lease" env:"DBFLEET_FLOWS_JOB_LEASE"`
+	// JobMaxDeaths is how many times the server running a step may die
+	// while running it (its lease runs out without a result) before the
+	// step's job is quarantined and the ticket fails, instead of crashing
+	// the next server too.
+	JobMaxDeaths int `yaml:"job_max_deaths" env:"DBFLEET_FLOWS_JOB_MAX_DEATHS"`
 }
 
 func defaultFlows() Flows {
-	return Flows{Examples: true, ReloadInterval: 2 * time.Second, Workers: 4, JobLease: 30 * time.Second}
+	return Flows{Examples: true, ReloadInterval: 2 * time.Second, Workers: 4, JobLease: 30 * time.Second, JobMaxDeaths: 3}
 }
 
 func (f *Flows) validate() []string {
@@ -35,6 +40,9 @@ func (f *Flows) validate() []string {
 	}
 	if f.Workers < 1 {
 		errs = append(errs, "flows.workers: must be at least 1")
+	}
+	if f.JobMaxDeaths < 1 {
+		errs = append(errs, fmt.Sprintf("flows.job_max_deaths %d: must be at least 1", f.JobMaxDeaths))
 	}
 	if f.JobLease < 3*time.Second {
 		errs = append(errs, fmt.Sprintf("flows.job_lease %s: must be at least 3s", f.JobLease))

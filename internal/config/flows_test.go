@@ -24,11 +24,11 @@ func TestFlowsConfig(t *testing.T) {
 		}
 	}
 	cfg := Defaults()
-	if !cfg.Flows.Examples || cfg.Flows.Workers != 4 || cfg.Flows.JobLease != 30*time.Second {
+	if !cfg.Flows.Examples || cfg.Flows.Workers != 4 || cfg.Flows.JobLease != 30*time.Second || cfg.Flows.JobMaxDeaths != 3 {
 		t.Fatalf("defaults: %+v", cfg.Flows)
 	}
 	path := filepath.Join(t.TempDir(), "c.yaml")
-	os.WriteFile(path, []byte("flows:\n  dir: /srv/flows\n  workers: 0\n  job_lease: 1s\n  reload_interval: 10ms\n"), 0o600)
+	os.WriteFile(path, []byte("flows:\n  dir: /srv/flows\n  workers: 0\n  job_lease: 1s\n  job_max_deaths: 0\n  reload_interval: 10ms\n"), 0o600)
 	if err := cfg.Load(path, []string{"DBFLEET_FLOWS_EXAMPLES=false"}); err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func TestFlowsConfig(t *testing.T) {
 		t.Errorf("loaded: %+v", cfg.Flows)
 	}
 	err := cfg.Validate()
-	for _, want := range []string{"flows.workers: must be at least 1", "flows.job_lease 1s: must be at least 3s", "flows.reload_interval 10ms: must be at least 100ms"} {
+	for _, want := range []string{"flows.workers: must be at least 1", "flows.job_lease 1s: must be at least 3s", "flows.job_max_deaths 0: must be at least 1", "flows.reload_interval 10ms: must be at least 100ms"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("validate: %v, want %q", err, want)
 		}

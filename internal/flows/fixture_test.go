@@ -207,7 +207,7 @@ func (f *fixture) startWorker() {
 	f.wg.Add(1)
 	go func() {
 		defer f.wg.Done()
-		(&jobs.Worker{Queue: f.queue, Handlers: f.svc.Handlers(), Poll: 100 * time.Millisecond}).Run(wctx)
+		(&jobs.Worker{Queue: f.queue, Handlers: f.svc.Handlers(), OnFailure: f.svc.FailureHandlers(), Poll: 100 * time.Millisecond}).Run(wctx)
 	}()
 	f.t.Cleanup(f.stopWorker)
 }

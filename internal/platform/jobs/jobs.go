@@ -9,6 +9,14 @@
 // handlers record what they did before they do the next thing and skip what is
 // recorded as done when they run again.
 //
+// A worker's death is counted apart from ordinary failures. A job whose
+// workers died MaxDeaths times while running it (it crashes the process, for
+// example) is quarantined: a terminal state with the reason, logged once at
+// ERROR, and never run again. When a job ends failed or quarantined, the
+// worker's OnFailure handler for its kind is told, through a follow-up job
+// enqueued in the same transaction, so that the job's owner does not wait for
+// it forever.
+//
 // Jobs that share a lock key never run at the same time (one ticket's steps,
 // for example); a dedupe key keeps at most one queued job per key.
 //
@@ -43,6 +51,9 @@ const (
 	Done      State = "done"
 	Failed    State = "failed"
 	Cancelled State = "cancelled"
+	// Quarantined: the job's workers died while running it MaxDeaths
+	// times; it is not run again.
+	Quarantined State = "quarantined"
 )
 
 // Job is one unit of work.
@@ -56,12 +67,16 @@ type Job struct {
 	RunAt       time.Time       `json:"run_at"`
 	Attempts    int             `json:"attempts"`
 	MaxAttempts int             `json:"max_attempts"`
-	LockedBy    string          `json:"locked_by,omitempty"`
-	LockedUntil time.Time       `json:"locked_until,omitzero"`
-	LastError   string          `json:"last_error,omitempty"`
-	CreatedAt   time.Time       `json:"created_at"`
-	UpdatedAt   time.Time       `json:"updated_at"`
-	FinishedAt  time.Time       `json:"finished_at,omitzero"`
+	// Deaths counts the claims whose worker died (its lease ran out
+	// without a result).
+	Deaths      int       `json:"deaths,omitempty"`
+	LockedBy    string    `json:"locked_by,omitempty"`
+	LockedUntil time.Time `json:"locked_until,omitzero"`
+	ClaimedAt   time.Time `json:"claimed_at,omitzero"`
+	LastError   string    `json:"last_error,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+	FinishedAt  time.Time `json:"finished_at,omitzero"`
 }
 
 // Decode unmarshals the payload into v.
@@ -136,9 +151,16 @@ type Queue struct {
 	// LeaseTTL is how long a claim lasts without a heartbeat; heartbeats
 	// come every LeaseTTL/3. Zero means 30 s.
 	LeaseTTL time.Duration
+	// MaxDeaths is how many times a job's worker may die while running it
+	// (the lease runs out without a result) before the job is quarantined
+	// instead of being claimed again. Zero means 3.
+	MaxDeaths int
 
 	mu    sync.Mutex
 	wakes []chan struct{}
+	// notify are the kinds whose failures a worker of this process
+	// handles (Worker.OnFailure): their terminal failures enqueue a notice.
+	notify map[string]bool
 }
 
 // NewQueue returns a Queue whose worker identity is host:pid:random.
@@ -151,6 +173,32 @@ func NewQueue(db *sqldb.DB, log *slog.Logger) *Queue {
 
 // Holder is this process's identity in locked_by.
 func (q *Queue) Holder() string { return q.holder }
+
+func (q *Queue) maxDeaths() int {
+	if q.MaxDeaths <= 0 {
+		return 3
+	}
+	return q.MaxDeaths
+}
+
+// watchFailures makes terminal failures of kinds enqueue a notice for the
+// worker's OnFailure handlers.
+func (q *Queue) watchFailures(kinds []string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.notify == nil {
+		q.notify = map[string]bool{}
+	}
+	for _, k := range kinds {
+		q.notify[k] = true
+	}
+}
+
+func (q *Queue) notifies(kind string) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.notify[kind]
+}
 
 func (q *Queue) ttl() time.Duration {
 	if q.LeaseTTL <= 0 {
@@ -213,20 +261,23 @@ func storeNow(d sqldb.Dialect) string {
 	return "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
 }
 
-const jobColumns = `id, kind, dedupe_key, lock_key, payload, state, run_at, attempts, max_attempts, locked_by, locked_until, last_error, created_at, updated_at, finished_at`
+const jobColumns = `id, kind, dedupe_key, lock_key, payload, state, run_at, attempts, max_attempts, deaths, locked_by, locked_until, claimed_at, last_error, created_at, updated_at, finished_at`
 
 func scanJob(row interface{ Scan(...any) error }) (*Job, error) {
 	var j Job
 	var dedupe sql.NullString
 	var payload, state string
-	var runAt, lockedUntil, created, updated int64
+	var runAt, lockedUntil, claimed, created, updated int64
 	var finished sql.NullInt64
-	if err := row.Scan(&j.ID, &j.Kind, &dedupe, &j.LockKey, &payload, &state, &runAt, &j.Attempts, &j.MaxAttempts,
-		&j.LockedBy, &lockedUntil, &j.LastError, &created, &updated, &finished); err != nil {
+	if err := row.Scan(&j.ID, &j.Kind, &dedupe, &j.LockKey, &payload, &state, &runAt, &j.Attempts, &j.MaxAttempts, &j.Deaths,
+		&j.LockedBy, &lockedUntil, &claimed, &j.LastError, &created, &updated, &finished); err != nil {
 		return nil, err
 	}
 	j.DedupeKey, j.Payload, j.State = dedupe.String, json.RawMessage(payload), State(state)
 	j.RunAt, j.LockedUntil, j.CreatedAt, j.UpdatedAt, j.FinishedAt = sqldb.Time(runAt), sqldb.Time(lockedUntil), sqldb.Time(created), sqldb.Time(updated), sqldb.NullTime(finished)
+	if claimed > 0 {
+		j.ClaimedAt = sqldb.Time(claimed)
+	}
 	return &j, nil
 }
 
@@ -234,34 +285,41 @@ func scanJob(row interface{ Scan(...any) error }) (*Job, error) {
 // is none. A due job is a queued one whose run_at has come, or a running one
 // whose lease expired (its worker died) and that has attempts left; jobs
 // whose lock key is held by another running job wait.
+//
+// A running job whose lease expired counts one more death of its worker.
+// When that makes MaxDeaths, the job is quarantined instead of claimed (and
+// logged at ERROR, once); when it had no attempts left, it fails.
 func (q *Queue) Claim(ctx context.Context, kinds []string) (*Job, error) {
 	if len(kinds) == 0 {
 		return nil, nil
 	}
 	now := storeNow(q.db.Dialect())
 	marks := strings.TrimSuffix(strings.Repeat("?, ", len(kinds)), ", ")
+	kindArgs := make([]any, len(kinds))
+	for i, k := range kinds {
+		kindArgs[i] = k
+	}
 	var job *Job
+	var quarantined []*Job
 	err := q.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		quarantined = nil
 		// One claim at a time, so two workers cannot both see a lock key
 		// free (SQLite serialises write transactions anyway).
 		if err := tx.Lock(ctx, "jobs.claim"); err != nil {
 			return err
 		}
-		// Jobs whose worker died on the last attempt are given up.
-		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'failed', finished_at = `+now+`, updated_at = `+now+`,
-			last_error = CASE WHEN last_error = '' THEN 'the worker stopped during the last attempt' ELSE last_error END
-			WHERE state = 'running' AND locked_until < `+now+` AND attempts >= max_attempts`); err != nil {
+		var err error
+		if quarantined, err = q.giveUpDead(ctx, tx, marks, kindArgs); err != nil {
 			return fmt.Errorf("claim job: %w", err)
 		}
 		args := []any{q.holder, q.ttl().Milliseconds()}
-		for _, k := range kinds {
-			args = append(args, k)
-		}
+		args = append(args, kindArgs...)
 		// run_at was set from a process clock, so it is compared with this
 		// process's clock; leases use the store's.
 		args = append(args, sqldb.Now())
-		row := tx.QueryRowContext(ctx, `UPDATE jobs SET state = 'running', locked_by = ?, locked_until = `+now+` + ?,
-			attempts = attempts + 1, updated_at = `+now+`
+		row := tx.QueryRowContext(ctx, `UPDATE jobs SET locked_by = ?, locked_until = `+now+` + ?, claimed_at = `+now+`,
+			attempts = attempts + 1, deaths = deaths + CASE WHEN state = 'running' THEN 1 ELSE 0 END,
+			state = 'running', updated_at = `+now+`
 			WHERE id = (
 				SELECT j.id FROM jobs j
 				WHERE j.kind IN (`+marks+`)
@@ -281,7 +339,107 @@ func (q *Queue) Claim(ctx context.Context, kinds []string) (*Job, error) {
 		job = j
 		return nil
 	})
+	for _, j := range quarantined {
+		q.log.Error("job quarantined: its worker died while running it; it will not be run again",
+			"job", j.ID, "kind", j.Kind, "deaths", j.Deaths, "reason", j.LastError)
+	}
 	return job, err
+}
+
+// giveUpDead ends the running jobs of kinds whose lease expired and that
+// must not be claimed again: quarantined when this death makes MaxDeaths,
+// failed when no attempt is left. It returns the quarantined ones.
+func (q *Queue) giveUpDead(ctx context.Context, tx *sqldb.Tx, marks string, kinds []any) ([]*Job, error) {
+	now := storeNow(q.db.Dialect())
+	args := append(append([]any{}, kinds...), q.maxDeaths())
+	rows, err := tx.QueryContext(ctx, `SELECT `+jobColumns+` FROM jobs
+		WHERE kind IN (`+marks+`) AND state = 'running' AND locked_until < `+now+`
+		  AND (deaths + 1 >= ? OR attempts >= max_attempts)
+		ORDER BY id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	var dead []*Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		dead = append(dead, j)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var quarantined []*Job
+	for _, j := range dead {
+		j.Deaths++
+		holder := j.LockedBy
+		if holder == "" {
+			holder = "an unknown worker"
+		}
+		at := "an unknown time"
+		if !j.ClaimedAt.IsZero() {
+			at = j.ClaimedAt.UTC().Format(time.RFC3339)
+		}
+		state, reason := Failed, j.LastError
+		if j.Deaths >= q.maxDeaths() {
+			state = Quarantined
+			reason = fmt.Sprintf("worker died %d times while running it; last claimed by %s at %s", j.Deaths, holder, at)
+		} else if reason == "" {
+			reason = fmt.Sprintf("the worker stopped during the last attempt (claimed by %s at %s)", holder, at)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, deaths = ?, last_error = ?, locked_until = 0,
+			finished_at = `+now+`, updated_at = `+now+` WHERE id = ? AND state = 'running'`,
+			string(state), j.Deaths, reason, j.ID); err != nil {
+			return nil, err
+		}
+		j.State, j.LastError = state, reason
+		if err := q.notice(ctx, tx, j); err != nil {
+			return nil, err
+		}
+		if state == Quarantined {
+			quarantined = append(quarantined, j)
+		}
+	}
+	return quarantined, nil
+}
+
+// Failure tells an OnFailure handler how a job ended: failed (its handler
+// kept failing, or failed permanently) or quarantined (its workers died
+// while running it).
+type Failure struct {
+	JobID   int64           `json:"job_id"`
+	Kind    string          `json:"kind"`
+	State   State           `json:"state"`
+	Reason  string          `json:"reason"`
+	Payload json.RawMessage `json:"payload"`
+}
+
+// Decode unmarshals the failed job's payload into v.
+func (f *Failure) Decode(v any) error {
+	if err := json.Unmarshal(f.Payload, v); err != nil {
+		return fmt.Errorf("job %d (%s): decode payload: %w", f.JobID, f.Kind, err)
+	}
+	return nil
+}
+
+// noticeKind is the kind of the follow-up job that tells kind's OnFailure
+// handler about a failure.
+func noticeKind(kind string) string { return "jobs.failed:" + kind }
+
+// notice enqueues, through q (the transaction that ended j), the follow-up
+// job that tells the OnFailure handler of j's kind, when a worker of this
+// process has one. It keeps j's lock key, so it does not run beside a newer
+// job of the same owner.
+func (q *Queue) notice(ctx context.Context, tx sqldb.Querier, j *Job) error {
+	if !q.notifies(j.Kind) {
+		return nil
+	}
+	_, err := Enqueue(ctx, tx, NewJob{Kind: noticeKind(j.Kind), LockKey: j.LockKey,
+		Payload: Failure{JobID: j.ID, Kind: j.Kind, State: j.State, Reason: j.LastError, Payload: j.Payload}})
+	return err
 }
 
 // ErrLost means the job is no longer held by this worker (its lease expired
@@ -339,8 +497,20 @@ func (q *Queue) Complete(ctx context.Context, j *Job, herr error) error {
 		res, err = q.db.ExecContext(ctx, `UPDATE jobs SET state = 'done', last_error = '', locked_until = 0, finished_at = ?, updated_at = ?
 			WHERE id = ? AND state = 'running' AND locked_by = ?`, now, now, j.ID, q.holder)
 	case errors.As(herr, &pe) || j.Attempts >= j.MaxAttempts:
-		res, err = q.db.ExecContext(ctx, `UPDATE jobs SET state = 'failed', last_error = ?, locked_until = 0, finished_at = ?, updated_at = ?
-			WHERE id = ? AND state = 'running' AND locked_by = ?`, herr.Error(), now, now, j.ID, q.holder)
+		err = q.db.InTx(ctx, func(tx *sqldb.Tx) error {
+			var err error
+			res, err = tx.ExecContext(ctx, `UPDATE jobs SET state = 'failed', last_error = ?, locked_until = 0, finished_at = ?, updated_at = ?
+				WHERE id = ? AND state = 'running' AND locked_by = ?`, herr.Error(), now, now, j.ID, q.holder)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return nil
+			}
+			failed := *j
+			failed.State, failed.LastError = Failed, herr.Error()
+			return q.notice(ctx, tx, &failed)
+		})
 	default:
 		res, err = q.db.ExecContext(ctx, `UPDATE jobs SET state = 'queued', last_error = ?, locked_by = '', locked_until = 0, run_at = ?, updated_at = ?
 			WHERE id = ? AND state = 'running' AND locked_by = ?`, herr.Error(), now+Backoff(j.Attempts).Milliseconds(), now, j.ID, q.holder)

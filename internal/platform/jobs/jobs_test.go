@@ -14,7 +14,12 @@ import (
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb/sqldbtest"
 )
 
-func TestMain(m *testing.M) { os.Exit(sqldbtest.Main(m)) }
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(crashEnv); spec != "" {
+		os.Exit(crashChild(spec))
+	}
+	os.Exit(sqldbtest.Main(m))
+}
 
 func newQueue(db *sqldb.DB, ttl time.Duration) *Queue {
 	q := NewQueue(db, slog.New(slog.DiscardHandler))

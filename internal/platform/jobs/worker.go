@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -14,6 +15,12 @@ import (
 // records each effect before starting the next and skips recorded ones.
 type Handler func(ctx context.Context, j *Job) error
 
+// FailureHandler is told that a job ended without succeeding (Failure
+// says whether it failed or was quarantined, and why), so that whoever
+// waits for the job learns it. It runs as a job itself: at least once,
+// retried on error.
+type FailureHandler func(ctx context.Context, f Failure) error
+
 // Worker runs the handlers of some job kinds. Every process runs one; they
 // share the work through claims.
 type Worker struct {
@@ -21,6 +28,9 @@ type Worker struct {
 	// Handlers maps job kinds to their handlers: the explicit list of what
 	// this worker does.
 	Handlers map[string]Handler
+	// OnFailure maps job kinds to what is told when a job of the kind
+	// ends failed or quarantined.
+	OnFailure map[string]FailureHandler
 	// Concurrency is how many jobs run at once; zero means 4.
 	Concurrency int
 	// Poll is how often the queue is looked at when nothing woke the
@@ -39,10 +49,16 @@ func (w *Worker) Run(ctx context.Context) error {
 	if poll <= 0 {
 		poll = time.Second
 	}
-	kinds := make([]string, 0, len(w.Handlers))
+	kinds := make([]string, 0, len(w.Handlers)+len(w.OnFailure))
 	for k := range w.Handlers {
 		kinds = append(kinds, k)
 	}
+	watched := make([]string, 0, len(w.OnFailure))
+	for k := range w.OnFailure {
+		watched = append(watched, k)
+		kinds = append(kinds, noticeKind(k))
+	}
+	w.Queue.watchFailures(watched)
 	wake := w.Queue.subscribe()
 	defer w.Queue.unsubscribe(wake)
 	slots := make(chan struct{}, conc)
@@ -87,6 +103,16 @@ func (w *Worker) Run(ctx context.Context) error {
 func (w *Worker) run(ctx context.Context, j *Job) {
 	log := w.Queue.log.With("job", j.ID, "kind", j.Kind, "attempt", j.Attempts)
 	h := w.Handlers[j.Kind]
+	if kind, ok := strings.CutPrefix(j.Kind, noticeKind("")); ok && w.OnFailure[kind] != nil {
+		fh := w.OnFailure[kind]
+		h = func(ctx context.Context, j *Job) error {
+			var f Failure
+			if err := j.Decode(&f); err != nil {
+				return Permanent(err)
+			}
+			return fh(ctx, f)
+		}
+	}
 	jctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	lost := make(chan struct{})
