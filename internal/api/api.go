@@ -85,7 +85,7 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle(rt.method+" "+rt.path, s.wrap(rt))
 	}
 	mux.HandleFunc("GET /api/v1/openapi.json", func(w http.ResponseWriter, r *http.Request) {
-		httpx.WriteJSON(w, http.StatusOK, s.OpenAPI())
+		httpx.WriteJSON(w, r, s.Log, http.StatusOK, s.OpenAPI())
 	})
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, s.Log, errkind.New(errkind.NotFound, "no API route %s %s (see /api/v1/openapi.json)", r.Method, r.URL.Path))
@@ -128,7 +128,7 @@ func (s *Server) wrap(rt route) http.Handler {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		httpx.WriteJSON(w, status, out)
+		httpx.WriteJSON(w, r, s.Log, status, out)
 	})
 }
 

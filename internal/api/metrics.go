@@ -119,7 +119,7 @@ func (s *Server) promHandler(fn func(r *http.Request) (any, error)) func(http.Re
 			case status == http.StatusServiceUnavailable:
 				etype = "unavailable"
 			}
-			httpx.WriteJSON(w, status, PromResponse{Status: "error", ErrorType: etype, Error: httpx.Message(s.Log, r, err)})
+			httpx.WriteJSON(w, r, s.Log, status, PromResponse{Status: "error", ErrorType: etype, Error: httpx.Message(s.Log, r, err)})
 			return
 		}
 		resp := PromResponse{Status: "success", Data: data}
@@ -127,7 +127,7 @@ func (s *Server) promHandler(fn func(r *http.Request) (any, error)) func(http.Re
 			resp.Data = qd.PromQueryData
 			resp.Warnings, resp.Infos = qd.warnings.AsStrings("", 10, 10)
 		}
-		httpx.WriteJSON(w, http.StatusOK, resp)
+		httpx.WriteJSON(w, r, s.Log, http.StatusOK, resp)
 	}
 }
 

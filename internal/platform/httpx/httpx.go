@@ -4,6 +4,7 @@
 package httpx
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -67,13 +68,25 @@ type ErrorDetail struct {
 // ruled is an error that names the rule that refused the request.
 type ruled interface{ RefusalRule() string }
 
-// WriteJSON writes v with status.
-func WriteJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
+// WriteJSON writes v with status. v is encoded before anything is sent, so
+// a value that cannot be encoded (a NaN or infinite number, a channel)
+// never goes out as a 200 with an empty or cut body: the answer is then a
+// 500 with a reference, and the cause is logged with it.
+func WriteJSON(w http.ResponseWriter, r *http.Request, log *slog.Logger, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
-	enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		msg := internalError(log, r, fmt.Errorf("encode the %d response as JSON: %w", status, err))
+		buf.Reset()
+		enc.Encode(ErrorBody{Error: ErrorDetail{Kind: errkind.Unknown.String(), Message: msg}})
+		status = http.StatusInternalServerError
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
 }
 
 // Message is what a user may see of err. Classified errors speak for
@@ -87,6 +100,12 @@ func Message(log *slog.Logger, r *http.Request, err error) string {
 	if Status(err) != http.StatusInternalServerError {
 		return err.Error()
 	}
+	return internalError(log, r, err)
+}
+
+// internalError logs err with a new reference and returns the message a
+// user may see instead.
+func internalError(log *slog.Logger, r *http.Request, err error) string {
 	ref := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
 	log.Error("request failed", "method", r.Method, "path", r.URL.Path, "ref", ref, "err", err)
 	return "internal error (ref " + ref + "); see the server log"
@@ -104,7 +123,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if status != http.StatusInternalServerError && errors.As(err, &rl) {
 		detail.Rule = rl.RefusalRule()
 	}
-	WriteJSON(w, status, ErrorBody{Error: detail})
+	WriteJSON(w, r, log, status, ErrorBody{Error: detail})
 }
 
 // MaxBody bounds request bodies.

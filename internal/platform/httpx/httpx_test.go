@@ -3,6 +3,7 @@ package httpx
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -140,3 +141,61 @@ func TestRealClient(t *testing.T) {
 		}
 	}
 }
+
+// A value that cannot be encoded never goes out as a 200 with an empty or
+// cut body: the answer is a 500 with a reference, and the log has the
+// reference and the cause.
+func TestWriteJSONEncodesBeforeSending(t *testing.T) {
+	type digest struct {
+		Class string  `json:"class"`
+		Sum   float64 `json:"sum"`
+	}
+	tests := []struct {
+		name   string
+		status int
+		v      any
+		want   int
+		body   string // a substring of the body
+		cause  string // logged, "" when nothing is
+	}{
+		{"plain", http.StatusCreated, map[string]int{"n": 1}, http.StatusCreated, `"n": 1`, ""},
+		{"+Inf", http.StatusOK, 1 / zero(), http.StatusInternalServerError, `"kind": "unknown"`, "unsupported value: +Inf"},
+		{"+Inf inside", http.StatusOK, []digest{{"a", 1}, {"b", 1 / zero()}}, http.StatusInternalServerError, "internal error (ref ", "unsupported value: +Inf"},
+		{"NaN", http.StatusOK, map[string]float64{"x": zero() / zero()}, http.StatusInternalServerError, "internal error (ref ", "unsupported value: NaN"},
+		{"channel", http.StatusOK, map[string]any{"c": make(chan int)}, http.StatusInternalServerError, "internal error (ref ", "unsupported type: chan int"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			log := slog.New(slog.NewTextHandler(&logs, nil))
+			w := httptest.NewRecorder()
+			WriteJSON(w, httptest.NewRequest("GET", "/api/v1/instances/db1/slowlog/top", nil), log, tt.status, tt.v)
+			body := w.Body.String()
+			if w.Code != tt.want || !strings.Contains(body, tt.body) || w.Header().Get("Content-Type") != "application/json; charset=utf-8" {
+				t.Fatalf("status %d body %q, want %d with %q", w.Code, body, tt.want, tt.body)
+			}
+			if w.Header().Get("Content-Length") != fmt.Sprint(len(body)) {
+				t.Errorf("Content-Length %s for a body of %d bytes", w.Header().Get("Content-Length"), len(body))
+			}
+			if tt.cause == "" {
+				if logs.Len() > 0 {
+					t.Errorf("logged %q", logs.String())
+				}
+				return
+			}
+			var got ErrorBody
+			if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
+				t.Fatalf("the 500 is not JSON: %v", err)
+			}
+			ref := strings.TrimSuffix(strings.TrimPrefix(got.Error.Message, "internal error (ref "), "); see the server log")
+			if ref == "" || ref == got.Error.Message || strings.Contains(got.Error.Message, "unsupported") {
+				t.Fatalf("message %q: want a reference and no detail", got.Error.Message)
+			}
+			if l := logs.String(); !strings.Contains(l, "level=ERROR") || !strings.Contains(l, "ref="+ref) || !strings.Contains(l, tt.cause) || !strings.Contains(l, "path=/api/v1/instances/db1/slowlog/top") {
+				t.Errorf("log %q: want the reference %s and the cause %q", l, ref, tt.cause)
+			}
+		})
+	}
+}
+
+func zero() float64 { return 0 }
