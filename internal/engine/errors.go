@@ -112,3 +112,35 @@ func Fail(where, secret, op string, err error, classify func(error) errkind.Kind
 	}
 	return err
 }
+
+// ServerError is an error a database server answered with, with the
+// server's own code and SQLSTATE, so that a caller can tell what happened
+// without the server's text (which can echo data: "Duplicate entry
+// '13812345678'") and show "error 1062 (23000)" instead. Adapters wrap the
+// driver's error in it; find it with errors.As.
+type ServerError struct {
+	// Code is the MySQL/MariaDB error number; 0 on PostgreSQL.
+	Code int
+	// SQLState is the five-character SQLSTATE; empty when the server sent
+	// none.
+	SQLState string
+	// Err is the driver's error; its text is the server's message.
+	Err error
+}
+
+func (e *ServerError) Error() string { return e.Err.Error() }
+func (e *ServerError) Unwrap() error { return e.Err }
+
+// Short names the error by its codes only: "error 1062 (23000)" (MySQL,
+// MariaDB) or "error 22P02" (PostgreSQL).
+func (e *ServerError) Short() string {
+	switch {
+	case e.Code != 0 && e.SQLState != "":
+		return fmt.Sprintf("error %d (%s)", e.Code, e.SQLState)
+	case e.Code != 0:
+		return fmt.Sprintf("error %d", e.Code)
+	case e.SQLState != "":
+		return "error " + e.SQLState
+	}
+	return "error"
+}

@@ -130,10 +130,23 @@ func parseVersion(v string) (flavor, [3]int) {
 // fail wraps err with what failed and where, hides the password, and
 // classifies it.
 func (c *Conn) fail(op string, err error) error {
-	return engine.Fail(c.where, c.secret, op, err, classify)
+	return engine.Fail(c.where, c.secret, op, serverError(err), classify)
 }
 
-// classify maps server error numbers and network failures to kinds.
+// serverError keeps a server's error number and SQLSTATE on the error
+// (engine.ServerError).
+func serverError(err error) error {
+	var me *gomysql.MySQLError
+	if errors.As(err, &me) {
+		return &engine.ServerError{Code: int(me.Number), SQLState: strings.TrimRight(string(me.SQLState[:]), "\x00"), Err: err}
+	}
+	return err
+}
+
+// classify maps server error numbers and network failures to kinds: the
+// caller's mistakes (syntax, unknown names, bad data, writing in a
+// read-only transaction) are Invalid, the server's refusals
+// Unauthorized/Forbidden, a broken connection Unavailable.
 func classify(err error) errkind.Kind {
 	var me *gomysql.MySQLError
 	if errors.As(err, &me) {
@@ -146,10 +159,24 @@ func classify(err error) errkind.Kind {
 			return errkind.NotFound
 		case 1007, 1050, 1062: // database, table, entry exists
 			return errkind.Conflict
-		case 1054, 1064, 1149: // unknown column, syntax errors
+		case 1054, 1064, 1149, // unknown column, syntax errors
+			1105, // ER_UNKNOWN_ERROR: MariaDB's XPATH syntax errors and other refusals of the statement
+			1305, // unknown function, procedure
+			1690, // value out of range (BIGINT UNSIGNED...)
+			1792: // cannot execute the statement in a READ ONLY transaction
 			return errkind.Invalid
 		case 1040, 1053, 1203: // too many connections, shutting down, user's max_user_connections
 			return errkind.Unavailable
+		}
+		// The SQLSTATE class, for the numbers not listed: 42 syntax or
+		// access rule violation (access denied is listed above), 22 data
+		// exception, 21 cardinality, 25 invalid transaction state, 23
+		// integrity constraint.
+		switch state := string(me.SQLState[:]); {
+		case strings.HasPrefix(state, "42"), strings.HasPrefix(state, "22"), strings.HasPrefix(state, "21"), strings.HasPrefix(state, "25"):
+			return errkind.Invalid
+		case strings.HasPrefix(state, "23"):
+			return errkind.Conflict
 		}
 		return errkind.Unknown
 	}

@@ -131,10 +131,23 @@ func (c *Conn) acquire(ctx context.Context) (*pgx.Conn, func(), error) {
 // fail wraps err with what failed and where, hides the password, and
 // classifies it.
 func (c *Conn) fail(op string, err error) error {
-	return engine.Fail(c.where, c.secret, op, err, classify)
+	return engine.Fail(c.where, c.secret, op, serverError(err), classify)
 }
 
-// classify maps SQLSTATEs and network failures to kinds.
+// serverError keeps a server's SQLSTATE on the error
+// (engine.ServerError).
+func serverError(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return &engine.ServerError{SQLState: pe.Code, Err: err}
+	}
+	return err
+}
+
+// classify maps SQLSTATEs and network failures to kinds: the caller's
+// mistakes (syntax, unknown names, bad data: classes 42 and 22, and the
+// like) are Invalid, the server's refusals Unauthorized/Forbidden, a broken
+// connection Unavailable.
 func classify(err error) errkind.Kind {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
@@ -147,12 +160,19 @@ func classify(err error) errkind.Kind {
 			return errkind.NotFound
 		case code == "23505" || code == "42P04" || code == "42P07" || code == "42710": // duplicate key, database, table, object
 			return errkind.Conflict
-		case code == "42601" || code == "42703" || code == "42883" || strings.HasPrefix(code, "22"): // syntax, undefined column/function, data exception
+		case strings.HasPrefix(code, "42") || strings.HasPrefix(code, "22"): // syntax or access rule violation, data exception
 			return errkind.Invalid
+		case strings.HasPrefix(code, "21") || code == "25006" || code == "0A000": // cardinality, read-only transaction, feature not supported
+			return errkind.Invalid
+		case strings.HasPrefix(code, "23"): // other integrity constraints (not null, foreign key, check)
+			return errkind.Conflict
 		case strings.HasPrefix(code, "08") || code == "53300" || code == "57P01" || code == "57P02" || code == "57P03":
 			return errkind.Unavailable // connection exception, too many connections, shutdown, starting up
 		}
 		return errkind.Unknown
+	}
+	if errors.Is(err, errNUL) {
+		return errkind.Invalid
 	}
 	if pgconn.Timeout(err) || engine.Unreachable(err) {
 		return errkind.Unavailable
@@ -162,6 +182,19 @@ func classify(err error) errkind.Kind {
 		return errkind.Unavailable
 	}
 	return errkind.Unknown
+}
+
+// errNUL is a statement with a NUL byte, which PostgreSQL's protocol cannot
+// carry (the server would answer 08P01, a protocol violation, and drop the
+// connection): the caller's mistake, refused before sending.
+var errNUL = errors.New("the statement contains a NUL byte (\\0), which PostgreSQL does not accept")
+
+// checkStatement refuses what cannot be sent as a statement.
+func checkStatement(stmt string) error {
+	if i := strings.IndexByte(stmt, 0); i >= 0 {
+		return fmt.Errorf("%w (at byte %d)", errNUL, i+1)
+	}
+	return nil
 }
 
 // Engine is postgres.
@@ -310,6 +343,9 @@ func flattenInto(ctx context.Context, conn *pgx.Conn, m map[string]string, prefi
 
 // Exec runs one statement; without arguments several may be sent at once.
 func (c *Conn) Exec(ctx context.Context, stmt string, args ...any) (engine.Result, error) {
+	if err := checkStatement(stmt); err != nil {
+		return engine.Result{}, c.fail("exec", err)
+	}
 	conn, release, err := c.acquire(ctx)
 	if err != nil {
 		return engine.Result{}, err
@@ -326,6 +362,9 @@ func (c *Conn) Exec(ctx context.Context, stmt string, args ...any) (engine.Resul
 // Statements are not prepared and cached: each is described afresh, so
 // schema changes between calls do not break cached plans.
 func (c *Conn) Query(ctx context.Context, maxRows int, stmt string, args ...any) (*engine.Rows, bool, error) {
+	if err := checkStatement(stmt); err != nil {
+		return nil, false, c.fail("query", err)
+	}
 	conn, release, err := c.acquire(ctx)
 	if err != nil {
 		return nil, false, err
