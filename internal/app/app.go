@@ -108,7 +108,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 
 	authSvc := auth.NewService(db, log.With("component", "auth"), auth.Options{
 		LoginTTL: cfg.Auth.LoginTTL, SessionTTL: cfg.Auth.SessionTTL,
-		MaxFailures: cfg.Auth.MaxFailures, FailureWindow: cfg.Auth.FailureWindow,
+		MaxFailures: cfg.Auth.MaxFailures, FailureWindow: cfg.Auth.FailureWindow, MaxAddressFailures: cfg.Auth.MaxAddressFailures,
 	})
 	generated, created, err := authSvc.Bootstrap(ctx, opts.AdminPassword)
 	if err != nil {

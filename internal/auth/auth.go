@@ -84,11 +84,16 @@ type Options struct {
 	LoginTTL time.Duration
 	// SessionTTL is how long a web session lives; 0 means 12 h.
 	SessionTTL time.Duration
-	// MaxFailures failed logins per user name or per client address within
-	// FailureWindow lock that key out for the rest of the window. 0 means 5
-	// per 5 minutes.
+	// MaxFailures failed logins of one user name from one client address
+	// within FailureWindow lock that pair out for the rest of the window.
+	// 0 means 5 per 5 minutes.
 	MaxFailures   int
 	FailureWindow time.Duration
+	// MaxAddressFailures failed logins from one client address (any user
+	// names) within FailureWindow refuse further attempts from it for the
+	// rest of the window, except by users who logged in from it before.
+	// 0 means 10 x MaxFailures.
+	MaxAddressFailures int
 }
 
 // Service manages users and tokens.
@@ -120,9 +125,12 @@ func NewService(db *sqldb.DB, log *slog.Logger, opts Options) *Service {
 	if opts.FailureWindow == 0 {
 		opts.FailureWindow = 5 * time.Minute
 	}
+	if opts.MaxAddressFailures == 0 {
+		opts.MaxAddressFailures = 10 * opts.MaxFailures
+	}
 	return &Service{
 		db: db, log: log, opts: opts, now: time.Now,
-		limiter: newLimiter(opts.MaxFailures, opts.FailureWindow),
+		limiter: newLimiter(opts.MaxFailures, opts.MaxAddressFailures, opts.FailureWindow),
 	}
 }
 
@@ -397,8 +405,8 @@ func (s *Service) dummyHash() []byte {
 // kind (KindLogin or KindSession). ip is the client address, used for rate
 // limiting and the audit log.
 func (s *Service) Login(ctx context.Context, name, password, ip string, kind TokenKind) (string, Token, error) {
-	if wait := s.limiter.begin(s.now(), "user:"+name, "addr:"+ip); wait > 0 {
-		return "", Token{}, errkind.New(errkind.TooMany, "too many failed logins; try again in %s", wait.Round(time.Second))
+	if err := s.limit(name, ip, "logins"); err != nil {
+		return "", Token{}, err
 	}
 	var id int64
 	var hash string
@@ -414,7 +422,7 @@ func (s *Service) Login(ctx context.Context, name, password, ip string, kind Tok
 	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil || disabled {
 		return "", Token{}, s.loginFailed(ctx, name, ip)
 	}
-	s.limiter.reset("user:"+name, "addr:"+ip)
+	s.limiter.succeeded(s.now(), name, ip)
 	ttl := s.opts.LoginTTL
 	if kind == KindSession {
 		ttl = s.opts.SessionTTL
@@ -427,8 +435,8 @@ func (s *Service) Login(ctx context.Context, name, password, ip string, kind Tok
 // (for changing one's own password). It is rate-limited like Login and
 // fails with the same message.
 func (s *Service) CheckPassword(ctx context.Context, name, password, ip string) error {
-	if wait := s.limiter.begin(s.now(), "user:"+name, "addr:"+ip); wait > 0 {
-		return errkind.New(errkind.TooMany, "too many failed attempts; try again in %s", wait.Round(time.Second))
+	if err := s.limit(name, ip, "attempts"); err != nil {
+		return err
 	}
 	var hash string
 	err := s.db.QueryRowContext(ctx, "SELECT password_hash FROM users WHERE name = ?", name).Scan(&hash)
@@ -442,8 +450,23 @@ func (s *Service) CheckPassword(ctx context.Context, name, password, ip string) 
 	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
 		return s.loginFailed(ctx, name, ip)
 	}
-	s.limiter.reset("user:"+name, "addr:"+ip)
+	s.limiter.succeeded(s.now(), name, ip)
 	return nil
+}
+
+// limit refuses an attempt of name from ip while the pair or the address
+// is locked out (see limiter).
+func (s *Service) limit(name, ip, what string) error {
+	l := s.limiter.begin(s.now(), name, ip)
+	if l.wait <= 0 {
+		return nil
+	}
+	wait := max(l.wait.Round(time.Second), time.Second)
+	if l.address {
+		s.log.Warn("login refused: too many failed logins from this address", "user", name, "addr", ip)
+		return errkind.New(errkind.TooMany, "too many failed %s from this address; try again in %s", what, wait)
+	}
+	return errkind.New(errkind.TooMany, "too many failed %s for this user from this address; try again in %s", what, wait)
 }
 
 // loginFailed logs a failed attempt; the limiter counted it when it began.

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"strings"
@@ -145,28 +146,70 @@ func TestStore(t *testing.T) {
 	})
 }
 
+// Failed logins lock a (user, address) pair, not the user everywhere nor
+// the address for everyone: 6 bad passwords for admin from A do not lock
+// out dev1 from A nor admin from B. An address that sprays many names is
+// refused further attempts for the window, except by users who logged in
+// from it before.
 func TestLoginRateLimit(t *testing.T) {
 	db := sqldbtest.SQLite(t)
-	s := newService(db)
+	s := NewService(db, slog.New(slog.DiscardHandler), Options{BcryptCost: bcrypt.MinCost, MaxFailures: 5, MaxAddressFailures: 12, FailureWindow: 5 * time.Minute})
 	ctx := context.Background()
-	if _, err := s.AddUser(ctx, "ann", Viewer, "correct-horse"); err != nil {
-		t.Fatal(err)
+	for _, u := range []string{"admin", "dev1", "dev2"} {
+		if _, err := s.AddUser(ctx, u, Developer, u+"-correct-horse"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	now := time.Now()
 	s.now = func() time.Time { return now }
-	for i := 0; i < 3; i++ {
-		if _, _, err := s.Login(ctx, "ann", "wrong-password", "192.0.2.1", KindLogin); !errkind.Is(err, errkind.Unauthorized) {
-			t.Fatalf("attempt %d: %v", i, err)
+	const A, B = "192.0.2.1", "198.51.100.7"
+	type step struct {
+		user, addr string
+		good       bool         // the right password
+		want       errkind.Kind // Unknown: success
+		msg        string       // in the error
+	}
+	run := func(name string, steps []step) {
+		t.Helper()
+		for i, st := range steps {
+			pw := st.user + "-correct-horse"
+			if !st.good {
+				pw = "wrong-guess"
+			}
+			_, _, err := s.Login(ctx, st.user, pw, st.addr, KindLogin)
+			if errkind.Of(err) != st.want || (st.want == errkind.Unknown) != (err == nil) || !strings.Contains(fmt.Sprint(err), st.msg) {
+				t.Fatalf("%s, step %d (%s from %s, right password %v): %v (%v), want %v %q", name, i, st.user, st.addr, st.good, err, errkind.Of(err), st.want, st.msg)
+			}
 		}
 	}
-	// Locked out, even with the right password.
-	if _, _, err := s.Login(ctx, "ann", "correct-horse", "192.0.2.9", KindLogin); !errkind.Is(err, errkind.TooMany) {
-		t.Fatalf("after 3 failures: %v, want TooMany", err)
+	bad := func(user, addr string) step {
+		return step{user, addr, false, errkind.Unauthorized, "wrong user name or password"}
 	}
-	now = now.Add(61 * time.Second)
-	if _, _, err := s.Login(ctx, "ann", "correct-horse", "192.0.2.9", KindLogin); err != nil {
-		t.Fatalf("after the window: %v", err)
+	run("admin guessed from A", []step{
+		bad("admin", A), bad("admin", A), bad("admin", A), bad("admin", A), bad("admin", A),
+		{"admin", A, false, errkind.TooMany, "too many failed logins for this user from this address; try again in 5m0s"},
+		{"admin", A, true, errkind.TooMany, "for this user from this address"}, // locked, even with the right password
+		{"dev1", A, true, errkind.Unknown, ""},                                 // another user at A
+		{"admin", B, true, errkind.Unknown, ""},                                // admin elsewhere
+	})
+	// A sprays names: 5 failures so far (dev1's success gave its attempt
+	// back), 7 more reach the address limit of 12.
+	now = now.Add(time.Minute)
+	var spray []step
+	for i := range 7 {
+		spray = append(spray, bad(fmt.Sprintf("nobody%d", i), A))
 	}
+	run("spray from A", append(spray,
+		step{"dev2", A, true, errkind.TooMany, "too many failed logins from this address; try again in 4m0s"}, // never logged in from A
+		step{"dev1", A, true, errkind.Unknown, ""},                                                            // logged in from A before
+		step{"dev2", B, true, errkind.Unknown, ""},
+	))
+	// After the window, everyone logs in again.
+	now = now.Add(5 * time.Minute)
+	run("after the window", []step{{"admin", A, true, errkind.Unknown, ""}, {"dev2", A, true, errkind.Unknown, ""}})
+	// A successful login starts its pair afresh.
+	run("pair reset", []step{bad("dev2", A), bad("dev2", A), bad("dev2", A), bad("dev2", A), {"dev2", A, true, errkind.Unknown, ""},
+		bad("dev2", A), bad("dev2", A), bad("dev2", A), bad("dev2", A), bad("dev2", A), {"dev2", A, true, errkind.TooMany, "for this user"}})
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -101,6 +101,10 @@ type Auth struct {
 	SessionTTL    time.Duration `yaml:"session_ttl" env:"DBFLEET_AUTH_SESSION_TTL"`
 	MaxFailures   int           `yaml:"max_failures" env:"DBFLEET_AUTH_MAX_FAILURES"`
 	FailureWindow time.Duration `yaml:"failure_window" env:"DBFLEET_AUTH_FAILURE_WINDOW"`
+	// MaxAddressFailures failed logins from one client address, whatever
+	// the user names, refuse further attempts from it for the rest of the
+	// window, except by users who logged in from it before.
+	MaxAddressFailures int `yaml:"max_address_failures" env:"DBFLEET_AUTH_MAX_ADDRESS_FAILURES"`
 	// SecureCookies marks session cookies Secure (set it behind HTTPS).
 	SecureCookies bool `yaml:"secure_cookies" env:"DBFLEET_AUTH_SECURE_COOKIES"`
 }
@@ -165,10 +169,11 @@ func Defaults() Config {
 		Data:   "./data",
 		Log:    Log{Level: "info", Format: "text"},
 		Auth: Auth{
-			LoginTTL:      30 * 24 * time.Hour,
-			SessionTTL:    12 * time.Hour,
-			MaxFailures:   5,
-			FailureWindow: 5 * time.Minute,
+			LoginTTL:           30 * 24 * time.Hour,
+			SessionTTL:         12 * time.Hour,
+			MaxFailures:        5,
+			FailureWindow:      5 * time.Minute,
+			MaxAddressFailures: 50,
 		},
 		Notify: Notify{SMTP: SMTP{Port: 587, TLS: "starttls"}},
 		Inventory: Inventory{
@@ -347,6 +352,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Auth.MaxFailures < 1 {
 		errs = append(errs, "auth.max_failures: must be at least 1")
+	}
+	if c.Auth.MaxAddressFailures < c.Auth.MaxFailures {
+		errs = append(errs, fmt.Sprintf("auth.max_address_failures %d: must be at least auth.max_failures (%d)", c.Auth.MaxAddressFailures, c.Auth.MaxFailures))
 	}
 	if c.Inventory.ProbeConcurrency < 1 {
 		errs = append(errs, "inventory.probe_concurrency: must be at least 1")
