@@ -89,8 +89,10 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	if out == nil {
 		out = os.Stdout
 	}
-	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
-		return fmt.Errorf("data directory %s: %w", cfg.Data, err)
+	restoreUmask, err := privateData(cfg, log)
+	defer restoreUmask()
+	if err != nil {
+		return err
 	}
 
 	db, err := sqldb.Open(ctx, cfg.StoreSpec())

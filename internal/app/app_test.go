@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -12,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -232,5 +235,93 @@ func TestTrustedProxy(t *testing.T) {
 	_, audit := get(t, url+"/api/v1/audit?action=auth.login", r.Token)
 	if !strings.Contains(audit, `"addr": "203.0.113.5"`) {
 		t.Fatalf("audit does not show the client behind the proxy: %s", audit)
+	}
+}
+
+// Everything the server writes in its data directory is private to its
+// user whatever the umask (0700 directories, 0600 files: the store, its
+// -wal and -shm, the key file, the TSDB), and a data directory left
+// readable by others is tightened at start with one WARN line.
+func TestDataDirectoryIsPrivate(t *testing.T) {
+	old := syscall.Umask(0)
+	defer syscall.Umask(old)
+	dir := filepath.Join(t.TempDir(), "data")
+	loose := func() []string {
+		var out []string
+		filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info, _ := d.Info(); info.Mode().Perm()&0o077 != 0 {
+				out = append(out, fmt.Sprintf("%s %04o", path, info.Mode().Perm()))
+			}
+			return nil
+		})
+		return out
+	}
+	run := func(check func()) string {
+		t.Helper()
+		logs := &syncBuffer{}
+		addrFile := filepath.Join(t.TempDir(), "addr")
+		cfg := config.Defaults()
+		cfg.Listen, cfg.Data = "127.0.0.1:0", dir
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			done <- app.Run(ctx, cfg, app.Options{AdminPassword: "admin-password-1", AddrFile: addrFile, Out: io.Discard,
+				Log: slog.New(slog.NewTextHandler(logs, nil))})
+		}()
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			if _, err := os.Stat(addrFile); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("server not ready:\n%s", logs.String())
+			}
+		}
+		check()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		return logs.String()
+	}
+	logs := run(func() {
+		for _, f := range []string{"", "dbfleet.db", "dbfleet.db-wal", "dbfleet.db-shm", "secret.key", "tsdb", "tsdb/wal"} {
+			if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+				t.Errorf("%s: %v", f, err)
+			}
+		}
+		if l := loose(); len(l) > 0 {
+			t.Errorf("readable by others under umask 000: %v", l)
+		}
+	})
+	if strings.Contains(logs, "readable by other users") {
+		t.Errorf("a fresh data directory was reported as loose:\n%s", logs)
+	}
+	if l := loose(); len(l) > 0 {
+		t.Errorf("after the stop: %v", l)
+	}
+
+	// An existing directory with loose modes is tightened, with one WARN.
+	for f, mode := range map[string]os.FileMode{"": 0o755, "dbfleet.db": 0o644, "tsdb": 0o755, "attachment.csv": 0o666} {
+		p := filepath.Join(dir, f)
+		if f == "attachment.csv" {
+			os.WriteFile(p, []byte("id,phone\n"), mode)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	logs = run(func() {
+		if l := loose(); len(l) > 0 {
+			t.Errorf("still readable by others: %v", l)
+		}
+	})
+	if n := strings.Count(logs, "the data directory was readable by other users"); n != 1 || !strings.Contains(logs, "level=WARN") || !strings.Contains(logs, "entries=4") {
+		t.Errorf("%d WARN lines, want 1 naming 4 entries:\n%s", n, logs)
+	}
+	if st, _ := os.Stat(filepath.Join(dir, "attachment.csv")); st.Mode().Perm() != 0o600 {
+		t.Errorf("attachment.csv %04o, want 0600", st.Mode().Perm())
 	}
 }

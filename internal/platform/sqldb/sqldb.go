@@ -75,6 +75,15 @@ func Open(ctx context.Context, spec string) (*DB, error) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
 		}
+		// Created 0600 here, so that SQLite, which gives the -wal and -shm
+		// files the database file's mode, keeps them private too.
+		if !strings.HasPrefix(path, ":memory:") {
+			f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+			if err != nil {
+				return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+			}
+			f.Close()
+		}
 		q := url.Values{}
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous(NORMAL)")
