@@ -163,59 +163,16 @@ func planRedis(line string, limit int) (*plan, error) {
 			return nil, err
 		}
 	}
-	switch name {
-	case "GET", "HGET": // one value, but values can be huge
-		sizeArgs := []string{"STRLEN", args[0]}
-		if name == "HGET" {
-			sizeArgs = []string{"HSTRLEN", args[0], args[1]}
-		}
-		p.check = func(ctx context.Context, run redisRunner) error {
-			n, err := redisInt(ctx, run, sizeArgs...)
-			if err != nil {
-				return err
-			}
-			if n > maxRedisValue {
-				return refuse("the value is %d bytes, more than the %d shown at once: use GETRANGE (strings) to read part of it", n, maxRedisValue)
-			}
-			return nil
-		}
+	checks, err := redisSizeChecks(name, spec, args, limit)
+	if err != nil {
+		return nil, err
 	}
-	if spec.size != "" {
-		key := args[0]
+	if len(checks) > 0 {
 		p.check = func(ctx context.Context, run redisRunner) error {
-			n, err := redisInt(ctx, run, spec.size, key)
-			if err != nil {
-				return err
-			}
-			if n > int64(limit) {
-				scan := map[string]string{"HLEN": "HSCAN", "SCARD": "SSCAN"}[spec.size]
-				return refuse("%s has %d %s, more than the row limit %d: use %s %s 0 COUNT %d", key, n, spec.what, limit, scan, key, min(limit, 100))
-			}
-			return nil
-		}
-	}
-	if spec.rangeOf != "" {
-		start, err1 := strconv.ParseInt(args[1], 10, 64)
-		stop, err2 := strconv.ParseInt(args[2], 10, 64)
-		if err1 != nil || err2 != nil {
-			return nil, refuseInvalid("Redis %s wants integer start and stop indexes", name)
-		}
-		key, lenCmd := args[0], spec.rangeOf
-		p.check = func(ctx context.Context, run redisRunner) error {
-			if start < 0 || stop < 0 {
-				n, err := redisInt(ctx, run, lenCmd, key)
-				if err != nil {
+			for _, c := range checks {
+				if err := c(ctx, run); err != nil {
 					return err
 				}
-				if start < 0 {
-					start = max(n+start, 0)
-				}
-				if stop < 0 {
-					stop = n + stop
-				}
-			}
-			if count := stop - start + 1; count > int64(limit) {
-				return refuse("%s %s %d %d asks for %d elements, more than the row limit %d: narrow the range", name, key, start, stop, count, limit)
 			}
 			return nil
 		}
@@ -224,6 +181,197 @@ func planRedis(line string, limit int) (*plan, error) {
 		p.reshape = reshapeRedis(name, spec, limit)
 	}
 	return p, nil
+}
+
+type redisCheck func(ctx context.Context, run redisRunner) error
+
+// redisSizeChecks bound what a command reads before it runs: element
+// counts by the row limit, and bytes by maxRedisValue, for one value and
+// for the whole reply (the sum of the values of MGET, HMGET, or all of a
+// collection read by HGETALL, LRANGE, a SCAN page...). Sizes come from
+// commands that answer a number without reading the data (STRLEN,
+// HSTRLEN, MEMORY USAGE); a reply whose size cannot be known that way is
+// refused.
+func redisSizeChecks(name string, spec redisSpec, args []string, limit int) ([]redisCheck, error) {
+	var checks []redisCheck
+	switch name {
+	case "GET", "HGET": // one value, but values can be huge
+		sizeArgs := []string{"STRLEN", args[0]}
+		if name == "HGET" {
+			sizeArgs = []string{"HSTRLEN", args[0], args[1]}
+		}
+		checks = append(checks, func(ctx context.Context, run redisRunner) error {
+			n, err := redisInt(ctx, run, sizeArgs...)
+			if err != nil {
+				return err
+			}
+			if n > maxRedisValue {
+				return refuse("the value is %d bytes, more than the %d shown at once: use GETRANGE (strings) to read part of it", n, maxRedisValue)
+			}
+			return nil
+		})
+	case "GETRANGE":
+		start, err1 := strconv.ParseInt(args[1], 10, 64)
+		end, err2 := strconv.ParseInt(args[2], 10, 64)
+		if err1 != nil || err2 != nil {
+			return nil, refuseInvalid("Redis GETRANGE wants integer start and end offsets")
+		}
+		key := args[0]
+		checks = append(checks, func(ctx context.Context, run redisRunner) error {
+			n, err := redisInt(ctx, run, "STRLEN", key)
+			if err != nil {
+				return err
+			}
+			if size := rangeBytes(n, start, end); size > maxRedisValue {
+				return refuse("GETRANGE %s %d %d reads %d bytes, more than the %d shown at once: read at most %d bytes at a time", key, start, end, size, maxRedisValue, maxRedisValue)
+			}
+			return nil
+		})
+	case "MGET", "HMGET":
+		checks = append(checks, func(ctx context.Context, run redisRunner) error {
+			var total int64
+			for _, a := range redisValueSizes(name, args) {
+				n, err := redisInt(ctx, run, a...)
+				if isWrongType(err) {
+					continue // MGET answers nil for a key that holds no string
+				}
+				if err != nil {
+					return err
+				}
+				if total += n; total > maxRedisValue {
+					return refuse("%s would read more than %d bytes (%s of %s is %d bytes): ask for fewer or smaller values", name, maxRedisValue, a[0], strings.Join(a[1:], " "), n)
+				}
+			}
+			return nil
+		})
+	}
+	if spec.size != "" {
+		key := args[0]
+		checks = append(checks, func(ctx context.Context, run redisRunner) error {
+			n, err := redisInt(ctx, run, spec.size, key)
+			if err != nil {
+				return err
+			}
+			if n > int64(limit) {
+				scan := map[string]string{"HLEN": "HSCAN", "SCARD": "SSCAN"}[spec.size]
+				return refuse("%s has %d %s, more than the row limit %d: use %s %s 0 COUNT %d", key, n, spec.what, limit, scan, key, min(limit, 100))
+			}
+			return boundKey(ctx, run, name, key, n)
+		})
+	}
+	if spec.rangeOf != "" {
+		start, err1 := strconv.ParseInt(args[1], 10, 64)
+		stop, err2 := strconv.ParseInt(args[2], 10, 64)
+		if err1 != nil || err2 != nil {
+			return nil, refuseInvalid("Redis %s wants integer start and stop indexes", name)
+		}
+		key, lenCmd := args[0], spec.rangeOf
+		checks = append(checks, func(ctx context.Context, run redisRunner) error {
+			n, err := redisInt(ctx, run, lenCmd, key)
+			if err != nil {
+				return err
+			}
+			from, to := start, stop
+			if from < 0 {
+				from = max(n+from, 0)
+			}
+			if to < 0 {
+				to = n + to
+			}
+			if count := to - from + 1; count > int64(limit) {
+				return refuse("%s %s %d %d asks for %d elements, more than the row limit %d: narrow the range", name, key, from, to, count, limit)
+			}
+			return boundKey(ctx, run, name, key, n)
+		})
+	}
+	if name == "LINDEX" || spec.scan && name != "SCAN" {
+		key, lenCmd := args[0], map[string]string{"LINDEX": "LLEN", "HSCAN": "HLEN", "SSCAN": "SCARD", "ZSCAN": "ZCARD"}[name]
+		checks = append(checks, func(ctx context.Context, run redisRunner) error {
+			n, err := redisInt(ctx, run, lenCmd, key)
+			if err != nil {
+				return err
+			}
+			return boundKey(ctx, run, name, key, n)
+		})
+	}
+	return checks, nil
+}
+
+// redisValueSizes are the commands that size each value MGET or HMGET
+// reads.
+func redisValueSizes(name string, args []string) [][]string {
+	var out [][]string
+	if name == "MGET" {
+		for _, k := range args {
+			out = append(out, []string{"STRLEN", k})
+		}
+		return out
+	}
+	for _, f := range args[1:] {
+		out = append(out, []string{"HSTRLEN", args[0], f})
+	}
+	return out
+}
+
+// rangeBytes is how many bytes GETRANGE start end reads of a string of n
+// bytes, with Redis' rules for negative and out-of-range offsets.
+func rangeBytes(n, start, end int64) int64 {
+	if n == 0 {
+		return 0
+	}
+	if start < 0 {
+		start = n + start
+	}
+	if end < 0 {
+		end = n + end
+	}
+	start, end = max(start, 0), max(end, 0)
+	end = min(end, n-1)
+	if start > end {
+		return 0
+	}
+	return end - start + 1
+}
+
+// redisElementSlack is the room allowed per element for what a reply
+// holds beyond the element's memory: numbers stored as integers but sent
+// as text, and scores.
+const redisElementSlack = 64
+
+// redisExactSizeMax is the most elements whose memory is added up exactly
+// (MEMORY USAGE ... SAMPLES 0 walks them all, so it is bounded to keep the
+// server responsive); lists are walked by node, not element, so they have
+// no such bound.
+const redisExactSizeMax = 100_000
+
+// boundKey refuses a command that reads from key (all of it, or a range or
+// page whose elements' sizes Redis cannot tell without reading them) unless
+// all of key fits in what one reply may hold: its memory, walked exactly,
+// plus redisElementSlack per element.
+func boundKey(ctx context.Context, run redisRunner, name, key string, elements int64) error {
+	if elements == 0 {
+		return nil
+	}
+	typ, err := redisString(ctx, run, "TYPE", key)
+	if err != nil {
+		return err
+	}
+	if typ != "list" && elements > redisExactSizeMax {
+		return refuse("%s has %d elements: the size of what %s reads cannot be bounded without reading them (the limit is %d bytes per reply); read single values (HGET, ZSCORE...) instead", key, elements, name, maxRedisValue)
+	}
+	mem, err := redisInt(ctx, run, "MEMORY", "USAGE", key, "SAMPLES", "0")
+	if err != nil {
+		return err
+	}
+	if bound := mem + elements*redisElementSlack; bound > maxRedisValue {
+		return refuse("%s holds about %d bytes (MEMORY USAGE), more than the %d one reply may hold, and Redis cannot tell the size of its elements without reading them, so %s on it is not run; read single values (HGET, HSTRLEN, ZSCORE...) instead", key, mem, maxRedisValue, name)
+	}
+	return nil
+}
+
+// isWrongType reports a WRONGTYPE answer (the key holds another type).
+func isWrongType(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "WRONGTYPE")
 }
 
 func argCount(s redisSpec) string {
@@ -273,8 +421,25 @@ func boundScan(p *plan, spec redisSpec, limit int) error {
 	return nil
 }
 
-// maxRedisValue bounds one value read by GET or HGET.
+// maxRedisValue bounds one value read (GET, HGET, GETRANGE) and the sum
+// of all the values of one reply (MGET, HGETALL, LRANGE...).
 const maxRedisValue = 1 << 20
+
+// redisString runs a command that answers a status or string (TYPE).
+func redisString(ctx context.Context, run redisRunner, words ...string) (string, error) {
+	rows, _, err := run(ctx, 1, words...)
+	if err != nil {
+		return "", err
+	}
+	if len(rows.Values) != 1 || len(rows.Values[0]) != 1 {
+		return "", fmt.Errorf("%s: unexpected reply", strings.Join(words, " "))
+	}
+	s, ok := rows.Values[0][0].(string)
+	if !ok {
+		return "", fmt.Errorf("%s: unexpected reply %v", strings.Join(words, " "), rows.Values[0][0])
+	}
+	return s, nil
+}
 
 // redisInt runs a command that answers an integer (a size).
 func redisInt(ctx context.Context, run redisRunner, words ...string) (int64, error) {
@@ -284,6 +449,9 @@ func redisInt(ctx context.Context, run redisRunner, words ...string) (int64, err
 	}
 	if len(rows.Values) != 1 || len(rows.Values[0]) != 1 {
 		return 0, fmt.Errorf("%s: unexpected reply", strings.Join(words, " "))
+	}
+	if rows.Values[0][0] == nil {
+		return 0, nil // MEMORY USAGE of a missing key
 	}
 	n, ok := rows.Values[0][0].(int64)
 	if !ok {
