@@ -65,7 +65,7 @@ func (s *Server) metricsRoutes() []route {
 	type op struct {
 		path, summary string
 		query         []string
-		fn            func(r *http.Request) (any, error)
+		fn            func(r *http.Request, p auth.Principal) (any, error)
 	}
 	ops := []op{
 		{"/api/v1/query", "PromQL instant query (Prometheus HTTP API)", []string{"query", "time", "timeout"}, s.promQuery},
@@ -87,7 +87,7 @@ func (s *Server) metricsRoutes() []route {
 	}
 	out = append(out,
 		route{method: "GET", path: "/api/v1/metadata", tag: "metrics", summary: "Metric metadata (Prometheus HTTP API; dbfleet keeps none, so always empty)",
-			perm: auth.MetricsRead, out: PromResponse{}, raw: s.promHandler(func(*http.Request) (any, error) { return map[string]any{}, nil })},
+			perm: auth.MetricsRead, out: PromResponse{}, raw: s.promHandler(func(*http.Request, auth.Principal) (any, error) { return map[string]any{}, nil })},
 		route{method: "GET", path: "/api/v1/targets", tag: "metrics", summary: "Scraped instances and their last scrape (Prometheus HTTP API shape)",
 			perm: auth.MetricsRead, out: PromResponse{}, raw: s.promHandler(s.promTargets)},
 	)
@@ -96,8 +96,8 @@ func (s *Server) metricsRoutes() []route {
 
 // promHandler answers in the Prometheus envelope: an Invalid error (a bad
 // parameter or PromQL) is 400 bad_data with the engine's message.
-func (s *Server) promHandler(fn func(r *http.Request) (any, error)) func(http.ResponseWriter, *http.Request, auth.Principal) {
-	return func(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
+func (s *Server) promHandler(fn func(r *http.Request, p auth.Principal) (any, error)) func(http.ResponseWriter, *http.Request, auth.Principal) {
+	return func(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 		r.Body = http.MaxBytesReader(w, r.Body, httpx.MaxBody)
 		var data any
 		err := r.ParseForm()
@@ -106,7 +106,7 @@ func (s *Server) promHandler(fn func(r *http.Request) (any, error)) func(http.Re
 		} else if s.Metrics == nil {
 			err = errkind.New(errkind.Unavailable, "the metrics store is not running in this server")
 		} else {
-			data, err = fn(r)
+			data, err = fn(r, p)
 		}
 		if err != nil {
 			status := httpx.Status(err)
@@ -192,7 +192,7 @@ func requireQuery(r *http.Request) (string, error) {
 	return q, nil
 }
 
-func (s *Server) promQuery(r *http.Request) (any, error) {
+func (s *Server) promQuery(r *http.Request, p auth.Principal) (any, error) {
 	q, err := requireQuery(r)
 	if err != nil {
 		return nil, err
@@ -206,14 +206,18 @@ func (s *Server) promQuery(r *http.Request) (any, error) {
 		return nil, err
 	}
 	defer cancel()
-	res, err := s.Metrics.Query(ctx, q, ts)
+	view, err := s.Metrics.For(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	res, err := view.Query(ctx, q, ts)
 	if err != nil {
 		return nil, err
 	}
 	return promResult{PromQueryData: encodeValue(res.Value), warnings: res.Warnings}, nil
 }
 
-func (s *Server) promQueryRange(r *http.Request) (any, error) {
+func (s *Server) promQueryRange(r *http.Request, p auth.Principal) (any, error) {
 	q, err := requireQuery(r)
 	if err != nil {
 		return nil, err
@@ -238,7 +242,11 @@ func (s *Server) promQueryRange(r *http.Request) (any, error) {
 		return nil, err
 	}
 	defer cancel()
-	m, err := s.Metrics.Range(ctx, q, start, end, step)
+	view, err := s.Metrics.For(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	m, err := view.Range(ctx, q, start, end, step)
 	if err != nil {
 		return nil, err
 	}
@@ -262,12 +270,16 @@ func (s *Server) selectors(r *http.Request, required bool) ([][]*labels.Matcher,
 	return sel, start, end, err
 }
 
-func (s *Server) promSeries(r *http.Request) (any, error) {
+func (s *Server) promSeries(r *http.Request, p auth.Principal) (any, error) {
 	sel, start, end, err := s.selectors(r, true)
 	if err != nil {
 		return nil, err
 	}
-	series, err := s.Metrics.Series(r.Context(), sel, start, end)
+	view, err := s.Metrics.For(r.Context(), p)
+	if err != nil {
+		return nil, err
+	}
+	series, err := view.Series(r.Context(), sel, start, end)
 	if err != nil {
 		return nil, err
 	}
@@ -278,15 +290,19 @@ func (s *Server) promSeries(r *http.Request) (any, error) {
 	return out, nil
 }
 
-func (s *Server) promLabels(r *http.Request) (any, error) {
+func (s *Server) promLabels(r *http.Request, p auth.Principal) (any, error) {
 	sel, start, end, err := s.selectors(r, false)
 	if err != nil {
 		return nil, err
 	}
-	return s.Metrics.LabelNames(r.Context(), sel, start, end)
+	view, err := s.Metrics.For(r.Context(), p)
+	if err != nil {
+		return nil, err
+	}
+	return view.LabelNames(r.Context(), sel, start, end)
 }
 
-func (s *Server) promLabelValues(r *http.Request) (any, error) {
+func (s *Server) promLabelValues(r *http.Request, p auth.Principal) (any, error) {
 	name := r.PathValue("name")
 	if !model.LabelName(name).IsValid() {
 		return nil, errkind.New(errkind.Invalid, "invalid label name: %q", name)
@@ -295,10 +311,14 @@ func (s *Server) promLabelValues(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.Metrics.LabelValues(r.Context(), name, sel, start, end)
+	view, err := s.Metrics.For(r.Context(), p)
+	if err != nil {
+		return nil, err
+	}
+	return view.LabelValues(r.Context(), name, sel, start, end)
 }
 
-func (s *Server) promTargets(r *http.Request) (any, error) {
+func (s *Server) promTargets(r *http.Request, _ auth.Principal) (any, error) {
 	out := PromTargets{ActiveTargets: []PromTarget{}, DroppedTargets: []any{}}
 	if s.Scraper == nil {
 		return out, nil

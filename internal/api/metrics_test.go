@@ -12,7 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/prometheus/model/labels"
+
 	"github.com/dbfleet/dbfleet/internal/api"
+	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/engine/mysql"
 	"github.com/dbfleet/dbfleet/internal/inventory"
@@ -202,4 +205,48 @@ func contains(list any, s string) bool {
 		}
 	}
 	return false
+}
+
+// onlyDBAs lets DBAs and admins see every database object's series and
+// nobody else any (app wires the query grants instead).
+type onlyDBAs struct{}
+
+func (onlyDBAs) Scopes(_ context.Context, p auth.Principal) (bool, []metrics.Scope, error) {
+	return p.Can(auth.QueryGrant), nil, nil
+}
+
+// The query routes read the store as the caller sees it (metrics.Store.For).
+func TestPrometheusAPIHidesObjectsFromCallers(t *testing.T) {
+	f := newFixture(t)
+	store, err := metrics.Open(t.TempDir(), metrics.StoreOptions{Visibility: onlyDBAs{}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	now := time.Now()
+	if err := store.Append(context.Background(), []metrics.Sample{
+		{Labels: labels.FromStrings("__name__", "mysql_info_schema_table_rows", "instance", "m1", "schema", "sec_secret", "table", "keys"), T: now.UnixMilli(), V: 3},
+		{Labels: labels.FromStrings("__name__", "mysql_up", "instance", "m1"), T: now.UnixMilli(), V: 1},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	f.api.Metrics = store
+	at := strconv.FormatInt(now.Unix()+1, 10)
+	for _, tc := range []struct {
+		user string
+		want int
+	}{{"vic", 0}, {"dev", 0}, {"dora", 1}, {"admin", 1}} {
+		code, out := f.promCall(t, tc.user, "GET", "/api/v1/query", url.Values{"query": {`{schema=~"sec_.*"}`}, "time": {at}})
+		if res := out["data"].(map[string]any)["result"].([]any); code != 200 || len(res) != tc.want {
+			t.Errorf("%s: %d %v, want %d series", tc.user, code, out, tc.want)
+		}
+		code, out = f.promCall(t, tc.user, "GET", "/api/v1/label/schema/values", url.Values{})
+		if vals := out["data"].([]any); code != 200 || len(vals) != tc.want {
+			t.Errorf("%s: schema values %d %v, want %d", tc.user, code, out, tc.want)
+		}
+		code, out = f.promCall(t, tc.user, "GET", "/api/v1/query", url.Values{"query": {`mysql_up`}, "time": {at}})
+		if res := out["data"].(map[string]any)["result"].([]any); code != 200 || len(res) != 1 {
+			t.Errorf("%s: mysql_up %d %v", tc.user, code, out)
+		}
+	}
 }

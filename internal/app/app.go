@@ -143,16 +143,16 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "dbfleet_build_info", Help: "Build information.", ConstLabels: prometheus.Labels{"version": Version},
 	}, func() float64 { return 1 }))
-	mstore, scraper, remote, err := openMetrics(cfg.Metrics, inv, reg, log)
+	querySvc, err := newQuery(cfg.Query, db, box, inv, engines, authSvc, log.With("component", "query"))
+	if err != nil {
+		return err
+	}
+	mstore, scraper, remote, err := openMetrics(cfg.Metrics, inv, queryVisibility{querySvc}, reg, log)
 	if err != nil {
 		return err
 	}
 	defer mstore.Close()
 	healthSvc, err := newHealth(cfg.Health, db, inv, mstore, log.With("component", "health"))
-	if err != nil {
-		return err
-	}
-	querySvc, err := newQuery(cfg.Query, db, box, inv, engines, authSvc, log.With("component", "query"))
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,7 @@ import (
 // one PostgreSQL store therefore scrape the fleet once each; set
 // metrics.scrape: false on servers that should only serve the UI/API, or
 // remote-write from all of them into one shared Prometheus-compatible store.
-func openMetrics(cfg config.Metrics, inv metrics.Inventory, reg prometheus.Registerer, log *slog.Logger) (*metrics.Store, *metrics.Scraper, *metrics.RemoteWriter, error) {
+func openMetrics(cfg config.Metrics, inv metrics.Inventory, vis metrics.Visibility, reg prometheus.Registerer, log *slog.Logger) (*metrics.Store, *metrics.Scraper, *metrics.RemoteWriter, error) {
 	var remote *metrics.RemoteWriter
 	if cfg.RemoteWriteURL != "" {
 		remote = metrics.NewRemoteWriter(cfg.RemoteWriteURL, 0, log.With("component", "remote-write"))
@@ -28,7 +28,7 @@ func openMetrics(cfg config.Metrics, inv metrics.Inventory, reg prometheus.Regis
 			remote.Headers = map[string]string{"Authorization": "Bearer " + cfg.RemoteWriteToken}
 		}
 	}
-	store, err := metrics.Open(cfg.Dir, metrics.StoreOptions{Retention: cfg.Retention, Registerer: reg, Remote: remote}, log.With("component", "metrics"))
+	store, err := metrics.Open(cfg.Dir, metrics.StoreOptions{Retention: cfg.Retention, Registerer: reg, Remote: remote, Visibility: vis}, log.With("component", "metrics"))
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -1,12 +1,14 @@
 package app
 
 import (
+	"context"
 	"log/slog"
 
 	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/config"
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/inventory"
+	"github.com/dbfleet/dbfleet/internal/metrics"
 	"github.com/dbfleet/dbfleet/internal/platform/secret"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
 	"github.com/dbfleet/dbfleet/internal/query"
@@ -21,4 +23,28 @@ func newQuery(c config.Query, db *sqldb.DB, box *secret.Box, inv *inventory.Serv
 		MaxReplicaLag:    c.MaxReplicaLag,
 		AllowedFunctions: query.AllowedFunctions{MySQL: c.AllowedFunctions.MySQL, Postgres: c.AllowedFunctions.Postgres},
 	})
+}
+
+// queryVisibility lets a caller see the metrics of the database objects
+// their query grants cover (metrics.Visibility): everything with
+// query.grant (DBAs, admins), what their unexpired grants cover with
+// query.run, nothing without it (viewers).
+type queryVisibility struct{ q *query.Service }
+
+func (v queryVisibility) Scopes(ctx context.Context, p auth.Principal) (bool, []metrics.Scope, error) {
+	if p.Can(auth.QueryGrant) {
+		return true, nil, nil
+	}
+	if !p.Can(auth.QueryRun) {
+		return false, nil, nil
+	}
+	gs, err := v.q.ListGrants(ctx, p, query.GrantFilter{})
+	if err != nil {
+		return false, nil, err
+	}
+	scopes := make([]metrics.Scope, len(gs))
+	for i, g := range gs {
+		scopes[i] = metrics.Scope{Instance: g.Instance, Database: g.Database, Table: g.Table}
+	}
+	return false, scopes, nil
 }

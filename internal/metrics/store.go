@@ -33,6 +33,9 @@ type StoreOptions struct {
 	Registerer prometheus.Registerer
 	// Remote, when set, receives a copy of every appended sample.
 	Remote *RemoteWriter
+	// Visibility decides which database objects' series a caller of For
+	// may see; nil: only series that name no database object.
+	Visibility Visibility
 }
 
 // Store is the embedded metric store: a Prometheus TSDB in a directory and a
@@ -43,6 +46,7 @@ type Store struct {
 	parser parser.Parser
 	log    *slog.Logger
 	remote *RemoteWriter
+	vis    Visibility
 
 	appended atomic.Int64 // samples appended since Open
 }
@@ -85,7 +89,7 @@ func Open(dir string, opts StoreOptions, log *slog.Logger) (*Store, error) {
 		EnableNegativeOffset: true,
 		Parser:               p,
 	})
-	return &Store{db: db, engine: eng, parser: p, log: log, remote: opts.Remote}, nil
+	return &Store{db: db, engine: eng, parser: p, log: log, remote: opts.Remote, vis: opts.Visibility}, nil
 }
 
 // Close flushes and closes the TSDB.
@@ -170,7 +174,11 @@ func (s *Store) Instant(ctx context.Context, query string, ts time.Time) (promql
 // Query evaluates query at ts and returns whatever type it yields (vector,
 // scalar, matrix for a range selector, string).
 func (s *Store) Query(ctx context.Context, query string, ts time.Time) (*promql.Result, error) {
-	q, err := s.engine.NewInstantQuery(ctx, s.db, nil, query, ts)
+	return s.query(ctx, s.db, query, ts)
+}
+
+func (s *Store) query(ctx context.Context, from storage.Queryable, query string, ts time.Time) (*promql.Result, error) {
+	q, err := s.engine.NewInstantQuery(ctx, from, nil, query, ts)
 	if err != nil {
 		return nil, queryError(query, err)
 	}
@@ -184,6 +192,10 @@ func (s *Store) Query(ctx context.Context, query string, ts time.Time) (*promql.
 
 // Range evaluates query at every step from start to end.
 func (s *Store) Range(ctx context.Context, query string, start, end time.Time, step time.Duration) (promql.Matrix, error) {
+	return s.rangeQuery(ctx, s.db, query, start, end, step)
+}
+
+func (s *Store) rangeQuery(ctx context.Context, from storage.Queryable, query string, start, end time.Time, step time.Duration) (promql.Matrix, error) {
 	if step <= 0 {
 		return nil, errkind.New(errkind.Invalid, "PromQL range: step must be positive, got %s", step)
 	}
@@ -193,7 +205,7 @@ func (s *Store) Range(ctx context.Context, query string, start, end time.Time, s
 	if n := end.Sub(start) / step; n > 11000 {
 		return nil, errkind.New(errkind.Invalid, "PromQL range: %d points exceed the limit of 11000; increase the step", n)
 	}
-	q, err := s.engine.NewRangeQuery(ctx, s.db, nil, query, start, end, step)
+	q, err := s.engine.NewRangeQuery(ctx, from, nil, query, start, end, step)
 	if err != nil {
 		return nil, queryError(query, err)
 	}
@@ -263,7 +275,11 @@ func maxMillis(t time.Time) int64 {
 // Series returns the label sets of the series that match any of the
 // selectors and have samples between start and end (zero times: no bound).
 func (s *Store) Series(ctx context.Context, selectors [][]*labels.Matcher, start, end time.Time) ([]labels.Labels, error) {
-	q, err := s.db.Querier(millis(start), maxMillis(end))
+	return s.series(ctx, s.db, selectors, start, end)
+}
+
+func (s *Store) series(ctx context.Context, from storage.Queryable, selectors [][]*labels.Matcher, start, end time.Time) ([]labels.Labels, error) {
+	q, err := from.Querier(millis(start), maxMillis(end))
 	if err != nil {
 		return nil, fmt.Errorf("series: %w", err)
 	}
@@ -291,7 +307,11 @@ func (s *Store) Series(ctx context.Context, selectors [][]*labels.Matcher, start
 // LabelNames lists label names of series matching any selector (all series
 // when none is given) between start and end.
 func (s *Store) LabelNames(ctx context.Context, selectors [][]*labels.Matcher, start, end time.Time) ([]string, error) {
-	return s.labelSet(ctx, selectors, start, end, func(q storage.Querier, ms []*labels.Matcher) ([]string, error) {
+	return s.labelNames(ctx, s.db, selectors, start, end)
+}
+
+func (s *Store) labelNames(ctx context.Context, from storage.Queryable, selectors [][]*labels.Matcher, start, end time.Time) ([]string, error) {
+	return labelSet(ctx, from, selectors, start, end, func(q storage.Querier, ms []*labels.Matcher) ([]string, error) {
 		names, _, err := q.LabelNames(ctx, nil, ms...)
 		return names, err
 	})
@@ -300,14 +320,18 @@ func (s *Store) LabelNames(ctx context.Context, selectors [][]*labels.Matcher, s
 // LabelValues lists the values of label name on series matching any
 // selector (all when none) between start and end.
 func (s *Store) LabelValues(ctx context.Context, name string, selectors [][]*labels.Matcher, start, end time.Time) ([]string, error) {
-	return s.labelSet(ctx, selectors, start, end, func(q storage.Querier, ms []*labels.Matcher) ([]string, error) {
+	return s.labelValues(ctx, s.db, name, selectors, start, end)
+}
+
+func (s *Store) labelValues(ctx context.Context, from storage.Queryable, name string, selectors [][]*labels.Matcher, start, end time.Time) ([]string, error) {
+	return labelSet(ctx, from, selectors, start, end, func(q storage.Querier, ms []*labels.Matcher) ([]string, error) {
 		vals, _, err := q.LabelValues(ctx, name, nil, ms...)
 		return vals, err
 	})
 }
 
-func (s *Store) labelSet(ctx context.Context, selectors [][]*labels.Matcher, start, end time.Time, get func(storage.Querier, []*labels.Matcher) ([]string, error)) ([]string, error) {
-	q, err := s.db.Querier(millis(start), maxMillis(end))
+func labelSet(ctx context.Context, from storage.Queryable, selectors [][]*labels.Matcher, start, end time.Time, get func(storage.Querier, []*labels.Matcher) ([]string, error)) ([]string, error) {
+	q, err := from.Querier(millis(start), maxMillis(end))
 	if err != nil {
 		return nil, fmt.Errorf("labels: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/prometheus/promql"
 
+	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/chart"
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/inventory"
@@ -20,9 +21,18 @@ import (
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 )
 
-// MetricsSource is what the dashboards read (*metrics.Store).
+// MetricsSource is what the dashboards read (*metrics.Store). For gives
+// the store as one caller sees it (series naming a database or table only
+// when the caller's query grants cover it): the instance charts read
+// through it.
 type MetricsSource interface {
 	Instant(ctx context.Context, query string, ts time.Time) (promql.Vector, error)
+	Range(ctx context.Context, query string, start, end time.Time, step time.Duration) (promql.Matrix, error)
+	For(ctx context.Context, p auth.Principal) (*metrics.View, error)
+}
+
+// rangeSource runs range queries (a caller's metrics.View).
+type rangeSource interface {
 	Range(ctx context.Context, query string, start, end time.Time, step time.Duration) (promql.Matrix, error)
 }
 
@@ -185,13 +195,13 @@ func stepFor(d time.Duration) (step, window time.Duration) {
 }
 
 // renderPanel runs a panel's queries over the range and draws it.
-func (u *site) renderPanel(ctx context.Context, p panel, instance string, end time.Time, d time.Duration, width int) chartView {
+func (u *site) renderPanel(ctx context.Context, src rangeSource, p panel, instance string, end time.Time, d time.Duration, width int) chartView {
 	step, window := stepFor(d)
 	start := end.Add(-d)
 	c := chart.Chart{Title: p.Title, Unit: p.Unit, Start: start, End: end, Width: width, Height: 220}
 	var errs []string
 	for _, q := range p.Queries {
-		m, err := u.Metrics.Range(ctx, expand(q.Q, instance, window), start, end, step)
+		m, err := src.Range(ctx, expand(q.Q, instance, window), start, end, step)
 		if err != nil {
 			errs = append(errs, err.Error())
 			continue
@@ -392,9 +402,13 @@ func (u *site) instanceDashboard(w http.ResponseWriter, r *http.Request, rq *req
 		}
 	}
 	if u.Metrics != nil {
+		view, err := u.Metrics.For(ctx, rq.p)
+		if err != nil {
+			return err
+		}
 		now := u.now()
 		for _, p := range enginePanels(in.Engine) {
-			data.Charts = append(data.Charts, u.renderPanel(ctx, p, in.Name, now, d, 560))
+			data.Charts = append(data.Charts, u.renderPanel(ctx, view, p, in.Name, now, d, 560))
 		}
 	}
 	if r.URL.Query().Get("fragment") == "dashboard" {
@@ -422,10 +436,14 @@ func (u *site) instanceChart(w http.ResponseWriter, r *http.Request, rq *request
 	if err != nil {
 		return err
 	}
+	view, err := u.Metrics.For(r.Context(), rq.p)
+	if err != nil {
+		return err
+	}
 	id := strings.TrimSuffix(r.PathValue("chart"), ".svg")
 	for _, p := range enginePanels(in.Engine) {
 		if p.ID == id {
-			cv := u.renderPanel(r.Context(), p, in.Name, u.now(), d, 640)
+			cv := u.renderPanel(r.Context(), view, p, in.Name, u.now(), d, 640)
 			if cv.Error != "" {
 				return fmt.Errorf("chart %s of %s: %s", id, in.Name, cv.Error)
 			}
