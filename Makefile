@@ -10,7 +10,8 @@ run:            ## run the server with an embedded SQLite store in ./data
 build:          ## build ./dbfleet
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dbfleet ./cmd/dbfleet
 
-test:           ## the full test suite: real MariaDB, PostgreSQL, Redis and Chromium
+test:           ## the full test suite: real MariaDB, PostgreSQL, Redis and Chromium (installs what is missing)
+	@./.ci/install-deps
 	$(GO) vet ./...
 	CI=$${CI:-true} $(GO) test -count=1 -timeout 30m ./...
 
