@@ -431,8 +431,9 @@ func (s *Service) RemoveMask(ctx context.Context, by auth.Principal, id int64) e
 
 // ---- query credentials ----
 
-// Credential is an instance's read-only account for the query console
-// (without its password).
+// Credential is a read-only account a DBA set for the query console on an
+// instance (without its password); it takes precedence over the managed
+// reader (see Reader).
 type Credential struct {
 	Instance  string    `json:"instance"`
 	User      string    `json:"user"`
@@ -447,7 +448,9 @@ type NewCredential struct {
 }
 
 // SetCredential stores (encrypted) the account the console uses on an
-// instance instead of the inventory's, after checking it logs in.
+// instance instead of the managed reader, after checking it logs in. It
+// replaces the instance's managed reader, if it had one (the account stays
+// on the server; removing the credential makes dbfleet take it over again).
 func (s *Service) SetCredential(ctx context.Context, by auth.Principal, instance string, c NewCredential) (Credential, error) {
 	if err := by.Require(auth.QueryGrant); err != nil {
 		return Credential{}, err
@@ -471,20 +474,29 @@ func (s *Service) SetCredential(ctx context.Context, by auth.Principal, instance
 	}
 	out := Credential{Instance: instance, User: c.User, UpdatedBy: by.User, UpdatedAt: s.now()}
 	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		prev, had, err := s.credFor(ctx, tx, instance)
+		if err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO query_credentials (instance, username, password, updated_by, updated_at) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (instance) DO UPDATE SET username = excluded.username, password = excluded.password,
-			updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
+			updated_by = excluded.updated_by, updated_at = excluded.updated_at, managed = FALSE, host = '', next_password = '',
+			spec = '', scope = '', created_at = 0, rotated_at = 0, synced_at = 0, sync_error = ''`,
 			instance, c.User, sealed, by.User, out.UpdatedAt.UnixMilli()); err != nil {
 			return fmt.Errorf("set query credential: %w", err)
 		}
-		return audit.Record(ctx, tx, "query.credential.set", instance, map[string]any{"user": c.User})
+		detail := map[string]any{"user": c.User}
+		if had && prev.managed {
+			detail["replaces_reader"] = prev.user
+		}
+		return audit.Record(ctx, tx, "query.credential.set", instance, detail)
 	})
 	return out, err
 }
 
-// ListCredentials lists the query credentials, without passwords.
+// ListCredentials lists the DBA-set query credentials, without passwords.
 func (s *Service) ListCredentials(ctx context.Context) ([]Credential, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT instance, username, updated_by, updated_at FROM query_credentials ORDER BY instance")
+	rows, err := s.db.QueryContext(ctx, "SELECT instance, username, updated_by, updated_at FROM query_credentials WHERE NOT managed ORDER BY instance")
 	if err != nil {
 		return nil, fmt.Errorf("list query credentials: %w", err)
 	}
@@ -502,27 +514,27 @@ func (s *Service) ListCredentials(ctx context.Context) ([]Credential, error) {
 	return out, rows.Err()
 }
 
-// RemoveCredential goes back to the inventory's account for instance.
+// RemoveCredential removes the DBA-set credential of instance.
 func (s *Service) RemoveCredential(ctx context.Context, by auth.Principal, instance string) error {
 	if err := by.Require(auth.QueryGrant); err != nil {
 		return err
 	}
 	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		res, err := tx.ExecContext(ctx, "DELETE FROM query_credentials WHERE instance = ?", instance)
+		res, err := tx.ExecContext(ctx, "DELETE FROM query_credentials WHERE instance = ? AND NOT managed", instance)
 		if err != nil {
 			return fmt.Errorf("remove query credential: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return errkind.New(errkind.NotFound, "instance %q has no query credential", instance)
+			return errkind.New(errkind.NotFound, "instance %q has no DBA-set query credential (a managed reader is handled with: dbfleet query reader)", instance)
 		}
 		return audit.Record(ctx, tx, "query.credential.remove", instance, nil)
 	})
 }
 
-// credential returns the query credential of instance, if any.
+// credential returns the DBA-set query credential of instance, if any.
 func (s *Service) credential(ctx context.Context, instance string) (user, password string, ok bool, err error) {
 	var sealed string
-	err = s.db.QueryRowContext(ctx, "SELECT username, password FROM query_credentials WHERE instance = ?", instance).Scan(&user, &sealed)
+	err = s.db.QueryRowContext(ctx, "SELECT username, password FROM query_credentials WHERE instance = ? AND NOT managed", instance).Scan(&user, &sealed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", "", false, nil
 	}
