@@ -254,6 +254,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	loops = append(loops, haLoop(leases, haSvc))
 	loops = append(loops, wo.loops(leases)...)
 	loops = append(loops, executorLoop(leases, execSvc))
+	loops = append(loops, queryReaderLoop(leases, querySvc))
 	loops = append(loops, slowlogLoops(cfg.Slowlog, leases, slowSvc, inv, log.With("component", "slowlog"))...)
 	errc := make(chan error, len(loops)+1)
 	var wg sync.WaitGroup

@@ -9,6 +9,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/inventory"
 	"github.com/dbfleet/dbfleet/internal/metrics"
+	"github.com/dbfleet/dbfleet/internal/platform/lease"
 	"github.com/dbfleet/dbfleet/internal/platform/secret"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
 	"github.com/dbfleet/dbfleet/internal/query"
@@ -22,6 +23,10 @@ func newQuery(c config.Query, db *sqldb.DB, box *secret.Box, inv *inventory.Serv
 		StatementTimeout: c.StatementTimeout,
 		MaxReplicaLag:    c.MaxReplicaLag,
 		AllowedFunctions: query.AllowedFunctions{MySQL: c.AllowedFunctions.MySQL, Postgres: c.AllowedFunctions.Postgres},
+
+		ReaderHost:        c.ReaderHost,
+		ReaderRotateEvery: c.ReaderRotateEvery,
+		ReaderSyncEvery:   c.ReaderSyncEvery,
 	})
 }
 
@@ -47,4 +52,18 @@ func (v queryVisibility) Scopes(ctx context.Context, p auth.Principal) (bool, []
 		scopes[i] = metrics.Scope{Instance: g.Instance, Database: g.Database, Table: g.Table}
 	}
 	return false, scopes, nil
+}
+
+// queryReaderLoop keeps the query console's reader accounts in line with
+// the grants and rotates their passwords, on the holder of the
+// query.reader lease.
+func queryReaderLoop(leases *lease.Manager, svc *query.Service) struct {
+	name string
+	run  func(context.Context) error
+} {
+	l := &query.ReaderLoop{Service: svc}
+	return struct {
+		name string
+		run  func(context.Context) error
+	}{"query reader", func(ctx context.Context) error { return leases.Run(ctx, "query.reader", l.Run) }}
 }

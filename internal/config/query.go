@@ -8,6 +8,10 @@ import (
 	"time"
 )
 
+// readerHost is what a MariaDB/MySQL account's host part may be (the
+// query service checks the same).
+var readerHost = regexp.MustCompile(`^[A-Za-z0-9._%:/-]{1,255}$`)
+
 // Query configures the query console (docs/query.md).
 type Query struct {
 	// RowLimit is the most rows one query returns; RoleRowLimits
@@ -21,6 +25,13 @@ type Query struct {
 	// AllowedFunctions extend the console's allow-lists of functions
 	// (docs/query.md#allowed-functions).
 	AllowedFunctions QueryAllowedFunctions `yaml:"allowed_functions"`
+	// ReaderHost is the host part of the MariaDB/MySQL reader accounts;
+	// empty: the host the server sees dbfleet connect from.
+	ReaderHost string `yaml:"reader_host" env:"DBFLEET_QUERY_READER_HOST"`
+	// ReaderRotateEvery: how often reader passwords change (0: never).
+	ReaderRotateEvery time.Duration `yaml:"reader_rotate_every" env:"DBFLEET_QUERY_READER_ROTATE_EVERY"`
+	// ReaderSyncEvery: how often every reader is synchronised in full.
+	ReaderSyncEvery time.Duration `yaml:"reader_sync_every" env:"DBFLEET_QUERY_READER_SYNC_EVERY"`
 }
 
 // QueryAllowedFunctions are functions statements may call besides the
@@ -36,7 +47,8 @@ type QueryAllowedFunctions struct {
 var functionName = regexp.MustCompile(`^[\p{L}_$][\p{L}\p{N}_$]{0,63}(\.[\p{L}_$][\p{L}\p{N}_$]{0,63})?$`)
 
 func defaultQuery() Query {
-	return Query{RowLimit: 1000, StatementTimeout: 30 * time.Second, MaxReplicaLag: 30 * time.Second}
+	return Query{RowLimit: 1000, StatementTimeout: 30 * time.Second, MaxReplicaLag: 30 * time.Second,
+		ReaderRotateEvery: 720 * time.Hour, ReaderSyncEvery: 15 * time.Minute}
 }
 
 func (q *Query) validate() []string {
@@ -71,6 +83,15 @@ func (q *Query) validate() []string {
 				errs = append(errs, fmt.Sprintf("query.allowed_functions.%s[%d]: %q is not a function name (want NAME or SCHEMA.NAME)", l.key, i, n))
 			}
 		}
+	}
+	if q.ReaderRotateEvery != 0 && q.ReaderRotateEvery < 10*time.Minute {
+		errs = append(errs, fmt.Sprintf("query.reader_rotate_every %s: must be at least 10m, or 0 to never rotate", q.ReaderRotateEvery))
+	}
+	if q.ReaderSyncEvery < time.Minute {
+		errs = append(errs, fmt.Sprintf("query.reader_sync_every %s: must be at least 1m", q.ReaderSyncEvery))
+	}
+	if q.ReaderHost != "" && !readerHost.MatchString(q.ReaderHost) {
+		errs = append(errs, fmt.Sprintf("query.reader_host %q: want a host name, an IP address, a netmask or a pattern such as '%%'", q.ReaderHost))
 	}
 	return errs
 }

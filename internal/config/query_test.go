@@ -31,3 +31,29 @@ func TestQueryConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestQueryReaderConfig(t *testing.T) {
+	c := Defaults()
+	if c.Query.ReaderRotateEvery != 720*time.Hour || c.Query.ReaderSyncEvery != 15*time.Minute || c.Query.ReaderHost != "" {
+		t.Fatalf("defaults: %+v", c.Query)
+	}
+	if err := c.Load("", []string{"DBFLEET_QUERY_READER_HOST=10.0.0.%", "DBFLEET_QUERY_READER_ROTATE_EVERY=0", "DBFLEET_QUERY_READER_SYNC_EVERY=5m"}); err != nil {
+		t.Fatal(err)
+	}
+	if c.Query.ReaderHost != "10.0.0.%" || c.Query.ReaderRotateEvery != 0 || c.Query.ReaderSyncEvery != 5*time.Minute || c.Validate() != nil {
+		t.Errorf("loaded: %+v %v", c.Query, c.Validate())
+	}
+	for _, tc := range []struct{ env, want string }{
+		{"DBFLEET_QUERY_READER_HOST=x'; DROP USER root; --", `query.reader_host "x'; DROP USER root; --": want a host name`},
+		{"DBFLEET_QUERY_READER_ROTATE_EVERY=1m", "query.reader_rotate_every 1m0s: must be at least 10m, or 0 to never rotate"},
+		{"DBFLEET_QUERY_READER_SYNC_EVERY=10s", "query.reader_sync_every 10s: must be at least 1m"},
+	} {
+		c := Defaults()
+		if err := c.Load("", []string{tc.env}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.env, err, tc.want)
+		}
+	}
+}

@@ -27,6 +27,7 @@ import (
 // servers shared by the package's tests (started once by TestMain).
 var servers struct {
 	cluster *testenv.MariaDBCluster
+	single  *testenv.MariaDB // for readers whose inventory account is weak, or that move (reader_test.go)
 	pg      *testenv.Postgres
 	rd      *testenv.Redis
 }
@@ -36,6 +37,7 @@ func TestMain(m *testing.M) {
 		servers.cluster = testenv.StartMariaDBCluster(tb, 2)
 		servers.pg = testenv.StartPostgres(tb)
 		servers.rd = testenv.StartRedis(tb)
+		servers.single = testenv.StartMariaDB(tb)
 		seed(tb)
 	}))
 }

@@ -35,6 +35,14 @@ type Options struct {
 	StatusMaxAge time.Duration
 	// AllowedFunctions extend the allow-lists of functions.
 	AllowedFunctions AllowedFunctions
+	// ReaderHost is the host part of MariaDB/MySQL reader accounts;
+	// empty: the host the server sees dbfleet connect from.
+	ReaderHost string
+	// ReaderRotateEvery: how often reader passwords change; 0: never.
+	ReaderRotateEvery time.Duration
+	// ReaderSyncEvery: how often the reader loop synchronises every
+	// reader in full (default 15m).
+	ReaderSyncEvery time.Duration
 }
 
 func (o *Options) defaults() error {
@@ -49,6 +57,17 @@ func (o *Options) defaults() error {
 	}
 	if o.StatusMaxAge <= 0 {
 		o.StatusMaxAge = 2 * time.Minute
+	}
+	if o.ReaderSyncEvery <= 0 {
+		o.ReaderSyncEvery = 15 * time.Minute
+	}
+	if o.ReaderRotateEvery < 0 {
+		return errkind.New(errkind.Invalid, "query.reader_rotate_every: must not be negative (0 disables rotation)")
+	}
+	if o.ReaderHost != "" {
+		if err := checkReaderHost(o.ReaderHost); err != nil {
+			return err
+		}
 	}
 	for role, n := range o.RoleRowLimits {
 		if _, err := auth.ParseRole(role); err != nil {
@@ -79,6 +98,7 @@ type Service struct {
 	lctn    *lctnCache
 	allow   *allowLists
 	now     func() time.Time
+	readers readerLocks
 }
 
 // NewService returns a Service; box seals query credentials like the

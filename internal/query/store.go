@@ -35,6 +35,9 @@ type Grant struct {
 	Reason    string    `json:"reason,omitempty"`
 	GrantedBy string    `json:"granted_by"`
 	CreatedAt time.Time `json:"created_at"`
+	// Note, from AddGrant only, says when the instance's reader account
+	// could not be updated to match (the grant is stored all the same).
+	Note string `json:"note,omitempty"`
 }
 
 // Scope renders what the grant covers as INSTANCE[/DB[/TABLE]].
@@ -196,7 +199,11 @@ func (s *Service) AddGrant(ctx context.Context, by auth.Principal, n NewGrant) (
 		}
 		return audit.Record(ctx, tx, "query.grant", g.Instance, detail)
 	})
-	return g, err
+	if err != nil {
+		return g, err
+	}
+	g.Note = s.afterGrantChange(ctx, g.Instance, true)
+	return g, nil
 }
 
 const grantSelect = "SELECT id, subject_kind, subject, instance, db, tbl, expires_at, reason, granted_by, created_at FROM query_grants"
@@ -309,7 +316,8 @@ func (s *Service) RevokeGrant(ctx context.Context, by auth.Principal, id int64) 
 	if err := by.Require(auth.QueryGrant); err != nil {
 		return err
 	}
-	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+	var instance string
+	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
 		rows, err := tx.QueryContext(ctx, grantSelect+" WHERE id = ?", id)
 		if err != nil {
 			return fmt.Errorf("revoke grant %d: %w", id, err)
@@ -324,8 +332,14 @@ func (s *Service) RevokeGrant(ctx context.Context, by auth.Principal, id int64) 
 		if _, err := tx.ExecContext(ctx, "DELETE FROM query_grants WHERE id = ?", id); err != nil {
 			return fmt.Errorf("revoke grant %d: %w", id, err)
 		}
+		instance = gs[0].Instance
 		return audit.Record(ctx, tx, "query.revoke", gs[0].Instance, map[string]any{"id": id, "subject": gs[0].Subject(), "scope": gs[0].Scope()})
 	})
+	if err != nil {
+		return err
+	}
+	s.afterGrantChange(ctx, instance, false) // a failure is logged and retried by the reader loop
+	return nil
 }
 
 // covered reports whether grants allow a, comparing names as the

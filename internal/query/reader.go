@@ -1,0 +1,774 @@
+package query
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dbfleet/dbfleet/internal/auth"
+	"github.com/dbfleet/dbfleet/internal/engine"
+	"github.com/dbfleet/dbfleet/internal/inventory"
+	"github.com/dbfleet/dbfleet/internal/platform/audit"
+	"github.com/dbfleet/dbfleet/internal/platform/errkind"
+	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
+)
+
+// The managed reader: every user read (console, schema browser, and the
+// exports and reports that go through this service) logs in as a
+// least-privilege account that dbfleet creates on the instance with the
+// inventory's account, grants exactly what the query grants name, and
+// rotates. The server itself then refuses what the checks might miss.
+// This file creates, synchronises, rotates and retires it.
+
+const (
+	// readerPrefix starts every reader account's name; the rest is the
+	// instance's name (hashed when too long), so that two inventory
+	// entries for one server never fight over one account.
+	readerPrefix = "dbfleet_ro_"
+	// readerNameMax fits MySQL's 32-character user names.
+	readerNameMax = 32
+	// readerConnLimit caps a reader's concurrent sessions on the server.
+	readerConnLimit = 32
+	// readerPasswordLen: letters and digits only, so that the password
+	// needs no quoting anywhere.
+	readerPasswordLen = 40
+)
+
+// readerEngine reports whether engine k has managed readers. Redis has
+// none: its command allow-list is its barrier.
+func readerEngine(k engine.Kind) bool {
+	switch k {
+	case engine.MariaDB, engine.MySQL, engine.TiDB, engine.Postgres:
+		return true
+	}
+	return false
+}
+
+// readerName is the account name of the reader created on instance home.
+func readerName(home string) string {
+	if len(readerPrefix)+len(home) <= readerNameMax {
+		return readerPrefix + home
+	}
+	sum := sha256.Sum256([]byte(home))
+	keep := readerNameMax - len(readerPrefix) - 9
+	return readerPrefix + home[:keep] + "_" + hex.EncodeToString(sum[:4])
+}
+
+const passwordAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+// newReaderPassword is a random password of letters and digits.
+func newReaderPassword() string {
+	out := make([]byte, 0, readerPasswordLen)
+	buf := make([]byte, 64)
+	for len(out) < readerPasswordLen {
+		rand.Read(buf) // never fails (crypto/rand)
+		for _, b := range buf {
+			// 62*4 = 248: reject 248..255 so that every letter is equally likely.
+			if b < 248 && len(out) < readerPasswordLen {
+				out = append(out, passwordAlphabet[int(b)%len(passwordAlphabet)])
+			}
+		}
+	}
+	return string(out)
+}
+
+var readerHostRe = regexp.MustCompile(`^[A-Za-z0-9._%:/-]{1,255}$`)
+
+// checkReaderHost validates the host part of a MariaDB/MySQL account.
+func checkReaderHost(h string) error {
+	if !readerHostRe.MatchString(h) {
+		return errkind.New(errkind.Invalid, "query.reader_host %q: want a host name, an IP address, a netmask (10.0.0.0/255.0.0.0) or a pattern such as '%%'", h)
+	}
+	return nil
+}
+
+// readerScope is what a reader must be able to read, from the active
+// query grants: every non-system database (All), or the databases in DBs,
+// each with the PostgreSQL schemas named (nil: every non-system schema).
+type readerScope struct {
+	All bool                `json:"all,omitempty"`
+	DBs map[string][]string `json:"dbs,omitempty"`
+}
+
+func (sc *readerScope) add(k engine.Kind, g Grant) {
+	if g.Database == "" {
+		sc.All = true
+		return
+	}
+	if sc.DBs == nil {
+		sc.DBs = map[string][]string{}
+	}
+	schemas, seen := sc.DBs[g.Database]
+	if k != engine.Postgres || g.Table == "" || (seen && schemas == nil) {
+		sc.DBs[g.Database] = nil
+		return
+	}
+	schema, _, _ := strings.Cut(g.Table, ".")
+	if !slices.Contains(schemas, schema) {
+		schemas = append(schemas, schema)
+		sort.Strings(schemas)
+	}
+	sc.DBs[g.Database] = schemas
+}
+
+// spec is a canonical text of the scope, to see whether it changed.
+func (sc readerScope) spec() string {
+	if sc.All {
+		return `{"all":true}`
+	}
+	b, _ := json.Marshal(sc) // map keys sorted, schemas sorted by add
+	return string(b)
+}
+
+// homeIn is the instance the reader of in lives on, given in's cluster
+// members: the cluster's declared primary, or in itself. A replica whose
+// cluster names no primary has no home: account DDL run on a replica
+// would diverge it from its source.
+func homeIn(in inventory.Instance, members []inventory.Instance) (inventory.Instance, error) {
+	if in.Cluster == "" {
+		return in, nil
+	}
+	for _, m := range members {
+		if m.Cluster == in.Cluster && m.Role == inventory.RolePrimary && m.Engine == in.Engine {
+			return m, nil
+		}
+	}
+	if in.Role == inventory.RoleReplica || (in.Status != nil && in.Status.Role == engine.RoleReplica) {
+		return inventory.Instance{}, errkind.New(errkind.Unavailable,
+			"instance %q is a replica and its cluster %q declares no primary to create the query reader on; declare it: dbfleet instance set PRIMARY --role primary", in.Name, in.Cluster)
+	}
+	return in, nil
+}
+
+func (s *Service) readerHome(ctx context.Context, in inventory.Instance) (inventory.Instance, error) {
+	if in.Cluster == "" {
+		return in, nil
+	}
+	members, err := s.inv.ListInstances(ctx, inventory.InstanceFilter{Cluster: in.Cluster})
+	if err != nil {
+		return inventory.Instance{}, err
+	}
+	return homeIn(in, members)
+}
+
+// scopeFor is what the reader of home must read (the active grants on
+// home and on every instance that reads through it) and those instances.
+func (s *Service) scopeFor(ctx context.Context, home inventory.Instance) (readerScope, []string, error) {
+	all, err := s.inv.ListInstances(ctx, inventory.InstanceFilter{})
+	if err != nil {
+		return readerScope{}, nil, err
+	}
+	users := []string{}
+	for _, in := range all {
+		if in.Name == home.Name {
+			users = append(users, in.Name)
+			continue
+		}
+		if in.Cluster == "" || in.Cluster != home.Cluster || in.Engine != home.Engine {
+			continue
+		}
+		if h, err := homeIn(in, all); err == nil && h.Name == home.Name {
+			users = append(users, in.Name)
+		}
+	}
+	gs, err := s.activeGrantsOn(ctx, users)
+	if err != nil {
+		return readerScope{}, nil, err
+	}
+	var sc readerScope
+	for _, g := range gs {
+		sc.add(home.Engine, g)
+	}
+	return sc, users, nil
+}
+
+// grantedInstances lists the instances that have an active grant.
+func (s *Service) grantedInstances(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT DISTINCT instance FROM query_grants WHERE expires_at IS NULL OR expires_at > ? ORDER BY instance", s.now().UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("read grants: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, fmt.Errorf("read grants: %w", err)
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// activeGrantsOn lists the unexpired grants on the instances named.
+func (s *Service) activeGrantsOn(ctx context.Context, instances []string) ([]Grant, error) {
+	if len(instances) == 0 {
+		return nil, nil
+	}
+	args := make([]any, 0, len(instances)+1)
+	for _, n := range instances {
+		args = append(args, n)
+	}
+	args = append(args, s.now().UnixMilli())
+	rows, err := s.db.QueryContext(ctx, grantSelect+" WHERE instance IN ("+placeholders(len(instances))+") AND (expires_at IS NULL OR expires_at > ?)", args...)
+	if err != nil {
+		return nil, fmt.Errorf("read grants: %w", err)
+	}
+	return s.scanGrants(rows)
+}
+
+// accountExists asks the server (as the inventory's account) whether the
+// reader account exists, comparing names as the server does.
+func accountExists(ctx context.Context, admin engine.Conn, k engine.Kind, user, host string) (bool, error) {
+	if k == engine.Postgres {
+		rows, _, err := admin.Query(ctx, 1, "SELECT 1 FROM pg_roles WHERE rolname = $1", user)
+		if err != nil {
+			return false, err
+		}
+		return len(rows.Values) == 1, nil
+	}
+	_, err := mysqlShowGrants(ctx, admin, mysqlAccount{user, host}.sql(k))
+	if errors.Is(err, errNoSuchAccount) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+type syncMode int
+
+const (
+	syncExisting syncMode = iota // synchronise a reader that exists
+	syncCreate                   // create it if there is none, then synchronise
+	syncFull                     // as syncCreate, and look into every database (PostgreSQL)
+	syncRotate                   // set a new password, then synchronise
+)
+
+// readerLocks serialises the work on one reader within this process.
+type readerLocks struct {
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex
+}
+
+func (l *readerLocks) lock(name string) func() {
+	l.mu.Lock()
+	if l.locks == nil {
+		l.locks = map[string]*sync.Mutex{}
+	}
+	m, ok := l.locks[name]
+	if !ok {
+		m = &sync.Mutex{}
+		l.locks[name] = m
+	}
+	l.mu.Unlock()
+	m.Lock()
+	return m.Unlock
+}
+
+// errNoReader: the instance has no managed reader (and none was asked for).
+var errNoReader = errors.New("no managed reader")
+
+// syncReader brings the reader of home in line with the grants: the
+// account exists with its attributes (created, with a new password, when
+// mode is syncCreate or syncFull and there is none), its privileges are
+// exactly those the active grants need, and with syncRotate its password
+// is new. The password is changed safely: the new one is stored as pending
+// first, then set on the server, then made current; logins try both
+// meanwhile. On PostgreSQL, privileges live in each database: a full
+// synchronisation (syncFull, or a new reader) looks into every one; the
+// others only into those granted now or at the last synchronisation.
+func (s *Service) syncReader(ctx context.Context, home inventory.Instance, mode syncMode) (credRow, error) {
+	if !readerEngine(home.Engine) {
+		return credRow{}, errkind.New(errkind.Invalid, "instance %q is %s, which has no query reader (its command allow-list keeps queries read-only)", home.Name, home.Engine)
+	}
+	defer s.readers.lock(home.Name)()
+	r, ok, err := s.credFor(ctx, s.db, home.Name)
+	if err != nil {
+		return credRow{}, err
+	}
+	if ok && !r.managed {
+		return credRow{}, errkind.New(errkind.Conflict, "instance %q uses a DBA-set query credential (user %s), not a managed reader; to go back to the managed reader: dbfleet query credential remove %s", home.Name, r.user, home.Name)
+	}
+	if !ok && mode != syncCreate && mode != syncFull {
+		return credRow{}, fmt.Errorf("instance %q: %w", home.Name, errNoReader)
+	}
+
+	admin, err := s.inv.Connect(ctx, home.Name, "")
+	if err != nil {
+		return credRow{}, s.syncFailed(ctx, home.Name, ok, fmt.Errorf("connect with the inventory's account: %w", err))
+	}
+	defer admin.Close()
+	host := ""
+	if home.Engine != engine.Postgres {
+		if host, err = s.readerHostOn(ctx, admin); err != nil {
+			return credRow{}, s.syncFailed(ctx, home.Name, ok, err)
+		}
+	}
+
+	now := s.now().UnixMilli()
+	created := false
+	if !ok {
+		sealed, err := s.box.Seal(newReaderPassword())
+		if err != nil {
+			return credRow{}, err
+		}
+		r = credRow{instance: home.Name, user: readerName(home.Name), host: host, managed: true, next: sealed,
+			created: now, rotated: now, updatedBy: audit.ActorFrom(ctx).User, updated: now}
+		res, err := s.db.ExecContext(ctx, `INSERT INTO query_credentials (instance, username, host, managed, password, next_password,
+			created_at, rotated_at, updated_by, updated_at) VALUES (?, ?, ?, TRUE, '', ?, ?, ?, ?, ?) ON CONFLICT (instance) DO NOTHING`,
+			r.instance, r.user, r.host, r.next, r.created, r.rotated, r.updatedBy, r.updated)
+		if err != nil {
+			return credRow{}, fmt.Errorf("record the reader of %q: %w", home.Name, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 { // another server got there first
+			if r, ok, err = s.credFor(ctx, s.db, home.Name); err != nil || !ok || !r.managed {
+				return credRow{}, errkind.New(errkind.Conflict, "the query credential of %q changed meanwhile; try again", home.Name)
+			}
+		} else {
+			created = true
+		}
+	}
+	if mode == syncRotate && r.next == "" {
+		sealed, err := s.box.Seal(newReaderPassword())
+		if err != nil {
+			return credRow{}, err
+		}
+		if _, err := s.db.ExecContext(ctx, "UPDATE query_credentials SET next_password = ? WHERE instance = ? AND managed AND next_password = ''",
+			sealed, home.Name); err != nil {
+			return credRow{}, fmt.Errorf("rotate the reader of %q: %w", home.Name, err)
+		}
+		if r, _, err = s.credFor(ctx, s.db, home.Name); err != nil {
+			return credRow{}, err
+		}
+	}
+
+	// The password the account must have: a pending one is set on the
+	// server; otherwise the current one only serves to re-create an
+	// account that vanished.
+	setPassword := r.next != ""
+	sealed := r.password
+	if setPassword {
+		sealed = r.next
+	}
+	pw, err := s.box.Open(sealed)
+	if err != nil {
+		return credRow{}, fmt.Errorf("reader of %q: %w", home.Name, err)
+	}
+	sc, _, err := s.scopeFor(ctx, home)
+	if err != nil {
+		return credRow{}, err
+	}
+	acct := readerAccount{user: r.user, host: host, password: pw, setPassword: setPassword}
+	var res syncResult
+	if host != r.host && r.host != "" && home.Engine != engine.Postgres {
+		// query.reader_host changed: the account moves to the new host.
+		acct.setPassword = true
+		res.changes = append(res.changes, fmt.Sprintf("moved from host %s to %s", r.host, host))
+	}
+	switch home.Engine {
+	case engine.Postgres:
+		var only map[string]bool // nil: every database
+		if mode != syncFull && !created && !sc.All {
+			only = map[string]bool{}
+			for db := range sc.DBs {
+				only[db] = true
+			}
+			var before []string
+			json.Unmarshal([]byte(r.scope), &before)
+			for _, b := range before {
+				db, _, _ := strings.Cut(b, "/")
+				only[db] = true
+			}
+		}
+		err = pgSyncReader(ctx, admin, s.inv, home.Name, acct, sc, only, &res)
+	default:
+		err = mysqlSyncReader(ctx, admin, home.Engine, acct, sc, &res)
+		if err == nil && host != r.host && r.host != "" {
+			err = mysqlDropAccount(ctx, admin, home.Engine, mysqlAccount{r.user, r.host}, &res)
+		}
+	}
+	if err != nil {
+		return credRow{}, s.syncFailed(ctx, home.Name, true, err)
+	}
+
+	// Record what the server now has, and audit what changed.
+	scope, _ := json.Marshal(res.granted)
+	r.host, r.spec, r.scope, r.synced, r.syncError = host, sc.spec(), string(scope), s.now().UnixMilli(), ""
+	if setPassword {
+		r.password, r.next, r.rotated = r.next, "", r.synced
+	}
+	action, detail := "", map[string]any{"user": r.user, "scope": res.granted}
+	switch {
+	case created:
+		action = "query.reader.create"
+	case mode == syncRotate:
+		action = "query.reader.rotate"
+	case len(res.changes) > 0:
+		action = "query.reader.sync"
+	}
+	if r.host != "" {
+		detail["host"] = r.host
+	}
+	if len(res.changes) > 0 {
+		detail["changes"] = res.changes
+	}
+	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE query_credentials SET host = ?, password = ?, next_password = CASE WHEN next_password = ? THEN '' ELSE next_password END,
+			spec = ?, scope = ?, rotated_at = ?, synced_at = ?, sync_error = '' WHERE instance = ? AND managed`,
+			r.host, r.password, sealed, r.spec, r.scope, r.rotated, r.synced, r.instance); err != nil {
+			return fmt.Errorf("record the reader of %q: %w", r.instance, err)
+		}
+		if action == "" {
+			return nil
+		}
+		return audit.Record(ctx, tx, action, r.instance, detail)
+	})
+	if err != nil {
+		return credRow{}, err
+	}
+	if action != "" {
+		s.log.Info("query reader "+strings.TrimPrefix(action, "query.reader."), "instance", r.instance, "reader", r.user, "scope", res.granted, "changes", res.changes)
+	}
+	return r, nil
+}
+
+// syncFailed records why the reader of instance could not be brought in
+// line (when it has a row) and returns err.
+func (s *Service) syncFailed(ctx context.Context, instance string, hasRow bool, err error) error {
+	if hasRow {
+		if _, uerr := s.db.ExecContext(context.WithoutCancel(ctx), "UPDATE query_credentials SET sync_error = ? WHERE instance = ? AND managed", err.Error(), instance); uerr != nil {
+			s.log.Warn("record a reader sync error", "instance", instance, "err", uerr)
+		}
+	}
+	return err
+}
+
+// readerHostOn is the host part for MariaDB/MySQL reader accounts:
+// query.reader_host, else the host the server sees dbfleet connect from.
+func (s *Service) readerHostOn(ctx context.Context, admin engine.Conn) (string, error) {
+	if s.opts.ReaderHost != "" {
+		return s.opts.ReaderHost, nil
+	}
+	rows, _, err := admin.Query(ctx, 1, "SELECT USER()")
+	if err != nil {
+		return "", fmt.Errorf("ask the server which host it sees dbfleet connect from: %w", err)
+	}
+	var who string
+	if len(rows.Values) == 1 && len(rows.Values[0]) == 1 {
+		who = str(rows.Values[0][0])
+	}
+	i := strings.LastIndexByte(who, '@')
+	if i < 0 {
+		return "", fmt.Errorf("USER() answered %q, not user@host; set query.reader_host", who)
+	}
+	host := who[i+1:]
+	if err := checkReaderHost(host); err != nil {
+		return "", fmt.Errorf("the server sees dbfleet connect from %q, which is no valid account host; set query.reader_host", host)
+	}
+	return host, nil
+}
+
+// readerAccount is the account to bring in line.
+type readerAccount struct {
+	user, host  string
+	password    string
+	setPassword bool // set password on an account that exists
+}
+
+// syncResult is what a synchronisation did.
+type syncResult struct {
+	granted []string // what the account may read now
+	changes []string // what changed, for the audit log
+}
+
+// afterGrantChange brings the reader of instance's home in line after a
+// grant changed; create: make one if there is none. A failure does not
+// undo the grant: it is logged, recorded, retried by the reader loop, and
+// returned as a note for the caller.
+func (s *Service) afterGrantChange(ctx context.Context, instance string, create bool) string {
+	in, err := s.inv.GetInstance(ctx, instance)
+	if err != nil || !readerEngine(in.Engine) {
+		return ""
+	}
+	home, err := s.readerHome(ctx, in)
+	if err != nil {
+		return "the query reader was not updated: " + err.Error()
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	mode := syncExisting
+	if create {
+		mode = syncCreate
+	}
+	if _, err := s.syncReader(ctx, home, mode); err != nil && !errors.Is(err, errNoReader) && errkind.Of(err) != errkind.Conflict {
+		s.log.Warn("update the query reader after a grant change", "instance", home.Name, "err", err)
+		return fmt.Sprintf("the grant is stored, but the reader account of %s was not updated (retried in the background; or run: dbfleet query reader sync %s): %v", home.Name, home.Name, err)
+	}
+	return ""
+}
+
+// ReaderLoop keeps the managed readers in line: each Tick it compares the
+// active grants (expiries included) with what every reader was last given
+// and synchronises those that differ; every Options.ReaderSyncEvery it
+// synchronises all of them (new databases under instance-wide grants,
+// changes made by hand) and creates the missing ones of instances with
+// grants; it rotates passwords older than Options.ReaderRotateEvery. Run
+// it in one process only (under a lease).
+type ReaderLoop struct {
+	Service *Service
+	// Tick defaults to 30s.
+	Tick time.Duration
+}
+
+// Run loops until ctx ends.
+func (l *ReaderLoop) Run(ctx context.Context) error {
+	tick := l.Tick
+	if tick <= 0 {
+		tick = 30 * time.Second
+	}
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	var lastFull time.Time
+	for {
+		full := lastFull.IsZero() || l.Service.now().Sub(lastFull) >= l.Service.opts.ReaderSyncEvery
+		if full {
+			lastFull = l.Service.now()
+		}
+		l.Service.readerPass(ctx, full)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// readerPass is one round of the reader loop.
+func (s *Service) readerPass(ctx context.Context, full bool) {
+	ctx = audit.WithActor(ctx, audit.Actor{User: "system"})
+	rows, err := s.managedRows(ctx)
+	if err != nil {
+		s.log.Warn("reader loop", "err", err)
+		return
+	}
+	all, err := s.inv.ListInstances(ctx, inventory.InstanceFilter{})
+	if err != nil {
+		s.log.Warn("reader loop", "err", err)
+		return
+	}
+	byName := map[string]inventory.Instance{}
+	for _, in := range all {
+		byName[in.Name] = in
+	}
+	have := map[string]bool{}
+	for _, r := range rows {
+		if ctx.Err() != nil {
+			return
+		}
+		have[r.instance] = true
+		in, ok := byName[r.instance]
+		if !ok {
+			// The instance left the inventory: its account cannot be
+			// reached any more; forget it.
+			if _, err := s.db.ExecContext(ctx, "DELETE FROM query_credentials WHERE instance = ? AND managed", r.instance); err != nil {
+				s.log.Warn("forget the reader of a removed instance", "instance", r.instance, "err", err)
+			}
+			continue
+		}
+		home, err := homeIn(in, all)
+		if err != nil {
+			continue // no primary declared right now (a failover?): wait
+		}
+		if home.Name != in.Name {
+			s.retireReader(ctx, in, home, r)
+			continue
+		}
+		rotate := s.opts.ReaderRotateEvery > 0 && s.now().Sub(sqldb.Time(r.rotated)) >= s.opts.ReaderRotateEvery
+		need := full || rotate || r.next != "" || r.syncError != ""
+		if !need {
+			sc, _, err := s.scopeFor(ctx, home)
+			if err != nil {
+				s.log.Warn("reader loop", "instance", home.Name, "err", err)
+				continue
+			}
+			need = sc.spec() != r.spec
+		}
+		if !need {
+			continue
+		}
+		mode := syncExisting
+		switch {
+		case rotate:
+			mode = syncRotate
+		case full:
+			mode = syncFull
+		}
+		if _, err := s.syncReader(ctx, home, mode); err != nil && ctx.Err() == nil {
+			s.log.Warn("synchronise the query reader", "instance", home.Name, "err", err)
+		}
+	}
+	if !full {
+		return
+	}
+	// Instances with grants whose home has no reader yet get one.
+	granted, err := s.grantedInstances(ctx)
+	if err != nil {
+		s.log.Warn("reader loop", "err", err)
+		return
+	}
+	for _, name := range granted {
+		in, ok := byName[name]
+		if !ok || !readerEngine(in.Engine) || ctx.Err() != nil {
+			continue
+		}
+		home, err := homeIn(in, all)
+		if err != nil || have[home.Name] {
+			continue
+		}
+		have[home.Name] = true
+		if c, ok, _ := s.credFor(ctx, s.db, home.Name); ok && !c.managed {
+			continue
+		}
+		if _, err := s.syncReader(ctx, home, syncCreate); err != nil && ctx.Err() == nil {
+			s.log.Warn("create the query reader", "instance", home.Name, "err", err)
+		}
+	}
+}
+
+// retireReader removes the reader created on in, which is no longer its
+// cluster's primary (a failover): its privileges are revoked and the
+// account dropped through the new primary, home, whose DDL replicates.
+func (s *Service) retireReader(ctx context.Context, in, home inventory.Instance, r credRow) {
+	defer s.readers.lock(in.Name)()
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	admin, err := s.inv.Connect(ctx, home.Name, "")
+	if err != nil {
+		s.log.Warn("retire the reader of a former primary", "instance", in.Name, "via", home.Name, "err", err)
+		return
+	}
+	defer admin.Close()
+	var res syncResult
+	if in.Engine == engine.Postgres {
+		err = pgDropRole(ctx, admin, s.inv, home.Name, r.user, &res)
+	} else {
+		err = mysqlDropAccount(ctx, admin, in.Engine, mysqlAccount{r.user, r.host}, &res)
+	}
+	if err != nil {
+		s.log.Warn("retire the reader of a former primary", "instance", in.Name, "via", home.Name, "err", err)
+		return
+	}
+	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM query_credentials WHERE instance = ? AND managed", in.Name); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, "query.reader.retire", in.Name, map[string]any{"user": r.user, "via": home.Name})
+	})
+	if err != nil {
+		s.log.Warn("retire the reader of a former primary", "instance", in.Name, "err", err)
+	}
+}
+
+// ListReaders lists the managed readers.
+func (s *Service) ListReaders(ctx context.Context, by auth.Principal) ([]Reader, error) {
+	if err := by.Require(auth.QueryGrant); err != nil {
+		return nil, err
+	}
+	rows, err := s.managedRows(ctx)
+	if err != nil {
+		return nil, err
+	}
+	all, err := s.inv.ListInstances(ctx, inventory.InstanceFilter{})
+	if err != nil {
+		return nil, err
+	}
+	out := []Reader{}
+	for _, r := range rows {
+		var k engine.Kind
+		for _, in := range all {
+			if in.Name == r.instance {
+				k = in.Engine
+			}
+		}
+		rd := r.toReader(k)
+		for _, in := range all {
+			if h, err := homeIn(in, all); err == nil && h.Name == r.instance && readerEngine(in.Engine) {
+				if c, ok, _ := s.credFor(ctx, s.db, in.Name); !ok || c.managed || in.Name == r.instance {
+					rd.UsedBy = append(rd.UsedBy, in.Name)
+				}
+			}
+		}
+		out = append(out, rd)
+	}
+	return out, nil
+}
+
+// homeOf resolves the instance whose reader serves instance.
+func (s *Service) homeOf(ctx context.Context, instance string) (inventory.Instance, inventory.Instance, error) {
+	in, err := s.inv.GetInstance(ctx, instance)
+	if err != nil {
+		return in, in, err
+	}
+	if !readerEngine(in.Engine) {
+		return in, in, errkind.New(errkind.Invalid, "instance %q is %s, which has no query reader (its command allow-list keeps queries read-only)", in.Name, in.Engine)
+	}
+	home, err := s.readerHome(ctx, in)
+	return in, home, err
+}
+
+// SyncReader creates the reader that queries on instance log in as, if
+// there is none, and brings its privileges in line with the grants now
+// (in full: every database of a PostgreSQL instance).
+func (s *Service) SyncReader(ctx context.Context, by auth.Principal, instance string) (Reader, error) {
+	return s.changeReader(ctx, by, instance, syncFull)
+}
+
+// RotateReader gives the reader that queries on instance log in as a new
+// password (creating it if there is none). Sessions open meanwhile go on.
+func (s *Service) RotateReader(ctx context.Context, by auth.Principal, instance string) (Reader, error) {
+	return s.changeReader(ctx, by, instance, syncRotate)
+}
+
+func (s *Service) changeReader(ctx context.Context, by auth.Principal, instance string, mode syncMode) (Reader, error) {
+	if err := by.Require(auth.QueryGrant); err != nil {
+		return Reader{}, err
+	}
+	_, home, err := s.homeOf(ctx, instance)
+	if err != nil {
+		return Reader{}, err
+	}
+	if mode == syncRotate {
+		if _, ok, err := s.credFor(ctx, s.db, home.Name); err != nil {
+			return Reader{}, err
+		} else if !ok {
+			mode = syncCreate // a new reader has a new password anyway
+		}
+	}
+	if _, err := s.syncReader(ctx, home, mode); err != nil {
+		switch errkind.Of(err) {
+		case errkind.Unknown, errkind.Forbidden, errkind.Unauthorized:
+			// what the instance refused, not the caller's doing
+			err = errkind.Wrap(errkind.Upstream, err)
+		}
+		return Reader{}, fmt.Errorf("reader of instance %s: %w", home.Name, err)
+	}
+	list, err := s.ListReaders(ctx, by)
+	if err != nil {
+		return Reader{}, err
+	}
+	for _, l := range list {
+		if l.Instance == home.Name {
+			return l, nil
+		}
+	}
+	return Reader{}, errkind.New(errkind.NotFound, "the reader of %q vanished meanwhile", home.Name)
+}
