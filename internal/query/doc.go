@@ -21,8 +21,14 @@
 //   - The session is read-only too: one pinned connection with SET SESSION
 //     TRANSACTION READ ONLY (PostgreSQL default_transaction_read_only),
 //     a server-side statement timeout, and the quoting rules the checks
-//     assume; an optional per-instance read-only account (stored sealed)
-//     replaces the inventory's.
+//     assume.
+//   - The account is least-privilege: user reads never log in with the
+//     inventory's account but as the instance's reader, which this
+//     package creates (on the cluster's primary; it replicates), grants
+//     exactly what the query grants name (SELECT, SHOW VIEW or CONNECT,
+//     USAGE, SELECT; nothing global), keeps in line as grants change and
+//     expire, and rotates (reader.go, ReaderLoop); a DBA-set credential
+//     takes precedence. The server itself refuses what the checks miss.
 //   - Redis commands come from an allow-list whose replies are bounded.
 //
 // Grants (per user or role, on an instance, a database or a table, with an
@@ -38,5 +44,6 @@
 // their code. Every query is audited. Export and Explain give other
 // packages the same checks.
 //
-// It owns the tables query_grants, query_masks and query_credentials.
+// It owns the tables query_grants, query_masks and query_credentials
+// (DBA-set credentials and managed readers).
 package query

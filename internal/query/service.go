@@ -351,27 +351,22 @@ type sessioner interface {
 	Session(ctx context.Context) (engine.Conn, error)
 }
 
-// open connects to target (with its query credential, else the requested
-// instance's, else the inventory's account) and makes the session
-// read-only with a statement timeout. Redis has no such session: the
-// command subset is what keeps it read-only.
+// open connects to target as the reader (readerFor: a DBA-set query
+// credential, else the managed reader; never the inventory's account) and
+// makes the session read-only with a statement timeout. Redis has no such
+// session: the command subset is what keeps it read-only.
 func (s *Service) open(ctx context.Context, requested, target inventory.Instance, db string, timeout time.Duration) (engine.Conn, error) {
-	t, err := s.inv.Target(ctx, target.Name)
+	logins, err := s.readerFor(ctx, requested, target)
 	if err != nil {
 		return nil, err
 	}
-	for _, name := range []string{target.Name, requested.Name} {
-		user, pw, ok, err := s.credential(ctx, name)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			t.User, t.Password = user, pw
+	var conn engine.Conn
+	for _, t := range logins { // the next one only when a rotation is under way
+		t.Database = db
+		if conn, err = s.engines.Open(ctx, t); err == nil || errkind.Of(err) != errkind.Unauthorized {
 			break
 		}
 	}
-	t.Database = db
-	conn, err := s.engines.Open(ctx, t)
 	if err != nil {
 		return nil, fmt.Errorf("connect to instance %q: %w", target.Name, s.queryError(ctx, err, timeout))
 	}
@@ -570,6 +565,11 @@ func (s *Service) browse(ctx context.Context, p auth.Principal, instance, db str
 	}
 	if db, err = defaultDatabase(in.Engine, db); err != nil {
 		return nil, err
+	}
+	if in.Engine == engine.MariaDB || in.Engine == engine.MySQL || in.Engine == engine.TiDB {
+		// The browser's queries name the schema: a database the reader may
+		// not enter is then refused by the grants, with the reason.
+		db = ""
 	}
 	target := s.pickTarget(ctx, in, false)
 	if b.names, err = s.namesOf(ctx, target.Engine, target.Name); err != nil {

@@ -44,10 +44,18 @@ func wantRefused(t *testing.T, what string, err error, contains string) {
 }
 
 // The session itself is read-only: even a write that slipped past the
-// checks fails on the server, and the statement timeout is set.
+// checks fails on the server, and the statement timeout is set. The
+// managed reader could not write anyway (TestReaderServerRefuses), so
+// this runs with DBA-set credentials that could: the session alone holds.
 func TestSessionIsReadOnly(t *testing.T) {
 	f := newFixture(t, Options{StatementTimeout: 3 * time.Second})
 	ctx := context.Background()
+	c := servers.cluster.Nodes[0]
+	for _, cr := range []struct{ instance, user, password string }{{"orders-1", c.User, c.Password}, {"pg-1", servers.pg.User, servers.pg.Password}} {
+		if _, err := f.svc.SetCredential(f.as(f.dba), f.dba, cr.instance, NewCredential{User: cr.user, Password: cr.password}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, tc := range []struct {
 		instance, db string
 		writes       []string
@@ -94,6 +102,8 @@ func TestSessionIsReadOnly(t *testing.T) {
 // nothing.
 func TestRefusedLive(t *testing.T) {
 	f := newFixture(t, Options{})
+	f.grant(t, NewGrant{Role: "dba", Instance: "orders-1", Database: "shop"}) // what the reader may read, to check nothing changed
+	f.grant(t, NewGrant{Role: "dba", Instance: "pg-1", Database: "app"})
 	for _, tc := range []struct{ instance, db, sql, want, rule string }{
 		{"orders-1", "shop", "DELETE FROM users", "DELETE statements are not allowed", RuleStatement},
 		{"orders-1", "shop", "SELECT 1; DELETE FROM users", "exactly one statement", RuleMultiStatement},
@@ -580,9 +590,11 @@ func TestSchemaBrowser(t *testing.T) {
 	if err != nil || len(cols) != 3 || cols[2].Name != "card" {
 		t.Errorf("pg columns: %+v %v", cols, err)
 	}
-	// A DBA sees everything, unmasked.
+	// A DBA sees, unmasked, what the reader may read: the databases some
+	// grant names, never one that none does, nor the system's.
 	dbs, err = f.svc.Databases(f.as(f.dba), f.dba, "orders-1")
-	if err != nil || !strings.Contains(strings.Join(dbs, ","), "secret") {
+	if all := strings.Join(dbs, ","); err != nil || !strings.Contains(all, "crm") || !strings.Contains(all, "shop") ||
+		strings.Contains(all, "secret") || strings.Contains(all, "mysql") {
 		t.Errorf("dba databases: %v %v", dbs, err)
 	}
 	cols, err = f.svc.Columns(f.as(f.dba), f.dba, "orders-1", "shop", "users")

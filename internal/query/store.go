@@ -528,7 +528,8 @@ func (s *Service) ListCredentials(ctx context.Context) ([]Credential, error) {
 	return out, rows.Err()
 }
 
-// RemoveCredential removes the DBA-set credential of instance.
+// RemoveCredential removes the DBA-set credential of instance: queries log
+// in as the managed reader again (created on first use).
 func (s *Service) RemoveCredential(ctx context.Context, by auth.Principal, instance string) error {
 	if err := by.Require(auth.QueryGrant); err != nil {
 		return err
@@ -543,20 +544,4 @@ func (s *Service) RemoveCredential(ctx context.Context, by auth.Principal, insta
 		}
 		return audit.Record(ctx, tx, "query.credential.remove", instance, nil)
 	})
-}
-
-// credential returns the DBA-set query credential of instance, if any.
-func (s *Service) credential(ctx context.Context, instance string) (user, password string, ok bool, err error) {
-	var sealed string
-	err = s.db.QueryRowContext(ctx, "SELECT username, password FROM query_credentials WHERE instance = ? AND NOT managed", instance).Scan(&user, &sealed)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", "", false, nil
-	}
-	if err != nil {
-		return "", "", false, fmt.Errorf("read query credential of %q: %w", instance, err)
-	}
-	if password, err = s.box.Open(sealed); err != nil {
-		return "", "", false, fmt.Errorf("query credential of %q: %w", instance, err)
-	}
-	return user, password, true, nil
 }
