@@ -147,6 +147,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	if err != nil {
 		return err
 	}
+	inv.ExtraChecks = append(inv.ExtraChecks, querySvc) // instance check reports the reader account
 	mstore, scraper, remote, err := openMetrics(cfg.Metrics, inv, queryVisibility{querySvc}, reg, log)
 	if err != nil {
 		return err

@@ -524,9 +524,24 @@ func printCheck(w io.Writer, c inventory.CheckResult) {
 		row(w, "gtid/position", r.GTIDCurrent)
 	}
 	row(w, "took", c.Took.Round(100_000).String())
+	for _, f := range c.Checks {
+		row(w, f.Name, findingText(f))
+	}
 	for _, warn := range c.Warnings {
 		row(w, "WARNING", warn)
 	}
+}
+
+// findingText renders an instance check finding: "ok (detail)" or
+// "too powerful: detail".
+func findingText(f inventory.CheckFinding) string {
+	switch {
+	case f.Detail == "":
+		return f.Status
+	case f.Status == "ok":
+		return "ok (" + f.Detail + ")"
+	}
+	return f.Status + ": " + f.Detail
 }
 
 func yesNo(b bool) string {

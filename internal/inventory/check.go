@@ -21,13 +21,51 @@ type CheckResult struct {
 	engine.Info
 	// Warnings compare what the server reports with the inventory.
 	Warnings []string `json:"warnings,omitempty"`
+	// Checks are the findings of the ExtraChecks (the query console's
+	// reader account, say).
+	Checks []CheckFinding `json:"checks,omitempty"`
+}
+
+// CheckFinding is one line an extra check adds to `instance check`:
+// "reader: ok", "reader: too powerful: FILE on *.*".
+type CheckFinding struct {
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// ExtraCheck is a check that packages above the inventory add to `instance
+// check` (the app wires them into Service.ExtraChecks). It runs after the
+// instance answered, with the check's timeout, and reports findings, not
+// errors.
+type ExtraCheck interface {
+	CheckInstance(ctx context.Context, in Instance) []CheckFinding
 }
 
 // Check connects to an instance for real, reads its version, uptime and
-// replication state, records them as the instance's status, and reports
-// disagreements with the declared role. A failure to connect is recorded
-// as down and returned, classified (Unavailable, Unauthorized).
+// replication state, records them as the instance's status, reports
+// disagreements with the declared role, and runs the ExtraChecks. A
+// failure to connect is recorded as down and returned, classified
+// (Unavailable, Unauthorized).
 func (s *Service) Check(ctx context.Context, name string) (CheckResult, error) {
+	res, err := s.probe(ctx, name)
+	if err != nil || len(s.ExtraChecks) == 0 {
+		return res, err
+	}
+	in, err := s.GetInstance(ctx, name)
+	if err != nil {
+		return res, err
+	}
+	for _, x := range s.ExtraChecks {
+		xctx, cancel := context.WithTimeout(ctx, 3*s.CheckTimeout)
+		res.Checks = append(res.Checks, x.CheckInstance(xctx, in)...)
+		cancel()
+	}
+	return res, nil
+}
+
+// probe is Check without the extra checks: what the prober runs.
+func (s *Service) probe(ctx context.Context, name string) (CheckResult, error) {
 	in, err := s.GetInstance(ctx, name)
 	if err != nil {
 		return CheckResult{}, err
@@ -195,7 +233,7 @@ func (p *Prober) probe(ctx context.Context, onlyUnchecked bool) {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			res, err := s.Check(ctx, in.Name)
+			res, err := s.probe(ctx, in.Name)
 			if p.Observer != nil && ctx.Err() == nil {
 				p.Observer.ObserveCheck(string(in.Engine), err == nil, res.Took)
 			}

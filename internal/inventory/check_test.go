@@ -151,3 +151,57 @@ func TestProberChecksNewInstancesAtOnce(t *testing.T) {
 		t.Fatalf("prober stopped with %v", err)
 	}
 }
+
+// recordingCheck is an ExtraCheck that names the instances it saw.
+type recordingCheck struct{ seen chan string }
+
+func (c recordingCheck) CheckInstance(ctx context.Context, in inventory.Instance) []inventory.CheckFinding {
+	c.seen <- in.Name
+	if _, ok := ctx.Deadline(); !ok {
+		return []inventory.CheckFinding{{Name: "probe", Status: "no deadline"}}
+	}
+	return []inventory.CheckFinding{{Name: "probe", Status: "ok", Detail: in.Name}}
+}
+
+// Extra checks (the query reader's, wired by the app) run in `instance
+// check` once the instance answered, never for one that is down, and not
+// in the periodic probe.
+func TestExtraChecks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Redis")
+	}
+	rd := testenv.StartRedis(t)
+	ctx := context.Background()
+	s := newService(t, sqldbtest.SQLite(t), engine.NewRegistry(redis.New()))
+	rec := recordingCheck{seen: make(chan string, 10)}
+	s.ExtraChecks = []inventory.ExtraCheck{rec}
+	s.CheckTimeout = time.Second
+	s.AddHost(ctx, inventory.Host{Name: "local", Address: rd.Host})
+	for _, in := range []inventory.NewInstance{
+		{Name: "cache", Engine: engine.Redis, Host: "local", Port: rd.Port, Password: rd.Password},
+		{Name: "gone", Engine: engine.Redis, Host: "local", Port: testenv.FreePort(t)},
+	} {
+		if _, err := s.AddInstance(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := s.Check(ctx, "cache")
+	if err != nil || len(res.Checks) != 1 || res.Checks[0] != (inventory.CheckFinding{Name: "probe", Status: "ok", Detail: "cache"}) {
+		t.Fatalf("check: %+v %v", res.Checks, err)
+	}
+	if got := <-rec.seen; got != "cache" {
+		t.Errorf("extra check saw %s", got)
+	}
+	if res, err := s.Check(ctx, "gone"); err == nil || len(res.Checks) != 0 {
+		t.Errorf("down instance: %+v %v", res.Checks, err)
+	}
+	(&inventory.Prober{Inventory: s, Concurrency: 2}).ProbeAll(ctx)
+	if in, _ := s.GetInstance(ctx, "cache"); in.Status == nil || !in.Status.Up {
+		t.Fatalf("probe: %+v", in.Status)
+	}
+	select {
+	case n := <-rec.seen:
+		t.Errorf("the prober ran the extra check on %s", n)
+	default:
+	}
+}

@@ -21,8 +21,12 @@ type Service struct {
 	box     *secret.Box
 	engines *engine.Registry
 	log     *slog.Logger
-	// CheckTimeout bounds one instance check (connect + inspect).
+	// CheckTimeout bounds one instance check (connect + inspect); each
+	// extra check gets three times as long.
 	CheckTimeout time.Duration
+	// ExtraChecks run after an instance answered `instance check` (not
+	// the periodic probe); set by the app before serving.
+	ExtraChecks []ExtraCheck
 }
 
 // NewService returns a Service. box encrypts instance passwords; engines

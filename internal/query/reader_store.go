@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dbfleet/dbfleet/internal/engine"
+	"github.com/dbfleet/dbfleet/internal/inventory"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
 )
@@ -37,6 +38,8 @@ type Reader struct {
 	// RotationPending: a new password was chosen but is not confirmed on
 	// the server yet; logins try both until the next synchronisation.
 	RotationPending bool `json:"rotation_pending,omitempty"`
+	// Check is what the server reports of the account now (show only).
+	Check *inventory.CheckFinding `json:"check,omitempty"`
 }
 
 // credRow is one query_credentials row: a DBA-set credential or a

@@ -132,4 +132,10 @@ func TestQueryConsole(t *testing.T) {
 	if es[0].Action != "query.refused" || es[len(es)-1].Action != "query.run" || es[len(es)-1].Detail["statement"] != run.Get("statement") {
 		t.Errorf("audit: %+v ... %+v", es[0], es[len(es)-1])
 	}
+
+	// The instance page's check shows the account queries log in as.
+	f.inv.ExtraChecks = []inventory.ExtraCheck{svc}
+	r = b.post("/instances/m1/check", nil)
+	expect(t, "check", r, http.StatusOK, "")
+	expectBody(t, "check", r, `data-check="reader"`, `<span class="badge up">ok</span> managed account dbfleet_ro_m1@127.0.0.1: SELECT on `+"`shop`.*")
 }
