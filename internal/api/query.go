@@ -152,7 +152,7 @@ func (s *Server) queryRoutes() []route {
 				}
 				return svc.SetCredential(r.Context(), p, r.PathValue("instance"), in)
 			}},
-		{method: "DELETE", path: "/api/v1/console/credentials/{instance}", tag: "query", summary: "Remove an instance's query account (the inventory's account is used again)",
+		{method: "DELETE", path: "/api/v1/console/credentials/{instance}", tag: "query", summary: "Remove an instance's DBA-set query account (its managed reader is used again)",
 			perm: auth.QueryGrant,
 			handle: func(r *http.Request, p auth.Principal) (any, error) {
 				svc, err := s.querySvc()
@@ -160,6 +160,43 @@ func (s *Server) queryRoutes() []route {
 					return nil, err
 				}
 				return nil, svc.RemoveCredential(r.Context(), p, r.PathValue("instance"))
+			}},
+
+		{method: "GET", path: "/api/v1/console/readers", tag: "query", summary: "Managed reader accounts: where each lives, which instances use it, what it may read, when it was synchronised and rotated (never a password)",
+			perm: auth.QueryGrant, out: []query.Reader{},
+			handle: func(r *http.Request, p auth.Principal) (any, error) {
+				svc, err := s.querySvc()
+				if err != nil {
+					return nil, err
+				}
+				return svc.ListReaders(r.Context(), p)
+			}},
+		{method: "GET", path: "/api/v1/console/readers/{instance}", tag: "query", summary: "The reader account queries on an instance log in as, with what the server reports of it now (ok, missing, too powerful)",
+			perm: auth.QueryGrant, out: query.Reader{},
+			handle: func(r *http.Request, p auth.Principal) (any, error) {
+				svc, err := s.querySvc()
+				if err != nil {
+					return nil, err
+				}
+				return svc.ShowReader(r.Context(), p, r.PathValue("instance"))
+			}},
+		{method: "POST", path: "/api/v1/console/readers/{instance}/sync", tag: "query", summary: "Create the instance's reader account if missing and give it exactly what the query grants need now",
+			perm: auth.QueryGrant, out: query.Reader{},
+			handle: func(r *http.Request, p auth.Principal) (any, error) {
+				svc, err := s.querySvc()
+				if err != nil {
+					return nil, err
+				}
+				return svc.SyncReader(r.Context(), p, r.PathValue("instance"))
+			}},
+		{method: "POST", path: "/api/v1/console/readers/{instance}/rotate", tag: "query", summary: "Give the instance's reader account a new password (sessions already open go on)",
+			perm: auth.QueryGrant, out: query.Reader{},
+			handle: func(r *http.Request, p auth.Principal) (any, error) {
+				svc, err := s.querySvc()
+				if err != nil {
+					return nil, err
+				}
+				return svc.RotateReader(r.Context(), p, r.PathValue("instance"))
 			}},
 	}
 }

@@ -125,7 +125,7 @@ Output: -o table (default), json or csv.`,
 	f.IntVar(&limit, "limit", 0, "return at most N rows (lower than your row limit)")
 	f.StringVar(&timeout, "timeout", "", "stop the statement after this long, e.g. 5s (at most the server's limit)")
 	f.BoolVar(&primary, "primary", false, "run on the instance named even when a healthy replica could serve")
-	cmd.AddCommand(e.queryInstancesCmd(), e.querySchemaCmd(), e.queryGrantCmd(), e.queryGrantsCmd(), e.queryRevokeCmd(), e.queryMaskCmd(), e.queryCredentialCmd())
+	cmd.AddCommand(e.queryInstancesCmd(), e.querySchemaCmd(), e.queryGrantCmd(), e.queryGrantsCmd(), e.queryRevokeCmd(), e.queryMaskCmd(), e.queryCredentialCmd(), e.queryReaderCmd())
 	return cmd
 }
 
@@ -305,6 +305,9 @@ func (e *env) queryGrantCmd() *cobra.Command {
 					until = "until " + fmtTime(out.ExpiresAt)
 				}
 				fmt.Fprintf(w, "Granted %s query access to %s (%s), grant %d.\n", out.Subject(), out.Scope(), until, out.ID)
+				if out.Note != "" {
+					fmt.Fprintln(e.stderr, "note: "+out.Note)
+				}
 			})
 		},
 	}
@@ -471,7 +474,7 @@ func orAll(s string) string {
 }
 
 func (e *env) queryCredentialCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "credential", Short: "Read-only accounts the query console uses instead of the inventory's"}
+	cmd := &cobra.Command{Use: "credential", Short: "Read-only accounts a DBA sets for the query console instead of the managed reader"}
 	var user string
 	var pwStdin bool
 	set := &cobra.Command{
@@ -529,10 +532,94 @@ func (e *env) queryCredentialCmd() *cobra.Command {
 			if err := e.call(cmd, "DELETE", "/api/v1/console/credentials/"+p(args[0]), nil, nil); err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "Removed the query account of %s.\n", args[0])
+			fmt.Fprintf(e.stdout, "Removed the query account of %s; its queries log in as the managed reader again.\n", args[0])
 			return nil
 		},
 	}
 	cmd.AddCommand(set, list, remove)
 	return cmd
+}
+
+func (e *env) queryReaderCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "reader", Short: "The least-privilege accounts dbfleet creates for queries on each instance"}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the managed reader accounts",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := e.checkOutput(); err != nil {
+				return err
+			}
+			var out []query.Reader
+			if err := e.call(cmd, "GET", "/api/v1/console/readers", nil, &out); err != nil {
+				return err
+			}
+			return e.print(out, func(w io.Writer) {
+				row(w, "INSTANCE", "ACCOUNT", "USED BY", "MAY READ", "SYNCED", "ROTATED", "ERROR")
+				for _, r := range out {
+					row(w, r.Instance, readerAccount(r), strings.Join(r.UsedBy, ", "), orNothing(r.Scope), fmtTime(r.SyncedAt), fmtTime(r.RotatedAt), r.SyncError)
+				}
+			})
+		},
+	}
+	one := func(use, short, method, suffix, done string) *cobra.Command {
+		return &cobra.Command{
+			Use:   use + " INSTANCE",
+			Short: short,
+			Args:  oneName("instance"),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				if err := e.checkOutput(); err != nil {
+					return err
+				}
+				var out query.Reader
+				if err := e.call(cmd, method, "/api/v1/console/readers/"+p(args[0])+suffix, nil, &out); err != nil {
+					return err
+				}
+				return e.print(out, func(w io.Writer) {
+					if done != "" {
+						fmt.Fprintf(w, done+"\n", readerAccount(out), out.Instance)
+					}
+					printReader(w, out)
+				})
+			},
+		}
+	}
+	cmd.AddCommand(list,
+		one("show", "Show the reader queries on an instance log in as, and what the server reports of it now", "GET", "", ""),
+		one("sync", "Create the instance's reader if missing and give it exactly what the grants need now", "POST", "/sync", "Reader %s on %s is in line with the grants."),
+		one("rotate", "Give the instance's reader a new password (open sessions go on)", "POST", "/rotate", "Reader %s on %s has a new password."))
+	return cmd
+}
+
+func readerAccount(r query.Reader) string {
+	if r.Host != "" {
+		return r.User + "@" + r.Host
+	}
+	return r.User
+}
+
+func orNothing(s []string) string {
+	if len(s) == 0 {
+		return "nothing"
+	}
+	return strings.Join(s, ", ")
+}
+
+func printReader(w io.Writer, r query.Reader) {
+	row(w, "instance", fmt.Sprintf("%s (%s)", r.Instance, r.Engine))
+	row(w, "account", readerAccount(r))
+	row(w, "used by", strings.Join(r.UsedBy, ", "))
+	row(w, "may read", orNothing(r.Scope))
+	row(w, "created", fmtTime(r.CreatedAt))
+	row(w, "rotated", fmtTime(r.RotatedAt))
+	row(w, "synced", fmtTime(r.SyncedAt))
+	if r.RotationPending {
+		row(w, "rotation", "pending (completed by the next synchronisation)")
+	}
+	if r.SyncError != "" {
+		row(w, "sync error", r.SyncError)
+	}
+	if c := r.Check; c != nil {
+		row(w, "server says", findingText(*c))
+	}
 }
