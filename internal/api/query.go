@@ -162,7 +162,7 @@ func (s *Server) queryRoutes() []route {
 				return nil, svc.RemoveCredential(r.Context(), p, r.PathValue("instance"))
 			}},
 
-		{method: "GET", path: "/api/v1/console/readers", tag: "query", summary: "Managed reader accounts: where each lives, which instances use it, what it may read, when it was synchronised and rotated (never a password)",
+		{method: "GET", path: "/api/v1/console/readers", tag: "query", summary: "Managed reader accounts, two per instance (kind grants: what the query grants name; kind all: every non-system database, for DBAs): where each lives, which instances use it, what it may read, when it was synchronised and rotated (never a password)",
 			perm: auth.QueryGrant, out: []query.Reader{},
 			handle: func(r *http.Request, p auth.Principal) (any, error) {
 				svc, err := s.querySvc()
@@ -171,8 +171,8 @@ func (s *Server) queryRoutes() []route {
 				}
 				return svc.ListReaders(r.Context(), p)
 			}},
-		{method: "GET", path: "/api/v1/console/readers/{instance}", tag: "query", summary: "The reader account queries on an instance log in as, with what the server reports of it now (ok, missing, too powerful)",
-			perm: auth.QueryGrant, out: query.Reader{},
+		{method: "GET", path: "/api/v1/console/readers/{instance}", tag: "query", summary: "The reader accounts queries on an instance log in as (the grant reader, then the read-all reader), each with what the server reports of it now (ok, missing, too powerful)",
+			perm: auth.QueryGrant, out: []query.Reader{},
 			handle: func(r *http.Request, p auth.Principal) (any, error) {
 				svc, err := s.querySvc()
 				if err != nil {
@@ -180,8 +180,8 @@ func (s *Server) queryRoutes() []route {
 				}
 				return svc.ShowReader(r.Context(), p, r.PathValue("instance"))
 			}},
-		{method: "POST", path: "/api/v1/console/readers/{instance}/sync", tag: "query", summary: "Create the instance's reader account if missing and give it exactly what the query grants need now",
-			perm: auth.QueryGrant, out: query.Reader{},
+		{method: "POST", path: "/api/v1/console/readers/{instance}/sync", tag: "query", summary: "Create the instance's reader accounts if missing and give each exactly what it needs now (the grant reader what the query grants name, the read-all reader every non-system database)",
+			perm: auth.QueryGrant, out: []query.Reader{},
 			handle: func(r *http.Request, p auth.Principal) (any, error) {
 				svc, err := s.querySvc()
 				if err != nil {
@@ -189,8 +189,8 @@ func (s *Server) queryRoutes() []route {
 				}
 				return svc.SyncReader(r.Context(), p, r.PathValue("instance"))
 			}},
-		{method: "POST", path: "/api/v1/console/readers/{instance}/rotate", tag: "query", summary: "Give the instance's reader account a new password (sessions already open go on)",
-			perm: auth.QueryGrant, out: query.Reader{},
+		{method: "POST", path: "/api/v1/console/readers/{instance}/rotate", tag: "query", summary: "Give the instance's reader accounts new passwords (sessions already open go on)",
+			perm: auth.QueryGrant, out: []query.Reader{},
 			handle: func(r *http.Request, p auth.Principal) (any, error) {
 				svc, err := s.querySvc()
 				if err != nil {

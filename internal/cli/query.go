@@ -555,9 +555,9 @@ func (e *env) queryReaderCmd() *cobra.Command {
 				return err
 			}
 			return e.print(out, func(w io.Writer) {
-				row(w, "INSTANCE", "ACCOUNT", "USED BY", "MAY READ", "SYNCED", "ROTATED", "ERROR")
+				row(w, "INSTANCE", "KIND", "ACCOUNT", "USED BY", "MAY READ", "SYNCED", "ROTATED", "ERROR")
 				for _, r := range out {
-					row(w, r.Instance, readerAccount(r), strings.Join(r.UsedBy, ", "), orNothing(r.Scope), fmtTime(r.SyncedAt), fmtTime(r.RotatedAt), r.SyncError)
+					row(w, r.Instance, r.Kind, readerAccount(r), strings.Join(r.UsedBy, ", "), orNothing(r.Scope), fmtTime(r.SyncedAt), fmtTime(r.RotatedAt), r.SyncError)
 				}
 			})
 		},
@@ -571,23 +571,28 @@ func (e *env) queryReaderCmd() *cobra.Command {
 				if err := e.checkOutput(); err != nil {
 					return err
 				}
-				var out query.Reader
+				var out []query.Reader
 				if err := e.call(cmd, method, "/api/v1/console/readers/"+p(args[0])+suffix, nil, &out); err != nil {
 					return err
 				}
 				return e.print(out, func(w io.Writer) {
-					if done != "" {
-						fmt.Fprintf(w, done+"\n", readerAccount(out), out.Instance)
+					for i, r := range out {
+						if i > 0 {
+							fmt.Fprintln(w)
+						}
+						if done != "" {
+							fmt.Fprintf(w, done+"\n", readerAccount(r), r.Instance)
+						}
+						printReader(w, r)
 					}
-					printReader(w, out)
 				})
 			},
 		}
 	}
 	cmd.AddCommand(list,
-		one("show", "Show the reader queries on an instance log in as, and what the server reports of it now", "GET", "", ""),
-		one("sync", "Create the instance's reader if missing and give it exactly what the grants need now", "POST", "/sync", "Reader %s on %s is in line with the grants."),
-		one("rotate", "Give the instance's reader a new password (open sessions go on)", "POST", "/rotate", "Reader %s on %s has a new password."))
+		one("show", "Show the readers queries on an instance log in as (grant reader, read-all reader), and what the server reports of each now", "GET", "", ""),
+		one("sync", "Create the instance's readers if missing and give each exactly what it needs now", "POST", "/sync", "Reader %s on %s is in line."),
+		one("rotate", "Give the instance's readers new passwords (open sessions go on)", "POST", "/rotate", "Reader %s on %s has a new password."))
 	return cmd
 }
 
@@ -596,6 +601,17 @@ func readerAccount(r query.Reader) string {
 		return r.User + "@" + r.Host
 	}
 	return r.User
+}
+
+// readerKindText says whose reads log in as a reader of kind k.
+func readerKindText(k string) string {
+	switch k {
+	case "grants":
+		return "grants (reads through query grants: what the grants name)"
+	case "all":
+		return "all (reads of DBAs and admins: every non-system database)"
+	}
+	return k
 }
 
 func orNothing(s []string) string {
@@ -607,6 +623,7 @@ func orNothing(s []string) string {
 
 func printReader(w io.Writer, r query.Reader) {
 	row(w, "instance", fmt.Sprintf("%s (%s)", r.Instance, r.Engine))
+	row(w, "kind", readerKindText(r.Kind))
 	row(w, "account", readerAccount(r))
 	row(w, "used by", strings.Join(r.UsedBy, ", "))
 	row(w, "may read", orNothing(r.Scope))

@@ -23,12 +23,17 @@
 //     a server-side statement timeout, and the quoting rules the checks
 //     assume.
 //   - The account is least-privilege: user reads never log in with the
-//     inventory's account but as the instance's reader, which this
-//     package creates (on the cluster's primary; it replicates), grants
-//     exactly what the query grants name (SELECT, SHOW VIEW or CONNECT,
-//     USAGE, SELECT; nothing global), keeps in line as grants change and
-//     expire, and rotates (reader.go, ReaderLoop); a DBA-set credential
-//     takes precedence. The server itself refuses what the checks miss.
+//     inventory's account but as one of the instance's two readers,
+//     which this package creates (on the cluster's primary; it
+//     replicates), keeps in line and rotates (reader.go, ReaderLoop):
+//     the grant reader (dbfleet_ro_) for principals who read through
+//     grants, given exactly what the query grants name, and the read-all
+//     reader (dbfleet_ra_) for principals with query.grant, given every
+//     non-system database (SELECT, SHOW VIEW or CONNECT, USAGE, SELECT;
+//     nothing global). A DBA-set credential takes precedence. The server
+//     itself refuses what the checks miss; what no reader may read (the
+//     MariaDB mysql, performance_schema and sys databases) the checks
+//     refuse to everyone.
 //   - Redis commands come from an allow-list whose replies are bounded.
 //
 // Grants (per user or role, on an instance, a database or a table, with an
@@ -44,6 +49,6 @@
 // their code. Every query is audited. Export and Explain give other
 // packages the same checks.
 //
-// It owns the tables query_grants, query_masks and query_credentials
-// (DBA-set credentials and managed readers).
+// It owns the tables query_grants, query_masks, query_credentials
+// (DBA-set credentials) and query_readers (managed readers).
 package query

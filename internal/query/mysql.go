@@ -143,6 +143,20 @@ func statementName(n any) string {
 // must name them (an instance grant does not cover them).
 var mysqlSystemDatabases = []string{"information_schema", "mysql", "performance_schema", "sys"}
 
+// readerBlind reports whether db is a MariaDB/MySQL system database that
+// no reader account may read, whatever a grant names: mysql (accounts and
+// their password hashes), performance_schema (other sessions'
+// statements), sys (views over both). information_schema is another
+// matter: every account reads it, and sees there only what it may read.
+func readerBlind(db string) bool {
+	for _, sys := range []string{"mysql", "performance_schema", "sys"} {
+		if strings.EqualFold(db, sys) {
+			return true
+		}
+	}
+	return false
+}
+
 // mysqlAccess is the access to a table (or, with table empty, a
 // database) of the MySQL family.
 func mysqlAccess(db, table string) access {

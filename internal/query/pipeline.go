@@ -46,7 +46,9 @@ type job struct {
 	full   bool
 	names  names
 	conn   engine.Conn
-	ls     []lineage
+	// managed: conn is a managed reader's session.
+	managed bool
+	ls      []lineage
 }
 
 // filterFetchCap bounds what SHOW DATABASES / SHOW TABLES read before
@@ -171,11 +173,8 @@ func (s *Service) authorise(ctx context.Context, j *job) error {
 	if j.in.Engine == engine.Postgres || j.in.Engine == engine.Redis {
 		j.pl.access = append([]access{{DB: j.db}}, j.pl.access...) // the session is in db
 	}
-	if j.full {
-		return nil
-	}
 	for _, a := range j.pl.access {
-		if !covered(j.gs, a, j.names) {
+		if !j.full && !covered(j.gs, a, j.names) {
 			how := ""
 			if a.need != needAny {
 				how = " (the server's catalogs need a grant that names them)"
@@ -183,16 +182,30 @@ func (s *Service) authorise(ctx context.Context, j *job) error {
 			return refuseRule(RuleNotGranted, "%s is not granted to user %s on instance %s%s", a, j.p.User, j.in.Name, how)
 		}
 	}
+	return refuseBlind(j.in.Engine, j.pl.access)
+}
+
+// refuseBlind refuses, to every caller, what no reader account may read
+// (readerBlind), rather than let the server answer "access denied".
+func refuseBlind(k engine.Kind, as []access) error {
+	if k != engine.MariaDB && k != engine.MySQL && k != engine.TiDB {
+		return nil
+	}
+	for _, a := range as {
+		if a.need == needDatabase && readerBlind(a.DB) {
+			return refuseRule(RuleSystemDatabase, "%s is not readable through the query console: the reader accounts never read the server's accounts (mysql), other sessions' statements (performance_schema) or views over them (sys); information_schema is readable with a grant that names it", a)
+		}
+	}
 	return nil
 }
 
 // connect opens the read-only session the statement runs on.
 func (s *Service) connect(ctx context.Context, j *job) error {
-	conn, err := s.open(ctx, j.in, j.target, j.db, j.timeout)
+	conn, managed, err := s.openLogin(ctx, readerKindFor(j.p), j.in, j.target, j.db, readerNeeds(j.in.Engine, j.db, j.pl.access), j.timeout)
 	if err != nil {
 		return err
 	}
-	j.conn = conn
+	j.conn, j.managed = conn, managed
 	return nil
 }
 
@@ -237,7 +250,7 @@ func (s *Service) execute(ctx context.Context, j *job, limit int) (*engine.Rows,
 	}
 	took := s.now().Sub(start)
 	if err != nil {
-		return nil, false, took, statementError(ctx, err, j.timeout, j.masked)
+		return nil, false, took, readerRefused(err, statementError(ctx, err, j.timeout, j.masked), j.managed)
 	}
 	if rows == nil {
 		rows = &engine.Rows{}

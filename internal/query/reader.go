@@ -23,18 +23,52 @@ import (
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
 )
 
-// The managed reader: every user read (console, schema browser, and the
+// The managed readers: every user read (console, schema browser, and the
 // exports and reports that go through this service) logs in as a
 // least-privilege account that dbfleet creates on the instance with the
-// inventory's account, grants exactly what the query grants name, and
-// rotates. The server itself then refuses what the checks might miss.
-// This file creates, synchronises, rotates and retires it.
+// inventory's account, keeps in line and rotates. The server itself then
+// refuses what the checks might miss. There are two per instance, so that
+// neither can do more than the principals who use it may:
+//
+//   - the grant reader (dbfleet_ro_<instance>) for principals who read
+//     through query grants: it may read what the active grants name;
+//   - the read-all reader (dbfleet_ra_<instance>) for principals with
+//     query.grant (DBAs, admins), who may read every non-system database
+//     without a grant of their own: it may read every non-system database
+//     (MariaDB/MySQL: per database, never ON *.*; PostgreSQL: every
+//     non-system schema of every database, never pg_read_all_data).
+//
+// This file creates, synchronises, rotates and retires them.
+
+// readerKind says whose reads log in as a reader.
+type readerKind string
 
 const (
-	// readerPrefix starts every reader account's name; the rest is the
-	// instance's name (hashed when too long), so that two inventory
-	// entries for one server never fight over one account.
-	readerPrefix = "dbfleet_ro_"
+	// readerGrants may read what the active query grants name.
+	readerGrants readerKind = "grants"
+	// readerAll may read every non-system database.
+	readerAll readerKind = "all"
+)
+
+// readerKinds are the kinds in the order they are listed and checked.
+var readerKinds = []readerKind{readerGrants, readerAll}
+
+// readerKindFor is the reader p's reads log in as: DBAs and admins, who
+// may query without grants, read as the read-all reader.
+func readerKindFor(p auth.Principal) readerKind {
+	if p.Can(auth.QueryGrant) {
+		return readerAll
+	}
+	return readerGrants
+}
+
+const (
+	// readerPrefix starts every grant reader's name, readAllPrefix every
+	// read-all reader's; the rest is the instance's name (hashed when
+	// too long), so that two inventory entries for one server never
+	// fight over one account.
+	readerPrefix  = "dbfleet_ro_"
+	readAllPrefix = "dbfleet_ra_"
 	// readerNameMax fits MySQL's 32-character user names.
 	readerNameMax = 32
 	// readerConnLimit caps a reader's concurrent sessions on the server.
@@ -54,14 +88,19 @@ func readerEngine(k engine.Kind) bool {
 	return false
 }
 
-// readerName is the account name of the reader created on instance home.
-func readerName(home string) string {
-	if len(readerPrefix)+len(home) <= readerNameMax {
-		return readerPrefix + home
+// readerName is the account name of the reader of kind created on
+// instance home.
+func readerName(kind readerKind, home string) string {
+	prefix := readerPrefix
+	if kind == readerAll {
+		prefix = readAllPrefix
+	}
+	if len(prefix)+len(home) <= readerNameMax {
+		return prefix + home
 	}
 	sum := sha256.Sum256([]byte(home))
-	keep := readerNameMax - len(readerPrefix) - 9
-	return readerPrefix + home[:keep] + "_" + hex.EncodeToString(sum[:4])
+	keep := readerNameMax - len(prefix) - 9
+	return prefix + home[:keep] + "_" + hex.EncodeToString(sum[:4])
 }
 
 const passwordAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
@@ -161,9 +200,11 @@ func (s *Service) readerHome(ctx context.Context, in inventory.Instance) (invent
 	return homeIn(in, members)
 }
 
-// scopeFor is what the reader of home must read (the active grants on
-// home and on every instance that reads through it) and those instances.
-func (s *Service) scopeFor(ctx context.Context, home inventory.Instance) (readerScope, []string, error) {
+// scopeFor is what the reader of kind on home must read (for the grant
+// reader, the active grants on home and on every instance that reads
+// through it; for the read-all reader, everything but the system's) and
+// those instances.
+func (s *Service) scopeFor(ctx context.Context, home inventory.Instance, kind readerKind) (readerScope, []string, error) {
 	all, err := s.inv.ListInstances(ctx, inventory.InstanceFilter{})
 	if err != nil {
 		return readerScope{}, nil, err
@@ -180,6 +221,9 @@ func (s *Service) scopeFor(ctx context.Context, home inventory.Instance) (reader
 		if h, err := homeIn(in, all); err == nil && h.Name == home.Name {
 			users = append(users, in.Name)
 		}
+	}
+	if kind == readerAll {
+		return readerScope{All: true}, users, nil
 	}
 	gs, err := s.activeGrantsOn(ctx, users)
 	if err != nil {
@@ -251,12 +295,33 @@ const (
 	syncCreate                   // create it if there is none, then synchronise
 	syncFull                     // as syncCreate, and look into every database (PostgreSQL)
 	syncRotate                   // set a new password, then synchronise
+	syncRepair                   // as syncExisting, and set the password again (the server refused it)
 )
 
 // readerLocks serialises the work on one reader within this process.
 type readerLocks struct {
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex
+	tried map[string]time.Time // refreshReadAll's attempts
+}
+
+// due reports whether key was not tried within every, and notes it tried.
+func (l *readerLocks) due(key string, now time.Time, every time.Duration) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.tried == nil {
+		l.tried = map[string]time.Time{}
+	}
+	if t, ok := l.tried[key]; ok && now.Sub(t) < every {
+		return false
+	}
+	for k, t := range l.tried { // forget old entries
+		if now.Sub(t) >= every {
+			delete(l.tried, k)
+		}
+	}
+	l.tried[key] = now
+	return true
 }
 
 func (l *readerLocks) lock(name string) func() {
@@ -277,26 +342,29 @@ func (l *readerLocks) lock(name string) func() {
 // errNoReader: the instance has no managed reader (and none was asked for).
 var errNoReader = errors.New("no managed reader")
 
-// syncReader brings the reader of home in line with the grants: the
-// account exists with its attributes (created, with a new password, when
-// mode is syncCreate or syncFull and there is none), its privileges are
-// exactly those the active grants need, and with syncRotate its password
-// is new. The password is changed safely: the new one is stored as pending
-// first, then set on the server, then made current; logins try both
-// meanwhile. On PostgreSQL, privileges live in each database: a full
-// synchronisation (syncFull, or a new reader) looks into every one; the
-// others only into those granted now or at the last synchronisation.
-func (s *Service) syncReader(ctx context.Context, home inventory.Instance, mode syncMode) (credRow, error) {
+// syncReader brings the reader of kind on home in line: the account
+// exists with its attributes (created, with a new password, when mode is
+// syncCreate or syncFull and there is none), its privileges are exactly
+// those its kind needs (the active grants, or every non-system
+// database), and with syncRotate its password is new. The password is
+// changed safely: the new one is stored as pending first, then set on the
+// server, then made current; logins try both meanwhile. On PostgreSQL,
+// privileges live in each database: a full synchronisation (syncFull, or
+// a new reader) looks into every one; the others only into those granted
+// now or at the last synchronisation, or into dbs when given.
+func (s *Service) syncReader(ctx context.Context, home inventory.Instance, kind readerKind, mode syncMode, dbs ...string) (credRow, error) {
 	if !readerEngine(home.Engine) {
 		return credRow{}, errkind.New(errkind.Invalid, "instance %q is %s, which has no query reader (its command allow-list keeps queries read-only)", home.Name, home.Engine)
 	}
-	defer s.readers.lock(home.Name)()
-	r, ok, err := s.credFor(ctx, s.db, home.Name)
+	defer s.readers.lock(home.Name + "/" + string(kind))()
+	if c, ok, err := s.credFor(ctx, s.db, home.Name); err != nil {
+		return credRow{}, err
+	} else if ok {
+		return credRow{}, errkind.New(errkind.Conflict, "instance %q uses a DBA-set query credential (user %s), not the managed readers; to go back to them: dbfleet query credential remove %s", home.Name, c.user, home.Name)
+	}
+	r, ok, err := s.readerRowFor(ctx, s.db, home.Name, kind)
 	if err != nil {
 		return credRow{}, err
-	}
-	if ok && !r.managed {
-		return credRow{}, errkind.New(errkind.Conflict, "instance %q uses a DBA-set query credential (user %s), not a managed reader; to go back to the managed reader: dbfleet query credential remove %s", home.Name, r.user, home.Name)
 	}
 	if !ok && mode != syncCreate && mode != syncFull {
 		return credRow{}, fmt.Errorf("instance %q: %w", home.Name, errNoReader)
@@ -304,13 +372,13 @@ func (s *Service) syncReader(ctx context.Context, home inventory.Instance, mode 
 
 	admin, err := s.inv.Connect(ctx, home.Name, "")
 	if err != nil {
-		return credRow{}, s.syncFailed(ctx, home.Name, ok, fmt.Errorf("connect with the inventory's account: %w", err))
+		return credRow{}, s.syncFailed(ctx, home.Name, kind, ok, fmt.Errorf("connect with the inventory's account: %w", err))
 	}
 	defer admin.Close()
 	host := ""
 	if home.Engine != engine.Postgres {
 		if host, err = s.readerHostOn(ctx, admin); err != nil {
-			return credRow{}, s.syncFailed(ctx, home.Name, ok, err)
+			return credRow{}, s.syncFailed(ctx, home.Name, kind, ok, err)
 		}
 	}
 
@@ -321,17 +389,17 @@ func (s *Service) syncReader(ctx context.Context, home inventory.Instance, mode 
 		if err != nil {
 			return credRow{}, err
 		}
-		r = credRow{instance: home.Name, user: readerName(home.Name), host: host, managed: true, next: sealed,
+		r = credRow{instance: home.Name, kind: kind, user: readerName(kind, home.Name), host: host, managed: true, next: sealed,
 			created: now, rotated: now, updatedBy: audit.ActorFrom(ctx).User, updated: now}
-		res, err := s.db.ExecContext(ctx, `INSERT INTO query_credentials (instance, username, host, managed, password, next_password,
-			created_at, rotated_at, updated_by, updated_at) VALUES (?, ?, ?, TRUE, '', ?, ?, ?, ?, ?) ON CONFLICT (instance) DO NOTHING`,
-			r.instance, r.user, r.host, r.next, r.created, r.rotated, r.updatedBy, r.updated)
+		res, err := s.db.ExecContext(ctx, `INSERT INTO query_readers (instance, kind, username, host, password, next_password,
+			created_at, rotated_at, updated_by, updated_at) VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, ?) ON CONFLICT (instance, kind) DO NOTHING`,
+			r.instance, string(kind), r.user, r.host, r.next, r.created, r.rotated, r.updatedBy, r.updated)
 		if err != nil {
-			return credRow{}, fmt.Errorf("record the reader of %q: %w", home.Name, err)
+			return credRow{}, fmt.Errorf("record the %s reader of %q: %w", kind, home.Name, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 { // another server got there first
-			if r, ok, err = s.credFor(ctx, s.db, home.Name); err != nil || !ok || !r.managed {
-				return credRow{}, errkind.New(errkind.Conflict, "the query credential of %q changed meanwhile; try again", home.Name)
+			if r, ok, err = s.readerRowFor(ctx, s.db, home.Name, kind); err != nil || !ok {
+				return credRow{}, errkind.New(errkind.Conflict, "the %s reader of %q changed meanwhile; try again", kind, home.Name)
 			}
 		} else {
 			created = true
@@ -342,28 +410,29 @@ func (s *Service) syncReader(ctx context.Context, home inventory.Instance, mode 
 		if err != nil {
 			return credRow{}, err
 		}
-		if _, err := s.db.ExecContext(ctx, "UPDATE query_credentials SET next_password = ? WHERE instance = ? AND managed AND next_password = ''",
-			sealed, home.Name); err != nil {
-			return credRow{}, fmt.Errorf("rotate the reader of %q: %w", home.Name, err)
+		if _, err := s.db.ExecContext(ctx, "UPDATE query_readers SET next_password = ? WHERE instance = ? AND kind = ? AND next_password = ''",
+			sealed, home.Name, string(kind)); err != nil {
+			return credRow{}, fmt.Errorf("rotate the %s reader of %q: %w", kind, home.Name, err)
 		}
-		if r, _, err = s.credFor(ctx, s.db, home.Name); err != nil {
+		if r, _, err = s.readerRowFor(ctx, s.db, home.Name, kind); err != nil {
 			return credRow{}, err
 		}
 	}
 
 	// The password the account must have: a pending one is set on the
 	// server; otherwise the current one only serves to re-create an
-	// account that vanished.
-	setPassword := r.next != ""
+	// account that vanished, or (syncRepair) is set again.
+	pending := r.next != ""
+	setPassword := pending || mode == syncRepair
 	sealed := r.password
-	if setPassword {
+	if pending {
 		sealed = r.next
 	}
 	pw, err := s.box.Open(sealed)
 	if err != nil {
-		return credRow{}, fmt.Errorf("reader of %q: %w", home.Name, err)
+		return credRow{}, fmt.Errorf("%s reader of %q: %w", kind, home.Name, err)
 	}
-	sc, _, err := s.scopeFor(ctx, home)
+	sc, _, err := s.scopeFor(ctx, home, kind)
 	if err != nil {
 		return credRow{}, err
 	}
@@ -377,7 +446,13 @@ func (s *Service) syncReader(ctx context.Context, home inventory.Instance, mode 
 	switch home.Engine {
 	case engine.Postgres:
 		var only map[string]bool // nil: every database
-		if mode != syncFull && !created && !sc.All {
+		switch {
+		case len(dbs) > 0 && mode == syncExisting && !created:
+			only = map[string]bool{}
+			for _, db := range dbs {
+				only[db] = true
+			}
+		case mode != syncFull && !created && !sc.All:
 			only = map[string]bool{}
 			for db := range sc.DBs {
 				only[db] = true
@@ -390,6 +465,17 @@ func (s *Service) syncReader(ctx context.Context, home inventory.Instance, mode 
 			}
 		}
 		err = pgSyncReader(ctx, admin, s.inv, home.Name, acct, sc, only, &res)
+		if err == nil && only != nil {
+			// What other databases were granted stays as recorded.
+			var before []string
+			json.Unmarshal([]byte(r.scope), &before)
+			for _, b := range before {
+				if db, _, _ := strings.Cut(b, "/"); !only[db] {
+					res.granted = append(res.granted, b)
+				}
+			}
+			slices.Sort(res.granted)
+		}
 	default:
 		err = mysqlSyncReader(ctx, admin, home.Engine, acct, sc, &res)
 		if err == nil && host != r.host && r.host != "" {
@@ -397,16 +483,16 @@ func (s *Service) syncReader(ctx context.Context, home inventory.Instance, mode 
 		}
 	}
 	if err != nil {
-		return credRow{}, s.syncFailed(ctx, home.Name, true, err)
+		return credRow{}, s.syncFailed(ctx, home.Name, kind, true, err)
 	}
 
 	// Record what the server now has, and audit what changed.
 	scope, _ := json.Marshal(res.granted)
 	r.host, r.spec, r.scope, r.synced, r.syncError = host, sc.spec(), string(scope), s.now().UnixMilli(), ""
-	if setPassword {
+	if pending {
 		r.password, r.next, r.rotated = r.next, "", r.synced
 	}
-	action, detail := "", map[string]any{"user": r.user, "scope": res.granted}
+	action, detail := "", map[string]any{"user": r.user, "kind": string(kind), "scope": res.granted}
 	switch {
 	case created:
 		action = "query.reader.create"
@@ -422,10 +508,10 @@ func (s *Service) syncReader(ctx context.Context, home inventory.Instance, mode 
 		detail["changes"] = res.changes
 	}
 	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE query_credentials SET host = ?, password = ?, next_password = CASE WHEN next_password = ? THEN '' ELSE next_password END,
-			spec = ?, scope = ?, rotated_at = ?, synced_at = ?, sync_error = '' WHERE instance = ? AND managed`,
-			r.host, r.password, sealed, r.spec, r.scope, r.rotated, r.synced, r.instance); err != nil {
-			return fmt.Errorf("record the reader of %q: %w", r.instance, err)
+		if _, err := tx.ExecContext(ctx, `UPDATE query_readers SET host = ?, password = ?, next_password = CASE WHEN next_password = ? THEN '' ELSE next_password END,
+			spec = ?, scope = ?, rotated_at = ?, synced_at = ?, sync_error = '' WHERE instance = ? AND kind = ?`,
+			r.host, r.password, sealed, r.spec, r.scope, r.rotated, r.synced, r.instance, string(kind)); err != nil {
+			return fmt.Errorf("record the %s reader of %q: %w", kind, r.instance, err)
 		}
 		if action == "" {
 			return nil
@@ -441,12 +527,12 @@ func (s *Service) syncReader(ctx context.Context, home inventory.Instance, mode 
 	return r, nil
 }
 
-// syncFailed records why the reader of instance could not be brought in
-// line (when it has a row) and returns err.
-func (s *Service) syncFailed(ctx context.Context, instance string, hasRow bool, err error) error {
+// syncFailed records why the reader of kind on instance could not be
+// brought in line (when it has a row) and returns err.
+func (s *Service) syncFailed(ctx context.Context, instance string, kind readerKind, hasRow bool, err error) error {
 	if hasRow {
-		if _, uerr := s.db.ExecContext(context.WithoutCancel(ctx), "UPDATE query_credentials SET sync_error = ? WHERE instance = ? AND managed", err.Error(), instance); uerr != nil {
-			s.log.Warn("record a reader sync error", "instance", instance, "err", uerr)
+		if _, uerr := s.db.ExecContext(context.WithoutCancel(ctx), "UPDATE query_readers SET sync_error = ? WHERE instance = ? AND kind = ?", err.Error(), instance, string(kind)); uerr != nil {
+			s.log.Warn("record a reader sync error", "instance", instance, "kind", kind, "err", uerr)
 		}
 	}
 	return err
@@ -490,10 +576,10 @@ type syncResult struct {
 	changes []string // what changed, for the audit log
 }
 
-// afterGrantChange brings the reader of instance's home in line after a
-// grant changed; create: make one if there is none. A failure does not
-// undo the grant: it is logged, recorded, retried by the reader loop, and
-// returned as a note for the caller.
+// afterGrantChange brings the grant reader of instance's home in line
+// after a grant changed; create: make one if there is none. A failure
+// does not undo the grant: it is logged, recorded, retried by the reader
+// loop, and returned as a note for the caller.
 func (s *Service) afterGrantChange(ctx context.Context, instance string, create bool) string {
 	in, err := s.inv.GetInstance(ctx, instance)
 	if err != nil || !readerEngine(in.Engine) {
@@ -509,7 +595,7 @@ func (s *Service) afterGrantChange(ctx context.Context, instance string, create 
 	if create {
 		mode = syncCreate
 	}
-	if _, err := s.syncReader(ctx, home, mode); err != nil && !errors.Is(err, errNoReader) && errkind.Of(err) != errkind.Conflict {
+	if _, err := s.syncReader(ctx, home, readerGrants, mode); err != nil && !errors.Is(err, errNoReader) && errkind.Of(err) != errkind.Conflict {
 		s.log.Warn("update the query reader after a grant change", "instance", home.Name, "err", err)
 		return fmt.Sprintf("the grant is stored, but the reader account of %s was not updated (retried in the background; or run: dbfleet query reader sync %s): %v", home.Name, home.Name, err)
 	}
@@ -517,12 +603,13 @@ func (s *Service) afterGrantChange(ctx context.Context, instance string, create 
 }
 
 // ReaderLoop keeps the managed readers in line: each Tick it compares the
-// active grants (expiries included) with what every reader was last given
-// and synchronises those that differ; every Options.ReaderSyncEvery it
-// synchronises all of them (new databases under instance-wide grants,
-// changes made by hand) and creates the missing ones of instances with
-// grants; it rotates passwords older than Options.ReaderRotateEvery. Run
-// it in one process only (under a lease).
+// active grants (expiries included) with what every grant reader was last
+// given and synchronises those that differ; every Options.ReaderSyncEvery
+// it synchronises all readers in full (databases created since, changes
+// made by hand) and creates the missing grant readers of instances with
+// grants; it rotates passwords older than Options.ReaderRotateEvery.
+// Readers of an instance with a DBA-set credential are left alone. Run it
+// in one process only (under a lease).
 type ReaderLoop struct {
 	Service *Service
 	// Tick defaults to 30s.
@@ -579,8 +666,8 @@ func (s *Service) readerPass(ctx context.Context, full bool) {
 		if !ok {
 			// The instance left the inventory: its account cannot be
 			// reached any more; forget it.
-			if _, err := s.db.ExecContext(ctx, "DELETE FROM query_credentials WHERE instance = ? AND managed", r.instance); err != nil {
-				s.log.Warn("forget the reader of a removed instance", "instance", r.instance, "err", err)
+			if _, err := s.db.ExecContext(ctx, "DELETE FROM query_readers WHERE instance = ?", r.instance); err != nil {
+				s.log.Warn("forget the readers of a removed instance", "instance", r.instance, "err", err)
 			}
 			continue
 		}
@@ -592,10 +679,13 @@ func (s *Service) readerPass(ctx context.Context, full bool) {
 			s.retireReader(ctx, in, home, r)
 			continue
 		}
+		if _, dba, err := s.credFor(ctx, s.db, home.Name); err != nil || dba {
+			continue // a DBA-set credential serves the reads: left alone
+		}
 		rotate := s.opts.ReaderRotateEvery > 0 && s.now().Sub(sqldb.Time(r.rotated)) >= s.opts.ReaderRotateEvery
 		need := full || rotate || r.next != "" || r.syncError != ""
 		if !need {
-			sc, _, err := s.scopeFor(ctx, home)
+			sc, _, err := s.scopeFor(ctx, home, r.kind)
 			if err != nil {
 				s.log.Warn("reader loop", "instance", home.Name, "err", err)
 				continue
@@ -612,8 +702,8 @@ func (s *Service) readerPass(ctx context.Context, full bool) {
 		case full:
 			mode = syncFull
 		}
-		if _, err := s.syncReader(ctx, home, mode); err != nil && ctx.Err() == nil {
-			s.log.Warn("synchronise the query reader", "instance", home.Name, "err", err)
+		if _, err := s.syncReader(ctx, home, r.kind, mode); err != nil && ctx.Err() == nil {
+			s.log.Warn("synchronise the query reader", "instance", home.Name, "kind", r.kind, "err", err)
 		}
 	}
 	if !full {
@@ -635,10 +725,10 @@ func (s *Service) readerPass(ctx context.Context, full bool) {
 			continue
 		}
 		have[home.Name] = true
-		if c, ok, _ := s.credFor(ctx, s.db, home.Name); ok && !c.managed {
+		if _, dba, _ := s.credFor(ctx, s.db, home.Name); dba {
 			continue
 		}
-		if _, err := s.syncReader(ctx, home, syncCreate); err != nil && ctx.Err() == nil {
+		if _, err := s.syncReader(ctx, home, readerGrants, syncCreate); err != nil && ctx.Err() == nil {
 			s.log.Warn("create the query reader", "instance", home.Name, "err", err)
 		}
 	}
@@ -648,7 +738,7 @@ func (s *Service) readerPass(ctx context.Context, full bool) {
 // cluster's primary (a failover): its privileges are revoked and the
 // account dropped through the new primary, home, whose DDL replicates.
 func (s *Service) retireReader(ctx context.Context, in, home inventory.Instance, r credRow) {
-	defer s.readers.lock(in.Name)()
+	defer s.readers.lock(in.Name + "/" + string(r.kind))()
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	admin, err := s.inv.Connect(ctx, home.Name, "")
@@ -668,17 +758,18 @@ func (s *Service) retireReader(ctx context.Context, in, home inventory.Instance,
 		return
 	}
 	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM query_credentials WHERE instance = ? AND managed", in.Name); err != nil {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM query_readers WHERE instance = ? AND kind = ?", in.Name, string(r.kind)); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, "query.reader.retire", in.Name, map[string]any{"user": r.user, "via": home.Name})
+		return audit.Record(ctx, tx, "query.reader.retire", in.Name, map[string]any{"user": r.user, "kind": string(r.kind), "via": home.Name})
 	})
 	if err != nil {
 		s.log.Warn("retire the reader of a former primary", "instance", in.Name, "err", err)
 	}
 }
 
-// ListReaders lists the managed readers.
+// ListReaders lists the managed readers: per instance, the grant reader
+// then the read-all reader.
 func (s *Service) ListReaders(ctx context.Context, by auth.Principal) ([]Reader, error) {
 	if err := by.Require(auth.QueryGrant); err != nil {
 		return nil, err
@@ -702,7 +793,7 @@ func (s *Service) ListReaders(ctx context.Context, by auth.Principal) ([]Reader,
 		rd := r.toReader(k)
 		for _, in := range all {
 			if h, err := homeIn(in, all); err == nil && h.Name == r.instance && readerEngine(in.Engine) {
-				if c, ok, _ := s.credFor(ctx, s.db, in.Name); !ok || c.managed || in.Name == r.instance {
+				if _, dba, _ := s.credFor(ctx, s.db, in.Name); !dba || in.Name == r.instance {
 					rd.UsedBy = append(rd.UsedBy, in.Name)
 				}
 			}
@@ -712,7 +803,7 @@ func (s *Service) ListReaders(ctx context.Context, by auth.Principal) ([]Reader,
 	return out, nil
 }
 
-// homeOf resolves the instance whose reader serves instance.
+// homeOf resolves the instance whose readers serve instance.
 func (s *Service) homeOf(ctx context.Context, instance string) (inventory.Instance, inventory.Instance, error) {
 	in, err := s.inv.GetInstance(ctx, instance)
 	if err != nil {
@@ -725,50 +816,138 @@ func (s *Service) homeOf(ctx context.Context, instance string) (inventory.Instan
 	return in, home, err
 }
 
-// SyncReader creates the reader that queries on instance log in as, if
-// there is none, and brings its privileges in line with the grants now
-// (in full: every database of a PostgreSQL instance).
-func (s *Service) SyncReader(ctx context.Context, by auth.Principal, instance string) (Reader, error) {
+// SyncReader creates the readers that queries on instance log in as (the
+// grant reader and the read-all reader), those missing, and brings their
+// privileges in line now (in full: every database of a PostgreSQL
+// instance).
+func (s *Service) SyncReader(ctx context.Context, by auth.Principal, instance string) ([]Reader, error) {
 	return s.changeReader(ctx, by, instance, syncFull)
 }
 
-// RotateReader gives the reader that queries on instance log in as a new
-// password (creating it if there is none). Sessions open meanwhile go on.
-func (s *Service) RotateReader(ctx context.Context, by auth.Principal, instance string) (Reader, error) {
+// RotateReader gives the readers that queries on instance log in as new
+// passwords (creating those missing). Sessions open meanwhile go on.
+func (s *Service) RotateReader(ctx context.Context, by auth.Principal, instance string) ([]Reader, error) {
 	return s.changeReader(ctx, by, instance, syncRotate)
 }
 
-func (s *Service) changeReader(ctx context.Context, by auth.Principal, instance string, mode syncMode) (Reader, error) {
+func (s *Service) changeReader(ctx context.Context, by auth.Principal, instance string, mode syncMode) ([]Reader, error) {
 	if err := by.Require(auth.QueryGrant); err != nil {
-		return Reader{}, err
+		return nil, err
 	}
 	_, home, err := s.homeOf(ctx, instance)
 	if err != nil {
-		return Reader{}, err
+		return nil, err
 	}
-	if mode == syncRotate {
-		if _, ok, err := s.credFor(ctx, s.db, home.Name); err != nil {
-			return Reader{}, err
-		} else if !ok {
-			mode = syncCreate // a new reader has a new password anyway
+	for _, kind := range readerKindsOf(home.Engine) {
+		m := mode
+		if mode == syncRotate {
+			if _, ok, err := s.readerRowFor(ctx, s.db, home.Name, kind); err != nil {
+				return nil, err
+			} else if !ok {
+				m = syncCreate // a new reader has a new password anyway
+			}
+		}
+		if _, err := s.syncReader(ctx, home, kind, m); err != nil {
+			switch errkind.Of(err) {
+			case errkind.Unknown, errkind.Forbidden, errkind.Unauthorized:
+				// what the instance refused, not the caller's doing
+				err = errkind.Wrap(errkind.Upstream, err)
+			}
+			return nil, fmt.Errorf("%s reader of instance %s: %w", kind, home.Name, err)
 		}
 	}
-	if _, err := s.syncReader(ctx, home, mode); err != nil {
-		switch errkind.Of(err) {
-		case errkind.Unknown, errkind.Forbidden, errkind.Unauthorized:
-			// what the instance refused, not the caller's doing
-			err = errkind.Wrap(errkind.Upstream, err)
-		}
-		return Reader{}, fmt.Errorf("reader of instance %s: %w", home.Name, err)
-	}
+	return s.readersOf(ctx, by, home)
+}
+
+// readersOf lists the managed readers of home.
+func (s *Service) readersOf(ctx context.Context, by auth.Principal, home inventory.Instance) ([]Reader, error) {
 	list, err := s.ListReaders(ctx, by)
 	if err != nil {
-		return Reader{}, err
+		return nil, err
 	}
+	out := []Reader{}
 	for _, l := range list {
 		if l.Instance == home.Name {
-			return l, nil
+			out = append(out, l)
 		}
 	}
-	return Reader{}, errkind.New(errkind.NotFound, "the reader of %q vanished meanwhile", home.Name)
+	return out, nil
+}
+
+// readerKindsOf are the kinds of reader an instance of engine k has.
+func readerKindsOf(k engine.Kind) []readerKind {
+	return readerKinds
+}
+
+// refreshReadAll brings the read-all reader r of home in line when a read
+// needs databases (MariaDB/MySQL) or database/schema pairs (PostgreSQL)
+// it was not given at its last synchronisation: databases created since.
+// It tries each missing name at most once a minute, so that a name that
+// does not exist costs one synchronisation, not one per query.
+func (s *Service) refreshReadAll(ctx context.Context, home inventory.Instance, r credRow, need []string) credRow {
+	var have []string
+	json.Unmarshal([]byte(r.scope), &have)
+	fold := home.Engine != engine.Postgres
+	var missing, dbs []string
+	for _, n := range need {
+		if slices.ContainsFunc(have, func(h string) bool {
+			return h == n || fold && strings.EqualFold(h, n) || !fold && !strings.Contains(n, "/") && strings.HasPrefix(h, n+"/")
+		}) {
+			continue
+		}
+		if !s.readers.due(home.Name+"/"+string(r.kind)+"/"+n, s.now(), time.Minute) {
+			continue
+		}
+		missing = append(missing, n)
+		db, _, _ := strings.Cut(n, "/")
+		if !slices.Contains(dbs, db) {
+			dbs = append(dbs, db)
+		}
+	}
+	if len(missing) == 0 {
+		return r
+	}
+	nr, err := s.syncReader(ctx, home, r.kind, syncExisting, dbs...)
+	if err != nil {
+		s.log.Warn("bring the read-all reader in line for a read", "instance", home.Name, "need", missing, "err", err)
+		return r
+	}
+	return nr
+}
+
+// readerNeeds is what a read on an instance of engine k in database db,
+// reading as, needs of the reader (see refreshReadAll): the non-system
+// databases (MariaDB/MySQL); the database and the non-system
+// database/schema pairs (PostgreSQL).
+func readerNeeds(k engine.Kind, db string, as []access) []string {
+	var out []string
+	add := func(n string) {
+		if n != "" && !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	switch k {
+	case engine.Postgres:
+		add(db)
+		for _, a := range as {
+			if schema, _, ok := strings.Cut(a.Table, "."); ok && a.need == needAny && a.DB != "" && !pgSystemSchema(schema) {
+				add(a.DB + "/" + schema)
+			}
+		}
+	case engine.MariaDB, engine.MySQL, engine.TiDB:
+		for _, n := range append([]string{db}, accessDBs(as)...) {
+			if mysqlAccess(n, "").need == needAny {
+				add(n)
+			}
+		}
+	}
+	return out
+}
+
+func accessDBs(as []access) []string {
+	out := make([]string, 0, len(as))
+	for _, a := range as {
+		out = append(out, a.DB)
+	}
+	return out
 }

@@ -16,13 +16,24 @@ import (
 // queries log in as.
 
 // CheckInstance reports, for `dbfleet instance check`, whether the
-// account user reads on in log in as is fine: "ok", "missing" or "too
-// powerful" (and what). It implements inventory.ExtraCheck.
+// accounts user reads on in log in as are fine: "ok", "missing" or "too
+// powerful" (and what). Each kind of reader is a finding of its own:
+// "reader" (the grant reader) and "reader-all" (the read-all reader); a
+// DBA-set credential, which serves every read, is the one finding
+// "reader". It implements inventory.ExtraCheck.
 func (s *Service) CheckInstance(ctx context.Context, in inventory.Instance) []inventory.CheckFinding {
 	if !readerEngine(in.Engine) {
 		return nil
 	}
-	return []inventory.CheckFinding{s.checkReader(ctx, in)}
+	var out []inventory.CheckFinding
+	for _, kind := range readerKindsOf(in.Engine) {
+		f, dba := s.checkReader(ctx, in, kind)
+		out = append(out, f)
+		if dba {
+			break
+		}
+	}
+	return out
 }
 
 // Check statuses.
@@ -33,11 +44,21 @@ const (
 	ReaderError       = "error"
 )
 
-func (s *Service) checkReader(ctx context.Context, in inventory.Instance) inventory.CheckFinding {
-	f := inventory.CheckFinding{Name: "reader"}
-	fail := func(status, format string, args ...any) inventory.CheckFinding {
+// checkName is the finding's name for a reader of kind.
+func checkName(kind readerKind) string {
+	if kind == readerAll {
+		return "reader-all"
+	}
+	return "reader"
+}
+
+// checkReader judges the account reads of kind on in log in as; dba
+// reports it is a DBA-set credential (which serves every kind).
+func (s *Service) checkReader(ctx context.Context, in inventory.Instance, kind readerKind) (f inventory.CheckFinding, dba bool) {
+	f = inventory.CheckFinding{Name: checkName(kind)}
+	fail := func(status, format string, args ...any) (inventory.CheckFinding, bool) {
 		f.Status, f.Detail = status, fmt.Sprintf(format, args...)
-		return f
+		return f, dba
 	}
 	t, err := s.inv.Target(ctx, in.Name)
 	if err != nil {
@@ -46,24 +67,26 @@ func (s *Service) checkReader(ctx context.Context, in inventory.Instance) invent
 	t.User, t.Password = "", ""
 	// The credential user reads on in log in as: in's own DBA-set one,
 	// else its home's (DBA-set or managed).
-	var r credRow
-	var ok bool
-	if r, ok, err = s.credFor(ctx, s.db, in.Name); err == nil && (!ok || r.managed) {
+	r, ok, err := s.credFor(ctx, s.db, in.Name)
+	if err == nil && !ok {
 		home, herr := s.readerHome(ctx, in)
 		if herr != nil {
 			return fail(ReaderError, "%v", herr)
 		}
-		r, ok, err = s.credFor(ctx, s.db, home.Name)
+		if r, ok, err = s.credFor(ctx, s.db, home.Name); err == nil && !ok {
+			r, ok, err = s.readerRowFor(ctx, s.db, home.Name, kind)
+		}
 	}
 	if err != nil {
 		return fail(ReaderError, "%v", err)
 	}
 	if !ok {
-		return fail(ReaderMissing, "no reader account yet: it is created on first use, or now with: dbfleet query reader sync %s", in.Name)
+		return fail(ReaderMissing, "no %s yet: it is created on first use, or now with: dbfleet query reader sync %s", readerLabel(kind), in.Name)
 	}
-	kind := "DBA-set"
-	if r.managed {
-		kind = "managed"
+	what := "managed account"
+	if !r.managed {
+		dba, f.Name = true, checkName(readerGrants)
+		what = "DBA-set account"
 	}
 	logins, err := s.logins(t, r)
 	if err != nil {
@@ -85,9 +108,9 @@ func (s *Service) checkReader(ctx context.Context, in inventory.Instance) invent
 					return fail(ReaderMissing, "account %s does not exist on the server; re-create it with: dbfleet query reader sync %s", accountLabel(r), in.Name)
 				}
 			}
-			return fail(ReaderError, "the server refuses the %s account %s: %v", kind, accountLabel(r), err)
+			return fail(ReaderError, "the server refuses the %s %s: %v", what, accountLabel(r), err)
 		}
-		return fail(ReaderError, "log in as the %s account %s: %v", kind, accountLabel(r), err)
+		return fail(ReaderError, "log in as the %s %s: %v", what, accountLabel(r), err)
 	}
 	defer conn.Close()
 	var too, can []string
@@ -105,13 +128,21 @@ func (s *Service) checkReader(ctx context.Context, in inventory.Instance) invent
 		return fail(ReaderError, "read the privileges of %s: %v", accountLabel(r), err)
 	}
 	if len(too) > 0 {
-		return fail(ReaderTooPowerful, "%s (%s account %s)", strings.Join(too, ", "), kind, accountLabel(r))
+		return fail(ReaderTooPowerful, "%s (%s %s)", strings.Join(too, ", "), what, accountLabel(r))
 	}
-	what := "nothing granted yet"
+	may := "nothing granted yet"
 	if len(can) > 0 {
-		what = strings.Join(can, "; ")
+		may = strings.Join(can, "; ")
 	}
-	return fail(ReaderOK, "%s account %s: %s", kind, accountLabel(r), what)
+	return fail(ReaderOK, "%s %s: %s", what, accountLabel(r), may)
+}
+
+// readerLabel names a kind of reader in messages.
+func readerLabel(kind readerKind) string {
+	if kind == readerAll {
+		return "read-all reader (for DBAs)"
+	}
+	return "reader"
 }
 
 func accountLabel(r credRow) string {
@@ -121,35 +152,28 @@ func accountLabel(r credRow) string {
 	return r.user
 }
 
-// ShowReader describes the reader that queries on instance log in as,
-// with what the server reports of it now.
-func (s *Service) ShowReader(ctx context.Context, by auth.Principal, instance string) (Reader, error) {
+// ShowReader describes the readers that queries on instance log in as
+// (the grant reader, then the read-all reader), each with what the server
+// reports of it now.
+func (s *Service) ShowReader(ctx context.Context, by auth.Principal, instance string) ([]Reader, error) {
 	if err := by.Require(auth.QueryGrant); err != nil {
-		return Reader{}, err
+		return nil, err
 	}
 	in, home, err := s.homeOf(ctx, instance)
 	if err != nil {
-		return Reader{}, err
+		return nil, err
 	}
-	r, ok, err := s.credFor(ctx, s.db, home.Name)
+	out, err := s.readersOf(ctx, by, home)
 	if err != nil {
-		return Reader{}, err
+		return nil, err
 	}
-	if !ok || !r.managed {
-		return Reader{}, errkind.New(errkind.NotFound, "instance %q has no managed reader yet; it is created on first use, or now with: dbfleet query reader sync %s", instance, instance)
+	if len(out) == 0 {
+		return nil, errkind.New(errkind.NotFound, "instance %q has no managed reader yet; it is created on first use, or now with: dbfleet query reader sync %s", instance, instance)
 	}
-	list, err := s.ListReaders(ctx, by)
-	if err != nil {
-		return Reader{}, err
+	for i := range out {
+		f, _ := s.checkReader(ctx, in, readerKind(out[i].Kind))
+		out[i].Check = &f
 	}
-	out := r.toReader(home.Engine)
-	for _, l := range list {
-		if l.Instance == home.Name {
-			out = l
-		}
-	}
-	f := s.checkReader(ctx, in)
-	out.Check = &f
 	return out, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,9 +15,11 @@ import (
 	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/inventory"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
+	"github.com/dbfleet/dbfleet/internal/platform/httpx"
 )
 
 // Console queries run as the reader: on the primary, on the replica (the
@@ -42,23 +45,78 @@ func TestReaderConsole(t *testing.T) {
 			t.Errorf("console on %s: %+v %v", tc.ranOn, res, err)
 		}
 	}
-	// A DBA's query too: the inventory's account never serves a read.
+	// A DBA's query too, as the read-all reader: every non-system
+	// database, with no grant naming it; never the inventory's account.
 	res, err := f.svc.Run(ctx, f.dba, Request{Instance: "orders-1", Statement: "SELECT CURRENT_USER() AS u", Primary: true})
-	if err != nil || table(res) != "u|dbfleet_ro_orders-1@127.0.0.1" {
+	if err != nil || table(res) != "u|dbfleet_ra_orders-1@127.0.0.1" {
 		t.Errorf("dba console: %+v %v", res, err)
 	}
-	_, err = f.svc.Run(ctx, f.dba, Request{Instance: "orders-1", Statement: "SELECT k FROM secret.keys", Primary: true})
-	if err == nil || !strings.Contains(err.Error(), "SELECT command denied to user 'dbfleet_ro_orders-1'") {
-		t.Errorf("dba reads a database no grant names: %v", err)
+	res, err = f.svc.Run(ctx, f.dba, Request{Instance: "orders-1", Statement: "SELECT k FROM secret.keys", Primary: true})
+	if err != nil || table(res) != "k|top-secret" {
+		t.Errorf("dba reads a database no grant names: %+v %v", res, err)
+	}
+	// A developer reading through grants never gets the read-all reader.
+	if got := mysqlGrantsOf(t, servers.cluster.Primary(), "dbfleet_ro_orders-1", "127.0.0.1"); !slices.Equal(got, wantReaderGrants("shop")) {
+		t.Errorf("the grant reader after a DBA's read: %q", got)
+	}
+	res, err = f.svc.Run(ctx, f.dba, Request{Instance: "pg-1", Database: "app", Statement: "SELECT current_user AS u, count(*) AS n FROM users"})
+	if err != nil || table(res) != "u,n|dbfleet_ra_pg-1,2" {
+		t.Errorf("dba pg console: %v %v", res, err)
 	}
 	res, err = f.svc.Run(f.as(f.dev), f.dev, Request{Instance: "pg-1", Database: "app", Statement: "SELECT current_user AS u, count(*) AS n FROM crm.contacts"})
 	if err != nil || table(res) != "u,n|dbfleet_ro_pg-1,1" {
 		t.Errorf("pg console: %v %v", res, err)
 	}
-	// The schema browser too: a DBA sees only what the reader may read.
+	// The schema browser too: a DBA sees what the read-all reader may
+	// read, never the system's databases.
 	dbs, err := f.svc.Databases(ctx, f.dba, "orders-1")
-	if all := strings.Join(dbs, ","); err != nil || !strings.Contains(all, "shop") || strings.Contains(all, "secret") || strings.Contains(all, "mysql") {
+	if all := strings.Join(dbs, ","); err != nil || !strings.Contains(all, "shop") || !strings.Contains(all, "secret") || strings.Contains(all, "mysql") ||
+		strings.Contains(all, "performance_schema") {
 		t.Errorf("dba databases: %v %v", dbs, err)
+	}
+}
+
+// A database or schema created after the read-all reader was last
+// synchronised is readable at a DBA's first query of it: the reader is
+// brought in line then, not only by the loop's full pass.
+func TestReadAllPicksUpNewDatabases(t *testing.T) {
+	f := newFixture(t, Options{})
+	ctx := f.as(f.dba)
+	run := func(instance, db, stmt string) (*Result, error) {
+		return f.svc.Run(ctx, f.dba, Request{Instance: instance, Database: db, Statement: stmt, Primary: true})
+	}
+	if _, err := run("orders-1", "shop", "SELECT 1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run("pg-1", "app", "SELECT 1"); err != nil {
+		t.Fatal(err)
+	}
+	m := servers.cluster.Primary()
+	m.Exec(t, "CREATE DATABASE late_db", "CREATE TABLE late_db.t (a INT)", "INSERT INTO late_db.t VALUES (7)")
+	t.Cleanup(func() { m.Exec(t, "DROP DATABASE late_db") })
+	admin := pgAdmin(t, "app")
+	for _, st := range []string{"CREATE SCHEMA late_s", "CREATE TABLE late_s.t (a int)", "INSERT INTO late_s.t VALUES (8)"} {
+		if _, err := admin.Exec(context.Background(), st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { admin.Exec(context.Background(), "DROP SCHEMA late_s CASCADE") })
+	for _, tc := range []struct{ instance, db, sql, want string }{
+		{"orders-1", "", "SELECT a FROM late_db.t", "a|7"},            // named in the statement
+		{"orders-1", "late_db", "SELECT COUNT(*) AS n FROM t", "n|1"}, // the session's database
+		{"pg-1", "app", "SELECT a FROM late_s.t", "a|8"},              // a new schema
+	} {
+		res, err := run(tc.instance, tc.db, tc.sql)
+		if err != nil || table(res) != tc.want {
+			t.Errorf("%s: %s: %v %v", tc.instance, tc.sql, res, err)
+		}
+	}
+	if e := lastAudit(t, f, "query.reader.sync"); e.Target != "pg-1" || e.Detail["kind"] != "all" {
+		t.Errorf("audit: %+v", e)
+	}
+	// The grant reader was not given them.
+	if got := strings.Join(mysqlGrantsOf(t, m, "dbfleet_ro_orders-1", "127.0.0.1"), "\n"); strings.Contains(got, "late_db") {
+		t.Errorf("the grant reader: %s", got)
 	}
 }
 
@@ -76,7 +134,7 @@ func TestReaderRotationKeepsQueries(t *testing.T) {
 		{"pg-1", "app", "SELECT current_user AS u", "u|dbfleet_ro_pg-1"},
 	} {
 		in, _ := f.inv.GetInstance(ctx, tc.instance)
-		inflight, err := f.svc.open(ctx, in, in, tc.db, 5*time.Second)
+		inflight, err := f.svc.open(ctx, readerGrants, in, in, tc.db, nil, 5*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,7 +151,7 @@ func TestReaderRotationKeepsQueries(t *testing.T) {
 	}
 	const pending = "Cut0Short0Rotation0Password0000000000000"
 	sealed, _ := f.svc.box.Seal(pending)
-	if _, err := f.db.ExecContext(ctx, "UPDATE query_credentials SET next_password = ? WHERE instance = 'orders-1'", sealed); err != nil {
+	if _, err := f.db.ExecContext(ctx, "UPDATE query_readers SET next_password = ? WHERE instance = 'orders-1' AND kind = 'grants'", sealed); err != nil {
 		t.Fatal(err)
 	}
 	servers.cluster.Primary().Exec(t, "ALTER USER 'dbfleet_ro_orders-1'@'127.0.0.1' IDENTIFIED BY '"+pending+"'")
@@ -117,9 +175,17 @@ func mysqlErrno(err error) int {
 func TestReaderServerRefusesMariaDB(t *testing.T) {
 	f := newFixture(t, Options{})
 	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop"})
+	for _, kind := range readerKinds {
+		t.Run(string(kind), func(t *testing.T) { readerRefusesMariaDB(t, f, kind) })
+	}
+}
+
+// readerRefusesMariaDB runs the payloads as the reader of kind.
+func readerRefusesMariaDB(t *testing.T, f *fixture, kind readerKind) {
 	ctx := context.Background()
+	user := readerName(kind, "orders-1")
 	in, _ := f.inv.GetInstance(ctx, "orders-1")
-	conn, err := f.svc.open(ctx, in, in, "shop", 5*time.Second)
+	conn, err := f.svc.open(ctx, kind, in, in, "shop", nil, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,8 +244,8 @@ func TestReaderServerRefusesMariaDB(t *testing.T) {
 		}
 		return v
 	}
-	readerGrantsNow := func() string { return strings.Join(mysqlGrantsOf(t, m, "dbfleet_ro_orders-1", "127.0.0.1"), "\n") }
-	for _, tc := range []struct {
+	readerGrantsNow := func() string { return strings.Join(mysqlGrantsOf(t, m, user, "127.0.0.1"), "\n") }
+	cases := []struct {
 		name, sql string
 		errno     int
 		state     func() string // what must not change
@@ -190,7 +256,7 @@ func TestReaderServerRefusesMariaDB(t *testing.T) {
 			func() string { return scalar("SELECT COUNT(*) FROM shop.orders") }},
 		{"create a user", "SET STATEMENT tx_read_only=0 FOR CREATE USER 'sec_evil'@'%' IDENTIFIED BY 'evilpw'", 1227,
 			func() string { return scalar("SELECT COUNT(*) FROM mysql.user WHERE User = 'sec_evil'") }},
-		{"grant itself everything", "SET STATEMENT tx_read_only=0 FOR GRANT ALL ON *.* TO 'dbfleet_ro_orders-1'@'127.0.0.1' WITH GRANT OPTION", 1045,
+		{"grant itself everything", "SET STATEMENT tx_read_only=0 FOR GRANT ALL ON *.* TO '" + user + "'@'127.0.0.1' WITH GRANT OPTION", 1045,
 			readerGrantsNow},
 		{"set a global", "SET GLOBAL max_connections = 7", 1227,
 			func() string { return scalar("SELECT @@GLOBAL.max_connections") }},
@@ -214,8 +280,17 @@ func TestReaderServerRefusesMariaDB(t *testing.T) {
 				return fmt.Sprint(os.IsNotExist(err))
 			}},
 		{"read mysql.user", "SELECT User, authentication_string FROM mysql.user", 1142, nil},
-		{"read a database no grant names", "SELECT k FROM secret.keys", 1142, nil},
-	} {
+		{"read mysql.global_priv", "SELECT User, Priv FROM mysql.global_priv", 1142, nil},
+		{"read performance_schema", "SELECT SQL_TEXT FROM performance_schema.events_statements_history", 1142, nil},
+	}
+	if kind == readerGrants {
+		cases = append(cases, struct {
+			name, sql string
+			errno     int
+			state     func() string
+		}{"read a database no grant names", "SELECT k FROM secret.keys", 1142, nil})
+	}
+	for _, tc := range cases {
 		var before string
 		if tc.state != nil {
 			before = tc.state()
@@ -244,7 +319,7 @@ func TestReaderServerRefusesMariaDB(t *testing.T) {
 	}
 	// The session is still the console's: read-only, and the reader can read shop.
 	rows, _, err = conn.Query(ctx, 1, "SELECT @@SESSION.tx_read_only, CURRENT_USER(), (SELECT COUNT(*) FROM shop.users)")
-	if err != nil || fmt.Sprint(rows.Values[0]) != "[1 dbfleet_ro_orders-1@127.0.0.1 2]" {
+	if err != nil || fmt.Sprint(rows.Values[0]) != "[1 "+user+"@127.0.0.1 2]" {
 		t.Errorf("session: %+v %v", rows, err)
 	}
 }
@@ -263,6 +338,13 @@ func pgSQLState(err error) string {
 func TestReaderServerRefusesPostgres(t *testing.T) {
 	f := newFixture(t, Options{})
 	f.grant(t, NewGrant{User: "dev", Instance: "pg-1", Database: "app", Table: "public.users"})
+	for _, kind := range readerKinds {
+		t.Run(string(kind), func(t *testing.T) { readerRefusesPostgres(t, f, kind) })
+	}
+}
+
+// readerRefusesPostgres runs the payloads as the reader of kind.
+func readerRefusesPostgres(t *testing.T, f *fixture, kind readerKind) {
 	ctx := context.Background()
 	admin := pgAdmin(t, "app")
 	for _, st := range []string{
@@ -278,13 +360,13 @@ func TestReaderServerRefusesPostgres(t *testing.T) {
 	adminPID := pgScalar(t, admin, "SELECT pg_backend_pid()")
 	admin.Query(ctx, 0, "SELECT 'marker-' || 'c0ffee-in-another-session'") // the last statement pg_stat_activity shows
 	in, _ := f.inv.GetInstance(ctx, "pg-1")
-	conn, err := f.svc.open(ctx, in, in, "app", 5*time.Second)
+	conn, err := f.svc.open(ctx, kind, in, in, "app", nil, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	other := pgAdmin(t, "app") // a separate session for the "nothing changed" checks
-	for _, tc := range []struct {
+	cases := []struct {
 		name, sql string
 		state     string // SQLSTATE
 		unchanged string // as the superuser
@@ -296,9 +378,17 @@ func TestReaderServerRefusesPostgres(t *testing.T) {
 		{"read pg_shadow", "SELECT usename, passwd FROM pg_shadow", "42501", ""},
 		{"read the configuration files", "SELECT * FROM pg_show_all_file_settings()", "42501", ""},
 		{"read pg_hba.conf", "SELECT * FROM pg_hba_file_rules()", "42501", ""},
-		{"read a schema no grant names", "SELECT * FROM crm.contacts", "42501", ""},
 		{"write", "INSERT INTO users (id, name) VALUES (99, 'x')", "25006", "SELECT count(*) FROM users"},
-	} {
+		{"read pg_statistic", "SELECT count(*) FROM pg_statistic", "42501", ""},
+	}
+	if kind == readerGrants {
+		cases = append(cases, struct {
+			name, sql string
+			state     string
+			unchanged string
+		}{"read a schema no grant names", "SELECT * FROM crm.contacts", "42501", ""})
+	}
+	for _, tc := range cases {
 		var before string
 		if tc.unchanged != "" {
 			before = pgScalar(t, other, tc.unchanged)
@@ -363,5 +453,115 @@ func TestReaderUnavailableRefuses(t *testing.T) {
 	_, err = f.svc.SyncReader(f.as(f.dba), f.dba, "weak-1")
 	if errkind.Of(err) != errkind.Upstream || !strings.Contains(err.Error(), "Access denied for user 'weak'") {
 		t.Errorf("sync: %v", err)
+	}
+}
+
+// The console's checks and the readers agree on the servers' catalogs.
+// MariaDB: no reader reads mysql (accounts, password hashes),
+// performance_schema or sys, so a grant naming them is refused when it is
+// made, and a statement reading them is refused to every caller (a grant
+// stored before is no way in either); information_schema is readable by
+// every account, showing only what the reader may read, so a grant naming
+// it works. PostgreSQL: a grant naming a catalog relation reads it as
+// PUBLIC may: pg_stat_activity yes, pg_authid no (the server refuses).
+func TestReaderSystemCatalogs(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop"})
+	for _, g := range []NewGrant{
+		{User: "dev", Instance: "orders-1", Database: "mysql"},
+		{User: "dev", Instance: "orders-1", Database: "mysql", Table: "user"},
+		{User: "dev", Instance: "orders-1", Database: "MySQL", Table: "global_priv"},
+		{Role: "developer", Instance: "orders-1", Database: "performance_schema"},
+		{User: "dev", Instance: "orders-2", Database: "sys"},
+	} {
+		_, err := f.svc.AddGrant(f.as(f.dba), f.dba, g)
+		if errkind.Of(err) != errkind.Invalid || !strings.Contains(err.Error(), "reader accounts never read") {
+			t.Errorf("grant %+v: %v", g, err)
+		}
+	}
+	// information_schema: granted by name, it shows what the grant
+	// reader may read (here: shop), never secret nor mysql.
+	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "information_schema"})
+	res := f.mustRun(t, f.dev, "orders-1", "", "SELECT GROUP_CONCAT(SCHEMA_NAME ORDER BY 1) AS s FROM information_schema.SCHEMATA")
+	if got := table(res); got != "s|information_schema,shop" {
+		t.Errorf("dev's information_schema: %s", got)
+	}
+	res = f.mustRun(t, f.dba, "orders-1", "", "SELECT GROUP_CONCAT(SCHEMA_NAME ORDER BY 1) AS s FROM information_schema.SCHEMATA")
+	if got := table(res); !strings.Contains(got, "secret") || !strings.Contains(got, "shop") || strings.Contains(got, "mysql") || strings.Contains(got, "performance_schema") {
+		t.Errorf("dba's information_schema: %s", got)
+	}
+	// A grant naming mysql stored before grants on it were refused.
+	if _, err := f.db.ExecContext(context.Background(), `INSERT INTO query_grants (subject_kind, subject, instance, db, tbl, reason, granted_by, created_at)
+		VALUES ('user', 'dev', 'orders-1', 'mysql', '', '', 'dba', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	f.svc.readerPass(context.Background(), true)
+	if got := mysqlGrantsOf(t, servers.cluster.Primary(), "dbfleet_ro_orders-1", "127.0.0.1"); !slices.Equal(got, wantReaderGrants("shop")) {
+		t.Errorf("the grant reader with a stored grant on mysql: %q", got)
+	}
+	checkRefused(t, f, []refusedCase{
+		{"dba mysql.user", "orders-1", "", asDBA, "SELECT User, authentication_string FROM mysql.user", RuleSystemDatabase, "the reader accounts never read the server's accounts"},
+		{"dba mysql.global_priv", "orders-1", "", asDBA, "SELECT * FROM MYSQL.global_priv", RuleSystemDatabase, "mysql"},
+		{"dba performance_schema", "orders-1", "", asDBA, "SELECT SQL_TEXT FROM performance_schema.events_statements_history", RuleSystemDatabase, "performance_schema"},
+		{"dba sys", "orders-1", "", asDBA, "SELECT * FROM sys.version", RuleSystemDatabase, "sys"},
+		{"dba show tables of mysql", "orders-1", "", asDBA, "SHOW TABLES FROM mysql", RuleSystemDatabase, "database mysql"},
+		{"dba session in mysql", "orders-1", "mysql", asDBA, "SELECT * FROM user", RuleSystemDatabase, "mysql"},
+		{"dev with a stored grant", "orders-1", "", asDev, "SELECT User FROM mysql.user", RuleSystemDatabase, "mysql"},
+	})
+	// Nor does the schema browser list them, for anyone.
+	for _, p := range []func(*fixture) auth.Principal{asDev, asDBA} {
+		dbs, err := f.svc.Databases(f.as(p(f)), p(f), "orders-1")
+		if all := strings.Join(dbs, ","); err != nil || strings.Contains(all, "mysql") || !strings.Contains(all, "information_schema") {
+			t.Errorf("%s's databases: %v %v", p(f).User, dbs, err)
+		}
+	}
+
+	// PostgreSQL catalogs: what PUBLIC may read.
+	f.grant(t, NewGrant{User: "ops", Instance: "pg-1", Database: "app", Table: "pg_catalog.pg_stat_activity"})
+	f.grant(t, NewGrant{User: "ops", Instance: "pg-1", Database: "app", Table: "pg_catalog.pg_authid"})
+	if res := f.mustRun(t, f.ops, "pg-1", "app", "SELECT count(*) AS n FROM pg_stat_activity"); len(res.Rows) != 1 {
+		t.Errorf("pg_stat_activity: %s", table(res))
+	}
+	_, err := f.run(t, f.ops, "pg-1", "app", "SELECT rolname, rolpassword FROM pg_authid")
+	if err == nil || httpx.Status(err) != 400 || !strings.Contains(err.Error(), "permission denied for table pg_authid") {
+		t.Errorf("pg_authid through a grant naming it: %v", err)
+	}
+}
+
+// A reader the server refuses (dropped by hand, its password changed by
+// hand) is brought in line at the next login, once, and the read goes
+// on as the reader.
+func TestReaderRepairedAtLogin(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop"})
+	f.grant(t, NewGrant{User: "dev", Instance: "pg-1", Database: "app"})
+	m := servers.cluster.Primary()
+	pg := pgAdmin(t, "app")
+	for _, tc := range []struct {
+		name, instance, db, who string
+		breakIt                 func()
+	}{
+		{"dropped", "orders-1", "shop", "dbfleet_ro_orders-1@127.0.0.1", func() { m.Exec(t, "DROP USER 'dbfleet_ro_orders-1'@'127.0.0.1'") }},
+		{"password changed", "orders-1", "shop", "dbfleet_ro_orders-1@127.0.0.1", func() {
+			m.Exec(t, "ALTER USER 'dbfleet_ro_orders-1'@'127.0.0.1' IDENTIFIED BY 'Changed0By0Hand'")
+		}},
+		{"pg password changed", "pg-1", "app", "dbfleet_ro_pg-1", func() {
+			if _, err := pg.Exec(context.Background(), `ALTER ROLE "dbfleet_ro_pg-1" PASSWORD 'Changed0By0Hand'`); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		tc.breakIt()
+		res, err := f.run(t, f.dev, tc.instance, tc.db, "SELECT CURRENT_USER AS u")
+		if err != nil || table(res) != "u|"+tc.who {
+			t.Errorf("%s: %v %v", tc.name, res, err)
+			continue
+		}
+		if e := lastAudit(t, f, "query.reader.sync"); e.Target != tc.instance {
+			t.Errorf("%s: audit %+v", tc.name, e)
+		}
+	}
+	if got := mysqlGrantsOf(t, m, "dbfleet_ro_orders-1", "127.0.0.1"); !slices.Equal(got, wantReaderGrants("shop")) {
+		t.Errorf("re-created reader: %q", got)
 	}
 }

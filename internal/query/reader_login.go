@@ -11,50 +11,110 @@ import (
 
 // How a user's read logs in: never with the inventory's account.
 
-// readerFor is how a user's read on target logs in (requested is the
+// login is how a read logs in: the targets to try in order (a rotation
+// may be in progress), and the managed reader behind them (nil for a
+// DBA-set credential), which a refused login may re-create once.
+type login struct {
+	targets []engine.Target
+	home    inventory.Instance
+	reader  *credRow
+}
+
+// readerFor is how a read of kind on target logs in (requested is the
 // instance the user named; target may be a replica of it): a DBA-set
-// credential of target or of requested, else the credential of target's
-// home (its cluster's primary, or itself): a DBA-set one, or the managed
-// reader, created on first use. It returns the logins to try in order
-// (a rotation may be in progress). It never returns the inventory's
-// account for an engine with readers: if no reader can be had, the read
-// is refused. Redis, which has no reader, keeps the inventory's account
-// unless a DBA set one.
-func (s *Service) readerFor(ctx context.Context, requested, target inventory.Instance) ([]engine.Target, error) {
+// credential of target or of requested, else target's home's (its
+// cluster's primary, or itself): a DBA-set credential, or the managed
+// reader of kind, created on first use. need names what the read needs
+// (databases, PostgreSQL database/schema): the read-all reader is brought
+// in line first when it lacks one (a database created since). It never
+// returns the inventory's account for an engine with readers: if no
+// reader can be had, the read is refused. Redis, which has no reader,
+// keeps the inventory's account unless a DBA set one.
+func (s *Service) readerFor(ctx context.Context, kind readerKind, requested, target inventory.Instance, need []string) (login, error) {
 	t, err := s.inv.Target(ctx, target.Name)
 	if err != nil {
-		return nil, err
+		return login{}, err
 	}
-	for _, name := range []string{target.Name, requested.Name} {
+	names := []string{target.Name, requested.Name}
+	if !readerEngine(target.Engine) {
+		names = names[:1]
+	}
+	for _, name := range names {
 		r, ok, err := s.credFor(ctx, s.db, name)
 		if err != nil {
-			return nil, err
+			return login{}, err
 		}
-		if ok && !r.managed {
-			return s.logins(t, r)
+		if ok {
+			ts, err := s.logins(t, r)
+			return login{targets: ts}, err
 		}
 	}
 	if !readerEngine(target.Engine) {
-		return []engine.Target{t}, nil
+		return login{targets: []engine.Target{t}}, nil
 	}
 	t.User, t.Password = "", "" // from here on, only a reader's login
 	home, err := s.readerHome(ctx, target)
 	if err != nil {
-		return nil, readerUnavailable(target.Name, target.Name, err)
+		return login{}, readerUnavailable(target.Name, target.Name, err)
 	}
-	r, ok, err := s.credFor(ctx, s.db, home.Name)
+	if c, ok, err := s.credFor(ctx, s.db, home.Name); err != nil {
+		return login{}, err
+	} else if ok {
+		ts, err := s.logins(t, c)
+		return login{targets: ts}, err
+	}
+	r, ok, err := s.readerRowFor(ctx, s.db, home.Name, kind)
 	if err != nil {
-		return nil, err
+		return login{}, err
 	}
 	if !ok || r.synced == 0 { // none yet, or its creation did not finish
-		if r, err = s.syncReader(ctx, home, syncCreate); err != nil {
-			return nil, readerUnavailable(target.Name, home.Name, err)
+		if r, err = s.syncReader(ctx, home, kind, syncCreate); err != nil {
+			return login{}, readerUnavailable(target.Name, home.Name, err)
 		}
 		if target.Name != home.Name {
 			s.awaitReplica(ctx, target, r)
 		}
+	} else if kind == readerAll && len(need) > 0 {
+		r = s.refreshReadAll(ctx, home, r, need)
 	}
-	return s.logins(t, r)
+	ts, err := s.logins(t, r)
+	return login{targets: ts, home: home, reader: &r}, err
+}
+
+// openAs connects with l's targets in order (the next one only when a
+// rotation is under way and the server refuses the first). When the
+// server refuses a managed reader's every password, the reader is brought
+// in line once (re-created if it was dropped, its password set again)
+// and the login tried again.
+func (s *Service) openAs(ctx context.Context, target inventory.Instance, l login, db string) (engine.Conn, error) {
+	try := func(ts []engine.Target) (engine.Conn, error) {
+		var conn engine.Conn
+		var err error
+		for _, t := range ts {
+			t.Database = db
+			if conn, err = s.engines.Open(ctx, t); err == nil || errkind.Of(err) != errkind.Unauthorized {
+				break
+			}
+		}
+		return conn, err
+	}
+	conn, err := try(l.targets)
+	if err == nil || errkind.Of(err) != errkind.Unauthorized || l.reader == nil {
+		return conn, err
+	}
+	r, serr := s.syncReader(ctx, l.home, l.reader.kind, syncRepair)
+	if serr != nil {
+		s.log.Warn("the server refuses the query reader and it could not be repaired", "instance", l.home.Name, "reader", l.reader.user, "err", serr)
+		return nil, err
+	}
+	if target.Name != l.home.Name {
+		s.awaitReplica(ctx, target, r)
+	}
+	ts, lerr := s.logins(l.targets[0], r)
+	if lerr != nil {
+		return nil, lerr
+	}
+	return try(ts)
 }
 
 // readerUnavailable refuses a read for want of a reader, saying why and
@@ -64,8 +124,8 @@ func readerUnavailable(instance, home string, err error) error {
 		"queries on instance %s log in as its reader account, which is not available: %v; dbfleet never reads with the inventory's account: fix the cause, then run: dbfleet query reader sync %s", instance, err, home)
 }
 
-// awaitReplica waits a little for a reader just created on the primary to
-// reach replica target by replication.
+// awaitReplica waits a little for a reader just created (or re-created)
+// on the primary to reach replica target by replication.
 func (s *Service) awaitReplica(ctx context.Context, target inventory.Instance, r credRow) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()

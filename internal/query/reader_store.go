@@ -14,21 +14,29 @@ import (
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
 )
 
-// The query_credentials rows: a credential a DBA set, or a managed reader.
+// The query_credentials rows (credentials a DBA set) and the query_readers
+// rows (managed readers, one per instance and kind).
 
 // Reader is an instance's managed read-only account (never its password).
 type Reader struct {
 	// Instance is where the account was created: a standalone instance
-	// or its cluster's primary (replicas get it by replication).
+	// or its cluster's primary (replicas get it by replication; a Redis
+	// instance always has its own).
 	Instance string      `json:"instance"`
 	Engine   engine.Kind `json:"engine"`
-	User     string      `json:"user"`
+	// Kind says whose reads log in as it: "grants" (principals who read
+	// through query grants; it may read what the active grants name) or
+	// "all" (principals with query.grant; it may read every non-system
+	// database).
+	Kind string `json:"kind"`
+	User string `json:"user"`
 	// Host is the account's host part (MariaDB/MySQL).
 	Host string `json:"host,omitempty"`
 	// UsedBy lists the instances whose queries log in as this reader.
 	UsedBy []string `json:"used_by"`
 	// Scope is what the account was granted at its last synchronisation:
-	// databases (MariaDB/MySQL) or database/schema (PostgreSQL).
+	// databases (MariaDB/MySQL), database/schema (PostgreSQL), the
+	// commands (Redis).
 	Scope     []string  `json:"scope"`
 	CreatedAt time.Time `json:"created_at"`
 	RotatedAt time.Time `json:"rotated_at"`
@@ -42,11 +50,13 @@ type Reader struct {
 	Check *inventory.CheckFinding `json:"check,omitempty"`
 }
 
-// credRow is one query_credentials row: a DBA-set credential or a
-// managed reader. Passwords are sealed.
+// credRow is a DBA-set credential (query_credentials, managed false) or
+// a managed reader (query_readers, managed true, with its kind).
+// Passwords are sealed.
 type credRow struct {
 	instance, user, host     string
 	managed                  bool
+	kind                     readerKind
 	password, next           string
 	spec, scope, syncError   string
 	created, rotated, synced int64
@@ -54,19 +64,23 @@ type credRow struct {
 	updated                  int64
 }
 
-const credSelect = `SELECT instance, username, host, managed, password, next_password, spec, scope, sync_error,
-	created_at, rotated_at, synced_at, updated_by, updated_at FROM query_credentials`
+const readerSelect = `SELECT instance, kind, username, host, password, next_password, spec, scope, sync_error,
+	created_at, rotated_at, synced_at, updated_by, updated_at FROM query_readers`
 
-func scanCred(row interface{ Scan(...any) error }) (credRow, error) {
-	var r credRow
-	err := row.Scan(&r.instance, &r.user, &r.host, &r.managed, &r.password, &r.next, &r.spec, &r.scope, &r.syncError,
+func scanReader(row interface{ Scan(...any) error }) (credRow, error) {
+	r := credRow{managed: true}
+	var kind string
+	err := row.Scan(&r.instance, &kind, &r.user, &r.host, &r.password, &r.next, &r.spec, &r.scope, &r.syncError,
 		&r.created, &r.rotated, &r.synced, &r.updatedBy, &r.updated)
+	r.kind = readerKind(kind)
 	return r, err
 }
 
-// credFor reads the query_credentials row of instance, if any.
+// credFor reads the DBA-set credential of instance, if any.
 func (s *Service) credFor(ctx context.Context, q sqldb.Querier, instance string) (credRow, bool, error) {
-	r, err := scanCred(q.QueryRowContext(ctx, credSelect+" WHERE instance = ?", instance))
+	var r credRow
+	err := q.QueryRowContext(ctx, "SELECT instance, username, password, updated_by, updated_at FROM query_credentials WHERE instance = ?", instance).
+		Scan(&r.instance, &r.user, &r.password, &r.updatedBy, &r.updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return credRow{}, false, nil
 	}
@@ -76,15 +90,28 @@ func (s *Service) credFor(ctx context.Context, q sqldb.Querier, instance string)
 	return r, true, nil
 }
 
+// readerRowFor reads the managed reader of kind on instance, if any.
+func (s *Service) readerRowFor(ctx context.Context, q sqldb.Querier, instance string, kind readerKind) (credRow, bool, error) {
+	r, err := scanReader(q.QueryRowContext(ctx, readerSelect+" WHERE instance = ? AND kind = ?", instance, string(kind)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return credRow{}, false, nil
+	}
+	if err != nil {
+		return credRow{}, false, fmt.Errorf("read the %s reader of %q: %w", kind, instance, err)
+	}
+	return r, true, nil
+}
+
+// managedRows lists every managed reader, by instance and kind.
 func (s *Service) managedRows(ctx context.Context) ([]credRow, error) {
-	rows, err := s.db.QueryContext(ctx, credSelect+" WHERE managed ORDER BY instance")
+	rows, err := s.db.QueryContext(ctx, readerSelect+" ORDER BY instance, kind DESC")
 	if err != nil {
 		return nil, fmt.Errorf("list readers: %w", err)
 	}
 	defer rows.Close()
 	var out []credRow
 	for rows.Next() {
-		r, err := scanCred(rows)
+		r, err := scanReader(rows)
 		if err != nil {
 			return nil, fmt.Errorf("list readers: %w", err)
 		}
@@ -116,7 +143,7 @@ func (s *Service) logins(t engine.Target, r credRow) ([]engine.Target, error) {
 }
 
 func (r credRow) toReader(k engine.Kind) Reader {
-	out := Reader{Instance: r.instance, Engine: k, User: r.user, Host: r.host, UsedBy: []string{}, Scope: []string{},
+	out := Reader{Instance: r.instance, Engine: k, Kind: string(r.kind), User: r.user, Host: r.host, UsedBy: []string{}, Scope: []string{},
 		CreatedAt: sqldb.Time(r.created), RotatedAt: sqldb.Time(r.rotated), SyncError: r.syncError, RotationPending: r.next != ""}
 	if r.synced > 0 {
 		out.SyncedAt = sqldb.Time(r.synced)

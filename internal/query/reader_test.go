@@ -19,19 +19,29 @@ import (
 	"github.com/dbfleet/dbfleet/internal/testenv"
 )
 
-// readerRow is the stored managed reader of home.
+// readerRow is the stored grant reader of home; kindRow of any kind.
 func (f *fixture) readerRow(t testing.TB, home string) credRow {
 	t.Helper()
-	r, ok, err := f.svc.credFor(context.Background(), f.db, home)
+	return f.kindRow(t, home, readerGrants)
+}
+
+func (f *fixture) kindRow(t testing.TB, home string, kind readerKind) credRow {
+	t.Helper()
+	r, ok, err := f.svc.readerRowFor(context.Background(), f.db, home, kind)
 	if err != nil || !ok || !r.managed {
-		t.Fatalf("reader of %s: %+v %v %v", home, r, ok, err)
+		t.Fatalf("%s reader of %s: %+v %v %v", kind, home, r, ok, err)
 	}
 	return r
 }
 
 func (f *fixture) readerPassword(t testing.TB, home string) string {
 	t.Helper()
-	pw, err := f.svc.box.Open(f.readerRow(t, home).password)
+	return f.kindPassword(t, home, readerGrants)
+}
+
+func (f *fixture) kindPassword(t testing.TB, home string, kind readerKind) string {
+	t.Helper()
+	pw, err := f.svc.box.Open(f.kindRow(t, home, kind).password)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +76,7 @@ func mysqlGrantsOf(t testing.TB, m *testenv.MariaDB, user, host string) []string
 	return out
 }
 
-func readerGrants(dbs ...string) []string {
+func wantReaderGrants(dbs ...string) []string {
 	out := []string{"GRANT USAGE ON *.* TO R WITH MAX_USER_CONNECTIONS 32"}
 	for _, d := range dbs {
 		out = append(out, "GRANT SELECT, SHOW VIEW ON `"+d+"`.* TO R")
@@ -76,7 +86,7 @@ func readerGrants(dbs ...string) []string {
 }
 
 // login tries the account on an instance's server.
-func login(t testing.TB, port int, k engine.Kind, user, password, db string) error {
+func tryLogin(t testing.TB, port int, k engine.Kind, user, password, db string) error {
 	t.Helper()
 	c, err := engines().Open(context.Background(), engine.Target{Engine: k, Host: "127.0.0.1", Port: port, User: user, Password: password, Database: db})
 	if err == nil {
@@ -108,15 +118,15 @@ func TestReaderMariaDB(t *testing.T) {
 	if len(pw) < 32 || !regexp.MustCompile(`^[A-Za-z0-9]+$`).MatchString(pw) {
 		t.Errorf("password %q: want >= 32 letters and digits", pw)
 	}
-	if got := mysqlGrantsOf(t, primary, r.user, r.host); !slices.Equal(got, readerGrants("shop")) {
-		t.Errorf("after the shop grant:\n got %q\nwant %q", got, readerGrants("shop"))
+	if got := mysqlGrantsOf(t, primary, r.user, r.host); !slices.Equal(got, wantReaderGrants("shop")) {
+		t.Errorf("after the shop grant:\n got %q\nwant %q", got, wantReaderGrants("shop"))
 	}
-	if err := login(t, primary.Port, engine.MariaDB, r.user, "left-over", ""); errkind.Of(err) != errkind.Unauthorized {
+	if err := tryLogin(t, primary.Port, engine.MariaDB, r.user, "left-over", ""); errkind.Of(err) != errkind.Unauthorized {
 		t.Errorf("the left-over password still logs in: %v", err)
 	}
 	// A grant on the replica instance is the primary's reader's too.
 	g2 := f.grant(t, NewGrant{Role: "developer", Instance: "orders-2", Database: "crm"})
-	want := readerGrants("crm", "shop")
+	want := wantReaderGrants("crm", "shop")
 	if got := mysqlGrantsOf(t, primary, r.user, r.host); !slices.Equal(got, want) {
 		t.Errorf("after the crm grant:\n got %q\nwant %q", got, want)
 	}
@@ -124,7 +134,7 @@ func TestReaderMariaDB(t *testing.T) {
 	if got := mysqlGrantsOf(t, replica, r.user, r.host); !slices.Equal(got, want) {
 		t.Errorf("on the replica:\n got %q\nwant %q", got, want)
 	}
-	if err := login(t, replica.Port, engine.MariaDB, r.user, pw, "shop"); err != nil {
+	if err := tryLogin(t, replica.Port, engine.MariaDB, r.user, pw, "shop"); err != nil {
 		t.Errorf("the reader cannot log in on the replica: %v", err)
 	}
 
@@ -132,7 +142,7 @@ func TestReaderMariaDB(t *testing.T) {
 	if err := f.svc.RevokeGrant(ctx, f.dba, g2.ID); err != nil {
 		t.Fatal(err)
 	}
-	if got := mysqlGrantsOf(t, primary, r.user, r.host); !slices.Equal(got, readerGrants("shop")) {
+	if got := mysqlGrantsOf(t, primary, r.user, r.host); !slices.Equal(got, wantReaderGrants("shop")) {
 		t.Errorf("after revoking crm:\n got %q", got)
 	}
 	g3 := f.grant(t, NewGrant{User: "ops", Instance: "orders-1"})
@@ -153,14 +163,14 @@ func TestReaderMariaDB(t *testing.T) {
 
 	// A grant that expires is taken back by the loop once it has.
 	g4 := f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "crm", Expires: "1h"})
-	if got := mysqlGrantsOf(t, primary, r.user, r.host); !slices.Equal(got, readerGrants("crm", "shop")) {
+	if got := mysqlGrantsOf(t, primary, r.user, r.host); !slices.Equal(got, wantReaderGrants("crm", "shop")) {
 		t.Errorf("before expiry:\n got %q", got)
 	}
 	real := f.svc.now
 	f.svc.now = func() time.Time { return real().Add(2 * time.Hour) }
 	f.svc.readerPass(context.Background(), false)
 	f.svc.now = real
-	if got := mysqlGrantsOf(t, primary, r.user, r.host); !slices.Equal(got, readerGrants("shop")) {
+	if got := mysqlGrantsOf(t, primary, r.user, r.host); !slices.Equal(got, wantReaderGrants("shop")) {
 		t.Errorf("after expiry:\n got %q", got)
 	}
 	if err := f.svc.RevokeGrant(ctx, f.dba, g4.ID); err != nil { // it has not expired in real time
@@ -172,7 +182,7 @@ func TestReaderMariaDB(t *testing.T) {
 		"GRANT UPDATE (name) ON shop.users TO 'dbfleet_ro_orders-1'@'127.0.0.1'", "CREATE ROLE IF NOT EXISTS dbfleet_test_role",
 		"GRANT dbfleet_test_role TO 'dbfleet_ro_orders-1'@'127.0.0.1'")
 	f.svc.readerPass(context.Background(), true)
-	if got := mysqlGrantsOf(t, primary, r.user, r.host); !slices.Equal(got, readerGrants("shop")) {
+	if got := mysqlGrantsOf(t, primary, r.user, r.host); !slices.Equal(got, wantReaderGrants("shop")) {
 		t.Errorf("after the full pass:\n got %q", got)
 	}
 	e := lastAudit(t, f, "query.reader.sync")
@@ -226,10 +236,10 @@ func TestReaderRotation(t *testing.T) {
 		if nw == old || f.readerRow(t, tc.instance).rotated <= before {
 			t.Fatalf("%s: not rotated", tc.instance)
 		}
-		if err := login(t, tc.port, tc.k, user, old, tc.db); errkind.Of(err) != errkind.Unauthorized {
+		if err := tryLogin(t, tc.port, tc.k, user, old, tc.db); errkind.Of(err) != errkind.Unauthorized {
 			t.Errorf("%s: the old password: %v", tc.instance, err)
 		}
-		if err := login(t, tc.port, tc.k, user, nw, tc.db); err != nil {
+		if err := tryLogin(t, tc.port, tc.k, user, nw, tc.db); err != nil {
 			t.Errorf("%s: the new password: %v", tc.instance, err)
 		}
 		// By hand.
@@ -239,29 +249,29 @@ func TestReaderRotation(t *testing.T) {
 		if e := lastAudit(t, f, "query.reader.rotate"); e.Target != tc.instance || e.User != "dba" || strings.Contains(fmt.Sprint(e.Detail), f.readerPassword(t, tc.instance)) {
 			t.Errorf("%s: audit %+v", tc.instance, e)
 		}
-		if err := login(t, tc.port, tc.k, user, nw, tc.db); errkind.Of(err) != errkind.Unauthorized {
+		if err := tryLogin(t, tc.port, tc.k, user, nw, tc.db); errkind.Of(err) != errkind.Unauthorized {
 			t.Errorf("%s: the password before the manual rotation: %v", tc.instance, err)
 		}
-		if err := login(t, tc.port, tc.k, user, f.readerPassword(t, tc.instance), tc.db); err != nil {
+		if err := tryLogin(t, tc.port, tc.k, user, f.readerPassword(t, tc.instance), tc.db); err != nil {
 			t.Errorf("%s: the password of the manual rotation: %v", tc.instance, err)
 		}
 	}
 	servers.cluster.WaitSync(t)
-	if err := login(t, servers.cluster.Nodes[1].Port, engine.MariaDB, "dbfleet_ro_orders-1", f.readerPassword(t, "orders-1"), "shop"); err != nil {
+	if err := tryLogin(t, servers.cluster.Nodes[1].Port, engine.MariaDB, "dbfleet_ro_orders-1", f.readerPassword(t, "orders-1"), "shop"); err != nil {
 		t.Errorf("the replica after rotation: %v", err)
 	}
 
 	// A rotation cut short: the new password was stored as pending (and
 	// perhaps set on the server), then dbfleet stopped.
 	sealed, _ := f.svc.box.Seal("Cut0Short0Rotation0Password0000000000000")
-	if _, err := f.db.ExecContext(ctx, "UPDATE query_credentials SET next_password = ? WHERE instance = 'orders-1'", sealed); err != nil {
+	if _, err := f.db.ExecContext(ctx, "UPDATE query_readers SET next_password = ? WHERE instance = 'orders-1' AND kind = 'grants'", sealed); err != nil {
 		t.Fatal(err)
 	}
 	f.svc.readerPass(ctx, false) // completes it
 	if r := f.readerRow(t, "orders-1"); r.next != "" || f.readerPassword(t, "orders-1") != "Cut0Short0Rotation0Password0000000000000" {
 		t.Errorf("the cut-short rotation was not completed: next=%q", r.next)
 	}
-	if err := login(t, servers.cluster.Nodes[0].Port, engine.MariaDB, "dbfleet_ro_orders-1", "Cut0Short0Rotation0Password0000000000000", "shop"); err != nil {
+	if err := tryLogin(t, servers.cluster.Nodes[0].Port, engine.MariaDB, "dbfleet_ro_orders-1", "Cut0Short0Rotation0Password0000000000000", "shop"); err != nil {
 		t.Errorf("after completing the rotation: %v", err)
 	}
 }
@@ -374,7 +384,7 @@ func TestReaderFollowsThePrimary(t *testing.T) {
 	must(f.inv.AddInstance(f.ctx, inventory.NewInstance{Name: "solo-b", Engine: engine.MariaDB, Host: "h2", Port: m.Port, User: m.User, Password: m.Password, Cluster: "solo", Role: inventory.RoleReplica}))
 	m.Exec(t, "CREATE DATABASE IF NOT EXISTS solodb")
 	f.grant(t, NewGrant{User: "dev", Instance: "solo-b", Database: "solodb"})
-	if got := mysqlGrantsOf(t, m, "dbfleet_ro_solo-a", "127.0.0.1"); !slices.Equal(got, readerGrants("solodb")) {
+	if got := mysqlGrantsOf(t, m, "dbfleet_ro_solo-a", "127.0.0.1"); !slices.Equal(got, wantReaderGrants("solodb")) {
 		t.Fatalf("reader of solo-a: %q", got)
 	}
 	role := func(name, r string) {
@@ -393,7 +403,7 @@ func TestReaderFollowsThePrimary(t *testing.T) {
 	if e := lastAudit(t, f, "query.reader.retire"); e.Target != "solo-a" || e.Detail["via"] != "solo-b" {
 		t.Errorf("audit: %+v", e)
 	}
-	if got := mysqlGrantsOf(t, m, "dbfleet_ro_solo-b", "127.0.0.1"); !slices.Equal(got, readerGrants("solodb")) {
+	if got := mysqlGrantsOf(t, m, "dbfleet_ro_solo-b", "127.0.0.1"); !slices.Equal(got, wantReaderGrants("solodb")) {
 		t.Errorf("reader of the new primary: %q", got)
 	}
 	// A replica whose cluster declares no primary gets no reader.

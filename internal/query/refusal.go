@@ -46,6 +46,7 @@ const (
 	RuleNoGrant           = "no-grant"              // no grant at all on the instance
 	RuleNotGranted        = "not-granted"           // a table or database not granted
 	RuleCatalogMasked     = "catalog-masked"        // statistics that hold column values, for a masked caller
+	RuleSystemDatabase    = "system-database"       // mysql, performance_schema, sys: no reader reads them
 	RuleLineage           = "lineage"               // masking cannot be guaranteed
 	RuleNoDatabase        = "no-database"           // an unqualified table and no database
 	RuleOtherDatabase     = "other-database"        // PostgreSQL cross-database reference

@@ -351,25 +351,47 @@ type sessioner interface {
 	Session(ctx context.Context) (engine.Conn, error)
 }
 
-// open connects to target as the reader (readerFor: a DBA-set query
-// credential, else the managed reader; never the inventory's account) and
-// makes the session read-only with a statement timeout. Redis has no such
-// session: the command subset is what keeps it read-only.
-func (s *Service) open(ctx context.Context, requested, target inventory.Instance, db string, timeout time.Duration) (engine.Conn, error) {
-	logins, err := s.readerFor(ctx, requested, target)
+// open connects to target as the reader of kind (readerFor: a DBA-set
+// query credential, else the managed reader; never the inventory's
+// account) and makes the session read-only with a statement timeout.
+// need names the databases the read needs (see readerFor). Redis has no
+// such session: the command subset is what keeps it read-only.
+func (s *Service) open(ctx context.Context, kind readerKind, requested, target inventory.Instance, db string, need []string, timeout time.Duration) (engine.Conn, error) {
+	conn, _, err := s.openLogin(ctx, kind, requested, target, db, need, timeout)
+	return conn, err
+}
+
+// openLogin is open, and reports whether the session is a managed
+// reader's (whose privileges are what its users may read).
+func (s *Service) openLogin(ctx context.Context, kind readerKind, requested, target inventory.Instance, db string, need []string, timeout time.Duration) (engine.Conn, bool, error) {
+	l, err := s.readerFor(ctx, kind, requested, target, need)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	var conn engine.Conn
-	for _, t := range logins { // the next one only when a rotation is under way
-		t.Database = db
-		if conn, err = s.engines.Open(ctx, t); err == nil || errkind.Of(err) != errkind.Unauthorized {
-			break
-		}
-	}
+	managed := l.reader != nil
+	conn, err := s.openAs(ctx, target, l, db)
 	if err != nil {
-		return nil, fmt.Errorf("connect to instance %q: %w", target.Name, s.queryError(ctx, err, timeout))
+		return nil, false, fmt.Errorf("connect to instance %q: %w", target.Name, readerRefused(err, s.queryError(ctx, err, timeout), managed))
 	}
+	sess, err := s.readOnlySession(ctx, conn, target, timeout)
+	return sess, managed, err
+}
+
+// readerRefused makes a managed reader's refusal (err, explained as
+// explained) the caller's doing: its privileges are what its users may
+// read, so the server refusing one means the statement asked for more
+// (the EXPLAIN of a write, a routine, a database the caller is not
+// granted), not that the instance failed.
+func readerRefused(err, explained error, managed bool) error {
+	if managed && errkind.Of(err) == errkind.Forbidden && errkind.Of(explained) == errkind.Upstream {
+		return errkind.Wrap(errkind.Invalid, explained)
+	}
+	return explained
+}
+
+// readOnlySession pins a session on conn (closing conn) and makes it
+// read-only with a statement timeout.
+func (s *Service) readOnlySession(ctx context.Context, conn engine.Conn, target inventory.Instance, timeout time.Duration) (engine.Conn, error) {
 	if target.Engine == engine.Redis {
 		return conn, nil
 	}
@@ -537,6 +559,9 @@ type browser struct {
 // covers reports whether the caller may see database db or, with table
 // given, a table of it.
 func (b *browser) covers(db, table string) bool {
+	if b.in.Engine != engine.Postgres && b.in.Engine != engine.Redis && readerBlind(db) {
+		return false // no reader may read it (refuseBlind)
+	}
 	if b.full {
 		return true
 	}
@@ -566,6 +591,7 @@ func (s *Service) browse(ctx context.Context, p auth.Principal, instance, db str
 	if db, err = defaultDatabase(in.Engine, db); err != nil {
 		return nil, err
 	}
+	need := readerNeeds(in.Engine, db, nil)
 	if in.Engine == engine.MariaDB || in.Engine == engine.MySQL || in.Engine == engine.TiDB {
 		// The browser's queries name the schema: a database the reader may
 		// not enter is then refused by the grants, with the reason.
@@ -575,7 +601,7 @@ func (s *Service) browse(ctx context.Context, p auth.Principal, instance, db str
 	if b.names, err = s.namesOf(ctx, target.Engine, target.Name); err != nil {
 		return nil, err
 	}
-	if b.conn, err = s.open(ctx, in, target, db, min(s.opts.StatementTimeout, 30*time.Second)); err != nil {
+	if b.conn, err = s.open(ctx, readerKindFor(p), in, target, db, need, min(s.opts.StatementTimeout, 30*time.Second)); err != nil {
 		return nil, err
 	}
 	return b, nil

@@ -140,6 +140,10 @@ func (s *Service) AddGrant(ctx context.Context, by auth.Principal, n NewGrant) (
 		if g.Table != "" && !strings.Contains(g.Table, ".") {
 			g.Table = "public." + g.Table
 		}
+	case engine.MariaDB, engine.MySQL, engine.TiDB:
+		if readerBlind(g.Database) {
+			return Grant{}, errkind.New(errkind.Invalid, "database %s of instance %s cannot be granted: the query console's reader accounts never read the server's accounts (mysql), other sessions' statements (performance_schema) or views over them (sys); grant information_schema for metadata", g.Database, g.Instance)
+		}
 	case engine.Redis:
 		if g.Table != "" {
 			return Grant{}, errkind.New(errkind.Invalid, "Redis has no tables: grant INSTANCE or INSTANCE/DB")
@@ -462,9 +466,10 @@ type NewCredential struct {
 }
 
 // SetCredential stores (encrypted) the account the console uses on an
-// instance instead of the managed reader, after checking it logs in. It
-// replaces the instance's managed reader, if it had one (the account stays
-// on the server; removing the credential makes dbfleet take it over again).
+// instance instead of the managed readers, after checking it logs in. The
+// managed readers stay (on the server and in the store) but serve no
+// reads until the credential is removed; the reader loop and `reader
+// sync` leave them alone meanwhile.
 func (s *Service) SetCredential(ctx context.Context, by auth.Principal, instance string, c NewCredential) (Credential, error) {
 	if err := by.Require(auth.QueryGrant); err != nil {
 		return Credential{}, err
@@ -488,20 +493,23 @@ func (s *Service) SetCredential(ctx context.Context, by auth.Principal, instance
 	}
 	out := Credential{Instance: instance, User: c.User, UpdatedBy: by.User, UpdatedAt: s.now()}
 	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		prev, had, err := s.credFor(ctx, tx, instance)
-		if err != nil {
-			return err
-		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO query_credentials (instance, username, password, updated_by, updated_at) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (instance) DO UPDATE SET username = excluded.username, password = excluded.password,
-			updated_by = excluded.updated_by, updated_at = excluded.updated_at, managed = FALSE, host = '', next_password = '',
-			spec = '', scope = '', created_at = 0, rotated_at = 0, synced_at = 0, sync_error = ''`,
+			updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
 			instance, c.User, sealed, by.User, out.UpdatedAt.UnixMilli()); err != nil {
 			return fmt.Errorf("set query credential: %w", err)
 		}
 		detail := map[string]any{"user": c.User}
-		if had && prev.managed {
-			detail["replaces_reader"] = prev.user
+		var readers []string
+		for _, k := range readerKinds {
+			if r, ok, err := s.readerRowFor(ctx, tx, instance, k); err != nil {
+				return err
+			} else if ok {
+				readers = append(readers, r.user)
+			}
+		}
+		if len(readers) > 0 {
+			detail["instead_of_readers"] = readers
 		}
 		return audit.Record(ctx, tx, "query.credential.set", instance, detail)
 	})
@@ -510,7 +518,7 @@ func (s *Service) SetCredential(ctx context.Context, by auth.Principal, instance
 
 // ListCredentials lists the DBA-set query credentials, without passwords.
 func (s *Service) ListCredentials(ctx context.Context) ([]Credential, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT instance, username, updated_by, updated_at FROM query_credentials WHERE NOT managed ORDER BY instance")
+	rows, err := s.db.QueryContext(ctx, "SELECT instance, username, updated_by, updated_at FROM query_credentials ORDER BY instance")
 	if err != nil {
 		return nil, fmt.Errorf("list query credentials: %w", err)
 	}
@@ -535,7 +543,7 @@ func (s *Service) RemoveCredential(ctx context.Context, by auth.Principal, insta
 		return err
 	}
 	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		res, err := tx.ExecContext(ctx, "DELETE FROM query_credentials WHERE instance = ? AND NOT managed", instance)
+		res, err := tx.ExecContext(ctx, "DELETE FROM query_credentials WHERE instance = ?", instance)
 		if err != nil {
 			return fmt.Errorf("remove query credential: %w", err)
 		}

@@ -138,4 +138,5 @@ func TestQueryConsole(t *testing.T) {
 	r = b.post("/instances/m1/check", nil)
 	expect(t, "check", r, http.StatusOK, "")
 	expectBody(t, "check", r, `data-check="reader"`, `<span class="badge up">ok</span> managed account dbfleet_ro_m1@127.0.0.1: SELECT on `+"`shop`.*")
+	expectBody(t, "check", r, "Query read-all account (DBAs)", `data-check="reader-all"`)
 }
