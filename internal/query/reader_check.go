@@ -10,6 +10,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/inventory"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
+	"github.com/dbfleet/dbfleet/internal/sql"
 )
 
 // What `instance check` and `query reader show` report of the account
@@ -190,13 +191,17 @@ func mysqlPower(ctx context.Context, c engine.Conn, k engine.Kind) (too, can []s
 	if err != nil {
 		return nil, nil, err
 	}
-	return mysqlJudge(lines, fold)
+	d, err := sql.ParseDialect(string(k))
+	if err != nil {
+		return nil, nil, err
+	}
+	return mysqlJudge(d, lines, fold)
 }
 
 // mysqlJudge is mysqlPower over SHOW GRANTS lines.
-func mysqlJudge(lines []string, fold bool) (too, can []string, err error) {
+func mysqlJudge(d sql.Dialect, lines []string, fold bool) (too, can []string, err error) {
 	for _, l := range lines {
-		g, ok, err := parseGrant(l)
+		g, ok, err := parseGrant(d, l)
 		if err != nil {
 			return nil, nil, err
 		}

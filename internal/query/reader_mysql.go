@@ -4,14 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
 
 	gomysql "github.com/go-sql-driver/mysql"
+	"github.com/pingcap/tidb/pkg/parser/ast"
 
 	"github.com/dbfleet/dbfleet/internal/engine"
+	"github.com/dbfleet/dbfleet/internal/sql"
 )
 
 // mysqlSystemDBs are never granted to a reader, whatever a grant names.
@@ -78,7 +79,9 @@ type grantLine struct {
 	// it (wildcards and their escapes kept); name is the table or routine;
 	// for a proxy grant, db@name is the proxied account.
 	db, name    string
-	grantOption bool
+	grantOption bool // WITH GRANT OPTION (roles: WITH ADMIN OPTION)
+	// limits are the account's resource limits the line shows.
+	limits map[string]int64
 }
 
 type grantPriv struct {
@@ -86,192 +89,55 @@ type grantPriv struct {
 	cols []string // column privilege
 }
 
-// grantTok is a token of a SHOW GRANTS line.
-type grantTok struct {
-	text  string // the word (upper case), the unquoted identifier or string, or the punctuation
-	ident bool   // `quoted`
-	str   bool   // 'string' or "string"
-}
-
-// lexGrant splits a SHOW GRANTS line into words, quoted identifiers,
-// strings and punctuation. It reads only what the server prints there.
-func lexGrant(s string) ([]grantTok, error) {
-	var out []grantTok
-	for i := 0; i < len(s); {
-		c := s[i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
-			i++
-		case c == '`' || c == '\'' || c == '"':
-			var b strings.Builder
-			j := i + 1
-			for ; j < len(s); j++ {
-				if s[j] == '\\' && c != '`' && j+1 < len(s) {
-					b.WriteByte(s[j+1])
-					j++
-					continue
-				}
-				if s[j] == c {
-					if j+1 < len(s) && s[j+1] == c {
-						b.WriteByte(c)
-						j++
-						continue
-					}
-					break
-				}
-				b.WriteByte(s[j])
-			}
-			if j >= len(s) {
-				return nil, fmt.Errorf("unterminated %c in %q", c, s)
-			}
-			out = append(out, grantTok{text: b.String(), ident: c == '`', str: c != '`'})
-			i = j + 1
-		case strings.IndexByte("(),.*@=", c) >= 0:
-			out = append(out, grantTok{text: string(c)})
-			i++
-		default:
-			j := i
-			for j < len(s) && strings.IndexByte(" \t\n\r`'\"(),.*@=", s[j]) < 0 {
-				j++
-			}
-			out = append(out, grantTok{text: strings.ToUpper(s[i:j])})
-			i = j
-		}
-	}
-	return out, nil
-}
-
-var privName = regexp.MustCompile(`^[A-Z][A-Z_ ]*$`)
-
-// parseGrant reads one SHOW GRANTS line; ok is false for lines that grant
-// nothing (SET DEFAULT ROLE ...).
-func parseGrant(line string) (g grantLine, ok bool, err error) {
-	toks, err := lexGrant(line)
+// parseGrant reads one SHOW GRANTS line of a server of dialect d with
+// the SQL front end (sql.ParseShowGrant: every line is a GRANT statement,
+// read into a TiDB tree); ok is false for lines that grant nothing (SET
+// DEFAULT ROLE, MySQL's partial revokes).
+func parseGrant(d sql.Dialect, line string) (g grantLine, ok bool, err error) {
+	sg, err := sql.ParseShowGrant(d, line)
 	if err != nil {
-		return g, false, err
+		return g, false, fmt.Errorf("cannot read SHOW GRANTS line: %w", err)
 	}
-	if len(toks) == 0 || toks[0].ident || toks[0].str || toks[0].text != "GRANT" {
+	if sg.Parsed == nil {
 		return g, false, nil
 	}
-	bad := func(what string) (grantLine, bool, error) {
-		return grantLine{}, false, fmt.Errorf("cannot read SHOW GRANTS line %q: %s", line, what)
-	}
-	// Where ON and TO are, outside parentheses.
-	on, to, depth := -1, -1, 0
-	for i, t := range toks {
-		if t.ident || t.str {
-			continue
-		}
-		switch t.text {
-		case "(":
-			depth++
-		case ")":
-			depth--
-		case "ON":
-			if depth == 0 && on < 0 && to < 0 {
-				on = i
+	g.limits = sg.Limits
+	switch x := sg.Parsed.MySQL.(type) {
+	case *ast.GrantRoleStmt:
+		for _, r := range x.Roles {
+			name := r.Username
+			if d != sql.MariaDB && r.Hostname != "" { // MariaDB roles have no host
+				name += "@" + r.Hostname
 			}
-		case "TO":
-			if depth == 0 && to < 0 {
-				to = i
+			g.roles = append(g.roles, name)
+		}
+		g.grantOption = sg.AdminOption
+	case *ast.GrantProxyStmt:
+		g.kind, g.db, g.name, g.grantOption = "proxy", x.LocalUser.Username, x.LocalUser.Hostname, x.WithGrant
+		g.privs = []grantPriv{{name: "PROXY"}}
+	case *ast.GrantStmt:
+		g.grantOption = x.WithGrant
+		for _, p := range x.Privs {
+			gp := grantPriv{name: sql.PrivilegeName(d, p)}
+			for _, c := range p.Cols {
+				gp.cols = append(gp.cols, c.Name.O)
 			}
+			g.privs = append(g.privs, gp)
 		}
-	}
-	if to < 0 {
-		return bad("no TO")
-	}
-	for i := to + 1; i+1 < len(toks); i++ {
-		if !toks[i].ident && !toks[i].str && toks[i].text == "GRANT" && toks[i+1].text == "OPTION" && !toks[i+1].ident && !toks[i+1].str {
-			g.grantOption = true
-		}
-	}
-	if on < 0 { // GRANT role[@host][, role] TO ...
-		var cur string
-		for _, t := range toks[1:to] {
-			switch {
-			case t.text == "," && !t.ident && !t.str:
-				g.roles = append(g.roles, cur)
-				cur = ""
-			case t.text == "@" && !t.ident && !t.str:
-				cur += "@"
-			default:
-				cur += t.text
-			}
-		}
-		if cur == "" {
-			return bad("no role")
-		}
-		g.roles = append(g.roles, cur)
-		return g, true, nil
-	}
-	// Privileges: words, each with an optional column list.
-	var p *grantPriv
-	for i := 1; i < on; i++ {
-		t := toks[i]
 		switch {
-		case t.ident || t.str:
-			return bad("quoted text among the privileges")
-		case t.text == ",":
-			p = nil
-		case t.text == "(":
-			if p == nil {
-				return bad("a column list without a privilege")
-			}
-			for i++; i < on && toks[i].text != ")"; i++ {
-				if toks[i].ident {
-					p.cols = append(p.cols, toks[i].text)
-				}
-			}
-		case p == nil:
-			g.privs = append(g.privs, grantPriv{name: t.text})
-			p = &g.privs[len(g.privs)-1]
+		case x.Level.Level == ast.GrantLevelGlobal, x.Level.Level == ast.GrantLevelDB && x.Level.DBName == "":
+			g.kind = "global" // ON * (the current database, MySQL 5): treated as broad
+		case x.Level.Level == ast.GrantLevelDB:
+			g.kind, g.db = "db", x.Level.DBName
 		default:
-			p.name += " " + t.text
+			g.kind, g.db, g.name = "table", x.Level.DBName, x.Level.TableName
+			switch x.ObjectType {
+			case ast.ObjectTypeFunction:
+				g.kind = "FUNCTION"
+			case ast.ObjectTypeProcedure:
+				g.kind = "PROCEDURE"
+			}
 		}
-	}
-	for _, p := range g.privs {
-		if !privName.MatchString(p.name) {
-			return bad("privilege " + p.name)
-		}
-	}
-	// The object.
-	obj := toks[on+1 : to]
-	word := func(i int, w string) bool { return i < len(obj) && !obj[i].ident && !obj[i].str && obj[i].text == w }
-	switch {
-	case len(g.privs) == 1 && g.privs[0].name == "PROXY":
-		if len(obj) != 3 || !obj[0].str || !word(1, "@") || !obj[2].str {
-			return bad("proxy account")
-		}
-		g.kind, g.db, g.name = "proxy", obj[0].text, obj[2].text
-		return g, true, nil
-	case len(obj) == 3 && word(0, "*") && word(1, ".") && word(2, "*"):
-		g.kind = "global"
-		return g, true, nil
-	case len(obj) == 1 && word(0, "*"):
-		g.kind = "global" // MySQL 5.x prints "ON *" for the current database; treat as broad
-		return g, true, nil
-	}
-	kind := ""
-	for len(obj) > 0 && !obj[0].ident && !obj[0].str && (obj[0].text == "PROCEDURE" || obj[0].text == "FUNCTION" || obj[0].text == "PACKAGE" || obj[0].text == "BODY" || obj[0].text == "TABLE") {
-		if obj[0].text != "TABLE" {
-			kind = strings.TrimSpace(kind + " " + obj[0].text)
-		}
-		obj = obj[1:]
-	}
-	if len(obj) != 3 || !obj[0].ident || !word(1, ".") {
-		return bad("object")
-	}
-	g.db = obj[0].text
-	switch {
-	case word(2, "*") && kind == "":
-		g.kind = "db"
-	case obj[2].ident:
-		g.kind, g.name = "table", obj[2].text
-		if kind != "" {
-			g.kind = kind
-		}
-	default:
-		return bad("object")
 	}
 	return g, true, nil
 }
@@ -434,6 +300,10 @@ func mysqlExec(ctx context.Context, admin engine.Conn, stmt, password string) er
 // instance-wide grant), nothing else: no global privilege, no role, no
 // table, routine or proxy grant. Account DDL replicates to replicas.
 func mysqlSyncReader(ctx context.Context, admin engine.Conn, k engine.Kind, a readerAccount, sc readerScope, res *syncResult) error {
+	d, err := sql.ParseDialect(string(k))
+	if err != nil {
+		return err
+	}
 	acct := mysqlAccount{a.user, a.host}.sql(k)
 	pw := readerQuote(k, a.password, true)
 	fold, err := mysqlFold(ctx, admin)
@@ -457,9 +327,15 @@ func mysqlSyncReader(ctx context.Context, admin engine.Conn, k engine.Kind, a re
 			}
 			res.changes = append(res.changes, "new password")
 		}
-		if !slices.ContainsFunc(lines, func(l string) bool {
-			return strings.Contains(l, fmt.Sprintf("MAX_USER_CONNECTIONS %d", readerConnLimit))
-		}) {
+		limited := false
+		for _, l := range lines {
+			g, ok, err := parseGrant(d, l)
+			if err != nil {
+				return err
+			}
+			limited = limited || ok && g.limits["MAX_USER_CONNECTIONS"] == readerConnLimit
+		}
+		if !limited {
 			if err := mysqlExec(ctx, admin, fmt.Sprintf("ALTER USER %s WITH MAX_USER_CONNECTIONS %d", acct, readerConnLimit), ""); err != nil {
 				return fmt.Errorf("limit the reader's connections: %w", err)
 			}
@@ -498,7 +374,7 @@ func mysqlSyncReader(ctx context.Context, admin engine.Conn, k engine.Kind, a re
 	// Revoke what does not belong; note what is there already.
 	have := map[string]bool{}
 	for _, l := range lines {
-		g, ok, err := parseGrant(l)
+		g, ok, err := parseGrant(d, l)
 		if err != nil {
 			return err
 		}
