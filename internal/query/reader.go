@@ -21,6 +21,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/platform/audit"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
+	"github.com/dbfleet/dbfleet/internal/sql"
 )
 
 // The managed readers: every user read (console, schema browser, and the
@@ -281,7 +282,11 @@ func accountExists(ctx context.Context, admin engine.Conn, k engine.Kind, user, 
 		}
 		return len(rows.Values) == 1, nil
 	}
-	_, err := mysqlShowGrants(ctx, admin, mysqlAccount{user, host}.sql(k))
+	d, err := sql.ParseDialect(string(k))
+	if err != nil {
+		return false, err
+	}
+	_, err = mysqlShowGrants(ctx, admin, mysqlAccount{user, host}.sql(d))
 	if errors.Is(err, errNoSuchAccount) {
 		return false, nil
 	}

@@ -21,8 +21,10 @@ var mysqlSystemDBs = []string{"mysql", "sys", "performance_schema", "information
 // mysqlAccount is user@host.
 type mysqlAccount struct{ user, host string }
 
-func (a mysqlAccount) sql(k engine.Kind) string {
-	return readerQuote(k, a.user, true) + "@" + readerQuote(k, a.host, true)
+// sql is the account as DDL names it: `user`@`host` (MariaDB and MySQL
+// read quoted identifiers there as they read strings).
+func (a mysqlAccount) sql(d sql.Dialect) string {
+	return sql.QuoteIdent(d, a.user) + "@" + sql.QuoteIdent(d, a.host)
 }
 
 // errNoSuchAccount: SHOW GRANTS FOR an account that does not exist.
@@ -158,7 +160,7 @@ func (g grantLine) only(names ...string) bool {
 }
 
 // privList renders privileges for GRANT or REVOKE.
-func (g grantLine) privList(k engine.Kind) string {
+func (g grantLine) privList(d sql.Dialect) string {
 	parts := make([]string, 0, len(g.privs))
 	for _, p := range g.privs {
 		if p.name == "USAGE" {
@@ -168,7 +170,7 @@ func (g grantLine) privList(k engine.Kind) string {
 		if len(p.cols) > 0 {
 			cols := make([]string, len(p.cols))
 			for i, c := range p.cols {
-				cols[i] = readerQuote(k, c, false)
+				cols[i] = sql.QuoteIdent(d, c)
 			}
 			s += " (" + strings.Join(cols, ", ") + ")"
 		}
@@ -178,18 +180,18 @@ func (g grantLine) privList(k engine.Kind) string {
 }
 
 // object renders the grant's object for GRANT or REVOKE.
-func (g grantLine) object(k engine.Kind) string {
+func (g grantLine) object(d sql.Dialect) string {
 	switch g.kind {
 	case "global":
 		return "*.*"
 	case "db":
-		return readerQuote(k, g.db, false) + ".*"
+		return sql.QuoteIdent(d, g.db) + ".*"
 	case "proxy":
-		return mysqlAccount{g.db, g.name}.sql(k)
+		return mysqlAccount{g.db, g.name}.sql(d)
 	case "table":
-		return readerQuote(k, g.db, false) + "." + readerQuote(k, g.name, false)
+		return sql.QuoteQualified(d, g.db, g.name)
 	}
-	return g.kind + " " + readerQuote(k, g.db, false) + "." + readerQuote(k, g.name, false)
+	return g.kind + " " + sql.QuoteQualified(d, g.db, g.name)
 }
 
 // label is how the power check names the grant's object.
@@ -304,8 +306,11 @@ func mysqlSyncReader(ctx context.Context, admin engine.Conn, k engine.Kind, a re
 	if err != nil {
 		return err
 	}
-	acct := mysqlAccount{a.user, a.host}.sql(k)
-	pw := readerQuote(k, a.password, true)
+	acct := mysqlAccount{a.user, a.host}.sql(d)
+	pw, err := sql.QuotePlainString(d, a.password)
+	if err != nil {
+		return fmt.Errorf("the reader's password: %w", err)
+	}
 	fold, err := mysqlFold(ctx, admin)
 	if err != nil {
 		return fmt.Errorf("read lower_case_table_names: %w", err)
@@ -387,32 +392,32 @@ func mysqlSyncReader(ctx context.Context, admin engine.Conn, k engine.Kind, a re
 		case len(g.roles) > 0:
 			for _, r := range g.roles {
 				role, host, hasHost := strings.Cut(r, "@")
-				rs := readerQuote(k, role, false)
+				rs := sql.QuoteIdent(d, role)
 				if hasHost {
-					rs = mysqlAccount{role, host}.sql(k)
+					rs = mysqlAccount{role, host}.sql(d)
 				}
 				stmts = append(stmts, fmt.Sprintf("REVOKE %s FROM %s", rs, acct))
 			}
 			what = "role " + strings.Join(g.roles, ", ")
 		case g.kind == "db":
 			name, wild := unescapeDB(g.db)
-			privs := g.privList(k)
+			privs := g.privList(d)
 			if !wild && want[key(name)] != "" && g.only("SELECT", "SHOW VIEW") && !g.grantOption {
 				have[key(name)] = true
 				continue
 			}
 			if privs != "" {
-				stmts = append(stmts, fmt.Sprintf("REVOKE %s ON %s FROM %s", privs, g.object(k), acct))
+				stmts = append(stmts, fmt.Sprintf("REVOKE %s ON %s FROM %s", privs, g.object(d), acct))
 			}
 			what = privs + " on " + g.label()
 		default:
-			if privs := g.privList(k); privs != "" {
-				stmts = append(stmts, fmt.Sprintf("REVOKE %s ON %s FROM %s", privs, g.object(k), acct))
+			if privs := g.privList(d); privs != "" {
+				stmts = append(stmts, fmt.Sprintf("REVOKE %s ON %s FROM %s", privs, g.object(d), acct))
 				what = privs + " on " + g.label()
 			}
 		}
 		if g.grantOption && len(g.roles) == 0 {
-			stmts = append(stmts, fmt.Sprintf("REVOKE GRANT OPTION ON %s FROM %s", g.object(k), acct))
+			stmts = append(stmts, fmt.Sprintf("REVOKE GRANT OPTION ON %s FROM %s", g.object(d), acct))
 			what = strings.TrimSpace(what + " GRANT OPTION on " + g.label())
 		}
 		for _, st := range stmts {
@@ -436,7 +441,7 @@ func mysqlSyncReader(ctx context.Context, admin engine.Conn, k engine.Kind, a re
 		if have[kk] {
 			continue
 		}
-		if err := mysqlExec(ctx, admin, fmt.Sprintf("GRANT SELECT, SHOW VIEW ON %s.* TO %s", readerQuote(k, escapeDB(name), false), acct), ""); err != nil {
+		if err := mysqlExec(ctx, admin, fmt.Sprintf("GRANT SELECT, SHOW VIEW ON %s.* TO %s", sql.QuoteIdent(d, escapeDB(name)), acct), ""); err != nil {
 			return fmt.Errorf("grant SELECT, SHOW VIEW on %s to the reader: %w", name, err)
 		}
 		res.changes = append(res.changes, "granted SELECT, SHOW VIEW on "+name)
@@ -449,7 +454,11 @@ func mysqlSyncReader(ctx context.Context, admin engine.Conn, k engine.Kind, a re
 
 // mysqlDropAccount drops a reader account (it replicates).
 func mysqlDropAccount(ctx context.Context, admin engine.Conn, k engine.Kind, a mysqlAccount, res *syncResult) error {
-	if err := mysqlExec(ctx, admin, "DROP USER IF EXISTS "+a.sql(k), ""); err != nil {
+	d, err := sql.ParseDialect(string(k))
+	if err != nil {
+		return err
+	}
+	if err := mysqlExec(ctx, admin, "DROP USER IF EXISTS "+a.sql(d), ""); err != nil {
 		return fmt.Errorf("drop the reader account %s@%s: %w", a.user, a.host, err)
 	}
 	res.changes = append(res.changes, "dropped account "+a.user+"@"+a.host)

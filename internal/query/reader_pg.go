@@ -8,6 +8,7 @@ import (
 
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/inventory"
+	"github.com/dbfleet/dbfleet/internal/sql"
 )
 
 // pgRoleAttrs are the attributes a PostgreSQL reader role has: it may log
@@ -21,7 +22,8 @@ func pgSystemSchema(s string) bool {
 	return strings.HasPrefix(s, "pg_") || s == "information_schema"
 }
 
-func pgq(s string) string { return readerQuote(engine.Postgres, s, false) }
+// pgq quotes a PostgreSQL identifier.
+func pgq(s string) string { return sql.QuoteIdent(sql.Postgres, s) }
 
 // pgStrings runs a query returning text columns.
 func pgStrings(ctx context.Context, c engine.Conn, q string, args ...any) ([][]string, error) {
@@ -56,7 +58,10 @@ func pgExec(ctx context.Context, c engine.Conn, stmt, password string) error {
 // is left as it is). Role DDL reaches streaming replicas.
 func pgSyncReader(ctx context.Context, admin engine.Conn, inv *inventory.Service, home string, a readerAccount, sc readerScope, only map[string]bool, res *syncResult) error {
 	role := pgq(a.user)
-	pw := readerQuote(engine.Postgres, a.password, true)
+	pw, err := sql.QuotePlainString(sql.Postgres, a.password)
+	if err != nil {
+		return fmt.Errorf("the reader's password: %w", err)
+	}
 	rows, err := pgStrings(ctx, admin, `SELECT rolsuper::text, rolcreatedb::text, rolcreaterole::text, rolreplication::text, rolbypassrls::text,
 		rolinherit::text, rolcanlogin::text, rolconnlimit::text FROM pg_roles WHERE rolname = $1`, a.user)
 	if err != nil {
