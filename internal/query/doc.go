@@ -34,7 +34,9 @@
 //     itself refuses what the checks miss; what no reader may read (the
 //     MariaDB mysql, performance_schema and sys databases) the checks
 //     refuse to everyone.
-//   - Redis commands come from an allow-list whose replies are bounded.
+//   - Redis commands come from an allow-list whose replies are bounded,
+//     and run as the instance's Redis reader, an ACL user that may run
+//     exactly those commands (reader_redis.go).
 //
 // Grants (per user or role, on an instance, a database or a table, with an
 // optional expiry enforced here) decide what a statement may read: every

@@ -79,11 +79,10 @@ const (
 	readerPasswordLen = 40
 )
 
-// readerEngine reports whether engine k has managed readers. Redis has
-// none: its command allow-list is its barrier.
+// readerEngine reports whether engine k has managed readers.
 func readerEngine(k engine.Kind) bool {
 	switch k {
-	case engine.MariaDB, engine.MySQL, engine.TiDB, engine.Postgres:
+	case engine.MariaDB, engine.MySQL, engine.TiDB, engine.Postgres, engine.Redis:
 		return true
 	}
 	return false
@@ -175,7 +174,7 @@ func (sc readerScope) spec() string {
 // cluster names no primary has no home: account DDL run on a replica
 // would diverge it from its source.
 func homeIn(in inventory.Instance, members []inventory.Instance) (inventory.Instance, error) {
-	if in.Cluster == "" {
+	if in.Cluster == "" || in.Engine == engine.Redis { // Redis ACLs do not replicate
 		return in, nil
 	}
 	for _, m := range members {
@@ -191,7 +190,7 @@ func homeIn(in inventory.Instance, members []inventory.Instance) (inventory.Inst
 }
 
 func (s *Service) readerHome(ctx context.Context, in inventory.Instance) (inventory.Instance, error) {
-	if in.Cluster == "" {
+	if in.Cluster == "" || in.Engine == engine.Redis {
 		return in, nil
 	}
 	members, err := s.inv.ListInstances(ctx, inventory.InstanceFilter{Cluster: in.Cluster})
@@ -275,6 +274,10 @@ func (s *Service) activeGrantsOn(ctx context.Context, instances []string) ([]Gra
 // accountExists asks the server (as the inventory's account) whether the
 // reader account exists, comparing names as the server does.
 func accountExists(ctx context.Context, admin engine.Conn, k engine.Kind, user, host string) (bool, error) {
+	if k == engine.Redis {
+		_, ok, err := redisGetUser(ctx, admin, user)
+		return ok, err
+	}
 	if k == engine.Postgres {
 		rows, _, err := admin.Query(ctx, 1, "SELECT 1 FROM pg_roles WHERE rolname = $1", user)
 		if err != nil {
@@ -381,7 +384,8 @@ func (s *Service) syncReader(ctx context.Context, home inventory.Instance, kind 
 	}
 	defer admin.Close()
 	host := ""
-	if home.Engine != engine.Postgres {
+	mysqlFamily := home.Engine != engine.Postgres && home.Engine != engine.Redis
+	if mysqlFamily {
 		if host, err = s.readerHostOn(ctx, admin); err != nil {
 			return credRow{}, s.syncFailed(ctx, home.Name, kind, ok, err)
 		}
@@ -443,12 +447,14 @@ func (s *Service) syncReader(ctx context.Context, home inventory.Instance, kind 
 	}
 	acct := readerAccount{user: r.user, host: host, password: pw, setPassword: setPassword}
 	var res syncResult
-	if host != r.host && r.host != "" && home.Engine != engine.Postgres {
+	if host != r.host && r.host != "" && mysqlFamily {
 		// query.reader_host changed: the account moves to the new host.
 		acct.setPassword = true
 		res.changes = append(res.changes, fmt.Sprintf("moved from host %s to %s", r.host, host))
 	}
 	switch home.Engine {
+	case engine.Redis:
+		err = redisSyncReader(ctx, admin, acct, &res)
 	case engine.Postgres:
 		var only map[string]bool // nil: every database
 		switch {
@@ -753,9 +759,12 @@ func (s *Service) retireReader(ctx context.Context, in, home inventory.Instance,
 	}
 	defer admin.Close()
 	var res syncResult
-	if in.Engine == engine.Postgres {
+	switch in.Engine {
+	case engine.Redis:
+		err = redisDropUser(ctx, admin, r.user, &res)
+	case engine.Postgres:
 		err = pgDropRole(ctx, admin, s.inv, home.Name, r.user, &res)
-	} else {
+	default:
 		err = mysqlDropAccount(ctx, admin, in.Engine, mysqlAccount{r.user, r.host}, &res)
 	}
 	if err != nil {
@@ -880,8 +889,22 @@ func (s *Service) readersOf(ctx context.Context, by auth.Principal, home invento
 }
 
 // readerKindsOf are the kinds of reader an instance of engine k has.
+// Redis has one: its ACLs cannot tell one database number from another,
+// so the grant reader (every key, the console's read commands) serves
+// DBAs too.
 func readerKindsOf(k engine.Kind) []readerKind {
+	if k == engine.Redis {
+		return readerKinds[:1]
+	}
 	return readerKinds
+}
+
+// kindOn is the kind of reader a read of kind logs in as on engine k.
+func kindOn(k engine.Kind, kind readerKind) readerKind {
+	if !slices.Contains(readerKindsOf(k), kind) {
+		return readerGrants
+	}
+	return kind
 }
 
 // refreshReadAll brings the read-all reader r of home in line when a read

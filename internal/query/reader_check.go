@@ -115,13 +115,17 @@ func (s *Service) checkReader(ctx context.Context, in inventory.Instance, kind r
 	}
 	defer conn.Close()
 	var too, can []string
-	if in.Engine == engine.Postgres {
+	if in.Engine == engine.Postgres || in.Engine == engine.Redis {
 		admin, aerr := s.inv.Connect(ctx, in.Name, "")
 		if aerr != nil {
 			return fail(ReaderError, "inspect the account with the inventory's account: %v", aerr)
 		}
 		defer admin.Close()
-		too, can, err = pgPower(ctx, admin, s.inv, in.Name, r.user)
+		if in.Engine == engine.Redis {
+			too, can, err = redisPower(ctx, admin, r.user)
+		} else {
+			too, can, err = pgPower(ctx, admin, s.inv, in.Name, r.user)
+		}
 	} else {
 		too, can, err = mysqlPower(ctx, conn, in.Engine)
 	}

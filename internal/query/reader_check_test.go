@@ -57,8 +57,8 @@ func TestInstanceCheckReportsReader(t *testing.T) {
 	}
 	expect("no reader yet", check("orders-1"), ReaderMissing, "dbfleet query reader sync orders-1")
 	expect("no read-all reader yet", checkAll("orders-1"), ReaderMissing, "read-all reader", "dbfleet query reader sync orders-1")
-	if res, err := f.inv.Check(ctx, "cache-1"); err != nil || len(res.Checks) != 0 {
-		t.Errorf("redis: %+v %v", res.Checks, err)
+	if res, err := f.inv.Check(ctx, "cache-1"); err != nil || len(res.Checks) != 1 || res.Checks[0].Name != "reader" {
+		t.Errorf("redis, one reader: %+v %v", res.Checks, err)
 	}
 	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop"})
 	f.grant(t, NewGrant{User: "dev", Instance: "pg-1", Database: "app", Table: "public.users"})

@@ -28,18 +28,14 @@ type login struct {
 // (databases, PostgreSQL database/schema): the read-all reader is brought
 // in line first when it lacks one (a database created since). It never
 // returns the inventory's account for an engine with readers: if no
-// reader can be had, the read is refused. Redis, which has no reader,
-// keeps the inventory's account unless a DBA set one.
+// reader can be had, the read is refused (Redis too: its reader is an
+// ACL user).
 func (s *Service) readerFor(ctx context.Context, kind readerKind, requested, target inventory.Instance, need []string) (login, error) {
 	t, err := s.inv.Target(ctx, target.Name)
 	if err != nil {
 		return login{}, err
 	}
-	names := []string{target.Name, requested.Name}
-	if !readerEngine(target.Engine) {
-		names = names[:1]
-	}
-	for _, name := range names {
+	for _, name := range []string{target.Name, requested.Name} {
 		r, ok, err := s.credFor(ctx, s.db, name)
 		if err != nil {
 			return login{}, err
@@ -53,6 +49,7 @@ func (s *Service) readerFor(ctx context.Context, kind readerKind, requested, tar
 		return login{targets: []engine.Target{t}}, nil
 	}
 	t.User, t.Password = "", "" // from here on, only a reader's login
+	kind = kindOn(target.Engine, kind)
 	home, err := s.readerHome(ctx, target)
 	if err != nil {
 		return login{}, readerUnavailable(target.Name, target.Name, err)

@@ -210,6 +210,7 @@ func TestReaderRotation(t *testing.T) {
 	f := newFixture(t, Options{ReaderRotateEvery: 24 * time.Hour})
 	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop"})
 	f.grant(t, NewGrant{User: "dev", Instance: "pg-1", Database: "app"})
+	f.grant(t, NewGrant{User: "dev", Instance: "cache-1"})
 	ctx := context.Background()
 	for i, tc := range []struct {
 		instance string
@@ -219,6 +220,7 @@ func TestReaderRotation(t *testing.T) {
 	}{
 		{"orders-1", servers.cluster.Nodes[0].Port, engine.MariaDB, "shop"},
 		{"pg-1", servers.pg.Port, engine.Postgres, "app"},
+		{"cache-1", servers.rd.Port, engine.Redis, "0"},
 	} {
 		old := f.readerPassword(t, tc.instance)
 		user := f.readerRow(t, tc.instance).user

@@ -383,7 +383,7 @@ func (s *Service) openLogin(ctx context.Context, kind readerKind, requested, tar
 // (the EXPLAIN of a write, a routine, a database the caller is not
 // granted), not that the instance failed.
 func readerRefused(err, explained error, managed bool) error {
-	if managed && errkind.Of(err) == errkind.Forbidden && errkind.Of(explained) == errkind.Upstream {
+	if k := errkind.Of(explained); managed && errkind.Of(err) == errkind.Forbidden && (k == errkind.Upstream || k == errkind.Forbidden) {
 		return errkind.Wrap(errkind.Invalid, explained)
 	}
 	return explained
