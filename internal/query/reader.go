@@ -915,11 +915,13 @@ func kindOn(k engine.Kind, kind readerKind) readerKind {
 func (s *Service) refreshReadAll(ctx context.Context, home inventory.Instance, r credRow, need []string) credRow {
 	var have []string
 	json.Unmarshal([]byte(r.scope), &have)
-	fold := home.Engine != engine.Postgres
+	pg := home.Engine == engine.Postgres
 	var missing, dbs []string
 	for _, n := range need {
+		// Exact: a name that differs only in case on a case-blind server
+		// costs one synchronisation a minute, never a missed database.
 		if slices.ContainsFunc(have, func(h string) bool {
-			return h == n || fold && strings.EqualFold(h, n) || !fold && !strings.Contains(n, "/") && strings.HasPrefix(h, n+"/")
+			return h == n || pg && !strings.Contains(n, "/") && strings.HasPrefix(h, n+"/")
 		}) {
 			continue
 		}
