@@ -73,32 +73,9 @@ func (s *Service) Export(ctx context.Context, p auth.Principal, req ExportReques
 }
 
 func (s *Service) export(ctx context.Context, p auth.Principal, req ExportRequest, w io.Writer) (*Result, *ExportResult, error) {
-	if req.MaxRows < 1 {
-		return nil, nil, errkind.New(errkind.Invalid, "export: max_rows must be at least 1")
-	}
-	if req.MaxBytes < 1 {
-		return nil, nil, errkind.New(errkind.Invalid, "export: max_bytes must be at least 1")
-	}
-	if req.Timeout < 0 {
-		return nil, nil, errkind.New(errkind.Invalid, "export: timeout must be positive")
-	}
-	timeout := ""
-	if req.Timeout > 0 {
-		timeout = req.Timeout.String()
-	}
-	j, err := s.begin(ctx, p, req.Instance, req.Database, req.Statement, 0, timeout, false)
+	j, err := s.exportJob(ctx, p, req)
 	if err != nil {
 		return nil, nil, err
-	}
-	j.limit = req.MaxRows // the console's row limit does not apply to exports
-	if j.in.Engine == engine.Redis {
-		return nil, nil, refuseRule(RuleEngine, "exports need an SQL instance; %s is %s", j.in.Name, j.in.Engine)
-	}
-	if err := s.plan(j, req.Statement, nil); err != nil {
-		return nil, nil, err
-	}
-	if j.pl.kind != KindSelect {
-		return nil, nil, refuseRule(RuleStatement, "only queries (SELECT, TABLE, VALUES) can be exported, not %s statements", j.pl.kind)
 	}
 	res, err := s.finish(ctx, j)
 	if err != nil {
@@ -113,6 +90,39 @@ func (s *Service) export(ctx context.Context, p auth.Principal, req ExportReques
 		return res, out, err
 	}
 	return res, out, nil
+}
+
+// exportJob checks an export request and plans its statement: what
+// Export and CheckExport share.
+func (s *Service) exportJob(ctx context.Context, p auth.Principal, req ExportRequest) (*job, error) {
+	if req.MaxRows < 1 {
+		return nil, errkind.New(errkind.Invalid, "export: max_rows must be at least 1")
+	}
+	if req.MaxBytes < 1 {
+		return nil, errkind.New(errkind.Invalid, "export: max_bytes must be at least 1")
+	}
+	if req.Timeout < 0 {
+		return nil, errkind.New(errkind.Invalid, "export: timeout must be positive")
+	}
+	timeout := ""
+	if req.Timeout > 0 {
+		timeout = req.Timeout.String()
+	}
+	j, err := s.begin(ctx, p, req.Instance, req.Database, req.Statement, 0, timeout, false)
+	if err != nil {
+		return nil, err
+	}
+	j.limit = req.MaxRows // the console's row limit does not apply to exports
+	if j.in.Engine == engine.Redis {
+		return nil, refuseRule(RuleEngine, "exports need an SQL instance; %s is %s", j.in.Name, j.in.Engine)
+	}
+	if err := s.plan(j, req.Statement, nil); err != nil {
+		return nil, err
+	}
+	if j.pl.kind != KindSelect {
+		return nil, refuseRule(RuleStatement, "only queries (SELECT, TABLE, VALUES) can be exported, not %s statements", j.pl.kind)
+	}
+	return j, nil
 }
 
 // writeCSV writes res as CSV, whole rows only, within maxBytes; out

@@ -170,6 +170,12 @@ func (s *Service) authorise(ctx context.Context, j *job) error {
 	if j.names, err = s.namesOf(ctx, j.target.Engine, j.target.Name); err != nil {
 		return err
 	}
+	return j.checkGrants()
+}
+
+// checkGrants checks that j.gs (or j.full) cover everything the statement
+// reads, comparing names with j.names.
+func (j *job) checkGrants() error {
 	if j.in.Engine == engine.Postgres || j.in.Engine == engine.Redis {
 		j.pl.access = append([]access{{DB: j.db}}, j.pl.access...) // the session is in db
 	}
