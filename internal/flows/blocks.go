@@ -355,6 +355,7 @@ func parseCreateAccount(p *parser, n *node, st *Step) any {
 type exportCfg struct {
 	target, sql string
 	maxRows     int
+	maxBytes    int
 	filename    string
 }
 
@@ -365,6 +366,7 @@ func parseExport(p *parser, n *node, st *Step) any {
 		target:   p.fieldRef(n, "target", true, pickerTypes...),
 		sql:      p.fieldRef(n, "sql", true, TypeSQL),
 		maxRows:  p.intAttr(n, "max-rows", 100000, 1, 5000000),
+		maxBytes: p.intAttr(n, "max-bytes", maxExportBytes, 1, maxExportBytes),
 		filename: n.str("filename", ""),
 	}
 	if c.filename != "" && (!filenameRE.MatchString(c.filename) || !strings.HasSuffix(c.filename, ".csv")) {

@@ -196,12 +196,15 @@ func (s *Service) runReview(ctx context.Context, r *stepRun) (outcome, error) {
 	} else {
 		rep = parseCheck(engine.Kind(tgt.Engine), script)
 	}
-	if r.flow.exports(c.sql) {
-		// The SQL feeds an export: say now what the export block would
-		// refuse, before anyone is asked to approve it.
-		var er *exportRefusal
-		if _, err := exportStatement(dialect(engine.Kind(tgt.Engine)), script); errors.As(err, &er) && !er.Syntax {
-			rep.Findings = append(rep.Findings, Finding{Statement: er.Statement, Line: er.Line, Column: er.Column, Rule: "export", Level: "error", Message: er.Msg})
+	if ec := r.flow.exportCfgOf(c.sql); ec != nil {
+		// The SQL feeds an export: ask the query console now what it
+		// would refuse, before anyone is asked to approve it.
+		f, err := s.exportFinding(ctx, r, ec, script)
+		if err != nil {
+			return outcome{}, err
+		}
+		if f != nil {
+			rep.Findings = append(rep.Findings, *f)
 		}
 	}
 	rv := summarize(rep)

@@ -3,153 +3,158 @@ package flows
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
-	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
-	"unicode/utf8"
 
+	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
+	"github.com/dbfleet/dbfleet/internal/query"
 	sqlfe "github.com/dbfleet/dbfleet/internal/sql"
 )
 
-// maxExportBytes bounds one CSV attachment.
+// maxExportBytes bounds one CSV attachment (it is stored in the metadata
+// store): the most an export block's max-bytes may say, and its default.
 const maxExportBytes = 64 << 20
 
-// An export runs one plain query and nothing else. Until the export block
-// runs through the query console (its grants, masks, function checks and
-// timeout), the block itself refuses, through internal/sql's reading of
-// the statement, whatever could do more than read: more than one
-// statement, SELECT ... INTO (OUTFILE and DUMPFILE write files on the
-// database host), locking reads, special comments (/*! /*M! /*T! /*+,
-// which servers and parsers read differently), statements the grammar
-// read only after rewriting them or not at all; and it sends the server
-// the statement re-rendered from the tree it checked, never the text as
-// written.
+// An export reads data for a ticket, so it runs through the query console
+// and nowhere else (Exporter): as the ticket's requester, with their
+// query grants and masks, the console's checks (one plain query, no INTO,
+// no locking clause, no special comments, the allow-lists of functions and
+// operators), the statement re-rendered from what was checked, the
+// console's read-only session and account, and its statement timeout.
+// Only the bounds are the block's own: max-rows and max-bytes instead of
+// the console's row limit. The review block asks the console early
+// (CheckExport), so that an export it would refuse fails before anyone
+// approves it.
 
-// exportRefusal is why an export's SQL is refused, and where.
-type exportRefusal struct {
-	Statement, Line, Column int
-	Msg                     string
-	// Syntax: the statement does not parse (a review reports that on
-	// its own).
-	Syntax bool
-}
-
-func (e *exportRefusal) Error() string {
-	return fmt.Sprintf("line %d col %d: %s", e.Line, e.Column, e.Msg)
-}
-
-// exportStatement checks an export's SQL and returns the statement to
-// send: the one plain query, re-rendered from its checked tree. A refusal
-// is an errkind.Invalid *exportRefusal.
-func exportStatement(d sqlfe.Dialect, script string) (string, error) {
-	lines := sqlfe.NewLineIndex(script)
-	stmtNo := 1
-	refuse := func(off int, format string, args ...any) (string, error) {
-		line, col := lines.Position(off)
-		return "", errkind.Wrap(errkind.Invalid, &exportRefusal{Statement: stmtNo, Line: line, Column: col, Msg: fmt.Sprintf(format, args...)})
-	}
-	if d.IsMySQLFamily() {
-		if sc := sqlfe.SpecialComments(script, d); len(sc) > 0 {
-			return refuse(sc[0].Open, "an export refuses special comments (%s...*/): servers and parsers read them differently; remove it", sc[0].Marker+sc[0].Version)
-		}
-	}
-	stmts := readScript(d, script)
-	switch {
-	case len(stmts) == 0:
-		return refuse(0, "an export runs one SELECT; the SQL has none")
-	case len(stmts) > 1:
-		stmtNo = 2
-		return refuse(stmts[1].Start, "an export runs exactly one SELECT; the SQL has %d statements", len(stmts))
-	}
-	st := stmts[0]
-	c := st.Class
-	switch {
-	case st.Client:
-		return refuse(st.Start, "an export runs a read-only SELECT; %s is a client command", firstWords(st.Text))
-	// INTO and locking clauses first: for a statement the grammar
-	// rejects (INTO DUMPFILE, INTO @variable), the lexer's class names
-	// them, which says more than the syntax error.
-	case c.SelectInto != "":
-		return refuse(st.Start, "an export runs a read-only SELECT; this one writes (SELECT ... INTO %s)", selectIntoTarget(c.SelectInto))
-	case c.Locking != "":
-		return refuse(st.Start, "an export runs a read-only SELECT; this one locks the rows it reads (%s)", c.Locking)
-	case st.Err != nil:
-		line, col, msg := st.errorAt(lines)
-		return "", errkind.Wrap(errkind.Invalid, &exportRefusal{Statement: 1, Line: line, Column: col, Msg: msg, Syntax: true})
-	case !plainQuery(c):
-		return refuse(st.Start, "an export runs a read-only SELECT; this statement is a %s (%s): %s", c.Verb, c.Kind, firstWords(st.Text))
-	case st.Parsed.Manual != "":
-		return refuse(st.Start, "an export runs only what can be checked: %s", st.Parsed.Manual)
-	case st.Parsed.Rewritten:
-		return refuse(st.Start, "an export runs exactly the statement it checked, and the grammar read this one only after rewriting it (%s)", strings.Join(st.Parsed.Notes, "; "))
-	}
-	text, err := st.Parsed.Render()
-	if err != nil {
-		return refuse(st.Start, "an export runs the statement re-rendered from what was checked: %v", err)
-	}
-	return text, nil
-}
-
-func selectIntoTarget(into string) string {
-	switch into {
-	case "OUTFILE", "DUMPFILE":
-		return into + ": a file on the database host"
-	case "table":
-		return "a new table"
-	}
-	return into
-}
-
-// exports reports whether an export step of the flow runs the SQL of
-// field.
-func (fl *Flow) exports(field string) bool {
+// exportCfgOf returns the first export step of the flow that runs the SQL
+// of field.
+func (fl *Flow) exportCfgOf(field string) *exportCfg {
 	for _, st := range fl.Steps {
 		if c, ok := st.cfg.(*exportCfg); ok && c.sql == field {
-			return true
+			return c
 		}
 	}
-	return false
+	return nil
 }
 
-// exportResult is what running an export produced besides its CSV.
-type exportResult struct {
-	Rows      int64
-	Columns   []string
-	Truncated bool
+// errNoExporter: without the query console, nothing exports.
+func errNoExporter() error {
+	return errkind.New(errkind.Unavailable, "exports run through the query console, and this server has not wired it to work orders; the export did not run")
 }
 
-// runExport checks the step's SQL, runs it and attaches the rows as CSV.
-// Running it again (after a restart) replaces the attachment: it changes
-// nothing on the target.
-//
-// Its middle step, exportCSV (a statement in, CSV written to an
-// io.Writer, a small result out), is what the query console's export
-// will take over: a consumer interface Exporter with Export(ctx,
-// auth.Principal, query.ExportRequest, io.Writer) (*query.ExportResult,
-// error), wired by app, the requester as principal.
+// exportPrincipal is whose rights an export of the ticket runs with: its
+// requester, or for a scheduled run (no requester) the user its schedule
+// names in run-as; as their account stands now: refused when it is gone
+// or disabled, and never with a role above the one the ticket was
+// submitted with.
+func (s *Service) exportPrincipal(ctx context.Context, t *ticketRow, fl *Flow) (auth.Principal, error) {
+	name, role, who := t.Requester, t.RequesterRole, "requester"
+	if name == "" {
+		if fl.RunAs == "" {
+			return auth.Principal{}, errkind.New(errkind.Invalid, "a scheduled run has no requester whose query grants an export could use; name a user in the flow's <schedule run-as=\"USER\"/> (flow %s)", fl.Name)
+		}
+		name, role, who = fl.RunAs, "", "run-as user"
+	}
+	u, err := s.users.GetUser(ctx, name)
+	if errkind.Is(err, errkind.NotFound) {
+		return auth.Principal{}, errkind.New(errkind.Forbidden, "the export runs with the query grants of its %s %s, who no longer has an account", who, name)
+	}
+	if err != nil {
+		return auth.Principal{}, fmt.Errorf("the export's %s %s: %w", who, name, err)
+	}
+	if u.Disabled {
+		return auth.Principal{}, errkind.New(errkind.Forbidden, "the export runs with the query grants of its %s %s, whose account is disabled", who, name)
+	}
+	if role == "" || roleRank(u.Role) < roleRank(role) {
+		role = u.Role
+	}
+	return auth.Principal{UserID: u.ID, User: u.Name, Role: role}, nil
+}
+
+// exportRequest is what an export step asks of the console.
+func exportRequest(t *ticketRow, c *exportCfg, tgt TargetVars, sql string) query.ExportRequest {
+	return query.ExportRequest{Instance: tgt.Instance, Database: tgt.Database, Statement: sql,
+		MaxRows: c.maxRows, MaxBytes: int64(c.maxBytes), Ticket: ticketTarget(t.ID)}
+}
+
+// consoleError says that the console refused (naming its rule) or failed
+// an export run as p.
+func consoleError(p auth.Principal, err error) error {
+	var r *query.Refusal
+	switch {
+	case errors.As(err, &r):
+		return fmt.Errorf("the query console refused the export as %s (rule %s): %w", p.User, r.Rule, err)
+	case errkind.Of(err) == errkind.Forbidden:
+		return fmt.Errorf("the query console refused the export as %s (rule permission): %w", p.User, err)
+	}
+	return fmt.Errorf("export as %s: %w", p.User, err)
+}
+
+// exportFinding is the console's refusal of an export's SQL as a review
+// finding (nil when its checks that need no connection pass, or when no
+// console is wired: the export block then refuses on its own). A syntax
+// error is left to the review, which reports it with its position.
+func (s *Service) exportFinding(ctx context.Context, r *stepRun, c *exportCfg, script string) (*Finding, error) {
+	if s.exporter == nil || s.users == nil {
+		return nil, nil
+	}
+	tgt, err := s.stepTarget(ctx, r, c.target)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.exportPrincipal(ctx, r.t, r.flow)
+	if err != nil {
+		return nil, err
+	}
+	err = s.exporter.CheckExport(ctx, p, exportRequest(r.t, c, tgt, script))
+	if err == nil {
+		return nil, nil
+	}
+	f := &Finding{Statement: 1, Line: 1, Column: 1, Level: "error", Message: fmt.Sprintf("the query console refuses this export as %s: %v", p.User, err)}
+	if st := sqlfe.Split(script, dialect(engine.Kind(tgt.Engine))); len(st) > 0 {
+		f.Line, f.Column = st[0].Line, st[0].Column
+	}
+	var ref *query.Refusal
+	switch {
+	case errors.As(err, &ref) && ref.Rule == query.RuleSyntax:
+		return nil, nil
+	case errors.As(err, &ref):
+		f.Rule = ref.Rule
+	case errkind.Of(err) == errkind.Forbidden:
+		f.Rule = "permission"
+	default:
+		return nil, fmt.Errorf("check the export with the query console: %w", err)
+	}
+	return f, nil
+}
+
+// runExport runs the step's query through the query console and attaches
+// the rows as CSV. Running it again (after a restart) replaces the
+// attachment: it changes nothing on the target.
 func (s *Service) runExport(ctx context.Context, r *stepRun) (outcome, error) {
 	c := r.step.cfg.(*exportCfg)
+	if s.exporter == nil || s.users == nil {
+		return outcome{}, errNoExporter()
+	}
 	tgt, err := s.stepTarget(ctx, r, c.target)
 	if err != nil {
 		return outcome{}, err
 	}
-	stmt, err := exportStatement(dialect(engine.Kind(tgt.Engine)), r.field(c.sql))
+	p, err := s.exportPrincipal(ctx, r.t, r.flow)
 	if err != nil {
 		return outcome{}, err
 	}
 	var buf bytes.Buffer
-	res, err := s.exportCSV(ctx, tgt, stmt, c.maxRows, &limitWriter{w: &buf, n: maxExportBytes})
+	res, err := s.exporter.Export(ctx, p, exportRequest(r.t, c, tgt, r.field(c.sql)), &buf)
 	if err != nil {
-		return outcome{}, err
+		return outcome{}, consoleError(p, err)
 	}
 	name := c.filename
 	if name == "" {
@@ -166,105 +171,27 @@ func (s *Service) runExport(ctx context.Context, r *stepRun) (outcome, error) {
 	if err != nil {
 		return outcome{}, fmt.Errorf("store the export: %w", err)
 	}
-	summary := fmt.Sprintf("%d row(s) exported to %s (%s)", res.Rows, name, sizeString(int64(buf.Len())))
-	if res.Truncated {
+	columns := make([]string, len(res.Columns))
+	var masked []string
+	for i, col := range res.Columns {
+		columns[i] = col.Name
+		if col.Masked != "" {
+			masked = append(masked, col.Name)
+		}
+	}
+	summary := fmt.Sprintf("%d row(s) exported to %s (%s) as %s", res.Rows, name, sizeString(int64(buf.Len())), p.User)
+	switch res.Truncated {
+	case "rows":
 		summary += fmt.Sprintf("; stopped at max-rows %d", c.maxRows)
+	case "bytes":
+		summary += fmt.Sprintf("; stopped at max-bytes %d", c.maxBytes)
 	}
-	return done(map[string]any{"summary": summary, "rows": res.Rows, "attachment": name, "truncated": res.Truncated,
-		"columns": res.Columns, "preview": csvPreview(buf.Bytes(), res.Rows, 20)})
-}
-
-// exportCSV runs one checked statement in a read-only transaction on the
-// target and writes the rows to w as CSV (a header, then up to maxRows
-// rows). It has the shape of the query console's export, which is to
-// replace it.
-func (s *Service) exportCSV(ctx context.Context, tgt TargetVars, stmt string, maxRows int, w io.Writer) (*exportResult, error) {
-	kind := engine.Kind(tgt.Engine)
-	pool, err := s.inv.Connect(ctx, tgt.Instance, tgt.Database)
-	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", targetString(tgt), err)
+	if len(masked) > 0 {
+		summary += "; masked: " + strings.Join(masked, ", ")
 	}
-	defer pool.Close()
-	sp, ok := pool.(sessioner)
-	if !ok {
-		return nil, errkind.New(errkind.Unavailable, "the %s adapter cannot hold a read-only session", kind)
-	}
-	conn, err := sp.Session(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", targetString(tgt), err)
-	}
-	defer conn.Close()
-	// The rendered statement is read with backslash escapes on and
-	// ANSI_QUOTES off (MariaDB/MySQL), standard strings (PostgreSQL).
-	setup := []string{"SET SESSION sql_mode = 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'", "START TRANSACTION READ ONLY"}
-	if kind == engine.Postgres {
-		setup = []string{"SET standard_conforming_strings = on", "BEGIN TRANSACTION READ ONLY"}
-	}
-	for _, q := range setup {
-		if _, err := conn.Exec(ctx, q); err != nil {
-			return nil, fmt.Errorf("prepare a read-only session (%s): %w", q, err)
-		}
-	}
-	rows, truncated, err := conn.Query(ctx, maxRows, stmt)
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	conn.Exec(rctx, "ROLLBACK")
-	cancel()
-	if err != nil {
-		return nil, fmt.Errorf("export query: %w", err)
-	}
-	cw := csv.NewWriter(w)
-	if err := cw.Write(rows.Columns); err != nil {
-		return nil, err
-	}
-	rec := make([]string, len(rows.Columns))
-	for _, row := range rows.Values {
-		for i, v := range row {
-			rec[i] = csvValue(v)
-		}
-		if err := cw.Write(rec); err != nil {
-			return nil, err
-		}
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return nil, err
-	}
-	return &exportResult{Rows: int64(len(rows.Values)), Columns: rows.Columns, Truncated: truncated}, nil
-}
-
-// limitWriter fails once more than n bytes were written.
-type limitWriter struct {
-	w io.Writer
-	n int
-}
-
-func (l *limitWriter) Write(p []byte) (int, error) {
-	if len(p) > l.n {
-		return 0, errkind.New(errkind.Invalid, "the export is larger than %d MiB; narrow the query or lower max-rows", maxExportBytes>>20)
-	}
-	l.n -= len(p)
-	return l.w.Write(p)
-}
-
-// csvValue renders a value as CSV text: binary as base64, times in RFC 3339.
-func csvValue(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case []byte:
-		if utf8.Valid(x) {
-			return string(x)
-		}
-		return base64.StdEncoding.EncodeToString(x)
-	case time.Time:
-		return x.Format(time.RFC3339Nano)
-	case float64:
-		return strconv.FormatFloat(x, 'g', -1, 64)
-	case bool:
-		return strconv.FormatBool(x)
-	default:
-		return fmt.Sprint(x)
-	}
+	return done(map[string]any{"summary": summary, "rows": res.Rows, "attachment": name, "truncated": res.Truncated != "",
+		"truncated_by": res.Truncated, "columns": columns, "masked": masked, "ran_on": res.RanOn, "notes": res.Notes,
+		"preview": csvPreview(buf.Bytes(), int64(res.Rows), 20)})
 }
 
 // csvPreview is the first n rows of a CSV export (of rows rows in all) as

@@ -24,6 +24,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/platform/jobs"
 	"github.com/dbfleet/dbfleet/internal/platform/secret"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
+	"github.com/dbfleet/dbfleet/internal/query"
 	"github.com/dbfleet/dbfleet/internal/testenv"
 	"github.com/dbfleet/dbfleet/migrations"
 )
@@ -127,6 +128,7 @@ type fixture struct {
 	db     *sqldb.DB
 	auth   *auth.Service
 	inv    *inventory.Service
+	query  *query.Service // the query console exports run through
 	cat    *Catalog
 	svc    *Service
 	queue  *jobs.Queue
@@ -141,9 +143,16 @@ type fixture struct {
 // newFixture builds a flows service over db with the given flow files, an
 // inventory naming the shared servers (maria-stg: MariaDB in env staging;
 // maria-prod: the same server in env prod; pg-test: PostgreSQL in env
-// test), users dev, dev2 (developers), dba, dba2 (DBAs), and a running
-// worker.
+// test), users dev, dev2 (developers), dba, dba2 (DBAs), the query console
+// as its Exporter, and a running worker.
 func newFixture(t *testing.T, db *sqldb.DB, files map[string]string) *fixture {
+	t.Helper()
+	return newFixtureWith(t, db, files, nil)
+}
+
+// newFixtureWith is newFixture with the service's options changed by opts
+// before it is built.
+func newFixtureWith(t *testing.T, db *sqldb.DB, files map[string]string, opts func(*Options)) *fixture {
 	t.Helper()
 	servers(t)
 	ctx := audit.WithActor(context.Background(), audit.Actor{User: "admin"})
@@ -161,7 +170,12 @@ func newFixture(t *testing.T, db *sqldb.DB, files map[string]string) *fixture {
 	key := make([]byte, secret.KeySize)
 	rand.Read(key)
 	box, _ := secret.New(key)
-	f.inv = inventory.NewService(db, box, engine.NewRegistry(mysql.New(), postgres.New()), log)
+	engines := engine.NewRegistry(mysql.New(), postgres.New())
+	f.inv = inventory.NewService(db, box, engines, log)
+	var err error
+	if f.query, err = query.NewService(db, box, f.inv, engines, f.auth, log, query.Options{}); err != nil {
+		t.Fatal(err)
+	}
 	must := func(_ any, err error) {
 		t.Helper()
 		if err != nil {
@@ -195,8 +209,12 @@ func newFixture(t *testing.T, db *sqldb.DB, files map[string]string) *fixture {
 	}
 	f.queue = jobs.NewQueue(db, log)
 	f.queue.LeaseTTL = 3 * time.Second
-	f.svc = NewService(Options{DB: db, Log: log, Catalog: f.cat, Queue: f.queue, Inventory: f.inv, Key: key,
-		PublicURL: "http://dbfleet.test", Notifier: f.notes})
+	o := Options{DB: db, Log: log, Catalog: f.cat, Queue: f.queue, Inventory: f.inv, Key: key,
+		PublicURL: "http://dbfleet.test", Notifier: f.notes, Exporter: f.query, Users: f.auth}
+	if opts != nil {
+		opts(&o)
+	}
+	f.svc = NewService(o)
 	f.startWorker()
 	return f
 }

@@ -39,6 +39,9 @@ type Flow struct {
 
 	// Schedule is a task's cron specification.
 	Schedule string `json:"schedule,omitempty"`
+	// RunAs names the user whose query grants and masks a scheduled run
+	// (which has no requester) exports with.
+	RunAs string `json:"run_as,omitempty"`
 	// Submit and View: who may submit, and who sees SQL and results
 	// besides the requester and the approvers.
 	Submit Audience `json:"submit"`
@@ -350,6 +353,11 @@ func (p *parser) parseFlow(root *node) {
 				p.errf(c.attrPos("cron"), "<schedule cron=%q>: %v", spec, strings.TrimPrefix(err.Error(), fmt.Sprintf("invalid cron schedule %q: ", spec)))
 			}
 			fl.Schedule = spec
+			if a, ok := c.get("run-as"); ok {
+				if fl.RunAs = strings.TrimSpace(a.value); fl.RunAs == "" {
+					p.errf(a.pos, "<schedule run-as=%q>: name a user", a.value)
+				}
+			}
 			p.checkAttrs(c)
 		case "form":
 			form = c

@@ -108,6 +108,12 @@ func TestParseProblems(t *testing.T) {
 			`f.xml:1:44: <schedule cron="61 * * * *">: `,
 			`f.xml:2:25: <wait window="25:00-26:00">: want HH:MM-HH:MM`,
 			`f.xml:2:39: <wait>: give window=`}},
+		{"export bounds and run-as", `<flow name="t" kind="task"><schedule cron="@daily" run-as=" "/>
+<form><field name="i" type="instance" default="x"/><field name="q" type="sql" default="SELECT 1"/></form>
+<workflow><export target="i" sql="q" max-bytes="0"/><export target="i" sql="q" max-bytes="67108865"/></workflow></flow>`, []string{
+			`f.xml:1:60: <schedule run-as=" ">: name a user`,
+			`f.xml:3:49: <export max-bytes="0">: want a whole number from 1 to 67108864`,
+			`f.xml:3:91: <export max-bytes="67108865">: want a whole number from 1 to 67108864`}},
 		{"template", "<flow name=\"a\"><workflow>\n<notify channel=\"c\" title=\"{{ticket.idd}}\" text=\"{{ oops\"/></workflow></flow>",
 			[]string{"f.xml:2:37: <notify>: ticket has no field idd", "f.xml:2:50: <notify>: unclosed {{ in template"}},
 		{"privileges", `<flow name="a"><form>

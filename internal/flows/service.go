@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"sort"
@@ -20,6 +21,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/jobs"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
+	"github.com/dbfleet/dbfleet/internal/query"
 )
 
 // Ticket states.
@@ -144,6 +146,26 @@ type ExecResult struct {
 	Statements []StatementState
 }
 
+// Exporter runs a work order's export through the query console
+// (*query.Service, wired by app): with the principal's grants, masks,
+// checks and allow-lists, the console's read-only session and account,
+// and its statement timeout; refused and run exports are audited there
+// with the ticket. Without one the export block refuses to run: there is
+// no other way to read data for a ticket.
+type Exporter interface {
+	// Export runs the query and writes it to w as CSV.
+	Export(ctx context.Context, p auth.Principal, req query.ExportRequest, w io.Writer) (*query.ExportResult, error)
+	// CheckExport is the refusal Export would give that needs no
+	// connection (the review block's early check).
+	CheckExport(ctx context.Context, p auth.Principal, req query.ExportRequest) error
+}
+
+// Users is what work orders read of the accounts (*auth.Service): whose
+// grants an export runs with, as their account stands now.
+type Users interface {
+	GetUser(ctx context.Context, name string) (auth.User, error)
+}
+
 // Notifier sends messages to configured channels (*notify.Sender).
 type Notifier interface {
 	SendTo(ctx context.Context, channel string, msg Message) error
@@ -163,7 +185,10 @@ type Options struct {
 	PublicURL string
 	Reviewer  Reviewer
 	Executor  Executor
-	Notifier  Notifier
+	// Exporter and Users run the export block (both are needed).
+	Exporter Exporter
+	Users    Users
+	Notifier Notifier
 }
 
 // Service runs tickets.
@@ -175,6 +200,8 @@ type Service struct {
 	inv       *inventory.Service
 	reviewer  Reviewer
 	executor  Executor
+	exporter  Exporter
+	users     Users
 	notifier  Notifier
 	key       []byte
 	publicURL string
@@ -188,7 +215,7 @@ func NewService(o Options) *Service {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{db: o.DB, log: log, catalog: o.Catalog, queue: o.Queue, inv: o.Inventory,
-		reviewer: o.Reviewer, executor: o.Executor, notifier: o.Notifier, key: o.Key,
+		reviewer: o.Reviewer, executor: o.Executor, exporter: o.Exporter, users: o.Users, notifier: o.Notifier, key: o.Key,
 		publicURL: strings.TrimRight(o.PublicURL, "/"), now: time.Now}
 }
 

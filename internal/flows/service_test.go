@@ -11,9 +11,11 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/platform/audit"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
+	"github.com/dbfleet/dbfleet/internal/query"
 )
 
 const changeFlow = `<flow name="change" title="Change">
@@ -488,7 +490,14 @@ const exportFlow = `<flow name="export" title="Export">
 </flow>`
 
 func TestExport(t *testing.T) {
-	f := newFixture(t, sqliteStore(t), map[string]string{"export.xml": exportFlow})
+	small := strings.NewReplacer(`name="export" title="Export"`, `name="small" title="Small export"`, `max-rows="2"`, `max-bytes="8"`).Replace(exportFlow)
+	f := newFixture(t, sqliteStore(t), map[string]string{"export.xml": exportFlow, "small.xml": small})
+	cg, dba := f.as("dba")
+	for _, g := range []query.NewGrant{{User: "dev", Instance: "maria-1", Database: f.mariaD}, {User: "dev", Instance: "pg-1", Database: f.pgD}} {
+		if _, err := f.query.AddGrant(cg, dba, g); err != nil {
+			t.Fatal(err)
+		}
+	}
 	shared.maria.Exec(t, "CREATE TABLE "+f.mariaD+".p (id INT, name VARCHAR(20), at DATETIME)",
 		"INSERT INTO "+f.mariaD+".p VALUES (1, 'a,b', '2030-01-02 03:04:05'), (2, 'say \"hi\"', NULL), (3, 'c', NULL)")
 	tk := f.submit("dev", "export", map[string]any{"target": "maria-1/" + f.mariaD, "sql": "SELECT id, name, at FROM p ORDER BY id"})
@@ -506,14 +515,20 @@ func TestExport(t *testing.T) {
 			t.Fatalf("download as %s: %v", u, err)
 		}
 		recs, err := csv.NewReader(strings.NewReader(string(body))).ReadAll()
-		if err != nil || len(recs) != 3 || recs[1][1] != "a,b" || recs[2][1] != `say "hi"` || recs[1][2] != "2030-01-02T03:04:05Z" || recs[2][2] != "" {
+		if err != nil || len(recs) != 3 || recs[1][1] != "a,b" || recs[2][1] != `say "hi"` || recs[1][2] != "2030-01-02 03:04:05Z" || recs[2][2] != "" {
 			t.Fatalf("csv as %s: %q %v", u, recs, err)
 		}
 	}
-	// Only a SELECT exports, and in a read-only transaction.
+	// max-bytes stops the CSV before the row that would pass it.
+	tk = f.wait(f.submit("dev", "small", map[string]any{"target": "maria-1/" + f.mariaD, "sql": "SELECT id FROM p ORDER BY id"}).ID, StateDone)
+	if tk.Attachments[0].Rows != 2 || tk.Attachments[0].Size != 7 || !strings.Contains(tk.Steps[0].Summary, "stopped at max-bytes 8") {
+		t.Fatalf("max-bytes: %+v %q", tk.Attachments, tk.Steps[0].Summary)
+	}
+	// Only what the console runs exports: a query, reading through its
+	// allow-lists.
 	tk = f.submit("dev", "export", map[string]any{"target": "maria-1/" + f.mariaD, "sql": "DELETE FROM p"})
 	tk = f.wait(tk.ID, StateFailed)
-	if !strings.Contains(tk.Error, "read-only SELECT") {
+	if !strings.Contains(tk.Error, "(rule statement-not-allowed)") {
 		t.Fatalf("error: %s", tk.Error)
 	}
 	if _, err := pgDB(t, f.pgD).Exec("CREATE SEQUENCE s"); err != nil {
@@ -521,8 +536,11 @@ func TestExport(t *testing.T) {
 	}
 	tk = f.submit("dev", "export", map[string]any{"target": "pg-1/" + f.pgD, "sql": "SELECT nextval('s')"})
 	tk = f.wait(tk.ID, StateFailed)
-	if !strings.Contains(tk.Error, "read-only transaction") {
+	if !strings.Contains(tk.Error, "(rule function-not-allowed)") {
 		t.Fatalf("error: %s", tk.Error)
+	}
+	if n := mariaQuery(t, "", "SELECT COUNT(*) FROM "+f.mariaD+".p"); n != "3" {
+		t.Fatalf("%s rows left after the refused DELETE", n)
 	}
 }
 
@@ -625,19 +643,24 @@ func sqldbTime(s string) time.Time {
 	return t
 }
 
-// A task runs on its schedule with no requester, and mails its result.
+// A task runs on its schedule with no requester, and mails its result;
+// its export reads with the query grants of the user its schedule names
+// (run-as). Without run-as, the export refuses to run.
 func TestScheduledTask(t *testing.T) {
-	src := `<flow name="check" title="Check" kind="task"><schedule cron="@every 1s"/>
+	src := `<flow name="check" title="Check" kind="task"><schedule cron="@every 1s" run-as="dba"/>
 <form><field name="instance" type="instance" required="true" default="pg-1"/>
 <field name="sql" type="sql" default="SELECT datname FROM pg_database WHERE datname = 'postgres'"/></form>
 <workflow><export id="q" target="instance"/><notify channel="mail" title="{{steps.q.rows}} row(s)">{{steps.q.preview}}</notify></workflow></flow>`
-	f := newFixture(t, sqliteStore(t), map[string]string{"check.xml": src})
+	nobody := strings.NewReplacer(`name="check"`, `name="nobody"`, ` run-as="dba"`, "").Replace(src)
+	f := newFixture(t, sqliteStore(t), map[string]string{"check.xml": src, "nobody.xml": nobody})
 	sched := &testScheduler{f: f}
 	sched.run(t)
 	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
+	var ran, refused bool
+	for time.Now().Before(deadline) && !(ran && refused) {
 		list, _ := f.svc.List(context.Background(), Filter{Flow: "check", State: StateDone})
-		if len(list) > 0 {
+		if len(list) > 0 && !ran {
+			ran = true
 			if !list[0].Scheduled || list[0].Requester != "" {
 				t.Fatalf("task ticket: %+v", list[0])
 			}
@@ -645,9 +668,26 @@ func TestScheduledTask(t *testing.T) {
 			if len(msgs) == 0 || msgs[0].Channel != "mail" || msgs[0].Msg.Title != "1 row(s)" || !strings.Contains(msgs[0].Msg.Text, "datname\npostgres") {
 				t.Fatalf("messages: %+v", msgs)
 			}
-			return
+			if e := f.exportAudit("pg-1", "query.export", list[0].ID); e.User != "dba" {
+				t.Fatalf("the export's audit entry: %+v", e)
+			}
+		}
+		list, _ = f.svc.List(context.Background(), Filter{Flow: "nobody", State: StateFailed})
+		if len(list) > 0 && !refused {
+			refused = true
+			tk, err := f.svc.Get(context.Background(), mustPrincipal(f, "dba"), list[0].ID)
+			if err != nil || !strings.Contains(tk.Error, `a scheduled run has no requester whose query grants an export could use; name a user in the flow's <schedule run-as="USER"/>`) {
+				t.Fatalf("task without run-as: %v %+v", err, tk)
+			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatal("the task never ran")
+	if !ran || !refused {
+		t.Fatalf("the tasks did not run: check done %v, nobody failed %v", ran, refused)
+	}
+}
+
+func mustPrincipal(f *fixture, user string) auth.Principal {
+	_, p := f.as(user)
+	return p
 }
