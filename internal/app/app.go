@@ -131,7 +131,12 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		return err
 	}
 	execSvc := newExecutor(cfg.Executor, db, inv, log.With("component", "executor"))
-	wo, err := newFlows(ctx, cfg, db, inv, notifier, flowsReviewer{r: reviewer, inv: inv}, flowsExecutor{execSvc}, cfg.PublicURL, log.With("component", "flows"))
+	querySvc, err := newQuery(cfg.Query, db, box, inv, engines, authSvc, log.With("component", "query"))
+	if err != nil {
+		return err
+	}
+	inv.ExtraChecks = append(inv.ExtraChecks, querySvc) // instance check reports the reader account
+	wo, err := newFlows(ctx, cfg, db, inv, notifier, flowsReviewer{r: reviewer, inv: inv}, flowsExecutor{execSvc}, querySvc, authSvc, cfg.PublicURL, log.With("component", "flows"))
 	if err != nil {
 		return err
 	}
@@ -143,11 +148,6 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "dbfleet_build_info", Help: "Build information.", ConstLabels: prometheus.Labels{"version": Version},
 	}, func() float64 { return 1 }))
-	querySvc, err := newQuery(cfg.Query, db, box, inv, engines, authSvc, log.With("component", "query"))
-	if err != nil {
-		return err
-	}
-	inv.ExtraChecks = append(inv.ExtraChecks, querySvc) // instance check reports the reader account
 	mstore, scraper, remote, err := openMetrics(cfg.Metrics, inv, queryVisibility{querySvc}, reg, log)
 	if err != nil {
 		return err

@@ -35,8 +35,10 @@ type workOrders struct {
 // flows are installed on first start), the job queue its steps run on, and
 // the service. reviewer and exec may be nil: the review block then only
 // checks that SQL parses, and the execute block runs statements itself.
+// exporter (the query console) and users run the export block, which
+// refuses to run without them.
 func newFlows(ctx context.Context, cfg config.Config, db *sqldb.DB, inv *inventory.Service, notifier *notify.Sender,
-	reviewer flows.Reviewer, exec flows.Executor, publicURL string, log *slog.Logger) (*workOrders, error) {
+	reviewer flows.Reviewer, exec flows.Executor, exporter flows.Exporter, users flows.Users, publicURL string, log *slog.Logger) (*workOrders, error) {
 	fc := cfg.Flows
 	if fc.Examples {
 		n, err := flows.InstallExamples(fc.Dir, examples.Examples)
@@ -70,7 +72,7 @@ func newFlows(ctx context.Context, cfg config.Config, db *sqldb.DB, inv *invento
 		n = notifier
 	}
 	svc := flows.NewService(flows.Options{DB: db, Log: log, Catalog: cat, Queue: queue, Inventory: inv, Key: key,
-		PublicURL: publicURL, Reviewer: reviewer, Executor: exec, Notifier: n})
+		PublicURL: publicURL, Reviewer: reviewer, Executor: exec, Exporter: exporter, Users: users, Notifier: n})
 	return &workOrders{svc: svc, queue: queue, cat: cat, cfg: fc, log: log}, nil
 }
 

@@ -3,18 +3,26 @@ package app
 import (
 	"context"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/dbfleet/dbfleet/internal/auth"
+	"github.com/dbfleet/dbfleet/internal/config"
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/executor"
 	"github.com/dbfleet/dbfleet/internal/flows"
 	"github.com/dbfleet/dbfleet/internal/inventory"
 	"github.com/dbfleet/dbfleet/internal/platform/audit"
+	"github.com/dbfleet/dbfleet/internal/platform/jobs"
 	"github.com/dbfleet/dbfleet/internal/platform/secret"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
+	"github.com/dbfleet/dbfleet/internal/platform/sqldb/sqldbtest"
+	"github.com/dbfleet/dbfleet/internal/query"
 	"github.com/dbfleet/dbfleet/internal/sqlreview"
 	"github.com/dbfleet/dbfleet/internal/testenv"
 	"github.com/dbfleet/dbfleet/migrations"
@@ -118,5 +126,99 @@ func TestFlowsAdapters(t *testing.T) {
 	}
 	if _, err := x.Rollback(ctx, "nope"); err == nil {
 		t.Fatal("rollback of a bad execution id: no error")
+	}
+}
+
+// newFlows wires the query console into work orders: an export ticket
+// runs through it as the requester, against a real MariaDB. Without a
+// grant the console refuses (its rule on the ticket), SELECT ... INTO
+// OUTFILE is refused, and a granted query exports with phone masked.
+func TestFlowsExportThroughQueryConsole(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts MariaDB")
+	}
+	ctx := audit.WithActor(context.Background(), audit.Actor{User: "test"})
+	m := testenv.StartMariaDB(t)
+	m.Exec(t, "CREATE DATABASE shop", "CREATE TABLE shop.users (id INT PRIMARY KEY, phone VARCHAR(20))",
+		"INSERT INTO shop.users VALUES (1, '13812345678')")
+	db := sqldbtest.SQLite(t)
+	log := slog.New(slog.DiscardHandler)
+	users := auth.NewService(db, log, auth.Options{BcryptCost: bcrypt.MinCost})
+	var dev, dba auth.Principal
+	for _, u := range []struct {
+		name string
+		role auth.Role
+		p    *auth.Principal
+	}{{"dev", auth.Developer, &dev}, {"dba", auth.DBA, &dba}} {
+		nu, err := users.AddUser(ctx, u.name, u.role, "password-"+u.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		*u.p = auth.Principal{UserID: nu.ID, User: nu.Name, Role: nu.Role}
+	}
+	box, _ := secret.New(make([]byte, secret.KeySize))
+	inv := inventory.NewService(db, box, Engines(), log)
+	if _, err := inv.AddHost(ctx, inventory.Host{Name: "h", Address: "127.0.0.1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inv.AddInstance(ctx, inventory.NewInstance{Name: "m1", Engine: engine.MariaDB, Host: "h", Port: m.Port, User: m.User, Password: m.Password}); err != nil {
+		t.Fatal(err)
+	}
+	q, err := newQuery(config.Defaults().Query, db, box, inv, Engines(), users, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Defaults()
+	cfg.Flows.Dir = t.TempDir()
+	cfg.SecretKeyFile = filepath.Join(t.TempDir(), "secret.key")
+	flow := `<flow name="x" title="X"><form><field name="target" type="database" required="true"/><field name="sql" type="sql" required="true"/></form>
+<workflow><export id="x"/></workflow></flow>`
+	if err := os.WriteFile(filepath.Join(cfg.Flows.Dir, "x.xml"), []byte(flow), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wo, err := newFlows(ctx, cfg, db, inv, nil, nil, nil, q, users, "", log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		(&jobs.Worker{Queue: wo.queue, Handlers: wo.svc.Handlers(), OnFailure: wo.svc.FailureHandlers(), Poll: 50 * time.Millisecond}).Run(wctx)
+	}()
+	defer func() { stop(); <-done }()
+	export := func(stmt, state string) *flows.Ticket {
+		t.Helper()
+		tk, err := wo.svc.Submit(ctx, dev, flows.SubmitRequest{Flow: "x", Fields: map[string]any{"target": "m1/shop", "sql": stmt}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if tk, err = wo.svc.Get(ctx, dba, tk.ID); err != nil {
+				t.Fatal(err)
+			}
+			if tk.State == state {
+				return tk
+			}
+		}
+		t.Fatalf("%s: ticket %s (%s), want %s", stmt, tk.State, tk.Error, state)
+		return nil
+	}
+	if tk := export("SELECT id, phone FROM users", flows.StateFailed); !strings.Contains(tk.Error, "the query console refused the export as dev (rule no-grant)") {
+		t.Fatalf("no grant: %s", tk.Error)
+	}
+	if _, err := q.AddGrant(ctx, dba, query.NewGrant{User: "dev", Instance: "m1", Database: "shop"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.AddMask(ctx, dba, query.MaskRule{Column: "phone", Kind: query.MaskPhone}); err != nil {
+		t.Fatal(err)
+	}
+	if tk := export("SELECT id, phone FROM users INTO OUTFILE '/tmp/dbfleet-app-export.txt'", flows.StateFailed); !strings.Contains(tk.Error, "(rule into)") {
+		t.Fatalf("outfile: %s", tk.Error)
+	}
+	tk := export("SELECT id, phone FROM users", flows.StateDone)
+	_, body, err := wo.svc.Download(ctx, dba, tk.ID, tk.Attachments[0].ID)
+	if err != nil || string(body) != "id,phone\n1,138****5678\n" {
+		t.Fatalf("csv %q, %v", body, err)
 	}
 }

@@ -368,7 +368,9 @@ flows:
 	dba2.approve(id, 1)
 	dev.waitTicket(id, flows.StateDone)
 
-	// data-export and its CSV.
+	// data-export and its CSV: it runs through the query console as dev,
+	// who needs a query grant.
+	dba.must("POST", "/api/v1/console/grants", map[string]string{"user": "dev", "instance": "shop-1", "database": "e2eshop", "reason": "e2e export"}, nil)
 	id = dev.submit("data-export", map[string]any{"target": "shop-1/e2eshop", "reason": "the orders, please", "sql": "SELECT id, amount FROM orders ORDER BY id"})
 	dev.waitTicket(id, flows.StateWaitingApproval)
 	dba.approve(id, 1)
