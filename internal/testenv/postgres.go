@@ -37,6 +37,10 @@ type Postgres struct {
 	cred *syscall.Credential
 }
 
+// LogPath is the server's log file (its stderr): what log_statement and
+// the other logging settings write.
+func (p *Postgres) LogPath() string { return p.proc.out }
+
 type pgBins struct{ dir string }
 
 func (b pgBins) path(name string) string { return filepath.Join(b.dir, name) }
