@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dbfleet/dbfleet/internal/engine"
-	"github.com/dbfleet/dbfleet/internal/engine/postgres"
 	"github.com/dbfleet/dbfleet/internal/platform/audit"
 	fe "github.com/dbfleet/dbfleet/internal/sql"
 )
@@ -493,7 +491,7 @@ func (l *pgLog) since(t *testing.T) []string {
 }
 
 // sentText is what the console's audit entry says it sent.
-func sentText(t *testing.T, f *fixture) (string, bool) {
+func auditSent(t *testing.T, f *fixture) (string, bool) {
 	es, err := audit.NewLog(f.db).List(context.Background(), audit.Filter{Limit: 1})
 	if err != nil || len(es) == 0 {
 		t.Fatalf("no audit entry: %v", err)
@@ -502,7 +500,13 @@ func sentText(t *testing.T, f *fixture) (string, bool) {
 	return s, ok
 }
 
-var tableRef = regexp.MustCompile("`([^`]+)`\\.`([^`]+)`")
+// In MariaDB's rewritten query, columns are `db`.`table`.`column` and
+// tables after FROM and JOIN are `db`.`table`; a CTE's columns are
+// `cte`.`column`.
+var (
+	columnRef = regexp.MustCompile("`([^`]+)`\\.`([^`]+)`\\.`([^`]+)`")
+	tableRef  = regexp.MustCompile("(?i)(?:from|join)\\s+`([^`]+)`\\.`([^`]+)`")
+)
 
 func TestDifferential(t *testing.T) {
 	if testing.Short() {
@@ -527,7 +531,7 @@ func TestDifferential(t *testing.T) {
 		if _, err := f.run(t, f.dev, instance[eng], database[eng], "SELECT 1"); err != nil {
 			t.Fatalf("%s: SELECT 1: %v", eng, err)
 		}
-		sent, _ := sentText(t, f)
+		sent, _ := auditSent(t, f)
 		got := logs[eng].since(t)
 		found := false
 		for _, s := range got {
@@ -586,7 +590,7 @@ func TestDifferential(t *testing.T) {
 			continue
 		}
 		run++
-		sent, ok := sentText(t, f)
+		sent, ok := auditSent(t, f)
 		if !ok || got[0] != sent {
 			t.Errorf("%s: the audit says the console sent %q, the server received %q (err %v)", where, sent, got[0], err)
 			failures++
@@ -651,6 +655,9 @@ func serverTables(t *testing.T, stmt string) []string {
 		if code != 1003 {
 			continue
 		}
+		for _, m := range columnRef.FindAllStringSubmatch(msg, -1) {
+			set[m[1]] = true
+		}
 		for _, m := range tableRef.FindAllStringSubmatch(msg, -1) {
 			set[m[1]] = true
 		}
@@ -667,18 +674,6 @@ func serverTables(t *testing.T, stmt string) []string {
 // including the root account's password hash read at run time.
 func secretValues(t *testing.T) []string {
 	return []string{"top-secret", "13812345678", "13987654321", "alice@example.com", "bob@example.org", "13700001111"}
-}
-
-// pgAdmin connects to the test PostgreSQL server as its superuser.
-func pgAdmin(t *testing.T, db string) engine.Conn {
-	t.Helper()
-	c, err := postgres.New().Open(context.Background(), engine.Target{Engine: engine.Postgres, Host: servers.pg.Host, Port: servers.pg.Port,
-		User: servers.pg.User, Password: servers.pg.Password, Database: db})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
 }
 
 // serverState summarises what the corpus must not change.

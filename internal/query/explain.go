@@ -20,6 +20,7 @@ import (
 // with explain set.
 func (s *Service) Explain(ctx context.Context, p auth.Principal, req Request) (*Result, error) {
 	start := s.now()
+	ctx = withSentNote(ctx)
 	res, err := s.explain(ctx, p, req)
 	s.record(ctx, p, "query.run", req, map[string]any{"explain": true}, res, err, s.now().Sub(start))
 	return res, err

@@ -57,6 +57,7 @@ type ExportResult struct {
 // in memory before they are masked and written.
 func (s *Service) Export(ctx context.Context, p auth.Principal, req ExportRequest, w io.Writer) (*ExportResult, error) {
 	start := s.now()
+	ctx = withSentNote(ctx)
 	res, out, err := s.export(ctx, p, req, w)
 	extra := map[string]any{"export": true}
 	if req.Ticket != "" {

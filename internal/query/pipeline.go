@@ -246,12 +246,14 @@ func (s *Service) execute(ctx context.Context, j *job, limit int) (*engine.Rows,
 	var truncated bool
 	var err error
 	if j.in.Engine == engine.Redis {
+		noteSent(ctx, strings.Join(j.pl.words, " "))
 		rows, truncated, err = s.runRedis(ctx, j.conn, j.pl, limit)
 	} else {
 		maxRows := limit
 		if j.pl.filter != nil && !j.full {
 			maxRows = filterFetchCap
 		}
+		noteSent(ctx, j.pl.sql)
 		rows, truncated, err = j.conn.Query(ctx, maxRows, j.pl.sql)
 	}
 	took := s.now().Sub(start)

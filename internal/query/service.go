@@ -207,6 +207,7 @@ func FormatValue(v any) string {
 // it in the audit log whatever happens.
 func (s *Service) Run(ctx context.Context, p auth.Principal, req Request) (*Result, error) {
 	start := s.now()
+	ctx = withSentNote(ctx)
 	res, err := s.run(ctx, p, req)
 	s.record(ctx, p, "query.run", req, nil, res, err, s.now().Sub(start))
 	return res, err
@@ -227,6 +228,12 @@ func (s *Service) record(ctx context.Context, p auth.Principal, action string, r
 	}
 	if req.Database != "" {
 		detail["database"] = req.Database
+	}
+	if sent := sentText(ctx); sent != "" {
+		if len(sent) > 16<<10 {
+			sent = sent[:16<<10] + "...(truncated)"
+		}
+		detail["sent"] = sent
 	}
 	if res != nil {
 		detail["rows"] = len(res.Rows)
