@@ -20,6 +20,11 @@ type normalized struct {
 	verb      string         // the verb as written when a rewrite changed it (ALTER VIEW)
 	rewritten bool           // some edit changed the text
 	shifts    []shift        // length-changing edits, by offset in text
+
+	// selectInto is where a SELECT ... INTO the grammar lacks writes:
+	// "variables" (the clause was blanked) or "DUMPFILE" (read as
+	// OUTFILE).
+	selectInto string
 }
 
 // shift records that from offset at (in the normalised text) on, offsets
@@ -158,6 +163,8 @@ func normalizeMySQL(text string, toks []Token, d Dialect) normalized {
 		}
 	}
 	first := z.w(0)
+	// query: a statement whose INTO is SELECT's (not INSERT's or LOAD's).
+	query := first == "SELECT" || first == "WITH" || first == "TABLE" || first == "VALUES" || z.punct(0, '(')
 	ddl := first == "CREATE" || first == "ALTER" || first == "DROP" || first == "TRUNCATE" || first == "RENAME" || first == "OPTIMIZE" || first == "LOCK"
 	z.head(first, mariadb)
 	depth := 0
@@ -187,6 +194,33 @@ func normalizeMySQL(text string, toks []Token, d Dialect) normalized {
 			// SET GLOBAL binlog_format = ROW: a keyword the grammar
 			// does not take as a value.
 			z.replace(z.toks[i].Off, z.toks[i].End, "'ROW'")
+		case w == "INTO" && query && z.w(i+1) == "DUMPFILE":
+			// SELECT ... INTO DUMPFILE: read as OUTFILE.
+			z.replace(z.toks[i+1].Off, z.toks[i+1].End, "OUTFILE")
+			z.n.selectInto = "DUMPFILE"
+			i++
+		case w == "INTO" && query && z.w(i+1) != "OUTFILE" && !intoTarget[z.w(i-1)]:
+			// SELECT ... INTO @a, @b (or a routine's variables): the
+			// grammar lacks it; blank the clause and remember it.
+			if j := z.intoVariables(i + 1); j > i {
+				z.blankToks(i, j)
+				z.n.selectInto = "variables"
+				i = j
+			}
+		case w == "AS" && depth == 0 && d == MySQL && (first == "INSERT" || first == "REPLACE"):
+			// MySQL 8's row alias, INSERT ... VALUES (...) AS new ON
+			// DUPLICATE KEY UPDATE a = new.a: the grammar lacks it.
+			if j := z.rowAlias(i); j > i {
+				z.blankToks(i, j)
+				i = j
+			}
+		case i == 1 && w == "WORK" && (first == "BEGIN" || first == "COMMIT" || first == "ROLLBACK"):
+			z.blankToks(i, i)
+		case w == "SRID" && (first == "CREATE" || first == "ALTER") && i+1 < len(z.toks) && isNumber(z.toks[i+1].Text(text)):
+			// A spatial column's SRID (MySQL 8): not reviewed.
+			z.blankToks(i, i+1)
+		case w == "FORMAT" && first == "EXPLAIN" && z.punct(i+1, '=') && z.w(i+2) == "TREE":
+			z.replace(z.toks[i+2].Off, z.toks[i+2].End, "JSON")
 		case !mariadb:
 		case ddl && w == "NOWAIT":
 			z.blankToks(i, i)
@@ -250,6 +284,51 @@ func normalizeMySQL(text string, toks []Token, d Dialect) normalized {
 	return z.n
 }
 
+// intoTarget are the words before an INTO that is not SELECT's.
+var intoTarget = map[string]bool{
+	"INSERT": true, "REPLACE": true, "IGNORE": true, "DELAYED": true, "LOW_PRIORITY": true, "HIGH_PRIORITY": true,
+}
+
+// intoVariables reads the variable list of SELECT ... INTO from token i:
+// @a, @'b', @`c`, or a routine's variables x, y. It returns the last
+// token of the list, or -1 when there is none.
+func (z *normalizer) intoVariables(i int) int {
+	last := -1
+	for i < len(z.toks) {
+		switch {
+		case z.punct(i, '@') && i+1 < len(z.toks) && z.toks[i+1].Kind != Punct:
+			i++
+		case z.toks[i].Kind == Word && z.words[i] != "" && !Reserved(z.d, z.words[i]):
+		default:
+			return last
+		}
+		last = i
+		if !z.punct(i+1, ',') {
+			return last
+		}
+		i += 2
+	}
+	return last
+}
+
+// rowAlias reads MySQL's INSERT row alias at token i (AS): AS name [(col,
+// ...)] followed by ON DUPLICATE. It returns the alias's last token, or
+// -1.
+func (z *normalizer) rowAlias(i int) int {
+	j := i + 1
+	if j >= len(z.toks) || (z.toks[j].Kind != Word && z.toks[j].Kind != QuotedIdent) {
+		return -1
+	}
+	if z.punct(j+1, '(') {
+		for j++; j < len(z.toks) && !z.punct(j, ')'); j++ {
+		}
+	}
+	if z.w(j+1) != "ON" || z.w(j+2) != "DUPLICATE" {
+		return -1
+	}
+	return j
+}
+
 // spatialTypes are the column types of MySQL and MariaDB's spatial
 // extension, which the grammar lacks; the review reads them as BLOB.
 var spatialTypes = map[string]bool{
@@ -295,6 +374,33 @@ func (z *normalizer) head(first string, mariadb bool) {
 			}
 			z.blankToks(i, i)
 			i++
+		}
+	case "ANALYZE":
+		// MariaDB's ANALYZE <statement> runs it and shows the plan:
+		// the grammar's EXPLAIN ANALYZE.
+		// (ANALYZE TABLE t is table maintenance, not this.)
+		switch z.w(1) {
+		case "SELECT", "UPDATE", "DELETE", "INSERT", "REPLACE", "FORMAT", "WITH":
+			if mariadb {
+				z.replace(z.toks[0].Off, z.toks[0].End, "EXPLAIN ANALYZE")
+				z.n.verb = "ANALYZE"
+			}
+		}
+	case "VALUES":
+		// MariaDB's VALUES (1, 2), (3, 4): the grammar's VALUES ROW(...).
+		if mariadb {
+			depth := 0
+			for i := 1; i < len(z.toks); i++ {
+				switch {
+				case z.punct(i, '(') && depth == 0 && (i == 1 || z.punct(i-1, ',')):
+					z.edits = append(z.edits, edit{z.toks[i].Off, z.toks[i].Off, "ROW"})
+					depth++
+				case z.punct(i, '('):
+					depth++
+				case z.punct(i, ')'):
+					depth--
+				}
+			}
 		}
 	case "SET":
 		if mariadb && z.w(1) == "STATEMENT" {
@@ -401,6 +507,85 @@ func mariadbOnly(text string) string {
 			return "CREATE OR REPLACE"
 		case w == "MINUS" || w == "EXCEPT" || w == "INTERSECT":
 			return "set operators"
+		case w == "CONVERT" && (next == "PARTITION" || next == "TABLE") && i > 2:
+			return "partition conversion"
+		}
+	}
+	return ""
+}
+
+// grammarGap names the statement type of a MySQL or MariaDB statement
+// the grammar rejected when the grammar lacks that statement type
+// altogether (administration, replication, XA), or "" when it has it:
+// such a statement needs a person, not a syntax error. Its class is the
+// lexer's.
+func grammarGap(text string, d Dialect) string {
+	w := leadWords(text, d, 3)
+	at := func(i int) string {
+		if i < len(w) {
+			return w[i]
+		}
+		return ""
+	}
+	switch at(0) {
+	case "XA":
+		return "XA transactions"
+	case "CHECK", "CHECKSUM", "REPAIR":
+		if at(1) == "TABLE" || at(1) == "TABLES" {
+			return at(0) + " TABLE"
+		}
+	case "CHANGE":
+		if at(1) == "MASTER" || at(1) == "REPLICATION" {
+			return "replication"
+		}
+	case "START", "STOP":
+		switch at(1) {
+		case "SLAVE", "REPLICA", "ALL", "GROUP_REPLICATION":
+			return "replication"
+		}
+	case "RESET":
+		return "RESET"
+	case "PURGE":
+		return "binary logs"
+	case "HANDLER":
+		return "HANDLER"
+	case "INSTALL", "UNINSTALL":
+		return "plugins"
+	case "CLONE":
+		return "CLONE"
+	case "CACHE":
+		return "key caches"
+	case "LOAD":
+		if at(1) == "INDEX" {
+			return "key caches"
+		}
+	case "SHOW":
+		return "SHOW " + at(1)
+	case "BACKUP":
+		return "backup locks"
+	case "SIGNAL", "RESIGNAL":
+		return "conditions"
+	case "GET":
+		if at(1) == "DIAGNOSTICS" || at(2) == "DIAGNOSTICS" {
+			return "conditions"
+		}
+	case "SET":
+		switch at(1) {
+		case "DEFAULT":
+			return "SET DEFAULT ROLE"
+		case "PERSIST", "PERSIST_ONLY":
+			return "SET PERSIST"
+		}
+	case "CREATE", "ALTER", "DROP":
+		if at(1) == "SERVER" || at(2) == "SERVER" {
+			return "servers"
+		}
+	}
+	// Constructs inside a statement.
+	toks := Tokens(text, d)
+	for i, t := range toks {
+		if t.Is(text, "JSON_TABLE") && i+1 < len(toks) && text[toks[i+1].Off] == '(' {
+			return "JSON_TABLE"
 		}
 	}
 	return ""

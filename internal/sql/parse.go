@@ -61,6 +61,9 @@ type Parsed struct {
 	noTree string // the verb of a statement parsed without a tree (routines)
 	verb   string // the verb as written when normalisation changed it
 	class  *Class
+
+	// selectInto: a SELECT ... INTO the grammar lacks (normalize.go).
+	selectInto string
 }
 
 // SyntaxError is a statement its grammar rejects.
@@ -141,7 +144,7 @@ func parseMySQL(d Dialect, text string) (*Parsed, error) {
 	nz := normalizeMySQL(text, Tokens(text, d), d)
 	p.Notes, p.OrReplace, p.Online, p.Algorithm, p.Types = nz.notes, nz.orReplace, nz.online, nz.algorithm, nz.types
 	p.Rewritten = nz.rewritten
-	p.verb = nz.verb
+	p.verb, p.selectInto = nz.verb, nz.selectInto
 	tp := tidbPool.Get().(*parser.Parser)
 	tp.SetMariaDB(d == MariaDB)
 	stmts, _, err := tp.Parse(nz.text, "", "")
@@ -150,6 +153,12 @@ func parseMySQL(d Dialect, text string) (*Parsed, error) {
 		if d == MariaDB {
 			if why := mariadbOnly(text); why != "" {
 				p.Manual = "MariaDB syntax the MySQL grammar does not cover (" + why + "): review by hand"
+				return p, nil
+			}
+		}
+		if d != TiDB {
+			if why := grammarGap(text, d); why != "" {
+				p.Manual = "a statement the MySQL grammar does not cover (" + why + "): review by hand"
 				return p, nil
 			}
 		}

@@ -29,6 +29,20 @@ func TestParseNormalises(t *testing.T) {
 		{"procedure", MariaDB, "CREATE PROCEDURE p() BEGIN SELECT 1; END", KindDDL, "CREATE PROCEDURE", false, nil, true},
 		{"mariadb only", MariaDB, "SELECT * FROM t FOR SYSTEM_TIME ALL", KindQuery, "SELECT", false, nil, true},
 		{"tidb comment is a comment to mariadb", MariaDB, "SELECT 1 /*T! , 'a */ , 2", KindQuery, "SELECT", true, nil, false},
+		{"select into variables", MariaDB, "SELECT a, b INTO @a, @b FROM t WHERE id = 1", KindOther, "SELECT", true, nil, false},
+		{"select into variables at the end", MySQL, "SELECT a FROM t LIMIT 1 INTO @a", KindOther, "SELECT", true, nil, false},
+		{"select into dumpfile", MariaDB, "SELECT a FROM t INTO DUMPFILE '/tmp/x'", KindOther, "SELECT", true, nil, false},
+		{"insert into is not select into", MariaDB, "INSERT INTO t SELECT a FROM u", KindDML, "INSERT", false, nil, false},
+		{"begin work", MariaDB, "BEGIN WORK", KindTxn, "BEGIN", true, nil, false},
+		{"rollback work to savepoint", MySQL, "ROLLBACK WORK TO SAVEPOINT s", KindTxn, "ROLLBACK TO SAVEPOINT", true, nil, false},
+		{"mariadb analyze statement", MariaDB, "ANALYZE UPDATE t SET a = 1", KindDML, "ANALYZE", true, nil, false},
+		{"mariadb analyze table", MariaDB, "ANALYZE TABLE t", KindOther, "ANALYZE", false, nil, false},
+		{"mariadb values", MariaDB, "VALUES (1, 2), (3, (4))", KindQuery, "VALUES", true, nil, false},
+		{"mysql row alias", MySQL, "INSERT INTO t VALUES (1) AS new (x) ON DUPLICATE KEY UPDATE a = new.x", KindDML, "INSERT", true, nil, false},
+		{"srid", MySQL, "CREATE TABLE g (p POINT NOT NULL SRID 4326)", KindDDL, "CREATE TABLE", true, []string{"point"}, false},
+		{"explain format tree", MySQL, "EXPLAIN FORMAT=TREE SELECT 1", KindQuery, "EXPLAIN", true, nil, false},
+		{"xa is beyond the grammar", MariaDB, "XA START 'x'", KindTxn, "XA", false, nil, true},
+		{"json_table is beyond the grammar", MariaDB, "SELECT * FROM JSON_TABLE('[1]', '$[*]' COLUMNS (x INT PATH '$')) AS j", KindQuery, "SELECT", false, nil, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,6 +86,10 @@ func TestParseErrors(t *testing.T) {
 	}{
 		{"mysql syntax", MariaDB, "SELECT FROM WHERE", 7, false},
 		{"offset after a length-changing rewrite", MariaDB, "ALTER VIEW v AS SELECT FROM x WHERE", 23, false},
+		{"offset after ANALYZE read as EXPLAIN ANALYZE", MariaDB, "ANALYZE SELECT FROM WHERE", 15, false},
+		{"offset after VALUES read as VALUES ROW", MariaDB, "VALUES (1, 2), (3, FROM)", 19, false},
+		{"offset after a blanked INTO", MariaDB, "SELECT a INTO @a FROM WHERE", 22, false},
+		{"a typo in XA is manual, not an error, but a typo in SELECT is", MariaDB, "SELEC 1", 0, false},
 		{"pg syntax", Postgres, "SELECT * FORM t", 9, false},
 		{"mysql multi", MySQL, "SELECT 1; SELECT 2", 10, true},
 		{"pg multi", Postgres, "SELECT 1; SELECT 2", 9, true},
