@@ -19,8 +19,12 @@ const (
 	MaxStatementBytes = 16 << 20
 	// MaxDepth is the deepest estimated nesting parsed. The estimate
 	// (Depth) is an upper bound of the parse tree's depth; PostgreSQL's
-	// parser and its tree serialisation crashed between 20,000 and 40,000
-	// levels on this project's machines, so the margin is 20x.
+	// parser and its tree serialisation crashed at 30,000 levels of a +
+	// chain on this project's machines (at 20,000 pg_query_go refused the
+	// tree: protobuf's recursion limit of 10,000 messages), so the margin
+	// is 20x. TestNestingAtTheLimit parses the deepest statement of each
+	// construct family Guard accepts: the deepest PostgreSQL tree is six
+	// messages per estimated level (scalar subqueries), about 6,000.
 	MaxDepth = 1000
 )
 
@@ -63,10 +67,16 @@ func Guard(d Dialect, text string) error {
 // Depth estimates how deeply a statement's parse tree nests, from its
 // tokens alone: every open parenthesis or bracket, and every operator or
 // operator keyword chained in one expression, adds a level (binary
-// operators build left-deep trees); commas, AND and OR (which parsers
-// flatten into lists) and CASE arms start a new chain; set operations
-// and joins chain across the whole query. It is an upper bound for the
-// trees of both grammars, meant to be compared with MaxDepth.
+// operators build left-deep trees; a run of operator characters counts
+// once, plus once for each +, -, ! or ~ in it, which may each be a prefix
+// operator); commas, AND and OR (which PostgreSQL flattens into lists)
+// and CASE arms start a new chain, except BETWEEN's AND; set operations
+// and joins chain across the whole query. It is an upper bound for
+// PostgreSQL's trees, meant to be compared with MaxDepth. The TiDB
+// grammar builds AND, OR and XOR chains left-deep, so its trees of long
+// WHERE clauses are deeper than the estimate; that grammar and every
+// walk of its tree are Go, whose stacks grow (TestNestingAtTheLimit
+// parses 256 KiB of AND chain).
 func Depth(d Dialect, text string) int {
 	depth, _ := depthOver(d, text, -1)
 	return depth
@@ -76,6 +86,8 @@ type depthGroup struct {
 	chain  int  // operators chained in the current list item
 	setops int  // UNION/INTERSECT/EXCEPT/JOIN chained in this group
 	isCase bool // a CASE ... END group
+	// between counts BETWEENs whose AND is still to come.
+	between int
 }
 
 // depthOver scans text, returning the deepest estimate seen, and the
@@ -120,8 +132,15 @@ func depthOver(d Dialect, text string, limit int) (int, int) {
 				prevOp = false
 			default:
 				// A run of operator characters (::, ->>, <=, ||) is
-				// one operator.
-				if !prevOp || t.Off == 0 || !isOperatorByte(text[t.Off-1]) {
+				// one operator, but a +, -, ! or ~ inside a run may be
+				// one more prefix operator each: PostgreSQL splits
+				// "1 -+-+- 1" into five operators, MySQL "!!!1" into
+				// three NOTs.
+				switch {
+				case !prevOp || t.Off == 0 || !isOperatorByte(text[t.Off-1]):
+					top.chain++
+					sum++
+				case c == '+' || c == '-' || c == '!' || c == '~':
 					top.chain++
 					sum++
 				}
@@ -130,9 +149,23 @@ func depthOver(d Dialect, text string, limit int) (int, int) {
 		case Word:
 			prevOp = false
 			switch strings.ToUpper(t.Text(text)) {
-			case "AND", "OR", "WHEN", "THEN", "ELSE":
+			case "AND":
+				if top.between > 0 {
+					// BETWEEN x AND y: the AND is BETWEEN's, and the
+					// MySQL grammar chains BETWEENs (a BETWEEN b AND c
+					// BETWEEN d AND e) without parentheses.
+					top.between--
+					break
+				}
 				sum -= top.chain
 				top.chain = 0
+			case "OR", "WHEN", "THEN", "ELSE":
+				sum -= top.chain
+				top.chain = 0
+			case "BETWEEN":
+				top.between++
+				top.chain++
+				sum++
 			case "CASE":
 				top.chain++
 				sum++
@@ -145,7 +178,7 @@ func depthOver(d Dialect, text string, limit int) (int, int) {
 			case "UNION", "INTERSECT", "EXCEPT", "MINUS", "JOIN":
 				top.setops++
 				sum++
-			case "NOT", "IS", "ISNULL", "NOTNULL", "BETWEEN", "LIKE", "ILIKE", "SIMILAR", "RLIKE", "REGEXP",
+			case "NOT", "IS", "ISNULL", "NOTNULL", "LIKE", "ILIKE", "SIMILAR", "RLIKE", "REGEXP",
 				"IN", "COLLATE", "AT", "OVERLAPS", "ESCAPE", "ANY", "SOME", "ALL", "EXISTS", "ARRAY",
 				"DIV", "MOD", "XOR", "BINARY", "INTERVAL", "SOUNDS", "MEMBER", "DISTINCT", "ROW":
 				top.chain++

@@ -98,6 +98,9 @@ func TestParseErrors(t *testing.T) {
 		{"pg deep not", Postgres, "SELECT " + strings.Repeat("NOT ", 5000) + "true", -2, false},
 		{"pg deep union", Postgres, "SELECT 1" + strings.Repeat(" UNION SELECT 1", 3000), -2, false},
 		{"mysql deep case", MariaDB, "SELECT " + strings.Repeat("CASE WHEN 1 THEN ", 2000) + "1" + strings.Repeat(" END", 2000), -2, false},
+		{"pg deep prefix run", Postgres, "SELECT 1 " + strings.Repeat("-+", 3000) + "1", -2, false},
+		{"mysql deep bang run", MySQL, "SELECT " + strings.Repeat("!", 5000) + "1", -2, false},
+		{"mysql deep between chain", MariaDB, "SELECT 1" + strings.Repeat(" BETWEEN 0 AND 2", 3000), -2, false},
 		{"too long", MySQL, "SELECT '" + strings.Repeat("x", MaxStatementBytes) + "'", -2, false},
 	}
 	for _, tt := range tests {
@@ -136,6 +139,10 @@ func TestDepthAllowsWideStatements(t *testing.T) {
 	for i := 0; i < 3000; i++ {
 		ors = append(ors, "id = 1")
 	}
+	var betweens []string
+	for i := 0; i < 3000; i++ {
+		betweens = append(betweens, "a BETWEEN 1 AND 2")
+	}
 	var whens []string
 	for i := 0; i < 3000; i++ {
 		whens = append(whens, "WHEN a = 1 THEN 'x'")
@@ -144,6 +151,7 @@ func TestDepthAllowsWideStatements(t *testing.T) {
 		for _, text := range []string{
 			"INSERT INTO t VALUES " + strings.Join(values, ", "),
 			"SELECT * FROM t WHERE " + strings.Join(ors, " OR "),
+			"SELECT * FROM t WHERE " + strings.Join(betweens, " AND "),
 			"SELECT CASE " + strings.Join(whens, " ") + " END FROM t",
 			"SELECT a FROM t WHERE a IN (" + strings.Repeat("1, ", 20000) + "1)",
 		} {
