@@ -246,6 +246,11 @@ func normalizeMySQL(text string, toks []Token, d Dialect) normalized {
 			}
 		case w == "WITHOUT" && z.w(i+1) == "OVERLAPS":
 			z.blankToks(i, i+1)
+		case w == "LIMIT" && depth == 0 && first == "UPDATE" && z.multiTableUpdate() && i+1 < len(z.toks) && isNumber(z.toks[i+1].Text(text)):
+			// MariaDB takes LIMIT on a multi-table UPDATE; the grammar
+			// (MySQL's) does not.
+			z.blankToks(i, i+1)
+			z.note("LIMIT of a multi-table UPDATE (MariaDB) not reviewed")
 		case w == "RETURNING" && depth == 0 && (first == "DELETE" || first == "INSERT" || first == "REPLACE"):
 			z.blank(z.toks[i].Off, len(text))
 			z.note("RETURNING clause (MariaDB) not reviewed")
@@ -309,6 +314,26 @@ func (z *normalizer) intoVariables(i int) int {
 		i += 2
 	}
 	return last
+}
+
+// multiTableUpdate reports whether an UPDATE names several tables (a
+// comma or a JOIN before SET).
+func (z *normalizer) multiTableUpdate() bool {
+	depth := 0
+	for i := 1; i < len(z.toks); i++ {
+		switch {
+		case z.punct(i, '('):
+			depth++
+		case z.punct(i, ')'):
+			depth--
+		case depth > 0:
+		case z.words[i] == "SET":
+			return false
+		case z.punct(i, ',') || z.words[i] == "JOIN":
+			return true
+		}
+	}
+	return false
 }
 
 // rowAlias reads MySQL's INSERT row alias at token i (AS): AS name [(col,

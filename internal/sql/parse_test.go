@@ -41,6 +41,7 @@ func TestParseNormalises(t *testing.T) {
 		{"mysql row alias", MySQL, "INSERT INTO t VALUES (1) AS new (x) ON DUPLICATE KEY UPDATE a = new.x", KindDML, "INSERT", true, nil, false},
 		{"srid", MySQL, "CREATE TABLE g (p POINT NOT NULL SRID 4326)", KindDDL, "CREATE TABLE", true, []string{"point"}, false},
 		{"explain format tree", MySQL, "EXPLAIN FORMAT=TREE SELECT 1", KindQuery, "EXPLAIN", true, nil, false},
+		{"mariadb multi-table update with limit", MariaDB, "UPDATE t1, t2 SET t1.a = t2.a WHERE t1.id = t2.id LIMIT 10", KindDML, "UPDATE", true, nil, false},
 		{"xa is beyond the grammar", MariaDB, "XA START 'x'", KindTxn, "XA", false, nil, true},
 		{"json_table is beyond the grammar", MariaDB, "SELECT * FROM JSON_TABLE('[1]', '$[*]' COLUMNS (x INT PATH '$')) AS j", KindQuery, "SELECT", false, nil, true},
 	}
