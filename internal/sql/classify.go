@@ -44,13 +44,26 @@ var objectWords = map[string]bool{
 	"OWNED": true, "GROUP": true, "SYSTEM": true,
 }
 
+// ddlVerbs interns "CREATE TABLE", "DROP VIEW"... (verbAt's result) so
+// that classifying a statement does not build the string.
+var ddlVerbs = sync.OnceValue(func() map[string]string {
+	m := map[string]string{}
+	for _, first := range []string{"CREATE", "ALTER", "DROP"} {
+		for w := range objectWords {
+			m[first+" "+w] = first + " " + w
+		}
+	}
+	return m
+})
+
 // Verb returns a statement's leading keywords in upper case, such as
 // "CREATE TABLE", "ALTER TABLE", "DROP INDEX", "INSERT", "SELECT": for
 // CREATE, ALTER and DROP the object keyword after modifiers (OR REPLACE,
 // TEMPORARY, UNIQUE, DEFINER = ...); "MATERIALIZED VIEW" and "FOREIGN
 // TABLE" stay two words.
 func Verb(text string, d Dialect) string {
-	x := lexer{d: d, src: text, sc: Scanner{src: text, d: d}}
+	x := getLexer(d, text)
+	defer putLexer(x)
 	i := 0
 	for t, ok := x.tok(i); ok && t.Kind != Word; t, ok = x.tok(i) {
 		i++
@@ -111,15 +124,27 @@ type Class struct {
 // statement, a SELECT ... INTO, a locking read, a global change or
 // transaction control that the tree sees.
 func LexClass(d Dialect, text string) Class {
-	x := lexerPool.Get().(*lexer)
-	x.d, x.src, x.sc, x.toks, x.done = d, text, Scanner{src: text, d: d}, x.toks[:0], false
+	x := getLexer(d, text)
 	c := x.class(0)
-	x.src, x.sc = "", Scanner{}
-	lexerPool.Put(x)
+	putLexer(x)
 	return c
 }
 
 var lexerPool = sync.Pool{New: func() any { return &lexer{toks: make([]Token, 0, 64)} }}
+
+func getLexer(d Dialect, text string) *lexer {
+	x := lexerPool.Get().(*lexer)
+	x.d, x.src, x.sc, x.toks, x.done = d, text, Scanner{src: text, d: d}, x.toks[:0], false
+	return x
+}
+
+func putLexer(x *lexer) {
+	if cap(x.toks) > 4096 {
+		x.toks = make([]Token, 0, 64) // do not keep a huge statement's buffer
+	}
+	x.src, x.sc = "", Scanner{}
+	lexerPool.Put(x)
+}
 
 // lexer reads a statement's tokens on demand for LexClass.
 type lexer struct {
@@ -152,7 +177,16 @@ func (x *lexer) upper(i int) string {
 	if !ok || t.Kind != Word {
 		return ""
 	}
-	return strings.ToUpper(t.Text(x.src))
+	return upperWord(t.Text(x.src))
+}
+
+// text returns token i's text ("" past the end).
+func (x *lexer) text(i int) string {
+	t, ok := x.tok(i)
+	if !ok {
+		return ""
+	}
+	return t.Text(x.src)
 }
 
 // is reports whether token i is the bare word w (upper case).
@@ -307,6 +341,20 @@ func (x *lexer) class(i int) Class {
 	return c
 }
 
+// isTxnVariable reports whether w names a variable SET TRANSACTION sets
+// (txnVariables), in any case.
+func isTxnVariable(w string) bool {
+	if len(w) < len("tx_read_only") || len(w) > len("transaction_isolation") {
+		return false
+	}
+	for v := range txnVariables {
+		if strings.EqualFold(v, w) {
+			return true
+		}
+	}
+	return false
+}
+
 // explainable reports whether token i starts a statement EXPLAIN (or
 // MariaDB's ANALYZE) can run.
 func (x *lexer) explainable(i int) bool {
@@ -405,7 +453,7 @@ func (x *lexer) with(i int) Class {
 			prev = ""
 			continue
 		}
-		w := strings.ToUpper(t.Text(x.src))
+		w := keyword(t.Text(x.src))
 		if depth != 0 {
 			if x.d == Postgres && (w == "INSERT" || w == "DELETE" || w == "MERGE" || (w == "UPDATE" && prev != "FOR" && prev != "NO" && prev != "KEY")) {
 				inner = true
@@ -451,7 +499,7 @@ func (x *lexer) reads(i int, c *Class) {
 			prev2, prev = prev, ""
 			continue
 		}
-		w := strings.ToUpper(t.Text(x.src))
+		w := keyword(t.Text(x.src))
 		switch {
 		case w == "INTO" && c.SelectInto == "" && prev != "INSERT" && prev != "MERGE":
 			if x.d == Postgres {
@@ -463,8 +511,10 @@ func (x *lexer) reads(i int, c *Class) {
 				}
 			}
 		case c.Locking != "":
-		case prev == "FOR" && (w == "UPDATE" || w == "SHARE"):
-			c.Locking = "FOR " + w
+		case prev == "FOR" && w == "UPDATE":
+			c.Locking = "FOR UPDATE"
+		case prev == "FOR" && w == "SHARE":
+			c.Locking = "FOR SHARE"
 		case prev2 == "FOR" && prev == "NO" && w == "KEY":
 			c.Locking = "FOR NO KEY UPDATE"
 		case prev == "FOR" && w == "KEY":
@@ -489,7 +539,7 @@ func (x *lexer) set(i int) Class {
 		switch {
 		case x.is(i+1, "TRANSACTION") || (x.is(i+1, "SESSION") && x.is(i+2, "CHARACTERISTICS")):
 			c.Kind, c.Txn = KindTxn, "SET TRANSACTION"
-		case txnVariables[strings.ToLower(x.upper(i+1))]:
+		case isTxnVariable(x.text(i + 1)):
 			c.Kind, c.Txn = KindTxn, "SET TRANSACTION"
 		}
 		return c
@@ -518,7 +568,7 @@ func (x *lexer) set(i int) Class {
 	}
 	global, auto, txn := false, false, false
 	for j := i + 1; ; {
-		switch x.upper(j) {
+		switch keyword(x.text(j)) {
 		case "GLOBAL", "PERSIST", "PERSIST_ONLY":
 			global = true
 			j++
@@ -528,17 +578,17 @@ func (x *lexer) set(i int) Class {
 		if x.punct(j, '@') && x.punct(j+1, '@') {
 			j += 2
 			if x.punct(j+1, '.') {
-				switch x.upper(j) {
+				switch keyword(x.text(j)) {
 				case "GLOBAL", "PERSIST", "PERSIST_ONLY":
 					global = true
 				}
 				j += 2
 			}
 		}
-		switch w := x.upper(j); {
-		case w == "AUTOCOMMIT":
+		switch w := x.text(j); {
+		case strings.EqualFold(w, "AUTOCOMMIT"):
 			auto = true
-		case w == "TRANSACTION" || txnVariables[strings.ToLower(w)]:
+		case strings.EqualFold(w, "TRANSACTION") || isTxnVariable(w):
 			txn = true
 		}
 		depth := 0
@@ -767,7 +817,7 @@ func (x *lexer) verbAt(i int) (string, int) {
 			continue
 		}
 		n++
-		w := strings.ToUpper(t.Text(x.src))
+		w := keyword(t.Text(x.src))
 		switch {
 		case w == "MATERIALIZED" && x.is(j+1, "VIEW"):
 			return first + " MATERIALIZED VIEW", j + 1
@@ -776,7 +826,7 @@ func (x *lexer) verbAt(i int) (string, int) {
 		case w == "SYSTEM" && !(first == "ALTER" && j == i+1):
 			continue // ALTER SYSTEM only
 		case objectWords[w]:
-			return first + " " + w, j
+			return ddlVerbs()[first+" "+w], j
 		}
 	}
 	return first, i
@@ -838,7 +888,7 @@ func (x *lexer) scan(i int, fn func(int, string)) {
 		case t.Kind == Punct && x.src[t.Off] == ')':
 			depth--
 		case t.Kind == Word && depth == 0:
-			fn(i, strings.ToUpper(t.Text(x.src)))
+			fn(i, keyword(t.Text(x.src)))
 		}
 	}
 }

@@ -258,8 +258,11 @@ func mysqlTableNames(ts []*ast.TableName) string {
 }
 
 func firstWord(text string, d Dialect) string {
-	if w := leadWords(text, d, 1); len(w) > 0 {
-		return w[0]
+	sc := Scanner{src: text, d: d}
+	for t, ok := sc.Next(); ok; t, ok = sc.Next() {
+		if t.Kind == Word {
+			return upperWord(t.Text(text))
+		}
 	}
 	return ""
 }

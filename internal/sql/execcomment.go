@@ -1,5 +1,7 @@
 package sql
 
+import "strings"
+
 // commentClass is how a dialect's server reads a "/*" comment.
 type commentClass int
 
@@ -59,7 +61,7 @@ func (c SpecialComment) MariaDB() bool { return c.Marker == "/*M!" }
 // for dialect d, outside quotes and ordinary comments, in order. Comments
 // inside a comment whose content d runs are listed too.
 func SpecialComments(src string, d Dialect) []SpecialComment {
-	if d == Postgres {
+	if d == Postgres || !strings.Contains(src, "/*") {
 		return nil
 	}
 	var out []SpecialComment

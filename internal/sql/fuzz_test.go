@@ -52,5 +52,8 @@ func FuzzSplit(f *testing.F) {
 			t.Fatalf("spans do not cover the input")
 		}
 		_ = Tokens(src, d)
+		if depth := Depth(d, src); depth > len(src) {
+			t.Fatalf("Depth %d exceeds the length %d: Guard's short-statement shortcut is wrong", depth, len(src))
+		}
 	})
 }

@@ -66,6 +66,9 @@ func parseSeeds(f *testing.F, d Dialect) []string {
 // renders (PostgreSQL's deparser is C too); and for PostgreSQL the tree
 // is no deeper than Depth's estimate allows.
 func checkParse(t *testing.T, d Dialect, text string) {
+	if depth := Depth(d, text); depth > len(text) {
+		t.Fatalf("Depth %d exceeds the length %d: Guard's short-statement shortcut is wrong", depth, len(text))
+	}
 	guard := Guard(d, text)
 	p, err := Parse(d, text)
 	if guard != nil {

@@ -58,6 +58,12 @@ func Guard(d Dialect, text string) error {
 	if len(text) > MaxStatementBytes {
 		return errkind.Wrap(errkind.Invalid, &LimitError{What: "bytes", Got: len(text), Max: MaxStatementBytes, Off: -1})
 	}
+	if len(text) <= MaxDepth {
+		// Every level Depth counts takes at least one byte of text
+		// (an open parenthesis, an operator character, a keyword): a
+		// statement this short cannot nest too deeply.
+		return nil
+	}
 	if depth, off := depthOver(d, text, MaxDepth); depth > MaxDepth {
 		return errkind.Wrap(errkind.Invalid, &LimitError{What: "depth", Got: depth, Max: MaxDepth, Off: off})
 	}
@@ -93,7 +99,8 @@ type depthGroup struct {
 // depthOver scans text, returning the deepest estimate seen, and the
 // offset where it first went over limit (limit < 0: never stop early).
 func depthOver(d Dialect, text string, limit int) (int, int) {
-	stack := []depthGroup{{}}
+	var groups [16]depthGroup
+	stack := groups[:1]
 	deepest := 0
 	sum := 0 // sum over the stack of chain+setops, plus len(stack)-1
 	measure := func(off int) bool {
@@ -148,7 +155,7 @@ func depthOver(d Dialect, text string, limit int) (int, int) {
 			}
 		case Word:
 			prevOp = false
-			switch strings.ToUpper(t.Text(text)) {
+			switch keyword(t.Text(text)) {
 			case "AND":
 				if top.between > 0 {
 					// BETWEEN x AND y: the AND is BETWEEN's, and the

@@ -267,13 +267,17 @@ func (s *Scanner) Next() (Token, bool) {
 // whitespace and comments. The content of MySQL executable comments
 // (/*! ... */, /*M! ... */) is tokenised as code.
 func Tokens(src string, d Dialect) []Token {
-	out := make([]Token, 0, len(src)/5+1)
+	return appendTokens(make([]Token, 0, len(src)/5+1), src, d)
+}
+
+// appendTokens appends src's tokens to dst.
+func appendTokens(dst []Token, src string, d Dialect) []Token {
 	sc := Scanner{src: src, d: d}
 	for {
 		t, ok := sc.Next()
 		if !ok {
-			return out
+			return dst
 		}
-		out = append(out, t)
+		dst = append(dst, t)
 	}
 }

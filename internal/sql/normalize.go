@@ -133,11 +133,12 @@ func (z *normalizer) apply() {
 	z.n.rewritten = true
 }
 
-// normalizeMySQL prepares a MySQL-family statement for the TiDB grammar.
-func normalizeMySQL(text string, toks []Token, d Dialect) normalized {
+// normalizeMySQL prepares a MySQL-family statement for the TiDB grammar,
+// given its tokens and its special comments.
+func normalizeMySQL(text string, toks []Token, specials []SpecialComment, d Dialect) normalized {
 	mariadb := d == MariaDB
 	z := &normalizer{src: text, d: d, toks: toks}
-	for _, c := range SpecialComments(text, d) {
+	for _, c := range specials {
 		switch {
 		case c.Runs && c.Marker != "/*!":
 			// A comment this server runs but the grammar does not read
@@ -159,7 +160,7 @@ func normalizeMySQL(text string, toks []Token, d Dialect) normalized {
 	z.words = make([]string, len(z.toks))
 	for i, t := range z.toks {
 		if t.Kind == Word {
-			z.words[i] = strings.ToUpper(t.Text(text))
+			z.words[i] = keyword(t.Text(text)) // "" for any other word
 		}
 	}
 	first := z.w(0)
@@ -303,7 +304,7 @@ func (z *normalizer) intoVariables(i int) int {
 		switch {
 		case z.punct(i, '@') && i+1 < len(z.toks) && z.toks[i+1].Kind != Punct:
 			i++
-		case z.toks[i].Kind == Word && z.words[i] != "" && !Reserved(z.d, z.words[i]):
+		case z.toks[i].Kind == Word && !Reserved(z.d, z.toks[i].Text(z.src)):
 		default:
 			return last
 		}

@@ -90,6 +90,9 @@ func AsSyntax(err error) (*SyntaxError, bool) {
 
 var tidbPool = sync.Pool{New: func() any { return parser.New() }}
 
+// tokenPool holds token buffers for the normaliser (it keeps no token).
+var tokenPool = sync.Pool{New: func() any { b := make([]Token, 0, 256); return &b }}
+
 // routineVerbs are statements whose bodies no grammar here reads.
 var routineVerbs = map[string]string{
 	"CREATE PROCEDURE": "procedure",
@@ -136,12 +139,21 @@ func parseMySQL(d Dialect, text string) (*Parsed, error) {
 		p.noTree = verb
 		return p, nil
 	}
-	if w := leadWords(text, d, 2); len(w) == 2 && w[0] == "BEGIN" && w[1] == "NOT" {
+	x := getLexer(d, text)
+	beginNot := x.is(0, "BEGIN") && x.is(1, "NOT")
+	putLexer(x)
+	if beginNot {
 		p.Manual = "anonymous BEGIN NOT ATOMIC block: rules cannot review stored code"
 		p.noTree = "BEGIN NOT ATOMIC"
 		return p, nil
 	}
-	nz := normalizeMySQL(text, Tokens(text, d), d)
+	buf := tokenPool.Get().(*[]Token)
+	toks := appendTokens((*buf)[:0], text, d)
+	nz := normalizeMySQL(text, toks, p.Special, d)
+	if cap(toks) <= 1<<16 {
+		*buf = toks[:0]
+		tokenPool.Put(buf)
+	}
 	p.Notes, p.OrReplace, p.Online, p.Algorithm, p.Types = nz.notes, nz.orReplace, nz.online, nz.algorithm, nz.types
 	p.Rewritten = nz.rewritten
 	p.verb, p.selectInto = nz.verb, nz.selectInto
@@ -265,7 +277,7 @@ func leadWords(text string, d Dialect, n int) []string {
 			}
 			break
 		}
-		out = append(out, strings.ToUpper(t.Text(text)))
+		out = append(out, upperWord(t.Text(text)))
 		if len(out) == n {
 			break
 		}

@@ -2,6 +2,7 @@ package sql
 
 import (
 	"sort"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -14,11 +15,14 @@ type LineIndex struct {
 
 // NewLineIndex indexes src.
 func NewLineIndex(src string) *LineIndex {
-	starts := []int{0}
-	for i := 0; i < len(src); i++ {
-		if src[i] == '\n' {
-			starts = append(starts, i+1)
+	starts := make([]int, 1, strings.Count(src, "\n")+1)
+	for i := 0; ; {
+		k := strings.IndexByte(src[i:], '\n')
+		if k < 0 {
+			break
 		}
+		i += k + 1
+		starts = append(starts, i)
 	}
 	return &LineIndex{src: src, starts: starts}
 }

@@ -65,12 +65,15 @@ type splitter struct {
 	compound   bool
 	depth      int
 	pendingEnd bool
+	// plain: the lead words already rule out a compound body, so the
+	// rest of the statement's words need not be looked at.
+	plain bool
 }
 
 func (sp *splitter) reset(next int) {
 	sp.spanStart = next
 	sp.stmtStart = -1
-	sp.words, sp.compound, sp.depth, sp.pendingEnd = 0, false, 0, false
+	sp.words, sp.compound, sp.depth, sp.pendingEnd, sp.plain = 0, false, 0, false, false
 }
 
 func (sp *splitter) run() {
@@ -189,26 +192,31 @@ func (sp *splitter) emit(textEnd, spanEnd int, terminated, client bool) {
 	}
 	// An empty statement (";;"): its span joins the next statement's.
 	sp.stmtStart = -1
-	sp.words, sp.compound, sp.depth, sp.pendingEnd = 0, false, 0, false
+	sp.words, sp.compound, sp.depth, sp.pendingEnd, sp.plain = 0, false, 0, false, false
 }
 
 // word tracks BEGIN ... END nesting in routine bodies so that their inner
 // semicolons do not end the statement.
 func (sp *splitter) word(w string) {
+	if sp.plain {
+		return
+	}
 	if sp.words < len(sp.lead) {
-		sp.lead[sp.words] = strings.ToUpper(w)
+		sp.lead[sp.words] = keyword(w) // "" for a name
 		sp.words++
 		if !sp.compound {
 			if sp.compound = sp.isCompound(); sp.compound {
 				for _, lw := range sp.lead[:sp.words] {
 					sp.count(lw)
 				}
+			} else {
+				sp.plain = sp.cannotBeCompound()
 			}
 			return
 		}
 	}
 	if sp.compound {
-		sp.count(strings.ToUpper(w))
+		sp.count(keyword(w))
 	}
 }
 
@@ -238,6 +246,27 @@ func (sp *splitter) count(u string) {
 func (sp *splitter) closeBlock() {
 	sp.pendingEnd = false
 	sp.depth--
+}
+
+// cannotBeCompound reports whether the lead words so far rule out a
+// compound body for good (isCompound said no and no later word can
+// change that): a first word other than CREATE or BEGIN, BEGIN followed
+// by anything but NOT, or CREATE followed by an object without a body.
+func (sp *splitter) cannotBeCompound() bool {
+	lead := sp.lead[:sp.words]
+	switch lead[0] {
+	case "BEGIN":
+		return len(lead) >= 2
+	case "CREATE":
+		for _, w := range lead[1:] {
+			switch w {
+			case "TABLE", "VIEW", "INDEX", "DATABASE", "SCHEMA", "SEQUENCE", "USER", "ROLE", "SERVER", "TABLESPACE", "AS", "SELECT":
+				return true
+			}
+		}
+		return sp.words == len(sp.lead)
+	}
+	return true
 }
 
 // isCompound reports whether the statement's first words announce a body
