@@ -22,11 +22,14 @@
 //   - Parsing (parse.go, normalize.go, guard.go): the TiDB grammar over
 //     MariaDB-normalised text, PostgreSQL's own parser through pg_query;
 //     every statement is measured first (Guard) so that no input can
-//     crash the process in the C parser.
+//     crash the process in the C parser (TestNestingAtTheLimit and the
+//     FuzzParse targets hold Guard to that).
 //   - Classification (classify.go, classtree.go): one vocabulary — query,
 //     dml, ddl, session, txn, other — with Verb, Destroys, NonTx,
 //     SelectInto, Locking; LexClass from tokens alone (cheap enough for a
-//     proxy), Parsed.Class from the tree.
+//     proxy), Parsed.Class from the tree. testdata/classify.golden records
+//     both for some 500 statements; package sqltest hands those cases to
+//     the consumers' tests, so every consumer answers the same way.
 //   - Rendering (render.go): the statement re-rendered from its checked
 //     tree, what a caller that checked it must send to the server.
 //
