@@ -168,6 +168,7 @@ func normalizeMySQL(text string, toks []Token, specials []SpecialComment, d Dial
 	query := first == "SELECT" || first == "WITH" || first == "TABLE" || first == "VALUES" || z.punct(0, '(')
 	ddl := first == "CREATE" || first == "ALTER" || first == "DROP" || first == "TRUNCATE" || first == "RENAME" || first == "OPTIMIZE" || first == "LOCK"
 	z.head(first, mariadb)
+	z.longNumbers()
 	depth := 0
 	for i := 0; i < len(z.toks); i++ {
 		switch {
@@ -315,6 +316,47 @@ func (z *normalizer) intoVariables(i int) int {
 		i += 2
 	}
 	return last
+}
+
+// maxNumberDigits is the most digits a numeric literal may have for the
+// TiDB grammar: its value driver panics on a decimal of more than 81
+// digits (MariaDB takes them: 0.000... with 150 digits is a number).
+const maxNumberDigits = 64
+
+// longNumbers reads a numeric literal of more than maxNumberDigits digits
+// (1234...5678.000...) as 1e308: the review does not look at values, and
+// the grammar's value driver cannot hold it.
+func (z *normalizer) longNumbers() {
+	digits := func(i int) bool {
+		if i < 0 || i >= len(z.toks) || z.toks[i].Kind != Word {
+			return false
+		}
+		s := z.toks[i].Text(z.src)
+		return s[0] >= '0' && s[0] <= '9'
+	}
+	adjacent := func(i int) bool { return i > 0 && z.toks[i].Off == z.toks[i-1].End }
+	for i := 0; i < len(z.toks); i++ {
+		start := i
+		switch {
+		case digits(i) && !(adjacent(i) && z.punct(i-1, '.')):
+		case z.punct(i, '.') && digits(i+1) && adjacent(i+1) && !(adjacent(i) && (digits(i-1) || z.toks[i-1].Kind == Word || z.toks[i-1].Kind == QuotedIdent)):
+		default:
+			continue
+		}
+		// The literal: digit words and dots, each touching the last.
+		n, end := 0, i
+		for j := i; j < len(z.toks) && (j == start || adjacent(j)) && (digits(j) || z.punct(j, '.')); j++ {
+			if digits(j) {
+				n += z.toks[j].End - z.toks[j].Off
+			}
+			end = j
+		}
+		if n > maxNumberDigits {
+			z.replace(z.toks[start].Off, z.toks[end].End, "1e308")
+			z.note("a numeric literal of more than 64 digits was read as a float")
+		}
+		i = end
+	}
 }
 
 // multiTableUpdate reports whether an UPDATE names several tables (a

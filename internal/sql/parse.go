@@ -157,10 +157,7 @@ func parseMySQL(d Dialect, text string) (*Parsed, error) {
 	p.Notes, p.OrReplace, p.Online, p.Algorithm, p.Types = nz.notes, nz.orReplace, nz.online, nz.algorithm, nz.types
 	p.Rewritten = nz.rewritten
 	p.verb, p.selectInto = nz.verb, nz.selectInto
-	tp := tidbPool.Get().(*parser.Parser)
-	tp.SetMariaDB(d == MariaDB)
-	stmts, _, err := tp.Parse(nz.text, "", "")
-	tidbPool.Put(tp)
+	stmts, err := tidbParse(nz.text, d == MariaDB)
 	if err != nil {
 		if d == MariaDB {
 			if why := mariadbOnly(text); why != "" {
@@ -196,6 +193,31 @@ func parseMySQL(d Dialect, text string) (*Parsed, error) {
 		return nil, errkind.Wrap(errkind.Invalid, &SyntaxError{Off: off, Msg: MultiMessage, Multi: true})
 	}
 	return p, nil
+}
+
+// tidbParse runs the TiDB grammar. It turns a panic inside the grammar or
+// its value driver (which the fuzzer found on numbers the driver cannot
+// hold) into a syntax error, so that no statement can take the process
+// down; the parser that panicked is not reused.
+func tidbParse(text string, mariadb bool) (stmts []ast.StmtNode, err error) {
+	tp := tidbPool.Get().(*parser.Parser)
+	defer func() {
+		if r := recover(); r != nil {
+			stmts, err = nil, &grammarPanic{what: fmt.Sprint(r)}
+			return
+		}
+		tidbPool.Put(tp)
+	}()
+	tp.SetMariaDB(mariadb)
+	stmts, _, err = tp.Parse(text, "", "")
+	return stmts, err
+}
+
+// grammarPanic is a panic of the TiDB grammar on a statement.
+type grammarPanic struct{ what string }
+
+func (e *grammarPanic) Error() string {
+	return "the SQL grammar failed on this statement (" + clip(e.what, 80) + ")"
 }
 
 var tidbNear = regexp.MustCompile(`(?s)^line \d+ column \d+ near "(.*)"(.*?)(?: \(total length (\d+)\))?\s*$`)

@@ -42,6 +42,8 @@ func TestParseNormalises(t *testing.T) {
 		{"srid", MySQL, "CREATE TABLE g (p POINT NOT NULL SRID 4326)", KindDDL, "CREATE TABLE", true, []string{"point"}, false},
 		{"explain format tree", MySQL, "EXPLAIN FORMAT=TREE SELECT 1", KindQuery, "EXPLAIN", true, nil, false},
 		{"mariadb multi-table update with limit", MariaDB, "UPDATE t1, t2 SET t1.a = t2.a WHERE t1.id = t2.id LIMIT 10", KindDML, "UPDATE", true, nil, false},
+		{"a decimal longer than the grammar's driver holds", MariaDB, "SELECT " + strings.Repeat("0", 118) + "." + strings.Repeat("0", 32) + " AS x, .5, 1.5e3, t.a FROM t", KindQuery, "SELECT", true, nil, false},
+		{"an integer longer than the grammar's driver holds", MySQL, "INSERT INTO t VALUES (1" + strings.Repeat("0", 82) + ", -" + strings.Repeat("9", 70) + ")", KindDML, "INSERT", true, nil, false},
 		{"xa is beyond the grammar", MariaDB, "XA START 'x'", KindTxn, "XA", false, nil, true},
 		{"json_table is beyond the grammar", MariaDB, "SELECT * FROM JSON_TABLE('[1]', '$[*]' COLUMNS (x INT PATH '$')) AS j", KindQuery, "SELECT", false, nil, true},
 	}
@@ -90,6 +92,7 @@ func TestParseErrors(t *testing.T) {
 		{"offset after ANALYZE read as EXPLAIN ANALYZE", MariaDB, "ANALYZE SELECT FROM WHERE", 15, false},
 		{"offset after VALUES read as VALUES ROW", MariaDB, "VALUES (1, 2), (3, FROM)", 19, false},
 		{"offset after a blanked INTO", MariaDB, "SELECT a INTO @a FROM WHERE", 22, false},
+		{"offset after a long number read as 1e308", MariaDB, "SELECT " + strings.Repeat("1", 100) + " FROM WHERE", 113, false},
 		{"a typo in XA is manual, not an error, but a typo in SELECT is", MariaDB, "SELEC 1", 0, false},
 		{"pg syntax", Postgres, "SELECT * FORM t", 9, false},
 		{"mysql multi", MySQL, "SELECT 1; SELECT 2", 10, true},
