@@ -95,7 +95,7 @@ func TestClassifyAndCheck(t *testing.T) {
 		// MariaDB's WAIT n is read by the MariaDB dialect; MySQL's grammar
 		// rejects it and the statement is classified from its tokens.
 		{d: sql.MariaDB, src: "DROP TABLE IF EXISTS t WAIT 5", kinds: []string{KindDDL}, err: "DROP TABLE t is refused"},
-		{d: sql.MySQL, src: "DROP TABLE IF EXISTS t WAIT 5", kinds: []string{KindDDL}, err: "DROP TABLE is refused"},
+		{d: sql.MySQL, src: "DROP TABLE IF EXISTS t WAIT 5", kinds: []string{KindDDL}, err: "DROP TABLE t is refused"},
 		{d: sql.MariaDB, src: "DROP VIEW v", kinds: []string{KindDDL}},
 		// MariaDB's anonymous block is one statement (sql.Split), as the server needs it.
 		{d: sql.MariaDB, src: "BEGIN NOT ATOMIC SELECT 1; END", kinds: []string{KindOther}},

@@ -117,6 +117,13 @@ func parseChecked(in checkInput) (*sql.Parsed, error) {
 	if err != nil {
 		return nil, parseRefusal(in, err)
 	}
+	if parsed.Manual != "" || parsed.Rewritten {
+		// The grammar could not read it as the server does; say what it
+		// is when that alone refuses it.
+		if err := formRefusal(in, parsed.Class()); err != nil {
+			return nil, err
+		}
+	}
 	switch {
 	case parsed.Manual != "":
 		return nil, refuseRule(RuleManual, "the console's grammar cannot check this statement (%s)", strings.TrimSuffix(parsed.Manual, ": review by hand"))
@@ -164,6 +171,25 @@ func checkEncoding(text string) error {
 	return nil
 }
 
+// formRefusal refuses, by what the statement is, the forms the console
+// never runs whatever the grammar made of them: SELECT ... INTO, MariaDB's
+// ANALYZE <statement>, EXPLAIN EXTENDED / PARTITIONS. nil otherwise.
+func formRefusal(in checkInput, c sql.Class) error {
+	if c.SelectInto != "" {
+		return refuseRule(RuleInto, "SELECT ... INTO is not allowed: it writes to files, variables or tables")
+	}
+	if in.dialect != sql.Postgres {
+		words := leadingWords(in.text, in.dialect, 2)
+		switch {
+		case len(words) > 0 && words[0] == "ANALYZE" && (len(words) < 2 || words[1] != "TABLE"):
+			return refuseRule(RuleExplain, "the ANALYZE statement is not allowed: it runs the query and prints values it read; use EXPLAIN")
+		case len(words) == 2 && (words[0] == "EXPLAIN" || words[0] == "DESCRIBE" || words[0] == "DESC") && (words[1] == "EXTENDED" || words[1] == "PARTITIONS"):
+			return refuseRule(RuleExplain, "EXPLAIN %s is not allowed: use EXPLAIN", words[1])
+		}
+	}
+	return nil
+}
+
 // parseRefusal explains why a statement did not parse.
 func parseRefusal(in checkInput, err error) error {
 	if sql.IsLimit(err) {
@@ -176,17 +202,8 @@ func parseRefusal(in checkInput, err error) error {
 	if se.Multi {
 		return refuseRule(RuleMultiStatement, "exactly one statement is allowed")
 	}
-	if sql.LexClass(in.dialect, in.text).SelectInto != "" {
-		return refuseRule(RuleInto, "SELECT ... INTO is not allowed: it writes to files, variables or tables")
-	}
-	if in.dialect != sql.Postgres {
-		words := leadingWords(in.text, in.dialect, 2)
-		switch {
-		case len(words) > 0 && words[0] == "ANALYZE" && (len(words) < 2 || words[1] != "TABLE"):
-			return refuseRule(RuleExplain, "the ANALYZE statement is not allowed: it runs the query and prints values it read; use EXPLAIN")
-		case len(words) == 2 && (words[0] == "EXPLAIN" || words[0] == "DESCRIBE" || words[0] == "DESC") && (words[1] == "EXTENDED" || words[1] == "PARTITIONS"):
-			return refuseRule(RuleExplain, "EXPLAIN %s is not allowed: use EXPLAIN", words[1])
-		}
+	if err := formRefusal(in, sql.LexClass(in.dialect, in.text)); err != nil {
+		return err
 	}
 	where := ""
 	if se.Off >= 0 {
