@@ -21,6 +21,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/inventory"
 	"github.com/dbfleet/dbfleet/internal/platform/audit"
 	"github.com/dbfleet/dbfleet/internal/platform/secret"
+	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb/sqldbtest"
 )
 
@@ -30,6 +31,7 @@ type fixture struct {
 	srv    *httptest.Server
 	tokens map[string]string // user -> token
 	api    *api.Server
+	db     *sqldb.DB
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -42,7 +44,7 @@ func newFixture(t *testing.T) *fixture {
 	s := &api.Server{Auth: a, Inventory: inv, Audit: audit.NewLog(db), Engines: engine.NewRegistry(), Log: log, Version: "test"}
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
-	f := &fixture{srv: srv, tokens: map[string]string{}, api: s}
+	f := &fixture{srv: srv, tokens: map[string]string{}, api: s, db: db}
 	ctx := context.Background()
 	if _, _, err := a.Bootstrap(ctx, "admin-password"); err != nil {
 		t.Fatal(err)

@@ -107,6 +107,10 @@ content. Output: -o text (or table, the default) or -o json.`,
 			if err != nil {
 				return err
 			}
+			if d.Skipped > 0 {
+				first := d.SkippedEvents[0]
+				fmt.Fprintf(e.stderr, "warning: skipped %d events with numbers out of range; the first at %s:%d: %s\n", d.Skipped, first.File, first.Line, first.Reason)
+			}
 			if d.Events == 0 && opts.Since.IsZero() && opts.Until.IsZero() {
 				fmt.Fprintf(e.stderr, "warning: no slow-log events found in %s (is it a MariaDB/MySQL slow log?)\n", strings.Join(args, ", "))
 			}
@@ -189,6 +193,12 @@ func (e *env) slowlogUploadCmd() *cobra.Command {
 					fmt.Fprintf(w, ", %s to %s", fmtTime(out.From), fmtTime(out.To))
 				}
 				fmt.Fprintln(w, ".")
+				if out.Skipped > 0 {
+					fmt.Fprintf(w, "Skipped %d events with numbers out of range:\n", out.Skipped)
+					for _, s := range out.SkippedEvents {
+						fmt.Fprintf(w, "  line %d: %s\n", s.Line, s.Reason)
+					}
+				}
 			})
 		},
 	}

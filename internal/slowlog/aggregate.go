@@ -187,6 +187,11 @@ type Digest struct {
 	Events uint64
 	Bytes  int64
 	Files  []string
+	// Skipped counts the events left out because a number in them is
+	// out of range (see MaxSeconds, MaxCount); SkippedEvents lists the
+	// first 100 with where and why.
+	Skipped       uint64
+	SkippedEvents []SkippedEvent
 }
 
 // NewDigest returns an empty digest.
@@ -205,6 +210,13 @@ func (d *Digest) Merge(o *Digest) {
 	}
 	d.Events += o.Events
 	d.Bytes += o.Bytes
+	d.Skipped += o.Skipped
+	for _, e := range o.SkippedEvents {
+		if len(d.SkippedEvents) == maxSkippedListed {
+			break
+		}
+		d.SkippedEvents = append(d.SkippedEvents, e)
+	}
 }
 
 // OrderBy names how classes are ranked.

@@ -167,7 +167,7 @@ func (m *Metric) AddBuckets(cnt uint64, sum, min, max float64, buckets [][2]uint
 		m.Max = max
 	}
 	m.Cnt += cnt
-	m.Sum += sum
+	m.Sum = addSat(m.Sum, sum)
 	for _, b := range buckets {
 		if b[0] < NumBuckets {
 			m.hist.add(int(b[0]), b[1])
@@ -187,7 +187,7 @@ func (m *Metric) Merge(o *Metric) {
 		m.Max = o.Max
 	}
 	m.Cnt += o.Cnt
-	m.Sum += o.Sum
+	m.Sum = addSat(m.Sum, o.Sum)
 	m.hist.merge(&o.hist)
 }
 

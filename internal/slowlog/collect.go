@@ -229,7 +229,7 @@ func (s *Service) collectSlowLogTable(ctx context.Context, in inventory.Instance
 			if i, ok := ci["rows_affected"]; ok {
 				rec.Set(AttrRowsAffected, num(r[i]))
 			}
-			d.AddRecord(rec, s.bucket())
+			d.AddRecord(rec, s.bucket(), fmt.Sprintf("mysql.slow_log row of %s", time.UnixMicro(tsUS).UTC().Format("2006-01-02 15:04:05.999999")))
 		}
 		res.events += int64(n)
 		if len(rows.Values) < limit+int(skip) || n == 0 {
@@ -239,7 +239,7 @@ func (s *Service) collectSlowLogTable(ctx context.Context, in inventory.Instance
 	res.d = d
 	res.status.Status = StatusOK
 	res.status.Position = fmt.Sprintf("%d:%d", lastUS, sameCount)
-	res.status.Message = fmt.Sprintf("%d new rows", res.events)
+	res.status.Message = fmt.Sprintf("%d new rows", res.events) + skippedNote(d)
 	return res
 }
 
@@ -324,8 +324,9 @@ func (s *Service) deltaRecords(ctx context.Context, instanceID int64, source str
 		rec.Set(AttrRowsSent, float64(c.RowsSent-p.RowsSent))
 		rec.Set(AttrRowsExamined, float64(c.RowsExamined-p.RowsExamined))
 		rec.Set(AttrRowsAffected, float64(c.RowsAffected-p.RowsAffected))
-		d.AddRecord(rec, s.bucket())
-		events += calls
+		if d.AddRecord(rec, s.bucket(), source+" "+k) != nil {
+			events += calls
+		}
 	}
 	return d, events, baseline, nil
 }
@@ -344,8 +345,8 @@ func (s *Service) collectDigests(ctx context.Context, in inventory.Instance, con
 	texts := map[string][3]string{}
 	for _, r := range rows.Values {
 		k := str(r[0]) + "/" + str(r[1])
-		cur[k] = counter{Calls: int64(num(r[3])), QueryTime: num(r[4]) / ps, QueryTimeMax: num(r[5]) / ps, LockTime: num(r[6]) / ps,
-			RowsSent: int64(num(r[7])), RowsExamined: int64(num(r[8])), RowsAffected: int64(num(r[9]))}
+		cur[k] = counter{Calls: toInt64(num(r[3])), QueryTime: num(r[4]) / ps, QueryTimeMax: num(r[5]) / ps, LockTime: num(r[6]) / ps,
+			RowsSent: toInt64(num(r[7])), RowsExamined: toInt64(num(r[8])), RowsAffected: toInt64(num(r[9]))}
 		texts[k] = [3]string{str(r[2]), str(r[0]), ""}
 	}
 	d, events, baseline, err := s.deltaRecords(ctx, in.ID, SourcePerformanceSchema, cur, texts)
@@ -355,7 +356,7 @@ func (s *Service) collectDigests(ctx context.Context, in inventory.Instance, con
 	}
 	res.d, res.events, res.counters = d, events, cur
 	res.status.Status, res.status.Position = StatusOK, strconv.Itoa(len(cur))
-	res.status.Message = fmt.Sprintf("%d digests, %d new calls", len(cur), events)
+	res.status.Message = fmt.Sprintf("%d digests, %d new calls", len(cur), events) + skippedNote(d)
 	if baseline {
 		res.status.Message = fmt.Sprintf("baseline of %d digests taken; calls from now on are collected", len(cur))
 	}
@@ -396,7 +397,7 @@ func (s *Service) collectPostgres(ctx context.Context, in inventory.Instance, co
 	texts := map[string][3]string{}
 	for _, r := range rows.Values {
 		k := str(r[0])
-		cur[k] = counter{Calls: int64(num(r[2])), QueryTime: num(r[3]), QueryTimeMax: num(r[4]), RowsSent: int64(num(r[5]))}
+		cur[k] = counter{Calls: toInt64(num(r[2])), QueryTime: num(r[3]), QueryTimeMax: num(r[4]), RowsSent: toInt64(num(r[5]))}
 		texts[k] = [3]string{str(r[1]), str(r[6]), str(r[7])}
 	}
 	d, events, baseline, err := s.deltaRecords(ctx, in.ID, SourcePgStatStatements, cur, texts)
@@ -406,7 +407,7 @@ func (s *Service) collectPostgres(ctx context.Context, in inventory.Instance, co
 	}
 	res.d, res.events, res.counters = d, events, cur
 	res.status.Status, res.status.Position = StatusOK, strconv.Itoa(len(cur))
-	res.status.Message = fmt.Sprintf("%d statements, %d new calls", len(cur), events)
+	res.status.Message = fmt.Sprintf("%d statements, %d new calls", len(cur), events) + skippedNote(d)
 	if baseline {
 		res.status.Message = fmt.Sprintf("baseline of %d statements taken; calls from now on are collected", len(cur))
 	}
@@ -461,9 +462,10 @@ func (s *Service) collectRedis(ctx context.Context, in inventory.Instance, conn 
 		return res
 	}
 	type entry struct {
-		id, ts, us int64
-		args       []string
-		client     string
+		id, ts int64
+		us     float64 // microseconds
+		args   []string
+		client string
 	}
 	var entries []entry
 	maxID := int64(-1)
@@ -472,7 +474,7 @@ func (s *Service) collectRedis(ctx context.Context, in inventory.Instance, conn 
 		if err := json.Unmarshal([]byte(str(r[0])), &raw); err != nil || len(raw) < 4 {
 			continue
 		}
-		e := entry{id: int64(num(raw[0])), ts: int64(num(raw[1])), us: int64(num(raw[2]))}
+		e := entry{id: toInt64(num(raw[0])), ts: toInt64(num(raw[1])), us: num(raw[2])}
 		// The adapter hands nested arrays on as JSON text.
 		a, ok := raw[3].([]any)
 		if s, isText := raw[3].(string); isText {
@@ -506,8 +508,10 @@ func (s *Service) collectRedis(ctx context.Context, in inventory.Instance, conn 
 		if h, _, ok := strings.Cut(e.client, ":"); ok {
 			host = h
 		}
-		d.AddRecord(Record{Time: time.Unix(e.ts, 0), Fingerprint: fp, Query: strings.Join(ex, " "), Host: host, QueryTime: float64(e.us) / 1e6}, s.bucket())
-		res.events++
+		if d.AddRecord(Record{Time: time.Unix(e.ts, 0), Fingerprint: fp, Query: strings.Join(ex, " "), Host: host, QueryTime: e.us / 1e6},
+			s.bucket(), fmt.Sprintf("SLOWLOG entry %d", e.id)) != nil {
+			res.events++
+		}
 	}
 	if maxID >= 0 {
 		last = max(last, maxID)
@@ -517,8 +521,17 @@ func (s *Service) collectRedis(ctx context.Context, in inventory.Instance, conn 
 	if last >= 0 {
 		res.status.Position = strconv.FormatInt(last, 10)
 	}
-	res.status.Message = fmt.Sprintf("%d new SLOWLOG entries (slowlog-log-slower-than decides what Redis keeps)", res.events)
+	res.status.Message = fmt.Sprintf("%d new SLOWLOG entries (slowlog-log-slower-than decides what Redis keeps)", res.events) + skippedNote(d)
 	return res
+}
+
+// skippedNote tells a source's status how many records were left out
+// for numbers out of range, and the first reason.
+func skippedNote(d *Digest) string {
+	if d == nil || d.Skipped == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; %d skipped with numbers out of range (%s: %s)", d.Skipped, d.SkippedEvents[0].File, d.SkippedEvents[0].Reason)
 }
 
 // Collector collects every instance's slow queries periodically. Run it

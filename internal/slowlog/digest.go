@@ -93,6 +93,8 @@ type block struct {
 
 type blockResult struct {
 	seq       int
+	file      int
+	lines     int64 // newlines in the block
 	d         *Digest
 	lastDB    string
 	hasLastDB bool
@@ -169,6 +171,7 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Digest, error) {
 	}
 	pending := map[int]blockResult{}
 	next := 0
+	lineBase := make([]int64, len(inputs)) // lines of each input before the next block
 	var lastDB string
 	var hasDB bool
 	var firstErr error
@@ -188,6 +191,12 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Digest, error) {
 			if r.d == nil {
 				continue
 			}
+			for i := range r.d.SkippedEvents {
+				e := &r.d.SkippedEvents[i]
+				e.File = inputs[r.file].Name
+				e.Line += lineBase[r.file]
+			}
+			lineBase[r.file] += r.lines
 			if hasDB {
 				for _, c := range r.d.Classes {
 					if c.dbOrphans > 0 {
@@ -478,7 +487,7 @@ func (u *unrollState) abort() {
 }
 
 func (w *worker) run(ctx context.Context, b block) (res blockResult) {
-	res.seq = b.seq
+	res.seq, res.file = b.seq, b.file
 	u := w.unroll
 	u.wait(ctx, b.seq)
 	u.mu.Lock()
@@ -555,6 +564,7 @@ func (w *worker) run(ctx context.Context, b block) (res blockResult) {
 
 	bucketUS := w.opts.Bucket.Microseconds()
 	var key []byte
+	var lines lineCounter
 
 	var ev Event
 	for p.next(&ev) {
@@ -574,6 +584,11 @@ func (w *worker) run(ctx context.Context, b block) (res blockResult) {
 			t = ev.Timestamp * 1e6
 		default:
 			t = lastTS
+		}
+		if a, why := checkEvent(&ev); why != "" {
+			// Before t is used: a timestamp out of range would overflow.
+			d.addSkipped(skippedAt(b, &ev, a, why, &lines))
+			continue
 		}
 		if filter && (t == 0 || (since != 0 && t < since) || (until != 0 && t >= until)) {
 			continue
@@ -738,8 +753,46 @@ func (w *worker) run(ctx context.Context, b block) (res blockResult) {
 		u.mu.Unlock()
 	}
 	res.d = d
+	res.lines = int64(bytes.Count(b.data, []byte{'\n'}))
 	if hasDB {
 		res.lastDB, res.hasLastDB = string(lastDB), true
 	}
 	return res
+}
+
+// lineCounter counts the lines of a block up to an offset, on from the
+// last one asked.
+type lineCounter struct {
+	off   int
+	lines int64
+}
+
+func (c *lineCounter) at(data []byte, off int) int64 {
+	off = min(max(off, 0), len(data))
+	if off < c.off {
+		c.off, c.lines = 0, 0
+	}
+	c.lines += int64(bytes.Count(data[c.off:off], []byte{'\n'}))
+	c.off = off
+	return c.lines + 1
+}
+
+// skippedAt describes a skipped event: the line (in the block; Run adds
+// the lines before it) of its bad value, and the value as written.
+func skippedAt(b block, ev *Event, a int, why string, lines *lineCounter) SkippedEvent {
+	start := int(ev.Offset - b.base)
+	key := "timestamp="
+	if a >= 0 {
+		key = numAttrNames[a] + ":"
+	}
+	lineOff := start
+	if off, raw, ok := rawValue(b.data, start, key); ok {
+		lineOff = off
+		if a >= 0 {
+			why = checkValue(numAttrNames[a], a, ev.Num[a], raw)
+		} else {
+			why = fmt.Sprintf("SET timestamp=%s is out of range (0 to %d)", raw, maxUnixSeconds)
+		}
+	}
+	return SkippedEvent{Line: lines.at(b.data, lineOff), Reason: why}
 }

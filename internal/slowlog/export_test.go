@@ -18,3 +18,11 @@ func PTPath(t *testing.T) string {
 
 // MariaDBSample is testdata/mariadb-10.11-slow.log.
 var MariaDBSample = mariadbSample
+
+// OutOfRangeLog is a slow log with security finding 12's values (events
+// at ts), the skipped events it should report (File empty) and how many
+// events are good.
+func OutOfRangeLog(ts int64) (log string, skipped []SkippedEvent, good int) {
+	o := outOfRangeLog(ts)
+	return o.log, o.skipped, o.good
+}

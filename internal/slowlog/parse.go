@@ -66,6 +66,9 @@ type Event struct {
 	// Timestamp is "SET timestamp=N" (Unix seconds, the statement start).
 	Timestamp    int64
 	HasTimestamp bool
+	// timestampNum is N as read, before conversion (checkEvent refuses
+	// what int64 microseconds cannot hold).
+	timestampNum float64
 	// Offset is pt's pos_in_log: where in its file the event was read.
 	Offset int64
 
@@ -86,6 +89,10 @@ func (e *Event) reset() { *e = Event{} }
 func (e *Event) setNum(a int, v float64) {
 	e.Num[a] = v
 	e.HasNum |= 1 << a
+}
+
+func (e *Event) setTimestamp(v float64) {
+	e.Timestamp, e.timestampNum, e.HasTimestamp = unixSeconds(v), v, true
 }
 
 // Has reports whether numeric attribute a is set.
@@ -335,7 +342,7 @@ func parseSetLine(line []byte, ev *Event) {
 		}
 		if allDigits {
 			if v, ok := parseNumber(rest); ok {
-				ev.Timestamp, ev.HasTimestamp = int64(v), true
+				ev.setTimestamp(v)
 			}
 			return
 		}
@@ -374,7 +381,7 @@ func parseSetLine(line []byte, ev *Event) {
 	for k := 0; k+1 < len(fields); k += 2 {
 		if string(fields[k]) == "timestamp" {
 			if v, ok := parseNumber(fields[k+1]); ok {
-				ev.Timestamp, ev.HasTimestamp = int64(v), true
+				ev.setTimestamp(v)
 			}
 		}
 	}

@@ -46,13 +46,19 @@ func (m *Metric) AddBatch(n uint64, sum, min, max float64) {
 		m.Max = max
 	}
 	m.Cnt += n
-	m.Sum += sum
+	m.Sum = addSat(m.Sum, sum)
 	m.hist.add(BucketIndex(sum/float64(n)), n)
 }
 
 // AddRecord aggregates r into d, per class and time bucket of width bucket
-// (per class only when bucket is 0).
-func (d *Digest) AddRecord(r Record, bucket time.Duration) *Class {
+// (per class only when bucket is 0). A record with a number out of range
+// (see MaxSeconds, MaxCount) is counted in d.Skipped instead, with from
+// saying where it came from, and AddRecord returns nil.
+func (d *Digest) AddRecord(r Record, bucket time.Duration, from string) *Class {
+	if why := checkRecord(&r); why != "" {
+		d.addSkipped(SkippedEvent{File: from, Reason: why})
+		return nil
+	}
 	fp := r.Fingerprint
 	if fp == "" {
 		fp = Fingerprint(r.Query)

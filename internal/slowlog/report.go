@@ -84,6 +84,10 @@ type ReportJSON struct {
 	Classes          []ClassJSON           `json:"classes"`
 	// Misc sums the classes past the limit.
 	Misc *MiscJSON `json:"misc,omitempty"`
+	// Skipped counts the events left out for numbers out of range (not in
+	// pt-query-digest's report), SkippedEvents lists the first 100.
+	Skipped       uint64         `json:"skipped,omitempty"`
+	SkippedEvents []SkippedEvent `json:"skipped_events,omitempty"`
 }
 
 // MiscJSON sums the classes left out of a limited report.
@@ -158,7 +162,7 @@ func (d *Digest) Report(o ReportOptions) ReportJSON {
 		Files: d.Files, Bytes: d.Bytes, QueryCount: d.Totals.Num[AttrQueryTime].Cnt, UniqueQueryCount: len(d.Classes),
 		TimeMin: usTime(d.Totals.TimeMin), TimeMax: usTime(d.Totals.TimeMax),
 		Metrics: metricsJSON(&d.Totals.Num, nil), Bools: boolsJSON(&d.Totals.Bools), OrderBy: o.OrderBy,
-		Classes: []ClassJSON{},
+		Classes: []ClassJSON{}, Skipped: d.Skipped, SkippedEvents: d.SkippedEvents,
 	}
 	if r.OrderBy == "" {
 		r.OrderBy = OrderSum

@@ -559,4 +559,9 @@ func TestPostgres(t *testing.T) {
 	if top, _ := f.svc.Top(f.ctx, "maria", all); top.Classes != 0 {
 		t.Errorf("after pruning: %d classes", top.Classes)
 	}
+
+	// Finding 12 on PostgreSQL, whose text columns refuse invalid UTF-8
+	// and NUL bytes and whose float columns hold Infinity.
+	f.addInstanceOn(t, "alias", "maria-bad", engine.MariaDB, 3307, "u", "p")
+	checkOutOfRangeUpload(t, f, "maria-bad")
 }

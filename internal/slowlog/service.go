@@ -64,6 +64,11 @@ type UploadResult struct {
 	Buckets  int       `json:"buckets"`
 	From     time.Time `json:"from,omitzero"`
 	To       time.Time `json:"to,omitzero"`
+	// Skipped counts the events left out because a number in them is out
+	// of range (not finite, negative, beyond MaxSeconds or MaxCount);
+	// SkippedEvents lists the first 100 with their line and reason.
+	Skipped       uint64         `json:"skipped"`
+	SkippedEvents []SkippedEvent `json:"skipped_events,omitempty"`
 }
 
 // mysqlFamily reports whether an engine writes MySQL-format slow logs.
@@ -93,20 +98,28 @@ func (s *Service) Upload(ctx context.Context, instance string, r io.Reader) (Upl
 		}
 		return UploadResult{}, fmt.Errorf("slow log upload: %w", err)
 	}
+	if d.Events == 0 && d.Skipped > 0 {
+		return UploadResult{}, errkind.New(errkind.Invalid, "slow log upload: all %d events have numbers out of range, the first at line %d: %s",
+			d.Skipped, d.SkippedEvents[0].Line, d.SkippedEvents[0].Reason)
+	}
 	if d.Events == 0 && d.Bytes > 0 {
 		return UploadResult{}, errkind.New(errkind.Invalid, "slow log upload: no slow-log events in %d bytes: want a MariaDB/MySQL slow log (plain or gzip)", d.Bytes)
 	}
-	res := UploadResult{Instance: instance, Bytes: d.Bytes, Events: d.Events, From: usTime(d.Totals.TimeMin), To: usTime(d.Totals.TimeMax)}
+	res := UploadResult{Instance: instance, Bytes: d.Bytes, Events: d.Events, From: usTime(d.Totals.TimeMin), To: usTime(d.Totals.TimeMax),
+		Skipped: d.Skipped, SkippedEvents: d.SkippedEvents}
 	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
 		var err error
 		if res.Classes, res.Buckets, err = s.store(ctx, tx, in.ID, SourceUpload, d); err != nil {
 			return err
 		}
-		if err := s.setSource(ctx, tx, in.ID, SourceStatus{Source: SourceUpload, Status: StatusOK,
-			Message: fmt.Sprintf("last upload: %d events, %d bytes", d.Events, d.Bytes)}, int64(d.Events)); err != nil {
+		msg := fmt.Sprintf("last upload: %d events, %d bytes", d.Events, d.Bytes)
+		if d.Skipped > 0 {
+			msg += fmt.Sprintf(", %d events skipped (numbers out of range)", d.Skipped)
+		}
+		if err := s.setSource(ctx, tx, in.ID, SourceStatus{Source: SourceUpload, Status: StatusOK, Message: msg}, int64(d.Events)); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, "slowlog.upload", instance, map[string]any{"bytes": d.Bytes, "events": d.Events, "classes": res.Classes})
+		return audit.Record(ctx, tx, "slowlog.upload", instance, map[string]any{"bytes": d.Bytes, "events": d.Events, "classes": res.Classes, "skipped": d.Skipped})
 	})
 	if err != nil {
 		return UploadResult{}, err
@@ -179,14 +192,17 @@ type classAgg struct {
 	lastStart int64
 }
 
+// add adds a stored row (sanitized: rows stored before the range checks
+// may hold +Inf or wrapped counts), saturating rather than overflowing.
 func (a *classAgg) add(r bucketRow) {
+	r.sanitize()
 	r.addTo(&a.m)
-	a.Calls += r.calls
-	a.LockTime += r.lock
-	a.RowsSent += r.rowsSent
-	a.RowsExamined += r.rowsExamined
-	a.RowsAffected += r.rowsAffected
-	a.BytesSent += r.bytes
+	a.Calls = addSatInt(a.Calls, r.calls)
+	a.LockTime = addSat(a.LockTime, r.lock)
+	a.RowsSent = addSatInt(a.RowsSent, r.rowsSent)
+	a.RowsExamined = addSatInt(a.RowsExamined, r.rowsExamined)
+	a.RowsAffected = addSatInt(a.RowsAffected, r.rowsAffected)
+	a.BytesSent = addSatInt(a.BytesSent, r.bytes)
 	a.lastStart = max(a.lastStart, r.start)
 }
 
@@ -257,8 +273,8 @@ func (s *Service) Top(ctx context.Context, instance string, f Filter) (TopResult
 	}
 	res := TopResult{Instance: instance, Since: since, Until: until, OrderBy: order, Classes: len(aggs), Top: []TopClass{}}
 	for _, a := range aggs {
-		res.Calls += a.Calls
-		res.Time += a.m.Sum
+		res.Calls = addSatInt(res.Calls, a.Calls)
+		res.Time = addSat(res.Time, a.m.Sum)
 	}
 	list := make([]TopClass, 0, len(aggs))
 	for _, a := range aggs {
@@ -357,6 +373,7 @@ func (s *Service) findClass(ctx context.Context, in inventory.Instance, queryID 
 		if err := rows.Scan(&c.id, &c.qid, &c.fp, &c.dist, &c.src, &c.ex, &c.exDB, &c.exAt, &c.exQT, &c.first, &c.last); err != nil {
 			return storedClass{}, fmt.Errorf("find slow-query class: %w", err)
 		}
+		c.exQT = finiteStored(c.exQT)
 		found = append(found, c)
 	}
 	if err := rows.Err(); err != nil {
@@ -401,6 +418,7 @@ func (s *Service) Class(ctx context.Context, instance, queryID string, f Filter)
 			return ClassDetail{}, fmt.Errorf("read slow-query class: %w", err)
 		}
 		a.add(r)
+		r.sanitize()
 		var m Metric
 		r.addTo(&m)
 		p := TrendPoint{Start: sqldb.Time(r.start), Calls: r.calls, QueryTime: r.qt, Avg: m.Avg(), Max: r.qtMax, P95: m.Stats().Pct95}

@@ -52,13 +52,14 @@ func redactExample(q string) string {
 	return b.String()
 }
 
-// shortenExample redacts and bounds an example; it reports truncation.
+// shortenExample redacts and bounds an example (at a character
+// boundary, invalid UTF-8 replaced); it reports truncation.
 func shortenExample(q string) (string, bool) {
-	q = redactExample(q)
+	q = redactExample(validText(q))
 	if len(q) <= maxExample {
 		return q, false
 	}
-	return q[:maxExample] + truncatedMark, true
+	return truncateText(q, maxExample) + truncatedMark, true
 }
 
 // encodeHistogram writes sparse buckets as "idx:n,idx:n".
@@ -107,16 +108,17 @@ func (r *bucketRow) addTo(m *Metric) {
 }
 
 func merged(a, b bucketRow) bucketRow {
+	a.sanitize()
 	var m Metric
 	a.addTo(&m)
 	b.addTo(&m)
-	a.calls += b.calls
+	a.calls = addSatInt(a.calls, b.calls)
 	a.qt, a.qtMin, a.qtMax = m.Sum, m.Min, m.Max
-	a.lock += b.lock
-	a.rowsSent += b.rowsSent
-	a.rowsExamined += b.rowsExamined
-	a.rowsAffected += b.rowsAffected
-	a.bytes += b.bytes
+	a.lock = addSat(a.lock, b.lock)
+	a.rowsSent = addSatInt(a.rowsSent, b.rowsSent)
+	a.rowsExamined = addSatInt(a.rowsExamined, b.rowsExamined)
+	a.rowsAffected = addSatInt(a.rowsAffected, b.rowsAffected)
+	a.bytes = addSatInt(a.bytes, b.bytes)
 	a.hist = encodeHistogram(m.Buckets())
 	return a
 }
@@ -142,8 +144,9 @@ func (s *Service) store(ctx context.Context, tx *sqldb.Tx, instanceID int64, sou
 	slices.Sort(fps) // a stable lock order
 	for _, fp := range fps {
 		c := best[fp]
-		qid := QueryID(fp)
+		qid := QueryID(fp) // of the fingerprint as read, as pt-query-digest's
 		ex, _ := shortenExample(string(c.Sample))
+		fpText, exDB := validText(fp), validText(c.SampleDB)
 		exAt := c.SampleTime / 1000
 		first, last := c.TimeMin/1000, c.TimeMax/1000
 		if first == 0 {
@@ -164,7 +167,7 @@ func (s *Service) store(ctx context.Context, tx *sqldb.Tx, instanceID int64, sou
 		case errors.Is(err, sql.ErrNoRows):
 			err = tx.QueryRowContext(ctx, `INSERT INTO slowlog_classes (instance_id, query_id, fingerprint, distillate, source, example, example_db,
 				example_at, example_query_time, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-				instanceID, qid, fp, Distill(ex), source, ex, c.SampleDB, exAt, c.sampleQT, first, last).Scan(&id)
+				instanceID, qid, fpText, Distill(ex), source, ex, exDB, exAt, c.sampleQT, first, last).Scan(&id)
 			if err != nil {
 				return 0, 0, fmt.Errorf("add slow-query class %s: %w", qid, err)
 			}
@@ -174,7 +177,7 @@ func (s *Service) store(ctx context.Context, tx *sqldb.Tx, instanceID int64, sou
 			if c.sampleQT >= exQT && len(c.Sample) > 0 {
 				_, err = tx.ExecContext(ctx, `UPDATE slowlog_classes SET example = ?, example_db = ?, example_at = ?, example_query_time = ?,
 					distillate = ?, source = ?, first_seen = ?, last_seen = ? WHERE id = ?`,
-					ex, c.SampleDB, exAt, c.sampleQT, Distill(ex), source, min(first, firstSeen), max(last, lastSeen), id)
+					ex, exDB, exAt, c.sampleQT, Distill(ex), source, min(first, firstSeen), max(last, lastSeen), id)
 			} else {
 				_, err = tx.ExecContext(ctx, `UPDATE slowlog_classes SET source = ?, first_seen = ?, last_seen = ? WHERE id = ?`,
 					source, min(first, firstSeen), max(last, lastSeen), id)
@@ -196,10 +199,10 @@ func (s *Service) store(ctx context.Context, tx *sqldb.Tx, instanceID int64, sou
 			start = now.UnixMilli() / bucketMS * bucketMS
 		}
 		row := bucketRow{
-			classID: ids[c.Fingerprint], start: start, calls: int64(c.Events),
+			classID: ids[c.Fingerprint], start: start, calls: toInt64(float64(c.Events)),
 			qt: q.Sum, qtMin: q.Min, qtMax: q.Max, lock: c.Num[AttrLockTime].Sum,
-			rowsSent: int64(c.Num[AttrRowsSent].Sum), rowsExamined: int64(c.Num[AttrRowsExamined].Sum),
-			rowsAffected: int64(c.Num[AttrRowsAffected].Sum), bytes: int64(c.Num[AttrBytesSent].Sum),
+			rowsSent: toInt64(c.Num[AttrRowsSent].Sum), rowsExamined: toInt64(c.Num[AttrRowsExamined].Sum),
+			rowsAffected: toInt64(c.Num[AttrRowsAffected].Sum), bytes: toInt64(c.Num[AttrBytesSent].Sum),
 			hist: encodeHistogram(q.Buckets()),
 		}
 		if q.Cnt < c.Events {

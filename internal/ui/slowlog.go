@@ -238,8 +238,12 @@ func (u *site) slowlogUpload(w http.ResponseWriter, r *http.Request, rq *request
 	if err != nil {
 		return err
 	}
-	return u.redirect(w, r, "/slowlog/"+url.PathEscape(name)+"?range=30d",
-		fmt.Sprintf("Uploaded %s: %d events in %d classes.", fmtBytes(res.Bytes), res.Events, res.Classes))
+	msg := fmt.Sprintf("Uploaded %s: %d events in %d classes.", fmtBytes(res.Bytes), res.Events, res.Classes)
+	if res.Skipped > 0 {
+		first := res.SkippedEvents[0]
+		msg += fmt.Sprintf(" Skipped %d events with numbers out of range (the first at line %d: %s).", res.Skipped, first.Line, first.Reason)
+	}
+	return u.redirect(w, r, "/slowlog/"+url.PathEscape(name)+"?range=30d", msg)
 }
 
 func fmtBytes(n int64) string { return slowlog.Shorten(float64(n), 1024) + "B" }
