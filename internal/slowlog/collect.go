@@ -74,7 +74,7 @@ func (s *Service) Collect(ctx context.Context, instance string) ([]SourceStatus,
 		out = out[:0]
 		for _, r := range results {
 			if r.d != nil && len(r.d.Classes) > 0 {
-				if _, _, err := s.store(ctx, tx, in.ID, r.status.Source, r.d); err != nil {
+				if _, _, err := s.store(ctx, tx, in, r.status.Source, r.d); err != nil {
 					return err
 				}
 			}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/dbfleet/dbfleet/internal/engine"
 )
 
 // outOfRange is a slow log with the values of security finding 12 between
@@ -176,7 +178,7 @@ func TestSaturation(t *testing.T) {
 
 func TestExampleText(t *testing.T) {
 	long := strings.Repeat("é", maxExample) // 2 bytes each
-	ex, cut := shortenExample("SELECT '" + long + "'")
+	ex, cut := shortenExample("SELECT '"+long+"'", engine.MariaDB)
 	if !cut || !utf8.ValidString(ex) || !strings.HasSuffix(ex, truncatedMark) {
 		t.Errorf("truncated example: cut=%v valid=%v", cut, utf8.ValidString(ex))
 	}

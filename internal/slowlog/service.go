@@ -109,7 +109,7 @@ func (s *Service) Upload(ctx context.Context, instance string, r io.Reader) (Upl
 		Skipped: d.Skipped, SkippedEvents: d.SkippedEvents}
 	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
 		var err error
-		if res.Classes, res.Buckets, err = s.store(ctx, tx, in.ID, SourceUpload, d); err != nil {
+		if res.Classes, res.Buckets, err = s.store(ctx, tx, in, SourceUpload, d); err != nil {
 			return err
 		}
 		msg := fmt.Sprintf("last upload: %d events, %d bytes", d.Events, d.Bytes)
@@ -374,6 +374,7 @@ func (s *Service) findClass(ctx context.Context, in inventory.Instance, queryID 
 			return storedClass{}, fmt.Errorf("find slow-query class: %w", err)
 		}
 		c.exQT = finiteStored(c.exQT)
+		c.ex = storedExample(c.ex, in.Engine)
 		found = append(found, c)
 	}
 	if err := rows.Err(); err != nil {

@@ -5,13 +5,15 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/dbfleet/dbfleet/internal/engine"
+	"github.com/dbfleet/dbfleet/internal/inventory"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
+	sqlfe "github.com/dbfleet/dbfleet/internal/sql"
 )
 
 // maxExample bounds a stored example statement.
@@ -20,46 +22,40 @@ const maxExample = 64 << 10
 // truncatedMark ends a shortened example.
 const truncatedMark = " /* ... truncated by dbfleet */"
 
-var secretRE = regexp.MustCompile(`(?i)\b(identified|password|passwd|secret|master_password)\b`)
-
-// redactExample hides what a statement may carry of credentials
-// (IDENTIFIED BY '...', PASSWORD('...'), MASTER_PASSWORD=...): every
-// string literal of a statement that mentions them becomes '***'. Examples
-// are stored and shown to developers; secrets must not be.
-func redactExample(q string) string {
-	if !secretRE.MatchString(q) {
-		return q
-	}
-	var b strings.Builder
-	for i := 0; i < len(q); i++ {
-		c := q[i]
-		if c != '\'' && c != '"' {
-			b.WriteByte(c)
-			continue
-		}
-		j := i + 1
-		for j < len(q) && q[j] != c {
-			if q[j] == '\\' {
-				j++
-			}
-			j++
-		}
-		b.WriteByte(c)
-		b.WriteString("***")
-		b.WriteByte(c)
-		i = j
-	}
-	return b.String()
+// sqlDialect is the dialect of an engine's statements; ok is false for
+// engines without SQL (Redis: collectRedis hides credentials itself).
+func sqlDialect(k engine.Kind) (sqlfe.Dialect, bool) {
+	d, err := sqlfe.ParseDialect(string(k))
+	return d, err == nil
 }
 
-// shortenExample redacts and bounds an example (at a character
-// boundary, invalid UTF-8 replaced); it reports truncation.
-func shortenExample(q string) (string, bool) {
-	q = redactExample(validText(q))
+// shortenExample redacts and bounds an example of engine k (at a
+// character boundary, invalid UTF-8 replaced); it reports truncation.
+func shortenExample(q string, k engine.Kind) (string, bool) {
+	q = validText(q)
+	if d, ok := sqlDialect(k); ok {
+		q = redactExample(q, d)
+	}
 	if len(q) <= maxExample {
 		return q, false
 	}
 	return truncateText(q, maxExample) + truncatedMark, true
+}
+
+// storedExample is an example as shown: examples stored before the
+// redaction was widened are redacted again on the way out (redaction is
+// idempotent), the truncation mark kept.
+func storedExample(ex string, k engine.Kind) string {
+	d, ok := sqlDialect(k)
+	if !ok || ex == "" {
+		return ex
+	}
+	body, cut := strings.CutSuffix(ex, truncatedMark)
+	body = redactExample(body, d)
+	if cut {
+		body += truncatedMark
+	}
+	return body
 }
 
 // encodeHistogram writes sparse buckets as "idx:n,idx:n".
@@ -126,7 +122,8 @@ func merged(a, b bucketRow) bucketRow {
 // store adds a bucketed digest (Options.Bucket or AddRecord with a
 // bucket) to an instance's aggregates, in one transaction. Classes whose
 // events had no time go to the bucket of now.
-func (s *Service) store(ctx context.Context, tx *sqldb.Tx, instanceID int64, source string, d *Digest) (classes, buckets int, err error) {
+func (s *Service) store(ctx context.Context, tx *sqldb.Tx, in inventory.Instance, source string, d *Digest) (classes, buckets int, err error) {
+	instanceID := in.ID
 	now := s.now()
 	bucketMS := s.bucket().Milliseconds()
 	ids := map[string]int64{}
@@ -145,7 +142,7 @@ func (s *Service) store(ctx context.Context, tx *sqldb.Tx, instanceID int64, sou
 	for _, fp := range fps {
 		c := best[fp]
 		qid := QueryID(fp) // of the fingerprint as read, as pt-query-digest's
-		ex, _ := shortenExample(string(c.Sample))
+		ex, _ := shortenExample(string(c.Sample), in.Engine)
 		fpText, exDB := validText(fp), validText(c.SampleDB)
 		exAt := c.SampleTime / 1000
 		first, last := c.TimeMin/1000, c.TimeMax/1000
