@@ -65,10 +65,10 @@ func (s *Server) slowlogRoutes() []route {
 				if err != nil {
 					return nil, err
 				}
-				return svc.Top(r.Context(), r.PathValue("name"), f)
+				return svc.Top(r.Context(), p, r.PathValue("name"), f)
 			}},
 		{method: "GET", path: "/api/v1/instances/{name}/slowlog/classes/{id}", tag: "slowlog",
-			summary: "One class over a time range: totals, trend per hour, Query_time distribution, the worst example and whether it can be explained",
+			summary: "One class over a time range: totals, trend per hour, Query_time distribution, the worst example as the caller may see it (example_access: full with a query grant on the instance and no masking rule, normalized with every literal hidden under masking rules, none without a grant) and whether it can be explained",
 			perm:    auth.SlowlogRead, query: []string{"since", "until"}, out: slowlog.ClassDetail{},
 			handle: func(r *http.Request, p auth.Principal) (any, error) {
 				svc, err := s.slowlogSvc()
@@ -79,7 +79,7 @@ func (s *Server) slowlogRoutes() []route {
 				if err != nil {
 					return nil, err
 				}
-				return svc.Class(r.Context(), r.PathValue("name"), r.PathValue("id"), f)
+				return svc.Class(r.Context(), p, r.PathValue("name"), r.PathValue("id"), f)
 			}},
 		{method: "POST", path: "/api/v1/instances/{name}/slowlog/classes/{id}/explain", tag: "slowlog",
 			summary: "Run EXPLAIN of the class's example on the instance: only a single SELECT, in a read-only session with a statement timeout (audited)",
@@ -89,7 +89,7 @@ func (s *Server) slowlogRoutes() []route {
 				if err != nil {
 					return nil, err
 				}
-				return svc.Explain(r.Context(), r.PathValue("name"), r.PathValue("id"))
+				return svc.Explain(r.Context(), p, r.PathValue("name"), r.PathValue("id"))
 			}},
 	}
 }

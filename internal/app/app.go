@@ -168,7 +168,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	apiSrv.Reviewer = reviewer
 	apiSrv.Executor = execSvc
 	apiSrv.Query, uiSrv.Query = querySvc, querySvc
-	slowSvc := newSlowlog(cfg.Slowlog, db, inv, log.With("component", "slowlog"))
+	slowSvc := newSlowlog(cfg.Slowlog, db, inv, querySvc, log.With("component", "slowlog"))
 	apiSrv.Slowlog, uiSrv.Slowlog = slowSvc, slowSvc
 
 	isReady := func(ctx context.Context) error {

@@ -335,7 +335,12 @@ func (e *env) slowlogShowCmd() *cobra.Command {
 					row(w, "hour "+fmtTime(t.Start), fmt.Sprintf("%d calls, %s total, avg %s, p95 %s", t.Calls, slowlog.FormatSeconds(t.QueryTime), slowlog.FormatSeconds(t.Avg), slowlog.FormatSeconds(t.P95)))
 				}
 				row(w, "example db", c.ExampleDB)
-				row(w, "example", strings.ReplaceAll(c.Example, "\n", " "))
+				if c.Example != "" {
+					row(w, "example", strings.ReplaceAll(c.Example, "\n", " "))
+				}
+				if c.ExampleNote != "" {
+					row(w, "example note", c.ExampleNote)
+				}
 				if !c.Explainable {
 					row(w, "explain", "not possible: "+c.WhyNot)
 				}

@@ -12,6 +12,7 @@ import (
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	_ "github.com/pingcap/tidb/pkg/parser/test_driver" // value expressions for the MySQL parser
 
+	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/platform/audit"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
@@ -166,11 +167,23 @@ type sessioner interface {
 
 // Explain runs EXPLAIN on a class's example, on the instance, read-only:
 // only a single SELECT is explained, in a read-only session, with a
-// statement timeout.
-func (s *Service) Explain(ctx context.Context, instance, queryID string) (ExplainResult, error) {
+// statement timeout; only for a caller who may see the whole example.
+func (s *Service) Explain(ctx context.Context, p auth.Principal, instance, queryID string) (ExplainResult, error) {
+	if err := p.Require(auth.SlowlogRead); err != nil {
+		return ExplainResult{}, err
+	}
 	in, err := s.instance(ctx, instance)
 	if err != nil {
 		return ExplainResult{}, err
+	}
+	switch access, err := s.access(ctx, p, in.Name); {
+	case err != nil:
+		return ExplainResult{}, err
+	case access == AccessNone:
+		_, note := exampleFor(access, p, in.Name, in.Engine, "", "")
+		return ExplainResult{}, errkind.New(errkind.Forbidden, "refused: %s", note)
+	case access == AccessNormalized:
+		return ExplainResult{}, errkind.New(errkind.Forbidden, "%s", maskedExplain(p, in.Name))
 	}
 	c, err := s.findClass(ctx, in, queryID)
 	if err != nil {

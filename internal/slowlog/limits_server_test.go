@@ -44,7 +44,7 @@ func checkOutOfRangeUpload(t *testing.T, f *fixture, instance string) {
 	all := slowlog.Filter{Since: at.Add(-time.Hour), Until: at.Add(time.Hour), Limit: 100}
 	check := func(what string, calls int) {
 		t.Helper()
-		top, err := f.svc.Top(f.ctx, instance, all)
+		top, err := f.svc.Top(f.ctx, f.dba, instance, all)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,7 +63,7 @@ func checkOutOfRangeUpload(t *testing.T, f *fixture, instance string) {
 		if top.Classes != 2 || top.Calls != int64(calls) || bad == "" {
 			t.Fatalf("%s: top %+v", what, top)
 		}
-		d, err := f.svc.Class(f.ctx, instance, bad, all)
+		d, err := f.svc.Class(f.ctx, f.dba, instance, bad, all)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,7 +73,7 @@ func checkOutOfRangeUpload(t *testing.T, f *fixture, instance string) {
 		if !utf8.ValidString(d.Example) || strings.ContainsRune(d.Example, 0) {
 			t.Errorf("%s: example %q", what, d.Example)
 		}
-		sel, err := f.svc.Class(f.ctx, instance, slowlog.QueryID("select * from users where id = ?"), all)
+		sel, err := f.svc.Class(f.ctx, f.dba, instance, slowlog.QueryID("select * from users where id = ?"), all)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -56,7 +56,7 @@ func TestExamplesAreRedacted(t *testing.T) {
 	}
 	all := slowlog.Filter{Since: at.Add(-time.Hour), Until: at.Add(time.Hour)}
 	upd := slowlog.QueryID(slowlog.Fingerprint(stmts[0]))
-	d, err := f.svc.Class(f.ctx, "maria", upd, all)
+	d, err := f.svc.Class(f.ctx, f.dba, "maria", upd, all)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestExamplesAreRedacted(t *testing.T) {
 	if _, err := f.db.ExecContext(f.ctx, "UPDATE slowlog_classes SET example = ? WHERE query_id = ?", stmts[0], upd); err != nil {
 		t.Fatal(err)
 	}
-	if d, err := f.svc.Class(f.ctx, "maria", upd, all); err != nil || strings.Contains(d.Example, "Hunter") {
+	if d, err := f.svc.Class(f.ctx, f.dba, "maria", upd, all); err != nil || strings.Contains(d.Example, "Hunter") {
 		t.Errorf("example stored in clear is shown as %q (%v)", d.Example, err)
 	}
 }

@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/crypto/bcrypt"
 
+	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/engine/mysql"
 	"github.com/dbfleet/dbfleet/internal/engine/postgres"
@@ -25,17 +27,23 @@ import (
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/secret"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
+	"github.com/dbfleet/dbfleet/internal/query"
 	"github.com/dbfleet/dbfleet/internal/slowlog"
 	"github.com/dbfleet/dbfleet/internal/testenv"
 	"github.com/dbfleet/dbfleet/migrations"
 )
 
-// fixture is a metadata store with an inventory and the slow-query service.
+// fixture is a metadata store with an inventory, users, the query console
+// and the slow-query service wired to it.
 type fixture struct {
-	db  *sqldb.DB
-	inv *inventory.Service
-	svc *slowlog.Service
-	ctx context.Context
+	db    *sqldb.DB
+	inv   *inventory.Service
+	auth  *auth.Service
+	query *query.Service
+	svc   *slowlog.Service
+	ctx   context.Context
+	// dba sees every example; dev is a developer without grants.
+	dba, dev auth.Principal
 }
 
 func openStore(t *testing.T, spec string) *sqldb.DB {
@@ -68,7 +76,24 @@ func newFixture(t *testing.T, db *sqldb.DB) *fixture {
 			t.Fatal(err)
 		}
 	}
-	return &fixture{db: db, inv: inv, svc: slowlog.NewService(db, inv, slog.New(slog.DiscardHandler)), ctx: ctx}
+	log := slog.New(slog.DiscardHandler)
+	f := &fixture{db: db, inv: inv, svc: slowlog.NewService(db, inv, log), ctx: ctx,
+		auth: auth.NewService(db, log, auth.Options{BcryptCost: bcrypt.MinCost})}
+	if f.query, err = query.NewService(db, box, inv, engine.NewRegistry(mysql.New(), postgres.New(), redis.New()), f.auth, log, query.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	f.svc.Examples = console{f.query}
+	for _, u := range []struct {
+		name string
+		role auth.Role
+		p    *auth.Principal
+	}{{"dba", auth.DBA, &f.dba}, {"dev", auth.Developer, &f.dev}} {
+		if _, err := f.auth.AddUser(ctx, u.name, u.role, "password-"+u.name); err != nil {
+			t.Fatal(err)
+		}
+		*u.p = auth.Principal{User: u.name, Role: u.role}
+	}
+	return f
 }
 
 func (f *fixture) addInstance(t *testing.T, name string, k engine.Kind, port int, user, password string) {
@@ -263,7 +288,7 @@ func TestMariaDBUnderLoad(t *testing.T) {
 		t.Errorf("upload: %+v, log of %d bytes", up, len(raw))
 	}
 	all := slowlog.Filter{Since: time.Now().Add(-48 * time.Hour), Until: time.Now().Add(time.Hour), Limit: 1000}
-	top, err := f.svc.Top(f.ctx, "uploaded", all)
+	top, err := f.svc.Top(f.ctx, f.dba, "uploaded", all)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +309,7 @@ func TestMariaDBUnderLoad(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			top, err := f.svc.Top(f.ctx, "maria", all)
+			top, err := f.svc.Top(f.ctx, f.dba, "maria", all)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -323,17 +348,17 @@ func TestMariaDBUnderLoad(t *testing.T) {
 
 	// One class: its example, EXPLAIN of a SELECT, refusal of an UPDATE.
 	sel := slowlog.QueryID("select * from shop.orders where id = ?")
-	c, err := f.svc.Class(f.ctx, "maria", "0x"+sel, all)
+	c, err := f.svc.Class(f.ctx, f.dba, "maria", "0x"+sel, all)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !c.Explainable || !strings.HasPrefix(c.Example, "SELECT * FROM shop.orders WHERE id = ") || len(c.Trend) == 0 || c.P95 <= 0 {
 		t.Errorf("class: %+v", c)
 	}
-	if short, err := f.svc.Class(f.ctx, "maria", slowlog.ShortQueryID(sel), all); err != nil || short.QueryID != sel {
+	if short, err := f.svc.Class(f.ctx, f.dba, "maria", slowlog.ShortQueryID(sel), all); err != nil || short.QueryID != sel {
 		t.Errorf("short id: %v %v", short.QueryID, err)
 	}
-	ex, err := f.svc.Explain(f.ctx, "maria", sel)
+	ex, err := f.svc.Explain(f.ctx, f.dba, "maria", sel)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,10 +366,10 @@ func TestMariaDBUnderLoad(t *testing.T) {
 		t.Errorf("explain: %+v", ex)
 	}
 	upd := slowlog.QueryID("update shop.orders set total = ? where id = ?")
-	if _, err := f.svc.Explain(f.ctx, "maria", upd); errkind.Of(err) != errkind.Invalid || !strings.Contains(err.Error(), "not a SELECT") {
+	if _, err := f.svc.Explain(f.ctx, f.dba, "maria", upd); errkind.Of(err) != errkind.Invalid || !strings.Contains(err.Error(), "not a SELECT") {
 		t.Errorf("explain of an UPDATE: %v", err)
 	}
-	if _, err := f.svc.Class(f.ctx, "maria", "0x0123456789ABCDEF0123456789ABCDEF", all); errkind.Of(err) != errkind.NotFound {
+	if _, err := f.svc.Class(f.ctx, f.dba, "maria", "0x0123456789ABCDEF0123456789ABCDEF", all); errkind.Of(err) != errkind.NotFound {
 		t.Errorf("unknown class: %v", err)
 	}
 
@@ -401,7 +426,7 @@ func TestPerformanceSchemaDigests(t *testing.T) {
 	if _, err := f.svc.Collect(f.ctx, "maria"); err != nil {
 		t.Fatal(err)
 	}
-	top, err := f.svc.Top(f.ctx, "maria", slowlog.Filter{Limit: 1000})
+	top, err := f.svc.Top(f.ctx, f.dba, "maria", slowlog.Filter{Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -436,7 +461,7 @@ func TestRedisSlowlog(t *testing.T) {
 	if err != nil || sts[0].Status != slowlog.StatusOK {
 		t.Fatalf("collect: %+v %v", sts, err)
 	}
-	top, err := f.svc.Top(f.ctx, "cache", slowlog.Filter{Limit: 100})
+	top, err := f.svc.Top(f.ctx, f.dba, "cache", slowlog.Filter{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -451,7 +476,7 @@ func TestRedisSlowlog(t *testing.T) {
 	if _, err := f.svc.Collect(f.ctx, "cache"); err != nil {
 		t.Fatal(err)
 	}
-	top, _ = f.svc.Top(f.ctx, "cache", slowlog.Filter{Limit: 100})
+	top, _ = f.svc.Top(f.ctx, f.dba, "cache", slowlog.Filter{Limit: 100})
 	if get, _ := classByFP(top, "get ?"); get.Calls != 35 {
 		t.Errorf("after a second collection: get ? has %d calls, want 35", get.Calls)
 	}
@@ -459,7 +484,7 @@ func TestRedisSlowlog(t *testing.T) {
 	if _, err := f.svc.Collect(f.ctx, "mongo"); errkind.Of(err) != errkind.Invalid || !strings.Contains(err.Error(), "collected from MariaDB") {
 		t.Errorf("collect from MongoDB: %v", err)
 	}
-	d, err := f.svc.Class(f.ctx, "cache", slowlog.QueryID("get ?"), slowlog.Filter{})
+	d, err := f.svc.Class(f.ctx, f.dba, "cache", slowlog.QueryID("get ?"), slowlog.Filter{})
 	if err != nil || d.Explainable || !strings.HasPrefix(d.Example, "get k") {
 		t.Errorf("class: %+v %v", d, err)
 	}
@@ -516,7 +541,7 @@ func TestPostgres(t *testing.T) {
 	if _, err := f.svc.Collect(f.ctx, "pg"); err != nil {
 		t.Fatal(err)
 	}
-	top, err := f.svc.Top(f.ctx, "pg", slowlog.Filter{Limit: 100})
+	top, err := f.svc.Top(f.ctx, f.dba, "pg", slowlog.Filter{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -530,7 +555,7 @@ func TestPostgres(t *testing.T) {
 		t.Fatalf("pg_stat_statements class: %+v in %+v", found, top.Top)
 	}
 	// Its example is normalized ($1): no EXPLAIN, and why.
-	d, err := f.svc.Class(f.ctx, "pg", found.QueryID, slowlog.Filter{})
+	d, err := f.svc.Class(f.ctx, f.dba, "pg", found.QueryID, slowlog.Filter{})
 	if err != nil || d.Explainable || !strings.Contains(d.WhyNot, "parameters") {
 		t.Errorf("class: explainable=%v why=%q err=%v", d.Explainable, d.WhyNot, err)
 	}
@@ -542,7 +567,7 @@ func TestPostgres(t *testing.T) {
 		t.Fatalf("upload: %+v %v", up, err)
 	}
 	all := slowlog.Filter{Since: up.From.Add(-time.Hour), Until: up.To.Add(time.Hour), Limit: 100}
-	top, err = f.svc.Top(f.ctx, "maria", all)
+	top, err = f.svc.Top(f.ctx, f.dba, "maria", all)
 	if err != nil || top.Classes != 17 || top.Calls != 21 {
 		t.Fatalf("top after upload: %+v %v", top, err)
 	}
@@ -556,7 +581,7 @@ func TestPostgres(t *testing.T) {
 	if err != nil || n == 0 {
 		t.Fatalf("prune: %d %v", n, err)
 	}
-	if top, _ := f.svc.Top(f.ctx, "maria", all); top.Classes != 0 {
+	if top, _ := f.svc.Top(f.ctx, f.dba, "maria", all); top.Classes != 0 {
 		t.Errorf("after pruning: %d classes", top.Classes)
 	}
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/inventory"
 	"github.com/dbfleet/dbfleet/internal/platform/audit"
@@ -37,6 +38,9 @@ type Service struct {
 	// Location reads "# Time:" lines of uploaded logs that have no SET
 	// timestamp (default UTC).
 	Location *time.Location
+	// Examples decides who sees which examples (app wires the query
+	// console's grants and masking rules); nil shows none.
+	Examples ExampleAccessor
 }
 
 // NewService returns a Service.
@@ -222,8 +226,12 @@ func (s *Service) instance(ctx context.Context, name string) (inventory.Instance
 	return s.inv.GetInstance(ctx, name)
 }
 
-// Top ranks an instance's slow-query classes over a time range.
-func (s *Service) Top(ctx context.Context, instance string, f Filter) (TopResult, error) {
+// Top ranks an instance's slow-query classes over a time range, for p
+// (slowlog.read). Classes carry fingerprints, never examples.
+func (s *Service) Top(ctx context.Context, p auth.Principal, instance string, f Filter) (TopResult, error) {
+	if err := p.Require(auth.SlowlogRead); err != nil {
+		return TopResult{}, err
+	}
 	in, err := s.instance(ctx, instance)
 	if err != nil {
 		return TopResult{}, err
@@ -323,7 +331,12 @@ type ClassDetail struct {
 	Since, Until time.Time    `json:"-"`
 	Trend        []TrendPoint `json:"trend"`
 	// Histogram counts calls per power of ten: 1us, 10us ... 10s+.
-	Histogram        [8]uint64 `json:"histogram"`
+	Histogram [8]uint64 `json:"histogram"`
+	// Example is the worst example as the caller may see it
+	// (ExampleAccess): full (credentials redacted), normalized (every
+	// literal a ?) or none (empty); ExampleNote says why when not full.
+	ExampleAccess    Access    `json:"example_access"`
+	ExampleNote      string    `json:"example_note,omitempty"`
 	Example          string    `json:"example"`
 	ExampleDB        string    `json:"example_db,omitempty"`
 	ExampleAt        time.Time `json:"example_at,omitzero"`
@@ -389,8 +402,12 @@ func (s *Service) findClass(ctx context.Context, in inventory.Instance, queryID 
 	return storedClass{}, errkind.New(errkind.Conflict, "short query id %s matches %d classes on %q: give all 32 hex digits", id, len(found), in.Name)
 }
 
-// Class returns one class of an instance over a range.
-func (s *Service) Class(ctx context.Context, instance, queryID string, f Filter) (ClassDetail, error) {
+// Class returns one class of an instance over a range, for p
+// (slowlog.read): the example as p may see it (see Access).
+func (s *Service) Class(ctx context.Context, p auth.Principal, instance, queryID string, f Filter) (ClassDetail, error) {
+	if err := p.Require(auth.SlowlogRead); err != nil {
+		return ClassDetail{}, err
+	}
 	in, err := s.instance(ctx, instance)
 	if err != nil {
 		return ClassDetail{}, err
@@ -430,9 +447,23 @@ func (s *Service) Class(ctx context.Context, instance, queryID string, f Filter)
 	}
 	d.TopClass = a.finish(0)
 	d.Histogram = a.m.Distribution()
-	if _, err := explainable(in.Engine, c.ex); err != nil {
+	access, err := s.access(ctx, p, in.Name)
+	if err != nil {
+		return ClassDetail{}, err
+	}
+	d.ExampleAccess = access
+	d.Example, d.ExampleNote = exampleFor(access, p, in.Name, in.Engine, c.ex, c.fp)
+	if s.Examples == nil {
+		d.ExampleNote = "no example: examples are shown by the query console's grants, and this server has no query console"
+	}
+	switch _, err := explainable(in.Engine, c.ex); {
+	case err != nil:
 		d.WhyNot = err.Error()
-	} else {
+	case access == AccessNone:
+		d.WhyNot = d.ExampleNote
+	case access == AccessNormalized:
+		d.WhyNot = maskedExplain(p, in.Name)
+	default:
 		d.Explainable = true
 	}
 	return d, nil

@@ -141,7 +141,7 @@ func (u *site) slowlogInstance(w http.ResponseWriter, r *http.Request, rq *reque
 		return errkind.New(errkind.Invalid, "order %q: choose sum, count, max or p95", q.Get("order"))
 	}
 	now := u.now()
-	top, err := svc.Top(r.Context(), name, slowlog.Filter{Since: now.Add(-dur), Until: now, OrderBy: order, Limit: 50})
+	top, err := svc.Top(r.Context(), rq.p, name, slowlog.Filter{Since: now.Add(-dur), Until: now, OrderBy: order, Limit: 50})
 	if err != nil {
 		return err
 	}
@@ -260,7 +260,7 @@ type slowClassData struct {
 	ExplainError string
 }
 
-func (u *site) slowlogClassData(r *http.Request) (slowClassData, error) {
+func (u *site) slowlogClassData(r *http.Request, rq *request) (slowClassData, error) {
 	svc, err := u.slowlogSvc()
 	if err != nil {
 		return slowClassData{}, err
@@ -270,7 +270,7 @@ func (u *site) slowlogClassData(r *http.Request) (slowClassData, error) {
 		return slowClassData{}, err
 	}
 	now := u.now()
-	c, err := svc.Class(r.Context(), r.PathValue("name"), r.PathValue("id"), slowlog.Filter{Since: now.Add(-dur), Until: now})
+	c, err := svc.Class(r.Context(), rq.p, r.PathValue("name"), r.PathValue("id"), slowlog.Filter{Since: now.Add(-dur), Until: now})
 	if err != nil {
 		return slowClassData{}, err
 	}
@@ -319,7 +319,7 @@ func trendSVG(points []slowlog.TrendPoint, from, to time.Time) string {
 }
 
 func (u *site) slowlogClass(w http.ResponseWriter, r *http.Request, rq *request) error {
-	d, err := u.slowlogClassData(r)
+	d, err := u.slowlogClassData(r, rq)
 	if err != nil {
 		return err
 	}
@@ -330,11 +330,11 @@ func (u *site) slowlogClass(w http.ResponseWriter, r *http.Request, rq *request)
 }
 
 func (u *site) slowlogExplain(w http.ResponseWriter, r *http.Request, rq *request) error {
-	d, err := u.slowlogClassData(r)
+	d, err := u.slowlogClassData(r, rq)
 	if err != nil {
 		return err
 	}
-	res, err := u.Slowlog.Explain(r.Context(), r.PathValue("name"), r.PathValue("id"))
+	res, err := u.Slowlog.Explain(r.Context(), rq.p, r.PathValue("name"), r.PathValue("id"))
 	status := http.StatusOK
 	if err != nil {
 		d.ExplainError = u.message(r, err)

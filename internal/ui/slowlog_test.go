@@ -18,6 +18,8 @@ import (
 	"github.com/dbfleet/dbfleet/internal/inventory"
 	"github.com/dbfleet/dbfleet/internal/platform/audit"
 	"github.com/dbfleet/dbfleet/internal/platform/httpx"
+	"github.com/dbfleet/dbfleet/internal/platform/secret"
+	"github.com/dbfleet/dbfleet/internal/query"
 	"github.com/dbfleet/dbfleet/internal/slowlog"
 	"github.com/dbfleet/dbfleet/internal/testenv"
 )
@@ -42,10 +44,29 @@ func (b *browser) upload(path, csrf, content string) response {
 	return b.do(req)
 }
 
+// slowlogConsole is the query console as app wires it for the slow-query
+// service (internal/app/slowlog.go).
+type slowlogConsole struct{ q *query.Service }
+
+func (c slowlogConsole) ExampleAccess(ctx context.Context, p auth.Principal, instance string) (slowlog.Access, error) {
+	a, err := c.q.StatementAccess(ctx, p, instance)
+	switch {
+	case err != nil:
+		return slowlog.AccessNone, err
+	case a == query.ExampleFull:
+		return slowlog.AccessFull, nil
+	case a == query.ExampleNormalized:
+		return slowlog.AccessNormalized, nil
+	}
+	return slowlog.AccessNone, nil
+}
+
 // TestSlowlogPages drives the slow-query pages against a real MariaDB: a
-// DBA uploads a slow log and collects; a developer reads the top classes,
-// a class with its trend chart and example, runs EXPLAIN on a SELECT and
-// is told why an UPDATE cannot be explained; a viewer sees nothing.
+// DBA uploads a slow log and collects; a developer reads the top classes
+// and a class with its trend chart, sees no example until granted a query
+// on the instance, then the example (credentials redacted), runs EXPLAIN
+// on a SELECT and is told why an UPDATE cannot be explained, and under a
+// masking rule sees the example's literals hidden; a viewer sees nothing.
 func TestSlowlogPages(t *testing.T) {
 	m := testenv.StartMariaDB(t)
 	m.Exec(t, "CREATE DATABASE shop", "CREATE TABLE shop.t (id INT PRIMARY KEY, v INT)")
@@ -58,7 +79,13 @@ func TestSlowlogPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
+	box, _ := secret.New(make([]byte, secret.KeySize))
+	qs, err := query.NewService(f.db, box, f.inv, engine.NewRegistry(mysql.New()), f.auth, log, query.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	svc := slowlog.NewService(f.db, f.inv, log)
+	svc.Examples = slowlogConsole{qs}
 	u, err := newSite(&Server{Auth: f.auth, Inventory: f.inv, Audit: f.audit, Engines: engine.NewRegistry(mysql.New()), Log: log, Version: "test", Slowlog: svc})
 	if err != nil {
 		t.Fatal(err)
@@ -80,6 +107,9 @@ func TestSlowlogPages(t *testing.T) {
 			"# Query_time: 0.002000  Lock_time: 0.000010  Rows_sent: 0  Rows_examined: 1\n# Rows_affected: 1  Bytes_sent: 11\nSET timestamp=%d;\nUPDATE t SET v = %d WHERE id = 1;\n",
 			now-30, i)
 	}
+	fmt.Fprintf(&lg, "# User@Host: app[app] @  [10.0.0.1]\n# Thread_id: 8  Schema: shop  QC_hit: No\n"+
+		"# Query_time: 0.003000  Lock_time: 0.000010  Rows_sent: 0  Rows_examined: 1\n# Rows_affected: 1  Bytes_sent: 11\nSET timestamp=%d;\n"+
+		"UPDATE users SET password_hash = SHA2('Hunter2-PlainText',256), pwd = 'Hunter3-Plain' WHERE id = 1;\n", now-20)
 
 	dba := f.browser()
 	dba.mustLogin("admin", adminPassword)
@@ -111,9 +141,28 @@ func TestSlowlogPages(t *testing.T) {
 		t.Errorf("bad range: status %d", p.status)
 	}
 
+	// No query grant on m1: the class, but no example and no EXPLAIN.
 	cls := dev.get("/slowlog/m1/classes/" + sel + "?range=1h")
+	expect(t, "class without a grant", cls, http.StatusOK, "")
+	expectBody(t, "class without a grant", cls, "<svg", `id="slowlog-example-note"`, "has no query grant on instance m1", "select v from t where id = ?")
+	if strings.Contains(cls.body, `id="slowlog-example"`) || strings.Contains(cls.body, "WHERE id = 5") || strings.Contains(cls.body, `id="explain-form"`) {
+		t.Errorf("a developer without a grant sees the example or the EXPLAIN form")
+	}
+	if r := dev.post("/slowlog/m1/classes/"+sel+"/explain?range=1h", nil); r.status != http.StatusForbidden || !strings.Contains(r.body, "no query grant") {
+		t.Errorf("explain without a grant: %d", r.status)
+	}
+	admin := auth.Principal{User: "admin", Role: auth.Admin}
+	if _, err := qs.AddGrant(ctx, admin, query.NewGrant{User: "dev", Instance: "m1", Database: "shop"}); err != nil {
+		t.Fatal(err)
+	}
+	cls = dev.get("/slowlog/m1/classes/" + sel + "?range=1h")
 	expect(t, "class", cls, http.StatusOK, "")
 	expectBody(t, "class", cls, "<svg", `id="slowlog-example"`, "SELECT v FROM t WHERE id = 5", `id="explain-form"`)
+	pw := dev.get("/slowlog/m1/classes/" + slowlog.QueryID(slowlog.Fingerprint("UPDATE users SET password_hash = SHA2('x',256), pwd = 'y' WHERE id = 1")) + "?range=1h")
+	expectBody(t, "class of a password update", pw, "SHA2(&#39;***&#39;,256), pwd = &#39;***&#39;")
+	if strings.Contains(pw.body, "Hunter") {
+		t.Errorf("the class page shows a plaintext password")
+	}
 	if !regexp.MustCompile(`Calls</th><td>6 over`).MatchString(cls.body) {
 		t.Errorf("class page lacks 6 calls")
 	}
@@ -124,6 +173,19 @@ func TestSlowlogPages(t *testing.T) {
 	expectBody(t, "update class", u2, `id="explain-unavailable"`, "not a SELECT")
 	if r := dev.post("/slowlog/m1/classes/"+upd+"/explain", nil); r.status != http.StatusBadRequest || !strings.Contains(r.body, "not a SELECT") {
 		t.Errorf("explain of an UPDATE: %d", r.status)
+	}
+
+	// Under a masking rule: the example's literals hidden, no EXPLAIN.
+	if _, err := qs.AddMask(ctx, admin, query.MaskRule{Instance: "m1", Column: "v", Kind: query.MaskFull}); err != nil {
+		t.Fatal(err)
+	}
+	cls = dev.get("/slowlog/m1/classes/" + sel + "?range=1h")
+	expectBody(t, "class under a mask", cls, "SELECT v FROM t WHERE id = ?", "masking rules apply to you (dev) on instance m1")
+	if strings.Contains(cls.body, "WHERE id = 5") || strings.Contains(cls.body, `id="explain-form"`) {
+		t.Errorf("a masked developer sees the literals or the EXPLAIN form")
+	}
+	if r := dev.post("/slowlog/m1/classes/"+sel+"/explain?range=1h", nil); r.status != http.StatusForbidden {
+		t.Errorf("explain under a mask: %d", r.status)
 	}
 
 	vic := f.browser()
