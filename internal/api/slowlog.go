@@ -82,7 +82,7 @@ func (s *Server) slowlogRoutes() []route {
 				return svc.Class(r.Context(), p, r.PathValue("name"), r.PathValue("id"), f)
 			}},
 		{method: "POST", path: "/api/v1/instances/{name}/slowlog/classes/{id}/explain", tag: "slowlog",
-			summary: "Run EXPLAIN of the class's example on the instance: only a single SELECT, in a read-only session with a statement timeout (audited)",
+			summary: "Run EXPLAIN of the class's example through the query console, as the caller: the console's checks, grants, masking, statement timeout and account apply, and it audits the run (403 with the console's rule without a query grant on the instance; refused under masking rules)",
 			perm:    auth.SlowlogRead, out: slowlog.ExplainResult{},
 			handle: func(r *http.Request, p auth.Principal) (any, error) {
 				svc, err := s.slowlogSvc()

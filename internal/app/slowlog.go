@@ -14,18 +14,40 @@ import (
 )
 
 // newSlowlog builds the slow-query service; the query console decides who
-// sees examples.
+// sees examples and runs EXPLAIN of them.
 func newSlowlog(cfg config.Slowlog, db *sqldb.DB, inv *inventory.Service, console *query.Service, log *slog.Logger) *slowlog.Service {
 	svc := slowlog.NewService(db, inv, log)
 	svc.ExplainTimeout = cfg.ExplainTimeout
 	svc.BatchRows = cfg.BatchRows
 	svc.Examples = slowlogConsole{console}
+	svc.Explainer = slowlogConsole{console}
 	return svc
 }
 
 // slowlogConsole gives the slow-query service the console's rules: who
-// sees examples follows the query grants and masking rules.
+// sees examples follows the query grants and masking rules, and EXPLAIN of
+// an example is a console run for the caller.
 type slowlogConsole struct{ q *query.Service }
+
+// Explain runs EXPLAIN of the example in the console as p
+// (query.Service.Explain wraps it in a tabular EXPLAIN in its syntax
+// tree): its checks, grants, masking, statement timeout, re-rendering,
+// account and audit.
+func (c slowlogConsole) Explain(ctx context.Context, p auth.Principal, req slowlog.ExplainRequest) (slowlog.ExplainOutput, error) {
+	r := query.Request{Instance: req.Instance, Database: req.Database, Statement: req.Statement}
+	if req.Timeout > 0 {
+		r.Timeout = req.Timeout.String()
+	}
+	res, err := c.q.Explain(ctx, p, r)
+	if err != nil {
+		return slowlog.ExplainOutput{}, err
+	}
+	out := slowlog.ExplainOutput{RanOn: res.RanOn, Rows: res.Rows, Notes: res.Notes, Took: res.Took, Columns: make([]string, len(res.Columns))}
+	for i, col := range res.Columns {
+		out.Columns[i] = col.Name
+	}
+	return out, nil
+}
 
 func (c slowlogConsole) ExampleAccess(ctx context.Context, p auth.Principal, instance string) (slowlog.Access, error) {
 	a, err := c.q.StatementAccess(ctx, p, instance)

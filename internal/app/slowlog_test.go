@@ -135,4 +135,38 @@ func TestSlowlogExamplesFollowQueryGrants(t *testing.T) {
 			t.Errorf("%s on %s: explainable %v (%s)", tt.user, tt.instance, d.Explainable, d.WhyNot)
 		}
 	}
+
+	// EXPLAIN goes through the query console, as the caller (finding 10;
+	// finding 2: no parser of slowlog's own).
+	explains := []struct {
+		user, instance, id string
+		code               int
+		want               string
+	}{
+		{"dev1", "sec-maria", sel, 403, `"message": "user dev1 (role developer) has no query grant on instance sec-maria; a DBA can grant one`},
+		{"dev1", "sec-maria", sel, 403, `"rule": "no-grant"`},
+		{"dev3", "sec-maria-masked", sel, 403, "has no query grant on instance sec-maria-masked"},
+		{"dev2", "sec-maria-masked", sel, 403, "masking rules on instance sec-maria-masked hide from user dev2"},
+		{"dev2", "sec-maria-masked", sel, 403, `"rule": "masked-example"`},
+		{"dev3", "sec-maria", sel, 200, `"select_type"`},
+		{"dba1", "sec-maria-masked", sel, 200, `"statement": "EXPLAIN SELECT * FROM users WHERE phone = '13812345678'`},
+		{"dev3", "sec-maria", upd, 400, "the example is an UPDATE: MariaDB and MySQL refuse EXPLAIN of a write"},
+	}
+	for _, tt := range explains {
+		var res slowlog.ExplainResult
+		code, body := call(t, "POST", url+"/api/v1/instances/"+tt.instance+"/slowlog/classes/"+tt.id+"/explain", tok[tt.user], nil, &res)
+		if code != tt.code || !strings.Contains(body, tt.want) {
+			t.Errorf("EXPLAIN as %s on %s: %d %.400s, want %d with %q", tt.user, tt.instance, code, body, tt.code, tt.want)
+		}
+		if code == 200 && (len(res.Rows) == 0 || res.Database != "sec_shop") {
+			t.Errorf("EXPLAIN as %s on %s: %+v", tt.user, tt.instance, res)
+		}
+	}
+	// The console audited the runs and the refusal, as their callers.
+	_, audit := call(t, "GET", url+"/api/v1/audit?limit=200", tok["dba1"], nil, nil)
+	for _, want := range []string{`"action": "query.run"`, `"user": "dev3"`, `"action": "query.refused"`, `"user": "dev1"`, `"explain": true`, `"statement": "SELECT * FROM users WHERE phone`} {
+		if !strings.Contains(audit, want) {
+			t.Errorf("the audit log lacks %s:\n%.3000s", want, audit)
+		}
+	}
 }

@@ -282,7 +282,7 @@ func (e *env) slowlogShowCmd() *cobra.Command {
 	var explain bool
 	cmd := &cobra.Command{
 		Use:   "show INSTANCE QUERYID",
-		Short: "One slow-query class of an instance: totals, hourly trend, distribution and worst example (--explain runs EXPLAIN on it)",
+		Short: "One slow-query class of an instance: totals, hourly trend, distribution and worst example as your query grants allow (--explain runs EXPLAIN on it through the query console)",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 2 {
 				return usageError{fmt.Errorf("want INSTANCE and QUERYID, got %d arguments", len(args))}
@@ -364,7 +364,7 @@ func (e *env) slowlogShowCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&since, "since", "", "start of the range (default 24h ago)")
 	f.StringVar(&until, "until", "", "end of the range (default now)")
-	f.BoolVar(&explain, "explain", false, "also run EXPLAIN of the example on the instance (SELECTs only, read-only, with a timeout)")
+	f.BoolVar(&explain, "explain", false, "also run EXPLAIN of the example through the query console, as you (your query grants, read-only, with a timeout, audited)")
 	return cmd
 }
 

@@ -76,5 +76,19 @@ func exampleFor(a Access, p auth.Principal, instance string, k engine.Kind, ex, 
 // plan shows the statement's literals (PostgreSQL's filters, MariaDB's
 // const tables).
 func maskedExplain(p auth.Principal, instance string) string {
-	return fmt.Sprintf("refused: EXPLAIN would show the example's literals, which masking rules on instance %s hide from user %s", instance, p.User)
+	return fmt.Sprintf("EXPLAIN would show the example's literals, which masking rules on instance %s hide from user %s", instance, p.User)
 }
+
+// RuleMaskedExample names the refusal of EXPLAIN to a caller under
+// masking rules (in API error bodies, beside the console's rules).
+const RuleMaskedExample = "masked-example"
+
+// refusal is a Forbidden error that names its rule, as the console's do.
+type refusal struct {
+	rule string
+	err  error
+}
+
+func (r *refusal) Error() string       { return r.err.Error() }
+func (r *refusal) Unwrap() error       { return r.err }
+func (r *refusal) RefusalRule() string { return r.rule }

@@ -2,172 +2,102 @@ package slowlog
 
 import (
 	"context"
-	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
-	pgquery "github.com/pganalyze/pg_query_go/v6"
-	tidb "github.com/pingcap/tidb/pkg/parser"
-	"github.com/pingcap/tidb/pkg/parser/ast"
-	_ "github.com/pingcap/tidb/pkg/parser/test_driver" // value expressions for the MySQL parser
-
 	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/engine"
-	"github.com/dbfleet/dbfleet/internal/platform/audit"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
+	sqlfe "github.com/dbfleet/dbfleet/internal/sql"
 )
 
-// refusedFuncs are functions a SELECT may not call to be explained: they
-// wait, lock or burn CPU should a server evaluate them while planning.
-var refusedFuncs = map[string]bool{
-	"sleep": true, "benchmark": true, "get_lock": true, "release_lock": true, "release_all_locks": true,
-	"is_free_lock": true, "is_used_lock": true, "master_pos_wait": true, "source_pos_wait": true,
-	"load_file": true, "pg_sleep": true, "pg_sleep_for": true, "pg_sleep_until": true,
-	"pg_advisory_lock": true, "pg_advisory_xact_lock": true, "dblink": true, "dblink_exec": true,
+// EXPLAIN of a class's example goes through the query console, for the
+// caller: its statement checks, grants, masking, statement timeout,
+// re-rendering and least-privilege account apply, and it audits the run.
+// slowlog reads no SQL of its own here.
+
+// ExplainRequest asks the console to explain an example.
+type ExplainRequest struct {
+	Instance string
+	// Database is the example's database ("" for none).
+	Database string
+	// Statement is the example; the console runs EXPLAIN of it.
+	Statement string
+	// Timeout lowers the console's statement timeout (0: the console's).
+	Timeout time.Duration
 }
 
-// explainable checks that an example is one plain SELECT (a UNION of
-// SELECTs, WITH ... SELECT) that EXPLAIN may look at: no INTO, no locking
-// clause, no waiting or locking function. It returns the statement to
-// explain.
-func explainable(k engine.Kind, example string) (string, error) {
-	stmt := strings.TrimSpace(example)
-	stmt = strings.TrimRight(stmt, "; \t\r\n")
+// ExplainOutput is the console's answer.
+type ExplainOutput struct {
+	// RanOn is the instance that answered (a replica of the instance's
+	// cluster, possibly).
+	RanOn   string
+	Columns []string
+	Rows    [][]any
+	Notes   []string
+	Took    time.Duration
+}
+
+// Explainer runs EXPLAIN of an example through the query console, for p;
+// app wires it to query.Service.Run.
+type Explainer interface {
+	Explain(ctx context.Context, p auth.Principal, req ExplainRequest) (ExplainOutput, error)
+}
+
+// ExplainResult is the plan of a class's example.
+type ExplainResult struct {
+	Instance  string        `json:"instance"`
+	RanOn     string        `json:"ran_on,omitempty"`
+	QueryID   string        `json:"query_id"`
+	Database  string        `json:"database,omitempty"`
+	Statement string        `json:"statement"`
+	Columns   []string      `json:"columns"`
+	Rows      [][]any       `json:"rows"`
+	Notes     []string      `json:"notes,omitempty"`
+	Took      time.Duration `json:"took_ns"`
+}
+
+// explainStatement is the statement to explain, or why there is none,
+// from what is stored alone: whether the statement may run is the
+// console's decision.
+func explainStatement(k engine.Kind, example string) (string, error) {
+	d, ok := sqlDialect(k)
+	if !ok {
+		return "", errkind.New(errkind.Invalid, "EXPLAIN is for SQL engines; %s has none", k)
+	}
+	stmt := strings.TrimRight(strings.TrimSpace(example), "; \t\r\n")
 	switch {
 	case stmt == "":
 		return "", errkind.New(errkind.Invalid, "the class has no example statement")
 	case strings.HasSuffix(stmt, strings.TrimSpace(truncatedMark)):
 		return "", errkind.New(errkind.Invalid, "the example was truncated when stored (longer than %d bytes)", maxExample)
 	}
-	switch {
-	case mysqlFamily(k):
-		return stmt, checkMySQLSelect(stmt)
-	case k == engine.Postgres:
-		return stmt, checkPostgresSelect(stmt)
-	}
-	return "", errkind.New(errkind.Invalid, "EXPLAIN is for SQL engines; %s has none", k)
-}
-
-type selectChecker struct{ err error }
-
-func (v *selectChecker) Enter(n ast.Node) (ast.Node, bool) {
-	switch x := n.(type) {
-	case *ast.SelectStmt:
-		if x.SelectIntoOpt != nil {
-			v.err = errkind.New(errkind.Invalid, "the example writes a file or variables (SELECT ... INTO): not explained")
-		}
-		if x.LockInfo != nil && x.LockInfo.LockType != ast.SelectLockNone {
-			v.err = errkind.New(errkind.Invalid, "the example takes locks (FOR UPDATE / LOCK IN SHARE MODE): not explained")
-		}
-	case *ast.FuncCallExpr:
-		if refusedFuncs[x.FnName.L] {
-			v.err = errkind.New(errkind.Invalid, "the example calls %s(): not explained", x.FnName.O)
-		}
-	}
-	return n, v.err != nil
-}
-
-func (v *selectChecker) Leave(n ast.Node) (ast.Node, bool) { return n, v.err == nil }
-
-func checkMySQLSelect(stmt string) error {
-	nodes, _, err := tidb.New().Parse(stmt, "", "")
-	if err != nil {
-		return errkind.New(errkind.Invalid, "the example does not parse as a SELECT (%s): EXPLAIN runs only on SELECTs", firstLine(err.Error()))
-	}
-	if len(nodes) != 1 {
-		return errkind.New(errkind.Invalid, "the example holds %d statements: EXPLAIN runs only on one SELECT", len(nodes))
-	}
-	switch nodes[0].(type) {
-	case *ast.SelectStmt, *ast.SetOprStmt:
+	// What the console's read-only session can explain: MariaDB and MySQL
+	// refuse EXPLAIN of a write there (error 1792), PostgreSQL plans it.
+	switch c := sqlfe.LexClass(d, stmt); {
+	case c.Kind == sqlfe.KindQuery:
+	case c.Kind == sqlfe.KindDML && d == sqlfe.Postgres:
+	case c.Kind == sqlfe.KindDML:
+		return "", errkind.New(errkind.Invalid, "the example is %s %s: MariaDB and MySQL refuse EXPLAIN of a write in the console's read-only session", article(c.Verb), c.Verb)
 	default:
-		return errkind.New(errkind.Invalid, "the example is not a SELECT: EXPLAIN runs only on SELECTs, never on statements that change data")
+		return "", errkind.New(errkind.Invalid, "the example is %s %s statement: EXPLAIN takes queries and data changes", article(c.Verb), c.Verb)
 	}
-	v := &selectChecker{}
-	nodes[0].Accept(v)
-	return v.err
+	for _, t := range sqlfe.Tokens(stmt, d) {
+		text := t.Text(stmt)
+		switch {
+		case d == sqlfe.Postgres && t.Kind == sqlfe.Word && len(text) > 1 && text[0] == '$' && isDigit(text[1]):
+			return "", errkind.New(errkind.Invalid, "the example has parameters ($1...) as pg_stat_statements normalizes statements: EXPLAIN needs literal values")
+		case d != sqlfe.Postgres && t.Kind == sqlfe.Punct && text == "?":
+			return "", errkind.New(errkind.Invalid, "the example is the server's normalized digest text (? for values): EXPLAIN needs literal values")
+		}
+	}
+	return stmt, nil
 }
 
-func checkPostgresSelect(stmt string) error {
-	tree, err := pgquery.Parse(stmt)
-	if err != nil {
-		return errkind.New(errkind.Invalid, "the example does not parse as a SELECT (%s): EXPLAIN runs only on SELECTs", firstLine(err.Error()))
-	}
-	if len(tree.Stmts) != 1 {
-		return errkind.New(errkind.Invalid, "the example holds %d statements: EXPLAIN runs only on one SELECT", len(tree.Stmts))
-	}
-	sel := tree.Stmts[0].GetStmt().GetSelectStmt()
-	if sel == nil {
-		return errkind.New(errkind.Invalid, "the example is not a SELECT: EXPLAIN runs only on SELECTs, never on statements that change data")
-	}
-	var check func(s *pgquery.SelectStmt) error
-	check = func(s *pgquery.SelectStmt) error {
-		if s == nil {
-			return nil
-		}
-		if s.GetIntoClause() != nil {
-			return errkind.New(errkind.Invalid, "the example creates a table (SELECT ... INTO): not explained")
-		}
-		if len(s.GetLockingClause()) > 0 {
-			return errkind.New(errkind.Invalid, "the example takes locks (FOR UPDATE/SHARE): not explained")
-		}
-		for _, cte := range s.GetWithClause().GetCtes() {
-			q := cte.GetCommonTableExpr().GetCtequery()
-			if q.GetSelectStmt() == nil {
-				return errkind.New(errkind.Invalid, "the example's WITH clause changes data: not explained")
-			}
-			if err := check(q.GetSelectStmt()); err != nil {
-				return err
-			}
-		}
-		if err := check(s.GetLarg()); err != nil {
-			return err
-		}
-		return check(s.GetRarg())
-	}
-	if err := check(sel); err != nil {
-		return err
-	}
-	js, err := pgquery.ParseToJSON(stmt)
-	if err == nil {
-		for f := range refusedFuncs {
-			if strings.Contains(js, `{"sval":"`+f+`"}`) {
-				return errkind.New(errkind.Invalid, "the example calls %s(): not explained", f)
-			}
-		}
-		if strings.Contains(js, `"ParamRef"`) {
-			return errkind.New(errkind.Invalid, "the example has parameters ($1...) as pg_stat_statements normalizes statements: EXPLAIN needs literal values (or PostgreSQL 16's GENERIC_PLAN)")
-		}
-	}
-	return nil
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
-}
-
-// ExplainResult is the plan of a class's example.
-type ExplainResult struct {
-	Instance  string        `json:"instance"`
-	QueryID   string        `json:"query_id"`
-	Database  string        `json:"database,omitempty"`
-	Statement string        `json:"statement"`
-	Columns   []string      `json:"columns"`
-	Rows      [][]any       `json:"rows"`
-	Took      time.Duration `json:"took_ns"`
-}
-
-// sessioner opens a connection of its own (SET SESSION carries over).
-type sessioner interface {
-	Session(ctx context.Context) (engine.Conn, error)
-}
-
-// Explain runs EXPLAIN on a class's example, on the instance, read-only:
-// only a single SELECT is explained, in a read-only session, with a
-// statement timeout; only for a caller who may see the whole example.
+// Explain runs EXPLAIN of a class's example through the query console,
+// for p: a caller without a query grant on the instance gets the
+// console's refusal; one under masking rules is refused here (a plan
+// shows the literals the rules hide).
 func (s *Service) Explain(ctx context.Context, p auth.Principal, instance, queryID string) (ExplainResult, error) {
 	if err := p.Require(auth.SlowlogRead); err != nil {
 		return ExplainResult{}, err
@@ -176,77 +106,40 @@ func (s *Service) Explain(ctx context.Context, p auth.Principal, instance, query
 	if err != nil {
 		return ExplainResult{}, err
 	}
-	switch access, err := s.access(ctx, p, in.Name); {
-	case err != nil:
-		return ExplainResult{}, err
-	case access == AccessNone:
-		_, note := exampleFor(access, p, in.Name, in.Engine, "", "")
-		return ExplainResult{}, errkind.New(errkind.Forbidden, "refused: %s", note)
-	case access == AccessNormalized:
-		return ExplainResult{}, errkind.New(errkind.Forbidden, "%s", maskedExplain(p, in.Name))
-	}
 	c, err := s.findClass(ctx, in, queryID)
 	if err != nil {
 		return ExplainResult{}, err
 	}
-	stmt, err := explainable(in.Engine, c.ex)
+	if s.Explainer == nil {
+		return ExplainResult{}, errkind.New(errkind.Unavailable, "EXPLAIN on demand runs through the query console, which this server lacks")
+	}
+	access, err := s.access(ctx, p, in.Name)
 	if err != nil {
 		return ExplainResult{}, err
 	}
-	timeout := s.ExplainTimeout
-	if timeout <= 0 {
-		timeout = 5 * time.Second
+	stmt, why := explainStatement(in.Engine, c.ex)
+	switch {
+	case access == AccessNone:
+		// The console refuses with its rule (no grant on the instance).
+		if why != nil {
+			stmt = c.ex
+		}
+	case access == AccessNormalized:
+		return ExplainResult{}, &refusal{rule: RuleMaskedExample, err: errkind.New(errkind.Forbidden, "%s", maskedExplain(p, in.Name))}
+	case why != nil:
+		return ExplainResult{}, why
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout+2*time.Second)
-	defer cancel()
-	conn, err := s.inv.Connect(ctx, instance, c.exDB)
+	out, err := s.Explainer.Explain(ctx, p, ExplainRequest{Instance: in.Name, Database: c.exDB, Statement: stmt, Timeout: s.ExplainTimeout})
 	if err != nil {
 		return ExplainResult{}, err
 	}
-	defer conn.Close()
-	if sp, ok := conn.(sessioner); ok {
-		sess, err := sp.Session(ctx)
-		if err != nil {
-			return ExplainResult{}, fmt.Errorf("explain on %q: %w", instance, err)
-		}
-		defer sess.Close()
-		conn = sess
+	return ExplainResult{Instance: in.Name, RanOn: out.RanOn, QueryID: c.qid, Database: c.exDB, Statement: "EXPLAIN " + stmt,
+		Columns: out.Columns, Rows: out.Rows, Notes: out.Notes, Took: out.Took}, nil
+}
+
+func article(w string) string {
+	if w != "" && strings.ContainsRune("AEIOU", rune(w[0])) {
+		return "an"
 	}
-	var setup []string
-	query := "EXPLAIN " + stmt
-	secs := strconv.FormatFloat(timeout.Seconds(), 'f', -1, 64)
-	switch in.Engine {
-	case engine.MariaDB:
-		setup = []string{"SET SESSION TRANSACTION READ ONLY"}
-		query = "SET STATEMENT max_statement_time=" + secs + " FOR EXPLAIN " + stmt
-	case engine.MySQL:
-		setup = []string{"SET SESSION TRANSACTION READ ONLY", "SET SESSION max_execution_time=" + strconv.FormatInt(timeout.Milliseconds(), 10)}
-	case engine.TiDB:
-		setup = []string{"SET SESSION max_execution_time=" + strconv.FormatInt(timeout.Milliseconds(), 10)}
-	case engine.Postgres:
-		setup = []string{"SET statement_timeout = " + strconv.FormatInt(timeout.Milliseconds(), 10), "SET default_transaction_read_only = on"}
-	}
-	for _, q := range setup {
-		if _, err := conn.Exec(ctx, q); err != nil {
-			return ExplainResult{}, fmt.Errorf("explain on %q: %s: %w", instance, q, err)
-		}
-	}
-	start := s.now()
-	rows, _, err := conn.Query(ctx, 1000, query)
-	if err != nil {
-		return ExplainResult{}, fmt.Errorf("explain on %q: %w", instance, err)
-	}
-	res := ExplainResult{Instance: instance, QueryID: c.qid, Database: c.exDB, Statement: "EXPLAIN " + stmt,
-		Columns: rows.Columns, Rows: rows.Values, Took: s.now().Sub(start)}
-	for _, r := range res.Rows {
-		for i, v := range r {
-			if b, ok := v.([]byte); ok {
-				r[i] = string(b)
-			}
-		}
-	}
-	if err := audit.Record(ctx, s.db, "slowlog.explain", instance, map[string]any{"query_id": c.qid}); err != nil {
-		return ExplainResult{}, err
-	}
-	return res, nil
+	return "a"
 }

@@ -82,7 +82,7 @@ func newFixture(t *testing.T, db *sqldb.DB) *fixture {
 	if f.query, err = query.NewService(db, box, inv, engine.NewRegistry(mysql.New(), postgres.New(), redis.New()), f.auth, log, query.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	f.svc.Examples = console{f.query}
+	f.svc.Examples, f.svc.Explainer = console{f.query}, console{f.query}
 	for _, u := range []struct {
 		name string
 		role auth.Role
@@ -358,15 +358,30 @@ func TestMariaDBUnderLoad(t *testing.T) {
 	if short, err := f.svc.Class(f.ctx, f.dba, "maria", slowlog.ShortQueryID(sel), all); err != nil || short.QueryID != sel {
 		t.Errorf("short id: %v %v", short.QueryID, err)
 	}
+	// EXPLAIN goes through the query console, for the caller: audited
+	// there, refused to a developer without a grant with the console's
+	// rule.
 	ex, err := f.svc.Explain(f.ctx, f.dba, "maria", sel)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ex.Rows) == 0 || !strings.Contains(strings.Join(ex.Columns, ","), "select_type") {
+	if len(ex.Rows) == 0 || !strings.Contains(strings.Join(ex.Columns, ","), "select_type") || ex.Statement != "EXPLAIN "+c.Example || ex.RanOn != "maria" {
 		t.Errorf("explain: %+v", ex)
 	}
+	var audited int
+	if err := f.db.QueryRowContext(f.ctx, "SELECT COUNT(*) FROM audit_log WHERE action = 'query.run' AND target = 'maria' AND detail LIKE ? AND detail LIKE ?",
+		"%\"explain\":true%", "%SELECT * FROM shop.orders WHERE id = %").Scan(&audited); err != nil || audited != 1 {
+		t.Errorf("the console audited %d EXPLAIN runs (%v)", audited, err)
+	}
+	if _, err := f.svc.Explain(f.ctx, f.dev, "maria", sel); errkind.Of(err) != errkind.Forbidden ||
+		!strings.Contains(err.Error(), "user dev (role developer) has no query grant on instance maria; a DBA can grant one") {
+		t.Errorf("explain without a grant: %v", err)
+	}
 	upd := slowlog.QueryID("update shop.orders set total = ? where id = ?")
-	if _, err := f.svc.Explain(f.ctx, f.dba, "maria", upd); errkind.Of(err) != errkind.Invalid || !strings.Contains(err.Error(), "not a SELECT") {
+	if d, err := f.svc.Class(f.ctx, f.dba, "maria", upd, all); err != nil || d.Explainable || !strings.Contains(d.WhyNot, "refuse EXPLAIN of a write") {
+		t.Errorf("class of an UPDATE: explainable %v (%q) %v", d.Explainable, d.WhyNot, err)
+	}
+	if _, err := f.svc.Explain(f.ctx, f.dba, "maria", upd); errkind.Of(err) != errkind.Invalid || !strings.Contains(err.Error(), "the example is an UPDATE: MariaDB and MySQL refuse EXPLAIN of a write") {
 		t.Errorf("explain of an UPDATE: %v", err)
 	}
 	if _, err := f.svc.Class(f.ctx, f.dba, "maria", "0x0123456789ABCDEF0123456789ABCDEF", all); errkind.Of(err) != errkind.NotFound {
@@ -558,6 +573,34 @@ func TestPostgres(t *testing.T) {
 	d, err := f.svc.Class(f.ctx, f.dba, "pg", found.QueryID, slowlog.Filter{})
 	if err != nil || d.Explainable || !strings.Contains(d.WhyNot, "parameters") {
 		t.Errorf("class: explainable=%v why=%q err=%v", d.Explainable, d.WhyNot, err)
+	}
+	if _, err := f.svc.Explain(f.ctx, f.dba, "pg", found.QueryID); errkind.Of(err) != errkind.Invalid || !strings.Contains(err.Error(), "parameters") {
+		t.Errorf("explain of a normalized statement: %v", err)
+	}
+	// A statement without constants keeps its text: EXPLAIN runs through
+	// the console, in the example's database; a developer without a
+	// grant gets the console's refusal.
+	for i := 0; i < 3; i++ {
+		if _, err := app.Exec(ctx, "SELECT count(*) FROM items WHERE name LIKE name"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.svc.Collect(f.ctx, "pg"); err != nil {
+		t.Fatal(err)
+	}
+	cnt := slowlog.QueryID(slowlog.Fingerprint("SELECT count(*) FROM items WHERE name LIKE name"))
+	if d, err := f.svc.Class(f.ctx, f.dba, "pg", cnt, slowlog.Filter{}); err != nil || !d.Explainable || d.ExampleDB != "postgres" {
+		t.Fatalf("class without constants: %+v %v", d, err)
+	}
+	plan, err := f.svc.Explain(f.ctx, f.dba, "pg", cnt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Columns) != 1 || plan.Columns[0] != "QUERY PLAN" || len(plan.Rows) == 0 || !strings.Contains(fmt.Sprint(plan.Rows), "items") {
+		t.Errorf("explain on PostgreSQL: %+v", plan)
+	}
+	if _, err := f.svc.Explain(f.ctx, f.dev, "pg", cnt); errkind.Of(err) != errkind.Forbidden || !strings.Contains(err.Error(), "no query grant on instance pg") {
+		t.Errorf("explain without a grant: %v", err)
 	}
 
 	// The store on PostgreSQL: an upload, ranges, pruning.

@@ -30,7 +30,8 @@ type Service struct {
 
 	// Bucket is the width of the stored time buckets (default 1h).
 	Bucket time.Duration
-	// ExplainTimeout bounds an EXPLAIN run on demand (default 5s).
+	// ExplainTimeout bounds an EXPLAIN run on demand (default 5s; the
+	// console's statement timeout when that is lower).
 	ExplainTimeout time.Duration
 	// BatchRows is how many mysql.slow_log rows one collection reads per
 	// query (default 5000), MaxBatches how many queries (default 20).
@@ -41,6 +42,9 @@ type Service struct {
 	// Examples decides who sees which examples (app wires the query
 	// console's grants and masking rules); nil shows none.
 	Examples ExampleAccessor
+	// Explainer runs EXPLAIN of examples through the query console (app
+	// wires it); nil offers none.
+	Explainer Explainer
 }
 
 // NewService returns a Service.
@@ -341,8 +345,9 @@ type ClassDetail struct {
 	ExampleDB        string    `json:"example_db,omitempty"`
 	ExampleAt        time.Time `json:"example_at,omitzero"`
 	ExampleQueryTime float64   `json:"example_query_time"`
-	// Explainable says whether EXPLAIN can run on the example; Why not
-	// otherwise.
+	// Explainable says whether EXPLAIN of the example is offered to the
+	// caller (the console still checks the statement); WhyNot says why
+	// not otherwise.
 	Explainable bool   `json:"explainable"`
 	WhyNot      string `json:"why_not_explainable,omitempty"`
 }
@@ -456,13 +461,15 @@ func (s *Service) Class(ctx context.Context, p auth.Principal, instance, queryID
 	if s.Examples == nil {
 		d.ExampleNote = "no example: examples are shown by the query console's grants, and this server has no query console"
 	}
-	switch _, err := explainable(in.Engine, c.ex); {
-	case err != nil:
-		d.WhyNot = err.Error()
+	switch _, err := explainStatement(in.Engine, c.ex); {
+	case s.Explainer == nil:
+		d.WhyNot = "EXPLAIN on demand runs through the query console, which this server lacks"
 	case access == AccessNone:
 		d.WhyNot = d.ExampleNote
 	case access == AccessNormalized:
 		d.WhyNot = maskedExplain(p, in.Name)
+	case err != nil:
+		d.WhyNot = err.Error()
 	default:
 		d.Explainable = true
 	}

@@ -61,6 +61,22 @@ func (c slowlogConsole) ExampleAccess(ctx context.Context, p auth.Principal, ins
 	return slowlog.AccessNone, nil
 }
 
+func (c slowlogConsole) Explain(ctx context.Context, p auth.Principal, req slowlog.ExplainRequest) (slowlog.ExplainOutput, error) {
+	r := query.Request{Instance: req.Instance, Database: req.Database, Statement: req.Statement}
+	if req.Timeout > 0 {
+		r.Timeout = req.Timeout.String()
+	}
+	res, err := c.q.Explain(ctx, p, r)
+	if err != nil {
+		return slowlog.ExplainOutput{}, err
+	}
+	out := slowlog.ExplainOutput{RanOn: res.RanOn, Rows: res.Rows, Notes: res.Notes, Took: res.Took}
+	for _, col := range res.Columns {
+		out.Columns = append(out.Columns, col.Name)
+	}
+	return out, nil
+}
+
 // TestSlowlogPages drives the slow-query pages against a real MariaDB: a
 // DBA uploads a slow log and collects; a developer reads the top classes
 // and a class with its trend chart, sees no example until granted a query
@@ -85,7 +101,7 @@ func TestSlowlogPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := slowlog.NewService(f.db, f.inv, log)
-	svc.Examples = slowlogConsole{qs}
+	svc.Examples, svc.Explainer = slowlogConsole{qs}, slowlogConsole{qs}
 	u, err := newSite(&Server{Auth: f.auth, Inventory: f.inv, Audit: f.audit, Engines: engine.NewRegistry(mysql.New()), Log: log, Version: "test", Slowlog: svc})
 	if err != nil {
 		t.Fatal(err)
@@ -170,8 +186,8 @@ func TestSlowlogPages(t *testing.T) {
 	expect(t, "explain", ex, http.StatusOK, "")
 	expectBody(t, "explain", ex, `id="explain-result"`, "select_type", "EXPLAIN SELECT v FROM t WHERE id = 5")
 	u2 := dev.get("/slowlog/m1/classes/" + upd + "?range=1h")
-	expectBody(t, "update class", u2, `id="explain-unavailable"`, "not a SELECT")
-	if r := dev.post("/slowlog/m1/classes/"+upd+"/explain", nil); r.status != http.StatusBadRequest || !strings.Contains(r.body, "not a SELECT") {
+	expectBody(t, "update class", u2, `id="explain-unavailable"`, "refuse EXPLAIN of a write")
+	if r := dev.post("/slowlog/m1/classes/"+upd+"/explain", nil); r.status != http.StatusBadRequest || !strings.Contains(r.body, "refuse EXPLAIN of a write") {
 		t.Errorf("explain of an UPDATE: %d", r.status)
 	}
 
