@@ -13,8 +13,11 @@
 // (never single events) from uploaded slow logs and from the servers
 // themselves (mysql.slow_log, performance_schema statement digests,
 // pg_stat_statements, Redis SLOWLOG; Collector does it periodically),
-// answers top classes over a time range and a class's trend, and runs
-// EXPLAIN of a class's example on demand, read-only.
+// answers top classes over a time range and a class's trend, shows a
+// class's example only as the query console's grants and masking rules
+// allow (ExampleAccessor; examples are redacted of credentials and secret
+// columns first), and runs EXPLAIN of it on demand through the console
+// (Explainer). Numbers out of range skip their event (SkippedEvent).
 //
 // It owns the tables slowlog_classes, slowlog_buckets, slowlog_sources and
 // slowlog_counters (migrations 00007). docs/slowlog.md describes the
