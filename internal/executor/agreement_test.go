@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/dbfleet/dbfleet/internal/sql"
+	"github.com/dbfleet/dbfleet/internal/sql/sqltest"
 )
 
 // agreementCases are the executor's part of the golden agreement on what a
@@ -14,9 +15,9 @@ import (
 // is the executor's decision for each statement sql.Split returns: how it
 // runs (runMode), with "+backup" when it is refused without backup_done.
 //
-// internal/sql/testdata/classify.golden, the table every consumer is to
-// share, was not on main when this test was written; these cases are
-// the examples of code review problem 2 and belong in it when it lands.
+// These are the examples of code review problem 2 with the executor's
+// decision for each; TestAgreementWithGolden runs every statement of
+// internal/sql/testdata/classify.golden, the table every consumer shares.
 var agreementCases = []struct {
 	name string
 	d    sql.Dialect
@@ -137,7 +138,7 @@ func checkDecision(t *testing.T, d sql.Dialect, s *stmt, mode runMode) {
 			t.Errorf("%q: refused: %s %v", s.Text, mode, errNoBackup)
 		}
 	}
-	if d == sql.Postgres && c.NonTx && mode != modeAlone {
+	if d == sql.Postgres && c.NonTx && mode != modeAlone && c.Kind != sql.KindTxn {
 		t.Errorf("%q cannot run in a transaction block but runs %s", s.Text, mode)
 	}
 	if mode == modePGDDL || mode == modeUnits {
@@ -185,4 +186,34 @@ func TestAgreementScriptsRun(t *testing.T) {
 	if s := ex.Statements[0]; s.Kind != KindDML || s.RowsAffected != 1 || !strings.HasPrefix(s.Rollback, "not available: the MySQL grammar read the statement normalised") {
 		t.Errorf("/*M! DELETE: kind %s, rows %d, rollback %q", s.Kind, s.RowsAffected, s.Rollback)
 	}
+}
+
+// TestAgreementWithGolden runs the executor's classification over every
+// statement of internal/sql's golden file: the executor reads each
+// statement as the front end does (same class), and its decision follows
+// from that class alone.
+func TestAgreementWithGolden(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, c sqltest.Case, g sqltest.Stmt) {
+		if g.Client || g.Err != "" {
+			return // the executor refuses the script (tested above)
+		}
+		stmts, err := parseScript(c.Dialect, g.Text)
+		if err != nil {
+			// A script of one statement the executor refuses as a whole
+			// (a psql command, an unterminated quote...) must be one the
+			// front end could not read either.
+			if g.Parsed() && g.Class.Kind != sql.KindTxn {
+				t.Fatalf("refused %q, which the front end reads as %+v: %v", g.Text, g.Class, err)
+			}
+			return
+		}
+		if len(stmts) != 1 {
+			t.Fatalf("%q: %d statements, the front end has 1", g.Text, len(stmts))
+		}
+		s := stmts[0]
+		if s.class != g.Class {
+			t.Errorf("%q: executor class %+v, golden %+v", g.Text, s.class, g.Class)
+		}
+		checkDecision(t, c.Dialect, s, modeOf(c.Dialect, s.class))
+	}, sql.MariaDB, sql.MySQL, sql.Postgres)
 }

@@ -30,6 +30,9 @@ func parseStmt(s *Stmt) *syntaxError {
 	}
 	s.Notes, s.OrReplace, s.Online = p.Notes, p.OrReplace, p.Online
 	s.Manual = p.Manual
+	// The front end's one answer for what the statement is (from the tree
+	// when there is one), not the splitter's first-words guess.
+	s.Kind = p.Class().Kind
 	if op, ok := routineVerbs[s.Verb]; ok && p.MySQL == nil && p.PG == nil {
 		s.Op = op
 	}
