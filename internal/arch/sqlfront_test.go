@@ -31,10 +31,6 @@ var pgQueryEntryPoints = map[string]bool{
 	"FingerprintToUInt64": true, "IsUtilityStmt": true,
 }
 
-// pendingFrontEnd lists the files still being moved onto internal/sql;
-// the list only shrinks.
-var pendingFrontEnd = map[string]bool{}
-
 // frontEndViolations lists the uses of a parser in one Go file.
 func frontEndViolations(fset *token.FileSet, path string, f *ast.File) []string {
 	var out []string
@@ -74,7 +70,6 @@ func TestOneSQLFrontEnd(t *testing.T) {
 	}
 	files := 0
 	var bad []string
-	seenPending := map[string]bool{}
 	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -100,13 +95,7 @@ func TestOneSQLFrontEnd(t *testing.T) {
 			return err
 		}
 		files++
-		for _, v := range frontEndViolations(fset, rel, f) {
-			if pendingFrontEnd[rel] {
-				seenPending[rel] = true
-				continue
-			}
-			bad = append(bad, v)
-		}
+		bad = append(bad, frontEndViolations(fset, rel, f)...)
 		return nil
 	})
 	if err != nil {
@@ -118,11 +107,6 @@ func TestOneSQLFrontEnd(t *testing.T) {
 	sort.Strings(bad)
 	for _, b := range bad {
 		t.Error(b)
-	}
-	for f := range pendingFrontEnd {
-		if !seenPending[f] {
-			t.Errorf("%s no longer runs a parser of its own: remove it from pendingFrontEnd", f)
-		}
 	}
 }
 
