@@ -38,7 +38,7 @@ func FuzzSplit(f *testing.F) {
 			if s.Start < s.SpanStart || s.End > s.SpanEnd || s.Start >= s.End {
 				t.Fatalf("statement %d text [%d,%d) outside span [%d,%d)", i+1, s.Start, s.End, s.SpanStart, s.SpanEnd)
 			}
-			if src[s.Start:s.End] != s.Text || strings.TrimSpace(s.Text) == "" {
+			if src[s.Start:s.End] != s.Text || strings.TrimFunc(s.Text, func(r rune) bool { return r < 0x80 && isSpace(byte(r)) }) == "" {
 				t.Fatalf("statement %d text %q does not match offsets", i+1, s.Text)
 			}
 			if l, c := lines.Position(s.Start); l != s.Line || c != s.Column {

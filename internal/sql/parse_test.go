@@ -176,6 +176,23 @@ func TestRender(t *testing.T) {
 		{MariaDB, "SELECT 1 /*T! , 'a */ , (SELECT secret FROM k) /*' */", ""},
 		{MariaDB, "SELECT 1 /*!50000 , (SELECT secret FROM k) */", "SELECT 1,(SELECT `secret` FROM `k`) AS `(SELECT ``secret`` FROM ``k``)`"},
 		{Postgres, "select  a , count(*) from s.t -- c\n where x = 'it''s'", "SELECT a, count(*) FROM s.t WHERE x = 'it''s'"},
+		// pg_query's reader turns an empty string field of a utility
+		// statement into NULL: the deparser would crash or print another
+		// statement. Each is refused; a failure here kills the test binary.
+		{Postgres, "ROLLBACK PREPARED ''", ""},
+		{Postgres, "COMMIT PREPARED ''", ""},
+		{Postgres, "PREPARE TRANSACTION $$$$", ""},
+		{Postgres, "LOAD ''", ""},
+		{Postgres, "ALTER TYPE e ADD VALUE ''", ""},
+		{Postgres, "ALTER TYPE e RENAME VALUE '' TO 'x'", ""},
+		{Postgres, "ALTER TYPE e ADD VALUE 'x' BEFORE $a$$a$", ""},
+		{Postgres, "CREATE CONVERSION c FOR '' TO 'UTF8' FROM f", ""},
+		{Postgres, "ALTER SUBSCRIPTION s CONNECTION ''", ""},
+		{Postgres, "COPY t FROM ''", ""},
+		// An empty constant in an expression prints exactly.
+		{Postgres, "SELECT '', $$$$, E'' FROM t WHERE a = '' AND b LIKE ''", "SELECT '', '', '' FROM t WHERE a = '' AND b LIKE ''"},
+		{Postgres, "UPDATE t SET a = '' WHERE b = ''", "UPDATE t SET a = '' WHERE b = ''"},
+		{Postgres, "ROLLBACK PREPARED 'tx1'", "ROLLBACK PREPARED 'tx1'"},
 	}
 	for _, tt := range tests {
 		p, err := Parse(tt.d, tt.text)
