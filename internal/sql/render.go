@@ -112,12 +112,13 @@ func keepColumnNames(n ast.StmtNode) {
 // can. Its protobuf reader turns an empty string field into NULL: a string
 // constant of an expression keeps its value (A_Const), but the string
 // fields of utility statements do not, and the deparser then prints
-// something else (RENAME VALUE ” becomes ADD VALUE, COPY FROM ” becomes
-// FROM STDIN) or dereferences NULL and kills the process (PREPARE
-// TRANSACTION ”, COMMIT/ROLLBACK PREPARED ”, LOAD ”, CREATE CONVERSION
-// FOR ”, ALTER SUBSCRIPTION CONNECTION ”, ALTER TYPE ADD VALUE ”; found
-// by FuzzParsePostgres). Queries and DML print exactly; a utility
-// statement with an empty string literal is refused before deparsing.
+// another statement (RENAME VALUE of the empty label becomes ADD VALUE,
+// COPY FROM the empty file name becomes FROM STDIN) or dereferences NULL
+// and kills the process (PREPARE TRANSACTION, COMMIT PREPARED and ROLLBACK
+// PREPARED with an empty id, LOAD, CREATE CONVERSION, ALTER SUBSCRIPTION
+// CONNECTION and ALTER TYPE ADD VALUE with an empty string; found by
+// FuzzParsePostgres). Queries and DML print exactly; a utility statement
+// with an empty string literal is refused before deparsing.
 func pgLossy(p *Parsed) string {
 	switch p.PG.GetNode().(type) {
 	case *pg.Node_SelectStmt, *pg.Node_InsertStmt, *pg.Node_UpdateStmt, *pg.Node_DeleteStmt,
