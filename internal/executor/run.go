@@ -170,12 +170,28 @@ func (r *runner) connect() error {
 	if err != nil {
 		return fmt.Errorf("session id: %w", err)
 	}
-	fmt.Sscan(str(rows.Values[0][0]), &r.sessID)
+	if r.sessID, err = sessionID(rows); err != nil {
+		return fmt.Errorf("session id on %s: %w", r.ex.Instance, err)
+	}
 	r.throttle = newThrottler(r)
 	if r.opts.Rollback == RollbackBinlog && !r.opts.DryRun {
 		return r.checkBinlog(ctx)
 	}
 	return nil
+}
+
+// sessionID reads the session's id (it is what KILL QUERY and
+// pg_cancel_backend stop a statement by): one positive integer.
+func sessionID(rows *engine.Rows) (int64, error) {
+	if len(rows.Values) == 0 || len(rows.Values[0]) == 0 {
+		return 0, errors.New("the server returned no row")
+	}
+	var id int64
+	v := str(rows.Values[0][0])
+	if _, err := fmt.Sscan(v, &id); err != nil || id <= 0 {
+		return 0, fmt.Errorf("%q is not a session id", v)
+	}
+	return id, nil
 }
 
 func (r *runner) close() {

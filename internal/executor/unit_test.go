@@ -9,6 +9,7 @@ import (
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
 
+	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/sql"
 )
@@ -396,6 +397,33 @@ func TestCommitLag(t *testing.T) {
 		ap, _ := parsePositions(sql.MySQL, tc.applied)
 		if got := th.commitLag(ap, now); got != tc.want {
 			t.Errorf("applied %s: lag %s, want %s", tc.applied, got, tc.want)
+		}
+	}
+}
+
+// TestSessionID: the id KILL QUERY stops a statement by is read or the run
+// does not start; a value that is not a positive integer is an error.
+func TestSessionID(t *testing.T) {
+	for _, tc := range []struct {
+		v    []any
+		want int64
+		err  string
+	}{
+		{[]any{int64(42)}, 42, ""},
+		{[]any{[]byte("7")}, 7, ""},
+		{[]any{"13"}, 13, ""},
+		{nil, 0, "no row"},
+		{[]any{nil}, 0, `"" is not a session id`},
+		{[]any{"x1"}, 0, `"x1" is not a session id`},
+		{[]any{int64(0)}, 0, `"0" is not a session id`},
+	} {
+		rows := &engine.Rows{Columns: []string{"id"}}
+		if tc.v != nil {
+			rows.Values = [][]any{tc.v}
+		}
+		got, err := sessionID(rows)
+		if got != tc.want || (err == nil) != (tc.err == "") || err != nil && !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("sessionID(%v) = %d, %v; want %d, %q", tc.v, got, err, tc.want, tc.err)
 		}
 	}
 }

@@ -107,7 +107,12 @@ func (st *store) settings(ctx context.Context, q sqldb.Querier, cluster string) 
 	}
 	s.MaxLag, s.AntiFlap, s.UpdatedAt = Duration(maxLag)*Duration(time.Millisecond), Duration(antiFlap)*Duration(time.Millisecond), sqldb.Time(updated)
 	s.ReplPasswordSet = sealed != ""
-	if err := json.Unmarshal([]byte(hooks), &s.Hooks); err != nil || s.Hooks == nil {
+	if hooks != "" {
+		if err := json.Unmarshal([]byte(hooks), &s.Hooks); err != nil {
+			return s, "", fmt.Errorf("decode hooks of HA settings of %q: %w", cluster, err)
+		}
+	}
+	if s.Hooks == nil {
 		s.Hooks = map[string][]string{}
 	}
 	return s, sealed, nil
@@ -229,16 +234,27 @@ func (st *store) begin(ctx context.Context, r *Recovery, antiFlap time.Duration,
 					b.ID, r.Cluster, b.Origin, b.Kind, b.State, b.ID)
 			}
 		}
+		// Look for a running one first: after the unique index refuses the
+		// insert, PostgreSQL answers nothing more in this transaction.
+		var other int64
+		err := tx.QueryRowContext(ctx, "SELECT id FROM ha_recoveries WHERE cluster = ? AND state = 'running'", r.Cluster).Scan(&other)
+		switch {
+		case err == nil:
+			return errkind.New(errkind.Conflict, "recovery #%d of cluster %q is running; wait for it to end", other, r.Cluster)
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("find the running recovery of %q: %w", r.Cluster, err)
+		}
 		now := sqldb.Now()
 		r.StartedAt, r.UpdatedAt, r.State = sqldb.Time(now), sqldb.Time(now), StateRunning
-		diag, _ := json.Marshal(r.Diagnosis)
-		err := tx.QueryRowContext(ctx, `INSERT INTO ha_recoveries (cluster, kind, origin, state, old_primary, diagnosis, started_by, holder, started_at, updated_at)
+		diag, err := json.Marshal(r.Diagnosis)
+		if err != nil {
+			return fmt.Errorf("encode diagnosis of a recovery of %q: %w", r.Cluster, err)
+		}
+		err = tx.QueryRowContext(ctx, `INSERT INTO ha_recoveries (cluster, kind, origin, state, old_primary, diagnosis, started_by, holder, started_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			r.Cluster, r.Kind, r.Origin, string(StateRunning), r.OldPrimary, string(diag), r.StartedBy, holder, now, now).Scan(&r.ID)
 		if sqldb.IsUniqueViolation(err) {
-			var other int64
-			_ = tx.QueryRowContext(ctx, "SELECT id FROM ha_recoveries WHERE cluster = ? AND state = 'running'", r.Cluster).Scan(&other)
-			return errkind.New(errkind.Conflict, "recovery #%d of cluster %q is running; wait for it to end", other, r.Cluster)
+			return errkind.New(errkind.Conflict, "another recovery of cluster %q is running; wait for it to end", r.Cluster)
 		}
 		if err != nil {
 			return fmt.Errorf("record recovery of %q: %w", r.Cluster, err)
@@ -247,31 +263,53 @@ func (st *store) begin(ctx context.Context, r *Recovery, antiFlap time.Duration,
 	})
 }
 
+// addStep records a new step of recovery id and its progress, in one
+// transaction.
 func (st *store) addStep(ctx context.Context, id int64, s Step) error {
-	_, err := st.db.ExecContext(ctx, `INSERT INTO ha_recovery_steps (recovery_id, seq, name, instance, status, detail, error, started_at, took_ms)
+	return st.db.InTx(ctx, func(tx *sqldb.Tx) error { return insertStep(ctx, tx, id, s) })
+}
+
+func insertStep(ctx context.Context, tx *sqldb.Tx, id int64, s Step) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO ha_recovery_steps (recovery_id, seq, name, instance, status, detail, error, started_at, took_ms)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, s.Seq, s.Name, s.Instance, s.Status, s.Detail, s.Error, s.StartedAt.UnixMilli(), time.Duration(s.Took).Milliseconds())
 	if err != nil {
 		return fmt.Errorf("record step %q of recovery %d: %w", s.Name, id, err)
 	}
-	_, err = st.db.ExecContext(ctx, "UPDATE ha_recoveries SET updated_at = ? WHERE id = ?", sqldb.Now(), id)
-	return err
+	return touch(ctx, tx, id)
 }
 
+// updateStep records a step's outcome and the recovery's progress, in one
+// transaction.
 func (st *store) updateStep(ctx context.Context, id int64, s Step) error {
-	_, err := st.db.ExecContext(ctx, `UPDATE ha_recovery_steps SET status = ?, detail = ?, error = ?, took_ms = ? WHERE recovery_id = ? AND seq = ?`,
-		s.Status, s.Detail, s.Error, time.Duration(s.Took).Milliseconds(), id, s.Seq)
-	if err != nil {
-		return fmt.Errorf("record step %q of recovery %d: %w", s.Name, id, err)
+	return st.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE ha_recovery_steps SET status = ?, detail = ?, error = ?, took_ms = ? WHERE recovery_id = ? AND seq = ?`,
+			s.Status, s.Detail, s.Error, time.Duration(s.Took).Milliseconds(), id, s.Seq)
+		if err != nil {
+			return fmt.Errorf("record step %q of recovery %d: %w", s.Name, id, err)
+		}
+		return touch(ctx, tx, id)
+	})
+}
+
+// touch records that recovery id made progress (interruptStale reads it).
+func touch(ctx context.Context, tx *sqldb.Tx, id int64) error {
+	if _, err := tx.ExecContext(ctx, "UPDATE ha_recoveries SET updated_at = ? WHERE id = ?", sqldb.Now(), id); err != nil {
+		return fmt.Errorf("record progress of recovery %d: %w", id, err)
 	}
-	_, err = st.db.ExecContext(ctx, "UPDATE ha_recoveries SET updated_at = ? WHERE id = ?", sqldb.Now(), id)
-	return err
+	return nil
 }
 
 // finish records the end of a recovery; manual recoveries are
 // acknowledged by whoever started them.
 func (st *store) finish(ctx context.Context, r *Recovery) error {
-	plan, _ := json.Marshal(r.Plan)
-	next, _ := json.Marshal(r.NextSteps)
+	plan, err := json.Marshal(r.Plan)
+	if err != nil {
+		return fmt.Errorf("encode plan of recovery %d: %w", r.ID, err)
+	}
+	next, err := json.Marshal(r.NextSteps)
+	if err != nil {
+		return fmt.Errorf("encode next steps of recovery %d: %w", r.ID, err)
+	}
 	now := sqldb.Now()
 	r.EndedAt, r.UpdatedAt = sqldb.Time(now), sqldb.Time(now)
 	r.Took = Duration(r.EndedAt.Sub(r.StartedAt))
@@ -314,13 +352,21 @@ func scanRecovery(row interface{ Scan(...any) error }) (Recovery, error) {
 	}
 	if diag != "" && diag != "null" {
 		r.Diagnosis = &Diagnosis{}
-		_ = json.Unmarshal([]byte(diag), r.Diagnosis)
+		if err := json.Unmarshal([]byte(diag), r.Diagnosis); err != nil {
+			return r, fmt.Errorf("decode diagnosis of recovery %d: %w", r.ID, err)
+		}
 	}
 	if plan != "" && plan != "null" {
 		r.Plan = &Plan{}
-		_ = json.Unmarshal([]byte(plan), r.Plan)
+		if err := json.Unmarshal([]byte(plan), r.Plan); err != nil {
+			return r, fmt.Errorf("decode plan of recovery %d: %w", r.ID, err)
+		}
 	}
-	_ = json.Unmarshal([]byte(next), &r.NextSteps)
+	if next != "" {
+		if err := json.Unmarshal([]byte(next), &r.NextSteps); err != nil {
+			return r, fmt.Errorf("decode next steps of recovery %d: %w", r.ID, err)
+		}
+	}
 	r.Steps = []Step{}
 	return r, nil
 }
@@ -343,12 +389,15 @@ func (st *store) recovery(ctx context.Context, q sqldb.Querier, id int64) (Recov
 		var s Step
 		var started, took int64
 		if err := rows.Scan(&s.Seq, &s.Name, &s.Instance, &s.Status, &s.Detail, &s.Error, &started, &took); err != nil {
-			return r, err
+			return r, fmt.Errorf("read steps of recovery %d: %w", id, err)
 		}
 		s.StartedAt, s.Took = sqldb.Time(started), Duration(time.Duration(took)*time.Millisecond)
 		r.Steps = append(r.Steps, s)
 	}
-	return r, rows.Err()
+	if err := rows.Err(); err != nil {
+		return r, fmt.Errorf("read steps of recovery %d: %w", id, err)
+	}
+	return r, nil
 }
 
 func (st *store) recoveries(ctx context.Context, cluster string, limit int) ([]Recovery, error) {
@@ -413,22 +462,34 @@ func (st *store) pendingFences(ctx context.Context) ([]Recovery, error) {
 	for rows.Next() {
 		r, err := scanRecovery(rows)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("list pending fences: %w", err)
 		}
 		out = append(out, r)
 	}
 	return out, rows.Err()
 }
 
+// fenced records that the old primary of recovery id was fenced late: a
+// step numbered after the last one, and the fence no longer pending. The
+// read of the last step number and the writes share one transaction, so
+// two writers cannot pick the same number.
 func (st *store) fenced(ctx context.Context, id int64, how string) error {
-	var seq int
-	_ = st.db.QueryRowContext(ctx, "SELECT COALESCE(MAX(seq), 0) FROM ha_recovery_steps WHERE recovery_id = ?", id).Scan(&seq)
-	now := time.Now()
-	if err := st.addStep(ctx, id, Step{Seq: seq + 1, Name: "fence (deferred)", Status: StepDone, Detail: how, StartedAt: now}); err != nil {
-		return err
-	}
-	_, err := st.db.ExecContext(ctx, "UPDATE ha_recoveries SET fence_pending = ?, updated_at = ? WHERE id = ?", false, sqldb.Now(), id)
-	return err
+	return st.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		if err := tx.Lock(ctx, fmt.Sprintf("ha.recovery.%d.steps", id)); err != nil {
+			return err
+		}
+		var seq int
+		if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(seq), 0) FROM ha_recovery_steps WHERE recovery_id = ?", id).Scan(&seq); err != nil {
+			return fmt.Errorf("read steps of recovery %d: %w", id, err)
+		}
+		if err := insertStep(ctx, tx, id, Step{Seq: seq + 1, Name: "fence (deferred)", Status: StepDone, Detail: how, StartedAt: time.Now()}); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE ha_recoveries SET fence_pending = ?, updated_at = ? WHERE id = ?", false, sqldb.Now(), id); err != nil {
+			return fmt.Errorf("record the fence of recovery %d: %w", id, err)
+		}
+		return nil
+	})
 }
 
 // interruptStale marks running recoveries that stopped reporting progress
@@ -437,29 +498,38 @@ func (st *store) interruptStale(ctx context.Context, olderThan time.Duration) ([
 	cutoff := sqldb.Now() - olderThan.Milliseconds()
 	rows, err := st.db.QueryContext(ctx, "SELECT id FROM ha_recoveries WHERE state = 'running' AND updated_at < ?", cutoff)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("list stale recoveries: %w", err)
 	}
 	var ids []int64
 	for rows.Next() {
 		var id int64
-		if err := rows.Scan(&id); err == nil {
-			ids = append(ids, id)
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("list stale recoveries: %w", err)
 		}
+		ids = append(ids, id)
 	}
+	err = rows.Err()
 	rows.Close()
+	if err != nil {
+		return nil, fmt.Errorf("list stale recoveries: %w", err)
+	}
 	for _, id := range ids {
 		msg := fmt.Sprintf("interrupted: no progress for over %s (the dbfleet process running it stopped); check the cluster's topology and finish by hand", olderThan)
-		next, _ := json.Marshal([]string{"run dbfleet cluster topology on the cluster and compare with the steps recorded here",
+		next, err := json.Marshal([]string{"run dbfleet cluster topology on the cluster and compare with the steps recorded here",
 			"finish the remaining steps by hand (see docs/ha.md, failed failover runbook), then dbfleet cluster ack " + fmt.Sprint(id)})
+		if err != nil {
+			return ids, err
+		}
 		if _, err := st.db.ExecContext(ctx, `UPDATE ha_recoveries SET state = 'failed', error = ?, next_steps = ?, ended_at = ?, updated_at = ?
 			WHERE id = ? AND state = 'running'`, msg, string(next), sqldb.Now(), sqldb.Now(), id); err != nil {
-			return ids, err
+			return ids, fmt.Errorf("mark recovery %d interrupted: %w", id, err)
 		}
 	}
 	return ids, nil
 }
 
-// stepLine renders a step for text output.
+// line renders a step for text output.
 func (s Step) line() string {
 	inst := ""
 	if s.Instance != "" {

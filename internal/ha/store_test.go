@@ -2,6 +2,7 @@ package ha
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -97,7 +98,7 @@ func TestStore(t *testing.T) {
 			t.Fatal(err)
 		}
 		r2 := &Recovery{Cluster: "c1", Kind: KindSwitchover, Origin: OriginManual, StartedBy: "ann"}
-		if err := e.ha.st.begin(sys, r2, time.Hour, "h2"); !errkind.Is(err, errkind.Conflict) || !strings.Contains(err.Error(), "is running") {
+		if err := e.ha.st.begin(sys, r2, time.Hour, "h2"); !errkind.Is(err, errkind.Conflict) || !strings.Contains(err.Error(), fmt.Sprintf("recovery #%d of cluster \"c1\" is running", r1.ID)) {
 			t.Errorf("second running recovery: %v", err)
 		}
 		if _, err := e.ha.st.ack(ctx, r1.ID, ""); !errkind.Is(err, errkind.Conflict) {
@@ -170,6 +171,76 @@ func TestStore(t *testing.T) {
 		entries, err := audit.NewLog(db).List(ctx, audit.Filter{Action: "ha."})
 		if err != nil || len(entries) < 6 {
 			t.Errorf("audit entries: %d %v", len(entries), err)
+		}
+	})
+}
+
+// TestStoreKeepsErrors: a recovery row that cannot be decoded is an error
+// naming the recovery and the field, never an empty plan; a late fence is
+// numbered after the last step and clears the pending flag.
+func TestStoreKeepsErrors(t *testing.T) {
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		e := newEnv(t, db, Options{})
+		ctx := e.ctx
+		if _, err := e.inv.AddCluster(ctx, inventory.Cluster{Name: "c1", Engine: engine.MariaDB}); err != nil {
+			t.Fatal(err)
+		}
+		sys := context.Background()
+		r := &Recovery{Cluster: "c1", Kind: KindFailover, Origin: OriginManual, OldPrimary: "db1", StartedBy: "ann",
+			Diagnosis: &Diagnosis{}}
+		if err := e.ha.st.begin(sys, r, time.Hour, "h1"); err != nil {
+			t.Fatal(err)
+		}
+		run := &run{s: e.ha, rec: r}
+		for _, name := range []string{"stop", "promote"} {
+			if err := run.step(sys, name, "db2", func(context.Context) (string, error) { return "ok", nil }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r.State, r.Plan, r.NextSteps, r.FencePending = StateDone, &Plan{}, []string{"look"}, true
+		if err := e.ha.st.finish(sys, r); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.ha.st.fenced(sys, r.ID, "stonith"); err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.ha.Recovery(ctx, r.ID)
+		if err != nil || len(got.Steps) != 3 || got.Steps[2].Seq != 3 || got.Steps[2].Detail != "stonith" || got.FencePending {
+			t.Fatalf("after a late fence: %+v %v", got, err)
+		}
+
+		for _, tc := range []struct{ column, want string }{
+			{"plan", "decode plan of recovery"},
+			{"diagnosis", "decode diagnosis of recovery"},
+			{"next_steps", "decode next steps of recovery"},
+		} {
+			if _, err := db.ExecContext(ctx, "UPDATE ha_recoveries SET "+tc.column+" = ? WHERE id = ?", `{"truncated`, r.ID); err != nil {
+				t.Fatal(err)
+			}
+			want := fmt.Sprintf("%s %d", tc.want, r.ID)
+			if _, err := e.ha.Recovery(ctx, r.ID); err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("Recovery with a corrupted %s: %v, want %q", tc.column, err, want)
+			}
+			if _, err := e.ha.Recoveries(ctx, "c1", 10); err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("Recoveries with a corrupted %s: %v, want %q", tc.column, err, want)
+			}
+			if _, err := db.ExecContext(ctx, "UPDATE ha_recoveries SET "+tc.column+" = ? WHERE id = ?", "null", r.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		if _, err := e.ha.Settings(ctx, "c1"); err != nil {
+			t.Fatal(err)
+		}
+		mode := ModeNotify
+		if _, err := e.ha.SetSettings(ctx, "c1", SettingsPatch{Mode: &mode}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, "UPDATE ha_settings SET hooks = ? WHERE cluster = 'c1'", "[1,"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.ha.Settings(ctx, "c1"); err == nil || !strings.Contains(err.Error(), `decode hooks of HA settings of "c1"`) {
+			t.Errorf("Settings with corrupted hooks: %v", err)
 		}
 	})
 }

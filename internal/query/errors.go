@@ -7,33 +7,17 @@ import (
 	"strings"
 	"time"
 
-	gomysql "github.com/go-sql-driver/mysql"
-	"github.com/jackc/pgx/v5/pgconn"
-
+	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 )
 
-// ServerError is a statement the server refused, shown without the
-// server's text: the text of some errors quotes the values that caused
-// them (a duplicate key, a value that does not convert, an XPath error),
-// masked columns included. Callers masking rules apply to only ever see
-// this form; everyone sees it for the error classes that quote data.
-type ServerError struct {
-	Code     int    // MySQL-family error number, 0 for PostgreSQL
-	SQLState string // five characters
-	err      error
-}
-
-func (e *ServerError) Error() string { return e.err.Error() }
-func (e *ServerError) Unwrap() error { return e.err }
-
-// Ref is the code as the audit entry keeps it: "1062 (23000)" or
-// "SQLSTATE 22P02".
-func (e *ServerError) Ref() string {
-	if e.Code != 0 {
-		return fmt.Sprintf("%d (%s)", e.Code, e.SQLState)
+// codeRef is a server error's code as the audit entry and the masked
+// message keep it: "1062 (23000)" or "SQLSTATE 22P02".
+func codeRef(se *engine.ServerError) string {
+	if se.Code != 0 {
+		return fmt.Sprintf("%d (%s)", se.Code, se.SQLState)
 	}
-	return "SQLSTATE " + e.SQLState
+	return "SQLSTATE " + se.SQLState
 }
 
 // mysqlDataErrors are MySQL-family errors whose text quotes a value.
@@ -67,15 +51,12 @@ func pgDataErrorClass(state string) bool {
 	return strings.HasPrefix(state, "22") || strings.HasPrefix(state, "23") || strings.HasPrefix(state, "P0")
 }
 
-// serverCode finds the server's error code in err's chain.
+// serverCode finds the server's error code in err's chain (the adapters
+// wrap the driver's error in an engine.ServerError).
 func serverCode(err error) (code int, state string, ok bool) {
-	var me *gomysql.MySQLError
-	if errors.As(err, &me) {
-		return int(me.Number), string(me.SQLState[:]), true
-	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return 0, pe.Code, true
+	var se *engine.ServerError
+	if errors.As(err, &se) {
+		return se.Code, se.SQLState, true
 	}
 	return 0, "", false
 }
@@ -123,12 +104,14 @@ func statementError(ctx context.Context, err error, timeout time.Duration, maske
 		kind = errkind.Unavailable
 	}
 	if masked || mysqlDataErrors[code] || code == 0 && pgDataErrorClass(state) {
-		se := &ServerError{Code: code, SQLState: state}
-		ref := "SQLSTATE " + state
+		// The server's text is left out: only the codes travel on, in an
+		// engine.ServerError whose message is the code.
+		se := &engine.ServerError{Code: code, SQLState: state}
+		ref := codeRef(se)
 		if code != 0 {
-			ref = fmt.Sprintf("error %d (%s)", code, state)
+			ref = "error " + ref
 		}
-		se.err = errkind.New(kind, "the server refused the statement: %s", ref)
+		se.Err = errkind.New(kind, "the server refused the statement: %s", ref)
 		return se
 	}
 	return errkind.Wrap(kind, err)

@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 
-	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/pingcap/tidb/pkg/parser/ast"
 
 	"github.com/dbfleet/dbfleet/internal/engine"
@@ -39,8 +38,8 @@ func mysqlShowGrants(ctx context.Context, c engine.Conn, acct string) ([]string,
 	}
 	rows, _, err := c.Query(ctx, 0, q)
 	if err != nil {
-		var me *gomysql.MySQLError
-		if errors.As(err, &me) && me.Number == 1141 { // ER_NONEXISTING_GRANT
+		var se *engine.ServerError
+		if errors.As(err, &se) && se.Code == 1141 { // ER_NONEXISTING_GRANT
 			return nil, errNoSuchAccount
 		}
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/dbfleet/dbfleet/internal/engine"
+	redisengine "github.com/dbfleet/dbfleet/internal/engine/redis"
 )
 
 // redisRunner runs one Redis command given as words.
@@ -232,7 +233,7 @@ func redisSizeChecks(name string, spec redisSpec, args []string, limit int) ([]r
 			var total int64
 			for _, a := range redisValueSizes(name, args) {
 				n, err := redisInt(ctx, run, a...)
-				if isWrongType(err) {
+				if redisengine.IsWrongType(err) {
 					continue // MGET answers nil for a key that holds no string
 				}
 				if err != nil {
@@ -367,11 +368,6 @@ func boundKey(ctx context.Context, run redisRunner, name, key string, elements i
 		return refuse("%s holds about %d bytes (MEMORY USAGE), more than the %d one reply may hold, and Redis cannot tell the size of its elements without reading them, so %s on it is not run; read single values (HGET, HSTRLEN, ZSCORE...) instead", key, mem, maxRedisValue, name)
 	}
 	return nil
-}
-
-// isWrongType reports a WRONGTYPE answer (the key holds another type).
-func isWrongType(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "WRONGTYPE")
 }
 
 func argCount(s redisSpec) string {

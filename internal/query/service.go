@@ -254,7 +254,7 @@ func (s *Service) record(ctx context.Context, p auth.Principal, action string, r
 			detail["masked"] = masked
 		}
 	}
-	var se *ServerError
+	var se *engine.ServerError
 	if r, ok := asRefusal(runErr); ok {
 		action = "query.refused"
 		detail["refused"] = runErr.Error()
@@ -267,7 +267,7 @@ func (s *Service) record(ctx context.Context, p auth.Principal, action string, r
 		action = "query.failed"
 		detail["error"] = runErr.Error()
 		if errors.As(runErr, &se) {
-			detail["code"] = se.Ref() // the code only: the server's text may quote masked values
+			detail["code"] = codeRef(se) // the code only: the server's text may quote masked values
 		}
 	}
 	if audit.ActorFrom(ctx).User == "system" {

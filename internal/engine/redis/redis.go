@@ -118,6 +118,14 @@ func classify(err error) errkind.Kind {
 	return errkind.Unknown
 }
 
+// IsWrongType reports whether err is the server's WRONGTYPE answer (the
+// key holds a value of another type), read from the server's error in
+// err's chain, not from err's text.
+func IsWrongType(err error) bool {
+	var rerr goredis.Error
+	return errors.As(err, &rerr) && strings.HasPrefix(rerr.Error(), "WRONGTYPE")
+}
+
 func hasAnyPrefix(s string, prefixes ...string) bool {
 	for _, p := range prefixes {
 		if strings.HasPrefix(s, p) {
