@@ -36,11 +36,11 @@ func (r *runner) checkBinlog(ctx context.Context) error {
 	if err != nil {
 		return errkind.New(errkind.Invalid, "rollback binlog needs MariaDB (GTIDs and @@last_gtid): %v", err)
 	}
-	v := rows.Values[0]
-	logBin, format, image := strings.ToUpper(str(v[0])), strings.ToUpper(str(v[1])), strings.ToUpper(str(v[2]))
+	v := rows.Row(0)
+	logBin, format, image := strings.ToUpper(v.String(0)), strings.ToUpper(v.String(1)), strings.ToUpper(v.String(2))
 	if (logBin != "1" && logBin != "ON") || format != "ROW" || image != "FULL" {
 		return errkind.New(errkind.Invalid, "rollback binlog needs log_bin=ON, binlog_format=ROW and binlog_row_image=FULL; %s has log_bin=%s, binlog_format=%s, binlog_row_image=%s (use rollback image)",
-			r.ex.Instance, str(v[0]), str(v[1]), str(v[2]))
+			r.ex.Instance, v.String(0), v.String(1), v.String(2))
 	}
 	return nil
 }
@@ -51,7 +51,7 @@ func (r *runner) binlogPos(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("gtid_binlog_pos: %w", err)
 	}
-	return str(rows.Values[0][0]), nil
+	return rows.String(0, 0), nil
 }
 
 // lastGTID is the GTID of the session's last transaction.
@@ -60,7 +60,7 @@ func (r *runner) lastGTID(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("last_gtid: %w", err)
 	}
-	return str(rows.Values[0][0]), nil
+	return rows.String(0, 0), nil
 }
 
 // binlogRollback reads the row events of a statement's units from the

@@ -134,7 +134,7 @@ func showCreateTable(ctx context.Context, conn engine.Conn, schema, name string)
 	if len(rows.Values) == 0 || len(rows.Values[0]) < 2 {
 		return nil, fmt.Errorf("SHOW CREATE TABLE %s: no answer", ref)
 	}
-	return parseMyDef(str(rows.Values[0][1])), nil
+	return parseMyDef(rows.String(0, 1)), nil
 }
 
 // tableBytes is DATA_LENGTH + INDEX_LENGTH of a table (0 when unknown).
@@ -148,9 +148,7 @@ func myTableBytes(ctx context.Context, conn engine.Conn, schema, name string) in
 	if err != nil || len(rows.Values) == 0 {
 		return 0
 	}
-	var n int64
-	fmt.Sscan(str(rows.Values[0][0]), &n)
-	return n
+	return rows.Int64(0, 0)
 }
 
 // myDDL is a planned MySQL/MariaDB schema change.
@@ -266,7 +264,7 @@ func planMySQLDDL(ctx context.Context, conn engine.Conn, kind engine.Kind, s *st
 		rows, _, err := conn.Query(ctx, 1, "SHOW CREATE VIEW "+ref)
 		switch {
 		case err == nil && len(rows.Values) > 0 && len(rows.Values[0]) > 1:
-			p.rollback = []string{strings.Replace(str(rows.Values[0][1]), "CREATE ", "CREATE OR REPLACE ", 1)}
+			p.rollback = []string{strings.Replace(rows.String(0, 1), "CREATE ", "CREATE OR REPLACE ", 1)}
 		case err == nil || errkind.Is(err, errkind.NotFound):
 			p.rollback = []string{"DROP VIEW " + ref}
 		default:
@@ -282,7 +280,7 @@ func planMySQLDDL(ctx context.Context, conn engine.Conn, kind engine.Kind, s *st
 					p.noRollback("view %s: definition not readable", t.Name.O)
 					break
 				}
-				back = append(back, str(rows.Values[0][1]))
+				back = append(back, rows.String(0, 1))
 			}
 			if p.why == "" {
 				p.rollback = back

@@ -51,23 +51,23 @@ func pgRel(ctx context.Context, conn engine.Conn, ref string) (*pgRelInfo, error
 		return nil, fmt.Errorf("columns of %s: %w", ref, err)
 	}
 	info.exists = len(rows.Values) > 0
-	for _, r := range rows.Values {
-		info.cols[str(r[0])] = pgColumn{Type: str(r[1]), NotNull: r[2] == true, Default: str(r[3])}
+	for _, r := range rows.All() {
+		info.cols[r.String(0)] = pgColumn{Type: r.String(1), NotNull: r[2] == true, Default: r.String(3)}
 	}
 	rows, _, err = conn.Query(ctx, 0, `SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = to_regclass($1)`, ref)
 	if err != nil {
 		return nil, fmt.Errorf("constraints of %s: %w", ref, err)
 	}
-	for _, r := range rows.Values {
-		info.cons[str(r[0])] = str(r[1])
+	for _, r := range rows.All() {
+		info.cons[r.String(0)] = r.String(1)
 	}
 	rows, _, err = conn.Query(ctx, 0, `SELECT c.relname::text, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
 		WHERE i.indrelid = to_regclass($1)`, ref)
 	if err != nil {
 		return nil, fmt.Errorf("indexes of %s: %w", ref, err)
 	}
-	for _, r := range rows.Values {
-		info.indexes[str(r[0])] = str(r[1])
+	for _, r := range rows.All() {
+		info.indexes[r.String(0)] = r.String(1)
 	}
 	return info, nil
 }
@@ -200,7 +200,7 @@ func planPGDDL(ctx context.Context, conn engine.Conn, s *stmt) (*pgDDL, error) {
 					p.noRollback("index %s does not exist", ref)
 					break
 				}
-				p.rollback = append(p.rollback, str(rows.Values[0][0]))
+				p.rollback = append(p.rollback, rows.String(0, 0))
 			}
 		case pg.ObjectType_OBJECT_VIEW:
 			for _, obj := range ds.Objects {
@@ -214,7 +214,7 @@ func planPGDDL(ctx context.Context, conn engine.Conn, s *stmt) (*pgDDL, error) {
 					p.noRollback("view %s does not exist", ref)
 					break
 				}
-				p.rollback = append(p.rollback, "CREATE VIEW "+ref+" AS "+strings.TrimSuffix(strings.TrimSpace(str(rows.Values[0][0])), ";"))
+				p.rollback = append(p.rollback, "CREATE VIEW "+ref+" AS "+strings.TrimSuffix(strings.TrimSpace(rows.String(0, 0)), ";"))
 			}
 		case pg.ObjectType_OBJECT_TABLE, pg.ObjectType_OBJECT_MATVIEW, pg.ObjectType_OBJECT_FOREIGN_TABLE, pg.ObjectType_OBJECT_SCHEMA:
 			p.noRollback("%s destroys data: restore it from the backup taken before", s.Verb)
@@ -229,7 +229,7 @@ func planPGDDL(ctx context.Context, conn engine.Conn, s *stmt) (*pgDDL, error) {
 			return nil, err
 		}
 		if len(rows.Values) > 0 && rows.Values[0][0] != nil {
-			p.rollback = []string{"CREATE OR REPLACE VIEW " + ref + " AS " + strings.TrimSuffix(strings.TrimSpace(str(rows.Values[0][0])), ";")}
+			p.rollback = []string{"CREATE OR REPLACE VIEW " + ref + " AS " + strings.TrimSuffix(strings.TrimSpace(rows.String(0, 0)), ";")}
 		} else {
 			p.rollback = []string{"DROP VIEW " + ref}
 		}

@@ -96,7 +96,7 @@ func loadMySQLTable(ctx context.Context, conn engine.Conn, schema, name string) 
 		if len(rows.Values) == 0 || rows.Values[0][0] == nil {
 			return nil, errkind.New(errkind.Invalid, "table %s: no database selected (give INSTANCE/DB, a USE statement, or qualify the table)", name)
 		}
-		schema = fmt.Sprint(rows.Values[0][0])
+		schema = rows.String(0, 0)
 	}
 	t := &table{d: sql.MySQL, Schema: schema, Name: name, Rows: -1}
 	rows, _, err := conn.Query(ctx, 0, `SELECT COLUMN_NAME, DATA_TYPE, EXTRA, COLUMN_TYPE FROM information_schema.COLUMNS
@@ -109,16 +109,16 @@ func loadMySQLTable(ctx context.Context, conn engine.Conn, schema, name string) 
 	}
 	if est, _, err := conn.Query(ctx, 1, "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", schema, name); err == nil &&
 		len(est.Values) > 0 && est.Values[0][0] != nil {
-		fmt.Sscan(str(est.Values[0][0]), &t.Rows)
+		t.Rows = est.Int64(0, 0)
 	}
-	for _, r := range rows.Values {
-		extra := strings.ToUpper(str(r[2]))
+	for _, r := range rows.All() {
+		extra := strings.ToUpper(r.String(2))
 		t.Cols = append(t.Cols, column{
-			Name:      str(r[0]),
-			Type:      strings.ToLower(str(r[1])),
+			Name:      r.String(0),
+			Type:      strings.ToLower(r.String(1)),
 			Generated: strings.Contains(extra, "GENERATED"),
 			AutoInc:   strings.Contains(extra, "AUTO_INCREMENT"),
-			Unsigned:  strings.Contains(strings.ToLower(str(r[3])), "unsigned"),
+			Unsigned:  strings.Contains(strings.ToLower(r.String(3)), "unsigned"),
 		})
 	}
 	rows, _, err = conn.Query(ctx, 0, `SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS
@@ -128,8 +128,8 @@ func loadMySQLTable(ctx context.Context, conn engine.Conn, schema, name string) 
 		return nil, fmt.Errorf("keys of %s: %w", t, err)
 	}
 	var cur string
-	for _, r := range rows.Values {
-		idx, col := str(r[0]), str(r[1])
+	for _, r := range rows.All() {
+		idx, col := r.String(0), r.String(1)
 		if idx != cur || len(t.Unique) == 0 {
 			t.Unique = append(t.Unique, nil)
 			cur = idx
@@ -156,19 +156,21 @@ func loadPGTable(ctx context.Context, conn engine.Conn, schema, name string) (*t
 		return nil, errkind.New(errkind.NotFound, "table %s does not exist", name)
 	}
 	oid := rows.Values[0][0]
-	t := &table{d: d, Schema: str(rows.Values[0][1]), Name: str(rows.Values[0][2]), Rows: -1}
-	fmt.Sscan(str(rows.Values[0][3]), &t.Rows) // -1 when never analyzed
+	t := &table{d: d, Schema: rows.String(0, 1), Name: rows.String(0, 2), Rows: -1}
+	if n, ok := engine.Int64(rows.Values[0][3]); ok {
+		t.Rows = n // -1 when never analyzed
+	}
 	rows, _, err = conn.Query(ctx, 0, `SELECT attname::text, format_type(atttypid, atttypmod), attgenerated::text, attidentity::text
 		FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum`, oid)
 	if err != nil {
 		return nil, fmt.Errorf("columns of %s: %w", t, err)
 	}
-	for _, r := range rows.Values {
+	for _, r := range rows.All() {
 		t.Cols = append(t.Cols, column{
-			Name:           str(r[0]),
-			Type:           str(r[1]),
-			Generated:      str(r[2]) != "",
-			IdentityAlways: str(r[3]) == "a",
+			Name:           r.String(0),
+			Type:           r.String(1),
+			Generated:      r.String(2) != "",
+			IdentityAlways: r.String(3) == "a",
 		})
 	}
 	rows, _, err = conn.Query(ctx, 0, `SELECT i.indisprimary, (SELECT string_agg(a.attname::text, chr(1) ORDER BY k.ord)
@@ -178,24 +180,12 @@ func loadPGTable(ctx context.Context, conn engine.Conn, schema, name string) (*t
 	if err != nil {
 		return nil, fmt.Errorf("keys of %s: %w", t, err)
 	}
-	for _, r := range rows.Values {
-		cols := strings.Split(str(r[1]), "\x01")
+	for _, r := range rows.All() {
+		cols := strings.Split(r.String(1), "\x01")
 		t.Unique = append(t.Unique, cols)
 		if r[0] == true {
 			t.PK = cols
 		}
 	}
 	return t, nil
-}
-
-func str(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case []byte:
-		return string(x)
-	}
-	return fmt.Sprint(v)
 }

@@ -88,8 +88,8 @@ func myExplainRows(ctx context.Context, conn engine.Conn, text string) int64 {
 	for i, c := range rows.Columns {
 		if strings.EqualFold(c, "rows") {
 			var best int64 = -1
-			for _, r := range rows.Values {
-				if n, err := strconv.ParseInt(str(r[i]), 10, 64); err == nil && n > best {
+			for _, r := range rows.All() {
+				if n, ok := engine.Int64(r[i]); ok && n > best {
 					best = n
 				}
 			}

@@ -91,7 +91,7 @@ func (r *runner) runOSC(st *stmtRow, plan *myDDL) error {
 		if err != nil || len(rows.Values) == 0 || rows.Values[0][0] == nil {
 			return fmt.Errorf("pt-online-schema-change needs the table's database: qualify the table or give INSTANCE/DB")
 		}
-		schema = str(rows.Values[0][0])
+		schema = rows.String(0, 0)
 	}
 	c, err := buildOSC(r.s.cfg.OSCPath, r.s.cfg.OSCArgs, t.Host, t.Port, t.User, t.Password, schema, plan.table, plan.oscAlter, r.opts)
 	if err != nil {

@@ -92,7 +92,7 @@ func pgExplainRows(ctx context.Context, conn engine.Conn, text string) int64 {
 			} `json:"Plans"`
 		} `json:"Plan"`
 	}
-	if err := json.Unmarshal([]byte(str(rows.Values[0][0])), &plans); err != nil || len(plans) == 0 {
+	if err := json.Unmarshal([]byte(rows.String(0, 0)), &plans); err != nil || len(plans) == 0 {
 		return -1
 	}
 	p := plans[0].Plan

@@ -186,10 +186,9 @@ func sessionID(rows *engine.Rows) (int64, error) {
 	if len(rows.Values) == 0 || len(rows.Values[0]) == 0 {
 		return 0, errors.New("the server returned no row")
 	}
-	var id int64
-	v := str(rows.Values[0][0])
-	if _, err := fmt.Sscan(v, &id); err != nil || id <= 0 {
-		return 0, fmt.Errorf("%q is not a session id", v)
+	id, ok := engine.Int64(rows.Values[0][0])
+	if !ok || id <= 0 {
+		return 0, fmt.Errorf("%q is not a session id", rows.String(0, 0))
 	}
 	return id, nil
 }

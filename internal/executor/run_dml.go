@@ -229,7 +229,7 @@ func (r *runner) runUnit(st *stmtRow, op *dmlOp, u unitSpec) (int64, error) {
 		if err != nil {
 			return 0, fmt.Errorf("read the keys to insert: %w", err)
 		}
-		for _, row := range rows.Values {
+		for _, row := range rows.All() {
 			preKeys = append(preKeys, pick(row, op.keyPos))
 		}
 	}
@@ -310,9 +310,10 @@ func (r *runner) autoIncrementStep() (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("auto_increment_increment: %w", err)
 	}
-	var n int64
-	fmt.Sscan(str(rows.Values[0][0]), &n)
-	r.autoIncStep = max(n, 1)
+	if rows.Len() == 0 {
+		return 0, errors.New("auto_increment_increment: no row")
+	}
+	r.autoIncStep = max(rows.Int64(0, 0), 1)
 	return r.autoIncStep, nil
 }
 

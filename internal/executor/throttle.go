@@ -88,7 +88,7 @@ func (t *throttler) committed(ctx context.Context) {
 		t.noCommits = true // MySQL has no @@last_gtid; lag from Seconds_Behind_Master only
 		return
 	}
-	if pos, ok := parsePositions(r.d, str(rows.Values[0][0])); ok && len(pos) == 1 {
+	if pos, ok := parsePositions(r.d, rows.String(0, 0)); ok && len(pos) == 1 {
 		pos[0].at = time.Now()
 		t.commits = append(t.commits, pos[0])
 		if len(t.commits) > 10000 {
@@ -211,10 +211,10 @@ func (t *throttler) check(ctx context.Context) string {
 		rows, _, err := r.pool.Query(ctx, 20, `SELECT application_name::text, COALESCE(EXTRACT(EPOCH FROM replay_lag), 0)::float8
 			FROM pg_stat_replication WHERE replay_lag IS NOT NULL`)
 		if err == nil {
-			for _, row := range rows.Values {
+			for _, row := range rows.All() {
 				f, _ := row[1].(float64)
 				if lag := time.Duration(f * float64(time.Second)); lag > maxLag {
-					return fmt.Sprintf("standby %s replays %s behind (limit %s)", str(row[0]), lag.Round(time.Second/10), maxLag)
+					return fmt.Sprintf("standby %s replays %s behind (limit %s)", row.String(0), lag.Round(time.Second/10), maxLag)
 				}
 			}
 		}
@@ -229,16 +229,25 @@ func (t *throttler) threadsRunning(ctx context.Context) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		return strconv.Atoi(str(rows.Values[0][0]))
+		return count(rows, 0, "active backends")
 	}
 	rows, _, err := r.pool.Query(ctx, 1, "SHOW GLOBAL STATUS LIKE 'Threads_running'")
 	if err != nil {
 		return 0, err
 	}
-	if len(rows.Values) == 0 {
-		return 0, fmt.Errorf("no Threads_running status")
+	return count(rows, 1, "Threads_running")
+}
+
+// count reads column c of the only row as a count.
+func count(rows *engine.Rows, c int, what string) (int, error) {
+	if rows.Len() == 0 {
+		return 0, fmt.Errorf("no %s count", what)
 	}
-	return strconv.Atoi(str(rows.Values[0][1]))
+	n, ok := engine.Int64(rows.Row(0).Value(c))
+	if !ok {
+		return 0, fmt.Errorf("%s: %q is not a count", what, rows.String(0, c))
+	}
+	return int(n), nil
 }
 
 // wait pauses while the throttler says so, recording why on the

@@ -85,7 +85,7 @@ func (m *mariadbOps) query(ctx context.Context, n *Node, q string, args ...any) 
 	if len(rows.Values) == 0 {
 		return map[string]string{}, nil
 	}
-	return record(rows, 0), nil
+	return rows.Record(0), nil
 }
 
 // gtidWait waits until n applied pos; it fails on timeout.
@@ -269,9 +269,9 @@ func (m *mariadbOps) killClients(ctx context.Context, n *Node) (int, error) {
 		return 0, err
 	}
 	killed := 0
-	for _, r := range rows.Values {
-		id, err := strconv.ParseInt(cell(r[0]), 10, 64)
-		if err != nil {
+	for _, r := range rows.All() {
+		id, ok := engine.Int64(r[0])
+		if !ok {
 			continue
 		}
 		if _, err := c.Exec(ctx, "KILL CONNECTION "+strconv.FormatInt(id, 10)); err == nil {

@@ -222,33 +222,11 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// cell reads a value of an engine row as text (NULL as "").
-func cell(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case []byte:
-		return string(x)
-	case string:
-		return x
-	}
-	return fmt.Sprint(v)
-}
-
-func record(rows *engine.Rows, i int) map[string]string {
-	m := make(map[string]string, len(rows.Columns))
-	for j, c := range rows.Columns {
-		m[c] = cell(rows.Values[i][j])
-	}
-	return m
-}
-
+// truthy reads a variable's or status value's text as a truth value
+// (ON, 1, YES...).
 func truthy(s string) bool {
-	switch strings.ToUpper(s) {
-	case "1", "ON", "YES", "TRUE":
-		return true
-	}
-	return false
+	b, _ := engine.Bool(s)
+	return b
 }
 
 // probeMariaDB reads variables, GTID positions, the replica status and
@@ -264,7 +242,7 @@ func probeMariaDB(ctx context.Context, c engine.Conn, n *Node) (string, error) {
 	if len(rows.Values) == 0 {
 		return "", fmt.Errorf("no variables returned")
 	}
-	v := record(rows, 0)
+	v := rows.Record(0)
 	id, _ := strconv.ParseUint(v["server_id"], 10, 32)
 	n.ServerID, n.Version = uint32(id), v["version"]
 	n.ReadOnly, n.LogBin, n.LogSlaveUpdates = truthy(v["read_only"]), truthy(v["log_bin"]), truthy(v["log_slave_updates"])
@@ -280,7 +258,7 @@ func probeMariaDB(ctx context.Context, c engine.Conn, n *Node) (string, error) {
 	}
 	status := map[string]string{}
 	for i := range st.Values {
-		status[cell(st.Values[i][0])] = cell(st.Values[i][1])
+		status[st.String(i, 0)] = st.String(i, 1)
 	}
 	n.SemiSyncMasterActive = truthy(status["Rpl_semi_sync_master_status"])
 	n.SemiSyncClients, _ = strconv.Atoi(status["Rpl_semi_sync_master_clients"])
@@ -289,14 +267,14 @@ func probeMariaDB(ctx context.Context, c engine.Conn, n *Node) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	n.Replicas, _ = strconv.Atoi(cell(dumps.Values[0][0]))
+	n.Replicas = int(dumps.Int64(0, 0))
 
 	ss, _, err := c.Query(ctx, 0, "SHOW ALL SLAVES STATUS")
 	if err != nil {
 		return "", err
 	}
 	for i := range ss.Values {
-		rec := record(ss, i)
+		rec := ss.Record(i)
 		if rec["Connection_name"] != "" || rec["Master_Host"] == "" {
 			continue // multi-source named connections are not managed
 		}
@@ -394,7 +372,7 @@ func redisInfo(ctx context.Context, c engine.Conn) (map[string]string, error) {
 		return nil, fmt.Errorf("INFO replication: empty reply")
 	}
 	out := map[string]string{}
-	for line := range strings.SplitSeq(cell(rows.Values[0][0]), "\n") {
+	for line := range strings.SplitSeq(rows.String(0, 0), "\n") {
 		if k, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok {
 			out[k] = v
 		}

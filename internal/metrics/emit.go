@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/dbfleet/dbfleet/internal/engine"
 )
 
 // emitter gathers the samples of one scrape of one instance: every sample
@@ -71,48 +73,13 @@ func parseValue(s string) (float64, bool) {
 	return f, err == nil
 }
 
-// toFloat converts a value read through engine.Conn.Query.
+// toFloat reads a value of engine.Rows as a sample: a number (see
+// engine.Float64), or a status word as parseValue reads it.
 func toFloat(v any) (float64, bool) {
-	switch x := v.(type) {
-	case int64:
-		return float64(x), true
-	case float64:
-		return x, true
-	case bool:
-		if x {
-			return 1, true
-		}
-		return 0, true
-	case string:
-		return parseValue(x)
-	case []byte:
-		return parseValue(string(x))
-	case time.Time:
-		if x.IsZero() {
-			return 0, false
-		}
-		return float64(x.UnixNano()) / 1e9, true
+	if f, ok := engine.Float64(v); ok {
+		return f, true
 	}
-	return 0, false
-}
-
-// toString renders a value read through engine.Conn.Query as a label.
-func toString(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case []byte:
-		return string(x)
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case float64:
-		return strconv.FormatFloat(x, 'g', -1, 64)
-	case bool:
-		return strconv.FormatBool(x)
-	}
-	return ""
+	return parseValue(engine.String(v))
 }
 
 // metricName lower-cases s and replaces what a Prometheus name may not hold.

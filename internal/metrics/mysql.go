@@ -119,16 +119,16 @@ func mysqlSlaveStatus(ctx context.Context, c engine.Conn, e *emitter) error {
 	if err != nil {
 		return err
 	}
-	for _, row := range rows.Values {
+	for _, row := range rows.All() {
 		rec := map[string]any{}
 		for i, col := range rows.Columns {
 			rec[replicaWords.Replace(strings.ToLower(col))] = row[i]
 		}
 		kv := []string{
-			"master_host", toString(rec["master_host"]),
-			"master_uuid", toString(rec["master_uuid"]),
-			"channel_name", toString(rec["channel_name"]),
-			"connection_name", toString(rec["connection_name"]),
+			"master_host", engine.String(rec["master_host"]),
+			"master_uuid", engine.String(rec["master_uuid"]),
+			"channel_name", engine.String(rec["channel_name"]),
+			"connection_name", engine.String(rec["connection_name"]),
 		}
 		for col, v := range rec {
 			switch col {
@@ -150,9 +150,9 @@ func mysqlProcesslist(ctx context.Context, c engine.Conn, e *emitter) error {
 	if err != nil {
 		return err
 	}
-	for _, r := range rows.Values {
-		cmd := metricName(toString(r[0]))
-		state := metricName(toString(r[1]))
+	for _, r := range rows.All() {
+		cmd := metricName(r.String(0))
+		state := metricName(r.String(1))
 		if state == "" {
 			state = "unknown"
 		}
@@ -173,8 +173,8 @@ func mysqlTables(ctx context.Context, c engine.Conn, e *emitter) error {
 	if err != nil {
 		return err
 	}
-	for _, r := range rows.Values {
-		schema, table := toString(r[0]), toString(r[1])
+	for _, r := range rows.All() {
+		schema, table := r.String(0), r.String(1)
 		n, _ := toFloat(r[2])
 		e.addSlow("mysql_info_schema_table_rows", n, "schema", schema, "table", table)
 		for i, comp := range []string{"data_length", "index_length", "data_free"} {

@@ -27,9 +27,9 @@ func (postgresCollector) collect(ctx context.Context, c engine.Conn, e *emitter,
 		return err
 	}
 	var dbs []string
-	for _, r := range rows.Values {
+	for _, r := range rows.All() {
 		rec := record(rows, r)
-		datid, datname := toString(rec["datid"]), toString(rec["datname"])
+		datid, datname := engine.String(rec["datid"]), engine.String(rec["datname"])
 		dbs = append(dbs, datname)
 		for col, v := range rec {
 			switch col {
@@ -47,7 +47,7 @@ func (postgresCollector) collect(ctx context.Context, c engine.Conn, e *emitter,
 	if r, _, err := c.Query(ctx, 1, "SELECT current_setting('server_version'), current_setting('server_version_num')::int, pg_is_in_recovery(), extract(epoch from pg_postmaster_start_time())::float8"); err != nil {
 		partial("version", err)
 	} else if len(r.Values) == 1 {
-		version = toString(r.Values[0][0])
+		version = r.String(0, 0)
 		versionNum, _ = toFloat(r.Values[0][1])
 		short, _, _ := strings.Cut(version, " ")
 		e.add("pg_static", 1, "version", version, "short_version", short)
@@ -86,8 +86,8 @@ func (postgresCollector) collect(ctx context.Context, c engine.Conn, e *emitter,
 		FROM pg_stat_replication`); err != nil {
 		partial("pg_stat_replication", err)
 	} else {
-		for _, row := range r.Values {
-			kv := []string{"application_name", toString(row[0]), "client_addr", toString(row[1]), "state", toString(row[2])}
+		for _, row := range r.All() {
+			kv := []string{"application_name", row.String(0), "client_addr", row.String(1), "state", row.String(2)}
 			if f, ok := toFloat(row[3]); ok {
 				e.add("pg_stat_replication_pg_wal_lsn_diff", f, kv...)
 			}
@@ -101,9 +101,9 @@ func (postgresCollector) collect(ctx context.Context, c engine.Conn, e *emitter,
 		partial("pg_locks", err)
 	} else {
 		counts := map[[2]string]float64{}
-		for _, row := range r.Values {
+		for _, row := range r.All() {
 			n, _ := toFloat(row[2])
-			counts[[2]string{toString(row[0]), toString(row[1])}] = n
+			counts[[2]string{row.String(0), row.String(1)}] = n
 		}
 		for _, db := range dbs {
 			for _, m := range lockModes {
@@ -115,9 +115,9 @@ func (postgresCollector) collect(ctx context.Context, c engine.Conn, e *emitter,
 	if r, _, err := c.Query(ctx, 10000, `SELECT datname, pg_database_size(oid) FROM pg_database WHERE datallowconn`); err != nil {
 		partial("pg_database", err)
 	} else {
-		for _, row := range r.Values {
+		for _, row := range r.All() {
 			if f, ok := toFloat(row[1]); ok {
-				e.add("pg_database_size_bytes", f, "datname", toString(row[0]))
+				e.add("pg_database_size_bytes", f, "datname", row.String(0))
 			}
 		}
 	}
@@ -127,8 +127,8 @@ func (postgresCollector) collect(ctx context.Context, c engine.Conn, e *emitter,
 		FROM pg_stat_activity WHERE backend_type = 'client backend' GROUP BY 1, 2`); err != nil {
 		partial("pg_stat_activity", err)
 	} else {
-		for _, row := range r.Values {
-			kv := []string{"datname", toString(row[0]), "state", toString(row[1])}
+		for _, row := range r.All() {
+			kv := []string{"datname", row.String(0), "state", row.String(1)}
 			n, _ := toFloat(row[2])
 			e.add("pg_stat_activity_count", n, kv...)
 			if f, ok := toFloat(row[3]); ok {
@@ -159,7 +159,7 @@ func flatRow(ctx context.Context, c engine.Conn, e *emitter, q, prefix string) e
 	if err != nil {
 		return err
 	}
-	for _, r := range rows.Values {
+	for _, r := range rows.All() {
 		for i, col := range rows.Columns {
 			if col == "stats_reset" {
 				continue
@@ -180,8 +180,8 @@ func pgSettings(ctx context.Context, c engine.Conn, e *emitter) error {
 	if err != nil {
 		return err
 	}
-	for _, r := range rows.Values {
-		name, unit := metricName(toString(r[0])), toString(r[2])
+	for _, r := range rows.All() {
+		name, unit := metricName(r.String(0)), r.String(2)
 		v, ok := toFloat(r[1])
 		if !ok {
 			continue

@@ -88,24 +88,24 @@ func readCatalogs(t *testing.T) *catalogs {
 		}
 		return r.Values
 	}
-	c.pgServer = str(pgq("SELECT version()")[0][0])
+	c.pgServer = engine.String(pgq("SELECT version()")[0][0])
 	for _, r := range pgq(`SELECT p.proname::text, p.provolatile::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 		WHERE n.nspname = 'pg_catalog' AND p.prokind <> 'p'`) {
-		name, vol := str(r[0]), str(r[1])
+		name, vol := engine.String(r[0]), engine.String(r[1])
 		if c.pgVolatile[name] == nil {
 			c.pgVolatile[name] = map[string]bool{}
 		}
 		c.pgVolatile[name][vol] = true
 	}
 	for _, r := range pgq(`SELECT o.oprname::text, p.provolatile::text FROM pg_operator o JOIN pg_proc p ON p.oid = o.oprcode`) {
-		op, vol := str(r[0]), str(r[1])
+		op, vol := engine.String(r[0]), engine.String(r[1])
 		if c.pgOps[op] == nil {
 			c.pgOps[op] = map[string]bool{}
 		}
 		c.pgOps[op][vol] = true
 	}
 	for _, r := range pgq(`SELECT name, category FROM pg_settings`) {
-		c.pgSettings[strings.ToLower(str(r[0]))] = str(r[1]) // SHOW folds names to lower case
+		c.pgSettings[strings.ToLower(engine.String(r[0]))] = engine.String(r[1]) // SHOW folds names to lower case
 	}
 	// What an unprivileged role may see of pg_settings.
 	sess, err := pgc.(interface {
@@ -125,7 +125,7 @@ func readCatalogs(t *testing.T) *catalogs {
 		t.Fatal(err)
 	}
 	for _, row := range r.Values {
-		c.pgVisible[strings.ToLower(str(row[0]))] = true
+		c.pgVisible[strings.ToLower(engine.String(row[0]))] = true
 	}
 	for _, st := range []string{"RESET ROLE", "DROP ROLE dbfleet_catalog_probe"} {
 		if _, err := sess.Exec(ctx, st); err != nil {

@@ -76,7 +76,7 @@ func pgState(t testing.TB) string {
 			(SELECT coalesce(stats_reset::text, '-') FROM pg_stat_bgwriter) || '|' ||
 			(SELECT md5(string_agg(u::text, ',' ORDER BY id)) FROM users u) || '|' ||
 			(SELECT md5(string_agg(o::text, ',' ORDER BY id)) FROM orders o)`)
-	return str(rows[0][0])
+	return engine.String(rows[0][0])
 }
 
 // refusedCase is a statement the console must refuse with rule.
@@ -326,7 +326,7 @@ func TestFinding7PostgresFunctions(t *testing.T) {
 		t.Errorf("show work_mem: %s", got)
 	}
 	f.mustRun(t, f.dev, "pg-1", "app", "SELECT current_setting('TimeZone')")
-	if n := pgSuper(t, "app", "SELECT count(*) FROM pg_replication_origin"); str(n[0][0]) != "0" {
+	if n := pgSuper(t, "app", "SELECT count(*) FROM pg_replication_origin"); engine.String(n[0][0]) != "0" {
 		t.Errorf("replication origins: %v", n)
 	}
 }

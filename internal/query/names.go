@@ -104,15 +104,11 @@ func (s *Service) namesOf(ctx context.Context, target engine.Kind, instance stri
 	if len(rows.Values) != 1 || len(rows.Values[0]) != 1 {
 		return names{}, errkind.New(errkind.Upstream, "instance %q did not report lower_case_table_names", instance)
 	}
-	v := 0
-	switch x := rows.Values[0][0].(type) {
-	case int64:
-		v = int(x)
-	default:
-		if _, err := fmt.Sscan(str(x), &v); err != nil {
-			return names{}, errkind.New(errkind.Upstream, "instance %q reported lower_case_table_names %q", instance, str(x))
-		}
+	n, ok := engine.Int64(rows.Values[0][0])
+	if !ok {
+		return names{}, errkind.New(errkind.Upstream, "instance %q reported lower_case_table_names %q", instance, rows.String(0, 0))
 	}
+	v := int(n)
 	s.lctn.put(instance, v, s.now())
 	return names{fold: v != 0, colFold: true}, nil
 }

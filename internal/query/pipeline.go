@@ -303,7 +303,7 @@ func (s *Service) mask(j *job, rows *engine.Rows, truncated bool, took time.Dura
 			res.Columns[i].Masked = m.Kind
 		}
 	}
-	for _, row := range rows.Values {
+	for _, row := range rows.All() {
 		maskRow(row, masks)
 	}
 	res.Rows = rows.Values
@@ -375,7 +375,7 @@ func filterRows(rows [][]any, gs []Grant, f *rowFilter, n names) [][]any {
 		if len(r) == 0 {
 			continue
 		}
-		name := str(r[0])
+		name := engine.String(r[0])
 		a := mysqlAccess(name, "")
 		if !f.databases {
 			a = mysqlAccess(f.db, name)

@@ -561,7 +561,7 @@ func (s *Service) readerHostOn(ctx context.Context, admin engine.Conn) (string, 
 	}
 	var who string
 	if len(rows.Values) == 1 && len(rows.Values[0]) == 1 {
-		who = str(rows.Values[0][0])
+		who = rows.String(0, 0)
 	}
 	i := strings.LastIndexByte(who, '@')
 	if i < 0 {

@@ -45,9 +45,9 @@ func mysqlShowGrants(ctx context.Context, c engine.Conn, acct string) ([]string,
 		return nil, err
 	}
 	out := make([]string, 0, len(rows.Values))
-	for _, r := range rows.Values {
+	for _, r := range rows.All() {
 		if len(r) > 0 {
-			out = append(out, str(r[0]))
+			out = append(out, r.String(0))
 		}
 	}
 	return out, nil
@@ -360,8 +360,8 @@ func mysqlSyncReader(ctx context.Context, admin engine.Conn, k engine.Kind, a re
 		if err != nil {
 			return fmt.Errorf("list databases: %w", err)
 		}
-		for _, r := range rows.Values {
-			names = append(names, str(r[0]))
+		for _, r := range rows.All() {
+			names = append(names, r.String(0))
 		}
 	} else {
 		for db := range sc.DBs {

@@ -100,7 +100,7 @@ func redisGetUser(ctx context.Context, admin engine.Conn, user string) (u redisU
 	}
 	// A flat array of field, value; nested arrays come as JSON text.
 	list := func(v any) []string {
-		s := str(v)
+		s := engine.String(v)
 		var out []string
 		if json.Unmarshal([]byte(s), &out) != nil {
 			if s == "" {
@@ -112,20 +112,20 @@ func redisGetUser(ctx context.Context, admin engine.Conn, user string) (u redisU
 	}
 	for i := 0; i+1 < len(rows.Values); i += 2 {
 		v := rows.Values[i+1][0]
-		switch str(rows.Values[i][0]) {
+		switch rows.String(i, 0) {
 		case "flags":
 			u.flags = list(v)
 		case "passwords":
 			u.passwords = list(v)
 		case "commands":
-			u.commands = str(v)
+			u.commands = engine.String(v)
 		case "keys":
 			u.keys = strings.Join(list(v), " ")
 		case "channels":
 			u.channels = strings.Join(list(v), " ")
 		case "selectors":
 			var sel []any
-			if json.Unmarshal([]byte(str(v)), &sel) == nil {
+			if json.Unmarshal([]byte(engine.String(v)), &sel) == nil {
 				u.selectors = len(sel)
 			}
 		}
@@ -154,8 +154,8 @@ func redisEffective(ctx context.Context, admin engine.Conn, rules string) (set m
 			return nil, fmt.Errorf("ACL CAT %s: %w", c, err)
 		}
 		var names []string
-		for _, r := range rows.Values {
-			names = append(names, strings.ToLower(str(r[0])))
+		for _, r := range rows.All() {
+			names = append(names, strings.ToLower(r.String(0)))
 		}
 		cats[c] = names
 		return names, nil

@@ -97,14 +97,14 @@ func mysqlTable(ctx context.Context, c engine.Conn, db, table string) (TableInfo
 	if len(rows.Values) != 1 {
 		return TableInfo{}, false, nil
 	}
-	name, typ := str(rows.Values[0][0]), str(rows.Values[0][1])
+	name, typ := rows.String(0, 0), rows.String(0, 1)
 	var info TableInfo
 	cols, _, err := c.Query(ctx, 0, "SELECT COLUMN_NAME, COLUMN_TYPE, EXTRA FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION", db, name)
 	if err != nil {
 		return TableInfo{}, false, err
 	}
-	for _, r := range cols.Values {
-		info.Columns = append(info.Columns, ColumnInfo{Name: str(r[0]), Type: str(r[1]), Hidden: strings.Contains(strings.ToUpper(str(r[2])), "INVISIBLE")})
+	for _, r := range cols.All() {
+		info.Columns = append(info.Columns, ColumnInfo{Name: r.String(0), Type: r.String(1), Hidden: strings.Contains(strings.ToUpper(r.String(2)), "INVISIBLE")})
 	}
 	if len(info.Columns) == 0 {
 		return TableInfo{}, false, nil
@@ -116,7 +116,7 @@ func mysqlTable(ctx context.Context, c engine.Conn, db, table string) (TableInfo
 			return TableInfo{}, false, err
 		}
 		if len(def.Values) == 1 {
-			info.Definition = str(def.Values[0][0])
+			info.Definition = def.String(0, 0)
 		}
 	}
 	return info, true, nil
@@ -139,23 +139,11 @@ func pgTable(ctx context.Context, c engine.Conn, table string) (TableInfo, bool,
 		return TableInfo{}, false, nil
 	}
 	var info TableInfo
-	for _, r := range rows.Values {
-		info.Columns = append(info.Columns, ColumnInfo{Name: str(r[1]), Type: str(r[2])})
+	for _, r := range rows.All() {
+		info.Columns = append(info.Columns, ColumnInfo{Name: r.String(1), Type: r.String(2)})
 	}
-	if k := str(rows.Values[0][0]); k == "v" || k == "m" {
-		info.View, info.Definition = true, str(rows.Values[0][3])
+	if k := rows.String(0, 0); k == "v" || k == "m" {
+		info.View, info.Definition = true, rows.String(0, 3)
 	}
 	return info, true, nil
-}
-
-func str(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case []byte:
-		return string(x)
-	}
-	return fmt.Sprint(v)
 }

@@ -629,8 +629,8 @@ func (s *Service) Databases(ctx context.Context, p auth.Principal, instance stri
 		if err != nil {
 			return nil, s.queryError(ctx, err, 0)
 		}
-		for _, r := range rows.Values {
-			names = append(names, str(r[0]))
+		for _, r := range rows.All() {
+			names = append(names, r.String(0))
 		}
 	case engine.Redis:
 		rows, _, err := conn.Query(ctx, 0, "INFO keyspace")
@@ -638,8 +638,8 @@ func (s *Service) Databases(ctx context.Context, p auth.Principal, instance stri
 			return nil, s.queryError(ctx, err, 0)
 		}
 		names = []string{"0"}
-		for _, r := range rows.Values {
-			for _, line := range strings.Split(str(r[0]), "\n") {
+		for _, r := range rows.All() {
+			for _, line := range strings.Split(r.String(0), "\n") {
 				if k, _, ok := strings.Cut(strings.TrimSpace(line), ":"); ok && strings.HasPrefix(k, "db") && k != "db0" {
 					names = append(names, strings.TrimPrefix(k, "db"))
 				}
@@ -650,8 +650,8 @@ func (s *Service) Databases(ctx context.Context, p auth.Principal, instance stri
 		if err != nil {
 			return nil, s.queryError(ctx, err, 0)
 		}
-		for _, r := range rows.Values {
-			names = append(names, str(r[0]))
+		for _, r := range rows.All() {
+			names = append(names, r.String(0))
 		}
 	}
 	out := []string{}
@@ -691,8 +691,8 @@ func (s *Service) Tables(ctx context.Context, p auth.Principal, instance, db str
 		return nil, s.queryError(ctx, err, 0)
 	}
 	out := []SchemaTable{}
-	for _, r := range rows.Values {
-		t := SchemaTable{Name: str(r[0]), Type: strings.ToLower(str(r[1]))}
+	for _, r := range rows.All() {
+		t := SchemaTable{Name: r.String(0), Type: strings.ToLower(r.String(1))}
 		if b.covers(db, t.Name) {
 			out = append(out, t)
 		}

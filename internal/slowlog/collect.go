@@ -93,50 +93,12 @@ func (s *Service) Collect(ctx context.Context, instance string) ([]SourceStatus,
 	return out, err
 }
 
-func str(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case []byte:
-		return string(x)
-	case time.Time:
-		return x.UTC().Format("2006-01-02 15:04:05.999999")
-	}
-	return fmt.Sprint(v)
-}
-
-func num(v any) float64 {
-	switch x := v.(type) {
-	case int64:
-		return float64(x)
-	case float64:
-		return x
-	case bool:
-		if x {
-			return 1
-		}
-		return 0
-	}
-	f, _ := strconv.ParseFloat(strings.TrimSpace(str(v)), 64)
-	return f
-}
-
-func colIndex(rows *engine.Rows) map[string]int {
-	m := map[string]int{}
-	for i, c := range rows.Columns {
-		m[strings.ToLower(c)] = i
-	}
-	return m
-}
-
 func (s *Service) collectMySQL(ctx context.Context, in inventory.Instance, conn engine.Conn) []collectResult {
 	vars, err := conn.Variables(ctx, "log_output", "slow_query_log", "performance_schema", "long_query_time")
 	if err != nil {
 		return []collectResult{{status: SourceStatus{Source: SourceSlowLogTable, Status: StatusError, Message: "read server variables: " + err.Error()}}}
 	}
-	on := func(v string) bool { v = strings.ToUpper(v); return v == "ON" || v == "1" }
+	on := func(v string) bool { b, _ := engine.Bool(v); return b }
 	table := strings.Contains(strings.ToUpper(vars["log_output"]), "TABLE") && on(vars["slow_query_log"])
 	pfs := on(vars["performance_schema"])
 	var out []collectResult
@@ -205,11 +167,11 @@ func (s *Service) collectSlowLogTable(ctx context.Context, in inventory.Instance
 			res.status.Status, res.status.Message = StatusError, "read mysql.slow_log: "+err.Error()
 			return res
 		}
-		ci := colIndex(rows)
+		col := rows.Col
 		skip := sameCount
 		n := 0
-		for _, r := range rows.Values {
-			tsUS := int64(math.Round(num(r[ci["ts"]]) * 1e6))
+		for _, r := range rows.All() {
+			tsUS := int64(math.Round(r.Float64(col("ts")) * 1e6))
 			if tsUS == lastUS && skip > 0 {
 				skip--
 				continue
@@ -220,14 +182,14 @@ func (s *Service) collectSlowLogTable(ctx context.Context, in inventory.Instance
 				lastUS, sameCount = tsUS, 1
 			}
 			n++
-			user, host := parseUserHost(str(r[ci["user_host"]]))
-			rec := Record{Time: time.UnixMicro(tsUS), Query: str(r[ci["sql_text"]]), DB: str(r[ci["db"]]), User: user, Host: host,
-				QueryTime: num(r[ci["qt"]])}
-			rec.Set(AttrLockTime, num(r[ci["lt"]]))
-			rec.Set(AttrRowsSent, num(r[ci["rows_sent"]]))
-			rec.Set(AttrRowsExamined, num(r[ci["rows_examined"]]))
-			if i, ok := ci["rows_affected"]; ok {
-				rec.Set(AttrRowsAffected, num(r[i]))
+			user, host := parseUserHost(r.String(col("user_host")))
+			rec := Record{Time: time.UnixMicro(tsUS), Query: r.String(col("sql_text")), DB: r.String(col("db")), User: user, Host: host,
+				QueryTime: r.Float64(col("qt"))}
+			rec.Set(AttrLockTime, r.Float64(col("lt")))
+			rec.Set(AttrRowsSent, r.Float64(col("rows_sent")))
+			rec.Set(AttrRowsExamined, r.Float64(col("rows_examined")))
+			if i := col("rows_affected"); i >= 0 {
+				rec.Set(AttrRowsAffected, r.Float64(i))
 			}
 			d.AddRecord(rec, s.bucket(), fmt.Sprintf("mysql.slow_log row of %s", time.UnixMicro(tsUS).UTC().Format("2006-01-02 15:04:05.999999")))
 		}
@@ -343,11 +305,11 @@ func (s *Service) collectDigests(ctx context.Context, in inventory.Instance, con
 	const ps = 1e12 // timers are in picoseconds
 	cur := map[string]counter{}
 	texts := map[string][3]string{}
-	for _, r := range rows.Values {
-		k := str(r[0]) + "/" + str(r[1])
-		cur[k] = counter{Calls: toInt64(num(r[3])), QueryTime: num(r[4]) / ps, QueryTimeMax: num(r[5]) / ps, LockTime: num(r[6]) / ps,
-			RowsSent: toInt64(num(r[7])), RowsExamined: toInt64(num(r[8])), RowsAffected: toInt64(num(r[9]))}
-		texts[k] = [3]string{str(r[2]), str(r[0]), ""}
+	for _, r := range rows.All() {
+		k := r.String(0) + "/" + r.String(1)
+		cur[k] = counter{Calls: toInt64(r.Float64(3)), QueryTime: r.Float64(4) / ps, QueryTimeMax: r.Float64(5) / ps, LockTime: r.Float64(6) / ps,
+			RowsSent: toInt64(r.Float64(7)), RowsExamined: toInt64(r.Float64(8)), RowsAffected: toInt64(r.Float64(9))}
+		texts[k] = [3]string{r.String(2), r.String(0), ""}
 	}
 	d, events, baseline, err := s.deltaRecords(ctx, in.ID, SourcePerformanceSchema, cur, texts)
 	if err != nil {
@@ -371,7 +333,7 @@ func (s *Service) collectPostgres(ctx context.Context, in inventory.Instance, co
 		res.status.Status, res.status.Message = StatusError, err.Error()
 		return res
 	}
-	version := int64(num(ext.Values[0][0]))
+	version := ext.Int64(0, 0)
 	if ext.Values[0][1] != true {
 		res.status.Status = StatusUnavailable
 		res.status.Message = "pg_stat_statements is not installed: add it to shared_preload_libraries, restart, then CREATE EXTENSION pg_stat_statements (in the database dbfleet connects to)"
@@ -395,10 +357,10 @@ func (s *Service) collectPostgres(ctx context.Context, in inventory.Instance, co
 	}
 	cur := map[string]counter{}
 	texts := map[string][3]string{}
-	for _, r := range rows.Values {
-		k := str(r[0])
-		cur[k] = counter{Calls: toInt64(num(r[2])), QueryTime: num(r[3]), QueryTimeMax: num(r[4]), RowsSent: toInt64(num(r[5]))}
-		texts[k] = [3]string{str(r[1]), str(r[6]), str(r[7])}
+	for _, r := range rows.All() {
+		k := r.String(0)
+		cur[k] = counter{Calls: toInt64(r.Float64(2)), QueryTime: r.Float64(3), QueryTimeMax: r.Float64(4), RowsSent: toInt64(r.Float64(5))}
+		texts[k] = [3]string{r.String(1), r.String(6), r.String(7)}
 	}
 	d, events, baseline, err := s.deltaRecords(ctx, in.ID, SourcePgStatStatements, cur, texts)
 	if err != nil {
@@ -469,12 +431,13 @@ func (s *Service) collectRedis(ctx context.Context, in inventory.Instance, conn 
 	}
 	var entries []entry
 	maxID := int64(-1)
-	for _, r := range rows.Values {
+	for _, r := range rows.All() {
 		var raw []any
-		if err := json.Unmarshal([]byte(str(r[0])), &raw); err != nil || len(raw) < 4 {
+		if err := json.Unmarshal([]byte(r.String(0)), &raw); err != nil || len(raw) < 4 {
 			continue
 		}
-		e := entry{id: toInt64(num(raw[0])), ts: toInt64(num(raw[1])), us: num(raw[2])}
+		row := engine.Row(raw)
+		e := entry{id: toInt64(row.Float64(0)), ts: toInt64(row.Float64(1)), us: row.Float64(2)}
 		// The adapter hands nested arrays on as JSON text.
 		a, ok := raw[3].([]any)
 		if s, isText := raw[3].(string); isText {
@@ -482,12 +445,10 @@ func (s *Service) collectRedis(ctx context.Context, in inventory.Instance, conn 
 		}
 		if ok {
 			for _, x := range a {
-				e.args = append(e.args, str(x))
+				e.args = append(e.args, engine.String(x))
 			}
 		}
-		if len(raw) > 4 {
-			e.client = str(raw[4])
-		}
+		e.client = row.String(4)
 		maxID = max(maxID, e.id)
 		entries = append(entries, e)
 	}

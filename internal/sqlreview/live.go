@@ -55,7 +55,7 @@ func (l *liveCatalog) currentDB(ctx context.Context) (string, error) {
 	if len(rows.Values) == 0 {
 		return "", nil
 	}
-	return str(rows.Values[0][0]), nil
+	return rows.String(0, 0), nil
 }
 
 func (l *liveCatalog) databaseExists(ctx context.Context, name string) (bool, error) {
@@ -87,10 +87,10 @@ func (l *liveCatalog) table(ctx context.Context, schema, name string, qualified 
 	if err != nil {
 		return nil, fmt.Errorf("look up table %s: %w", name, err)
 	}
-	if len(rows.Values) == 0 || str(rows.Values[0][0]) == schema {
+	if len(rows.Values) == 0 || rows.String(0, 0) == schema {
 		return nil, nil
 	}
-	return l.pgTable(ctx, str(rows.Values[0][0]), name)
+	return l.pgTable(ctx, rows.String(0, 0), name)
 }
 
 func (l *liveCatalog) mysqlTable(ctx context.Context, schema, name string) (*tableInfo, error) {
@@ -102,31 +102,31 @@ func (l *liveCatalog) mysqlTable(ctx context.Context, schema, name string) (*tab
 	if len(rows.Values) == 0 {
 		return nil, nil
 	}
-	r := rows.Values[0]
-	t := &tableInfo{Schema: schema, Name: name, Rows: num(r[0]), Bytes: num(r[1]), Engine: str(r[2]), Live: true}
+	r := rows.Row(0)
+	t := &tableInfo{Schema: schema, Name: name, Rows: r.Int64(0), Bytes: r.Int64(1), Engine: r.String(2), Live: true}
 	rows, err = l.query(ctx, `SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA, COLUMN_COMMENT,
 		CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, CHARACTER_SET_NAME, COLLATION_NAME
 		FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`, schema, name)
 	if err != nil {
 		return nil, fmt.Errorf("read columns of %s.%s: %w", schema, name, err)
 	}
-	for _, r := range rows.Values {
-		colType := strings.ToLower(str(r[2]))
-		extra := strings.ToLower(str(r[5]))
-		c := &Column{Name: str(r[0]), Pos: -1, Type: strings.ToLower(str(r[1])), FullType: colType, Length: -1,
-			Unsigned: strings.Contains(colType, "unsigned"), NotNull: str(r[3]) == "NO",
+	for _, r := range rows.All() {
+		colType := strings.ToLower(r.String(2))
+		extra := strings.ToLower(r.String(5))
+		c := &Column{Name: r.String(0), Pos: -1, Type: strings.ToLower(r.String(1)), FullType: colType, Length: -1,
+			Unsigned: strings.Contains(colType, "unsigned"), NotNull: r.String(3) == "NO",
 			AutoIncr: strings.Contains(extra, "auto_increment"), OnUpdateNow: strings.Contains(extra, "on update"),
-			Comment: str(r[6]), HasComment: str(r[6]) != "", Charset: str(r[10]), Collate: str(r[11])}
-		if r[4] != nil && !strings.EqualFold(str(r[4]), "NULL") {
+			Comment: r.String(6), HasComment: r.String(6) != "", Charset: r.String(10), Collate: r.String(11)}
+		if r[4] != nil && !strings.EqualFold(r.String(4), "NULL") {
 			c.Default = true
-			d := strings.ToLower(str(r[4]))
+			d := strings.ToLower(r.String(4))
 			c.DefaultNow = strings.HasPrefix(d, "current_timestamp") || strings.HasPrefix(d, "now(")
 		}
 		if r[7] != nil {
-			c.Length = int(num(r[7]))
+			c.Length = int(r.Int64(7))
 		} else if r[8] != nil {
-			c.Length = int(num(r[8]))
-			c.Scale = int(num(r[9]))
+			c.Length = int(r.Int64(8))
+			c.Scale = int(r.Int64(9))
 		}
 		t.Columns = append(t.Columns, c)
 	}
@@ -136,13 +136,13 @@ func (l *liveCatalog) mysqlTable(ctx context.Context, schema, name string) (*tab
 		return nil, fmt.Errorf("read indexes of %s.%s: %w", schema, name, err)
 	}
 	var cur *Index
-	for _, r := range rows.Values {
-		ixName := str(r[0])
+	for _, r := range rows.All() {
+		ixName := r.String(0)
 		if cur == nil || cur.Name != ixName {
-			cur = &Index{Name: ixName, Pos: -1, Primary: ixName == "PRIMARY", Unique: num(r[1]) == 0, Fulltext: strings.EqualFold(str(r[3]), "FULLTEXT"), Spatial: strings.EqualFold(str(r[3]), "SPATIAL")}
+			cur = &Index{Name: ixName, Pos: -1, Primary: ixName == "PRIMARY", Unique: r.Int64(1) == 0, Fulltext: strings.EqualFold(r.String(3), "FULLTEXT"), Spatial: strings.EqualFold(r.String(3), "SPATIAL")}
 			t.Indexes = append(t.Indexes, cur)
 		}
-		col := strings.ToLower(str(r[2]))
+		col := strings.ToLower(r.String(2))
 		if r[2] == nil {
 			col = "(expr)"
 		}
@@ -161,8 +161,8 @@ func (l *liveCatalog) pgTable(ctx context.Context, schema, name string) (*tableI
 	if len(rows.Values) == 0 {
 		return nil, nil
 	}
-	r := rows.Values[0]
-	t := &tableInfo{Schema: schema, Name: name, Rows: num(r[0]), Bytes: num(r[1]), Live: true}
+	r := rows.Row(0)
+	t := &tableInfo{Schema: schema, Name: name, Rows: r.Int64(0), Bytes: r.Int64(1), Live: true}
 	if t.Rows < 0 {
 		t.Rows = -1 // never analysed
 	}
@@ -173,24 +173,24 @@ func (l *liveCatalog) pgTable(ctx context.Context, schema, name string) (*tableI
 	if err != nil {
 		return nil, fmt.Errorf("read columns of %s.%s: %w", schema, name, err)
 	}
-	for _, r := range rows.Values {
-		typ := strings.ToLower(str(r[1]))
+	for _, r := range rows.All() {
+		typ := strings.ToLower(r.String(1))
 		if m, ok := pgTypes[typ]; ok {
 			typ = m
 		}
-		c := &Column{Name: str(r[0]), Pos: -1, Type: typ, FullType: str(r[2]), Length: -1, NotNull: str(r[3]) == "NO",
-			AutoIncr: str(r[8]) == "YES", HasComment: r[9] == true, Collate: str(r[10])}
+		c := &Column{Name: r.String(0), Pos: -1, Type: typ, FullType: r.String(2), Length: -1, NotNull: r.String(3) == "NO",
+			AutoIncr: r.String(8) == "YES", HasComment: r[9] == true, Collate: r.String(10)}
 		if r[4] != nil {
-			d := strings.ToLower(str(r[4]))
+			d := strings.ToLower(r.String(4))
 			c.Default = true
 			c.AutoIncr = c.AutoIncr || strings.HasPrefix(d, "nextval(")
 			c.DefaultNow = strings.HasPrefix(d, "now()") || strings.HasPrefix(d, "current_timestamp")
 		}
 		if r[5] != nil {
-			c.Length = int(num(r[5]))
+			c.Length = int(r.Int64(5))
 		} else if r[6] != nil {
-			c.Length = int(num(r[6]))
-			c.Scale = int(num(r[7]))
+			c.Length = int(r.Int64(6))
+			c.Scale = int(r.Int64(7))
 		}
 		t.Columns = append(t.Columns, c)
 	}
@@ -207,13 +207,13 @@ func (l *liveCatalog) pgTable(ctx context.Context, schema, name string) (*tableI
 		return nil, fmt.Errorf("read indexes of %s.%s: %w", schema, name, err)
 	}
 	var cur *Index
-	for _, r := range rows.Values {
-		ixName := str(r[0])
+	for _, r := range rows.All() {
+		ixName := r.String(0)
 		if cur == nil || cur.Name != ixName {
 			cur = &Index{Name: ixName, Pos: -1, Unique: r[1] == true, Primary: r[2] == true}
 			t.Indexes = append(t.Indexes, cur)
 		}
-		cur.Columns = append(cur.Columns, str(r[3]))
+		cur.Columns = append(cur.Columns, r.String(3))
 	}
 	return t, nil
 }
@@ -247,18 +247,13 @@ func (l *liveCatalog) explainRows(ctx context.Context, stmt string) (int64, erro
 	if err != nil {
 		return 0, err
 	}
-	col := -1
-	for i, c := range rows.Columns {
-		if strings.EqualFold(c, "rows") {
-			col = i
-		}
-	}
+	col := rows.Col("rows")
 	if col < 0 {
 		return 0, fmt.Errorf("EXPLAIN output has no rows column")
 	}
 	var most int64
-	for _, r := range rows.Values {
-		most = max(most, num(r[col]))
+	for _, r := range rows.All() {
+		most = max(most, r.Int64(col))
 	}
 	return most, nil
 }
@@ -274,49 +269,12 @@ func maxPlanRows(v any) int64 {
 	case map[string]any:
 		for k, e := range x {
 			if k == "Plan Rows" {
-				most = max(most, num(e))
+				n, _ := engine.Int64(e)
+				most = max(most, n)
 				continue
 			}
 			most = max(most, maxPlanRows(e))
 		}
 	}
 	return most
-}
-
-func str(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case []byte:
-		return string(x)
-	}
-	return fmt.Sprint(v)
-}
-
-func num(v any) int64 {
-	switch x := v.(type) {
-	case int64:
-		return x
-	case int:
-		return int64(x)
-	case int32:
-		return int64(x)
-	case float64:
-		return int64(x)
-	case float32:
-		return int64(x)
-	case uint64:
-		return int64(x)
-	case string, []byte:
-		s := strings.TrimSpace(str(x))
-		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-			return n
-		}
-		if f, err := strconv.ParseFloat(s, 64); err == nil {
-			return int64(f)
-		}
-	}
-	return 0
 }
