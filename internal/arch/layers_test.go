@@ -99,6 +99,22 @@ func TestLayering(t *testing.T) {
 	}
 }
 
+// testHelpers are the packages that hold shared test code (suites run by
+// other packages' tests): they may import testenv, and only tests may
+// import them.
+var testHelpers = []string{"/sqldbtest", "/enginetest"}
+
+func testHelper(pkg string) bool {
+	for _, h := range testHelpers {
+		if strings.HasSuffix(pkg, h) {
+			return true
+		}
+	}
+	return false
+}
+
+func testOnly(pkg string) bool { return pkg == "internal/testenv" || testHelper(pkg) }
+
 // violations lists every import that breaks the layering.
 func violations(t *testing.T, imports map[string]map[string]bool) []string {
 	var out []string
@@ -119,8 +135,8 @@ func violations(t *testing.T, imports map[string]map[string]bool) []string {
 		}
 		sort.Strings(imps)
 		for _, imp := range imps {
-			if strings.HasSuffix(imp, "/sqldbtest") || imp == "internal/testenv" {
-				if !strings.HasSuffix(pkg, "sqldbtest") {
+			if testOnly(imp) {
+				if !testHelper(pkg) {
 					out = append(out, fmt.Sprintf("%s imports test-only package %s outside tests", pkg, imp))
 				}
 				continue
@@ -157,6 +173,10 @@ func TestLayeringCatchesViolations(t *testing.T) {
 		{"internal/engine/mysql", "internal/config", true},
 		{"internal/app", "internal/cli", true},
 		{"internal/inventory", "internal/testenv", true},
+		{"internal/engine/enginetest", "internal/testenv", false},
+		{"internal/platform/sqldb/sqldbtest", "internal/testenv", false},
+		{"internal/engine/mysql", "internal/engine/enginetest", true},
+		{"internal/ha", "internal/platform/sqldb/sqldbtest", true},
 	}
 	for _, tt := range tests {
 		got := violations(t, map[string]map[string]bool{tt.from: {tt.imp: true}})

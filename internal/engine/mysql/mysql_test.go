@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/dbfleet/dbfleet/internal/engine"
-	"github.com/dbfleet/dbfleet/internal/platform/errkind"
+	"github.com/dbfleet/dbfleet/internal/engine/enginetest"
 	"github.com/dbfleet/dbfleet/internal/testenv"
 )
 
@@ -28,38 +28,79 @@ func target(n *testenv.MariaDB) engine.Target {
 	return engine.Target{Engine: engine.MariaDB, Host: n.Host, Port: n.Port, User: n.User, Password: n.Password, ConnectTimeout: 5 * time.Second}
 }
 
-// noSecrets fails the test when err's message holds a password.
 func noSecrets(t *testing.T, err error) {
 	t.Helper()
-	if err == nil {
-		return
-	}
-	for _, s := range []string{cluster.Primary().Password, wrongPassword} {
-		if strings.Contains(err.Error(), s) {
-			t.Errorf("error message contains a password: %v", err)
-		}
-	}
+	enginetest.NoSecrets(t, err, cluster.Primary().Password, wrongPassword)
 }
 
 func open(t *testing.T, n *testenv.MariaDB) *Conn {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := engine.NewRegistry(New()).Open(ctx, target(n))
-	noSecrets(t, err)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c.(*Conn)
+	return enginetest.Open(t, New(), target(n), wrongPassword).(*Conn)
 }
 
-func TestKinds(t *testing.T) {
-	got := New().Kinds()
-	want := []engine.Kind{engine.MariaDB, engine.MySQL, engine.TiDB}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("Kinds() = %v, want %v", got, want)
+// TestConformance runs the adapter contract every engine keeps.
+func TestConformance(t *testing.T) {
+	primary := target(cluster.Primary())
+	var replicas []engine.Target
+	for _, r := range cluster.Replicas() {
+		replicas = append(replicas, target(r))
 	}
+	var primaryGTID string
+	enginetest.Run(t, enginetest.Setup{
+		Driver:         New(),
+		Kinds:          []engine.Kind{engine.MariaDB, engine.MySQL, engine.TiDB},
+		Primary:        primary,
+		Replicas:       replicas,
+		Secrets:        []string{wrongPassword},
+		WrongPasswords: []string{wrongPassword},
+		WhereWords:     []string{"mariadb", primary.User},
+		Version:        func(v string) bool { return strings.Contains(v, "MariaDB") },
+		Variables:      []string{"server_id", "read_only", "no_such_variable"},
+		WantVariables:  map[string]string{"server_id": "1", "read_only": "OFF"},
+		AllVariables:   100,
+		AllVariable:    [2]string{"log_bin", "ON"},
+		StatusKeys:     []string{"Uptime", "Questions", "Com_select", "Threads_connected", "Innodb_buffer_pool_reads"},
+		Table: enginetest.Table{
+			Target: primary,
+			Create: func(t *testing.T, c engine.Conn) {
+				for _, s := range []string{
+					"DROP DATABASE IF EXISTS conformance", // -count=N reuses the shared server
+					"CREATE DATABASE conformance",
+					"CREATE TABLE conformance.t (id INT PRIMARY KEY)",
+					"INSERT INTO conformance.t VALUES (1), (2), (3), (4), (5)",
+				} {
+					if _, err := c.Exec(context.Background(), s); err != nil {
+						t.Fatal(err)
+					}
+				}
+			},
+			All:       "SELECT id FROM conformance.t ORDER BY id",
+			None:      "SELECT id FROM conformance.t WHERE id < 0",
+			Bad:       "SELEC nonsense",
+			Duplicate: "INSERT INTO conformance.t (id) VALUES (1)",
+			Missing:   "SELECT * FROM conformance.no_such_table",
+			Sleep:     "SELECT SLEEP(5)",
+		},
+		BeforeReplication: func(t *testing.T, c engine.Conn) {
+			cluster.Primary().Exec(t, "CREATE DATABASE IF NOT EXISTS repltest", "CREATE TABLE IF NOT EXISTS repltest.t (id INT PRIMARY KEY)", "REPLACE INTO repltest.t VALUES (1)")
+			cluster.WaitSync(t)
+		},
+		ReplicaPorts: true,
+		CheckPrimary: func(t *testing.T, p engine.Replication) {
+			if p.GTIDBinlog == "" {
+				t.Errorf("primary gtids: binlog %q current %q", p.GTIDBinlog, p.GTIDCurrent)
+			}
+			primaryGTID = p.GTIDBinlog
+		},
+		CheckReplica: func(t *testing.T, p, r engine.Replication) {
+			if r.Source.UsingGTID != "Slave_Pos" {
+				t.Errorf("replica source: %+v", r.Source)
+			}
+			if r.GTIDSlave == "" || r.GTIDSlave != primaryGTID {
+				t.Errorf("replica gtid_slave_pos %q, primary's binlog %q", r.GTIDSlave, primaryGTID)
+			}
+		},
+	})
 }
 
 func TestParseVersion(t *testing.T) {
@@ -187,59 +228,6 @@ func TestMergeReplicas(t *testing.T) {
 	}
 }
 
-func TestInfo(t *testing.T) {
-	c := open(t, cluster.Primary())
-	ctx := context.Background()
-	if c.Engine() != engine.MariaDB {
-		t.Errorf("Engine() = %q", c.Engine())
-	}
-	if err := c.Ping(ctx); err != nil {
-		t.Fatal(err)
-	}
-	info, err := engine.Inspect(ctx, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(info.Version, "MariaDB") {
-		t.Errorf("version %q", info.Version)
-	}
-	// Uptime counts whole seconds and the server may be younger than one.
-	for deadline := time.Now().Add(3 * time.Second); info.Uptime <= 0 && time.Now().Before(deadline); {
-		time.Sleep(100 * time.Millisecond)
-		if info.Uptime, err = c.Uptime(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if info.Uptime <= 0 {
-		t.Errorf("uptime %v", info.Uptime)
-	}
-
-	vars, err := c.Variables(ctx, "server_id", "read_only", "no_such_variable")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := map[string]string{"server_id": "1", "read_only": "OFF"}; !reflect.DeepEqual(vars, want) {
-		t.Errorf("Variables(server_id, read_only, no_such_variable) = %v, want %v", vars, want)
-	}
-	all, err := c.Variables(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(all) < 100 || all["log_bin"] != "ON" {
-		t.Errorf("Variables() has %d entries, log_bin=%q", len(all), all["log_bin"])
-	}
-
-	status, err := c.Status(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range []string{"Uptime", "Questions", "Com_select", "Threads_connected", "Innodb_buffer_pool_reads"} {
-		if _, ok := status[k]; !ok {
-			t.Errorf("status lacks %s", k)
-		}
-	}
-}
-
 func TestExecQuery(t *testing.T) {
 	c := open(t, cluster.Primary())
 	ctx := context.Background()
@@ -282,131 +270,5 @@ func TestExecQuery(t *testing.T) {
 	rows, _, err = c.Query(ctx, 0, "SELECT id, name, price, ratio, data, at, note FROM engtest.t WHERE id = 1")
 	if err != nil || !reflect.DeepEqual(rows.Values[0], wantRow) {
 		t.Errorf("text protocol row = %#v, %v; want %#v", rows.Values, err, wantRow)
-	}
-
-	for _, tt := range []struct {
-		max       int
-		wantRows  int
-		truncated bool
-	}{{0, 5, false}, {3, 3, true}, {5, 5, false}, {10, 5, false}} {
-		rows, truncated, err := c.Query(ctx, tt.max, "SELECT id FROM engtest.t ORDER BY id")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(rows.Values) != tt.wantRows || truncated != tt.truncated {
-			t.Errorf("maxRows %d: %d rows truncated=%v, want %d %v", tt.max, len(rows.Values), truncated, tt.wantRows, tt.truncated)
-		}
-	}
-
-	empty, truncated, err := c.Query(ctx, 0, "SELECT id FROM engtest.t WHERE id < 0")
-	if err != nil || truncated || empty.Values == nil || len(empty.Values) != 0 {
-		t.Errorf("empty result: %#v %v %v", empty, truncated, err)
-	}
-
-	_, _, err = c.Query(ctx, 0, "SELEC nonsense")
-	noSecrets(t, err)
-	if !errkind.Is(err, errkind.Invalid) {
-		t.Errorf("syntax error kind %v: %v", errkind.Of(err), err)
-	}
-	_, err = c.Exec(ctx, "INSERT INTO engtest.t (id, name) VALUES (1, 'dup')")
-	noSecrets(t, err)
-	if !errkind.Is(err, errkind.Conflict) {
-		t.Errorf("duplicate key kind %v: %v", errkind.Of(err), err)
-	}
-}
-
-func TestWrongPassword(t *testing.T) {
-	tg := target(cluster.Primary())
-	tg.Password = wrongPassword
-	_, err := New().Open(context.Background(), tg)
-	if !errkind.Is(err, errkind.Unauthorized) {
-		t.Fatalf("kind %v, want unauthorized: %v", errkind.Of(err), err)
-	}
-	noSecrets(t, err)
-	t.Logf("error: %v", err)
-	for _, want := range []string{"mariadb", tg.User, tg.Addr()} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not say %q", err, want)
-		}
-	}
-}
-
-func TestUnreachable(t *testing.T) {
-	tests := []struct {
-		name string
-		port int
-	}{
-		{"refused", testenv.FreePort(t)},
-		{"silent", testenv.SilentPort(t)},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			tg := target(cluster.Primary())
-			tg.Port = tt.port
-			tg.ConnectTimeout = time.Second
-			began := time.Now()
-			_, err := New().Open(context.Background(), tg)
-			if !errkind.Is(err, errkind.Unavailable) {
-				t.Errorf("kind %v, want unavailable: %v", errkind.Of(err), err)
-			}
-			if d := time.Since(began); d > 3*time.Second {
-				t.Errorf("took %s with a 1s connect timeout", d)
-			}
-			noSecrets(t, err)
-			t.Logf("error after %s: %v", time.Since(began).Round(time.Millisecond), err)
-			if err != nil && !strings.Contains(err.Error(), tg.Addr()) {
-				t.Errorf("error %q does not name %s", err, tg.Addr())
-			}
-		})
-	}
-}
-
-func TestReplication(t *testing.T) {
-	ctx := context.Background()
-	cluster.Primary().Exec(t, "CREATE DATABASE IF NOT EXISTS repltest", "CREATE TABLE IF NOT EXISTS repltest.t (id INT PRIMARY KEY)", "REPLACE INTO repltest.t VALUES (1)")
-	cluster.WaitSync(t)
-
-	p, err := open(t, cluster.Primary()).Replication(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.Role != engine.RolePrimary || p.ReadOnly || p.Source != nil {
-		t.Errorf("primary: role %s read_only %v source %+v", p.Role, p.ReadOnly, p.Source)
-	}
-	if p.GTIDBinlog == "" || p.GTIDCurrent == "" {
-		t.Errorf("primary gtids: binlog %q current %q", p.GTIDBinlog, p.GTIDCurrent)
-	}
-	if len(p.Replicas) != 2 {
-		t.Fatalf("primary sees %d replicas, want 2: %+v", len(p.Replicas), p.Replicas)
-	}
-	seen := map[int]bool{}
-	for _, d := range p.Replicas {
-		if d.Host != "127.0.0.1" || d.State == "" {
-			t.Errorf("replica as the primary sees it: %+v", d)
-		}
-		seen[d.Port] = true
-	}
-	for _, r := range cluster.Replicas() {
-		if !seen[r.Port] {
-			t.Errorf("primary does not list replica port %d: %+v", r.Port, p.Replicas)
-		}
-	}
-
-	for _, node := range cluster.Replicas() {
-		r, err := open(t, node).Replication(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r.Role != engine.RoleReplica || !r.ReadOnly || r.Source == nil {
-			t.Fatalf("replica %d: role %s read_only %v source %+v", node.Port, r.Role, r.ReadOnly, r.Source)
-		}
-		s := r.Source
-		if s.Host != "127.0.0.1" || s.Port != cluster.Primary().Port || !s.IORunning || !s.SQLRunning ||
-			s.LagSeconds == nil || s.UsingGTID != "Slave_Pos" || s.LastError != "" {
-			t.Errorf("replica %d source: %+v", node.Port, s)
-		}
-		if r.GTIDSlave == "" || r.GTIDSlave != p.GTIDBinlog {
-			t.Errorf("replica %d gtid_slave_pos %q, primary's binlog %q", node.Port, r.GTIDSlave, p.GTIDBinlog)
-		}
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dbfleet/dbfleet/internal/engine"
-	"github.com/dbfleet/dbfleet/internal/platform/errkind"
+	"github.com/dbfleet/dbfleet/internal/engine/enginetest"
 	"github.com/dbfleet/dbfleet/internal/testenv"
 )
 
@@ -35,27 +35,62 @@ func target(p *testenv.Postgres, db string) engine.Target {
 
 func noSecrets(t *testing.T, err error) {
 	t.Helper()
-	if err == nil {
-		return
-	}
-	for _, s := range []string{primary.Password, wrongPassword} {
-		if strings.Contains(err.Error(), s) {
-			t.Errorf("error message contains a password: %v", err)
-		}
-	}
+	enginetest.NoSecrets(t, err, primary.Password, wrongPassword)
 }
 
 func open(t *testing.T, p *testenv.Postgres, db string) *Conn {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := engine.NewRegistry(New()).Open(ctx, target(p, db))
-	noSecrets(t, err)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c.(*Conn)
+	return enginetest.Open(t, New(), target(p, db), wrongPassword).(*Conn)
+}
+
+// TestConformance runs the adapter contract every engine keeps.
+func TestConformance(t *testing.T) {
+	db := fmt.Sprintf("conformance_%d", time.Now().UnixNano()) // -count=N reuses the shared server
+	primary.CreateDatabase(t, db)
+	tg := target(primary, "")
+	enginetest.Run(t, enginetest.Setup{
+		Driver:         New(),
+		Kinds:          []engine.Kind{engine.Postgres},
+		Primary:        tg,
+		Replicas:       []engine.Target{target(replica, "")},
+		Secrets:        []string{wrongPassword},
+		WrongPasswords: []string{wrongPassword},
+		WhereWords:     []string{"postgres", tg.User},
+		Version:        func(v string) bool { return strings.HasPrefix(v, "1") },
+		Variables:      []string{"shared_buffers", "fsync", "no_such_setting"},
+		WantVariables:  map[string]string{"shared_buffers": "16MB", "fsync": "off"},
+		AllVariables:   100,
+		AllVariable:    [2]string{"wal_level", "replica"},
+		StatusKeys:     []string{"xact_commit", "xact_rollback", "blks_hit", "numbackends", "deadlocks", "tup_inserted", "buffers_alloc"},
+		CheckStatus: func(t *testing.T, status map[string]string) {
+			if status["numbackends"] == "0" {
+				t.Errorf("numbackends 0 while connected")
+			}
+		},
+		Table: enginetest.Table{
+			Target: target(primary, db),
+			Create: func(t *testing.T, c engine.Conn) {
+				for _, s := range []string{"CREATE TABLE t (id int PRIMARY KEY)", "INSERT INTO t VALUES (1), (2), (3), (4), (5)"} {
+					if _, err := c.Exec(context.Background(), s); err != nil {
+						t.Fatal(err)
+					}
+				}
+			},
+			All:       "SELECT id FROM t ORDER BY id",
+			None:      "SELECT id FROM t WHERE id < 0",
+			Bad:       "SELEC nonsense",
+			Duplicate: "INSERT INTO t (id) VALUES (1)",
+			Missing:   "SELECT * FROM no_such_table",
+			Sleep:     "SELECT pg_sleep(5)",
+		},
+		ReplicaState:    "streaming",
+		ReplicaLagBytes: true,
+		CheckReplica: func(t *testing.T, p, r engine.Replication) {
+			if r.GTIDCurrent == "" || r.Source.IOState != "streaming" {
+				t.Errorf("replica: gtid_current %q source %+v", r.GTIDCurrent, r.Source)
+			}
+		},
+	})
 }
 
 func TestConnString(t *testing.T) {
@@ -90,44 +125,6 @@ func TestConninfoHostPort(t *testing.T) {
 				t.Errorf("conninfoHostPort(%q) = %q %d, want %q %d", tt.in, h, p, tt.host, tt.port)
 			}
 		})
-	}
-}
-
-func TestInfo(t *testing.T) {
-	c := open(t, primary, "")
-	ctx := context.Background()
-	if err := c.Ping(ctx); err != nil {
-		t.Fatal(err)
-	}
-	info, err := engine.Inspect(ctx, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(info.Version, "1") || info.Uptime <= 0 {
-		t.Errorf("version %q uptime %v", info.Version, info.Uptime)
-	}
-	vars, err := c.Variables(ctx, "shared_buffers", "fsync", "no_such_setting")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := map[string]string{"shared_buffers": "16MB", "fsync": "off"}; !reflect.DeepEqual(vars, want) {
-		t.Errorf("Variables = %v, want %v", vars, want)
-	}
-	all, err := c.Variables(ctx)
-	if err != nil || len(all) < 100 || all["wal_level"] != "replica" {
-		t.Errorf("Variables() has %d entries, wal_level=%q, %v", len(all), all["wal_level"], err)
-	}
-	status, err := c.Status(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range []string{"xact_commit", "xact_rollback", "blks_hit", "numbackends", "deadlocks", "tup_inserted", "buffers_alloc"} {
-		if _, ok := status[k]; !ok {
-			t.Errorf("status lacks %s: %v", k, status)
-		}
-	}
-	if status["numbackends"] == "0" {
-		t.Errorf("numbackends 0 while connected")
 	}
 }
 
@@ -176,124 +173,5 @@ func TestExecQuery(t *testing.T) {
 		if !reflect.DeepEqual(got, wantRow) {
 			t.Errorf("Query(%v) row = %#v, want %#v", args, got, wantRow)
 		}
-	}
-
-	for _, tt := range []struct {
-		max       int
-		wantRows  int
-		truncated bool
-	}{{0, 5, false}, {3, 3, true}, {5, 5, false}, {10, 5, false}} {
-		rows, truncated, err := c.Query(ctx, tt.max, "SELECT id FROM t ORDER BY id")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(rows.Values) != tt.wantRows || truncated != tt.truncated {
-			t.Errorf("maxRows %d: %d rows truncated=%v, want %d %v", tt.max, len(rows.Values), truncated, tt.wantRows, tt.truncated)
-		}
-	}
-	// The connection is usable after a truncated read.
-	if err := c.Ping(ctx); err != nil {
-		t.Fatal(err)
-	}
-
-	_, _, err := c.Query(ctx, 0, "SELEC nonsense")
-	noSecrets(t, err)
-	if !errkind.Is(err, errkind.Invalid) {
-		t.Errorf("syntax error kind %v: %v", errkind.Of(err), err)
-	}
-	_, err = c.Exec(ctx, "INSERT INTO t (id) VALUES (1)")
-	if !errkind.Is(err, errkind.Conflict) {
-		t.Errorf("duplicate key kind %v: %v", errkind.Of(err), err)
-	}
-	_, _, err = c.Query(ctx, 0, "SELECT * FROM no_such_table")
-	if !errkind.Is(err, errkind.NotFound) {
-		t.Errorf("missing table kind %v: %v", errkind.Of(err), err)
-	}
-
-	// A cancelled query breaks nothing for the next call.
-	qctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-	_, _, err = c.Query(qctx, 0, "SELECT pg_sleep(5)")
-	cancel()
-	if err == nil {
-		t.Fatal("pg_sleep(5) finished within 100ms")
-	}
-	if _, _, err := c.Query(ctx, 0, "SELECT 1"); err != nil {
-		t.Errorf("after a cancelled query: %v", err)
-	}
-}
-
-func TestWrongPassword(t *testing.T) {
-	tg := target(primary, "")
-	tg.Password = wrongPassword
-	_, err := New().Open(context.Background(), tg)
-	if !errkind.Is(err, errkind.Unauthorized) {
-		t.Fatalf("kind %v, want unauthorized: %v", errkind.Of(err), err)
-	}
-	noSecrets(t, err)
-	t.Logf("error: %v", err)
-	for _, want := range []string{"postgres", tg.User, tg.Addr()} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not say %q", err, want)
-		}
-	}
-}
-
-func TestUnreachable(t *testing.T) {
-	tests := []struct {
-		name string
-		port int
-	}{
-		{"refused", testenv.FreePort(t)},
-		{"silent", testenv.SilentPort(t)},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			tg := target(primary, "")
-			tg.Port = tt.port
-			tg.ConnectTimeout = time.Second
-			began := time.Now()
-			_, err := New().Open(context.Background(), tg)
-			if !errkind.Is(err, errkind.Unavailable) {
-				t.Errorf("kind %v, want unavailable: %v", errkind.Of(err), err)
-			}
-			if d := time.Since(began); d > 3*time.Second {
-				t.Errorf("took %s with a 1s connect timeout", d)
-			}
-			noSecrets(t, err)
-			t.Logf("error after %s: %v", time.Since(began).Round(time.Millisecond), err)
-			if err != nil && !strings.Contains(err.Error(), tg.Addr()) {
-				t.Errorf("error %q does not name %s", err, tg.Addr())
-			}
-		})
-	}
-}
-
-func TestReplication(t *testing.T) {
-	ctx := context.Background()
-	p, err := open(t, primary, "").Replication(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.Role != engine.RolePrimary || p.ReadOnly || p.Source != nil || p.GTIDCurrent == "" {
-		t.Errorf("primary: %+v", p)
-	}
-	if len(p.Replicas) != 1 || p.Replicas[0].Host != "127.0.0.1" || p.Replicas[0].State != "streaming" || p.Replicas[0].LagBytes == nil {
-		t.Errorf("primary's replicas: %+v", p.Replicas)
-	}
-
-	r, err := open(t, replica, "").Replication(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Role != engine.RoleReplica || !r.ReadOnly || r.Source == nil || r.GTIDCurrent == "" {
-		t.Fatalf("replica: %+v", r)
-	}
-	s := r.Source
-	if s.Host != "127.0.0.1" || s.Port != primary.Port || !s.IORunning || !s.SQLRunning || s.IOState != "streaming" ||
-		s.LagSeconds == nil || s.LastError != "" {
-		t.Errorf("replica's source: %+v", s)
-	}
-	if len(r.Replicas) != 0 {
-		t.Errorf("replica has replicas: %+v", r.Replicas)
 	}
 }

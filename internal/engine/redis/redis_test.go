@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dbfleet/dbfleet/internal/engine"
+	"github.com/dbfleet/dbfleet/internal/engine/enginetest"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/testenv"
 )
@@ -31,29 +32,58 @@ func target(r *testenv.Redis) engine.Target {
 
 func noSecrets(t *testing.T, err error) {
 	t.Helper()
-	if err == nil {
-		return
-	}
-	for _, s := range []string{primary.Password, wrongPassword} {
-		if strings.Contains(err.Error(), s) {
-			t.Errorf("error message contains a password: %v", err)
-		}
-	}
+	enginetest.NoSecrets(t, err, primary.Password, wrongPassword)
 }
 
 func open(t *testing.T, r *testenv.Redis, db string) *Conn {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	tg := target(r)
 	tg.Database = db
-	c, err := engine.NewRegistry(New()).Open(ctx, tg)
-	noSecrets(t, err)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c.(*Conn)
+	return enginetest.Open(t, New(), tg, wrongPassword).(*Conn)
+}
+
+// TestConformance runs the adapter contract every engine keeps.
+func TestConformance(t *testing.T) {
+	tg := target(primary)
+	fixture := tg
+	fixture.Database = "4"
+	enginetest.Run(t, enginetest.Setup{
+		Driver:         New(),
+		Kinds:          []engine.Kind{engine.Redis},
+		Primary:        tg,
+		Replicas:       []engine.Target{target(replica)},
+		Secrets:        []string{wrongPassword},
+		WrongPasswords: []string{wrongPassword, ""},
+		WhereWords:     []string{"redis"},
+		Version: func(v string) bool {
+			return strings.HasPrefix(v, "7.") || strings.HasPrefix(v, "6.") || strings.HasPrefix(v, "8.")
+		},
+		Variables:     []string{"appendonly", "save", "maxmemory"},
+		WantVariables: map[string]string{"appendonly": "no", "save": "", "maxmemory": "0"},
+		AllVariables:  50,
+		StatusKeys:    []string{"redis_version", "uptime_in_seconds", "total_commands_processed", "keyspace_hits", "used_memory", "role", "cmdstat_ping"},
+		Table: enginetest.Table{
+			Target: fixture,
+			Create: func(t *testing.T, c engine.Conn) {
+				for _, s := range []string{"FLUSHDB", "RPUSH ids 1 2 3 4 5"} {
+					if _, err := c.Exec(context.Background(), s); err != nil {
+						t.Fatal(err)
+					}
+				}
+			},
+			All:  "LRANGE ids 0 -1",
+			None: "LRANGE missing 0 -1",
+			Bad:  "NOSUCHCOMMAND",
+		},
+		BeforeReplication: func(t *testing.T, c engine.Conn) {
+			if _, err := c.Exec(context.Background(), "SET replicated yes"); err != nil {
+				t.Fatal(err)
+			}
+		},
+		ReplicaPorts:    true,
+		ReplicaState:    "online",
+		ReplicaLagBytes: true,
+	})
 }
 
 func TestSplitArgs(t *testing.T) {
@@ -145,50 +175,6 @@ func TestParseReplication(t *testing.T) {
 	}
 }
 
-func TestInfo(t *testing.T) {
-	c := open(t, primary, "")
-	ctx := context.Background()
-	if err := c.Ping(ctx); err != nil {
-		t.Fatal(err)
-	}
-	info, err := engine.Inspect(ctx, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(info.Version, "7.") && !strings.HasPrefix(info.Version, "6.") && !strings.HasPrefix(info.Version, "8.") {
-		t.Errorf("version %q", info.Version)
-	}
-	for deadline := time.Now().Add(3 * time.Second); info.Uptime <= 0 && time.Now().Before(deadline); {
-		time.Sleep(100 * time.Millisecond)
-		if info.Uptime, err = c.Uptime(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if info.Uptime <= 0 {
-		t.Errorf("uptime %v", info.Uptime)
-	}
-	vars, err := c.Variables(ctx, "appendonly", "save", "maxmemory")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := map[string]string{"appendonly": "no", "save": "", "maxmemory": "0"}; !reflect.DeepEqual(vars, want) {
-		t.Errorf("Variables = %v, want %v", vars, want)
-	}
-	all, err := c.Variables(ctx)
-	if err != nil || len(all) < 50 {
-		t.Errorf("Variables() has %d entries, %v", len(all), err)
-	}
-	status, err := c.Status(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range []string{"redis_version", "uptime_in_seconds", "total_commands_processed", "keyspace_hits", "used_memory", "role", "cmdstat_ping"} {
-		if _, ok := status[k]; !ok {
-			t.Errorf("status lacks %s", k)
-		}
-	}
-}
-
 func TestExecQuery(t *testing.T) {
 	c := open(t, primary, "3")
 	ctx := context.Background()
@@ -263,82 +249,5 @@ func TestBadDatabase(t *testing.T) {
 	tg.Database = "zero"
 	if _, err := New().Open(context.Background(), tg); !errkind.Is(err, errkind.Invalid) {
 		t.Errorf("kind %v, want invalid: %v", errkind.Of(err), err)
-	}
-}
-
-func TestWrongPassword(t *testing.T) {
-	for _, pw := range []string{wrongPassword, ""} {
-		tg := target(primary)
-		tg.Password = pw
-		_, err := New().Open(context.Background(), tg)
-		if !errkind.Is(err, errkind.Unauthorized) {
-			t.Fatalf("password %q: kind %v, want unauthorized: %v", pw, errkind.Of(err), err)
-		}
-		noSecrets(t, err)
-		t.Logf("error: %v", err)
-		if !strings.Contains(err.Error(), tg.Addr()) || !strings.Contains(err.Error(), "redis") {
-			t.Errorf("error %q does not say where", err)
-		}
-	}
-}
-
-func TestUnreachable(t *testing.T) {
-	tests := []struct {
-		name string
-		port int
-	}{
-		{"refused", testenv.FreePort(t)},
-		{"silent", testenv.SilentPort(t)},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			tg := target(primary)
-			tg.Port = tt.port
-			tg.ConnectTimeout = time.Second
-			began := time.Now()
-			_, err := New().Open(context.Background(), tg)
-			if !errkind.Is(err, errkind.Unavailable) {
-				t.Errorf("kind %v, want unavailable: %v", errkind.Of(err), err)
-			}
-			if d := time.Since(began); d > 3*time.Second {
-				t.Errorf("took %s with a 1s connect timeout", d)
-			}
-			noSecrets(t, err)
-			t.Logf("error after %s: %v", time.Since(began).Round(time.Millisecond), err)
-			if err != nil && !strings.Contains(err.Error(), tg.Addr()) {
-				t.Errorf("error %q does not name %s", err, tg.Addr())
-			}
-		})
-	}
-}
-
-func TestReplication(t *testing.T) {
-	ctx := context.Background()
-	pc := open(t, primary, "")
-	if _, err := pc.Exec(ctx, "SET replicated yes"); err != nil {
-		t.Fatal(err)
-	}
-	p, err := pc.Replication(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.Role != engine.RolePrimary || p.ReadOnly || p.Source != nil || p.GTIDCurrent == "" {
-		t.Errorf("primary: %+v", p)
-	}
-	if len(p.Replicas) != 1 || p.Replicas[0].Host != "127.0.0.1" || p.Replicas[0].Port != replica.Port ||
-		p.Replicas[0].State != "online" || p.Replicas[0].LagBytes == nil {
-		t.Errorf("primary's replicas: %+v", p.Replicas)
-	}
-
-	r, err := open(t, replica, "").Replication(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Role != engine.RoleReplica || !r.ReadOnly || r.Source == nil {
-		t.Fatalf("replica: %+v", r)
-	}
-	s := r.Source
-	if s.Host != "127.0.0.1" || s.Port != primary.Port || !s.IORunning || !s.SQLRunning || s.LagSeconds == nil || s.LastError != "" {
-		t.Errorf("replica's source: %+v", s)
 	}
 }
