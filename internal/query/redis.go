@@ -117,9 +117,13 @@ var redisRefused = map[string]string{
 
 // planRedis checks one Redis command line against the read-only subset.
 func planRedis(line string, limit int) (*plan, error) {
-	words, err := splitRedis(line)
+	split, err := redisengine.SplitArgs(line)
 	if err != nil {
 		return nil, refuseInvalid("cannot read the command: %v", err)
+	}
+	words := make([]string, len(split))
+	for i, w := range split {
+		words[i] = w.Text
 	}
 	if len(words) == 0 {
 		return nil, refuseInvalid("empty command")
@@ -512,78 +516,3 @@ func reshapeRedis(name string, spec redisSpec, limit int) func([]string, [][]any
 		return cols, out, notes
 	}
 }
-
-// splitRedis splits a command line like redis-cli: blanks separate words;
-// "double quotes" take \n \r \t \\ \" \xHH escapes; 'single quotes' \'.
-func splitRedis(s string) ([]string, error) {
-	var out []string
-	i := 0
-	for {
-		for i < len(s) && isBlank(s[i]) {
-			i++
-		}
-		if i >= len(s) {
-			return out, nil
-		}
-		var b strings.Builder
-		for i < len(s) && !isBlank(s[i]) {
-			switch q := s[i]; q {
-			case '"', '\'':
-				i++
-				closed := false
-				for i < len(s) {
-					c := s[i]
-					if c == q {
-						closed = true
-						i++
-						break
-					}
-					if c == '\\' && i+1 < len(s) {
-						if q == '\'' {
-							if s[i+1] == '\'' {
-								b.WriteByte('\'')
-								i += 2
-								continue
-							}
-						} else {
-							i++
-							switch e := s[i]; e {
-							case 'n':
-								c = '\n'
-							case 'r':
-								c = '\r'
-							case 't':
-								c = '\t'
-							case 'x':
-								if i+2 < len(s) {
-									if v, err := strconv.ParseUint(s[i+1:i+3], 16, 8); err == nil {
-										c = byte(v)
-										i += 2
-										break
-									}
-								}
-								c = 'x'
-							default:
-								c = e
-							}
-						}
-					}
-					b.WriteByte(c)
-					i++
-				}
-				if !closed {
-					return nil, fmt.Errorf("unbalanced %c quotes", q)
-				}
-				if i < len(s) && !isBlank(s[i]) {
-					return nil, fmt.Errorf("a closing quote must be followed by a blank")
-				}
-			default:
-				b.WriteByte(s[i])
-				i++
-			}
-		}
-		out = append(out, b.String())
-	}
-}
-
-func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

@@ -299,20 +299,20 @@ var refused = map[string]bool{
 
 // command splits stmt into words and fills the placeholders.
 func command(stmt string, args []any) ([]any, error) {
-	words, err := splitArgs(stmt)
+	words, err := SplitArgs(stmt)
 	if err != nil {
 		return nil, err
 	}
 	if len(words) == 0 {
 		return nil, errors.New("empty command")
 	}
-	if name := strings.ToUpper(words[0].text); refused[name] && !words[0].quoted {
+	if name := strings.ToUpper(words[0].Text); refused[name] && !words[0].Quoted {
 		return nil, fmt.Errorf("%s is not allowed here: it changes the connection's state", name)
 	}
 	cmd := make([]any, 0, len(words)+len(args))
 	next := 0
 	for _, w := range words {
-		if w.text == "?" && !w.quoted {
+		if w.Text == "?" && !w.Quoted {
 			if next >= len(args) {
 				return nil, fmt.Errorf("%d placeholders, %d arguments", countPlaceholders(words), len(args))
 			}
@@ -320,31 +320,36 @@ func command(stmt string, args []any) ([]any, error) {
 			next++
 			continue
 		}
-		cmd = append(cmd, w.text)
+		cmd = append(cmd, w.Text)
 	}
 	return append(cmd, args[next:]...), nil
 }
 
-func countPlaceholders(words []word) int {
+func countPlaceholders(words []Word) int {
 	n := 0
 	for _, w := range words {
-		if w.text == "?" && !w.quoted {
+		if w.Text == "?" && !w.Quoted {
 			n++
 		}
 	}
 	return n
 }
 
-type word struct {
-	text   string
-	quoted bool
+// Word is one word of a command line; Quoted when it was written in
+// quotes (a quoted "?" is not a placeholder, a quoted command name is not
+// checked).
+type Word struct {
+	Text   string
+	Quoted bool
 }
 
-// splitArgs splits a command line like redis-cli: words separated by
-// blanks; "double quotes" with \n \r \t \b \a \\ \" \xHH escapes;
-// 'single quotes' with \' only. A closing quote must end the word.
-func splitArgs(s string) ([]word, error) {
-	var out []word
+// SplitArgs splits a command line like redis-cli (sdssplitargs): words
+// separated by blanks; "double quotes" with \n \r \t \b \a \\ \" \xHH
+// escapes; 'single quotes' with \' only. A closing quote must end the
+// word. It is the one splitter of Redis command lines: the adapter runs
+// what it splits, the query console checks it.
+func SplitArgs(s string) ([]Word, error) {
+	var out []Word
 	i := 0
 	for {
 		for i < len(s) && isSpace(s[i]) {
@@ -432,7 +437,7 @@ func splitArgs(s string) ([]word, error) {
 				i++
 			}
 		}
-		out = append(out, word{text: b.String(), quoted: quoted})
+		out = append(out, Word{Text: b.String(), Quoted: quoted})
 	}
 }
 

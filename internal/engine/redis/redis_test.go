@@ -89,25 +89,25 @@ func TestConformance(t *testing.T) {
 func TestSplitArgs(t *testing.T) {
 	tests := []struct {
 		in      string
-		want    []word
+		want    []Word
 		wantErr bool
 	}{
 		{"", nil, false},
-		{"  GET   key ", []word{{"GET", false}, {"key", false}}, false},
-		{`SET k "hello world"`, []word{{"SET", false}, {"k", false}, {"hello world", true}}, false},
-		{`SET k "a\"b\n\x41"`, []word{{"SET", false}, {"k", false}, {"a\"b\nA", true}}, false},
-		{`SET k 'it\'s \n'`, []word{{"SET", false}, {"k", false}, {`it's \n`, true}}, false},
-		{`SET k ""`, []word{{"SET", false}, {"k", false}, {"", true}}, false},
-		{`SET k "?"`, []word{{"SET", false}, {"k", false}, {"?", true}}, false},
+		{"  GET   key ", []Word{{"GET", false}, {"key", false}}, false},
+		{`SET k "hello world"`, []Word{{"SET", false}, {"k", false}, {"hello world", true}}, false},
+		{`SET k "a\"b\n\x41"`, []Word{{"SET", false}, {"k", false}, {"a\"b\nA", true}}, false},
+		{`SET k 'it\'s \n'`, []Word{{"SET", false}, {"k", false}, {`it's \n`, true}}, false},
+		{`SET k ""`, []Word{{"SET", false}, {"k", false}, {"", true}}, false},
+		{`SET k "?"`, []Word{{"SET", false}, {"k", false}, {"?", true}}, false},
 		{`SET k "open`, nil, true},
 		{`SET k 'open`, nil, true},
 		{`SET k "a"b`, nil, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got, err := splitArgs(tt.in)
+			got, err := SplitArgs(tt.in)
 			if (err != nil) != tt.wantErr || !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("splitArgs(%q) = %+v, %v; want %+v, error %v", tt.in, got, err, tt.want, tt.wantErr)
+				t.Errorf("SplitArgs(%q) = %+v, %v; want %+v, error %v", tt.in, got, err, tt.want, tt.wantErr)
 			}
 		})
 	}
