@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/inventory"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
@@ -509,22 +511,13 @@ func (s *Service) RunOnce(ctx context.Context, w Window, at time.Time) error {
 		return err
 	}
 	s.forgetOthers(insts)
-	var (
-		mu    sync.Mutex
-		first error
-		wg    sync.WaitGroup
-		sem   = make(chan struct{}, s.opts.Concurrency)
-	)
+	var g errgroup.Group
+	g.SetLimit(max(s.opts.Concurrency, 1))
 	for _, inst := range insts {
-		select {
-		case <-ctx.Done():
-			wg.Wait()
-			return ctx.Err()
-		case sem <- struct{}{}:
+		if ctx.Err() != nil {
+			break
 		}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
+		g.Go(func() error {
 			ictx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 			defer cancel()
 			sc, err := s.compute(ictx, inst, w, at)
@@ -533,16 +526,16 @@ func (s *Service) RunOnce(ctx context.Context, w Window, at time.Time) error {
 			}
 			if err != nil {
 				s.log.Warn("health score failed", "instance", inst.Name, "window", w, "err", err)
-				mu.Lock()
-				if first == nil {
-					first = fmt.Errorf("health of %s: %w", inst.Name, err)
-				}
-				mu.Unlock()
+				return fmt.Errorf("health of %s: %w", inst.Name, err)
 			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
-	return first
+	err = g.Wait()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
 }
 
 // forgetOthers drops cached models of instances no longer registered.

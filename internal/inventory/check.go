@@ -5,8 +5,9 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
@@ -217,22 +218,16 @@ func (p *Prober) probe(ctx context.Context, onlyUnchecked bool) {
 	if onlyUnchecked {
 		list = slices.DeleteFunc(list, func(in Instance) bool { return in.Status != nil })
 	}
-	n := max(p.Concurrency, 1)
-	sem := make(chan struct{}, n)
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(max(p.Concurrency, 1))
 	for _, in := range list {
+		if ctx.Err() != nil {
+			break
+		}
 		if !s.engines.Supported(in.Engine) {
 			continue
 		}
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			wg.Wait()
-			return
-		}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
+		g.Go(func() error {
 			res, err := s.probe(ctx, in.Name)
 			if p.Observer != nil && ctx.Err() == nil {
 				p.Observer.ObserveCheck(string(in.Engine), err == nil, res.Took)
@@ -240,7 +235,8 @@ func (p *Prober) probe(ctx context.Context, onlyUnchecked bool) {
 			if err != nil && ctx.Err() == nil && (in.Status == nil || in.Status.Up) {
 				s.log.Warn("instance down", "instance", in.Name, "err", err)
 			}
-		}()
+			return nil // one instance down does not stop the others
+		})
 	}
-	wg.Wait()
+	g.Wait()
 }

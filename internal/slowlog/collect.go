@@ -9,8 +9,9 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/inventory"
@@ -552,22 +553,16 @@ func (c *Collector) Round(ctx context.Context) {
 		}
 		return
 	}
-	sem := make(chan struct{}, max(c.Concurrency, 1))
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(max(c.Concurrency, 1))
 	for _, in := range ins {
+		if ctx.Err() != nil {
+			break
+		}
 		if !mysqlFamily(in.Engine) && in.Engine != engine.Postgres && in.Engine != engine.Redis {
 			continue
 		}
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			wg.Wait()
-			return
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
+		g.Go(func() error {
 			timeout := c.Timeout
 			if timeout <= 0 {
 				timeout = 30 * time.Second
@@ -579,14 +574,15 @@ func (c *Collector) Round(ctx context.Context) {
 				if !errors.Is(err, context.Canceled) {
 					c.log().Warn("collect slow queries", "instance", in.Name, "err", err)
 				}
-				return
+				return nil // one instance's failure does not stop the others
 			}
 			for _, st := range sts {
 				if st.Status == StatusError {
 					c.log().Warn("slow-query source failed", "instance", in.Name, "source", st.Source, "message", st.Message)
 				}
 			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
+	g.Wait()
 }

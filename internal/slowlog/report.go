@@ -7,8 +7,9 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // ReportOptions shape a report.
@@ -180,22 +181,15 @@ func (d *Digest) Report(o ReportOptions) ReportJSON {
 	}
 	// Classes are independent: build them on every core.
 	r.Classes = make([]ClassJSON, len(shown))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				r.Classes[i] = d.classJSON(shown[i], i+1)
-			}
-		}()
-	}
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i := range shown {
-		next <- i
+		g.Go(func() error {
+			r.Classes[i] = d.classJSON(shown[i], i+1)
+			return nil
+		})
 	}
-	close(next)
-	wg.Wait()
+	g.Wait()
 	return r
 }
 
