@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
+
+	gomysql "github.com/go-mysql-org/go-mysql/mysql"
 )
 
 // GTID is one MariaDB global transaction id: domain-server-sequence.
@@ -21,6 +22,14 @@ func (g GTID) String() string { return fmt.Sprintf("%d-%d-%d", g.Domain, g.Serve
 // domain (gtid_binlog_pos, gtid_slave_pos, gtid_current_pos, Gtid_IO_Pos).
 // Within a domain sequence numbers only grow (gtid_strict_mode), so one
 // position contains another when it is at least as far in every domain.
+//
+// Single GTIDs are parsed by go-mysql (mysql.ParseMariadbGTID); its set
+// type (mysql.MariadbGTIDSet) is not used for positions because it models
+// a binlog state keyed by domain AND server: its Contain says "0-2-105"
+// does not contain "0-1-100" (another server wrote the domain's latest
+// transaction, as after every failover), which is the comparison failover
+// candidate selection makes. TestGoMySQLSetSemantics keeps that reason
+// checked.
 type GTIDSet map[uint32]GTID
 
 // ParseGTIDSet reads "0-1-100,1-2-7" (blanks and an empty string allowed).
@@ -31,20 +40,17 @@ func ParseGTIDSet(s string) (GTIDSet, error) {
 		if part == "" {
 			continue
 		}
-		f := strings.Split(part, "-")
-		if len(f) != 3 {
+		if strings.Count(part, "-") != 2 {
 			return nil, fmt.Errorf("invalid GTID %q: want domain-server-sequence", part)
 		}
-		d, err1 := strconv.ParseUint(f[0], 10, 32)
-		sv, err2 := strconv.ParseUint(f[1], 10, 32)
-		seq, err3 := strconv.ParseUint(f[2], 10, 64)
-		if err1 != nil || err2 != nil || err3 != nil {
+		g, err := gomysql.ParseMariadbGTID(part)
+		if err != nil {
 			return nil, fmt.Errorf("invalid GTID %q: want three unsigned integers", part)
 		}
-		if old, dup := set[uint32(d)]; dup {
-			return nil, fmt.Errorf("GTID position %q names domain %d twice (%s, %s)", s, d, old, part)
+		if old, dup := set[g.DomainID]; dup {
+			return nil, fmt.Errorf("GTID position %q names domain %d twice (%s, %s)", s, g.DomainID, old, part)
 		}
-		set[uint32(d)] = GTID{Domain: uint32(d), Server: uint32(sv), Seq: seq}
+		set[g.DomainID] = GTID{Domain: g.DomainID, Server: g.ServerID, Seq: g.SequenceNumber}
 	}
 	return set, nil
 }

@@ -3,6 +3,8 @@ package ha
 import (
 	"slices"
 	"testing"
+
+	gomysql "github.com/go-mysql-org/go-mysql/mysql"
 )
 
 func TestParseGTIDSet(t *testing.T) {
@@ -72,5 +74,36 @@ func TestErrantGTIDs(t *testing.T) {
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("errant(binlog %s, slave %s) = %v, want %v", tc.binlog, tc.slave, got, tc.want)
 		}
+	}
+}
+
+// TestGoMySQLSetSemantics: why positions are not go-mysql's
+// MariadbGTIDSet. Its containment is per domain and server, so the
+// position of a replica that applied everything a new primary wrote after
+// a failover does not contain the old primary's; the HA planner compares
+// per domain, by sequence.
+func TestGoMySQLSetSemantics(t *testing.T) {
+	after, before := "0-2-105", "0-1-100"
+	a, err := gomysql.ParseMariadbGTIDSet(after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := gomysql.ParseMariadbGTIDSet(before)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Contain(b) {
+		t.Errorf("go-mysql now says %s contains %s: reconsider using its set type for positions", after, before)
+	}
+	if !mustGTIDSet(after).Contains(mustGTIDSet(before)) {
+		t.Errorf("%s must contain %s in domain 0", after, before)
+	}
+	// Its parser, which ParseGTIDSet uses, reads the triple.
+	g, err := gomysql.ParseMariadbGTID("4294967295-7-18446744073709551615")
+	if err != nil || g.DomainID != 4294967295 || g.ServerID != 7 || g.SequenceNumber != 18446744073709551615 {
+		t.Errorf("ParseMariadbGTID = %+v, %v", g, err)
+	}
+	if _, err := ParseGTIDSet("4294967296-1-1"); err == nil {
+		t.Error("a domain beyond 32 bits must not parse")
 	}
 }
