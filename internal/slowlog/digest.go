@@ -446,18 +446,24 @@ const unrollLimit = 1000
 
 // unrollState hands the attribute sets seen in the first unrollLimit
 // events from block to block. Until they are known, blocks are parsed in
-// order; then in parallel.
+// order; then in parallel. Its methods own its lock.
 type unrollState struct {
 	mu   sync.Mutex
 	cond *sync.Cond
 	done bool
 	next int // the block whose turn it is while !done
-	// Events aggregated so far (while !done), the attributes they had, and
-	// per class; the database inherited from the last of them.
-	count     int
-	global    uint64
-	classes   map[string]uint64
-	lastDB    []byte
+	// classes are the attributes each class had in the learned events.
+	classes map[string]uint64
+	// carry is what the blocks learned so far; once done, carry.global is
+	// the set of attributes the totals keep.
+	carry carry
+}
+
+// carry is the state a learning block continues from the block before.
+type carry struct {
+	count     int    // events aggregated so far
+	global    uint64 // the attributes they had
+	lastDB    []byte // the database inherited from the last of them
 	hasLastDB bool
 	lastTS    int64
 }
@@ -468,14 +474,76 @@ func newUnrollState() *unrollState {
 	return u
 }
 
-// wait blocks until block seq may run: the sets are known, or every block
-// before it is done.
-func (u *unrollState) wait(ctx context.Context, seq int) {
+// begin blocks until block seq may run: the sets are known, or every
+// block before it is done. It reports whether seq runs while learning.
+func (u *unrollState) begin(ctx context.Context, seq int) (learning bool) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	for !u.done && u.next != seq && ctx.Err() == nil {
 		u.cond.Wait()
 	}
+	return !u.done
+}
+
+// carried is the state the blocks before left, for a learning block.
+func (u *unrollState) carried() carry {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	c := u.carry
+	c.lastDB = bytes.Clone(c.lastDB)
+	return c
+}
+
+// globalAllowed is the set of attributes the totals keep, once learned.
+func (u *unrollState) globalAllowed() uint64 {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.carry.global
+}
+
+// classAttrs is what the learned events of class fp had, and whether the
+// class was among them.
+func (u *unrollState) classAttrs(fp string) (uint64, bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	m, ok := u.classes[fp]
+	return m, ok
+}
+
+// freeze publishes the first unrollLimit events' attributes (seen per
+// class, global overall), fixes those each class of d keeps, lets every
+// waiting block run, and returns the attributes the totals keep.
+func (u *unrollState) freeze(seen map[*Class]uint64, global uint64, d *Digest) uint64 {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for c, m := range seen {
+		u.classes[c.Fingerprint] |= m
+	}
+	u.carry.global |= global
+	for _, c := range d.Classes {
+		c.allowed = u.classes[c.Fingerprint]
+	}
+	u.done = true
+	u.cond.Broadcast()
+	return u.carry.global
+}
+
+// handOn records what a learning block that ended before the limit saw,
+// and gives the turn to block next (to everyone when last is the last
+// block of all).
+func (u *unrollState) handOn(seen map[*Class]uint64, c carry, next int, last bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for cl, m := range seen {
+		u.classes[cl.Fingerprint] |= m
+	}
+	c.lastDB = append(u.carry.lastDB[:0], c.lastDB...)
+	u.carry = c
+	u.next = next
+	if last {
+		u.done = true
+	}
+	u.cond.Broadcast()
 }
 
 // abort wakes every waiter (on cancellation).
@@ -486,278 +554,286 @@ func (u *unrollState) abort() {
 	u.mu.Unlock()
 }
 
-func (w *worker) run(ctx context.Context, b block) (res blockResult) {
-	res.seq, res.file = b.seq, b.file
-	u := w.unroll
-	u.wait(ctx, b.seq)
-	u.mu.Lock()
-	learning := !u.done
-	u.mu.Unlock()
-	defer func() {
-		if r := recover(); r != nil {
-			res.err = fmt.Errorf("slow log parser failed at byte %d of input %d: %v", b.base, b.file+1, r)
-			if learning {
-				u.abort()
-			}
-		}
-	}()
-	d := NewDigest()
-	p := parser{data: b.data, final: b.final, base: b.base}
-	loc := w.opts.Location
-	since, until := int64(0), int64(0)
+// run digests one block.
+//
+// A parser or fingerprinter panic is not recovered: Run is reached only
+// from the offline `dbfleet slowlog digest` command (the server collects
+// record by record through Digest.AddRecord), the code a hostile log
+// drives is fuzzed (FuzzParser, FuzzFingerprint here, and internal/sql's
+// fuzz tests), and a crash with the goroutine's stack says more about
+// such a bug than the error the recover used to make of it.
+func (w *worker) run(ctx context.Context, b block) blockResult {
+	r := w.start(b, w.unroll.begin(ctx, b.seq))
+	var ev Event
+	for r.p.next(&ev) {
+		r.add(&ev)
+	}
+	if r.learning {
+		// The block ended before the limit: hand on what it saw.
+		r.u.handOn(r.seen, carry{count: r.count, global: r.global, lastDB: r.lastDB, hasLastDB: r.hasDB, lastTS: r.lastTS},
+			b.seq+1, b.final && b.file == w.lastFile)
+	}
+	res := blockResult{seq: b.seq, file: b.file, d: r.d, lines: int64(bytes.Count(b.data, []byte{'\n'}))}
+	if r.hasDB {
+		res.lastDB, res.hasLastDB = string(r.lastDB), true
+	}
+	return res
+}
+
+// blockRun is the digest of one block in progress and the state that
+// carries from one event to the next.
+type blockRun struct {
+	w *worker
+	u *unrollState
+	b block
+	p parser
+	d *Digest
+
+	loc          *time.Location
+	since, until int64 // Options.Since/Until in µs; 0 when not set
+	bucketUS     int64
+
+	lastTS    int64 // the time of events without their own
+	lastTSRaw []byte
+	lastDB    []byte // the database of events without their own
+	hasDB     bool
+
+	// While learning, this block runs alone and in order: it continues
+	// the state of the blocks before it (count, global, seen).
+	learning      bool
+	count         int
+	global        uint64
+	seen          map[*Class]uint64
+	globalAllowed uint64 // once learned
+
+	key   []byte
+	lines lineCounter
+}
+
+// start prepares the run of block b; a learning block continues from the
+// state the blocks before it left.
+func (w *worker) start(b block, learning bool) *blockRun {
+	r := &blockRun{w: w, u: w.unroll, b: b, d: NewDigest(), p: parser{data: b.data, final: b.final, base: b.base},
+		loc: w.opts.Location, bucketUS: w.opts.Bucket.Microseconds(), learning: learning, seen: map[*Class]uint64{}}
 	if !w.opts.Since.IsZero() {
-		since = w.opts.Since.UnixMicro()
+		r.since = w.opts.Since.UnixMicro()
 	}
 	if !w.opts.Until.IsZero() {
-		until = w.opts.Until.UnixMicro()
+		r.until = w.opts.Until.UnixMicro()
 	}
-	filter := since != 0 || until != 0
-
-	var lastTS int64
-	var lastTSRaw []byte
 	if len(b.inheritTS) > 0 {
 		var tsEv Event
 		if parseTimeLine(append([]byte("# Time: "), b.inheritTS...), &tsEv) {
-			lastTS, _ = ParseTS(tsEv.tsFull, loc)
+			r.lastTS, _ = ParseTS(tsEv.tsFull, r.loc)
 		}
 	}
-	var lastDB []byte
-	hasDB := false
-
-	// While learning, this block runs alone and in order: it continues the
-	// state of the blocks before it.
-	count := 0
-	var global uint64
-	seen := map[*Class]uint64{}
 	if learning {
-		u.mu.Lock()
-		count, global = u.count, u.global
-		if u.hasLastDB {
-			lastDB, hasDB = append(lastDB, u.lastDB...), true
+		c := r.u.carried()
+		r.count, r.global = c.count, c.global
+		if c.hasLastDB {
+			r.lastDB, r.hasDB = c.lastDB, true
 		}
-		if u.lastTS != 0 && len(b.inheritTS) == 0 {
-			lastTS = u.lastTS
+		if c.lastTS != 0 && len(b.inheritTS) == 0 {
+			r.lastTS = c.lastTS
 		}
-		u.mu.Unlock()
+	} else {
+		r.globalAllowed = r.u.globalAllowed()
 	}
-	freeze := func() {
-		// The first unrollLimit events are in: publish what they had.
-		u.mu.Lock()
-		for c, m := range seen {
-			u.classes[c.Fingerprint] |= m
-		}
-		u.global |= global
-		for _, c := range d.Classes {
-			c.allowed = u.classes[c.Fingerprint]
-		}
-		u.done = true
-		u.cond.Broadcast()
-		u.mu.Unlock()
-		learning = false
+	return r
+}
+
+// add aggregates one event.
+func (r *blockRun) add(ev *Event) {
+	arg := ev.Arg
+	if len(arg) == 0 || (len(arg) == 1 && arg[0] == '0') {
+		return // pt drops events without a (true) statement
 	}
-	var globalAllowed uint64
-	if !learning {
-		u.mu.Lock()
-		globalAllowed = u.global
-		u.mu.Unlock()
+	t := r.eventTime(ev)
+	if a, why := checkEvent(ev); why != "" {
+		// Before t is used: a timestamp out of range would overflow.
+		r.d.addSkipped(skippedAt(r.b, ev, a, why, &r.lines))
+		return
 	}
+	if (r.since != 0 || r.until != 0) && (t == 0 || (r.since != 0 && t < r.since) || (r.until != 0 && t >= r.until)) {
+		return
+	}
+	fp := r.w.fp.fingerprint(arg)
+	if bytes.HasPrefix(arg, administrator) {
+		ev.Num[AttrRowsSent], ev.Num[AttrRowsExamined], ev.Num[AttrRowsRead], ev.Num[AttrRowsAffected] = 0, 0, 0, 0
+	}
+	db, dbKnown, orphan := r.eventDB(ev)
+	present := r.present(ev, t, dbKnown, orphan)
+	c := r.class(fp, t)
+	classMask, globalMask := present, present
+	if r.learning {
+		r.count++
+		r.global |= present
+		r.seen[c] |= present
+	} else {
+		classMask &= c.allowed
+		globalMask &= r.globalAllowed
+	}
+	r.d.Events++
+	c.Events++
+	r.aggregate(c, ev, t, db, dbKnown, classMask, globalMask)
+	r.sample(c, ev, t, db, orphan, classMask)
+	if r.learning && r.count == unrollLimit {
+		r.globalAllowed = r.u.freeze(r.seen, r.global, r.d)
+		r.learning = false
+	}
+}
 
-	bucketUS := w.opts.Bucket.Microseconds()
-	var key []byte
-	var lines lineCounter
+// eventTime is the event's time in µs: its SET timestamp, else the last
+// "# Time:" line; 0 when neither is known.
+func (r *blockRun) eventTime(ev *Event) int64 {
+	if ev.TS != nil && !bytes.Equal(ev.tsFull, r.lastTSRaw) {
+		r.lastTSRaw = append(r.lastTSRaw[:0], ev.tsFull...)
+		r.lastTS, _ = ParseTS(ev.tsFull, r.loc)
+	}
+	if ev.HasTimestamp {
+		return ev.Timestamp * 1e6
+	}
+	return r.lastTS
+}
 
-	var ev Event
-	for p.next(&ev) {
-		arg := ev.Arg
-		if len(arg) == 0 || (len(arg) == 1 && arg[0] == '0') {
-			continue // pt drops events without a (true) statement
-		}
-		if ev.TS != nil {
-			if !bytes.Equal(ev.tsFull, lastTSRaw) {
-				lastTSRaw = append(lastTSRaw[:0], ev.tsFull...)
-				lastTS, _ = ParseTS(ev.tsFull, loc)
-			}
-		}
-		var t int64
-		switch {
-		case ev.HasTimestamp:
-			t = ev.Timestamp * 1e6
-		default:
-			t = lastTS
-		}
-		if a, why := checkEvent(&ev); why != "" {
-			// Before t is used: a timestamp out of range would overflow.
-			d.addSkipped(skippedAt(b, &ev, a, why, &lines))
-			continue
-		}
-		if filter && (t == 0 || (since != 0 && t < since) || (until != 0 && t >= until)) {
-			continue
-		}
-		fp := w.fp.fingerprint(arg)
-		if bytes.HasPrefix(arg, administrator) {
-			ev.Num[AttrRowsSent], ev.Num[AttrRowsExamined], ev.Num[AttrRowsRead], ev.Num[AttrRowsAffected] = 0, 0, 0, 0
-		}
+// eventDB is the event's database: its own (use, Schema:), else the last
+// one seen; orphan when the block has seen none yet (Run gives it the
+// previous block's).
+func (r *blockRun) eventDB(ev *Event) (db []byte, known, orphan bool) {
+	switch {
+	case ev.hasUse:
+		db, known = trimBackticks(ev.useDB), true
+	case ev.hasSchema:
+		db, known = trimBackticks(ev.schema), true
+	}
+	switch {
+	case known:
+		r.lastDB, r.hasDB = append(r.lastDB[:0], db...), true
+		return db, true, false
+	case r.hasDB:
+		return r.lastDB, true, false
+	}
+	return nil, false, true
+}
 
-		var db []byte
-		dbKnown, orphan := false, false
-		switch {
-		case ev.hasUse:
-			db, dbKnown = trimBackticks(ev.useDB), true
-		case ev.hasSchema:
-			db, dbKnown = trimBackticks(ev.schema), true
+// present is the set of attributes the event has.
+func (r *blockRun) present(ev *Event, t int64, dbKnown, orphan bool) uint64 {
+	present := uint64(ev.HasNum) | uint64(ev.HasBool)<<bitBool
+	if dbKnown || (orphan && !r.learning) {
+		// An orphan inherits the database of the block before; while
+		// learning there is none (blocks run in order).
+		present |= 1 << bitDB
+	}
+	if ev.User != nil {
+		present |= 1 << bitUser
+	}
+	if ev.Host != nil {
+		present |= 1 << bitHost
+	}
+	if t != 0 {
+		present |= 1 << bitTS
+	}
+	return present
+}
+
+// class finds or makes the class of fingerprint fp (and time bucket).
+func (r *blockRun) class(fp []byte, t int64) *Class {
+	r.key = fp
+	var bucket int64
+	if r.bucketUS > 0 {
+		if t > 0 {
+			bucket = t / r.bucketUS * r.bucketUS
 		}
-		if dbKnown {
-			lastDB, hasDB = append(lastDB[:0], db...), true
-		} else if hasDB {
-			db, dbKnown = lastDB, true
+		r.key = append(append(r.key[:0:0], fp...), 0, byte(bucket>>56), byte(bucket>>48), byte(bucket>>40), byte(bucket>>32),
+			byte(bucket>>24), byte(bucket>>16), byte(bucket>>8), byte(bucket))
+	}
+	if c := r.d.Classes[string(r.key)]; c != nil {
+		return c
+	}
+	c := &Class{Fingerprint: string(fp), Bucket: bucket}
+	r.d.Classes[string(r.key)] = c
+	m, known := r.u.classAttrs(c.Fingerprint)
+	if r.learning {
+		r.seen[c] = m
+		return c
+	}
+	if !known {
+		m = r.globalAllowed
+	}
+	c.allowed = m
+	return c
+}
+
+// aggregate adds the event's attributes to class c (those in classMask)
+// and to the totals (those in globalMask).
+func (r *blockRun) aggregate(c *Class, ev *Event, t int64, db []byte, dbKnown bool, classMask, globalMask uint64) {
+	d := r.d
+	// The totals are the sum of the classes (Run adds them up at the
+	// end), plus what a class does not keep (see unrollLimit).
+	for m := globalMask & (1<<numAttrs - 1); m != 0; m &= m - 1 {
+		a := bits.TrailingZeros64(m)
+		v := ev.Num[a]
+		idx := BucketIndex(v)
+		if classMask&(1<<a) != 0 {
+			c.Num[a].Add(v, idx)
 		} else {
-			orphan = true
+			d.Totals.Num[a].Add(v, idx)
 		}
-
-		present := uint64(ev.HasNum) | uint64(ev.HasBool)<<bitBool
-		if dbKnown || (orphan && !learning) {
-			// An orphan inherits the database of the block before; while
-			// learning there is none (blocks run in order).
-			present |= 1 << bitDB
+	}
+	for m := (globalMask >> bitBool) & (1<<numBools - 1); m != 0; m &= m - 1 {
+		a := bits.TrailingZeros64(m)
+		d.Totals.Bools[a].Cnt++
+		if ev.Bool[a] {
+			d.Totals.Bools[a].Yes++
 		}
-		if ev.User != nil {
-			present |= 1 << bitUser
-		}
-		if ev.Host != nil {
-			present |= 1 << bitHost
-		}
-		if t != 0 {
-			present |= 1 << bitTS
-		}
-
-		key = fp
-		var bucket int64
-		if bucketUS > 0 {
-			if t > 0 {
-				bucket = t / bucketUS * bucketUS
-			}
-			key = append(append(key[:0:0], fp...), 0, byte(bucket>>56), byte(bucket>>48), byte(bucket>>40), byte(bucket>>32),
-				byte(bucket>>24), byte(bucket>>16), byte(bucket>>8), byte(bucket))
-		}
-		c := d.Classes[string(key)]
-		if c == nil {
-			c = &Class{Fingerprint: string(fp), Bucket: bucket}
-			d.Classes[string(key)] = c
-			if learning {
-				u.mu.Lock()
-				seen[c] = u.classes[c.Fingerprint]
-				u.mu.Unlock()
-			} else {
-				u.mu.Lock()
-				m, ok := u.classes[c.Fingerprint]
-				u.mu.Unlock()
-				if !ok {
-					m = globalAllowed
-				}
-				c.allowed = m
-			}
-		}
-		classMask, globalMask := present, present
-		if learning {
-			count++
-			global |= present
-			seen[c] |= present
-		} else {
-			classMask &= c.allowed
-			globalMask &= globalAllowed
-		}
-		d.Events++
-		c.Events++
-		// The totals are the sum of the classes (Run adds them up at the
-		// end), plus what a class does not keep (see unrollLimit).
-		for m := globalMask & (1<<numAttrs - 1); m != 0; m &= m - 1 {
-			a := bits.TrailingZeros64(m)
-			v := ev.Num[a]
-			idx := BucketIndex(v)
-			if classMask&(1<<a) != 0 {
-				c.Num[a].Add(v, idx)
-			} else {
-				d.Totals.Num[a].Add(v, idx)
-			}
-		}
-		for m := (globalMask >> bitBool) & (1<<numBools - 1); m != 0; m &= m - 1 {
-			a := bits.TrailingZeros64(m)
-			d.Totals.Bools[a].Cnt++
+		if classMask&(1<<(bitBool+a)) != 0 {
+			c.Bools[a].Cnt++
 			if ev.Bool[a] {
-				d.Totals.Bools[a].Yes++
+				c.Bools[a].Yes++
 			}
-			if classMask&(1<<(bitBool+a)) != 0 {
-				c.Bools[a].Cnt++
-				if ev.Bool[a] {
-					c.Bools[a].Yes++
-				}
-			}
-		}
-		if classMask&(1<<bitDB) != 0 {
-			if dbKnown {
-				c.DBs.add(db, 1)
-			} else {
-				c.dbOrphans++
-			}
-		}
-		if classMask&(1<<bitUser) != 0 {
-			c.Users.add(ev.User, 1)
-		}
-		if classMask&(1<<bitHost) != 0 {
-			c.Hosts.add(ev.Host, 1)
-		}
-		if classMask&(1<<bitTS) != 0 {
-			c.addTime(t)
-		}
-		if t != 0 {
-			if d.Totals.TimeMin == 0 || t < d.Totals.TimeMin {
-				d.Totals.TimeMin = t
-			}
-			if t > d.Totals.TimeMax {
-				d.Totals.TimeMax = t
-			}
-		}
-		hasQT := classMask&(1<<AttrQueryTime) != 0
-		qt := ev.Num[AttrQueryTime]
-		if !c.hasSample || (hasQT && qt >= c.Num[AttrQueryTime].Max) {
-			c.Sample = append(c.Sample[:0], arg...)
-			c.SampleDB = string(db)
-			c.sampleDBOrphan = orphan
-			c.SampleTime, c.SampleOffset, c.SampleFile = t, ev.Offset, b.file
-			c.sampleQT, c.hasSample = qt, true
-		}
-		if ev.Offset > c.PosMax {
-			c.PosMax = ev.Offset
-		}
-		if learning && count == unrollLimit {
-			freeze()
-			u.mu.Lock()
-			globalAllowed = u.global
-			u.mu.Unlock()
 		}
 	}
-	if learning {
-		// The block ended before the limit: hand on what it saw.
-		u.mu.Lock()
-		for c, m := range seen {
-			u.classes[c.Fingerprint] |= m
+	if classMask&(1<<bitDB) != 0 {
+		if dbKnown {
+			c.DBs.add(db, 1)
+		} else {
+			c.dbOrphans++
 		}
-		u.count, u.global = count, global
-		u.lastDB, u.hasLastDB = append(u.lastDB[:0], lastDB...), hasDB
-		u.lastTS = lastTS
-		u.next = b.seq + 1
-		if b.final && b.file == w.lastFile {
-			u.done = true
+	}
+	if classMask&(1<<bitUser) != 0 {
+		c.Users.add(ev.User, 1)
+	}
+	if classMask&(1<<bitHost) != 0 {
+		c.Hosts.add(ev.Host, 1)
+	}
+	if classMask&(1<<bitTS) != 0 {
+		c.addTime(t)
+	}
+	if t != 0 {
+		if d.Totals.TimeMin == 0 || t < d.Totals.TimeMin {
+			d.Totals.TimeMin = t
 		}
-		u.cond.Broadcast()
-		u.mu.Unlock()
+		if t > d.Totals.TimeMax {
+			d.Totals.TimeMax = t
+		}
 	}
-	res.d = d
-	res.lines = int64(bytes.Count(b.data, []byte{'\n'}))
-	if hasDB {
-		res.lastDB, res.hasLastDB = string(lastDB), true
+}
+
+// sample keeps the event as class c's example when it is the first or
+// the slowest so far, and its offset as the class's last.
+func (r *blockRun) sample(c *Class, ev *Event, t int64, db []byte, orphan bool, classMask uint64) {
+	hasQT := classMask&(1<<AttrQueryTime) != 0
+	qt := ev.Num[AttrQueryTime]
+	if !c.hasSample || (hasQT && qt >= c.Num[AttrQueryTime].Max) {
+		c.Sample = append(c.Sample[:0], ev.Arg...)
+		c.SampleDB = string(db)
+		c.sampleDBOrphan = orphan
+		c.SampleTime, c.SampleOffset, c.SampleFile = t, ev.Offset, r.b.file
+		c.sampleQT, c.hasSample = qt, true
 	}
-	return res
+	if ev.Offset > c.PosMax {
+		c.PosMax = ev.Offset
+	}
 }
 
 // lineCounter counts the lines of a block up to an offset, on from the
