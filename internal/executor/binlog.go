@@ -13,6 +13,7 @@ import (
 	gmysql "github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
 
+	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/sql"
 )
@@ -125,7 +126,7 @@ func (r *runner) readBinlog(ctx context.Context, from string, want []string) (ma
 	defer syncer.Close()
 	stream, err := syncer.StartSyncGTID(gset)
 	if err != nil {
-		return nil, fmt.Errorf("read the binary log of %s: %w", r.ex.Instance, redactErr(err, t.Password))
+		return nil, fmt.Errorf("read the binary log of %s: %w", r.ex.Instance, engine.Redact(err, t.Password))
 	}
 	wanted := map[string]bool{}
 	for _, g := range want {
@@ -139,7 +140,7 @@ func (r *runner) readBinlog(ctx context.Context, from string, want []string) (ma
 	for seen < len(wanted) {
 		ev, err := stream.GetEvent(rctx)
 		if err != nil {
-			return nil, fmt.Errorf("read the binary log of %s (%d of %d transactions found): %w", r.ex.Instance, seen, len(wanted), redactErr(err, t.Password))
+			return nil, fmt.Errorf("read the binary log of %s (%d of %d transactions found): %w", r.ex.Instance, seen, len(wanted), engine.Redact(err, t.Password))
 		}
 		switch e := ev.Event.(type) {
 		case *replication.MariadbGTIDEvent:
@@ -177,13 +178,6 @@ func (r *runner) readBinlog(ctx context.Context, from string, want []string) (ma
 		out[g] = sqls
 	}
 	return out, nil
-}
-
-func redactErr(err error, secret string) error {
-	if secret == "" || !strings.Contains(err.Error(), secret) {
-		return err
-	}
-	return fmt.Errorf("%s", strings.ReplaceAll(err.Error(), secret, "xxxxx"))
 }
 
 // rowsUndo turns one rows event into the statements that undo it.

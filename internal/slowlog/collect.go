@@ -94,6 +94,18 @@ func (s *Service) Collect(ctx context.Context, instance string) ([]SourceStatus,
 	return out, err
 }
 
+// pgStatementsStatus classifies a failed read of pg_stat_statements: the
+// extension exists but the library is not loaded (shared_preload_libraries;
+// SQLSTATE 55000, object_not_in_prerequisite_state) is a source that is
+// unavailable until the server is configured; anything else is an error.
+func pgStatementsStatus(err error) string {
+	var se *engine.ServerError
+	if errors.As(err, &se) && se.SQLState == "55000" {
+		return StatusUnavailable
+	}
+	return StatusError
+}
+
 func (s *Service) collectMySQL(ctx context.Context, in inventory.Instance, conn engine.Conn) []collectResult {
 	vars, err := conn.Variables(ctx, "log_output", "slow_query_log", "performance_schema", "long_query_time")
 	if err != nil {
@@ -349,10 +361,7 @@ func (s *Service) collectPostgres(ctx context.Context, in inventory.Instance, co
 		FROM pg_stat_statements s LEFT JOIN pg_database d ON d.oid = s.dbid LEFT JOIN pg_roles r ON r.oid = s.userid
 		WHERE s.queryid IS NOT NULL`)
 	if err != nil {
-		res.status.Status = StatusUnavailable
-		if !strings.Contains(err.Error(), "shared_preload_libraries") {
-			res.status.Status = StatusError
-		}
+		res.status.Status = pgStatementsStatus(err)
 		res.status.Message = "read pg_stat_statements: " + err.Error()
 		return res
 	}
