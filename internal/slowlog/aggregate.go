@@ -118,15 +118,19 @@ func (c *Class) Count() uint64 { return c.Events }
 // ID is the query id (upper-case MD5 hex of the fingerprint).
 func (c *Class) ID() string { return QueryID(c.Fingerprint) }
 
-func (c *Class) addTime(t int64) {
+func (c *Class) addTime(t int64) { widen(&c.TimeMin, &c.TimeMax, t) }
+
+// widen stretches [*lo, *hi] to take in t (Unix µs; 0 is unknown and
+// ignored).
+func widen(lo, hi *int64, t int64) {
 	if t == 0 {
 		return
 	}
-	if c.TimeMin == 0 || t < c.TimeMin {
-		c.TimeMin = t
+	if *lo == 0 || t < *lo {
+		*lo = t
 	}
-	if t > c.TimeMax {
-		c.TimeMax = t
+	if t > *hi {
+		*hi = t
 	}
 }
 
@@ -161,6 +165,8 @@ type Totals struct {
 	Bools            [numBools]BoolCount
 	TimeMin, TimeMax int64
 }
+
+func (t *Totals) addTime(ts int64) { widen(&t.TimeMin, &t.TimeMax, ts) }
 
 func (t *Totals) merge(o *Totals) {
 	for i := range t.Num {

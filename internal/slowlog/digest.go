@@ -809,14 +809,7 @@ func (r *blockRun) aggregate(c *Class, ev *Event, t int64, db []byte, dbKnown bo
 	if classMask&(1<<bitTS) != 0 {
 		c.addTime(t)
 	}
-	if t != 0 {
-		if d.Totals.TimeMin == 0 || t < d.Totals.TimeMin {
-			d.Totals.TimeMin = t
-		}
-		if t > d.Totals.TimeMax {
-			d.Totals.TimeMax = t
-		}
-	}
+	d.Totals.addTime(t)
 }
 
 // sample keeps the event as class c's example when it is the first or

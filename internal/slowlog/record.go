@@ -116,14 +116,7 @@ func (d *Digest) AddRecord(r Record, bucket time.Duration, from string) *Class {
 		c.Hosts.add([]byte(r.Host), n)
 	}
 	c.addTime(t)
-	if t != 0 {
-		if d.Totals.TimeMin == 0 || t < d.Totals.TimeMin {
-			d.Totals.TimeMin = t
-		}
-		if t > d.Totals.TimeMax {
-			d.Totals.TimeMax = t
-		}
-	}
+	d.Totals.addTime(t)
 	if !c.hasSample || mx >= c.sampleQT {
 		c.Sample = append(c.Sample[:0], r.Query...)
 		c.SampleDB, c.SampleTime, c.sampleQT, c.hasSample = r.DB, t, mx, true
