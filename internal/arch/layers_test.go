@@ -21,7 +21,7 @@ const module = "github.com/dbfleet/dbfleet/"
 var layers = [][]string{
 	{"migrations", "web", "arch"},
 	{"platform", "chart"},
-	{"engine", "sql", "config", "testenv"},
+	{"engine", "sql", "testenv"},
 	{"auth", "inventory"},
 	{"metrics", "health", "forecast", "slowlog", "sqlreview", "verify", "backup", "notify"},
 	{"executor", "query", "placement", "proxy"},
@@ -29,6 +29,7 @@ var layers = [][]string{
 	{"flows"},
 	{"reports"},
 	{"api", "ui"},
+	{"config"}, // composes every domain's Config, so it sits just below app
 	{"app"},
 	{"cli"},
 	{"cmd"},
