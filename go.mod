@@ -194,3 +194,5 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )
+
+replace github.com/prometheus/sigv4 => ./third_party/sigv4

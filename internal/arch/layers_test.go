@@ -64,7 +64,7 @@ func TestLayering(t *testing.T) {
 			return err
 		}
 		if d.IsDir() {
-			if name := d.Name(); path != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "data" || name == "bench") {
+			if name := d.Name(); path != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "data" || name == "bench" || name == "third_party") {
 				return filepath.SkipDir
 			}
 			return nil
