@@ -459,7 +459,7 @@ func (st *store) interruptStale(ctx context.Context, olderThan time.Duration) ([
 	return ids, nil
 }
 
-// stepLine renders a step for text output.
+// line renders a step for text output.
 func (s Step) line() string {
 	inst := ""
 	if s.Instance != "" {

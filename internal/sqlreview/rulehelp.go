@@ -42,8 +42,9 @@ func (x colAt) pos() int {
 	return -1
 }
 
-// typeChanged reports whether a column definition in a MODIFY/CHANGE
-// carries a new type (PostgreSQL ALTER COLUMN TYPE always does).
+// isModify reports whether the column definition comes from an ALTER
+// TABLE action that modifies an existing column (MySQL MODIFY/CHANGE,
+// PostgreSQL ALTER COLUMN TYPE).
 func (x colAt) isModify() bool { return x.a != nil && x.a.Kind == ActModifyColumn }
 
 // newIndexes returns the indexes a statement creates.
