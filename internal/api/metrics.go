@@ -303,7 +303,7 @@ func (s *Server) promLabels(r *http.Request, p auth.Principal) (any, error) {
 
 func (s *Server) promLabelValues(r *http.Request, p auth.Principal) (any, error) {
 	name := r.PathValue("name")
-	if !model.LabelName(name).IsValid() {
+	if !model.UTF8Validation.IsValidLabelName(name) {
 		return nil, errkind.New(errkind.Invalid, "invalid label name: %q", name)
 	}
 	sel, start, end, err := s.selectors(r, false)

@@ -1,6 +1,7 @@
 package arch
 
 import (
+	"errors"
 	"os/exec"
 	"sort"
 	"strings"
@@ -49,7 +50,8 @@ func TestDependencyBudget(t *testing.T) {
 	}
 	out, err := exec.Command("go", "list", "-deps", "../../cmd/dbfleet").Output()
 	if err != nil {
-		if ee, ok := err.(*exec.ExitError); ok {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
 			t.Fatalf("go list -deps: %v\n%s", err, ee.Stderr)
 		}
 		t.Fatalf("go list -deps: %v", err)

@@ -15,6 +15,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -213,8 +214,8 @@ func (s *Sender) post(ctx context.Context, c Channel, target string, body any, c
 	if err != nil {
 		// The client's error repeats the URL with its token: keep only
 		// the cause.
-		var cause error = err
-		if ue, ok := err.(*url.Error); ok {
+		cause := err
+		if ue := (*url.Error)(nil); errors.As(err, &ue) {
 			cause = ue.Err
 		}
 		return errkind.Wrap(errkind.Upstream, fmt.Errorf("post to %s: %w", redactURL(target), cause))

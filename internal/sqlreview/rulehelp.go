@@ -89,13 +89,6 @@ func quoteName(pg bool, name string) string {
 	return "`" + strings.ReplaceAll(name, "`", "``") + "`"
 }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return fmt.Sprintf("%d %s", n, one)
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
-
 // humanBytes renders a byte count.
 func humanBytes(n int64) string {
 	const unit = 1024
