@@ -196,3 +196,11 @@ require (
 )
 
 replace github.com/prometheus/sigv4 => ./third_party/sigv4
+
+replace github.com/Azure/azure-sdk-for-go/sdk/azcore => ./third_party/azcore
+
+replace github.com/Azure/azure-sdk-for-go/sdk/azidentity => ./third_party/azidentity
+
+replace google.golang.org/api => ./third_party/googleapi
+
+replace k8s.io/client-go => ./third_party/clientgo
