@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -195,30 +196,51 @@ func TestDefaultsFromDomains(t *testing.T) {
 	}
 }
 
-// TestDocExamples loads every YAML example of docs/config.md as a
+// TestDocExamples loads every YAML example in docs/ that is a piece of the
+// server configuration (its first key is a top-level key of Config) as a
 // configuration file.
 func TestDocExamples(t *testing.T) {
-	data, err := os.ReadFile(docPath)
-	if err != nil {
-		t.Fatal(err)
+	top := map[string]bool{}
+	ct := reflect.TypeOf(Config{})
+	for i := 0; i < ct.NumField(); i++ {
+		name, _, _ := strings.Cut(ct.Field(i).Tag.Get("yaml"), ",")
+		top[name] = true
 	}
-	blocks := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllStringSubmatch(string(data), -1)
-	if len(blocks) < 4 {
-		t.Fatalf("found %d YAML examples in %s", len(blocks), docPath)
+	files, err := filepath.Glob("../../docs/*.md")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("docs: %v", err)
 	}
-	for i, b := range blocks {
-		path := filepath.Join(t.TempDir(), "example.yaml")
-		if err := os.WriteFile(path, []byte(b[1]), 0o600); err != nil {
+	block := regexp.MustCompile("(?s)```yaml\n(.*?)```")
+	loaded := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
 			t.Fatal(err)
 		}
-		c := Defaults()
-		if err := c.Load(path, nil); err != nil {
-			t.Errorf("example %d of %s: %v", i+1, docPath, err)
-			continue
+		for _, m := range block.FindAllSubmatchIndex(data, -1) {
+			text := string(data[m[2]:m[3]])
+			first, _, _ := strings.Cut(text, ":")
+			if !top[strings.TrimSpace(first)] {
+				continue // a rules file or another format
+			}
+			where := fmt.Sprintf("%s:%d", f, 1+strings.Count(string(data[:m[0]]), "\n"))
+			path := filepath.Join(t.TempDir(), "example.yaml")
+			if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c := Defaults()
+			if err := c.Load(path, nil); err != nil {
+				t.Errorf("example at %s: %v", where, err)
+				continue
+			}
+			if err := c.Validate(); err != nil {
+				t.Errorf("example at %s: %v", where, err)
+			}
+			loaded++
 		}
-		if err := c.Validate(); err != nil {
-			t.Errorf("example %d of %s: %v", i+1, docPath, err)
-		}
+	}
+	if loaded < 7 {
+		t.Fatalf("loaded only %d configuration examples from docs/", loaded)
 	}
 }
 
