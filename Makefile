@@ -3,7 +3,9 @@ GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/dbfleet/dbfleet/internal/app.Version=$(VERSION)
 
-.PHONY: run build test test-short vet fmt deps
+GOLANGCI_LINT ?= $(shell $(GO) env GOPATH)/bin/golangci-lint
+
+.PHONY: run build test test-short vet fmt deps lint
 run:            ## run the server with an embedded SQLite store in ./data
 	$(GO) run ./cmd/dbfleet serve
 
@@ -18,7 +20,11 @@ test:           ## the full test suite: real MariaDB, PostgreSQL, Redis and Chro
 test-short:     ## unit tests only, no servers
 	$(GO) test -short ./...
 
-deps:           ## Debian packages the tests need
+lint:           ## golangci-lint (.golangci.yml): vet, staticcheck, unused, errorlint, depguard (layering, one SQL front end)
+	@./.ci/install-deps
+	$(GOLANGCI_LINT) run ./...
+
+deps:           ## Debian packages the tests need, and golangci-lint
 	./.ci/install-deps
 
 fmt:

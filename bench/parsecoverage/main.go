@@ -104,7 +104,6 @@ type bytebaseCase struct {
 		Code  int    `yaml:"code"`
 		Title string `yaml:"title"`
 	} `yaml:"want"`
-	line int
 }
 
 // readBytebase reads <dir>/{mysql,pg,tidb}/test/*.yaml: the mysql tests

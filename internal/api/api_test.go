@@ -38,7 +38,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	db := sqldbtest.SQLite(t)
 	log := slog.New(slog.DiscardHandler)
-	a := auth.NewService(db, log, auth.Options{BcryptCost: bcrypt.MinCost, MaxFailures: 3})
+	a := auth.NewService(db, log, auth.Config{BcryptCost: bcrypt.MinCost, MaxFailures: 3})
 	box, _ := secret.New(make([]byte, secret.KeySize))
 	inv := inventory.NewService(db, box, engine.NewRegistry(), log)
 	s := &api.Server{Auth: a, Inventory: inv, Audit: audit.NewLog(db), Engines: engine.NewRegistry(), Log: log, Version: "test"}

@@ -51,7 +51,7 @@ func TestHealthRoutes(t *testing.T) {
 	}
 	// 2 cores: threads running above min(2*2+8, 64) = 12 costs 3 points.
 	q := metricValues{"mysql_up": 1, "mysql_global_status_threads_running": 14}
-	f.api.Health = health.NewService(sqldbtest.SQLite(t), inv, q, nil, rules, health.Options{}, slog.New(slog.DiscardHandler))
+	f.api.Health = health.NewService(sqldbtest.SQLite(t), inv, q, nil, rules, health.Config{}, slog.New(slog.DiscardHandler))
 
 	for _, user := range []string{"vic", "dev", "dora", "admin"} {
 		if code := f.do(t, user, "GET", "/api/v1/health", nil, &list); code != 200 || len(list) != 1 || list[0].Instance != "m1" || list[0].Scored {

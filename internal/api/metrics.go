@@ -11,11 +11,9 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
-	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/promql"
-	"github.com/prometheus/prometheus/util/annotations"
 
 	"github.com/dbfleet/dbfleet/internal/auth"
+	"github.com/dbfleet/dbfleet/internal/metrics"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/httpx"
 )
@@ -125,7 +123,7 @@ func (s *Server) promHandler(fn func(r *http.Request, p auth.Principal) (any, er
 		resp := PromResponse{Status: "success", Data: data}
 		if qd, ok := data.(promResult); ok {
 			resp.Data = qd.PromQueryData
-			resp.Warnings, resp.Infos = qd.warnings.AsStrings("", 10, 10)
+			resp.Warnings, resp.Infos = qd.warnings, qd.infos
 		}
 		httpx.WriteJSON(w, r, s.Log, http.StatusOK, resp)
 	}
@@ -133,7 +131,7 @@ func (s *Server) promHandler(fn func(r *http.Request, p auth.Principal) (any, er
 
 type promResult struct {
 	PromQueryData
-	warnings annotations.Annotations
+	warnings, infos []string
 }
 
 // promTime parses a Prometheus time parameter: unix seconds (with
@@ -214,7 +212,8 @@ func (s *Server) promQuery(r *http.Request, p auth.Principal) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return promResult{PromQueryData: encodeValue(res.Value), warnings: res.Warnings}, nil
+	warnings, infos := metrics.Annotations(res)
+	return promResult{PromQueryData: encodeValue(res.Value), warnings: warnings, infos: infos}, nil
 }
 
 func (s *Server) promQueryRange(r *http.Request, p auth.Principal) (any, error) {
@@ -253,7 +252,7 @@ func (s *Server) promQueryRange(r *http.Request, p auth.Principal) (any, error) 
 	return promResult{PromQueryData: encodeValue(m)}, nil
 }
 
-func (s *Server) selectors(r *http.Request, required bool) ([][]*labels.Matcher, time.Time, time.Time, error) {
+func (s *Server) selectors(r *http.Request, required bool) (metrics.Selectors, time.Time, time.Time, error) {
 	match := r.Form["match[]"]
 	if required && len(match) == 0 {
 		return nil, time.Time{}, time.Time{}, errkind.New(errkind.Invalid, "no match[] parameter provided")
@@ -304,7 +303,7 @@ func (s *Server) promLabels(r *http.Request, p auth.Principal) (any, error) {
 
 func (s *Server) promLabelValues(r *http.Request, p auth.Principal) (any, error) {
 	name := r.PathValue("name")
-	if !model.LabelName(name).IsValid() {
+	if !model.UTF8Validation.IsValidLabelName(name) {
 		return nil, errkind.New(errkind.Invalid, "invalid label name: %q", name)
 	}
 	sel, start, end, err := s.selectors(r, false)
@@ -373,7 +372,7 @@ type promSeries struct {
 // Native histograms are not collected by dbfleet and are left out.
 func encodeValue(v any) PromQueryData {
 	switch x := v.(type) {
-	case promql.Vector:
+	case metrics.Vector:
 		out := make([]promSample, 0, len(x))
 		for _, s := range x {
 			if s.H != nil {
@@ -382,7 +381,7 @@ func encodeValue(v any) PromQueryData {
 			out = append(out, promSample{Metric: s.Metric.Map(), Value: promPoint{s.T, formatFloat(s.F)}})
 		}
 		return PromQueryData{ResultType: "vector", Result: out}
-	case promql.Matrix:
+	case metrics.Matrix:
 		out := make([]promSeries, 0, len(x))
 		for _, s := range x {
 			ps := promSeries{Metric: s.Metric.Map(), Values: make([]promPoint, len(s.Floats))}
@@ -392,9 +391,9 @@ func encodeValue(v any) PromQueryData {
 			out = append(out, ps)
 		}
 		return PromQueryData{ResultType: "matrix", Result: out}
-	case promql.Scalar:
+	case metrics.Scalar:
 		return PromQueryData{ResultType: "scalar", Result: promPoint{x.T, formatFloat(x.V)}}
-	case promql.String:
+	case metrics.String:
 		return PromQueryData{ResultType: "string", Result: promPoint{x.T, x.V}}
 	}
 	return PromQueryData{ResultType: "unknown", Result: nil}

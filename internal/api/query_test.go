@@ -40,7 +40,7 @@ func TestConsoleErrorBodies(t *testing.T) {
 	if _, err := inv.AddInstance(ctx, inventory.NewInstance{Name: "m1", Engine: engine.MariaDB, Host: "h", Port: m.Port, User: m.User, Password: m.Password}); err != nil {
 		t.Fatal(err)
 	}
-	svc, err := query.NewService(db, box, inv, engines, f.api.Auth, log, query.Options{})
+	svc, err := query.NewService(db, box, inv, engines, f.api.Auth, log, query.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ func TestReviewRoutes(t *testing.T) {
 	if code := f.do(t, "dev", "POST", "/api/v1/review", body, nil); code != http.StatusServiceUnavailable {
 		t.Errorf("without a reviewer: %d, want 503", code)
 	}
-	rv, err := sqlreview.New(sqlreview.Options{})
+	rv, err := sqlreview.New(sqlreview.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/engine/mysql"
 	"github.com/dbfleet/dbfleet/internal/engine/postgres"
 	"github.com/dbfleet/dbfleet/internal/engine/redis"
+	"github.com/dbfleet/dbfleet/internal/executor"
 	"github.com/dbfleet/dbfleet/internal/inventory"
 	"github.com/dbfleet/dbfleet/internal/notify"
 	"github.com/dbfleet/dbfleet/internal/platform/audit"
@@ -34,6 +35,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/platform/lease"
 	"github.com/dbfleet/dbfleet/internal/platform/secret"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
+	"github.com/dbfleet/dbfleet/internal/query"
 	"github.com/dbfleet/dbfleet/internal/ui"
 	"github.com/dbfleet/dbfleet/migrations"
 )
@@ -108,10 +110,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		return err
 	}
 
-	authSvc := auth.NewService(db, log.With("component", "auth"), auth.Options{
-		LoginTTL: cfg.Auth.LoginTTL, SessionTTL: cfg.Auth.SessionTTL,
-		MaxFailures: cfg.Auth.MaxFailures, FailureWindow: cfg.Auth.FailureWindow, MaxAddressFailures: cfg.Auth.MaxAddressFailures,
-	})
+	authSvc := auth.NewService(db, log.With("component", "auth"), cfg.Auth)
 	generated, created, err := authSvc.Bootstrap(ctx, opts.AdminPassword)
 	if err != nil {
 		return err
@@ -130,8 +129,8 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	if err != nil {
 		return err
 	}
-	execSvc := newExecutor(cfg.Executor, db, inv, log.With("component", "executor"))
-	querySvc, err := newQuery(cfg.Query, db, box, inv, engines, authSvc, log.With("component", "query"))
+	execSvc := executor.NewService(db, inv, cfg.Executor, log.With("component", "executor"))
+	querySvc, err := query.NewService(db, box, inv, engines, authSvc, log.With("component", "query"), cfg.Query)
 	if err != nil {
 		return err
 	}
@@ -240,7 +239,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	}
 	defer haSvc.Close()
 	apiSrv.HA, uiSrv.HA = haSvc, haSvc
-	prober := &inventory.Prober{Inventory: inv, Interval: cfg.Inventory.ProbeInterval, Concurrency: cfg.Inventory.ProbeConcurrency, Observer: checks}
+	prober := cfg.Inventory.Prober(inv, checks)
 	loops := []struct {
 		name string
 		run  func(context.Context) error
@@ -374,12 +373,8 @@ func (m *checkMetrics) ObserveCheck(eng string, up bool, took time.Duration) {
 }
 
 // newNotifier builds the notification sender from the configuration.
-func newNotifier(c config.Notify) (*notify.Sender, error) {
-	var chans []notify.Channel
-	for _, ch := range c.Channels {
-		chans = append(chans, notify.Channel{Name: ch.Name, Kind: notify.Kind(ch.Kind), URL: ch.URL, Secret: ch.Secret, To: ch.To})
-	}
-	s, err := notify.New(notify.SMTP{Host: c.SMTP.Host, Port: c.SMTP.Port, User: c.SMTP.User, Password: c.SMTP.Password, From: c.SMTP.From, TLS: c.SMTP.TLS}, chans, nil)
+func newNotifier(c notify.Config) (*notify.Sender, error) {
+	s, err := notify.New(c.SMTP, c.Channels, nil)
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}

@@ -27,7 +27,7 @@ type workOrders struct {
 	svc   *flows.Service
 	queue *jobs.Queue
 	cat   *flows.Catalog
-	cfg   config.Flows
+	cfg   flows.Config
 	log   *slog.Logger
 }
 

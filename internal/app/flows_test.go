@@ -58,7 +58,7 @@ func TestFlowsAdapters(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	rev, err := sqlreview.New(sqlreview.Options{})
+	rev, err := sqlreview.New(sqlreview.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestFlowsExportThroughQueryConsole(t *testing.T) {
 		"INSERT INTO shop.users VALUES (1, '13812345678')")
 	db := sqldbtest.SQLite(t)
 	log := slog.New(slog.DiscardHandler)
-	users := auth.NewService(db, log, auth.Options{BcryptCost: bcrypt.MinCost})
+	users := auth.NewService(db, log, auth.Config{BcryptCost: bcrypt.MinCost})
 	var dev, dba auth.Principal
 	for _, u := range []struct {
 		name string
@@ -164,7 +164,7 @@ func TestFlowsExportThroughQueryConsole(t *testing.T) {
 	if _, err := inv.AddInstance(ctx, inventory.NewInstance{Name: "m1", Engine: engine.MariaDB, Host: "h", Port: m.Port, User: m.User, Password: m.Password}); err != nil {
 		t.Fatal(err)
 	}
-	q, err := newQuery(config.Defaults().Query, db, box, inv, Engines(), users, log)
+	q, err := query.NewService(db, box, inv, Engines(), users, log, config.Defaults().Query)
 	if err != nil {
 		t.Fatal(err)
 	}

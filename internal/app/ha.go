@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dbfleet/dbfleet/internal/config"
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/ha"
 	"github.com/dbfleet/dbfleet/internal/inventory"
@@ -20,23 +19,14 @@ import (
 
 // newHA builds the HA service. Its events are logged and sent to the
 // notification channels named in ha.notify.
-func newHA(cfg config.HA, db *sqldb.DB, inv *inventory.Service, engines *engine.Registry, box *secret.Box, sender *notify.Sender, log *slog.Logger, holder string) (*ha.Service, error) {
+func newHA(cfg ha.Config, db *sqldb.DB, inv *inventory.Service, engines *engine.Registry, box *secret.Box, sender *notify.Sender, log *slog.Logger, holder string) (*ha.Service, error) {
 	for _, ch := range cfg.Notify {
 		if !sender.Has(ch) {
 			return nil, fmt.Errorf("configuration: ha.notify names channel %q, which notify.channels does not define", ch)
 		}
 	}
-	hooks := make([]ha.HookDef, len(cfg.Hooks))
-	for i, h := range cfg.Hooks {
-		hooks[i] = ha.HookDef{Name: h.Name, Command: h.Command, URL: h.URL, Timeout: h.Timeout}
-	}
 	n := haNotifier{log: ha.LogNotifier{Log: log}, sender: sender, channels: cfg.Notify}
-	return ha.NewService(db, inv, engines, box, n, log, holder, ha.Options{
-		ProbeInterval: cfg.ProbeInterval, ProbeTimeout: cfg.ProbeTimeout,
-		Confirmations: cfg.Confirmations, ConfirmInterval: cfg.ConfirmInterval,
-		ApplyTimeout: cfg.ApplyTimeout, CatchUpTimeout: cfg.CatchUpTimeout, SwitchoverTimeout: cfg.SwitchoverTimeout,
-		HeartbeatPeriod: cfg.HeartbeatPeriod, Hooks: hooks,
-	}), nil
+	return ha.NewService(db, inv, engines, box, n, log, holder, cfg), nil
 }
 
 // haNotifier logs every HA event and sends it to the configured channels.

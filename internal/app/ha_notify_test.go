@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dbfleet/dbfleet/internal/config"
 	"github.com/dbfleet/dbfleet/internal/ha"
+	"github.com/dbfleet/dbfleet/internal/notify"
 )
 
 func TestHANotifierSendsToChannels(t *testing.T) {
@@ -24,7 +24,7 @@ func TestHANotifierSendsToChannels(t *testing.T) {
 	}))
 	defer rx.Close()
 
-	sender, err := newNotifier(config.Notify{Channels: []config.NotifyChannel{{Name: "oncall", Kind: "webhook", URL: rx.URL + "/hook"}}})
+	sender, err := newNotifier(notify.Config{Channels: []notify.Channel{{Name: "oncall", Kind: "webhook", URL: rx.URL + "/hook"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestHANotifierSendsToChannels(t *testing.T) {
 	}
 
 	// A channel the configuration does not define stops the start.
-	_, err = newHA(config.HA{Notify: []string{"nope"}}, nil, nil, nil, nil, sender, nil, "")
+	_, err = newHA(ha.Config{Notify: []string{"nope"}}, nil, nil, nil, nil, sender, nil, "")
 	if err == nil || !strings.Contains(err.Error(), `ha.notify names channel "nope"`) {
 		t.Fatalf("unknown channel: %v", err)
 	}

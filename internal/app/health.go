@@ -8,7 +8,6 @@ import (
 
 	"gonum.org/v1/gonum/stat/distuv"
 
-	"github.com/dbfleet/dbfleet/internal/config"
 	"github.com/dbfleet/dbfleet/internal/forecast"
 	"github.com/dbfleet/dbfleet/internal/health"
 	"github.com/dbfleet/dbfleet/internal/inventory"
@@ -19,7 +18,7 @@ import (
 
 // newHealth builds the health service over the metric store and the
 // forecast model, with the built-in rules and the configured rules file.
-func newHealth(cfg config.Health, db *sqldb.DB, inv *inventory.Service, store *metrics.Store, log *slog.Logger) (*health.Service, error) {
+func newHealth(cfg health.Config, db *sqldb.DB, inv *inventory.Service, store *metrics.Store, log *slog.Logger) (*health.Service, error) {
 	rules, err := health.LoadRules(cfg.RulesFile)
 	if err != nil {
 		return nil, fmt.Errorf("health.rules_file: %w", err)
@@ -28,9 +27,7 @@ func newHealth(cfg config.Health, db *sqldb.DB, inv *inventory.Service, store *m
 	if store != nil {
 		q = metricsQuerier{store}
 	}
-	return health.NewService(db, inv, q, forecaster{opts: forecast.DefaultOptions()}, rules, health.Options{
-		Interval: cfg.Interval, History: cfg.ForecastHistory, KeepNow: cfg.KeepNow,
-	}, log), nil
+	return health.NewService(db, inv, q, forecaster{opts: forecast.DefaultOptions()}, rules, cfg, log), nil
 }
 
 // healthLoop recomputes scores on the holder of the health.score lease.

@@ -132,7 +132,7 @@ func TestHealthOnRealMariaDB(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc2 := health.NewService(db, inv, metricsQuerier{store}, forecaster{opts: forecast.DefaultOptions()}, rs, health.Options{}, log)
+	svc2 := health.NewService(db, inv, metricsQuerier{store}, forecaster{opts: forecast.DefaultOptions()}, rs, health.Config{}, log)
 	s2, err := svc2.Compute(ctx, "live", health.Now, now)
 	if err != nil {
 		t.Fatal(err)

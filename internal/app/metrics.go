@@ -6,7 +6,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/dbfleet/dbfleet/internal/config"
 	"github.com/dbfleet/dbfleet/internal/metrics"
 )
 
@@ -20,7 +19,7 @@ import (
 // one PostgreSQL store therefore scrape the fleet once each; set
 // metrics.scrape: false on servers that should only serve the UI/API, or
 // remote-write from all of them into one shared Prometheus-compatible store.
-func openMetrics(cfg config.Metrics, inv metrics.Inventory, vis metrics.Visibility, reg prometheus.Registerer, log *slog.Logger) (*metrics.Store, *metrics.Scraper, *metrics.RemoteWriter, error) {
+func openMetrics(cfg metrics.Config, inv metrics.Inventory, vis metrics.Visibility, reg prometheus.Registerer, log *slog.Logger) (*metrics.Store, *metrics.Scraper, *metrics.RemoteWriter, error) {
 	var remote *metrics.RemoteWriter
 	if cfg.RemoteWriteURL != "" {
 		remote = metrics.NewRemoteWriter(cfg.RemoteWriteURL, 0, log.With("component", "remote-write"))
@@ -32,14 +31,12 @@ func openMetrics(cfg config.Metrics, inv metrics.Inventory, vis metrics.Visibili
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	scraper := metrics.NewScraper(inv, store, metrics.ScraperOptions{
-		Interval: cfg.ScrapeInterval, Timeout: cfg.ScrapeTimeout, SlowInterval: cfg.SlowInterval, Concurrency: cfg.ScrapeConcurrency,
-	}, log.With("component", "scraper"))
+	scraper := metrics.NewScraper(inv, store, cfg.ScraperOptions(), log.With("component", "scraper"))
 	return store, scraper, remote, nil
 }
 
 // metricsLoops are the background loops of the metrics pipeline.
-func metricsLoops(cfg config.Metrics, scraper *metrics.Scraper, remote *metrics.RemoteWriter) []struct {
+func metricsLoops(cfg metrics.Config, scraper *metrics.Scraper, remote *metrics.RemoteWriter) []struct {
 	name string
 	run  func(context.Context) error
 } {

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 
 	"github.com/dbfleet/dbfleet/internal/auth"
-	"github.com/dbfleet/dbfleet/internal/config"
 	"github.com/dbfleet/dbfleet/internal/inventory"
 	"github.com/dbfleet/dbfleet/internal/platform/lease"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
@@ -15,10 +14,9 @@ import (
 
 // newSlowlog builds the slow-query service; the query console decides who
 // sees examples and runs EXPLAIN of them.
-func newSlowlog(cfg config.Slowlog, db *sqldb.DB, inv *inventory.Service, console *query.Service, log *slog.Logger) *slowlog.Service {
+func newSlowlog(cfg slowlog.Config, db *sqldb.DB, inv *inventory.Service, console *query.Service, log *slog.Logger) *slowlog.Service {
 	svc := slowlog.NewService(db, inv, log)
-	svc.ExplainTimeout = cfg.ExplainTimeout
-	svc.BatchRows = cfg.BatchRows
+	svc.Configure(cfg)
 	svc.Examples = slowlogConsole{console}
 	svc.Explainer = slowlogConsole{console}
 	return svc
@@ -64,15 +62,14 @@ func (c slowlogConsole) ExampleAccess(ctx context.Context, p auth.Principal, ins
 }
 
 // slowlogLoops is the collection loop, under a lease, when enabled.
-func slowlogLoops(cfg config.Slowlog, leases *lease.Manager, svc *slowlog.Service, inv *inventory.Service, log *slog.Logger) []struct {
+func slowlogLoops(cfg slowlog.Config, leases *lease.Manager, svc *slowlog.Service, inv *inventory.Service, log *slog.Logger) []struct {
 	name string
 	run  func(context.Context) error
 } {
-	if !cfg.Collect {
+	c := cfg.Collector(svc, inv, log)
+	if c == nil {
 		return nil
 	}
-	c := &slowlog.Collector{Service: svc, Inventory: inv, Interval: cfg.CollectInterval, Timeout: cfg.CollectTimeout,
-		Concurrency: cfg.CollectConcurrency, Retention: cfg.Retention, Log: log}
 	return []struct {
 		name string
 		run  func(context.Context) error

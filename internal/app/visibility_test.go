@@ -32,7 +32,7 @@ func TestMetricsVisibleByQueryGrants(t *testing.T) {
 	ctx := audit.WithActor(context.Background(), audit.Actor{User: "admin"})
 	db := sqldbtest.SQLite(t)
 	log := slog.New(slog.DiscardHandler)
-	users := auth.NewService(db, log, auth.Options{BcryptCost: bcrypt.MinCost})
+	users := auth.NewService(db, log, auth.Config{BcryptCost: bcrypt.MinCost})
 	key := make([]byte, secret.KeySize)
 	box, _ := secret.New(key)
 	inv := inventory.NewService(db, box, Engines(), log)
@@ -57,7 +57,7 @@ func TestMetricsVisibleByQueryGrants(t *testing.T) {
 		}
 		principals[name] = auth.Principal{UserID: u.ID, User: name, Role: role}
 	}
-	q, err := newQuery(config.Defaults().Query, db, box, inv, Engines(), users, log)
+	q, err := query.NewService(db, box, inv, Engines(), users, log, config.Defaults().Query)
 	if err != nil {
 		t.Fatal(err)
 	}

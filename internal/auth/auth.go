@@ -76,31 +76,11 @@ func (p Principal) Require(perm Permission) error {
 	return errkind.New(errkind.Forbidden, "user %q (role %s) lacks permission %s", p.User, p.Role, perm)
 }
 
-// Options tune the service.
-type Options struct {
-	// BcryptCost; 0 means 12. Tests may lower it to bcrypt.MinCost.
-	BcryptCost int
-	// LoginTTL is how long a login token lives; 0 means 30 days.
-	LoginTTL time.Duration
-	// SessionTTL is how long a web session lives; 0 means 12 h.
-	SessionTTL time.Duration
-	// MaxFailures failed logins of one user name from one client address
-	// within FailureWindow lock that pair out for the rest of the window.
-	// 0 means 5 per 5 minutes.
-	MaxFailures   int
-	FailureWindow time.Duration
-	// MaxAddressFailures failed logins from one client address (any user
-	// names) within FailureWindow refuse further attempts from it for the
-	// rest of the window, except by users who logged in from it before.
-	// 0 means 10 x MaxFailures.
-	MaxAddressFailures int
-}
-
 // Service manages users and tokens.
 type Service struct {
 	db      *sqldb.DB
 	log     *slog.Logger
-	opts    Options
+	opts    Config
 	limiter *limiter
 	now     func() time.Time
 
@@ -109,25 +89,8 @@ type Service struct {
 }
 
 // NewService returns a Service over db.
-func NewService(db *sqldb.DB, log *slog.Logger, opts Options) *Service {
-	if opts.BcryptCost == 0 {
-		opts.BcryptCost = 12
-	}
-	if opts.LoginTTL == 0 {
-		opts.LoginTTL = 30 * 24 * time.Hour
-	}
-	if opts.SessionTTL == 0 {
-		opts.SessionTTL = 12 * time.Hour
-	}
-	if opts.MaxFailures == 0 {
-		opts.MaxFailures = 5
-	}
-	if opts.FailureWindow == 0 {
-		opts.FailureWindow = 5 * time.Minute
-	}
-	if opts.MaxAddressFailures == 0 {
-		opts.MaxAddressFailures = 10 * opts.MaxFailures
-	}
+func NewService(db *sqldb.DB, log *slog.Logger, opts Config) *Service {
+	opts = opts.withDefaults()
 	return &Service{
 		db: db, log: log, opts: opts, now: time.Now,
 		limiter: newLimiter(opts.MaxFailures, opts.MaxAddressFailures, opts.FailureWindow),

@@ -22,7 +22,7 @@ import (
 func TestMain(m *testing.M) { os.Exit(sqldbtest.Main(m)) }
 
 func newService(db *sqldb.DB) *Service {
-	return NewService(db, slog.New(slog.DiscardHandler), Options{BcryptCost: bcrypt.MinCost, MaxFailures: 3, FailureWindow: time.Minute})
+	return NewService(db, slog.New(slog.DiscardHandler), Config{BcryptCost: bcrypt.MinCost, MaxFailures: 3, FailureWindow: time.Minute})
 }
 
 func TestStore(t *testing.T) {
@@ -153,7 +153,7 @@ func TestStore(t *testing.T) {
 // from it before.
 func TestLoginRateLimit(t *testing.T) {
 	db := sqldbtest.SQLite(t)
-	s := NewService(db, slog.New(slog.DiscardHandler), Options{BcryptCost: bcrypt.MinCost, MaxFailures: 5, MaxAddressFailures: 12, FailureWindow: 5 * time.Minute})
+	s := NewService(db, slog.New(slog.DiscardHandler), Config{BcryptCost: bcrypt.MinCost, MaxFailures: 5, MaxAddressFailures: 12, FailureWindow: 5 * time.Minute})
 	ctx := context.Background()
 	for _, u := range []string{"admin", "dev1", "dev2"} {
 		if _, err := s.AddUser(ctx, u, Developer, u+"-correct-horse"); err != nil {

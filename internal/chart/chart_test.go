@@ -3,6 +3,7 @@ package chart
 import (
 	"bytes"
 	"encoding/xml"
+	"errors"
 	"flag"
 	"io"
 	"math"
@@ -64,7 +65,7 @@ func TestGolden(t *testing.T) {
 			// Well-formed XML.
 			dec := xml.NewDecoder(bytes.NewReader(got))
 			for {
-				if _, err := dec.Token(); err == io.EOF {
+				if _, err := dec.Token(); errors.Is(err, io.EOF) {
 					break
 				} else if err != nil {
 					t.Fatalf("not well-formed: %v", err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/inventory"
+	"github.com/dbfleet/dbfleet/internal/platform/bytesize"
 )
 
 func p(s string) string { return url.PathEscape(s) }
@@ -79,10 +80,10 @@ func (e *env) hostCmd() *cobra.Command {
 			if h.Labels, err = inventory.ParseLabels(labels); err != nil {
 				return usageError{err}
 			}
-			if h.MemoryBytes, err = inventory.ParseSize(memory); err != nil {
+			if h.MemoryBytes, err = bytesize.Parse(memory); err != nil {
 				return usageError{fmt.Errorf("--memory: %w", err)}
 			}
-			if h.DiskBytes, err = inventory.ParseSize(disk); err != nil {
+			if h.DiskBytes, err = bytesize.Parse(disk); err != nil {
 				return usageError{fmt.Errorf("--disk: %w", err)}
 			}
 			var out inventory.Host
@@ -108,7 +109,7 @@ func (e *env) hostCmd() *cobra.Command {
 		func(w io.Writer, hs []inventory.Host) {
 			row(w, "NAME", "ADDRESS", "ZONE", "RACK", "CORES", "MEMORY", "DISK", "INSTANCES", "LABELS")
 			for _, h := range hs {
-				row(w, h.Name, h.Address, h.Zone, h.Rack, h.Cores, inventory.FormatSize(h.MemoryBytes), inventory.FormatSize(h.DiskBytes), h.Instances, h.Labels)
+				row(w, h.Name, h.Address, h.Zone, h.Rack, h.Cores, bytesize.Format(h.MemoryBytes), bytesize.Format(h.DiskBytes), h.Instances, h.Labels)
 			}
 		},
 		func(w io.Writer, h inventory.Host) {
@@ -117,8 +118,8 @@ func (e *env) hostCmd() *cobra.Command {
 			row(w, "zone", h.Zone)
 			row(w, "rack", h.Rack)
 			row(w, "cores", h.Cores)
-			row(w, "memory", inventory.FormatSize(h.MemoryBytes))
-			row(w, "disk", inventory.FormatSize(h.DiskBytes))
+			row(w, "memory", bytesize.Format(h.MemoryBytes))
+			row(w, "disk", bytesize.Format(h.DiskBytes))
 			row(w, "labels", h.Labels)
 			row(w, "instances", h.Instances)
 			row(w, "created", fmtTime(h.CreatedAt))

@@ -86,7 +86,7 @@ fix; -o json prints the report. Exit status: 0 clean, 1 warnings only,
 					return err
 				}
 			} else {
-				rv, err := sqlreview.New(sqlreview.Options{RulesFile: rulesFile})
+				rv, err := sqlreview.New(sqlreview.Config{RulesFile: rulesFile})
 				if err != nil {
 					return usageError{err}
 				}
@@ -158,7 +158,7 @@ rule's explanation.`,
 					return err
 				}
 			} else {
-				rv, err := sqlreview.New(sqlreview.Options{RulesFile: rulesFile})
+				rv, err := sqlreview.New(sqlreview.Config{RulesFile: rulesFile})
 				if err != nil {
 					return usageError{err}
 				}
@@ -189,7 +189,7 @@ func (e *env) reviewExplainCmd() *cobra.Command {
 			if err := e.checkReviewOutput(); err != nil {
 				return err
 			}
-			rv, err := sqlreview.New(sqlreview.Options{})
+			rv, err := sqlreview.New(sqlreview.Config{})
 			if err != nil {
 				return err
 			}

@@ -1,15 +1,18 @@
-// Package config holds dbfleet's one configuration struct: defaults, then a
-// YAML file, then DBFLEET_* environment variables, then command-line flags,
-// validated once at start. docs/config.md lists every key.
+// Package config composes dbfleet's one configuration struct from the
+// domains' own: each domain package owns its Config type (yaml keys,
+// DefaultConfig, Validate); this package adds the server-wide keys and
+// loads defaults, then a YAML file, then DBFLEET_* environment variables
+// (command-line flags are applied by cli), validated once at start. It
+// sits just below app. docs/config.md lists every key.
 package config
 
 import (
 	"bytes"
+	"encoding"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -20,8 +23,19 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/dbfleet/dbfleet/internal/auth"
+	"github.com/dbfleet/dbfleet/internal/executor"
+	"github.com/dbfleet/dbfleet/internal/flows"
+	"github.com/dbfleet/dbfleet/internal/ha"
+	"github.com/dbfleet/dbfleet/internal/health"
+	"github.com/dbfleet/dbfleet/internal/inventory"
+	"github.com/dbfleet/dbfleet/internal/metrics"
+	"github.com/dbfleet/dbfleet/internal/notify"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/httpx"
+	"github.com/dbfleet/dbfleet/internal/query"
+	"github.com/dbfleet/dbfleet/internal/slowlog"
+	"github.com/dbfleet/dbfleet/internal/sqlreview"
 )
 
 // Config is the server configuration.
@@ -47,46 +61,18 @@ type Config struct {
 	// rate limiting. Empty: the TCP peer is the client.
 	TrustedProxies []string `yaml:"trusted_proxies" env:"DBFLEET_TRUSTED_PROXIES"`
 
-	Log       Log       `yaml:"log"`
-	Auth      Auth      `yaml:"auth"`
-	Inventory Inventory `yaml:"inventory"`
-	Metrics   Metrics   `yaml:"metrics"`
-	Health    Health    `yaml:"health"`
-	Notify    Notify    `yaml:"notify"`
-	HA        HA        `yaml:"ha"`
-	Query     Query     `yaml:"query"`
-	Flows     Flows     `yaml:"flows"`
-	Executor  Executor  `yaml:"executor"`
-	Review    Review    `yaml:"review"`
-	Slowlog   Slowlog   `yaml:"slowlog"`
-}
-
-// Notify configures where notifications go: an SMTP relay for e-mail and
-// named channels that flows, failovers and alerts refer to.
-type Notify struct {
-	SMTP     SMTP            `yaml:"smtp"`
-	Channels []NotifyChannel `yaml:"channels"`
-}
-
-// SMTP is the relay for e-mail notifications.
-type SMTP struct {
-	Host     string `yaml:"host" env:"DBFLEET_NOTIFY_SMTP_HOST"`
-	Port     int    `yaml:"port" env:"DBFLEET_NOTIFY_SMTP_PORT"`
-	User     string `yaml:"user" env:"DBFLEET_NOTIFY_SMTP_USER"`
-	Password string `yaml:"password" env:"DBFLEET_NOTIFY_SMTP_PASSWORD"`
-	From     string `yaml:"from" env:"DBFLEET_NOTIFY_SMTP_FROM"`
-	// TLS is starttls (default, required), tls (implicit) or none.
-	TLS string `yaml:"tls" env:"DBFLEET_NOTIFY_SMTP_TLS"`
-}
-
-// NotifyChannel is one named destination: kind email (to), or wecom,
-// dingtalk, slack or webhook (url, optional secret).
-type NotifyChannel struct {
-	Name   string   `yaml:"name"`
-	Kind   string   `yaml:"kind"`
-	URL    string   `yaml:"url"`
-	Secret string   `yaml:"secret"`
-	To     []string `yaml:"to"`
+	Log       Log              `yaml:"log"`
+	Auth      auth.Config      `yaml:"auth"`
+	Inventory inventory.Config `yaml:"inventory"`
+	Metrics   metrics.Config   `yaml:"metrics"`
+	Health    health.Config    `yaml:"health"`
+	Notify    notify.Config    `yaml:"notify"`
+	HA        ha.Config        `yaml:"ha"`
+	Query     query.Config     `yaml:"query"`
+	Flows     flows.Config     `yaml:"flows"`
+	Executor  executor.Config  `yaml:"executor"`
+	Review    sqlreview.Config `yaml:"review"`
+	Slowlog   slowlog.Config   `yaml:"slowlog"`
 }
 
 // Log configures logging.
@@ -95,107 +81,24 @@ type Log struct {
 	Format string `yaml:"format" env:"DBFLEET_LOG_FORMAT"` // text or json
 }
 
-// Auth configures users and sessions.
-type Auth struct {
-	LoginTTL      time.Duration `yaml:"login_ttl" env:"DBFLEET_AUTH_LOGIN_TTL"`
-	SessionTTL    time.Duration `yaml:"session_ttl" env:"DBFLEET_AUTH_SESSION_TTL"`
-	MaxFailures   int           `yaml:"max_failures" env:"DBFLEET_AUTH_MAX_FAILURES"`
-	FailureWindow time.Duration `yaml:"failure_window" env:"DBFLEET_AUTH_FAILURE_WINDOW"`
-	// MaxAddressFailures failed logins from one client address, whatever
-	// the user names, refuse further attempts from it for the rest of the
-	// window, except by users who logged in from it before.
-	MaxAddressFailures int `yaml:"max_address_failures" env:"DBFLEET_AUTH_MAX_ADDRESS_FAILURES"`
-	// SecureCookies marks session cookies Secure (set it behind HTTPS).
-	SecureCookies bool `yaml:"secure_cookies" env:"DBFLEET_AUTH_SECURE_COOKIES"`
-}
-
-// Inventory configures the live-state probe.
-type Inventory struct {
-	ProbeInterval    time.Duration `yaml:"probe_interval" env:"DBFLEET_INVENTORY_PROBE_INTERVAL"`
-	ProbeConcurrency int           `yaml:"probe_concurrency" env:"DBFLEET_INVENTORY_PROBE_CONCURRENCY"`
-	CheckTimeout     time.Duration `yaml:"check_timeout" env:"DBFLEET_INVENTORY_CHECK_TIMEOUT"`
-}
-
-// Metrics configures metric collection and the embedded metric store
-// (docs/metrics.md).
-type Metrics struct {
-	// Dir holds the TSDB; empty means Data/tsdb.
-	Dir       string        `yaml:"dir" env:"DBFLEET_METRICS_DIR"`
-	Retention time.Duration `yaml:"retention" env:"DBFLEET_METRICS_RETENTION"`
-	// Scrape turns this server's scrape loop on (every server by default;
-	// see docs/metrics.md for several servers).
-	Scrape            bool          `yaml:"scrape" env:"DBFLEET_METRICS_SCRAPE"`
-	ScrapeInterval    time.Duration `yaml:"scrape_interval" env:"DBFLEET_METRICS_SCRAPE_INTERVAL"`
-	ScrapeTimeout     time.Duration `yaml:"scrape_timeout" env:"DBFLEET_METRICS_SCRAPE_TIMEOUT"`
-	SlowInterval      time.Duration `yaml:"slow_interval" env:"DBFLEET_METRICS_SLOW_INTERVAL"`
-	ScrapeConcurrency int           `yaml:"scrape_concurrency" env:"DBFLEET_METRICS_SCRAPE_CONCURRENCY"`
-	// RemoteWriteURL, when set, receives a copy of every sample
-	// (Prometheus remote-write 1.0); RemoteWriteToken is sent as a bearer token.
-	RemoteWriteURL   string `yaml:"remote_write_url" env:"DBFLEET_METRICS_REMOTE_WRITE_URL"`
-	RemoteWriteToken string `yaml:"remote_write_token" env:"DBFLEET_METRICS_REMOTE_WRITE_TOKEN"`
-}
-
-func (m *Metrics) validate() []string {
-	var errs []string
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{
-		{"metrics.retention", m.Retention}, {"metrics.scrape_interval", m.ScrapeInterval},
-		{"metrics.scrape_timeout", m.ScrapeTimeout}, {"metrics.slow_interval", m.SlowInterval},
-	} {
-		if d.v <= 0 {
-			errs = append(errs, fmt.Sprintf("%s: must be positive", d.name))
-		}
-	}
-	if m.ScrapeInterval > 0 && m.ScrapeInterval < time.Second {
-		errs = append(errs, "metrics.scrape_interval: must be at least 1s")
-	}
-	if m.ScrapeConcurrency < 1 {
-		errs = append(errs, "metrics.scrape_concurrency: must be at least 1")
-	}
-	if m.RemoteWriteURL != "" {
-		if u, err := url.Parse(m.RemoteWriteURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, fmt.Sprintf("metrics.remote_write_url %q: want an http:// or https:// URL", m.RemoteWriteURL))
-		}
-	}
-	return errs
-}
-
-// Defaults returns the built-in configuration.
+// Defaults returns the built-in configuration: each domain's
+// DefaultConfig, composed.
 func Defaults() Config {
 	return Config{
-		Listen: "127.0.0.1:8080",
-		Data:   "./data",
-		Log:    Log{Level: "info", Format: "text"},
-		Auth: Auth{
-			LoginTTL:           30 * 24 * time.Hour,
-			SessionTTL:         12 * time.Hour,
-			MaxFailures:        5,
-			FailureWindow:      5 * time.Minute,
-			MaxAddressFailures: 50,
-		},
-		Notify: Notify{SMTP: SMTP{Port: 587, TLS: "starttls"}},
-		Inventory: Inventory{
-			ProbeInterval:    15 * time.Second,
-			ProbeConcurrency: 8,
-			CheckTimeout:     10 * time.Second,
-		},
-		Health: defaultHealth(),
-		HA:     defaultHA(),
-		Query:  defaultQuery(),
-		Flows:  defaultFlows(),
-		Metrics: Metrics{
-			Retention:         15 * 24 * time.Hour,
-			Scrape:            true,
-			ScrapeInterval:    15 * time.Second,
-			ScrapeTimeout:     10 * time.Second,
-			SlowInterval:      5 * time.Minute,
-			ScrapeConcurrency: 16,
-		},
-		Executor: defaultExecutor(),
-		Review:   defaultReview(),
-		Slowlog:  defaultSlowlog(),
+		Listen:    "127.0.0.1:8080",
+		Data:      "./data",
+		Log:       Log{Level: "info", Format: "text"},
+		Auth:      auth.DefaultConfig(),
+		Inventory: inventory.DefaultConfig(),
+		Metrics:   metrics.DefaultConfig(),
+		Health:    health.DefaultConfig(),
+		Notify:    notify.DefaultConfig(),
+		HA:        ha.DefaultConfig(),
+		Query:     query.DefaultConfig(),
+		Flows:     flows.DefaultConfig(),
+		Executor:  executor.DefaultConfig(),
+		Review:    sqlreview.DefaultConfig(),
+		Slowlog:   slowlog.DefaultConfig(),
 	}
 }
 
@@ -216,7 +119,10 @@ func (c *Config) Load(path string, environ []string) error {
 	return c.applyEnv(environ)
 }
 
-var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+var (
+	yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+	inType   = regexp.MustCompile(` in type [\w.]+`)
+)
 
 // yamlErrors renders YAML decoding errors as "file:line: what".
 func yamlErrors(path string, err error) []string {
@@ -231,7 +137,7 @@ func yamlErrors(path string, err error) []string {
 	for i, m := range msgs {
 		if sm := yamlLine.FindStringSubmatch(m); sm != nil {
 			m = sm[2]
-			m = strings.Replace(m, " in type config.Config", "", 1)
+			m = inType.ReplaceAllString(m, "")
 			m = strings.Replace(m, "field ", "unknown key ", 1)
 			out[i] = fmt.Sprintf("%s:%s: %s", path, sm[1], m)
 			continue
@@ -279,6 +185,9 @@ func walk(v reflect.Value, fn func(reflect.Value, reflect.StructField) error) er
 }
 
 func setField(f reflect.Value, s string) error {
+	if u, ok := f.Addr().Interface().(encoding.TextUnmarshaler); ok {
+		return u.UnmarshalText([]byte(s))
+	}
 	switch {
 	case f.Type() == reflect.TypeOf(time.Duration(0)):
 		d, err := time.ParseDuration(s)
@@ -336,47 +245,24 @@ func (c *Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Sprintf("log.format %q: want text or json", c.Log.Format))
 	}
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{
-		{"auth.login_ttl", c.Auth.LoginTTL}, {"auth.session_ttl", c.Auth.SessionTTL}, {"auth.failure_window", c.Auth.FailureWindow},
-		{"inventory.probe_interval", c.Inventory.ProbeInterval}, {"inventory.check_timeout", c.Inventory.CheckTimeout},
-	} {
-		if d.v <= 0 {
-			errs = append(errs, fmt.Sprintf("%s: must be positive", d.name))
-		}
-	}
 	if _, err := httpx.ParsePrefixes(c.TrustedProxies); err != nil {
 		errs = append(errs, "trusted_proxies: "+err.Error())
 	}
-	if c.Auth.MaxFailures < 1 {
-		errs = append(errs, "auth.max_failures: must be at least 1")
+	for _, v := range []interface{ Validate() error }{
+		c.Auth, c.Inventory, c.Metrics, c.Health, c.Notify, c.HA, c.Query, c.Flows, c.Executor, c.Review, c.Slowlog,
+	} {
+		if err := v.Validate(); err != nil {
+			errs = append(errs, strings.Split(err.Error(), "\n")...)
+		}
 	}
-	if c.Auth.MaxAddressFailures < c.Auth.MaxFailures {
-		errs = append(errs, fmt.Sprintf("auth.max_address_failures %d: must be at least auth.max_failures (%d)", c.Auth.MaxAddressFailures, c.Auth.MaxFailures))
-	}
-	if c.Inventory.ProbeConcurrency < 1 {
-		errs = append(errs, "inventory.probe_concurrency: must be at least 1")
-	}
-	errs = append(errs, c.Metrics.validate()...)
-	errs = append(errs, c.Health.validate()...)
-	errs = append(errs, c.HA.validate()...)
-	errs = append(errs, c.Query.validate()...)
-	errs = append(errs, c.Flows.validate()...)
-	errs = append(errs, c.Executor.validate()...)
-	errs = append(errs, c.Review.validate()...)
-	errs = append(errs, c.Slowlog.validate()...)
 	if len(errs) > 0 {
 		return errkind.New(errkind.Invalid, "invalid configuration:\n  %s", strings.Join(errs, "\n  "))
 	}
 	if c.SecretKeyFile == "" {
 		c.SecretKeyFile = filepath.Join(c.Data, "secret.key")
 	}
-	c.Flows.fill(c.Data)
-	if c.Metrics.Dir == "" {
-		c.Metrics.Dir = filepath.Join(c.Data, "tsdb")
-	}
+	c.Flows.Fill(c.Data)
+	c.Metrics.Fill(c.Data)
 	return nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dbfleet/dbfleet/internal/ha"
 )
 
 func TestHAConfig(t *testing.T) {
@@ -34,7 +36,7 @@ func TestHAConfig(t *testing.T) {
 	bad := Defaults()
 	bad.HA.ProbeTimeout = 0
 	bad.HA.Confirmations = 0
-	bad.HA.Hooks = []HAHook{{Name: "a", Command: "x", URL: "http://y"}, {Name: "a", URL: "ftp://z"}, {Command: "true"}}
+	bad.HA.Hooks = []ha.HookDef{{Name: "a", Command: "x", URL: "http://y"}, {Name: "a", URL: "ftp://z"}, {Command: "true"}}
 	err := bad.Validate()
 	for _, want := range []string{
 		"ha.probe_timeout: must be positive",

@@ -26,10 +26,9 @@ type dmlOp struct {
 	estimate int64
 	notes    []string
 
-	// The statement as one unit: sql (with args) and the query that
+	// The statement as one unit: sql and the query that
 	// reads its before-image (SELECT ... FOR UPDATE), "" for none.
 	sql       string
-	args      []any
 	image     string
 	imageArgs []any
 	// returning: sql returns the affected rows' primary keys

@@ -57,17 +57,6 @@ func (t *table) col(name string) *column {
 	return nil
 }
 
-// writable are the columns an INSERT or UPDATE may set.
-func (t *table) writable() []column {
-	var out []column
-	for _, c := range t.Cols {
-		if !c.Generated {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
 func (t *table) isPK(name string) bool {
 	return slices.ContainsFunc(t.PK, func(p string) bool { return strings.EqualFold(p, name) })
 }

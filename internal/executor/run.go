@@ -450,7 +450,7 @@ func (r *runner) plan(st *stmtRow, p *stmt) error {
 			st.Plan.Algorithm, st.Plan.Lock = pd.algorithm, pd.lock
 			st.Plan.Rollback = rollbackText(pd.rollback, pd.why, pd.finish != nil)
 		} else {
-			md, err := planMySQLDDL(ctx, r.sess, r.ex.Engine, p, r.opts.OSC, r.s.cfg.OSCMinBytes, r.s.cfg.OSCPath != "")
+			md, err := planMySQLDDL(ctx, r.sess, r.ex.Engine, p, r.opts.OSC, int64(r.s.cfg.OSCMinBytes), r.s.cfg.OSCPath != "")
 			if err != nil {
 				st.Plan.Notes = append(st.Plan.Notes, "cannot plan: "+err.Error())
 				break

@@ -11,7 +11,7 @@ import (
 // algorithm the server accepts for it, or pt-online-schema-change.
 func (r *runner) runMyDDL(st *stmtRow, p *stmt) error {
 	ctx := r.hard
-	plan, err := planMySQLDDL(ctx, r.sess, r.ex.Engine, p, r.opts.OSC, r.s.cfg.OSCMinBytes, r.s.cfg.OSCPath != "")
+	plan, err := planMySQLDDL(ctx, r.sess, r.ex.Engine, p, r.opts.OSC, int64(r.s.cfg.OSCMinBytes), r.s.cfg.OSCPath != "")
 	if err != nil {
 		return err
 	}

@@ -171,7 +171,7 @@ func (r *runner) readBinlogOf(st *stmtRow, op *dmlOp) {
 // leaves it running (to resume); cancel and errors record it as failed
 // with what committed.
 func (r *runner) partial(st *stmtRow, err error) error {
-	if err == errStopped || r.soft.Err() != nil && !errors.Is(err, errInDoubt) {
+	if errors.Is(err, errStopped) || r.soft.Err() != nil && !errors.Is(err, errInDoubt) {
 		return errStopped
 	}
 	if st.Chunks > 0 {

@@ -17,54 +17,6 @@ import (
 	"github.com/dbfleet/dbfleet/internal/sql"
 )
 
-// Config is the server's defaults and limits (config.md, executor.*).
-type Config struct {
-	// ChunkSize: rows per chunk of a large UPDATE/DELETE.
-	ChunkSize int
-	// MaxLag and MaxThreadsRunning: throttling limits (0: off).
-	MaxLag            time.Duration
-	MaxThreadsRunning int
-	// ThrottleInterval: how long a paused execution waits between checks.
-	ThrottleInterval time.Duration
-	// Timeout per statement or chunk (0: none).
-	Timeout time.Duration
-	// LockTimeout for DDL (0: the server's own).
-	LockTimeout time.Duration
-	// DDLRetries: PostgreSQL DDL retried this often when lock_timeout hits.
-	DDLRetries int
-	// OSC is the default of Options.OSC; OSCMinBytes the table size from
-	// which auto uses pt-online-schema-change at OSCPath ("" disables it)
-	// with OSCArgs added.
-	OSC         string
-	OSCMinBytes int64
-	OSCPath     string
-	OSCArgs     []string
-	// MaxRunning executions at once in this process.
-	MaxRunning int
-	// PollInterval: how often queued executions are looked for.
-	PollInterval time.Duration
-	// StopGrace: at shutdown, how long a statement in progress may take to
-	// finish before it is interrupted (and perhaps left in doubt).
-	StopGrace time.Duration
-}
-
-// DefaultConfig is what config.Defaults() holds for the executor.
-func DefaultConfig() Config {
-	return Config{
-		ChunkSize:         1000,
-		MaxLag:            5 * time.Second,
-		MaxThreadsRunning: 50,
-		ThrottleInterval:  time.Second,
-		LockTimeout:       5 * time.Second,
-		DDLRetries:        3,
-		OSC:               OSCAuto,
-		OSCMinBytes:       1 << 30,
-		MaxRunning:        4,
-		PollInterval:      time.Second,
-		StopGrace:         10 * time.Second,
-	}
-}
-
 // Service runs executions. Start, Get, List and the others may be called
 // from any process sharing the store; only the process running Run (the
 // lease holder) executes them.

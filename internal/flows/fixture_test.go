@@ -161,7 +161,7 @@ func newFixtureWith(t *testing.T, db *sqldb.DB, files map[string]string, opts fu
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	f := &fixture{t: t, ctx: ctx, db: db, notes: &recorder{}, dir: t.TempDir(), wg: &sync.WaitGroup{}}
-	f.auth = auth.NewService(db, log, auth.Options{BcryptCost: bcrypt.MinCost})
+	f.auth = auth.NewService(db, log, auth.Config{BcryptCost: bcrypt.MinCost})
 	for name, role := range map[string]auth.Role{"dev": auth.Developer, "dev2": auth.Developer, "dba": auth.DBA, "dba2": auth.DBA, "view": auth.Viewer} {
 		if _, err := f.auth.AddUser(ctx, name, role, name+"-password"); err != nil {
 			t.Fatal(err)
@@ -173,7 +173,7 @@ func newFixtureWith(t *testing.T, db *sqldb.DB, files map[string]string, opts fu
 	engines := engine.NewRegistry(mysql.New(), postgres.New())
 	f.inv = inventory.NewService(db, box, engines, log)
 	var err error
-	if f.query, err = query.NewService(db, box, f.inv, engines, f.auth, log, query.Options{}); err != nil {
+	if f.query, err = query.NewService(db, box, f.inv, engines, f.auth, log, query.Config{}); err != nil {
 		t.Fatal(err)
 	}
 	must := func(_ any, err error) {

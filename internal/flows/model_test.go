@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -195,11 +196,11 @@ func TestFormValidation(t *testing.T) {
 				}
 				return
 			}
-			fe, okErr := err.(interface{ Unwrap() error })
-			if err == nil || !okErr {
+			if err == nil {
 				t.Fatalf("accepted: %v", vals)
 			}
-			form, _ := fe.Unwrap().(*FormError)
+			var form *FormError
+			errors.As(err, &form)
 			if form == nil || form.For(c.field) == "" || !strings.Contains(form.For(c.field), c.msg) {
 				t.Fatalf("error %v, want field %s: %s", err, c.field, c.msg)
 			}

@@ -170,10 +170,9 @@ func PerformanceMetrics(rows []CVRow, rollingWindow float64) []Metrics {
 // taking a fraction of the earliest horizon's group when it overflows.
 func rollingMeanByH(x []float64, h []time.Duration, w int) ([]time.Duration, []float64) {
 	type group struct {
-		h    time.Duration
-		sum  float64
-		cnt  int
-		vals int
+		h   time.Duration
+		sum float64
+		cnt int
 	}
 	byH := map[time.Duration]*group{}
 	for i := range x {

@@ -302,7 +302,7 @@ func FourierRow(d time.Time, seasons []Seasonality, row []float64) {
 	}
 }
 
-// trendAt is the piecewise linear trend on the scaled problem:
+// piecewiseLinear is the piecewise linear trend on the scaled problem:
 // (k + sum of deltas of passed changepoints) t + (m - sum s_j delta_j).
 func piecewiseLinear(t, k, m float64, cps, deltas []float64) float64 {
 	v := k*t + m

@@ -164,11 +164,7 @@ func (p *problem) eval(x, grad []float64) float64 {
 	theta, u := x[:P], x[P]
 	sigma2 := math.Exp(2 * u)
 	f := 2*sigma2 + float64(p.n)*u
-	if grad != nil {
-		for i := range grad {
-			grad[i] = 0
-		}
-	}
+	clear(grad)
 	// Priors.
 	if !p.flat {
 		k := theta[p.iK]

@@ -73,7 +73,7 @@ func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-func newEnv(t testing.TB, db *sqldb.DB, opt Options) *env {
+func newEnv(t testing.TB, db *sqldb.DB, opt Config) *env {
 	t.Helper()
 	if db == nil {
 		db = sqldbtest.SQLite(t)
@@ -99,8 +99,8 @@ func newEnv(t testing.TB, db *sqldb.DB, opt Options) *env {
 }
 
 // fastOptions detect quickly, for tests.
-func fastOptions() Options {
-	return Options{ProbeInterval: 300 * time.Millisecond, ProbeTimeout: 700 * time.Millisecond, Confirmations: 2,
+func fastOptions() Config {
+	return Config{ProbeInterval: 300 * time.Millisecond, ProbeTimeout: 700 * time.Millisecond, Confirmations: 2,
 		ConfirmInterval: 100 * time.Millisecond, SwitchoverTimeout: 5 * time.Second, ApplyTimeout: 10 * time.Second, CatchUpTimeout: 10 * time.Second}
 }
 

@@ -21,10 +21,10 @@ import (
 // command or a webhook URL. Clusters name the hooks to run for each event;
 // only the configuration file can define what they run.
 type HookDef struct {
-	Name    string
-	Command string        // run with /bin/sh -c
-	URL     string        // POSTed a JSON HookPayload
-	Timeout time.Duration // default 10 s
+	Name    string        `yaml:"name"`
+	Command string        `yaml:"command"` // run with /bin/sh -c
+	URL     string        `yaml:"url"`     // POSTed a JSON HookPayload
+	Timeout time.Duration `yaml:"timeout"` // default 10 s
 }
 
 // HookPayload is what a hook learns: as DBFLEET_* environment variables

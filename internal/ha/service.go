@@ -14,76 +14,6 @@ import (
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
 )
 
-// Options tune detection and recovery. Zero values take the defaults of
-// DefaultOptions.
-type Options struct {
-	// ProbeInterval: how often the controller probes a watched cluster.
-	ProbeInterval time.Duration
-	// ProbeTimeout bounds one probe of one instance (connect and queries):
-	// an instance that does not answer within it is unreachable.
-	ProbeTimeout time.Duration
-	// Confirmations: how many consecutive probes must find the primary dead
-	// before the controller acts; ConfirmInterval apart.
-	Confirmations   int
-	ConfirmInterval time.Duration
-	// ApplyTimeout bounds waiting for a replica to apply what it received;
-	// CatchUpTimeout for a candidate to catch up from another replica;
-	// SwitchoverTimeout for the target of a switchover to reach the old
-	// primary's last transaction (writes are blocked meanwhile).
-	ApplyTimeout      time.Duration
-	CatchUpTimeout    time.Duration
-	SwitchoverTimeout time.Duration
-	// HeartbeatPeriod is the MASTER_HEARTBEAT_PERIOD dbfleet sets when it
-	// points a MariaDB replica at a new source (it lets replicas notice a
-	// hung source quickly).
-	HeartbeatPeriod time.Duration
-	// Hooks are the hooks clusters may name.
-	Hooks []HookDef
-}
-
-// DefaultOptions are the defaults documented in docs/config.md.
-func DefaultOptions() Options {
-	return Options{
-		ProbeInterval:     time.Second,
-		ProbeTimeout:      time.Second,
-		Confirmations:     2,
-		ConfirmInterval:   200 * time.Millisecond,
-		ApplyTimeout:      30 * time.Second,
-		CatchUpTimeout:    30 * time.Second,
-		SwitchoverTimeout: 10 * time.Second,
-		HeartbeatPeriod:   time.Second,
-	}
-}
-
-func (o Options) withDefaults() Options {
-	d := DefaultOptions()
-	if o.ProbeInterval <= 0 {
-		o.ProbeInterval = d.ProbeInterval
-	}
-	if o.ProbeTimeout <= 0 {
-		o.ProbeTimeout = d.ProbeTimeout
-	}
-	if o.Confirmations <= 0 {
-		o.Confirmations = d.Confirmations
-	}
-	if o.ConfirmInterval <= 0 {
-		o.ConfirmInterval = d.ConfirmInterval
-	}
-	if o.ApplyTimeout <= 0 {
-		o.ApplyTimeout = d.ApplyTimeout
-	}
-	if o.CatchUpTimeout <= 0 {
-		o.CatchUpTimeout = d.CatchUpTimeout
-	}
-	if o.SwitchoverTimeout <= 0 {
-		o.SwitchoverTimeout = d.SwitchoverTimeout
-	}
-	if o.HeartbeatPeriod <= 0 {
-		o.HeartbeatPeriod = d.HeartbeatPeriod
-	}
-	return o
-}
-
 // Service detects failures and runs failovers and switchovers.
 type Service struct {
 	db       *sqldb.DB
@@ -92,7 +22,7 @@ type Service struct {
 	box      *secret.Box
 	notifier Notifier
 	log      *slog.Logger
-	opt      Options
+	opt      Config
 	holder   string
 	conns    *conns
 	mem      *memory
@@ -106,7 +36,7 @@ type Service struct {
 // NewService returns a Service. box encrypts the replication password;
 // notifier receives events (nil: logged only); holder identifies this
 // process in recovery records.
-func NewService(db *sqldb.DB, inv *inventory.Service, engines *engine.Registry, box *secret.Box, notifier Notifier, log *slog.Logger, holder string, opt Options) *Service {
+func NewService(db *sqldb.DB, inv *inventory.Service, engines *engine.Registry, box *secret.Box, notifier Notifier, log *slog.Logger, holder string, opt Config) *Service {
 	opt = opt.withDefaults()
 	if notifier == nil {
 		notifier = LogNotifier{Log: log}
@@ -123,8 +53,8 @@ func NewService(db *sqldb.DB, inv *inventory.Service, engines *engine.Registry, 
 	return s
 }
 
-// Options returns the effective options.
-func (s *Service) Options() Options { return s.opt }
+// Config returns the effective configuration.
+func (s *Service) Config() Config { return s.opt }
 
 // Close closes the connections kept for probing.
 func (s *Service) Close() { s.conns.closeAll() }

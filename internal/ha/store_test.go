@@ -20,7 +20,7 @@ import (
 // anti-flap blocking and acknowledgement.
 func TestStore(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		e := newEnv(t, db, Options{Hooks: []HookDef{{Name: "vip", URL: "http://127.0.0.1:1/"}}})
+		e := newEnv(t, db, Config{Hooks: []HookDef{{Name: "vip", URL: "http://127.0.0.1:1/"}}})
 		ctx := e.ctx
 		if _, err := e.inv.AddCluster(ctx, inventory.Cluster{Name: "c1", Engine: engine.MariaDB}); err != nil {
 			t.Fatal(err)

@@ -100,9 +100,6 @@ type program struct {
 	vars []string
 }
 
-// builtinVars are variables the evaluator provides besides the inputs.
-var builtinVars = map[string]bool{"v": true, "t": true, "window_seconds": true}
-
 func compile(src string) (*program, error) {
 	tree, err := parser.Parse(src)
 	if err != nil {

@@ -69,52 +69,6 @@ type Band struct {
 	SD    float64   `json:"sd"`
 }
 
-// Options tune the service; zero values take the defaults.
-type Options struct {
-	// Interval between "now" scores (1m).
-	Interval time.Duration
-	// History is how much metric history a forecast is fitted on (28 days),
-	// sampled every Step (15m); MinHistory the least it needs (2 days).
-	History    time.Duration
-	Step       time.Duration
-	MinHistory time.Duration
-	// Refit is how old a fitted model may get before it is fitted again
-	// (24h: nightly).
-	Refit time.Duration
-	// Sustain is how long |z| must stay high to count (15m).
-	Sustain time.Duration
-	// CapacityHorizon is how far ahead "days until full" looks (90 days).
-	CapacityHorizon time.Duration
-	// KeepNow and KeepDaily are how long scores are kept (7 and 400 days).
-	KeepNow, KeepDaily time.Duration
-	// Timeout bounds scoring one instance (30s).
-	Timeout time.Duration
-	// Concurrency is how many instances are scored at once (4).
-	Concurrency int
-}
-
-func (o Options) withDefaults() Options {
-	def := func(d *time.Duration, v time.Duration) {
-		if *d <= 0 {
-			*d = v
-		}
-	}
-	def(&o.Interval, time.Minute)
-	def(&o.History, 28*24*time.Hour)
-	def(&o.Step, 15*time.Minute)
-	def(&o.MinHistory, 48*time.Hour)
-	def(&o.Refit, 24*time.Hour)
-	def(&o.Sustain, 15*time.Minute)
-	def(&o.CapacityHorizon, 90*24*time.Hour)
-	def(&o.KeepNow, 7*24*time.Hour)
-	def(&o.KeepDaily, 400*24*time.Hour)
-	def(&o.Timeout, 30*time.Second)
-	if o.Concurrency < 1 {
-		o.Concurrency = 4
-	}
-	return o
-}
-
 // Service computes, stores and reports health scores.
 type Service struct {
 	inv   *inventory.Service
@@ -123,7 +77,7 @@ type Service struct {
 	rules *RuleSet
 	st    store
 	log   *slog.Logger
-	opts  Options
+	opts  Config
 	now   func() time.Time
 
 	mu       sync.Mutex
@@ -147,7 +101,7 @@ type cachedCapacity struct {
 
 // NewService returns a health service. q and fc may be nil (no metric
 // store, no forecast): every rule needing their inputs is then skipped.
-func NewService(db *sqldb.DB, inv *inventory.Service, q Querier, fc Forecaster, rules *RuleSet, opts Options, log *slog.Logger) *Service {
+func NewService(db *sqldb.DB, inv *inventory.Service, q Querier, fc Forecaster, rules *RuleSet, opts Config, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -503,7 +457,7 @@ func (s *Service) fullness(ctx context.Context, inst inventory.Instance, w Windo
 }
 
 // RunOnce scores every instance in a window and stores the scores, a few
-// instances at a time (Options.Concurrency). One instance's failure does
+// instances at a time (Config.Concurrency). One instance's failure does
 // not stop the others; the first error is returned after all were tried.
 func (s *Service) RunOnce(ctx context.Context, w Window, at time.Time) error {
 	insts, err := s.inv.ListInstances(ctx, inventory.InstanceFilter{})

@@ -168,7 +168,7 @@ func setup(t *testing.T, db *sqldb.DB, q Querier, rules *RuleSet) (*Service, *in
 	if rules == nil {
 		rules = defaultRules(t)
 	}
-	s := NewService(db, inv, q, forecaster{}, rules, Options{History: 7 * 24 * time.Hour}, slog.New(slog.DiscardHandler))
+	s := NewService(db, inv, q, forecaster{}, rules, Config{History: 7 * 24 * time.Hour}, slog.New(slog.DiscardHandler))
 	s.now = func() time.Time { return now0 }
 	return s, inv
 }
@@ -339,7 +339,7 @@ func TestServiceMissingData(t *testing.T) {
 		t.Errorf("%d queries for a second score", perCall)
 	}
 	// No metric store at all.
-	s2 := NewService(db, s.inv, nil, nil, s.rules, Options{}, nil)
+	s2 := NewService(db, s.inv, nil, nil, s.rules, Config{}, nil)
 	sc, err = s2.Compute(ctx, "m1", Now, now0)
 	if err != nil || sc.Value != 100 || len(sc.Skipped) == 0 || !strings.Contains(sc.Skipped[0].Reason, "no metric store") {
 		t.Errorf("no store: %+v %v", sc, err)

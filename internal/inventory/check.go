@@ -184,7 +184,7 @@ type Prober struct {
 func (p *Prober) Run(ctx context.Context) error {
 	interval := p.Interval
 	if interval <= 0 {
-		interval = 15 * time.Second
+		interval = DefaultConfig().ProbeInterval
 	}
 	full := time.NewTicker(interval)
 	defer full.Stop()

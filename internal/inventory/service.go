@@ -32,7 +32,7 @@ type Service struct {
 // NewService returns a Service. box encrypts instance passwords; engines
 // opens connections to instances.
 func NewService(db *sqldb.DB, box *secret.Box, engines *engine.Registry, log *slog.Logger) *Service {
-	return &Service{db: db, box: box, engines: engines, log: log, CheckTimeout: 10 * time.Second}
+	return &Service{db: db, box: box, engines: engines, log: log, CheckTimeout: DefaultConfig().CheckTimeout}
 }
 
 func notFound(what, name string) error {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/dbfleet/dbfleet/internal/engine"
@@ -31,7 +32,7 @@ func newEmitter(base labels.Labels, t time.Time) *emitter {
 
 func (e *emitter) labels(name string, kv []string) labels.Labels {
 	e.sb.Reset()
-	e.sb.Add(labels.MetricName, name)
+	e.sb.Add(model.MetricNameLabel, name)
 	// An empty value is no label at all, as in Prometheus.
 	for _, l := range e.base {
 		if l.Value != "" {

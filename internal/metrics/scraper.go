@@ -32,17 +32,17 @@ const IntervalLabel = "scrape_interval"
 
 // ScraperOptions configure the scrape loop.
 type ScraperOptions struct {
-	// Interval between two scrapes of one instance; zero means 15 s.
+	// Interval between two scrapes of one instance; zero takes
+	// DefaultConfig's (as do the other zero durations and Concurrency).
 	// A cluster or instance label scrape_interval overrides it.
 	Interval time.Duration
-	// Timeout bounds one scrape (connect and every query); zero means 10 s,
-	// and it never exceeds the interval.
+	// Timeout bounds one scrape (connect and every query); it never
+	// exceeds the interval.
 	Timeout time.Duration
 	// SlowInterval is how often the slow parts (MySQL table sizes) are
-	// refreshed; between refreshes their last values are repeated. Zero
-	// means 5 minutes.
+	// refreshed; between refreshes their last values are repeated.
 	SlowInterval time.Duration
-	// Concurrency bounds the scrapes running at once; zero means 16.
+	// Concurrency bounds the scrapes running at once.
 	Concurrency int
 	// Refresh is how often the instance list is re-read; zero means 5 s
 	// or the interval when shorter.
@@ -50,17 +50,18 @@ type ScraperOptions struct {
 }
 
 func (o *ScraperOptions) defaults() {
+	d := DefaultConfig()
 	if o.Interval <= 0 {
-		o.Interval = 15 * time.Second
+		o.Interval = d.ScrapeInterval
 	}
 	if o.Timeout <= 0 {
-		o.Timeout = 10 * time.Second
+		o.Timeout = d.ScrapeTimeout
 	}
 	if o.SlowInterval <= 0 {
-		o.SlowInterval = 5 * time.Minute
+		o.SlowInterval = d.SlowInterval
 	}
 	if o.Concurrency <= 0 {
-		o.Concurrency = 16
+		o.Concurrency = d.ScrapeConcurrency
 	}
 	if o.Refresh <= 0 {
 		o.Refresh = min(5*time.Second, o.Interval)

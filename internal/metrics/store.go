@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
@@ -117,7 +118,7 @@ func (s *Store) Append(ctx context.Context, samples []Sample) error {
 		if _, err := app.Append(0, smp.Labels, 0, smp.T, smp.V, nil, nil, storage.AOptions{}); err != nil {
 			dropped++
 			if firstErr == nil {
-				firstErr = fmt.Errorf("%s: %w", smp.Labels.Get(labels.MetricName), err)
+				firstErr = fmt.Errorf("%s: %w", smp.Labels.Get(model.MetricNameLabel), err)
 			}
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/storage"
@@ -187,7 +188,7 @@ func (q *filteredQuerier) LabelNames(ctx context.Context, _ *storage.LabelHints,
 
 func (q *filteredQuerier) collect(ctx context.Context, ms []*labels.Matcher, each func(labels.Labels, func(string))) ([]string, annotations.Annotations, error) {
 	if len(ms) == 0 {
-		ms = []*labels.Matcher{labels.MustNewMatcher(labels.MatchRegexp, labels.MetricName, ".+")}
+		ms = []*labels.Matcher{labels.MustNewMatcher(labels.MatchRegexp, model.MetricNameLabel, ".+")}
 	}
 	set := q.Select(ctx, false, &storage.SelectHints{Start: q.mint, End: q.maxt, Func: "series"}, ms...)
 	found := map[string]bool{}

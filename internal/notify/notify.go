@@ -15,6 +15,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -44,15 +45,15 @@ var Kinds = []Kind{Email, WeCom, DingTalk, Slack, Webhook}
 
 // Channel is a named destination.
 type Channel struct {
-	Name string `json:"name"`
-	Kind Kind   `json:"kind"`
+	Name string `json:"name" yaml:"name"`
+	Kind Kind   `json:"kind" yaml:"kind"`
 	// URL is the webhook address (every kind but email).
-	URL string `json:"-"`
+	URL string `json:"-" yaml:"url"`
 	// Secret signs requests: DingTalk's "sign" parameter, or the generic
 	// webhook's X-Dbfleet-Signature header (HMAC-SHA256 of the body).
-	Secret string `json:"-"`
+	Secret string `json:"-" yaml:"secret"`
 	// To lists e-mail recipients (email only).
-	To []string `json:"to,omitempty"`
+	To []string `json:"to,omitempty" yaml:"to"`
 }
 
 // Validate checks a channel's fields for its kind.
@@ -98,15 +99,15 @@ type Field struct {
 
 // SMTP configures outgoing e-mail.
 type SMTP struct {
-	Host     string
-	Port     int
-	User     string
-	Password string
-	From     string
+	Host     string `yaml:"host" env:"DBFLEET_NOTIFY_SMTP_HOST"`
+	Port     int    `yaml:"port" env:"DBFLEET_NOTIFY_SMTP_PORT"`
+	User     string `yaml:"user" env:"DBFLEET_NOTIFY_SMTP_USER"`
+	Password string `yaml:"password" env:"DBFLEET_NOTIFY_SMTP_PASSWORD"`
+	From     string `yaml:"from" env:"DBFLEET_NOTIFY_SMTP_FROM"`
 	// TLS is "starttls" (default: required), "tls" (implicit TLS, usually
 	// port 465) or "none" (only for a relay on a trusted network).
-	TLS     string
-	Timeout time.Duration
+	TLS     string        `yaml:"tls" env:"DBFLEET_NOTIFY_SMTP_TLS"`
+	Timeout time.Duration `yaml:"-"`
 }
 
 // Sender delivers messages to configured channels.
@@ -213,8 +214,8 @@ func (s *Sender) post(ctx context.Context, c Channel, target string, body any, c
 	if err != nil {
 		// The client's error repeats the URL with its token: keep only
 		// the cause.
-		var cause error = err
-		if ue, ok := err.(*url.Error); ok {
+		cause := err
+		if ue := (*url.Error)(nil); errors.As(err, &ue) {
 			cause = ue.Err
 		}
 		return errkind.Wrap(errkind.Upstream, fmt.Errorf("post to %s: %w", redactURL(target), cause))

@@ -14,8 +14,8 @@ import (
 // or SCHEMA.NAME). Names compare case-insensitively on MySQL, as
 // PostgreSQL stores them (unquoted names in lower case) on PostgreSQL.
 type AllowedFunctions struct {
-	MySQL    []string `json:"mysql,omitempty"`
-	Postgres []string `json:"postgres,omitempty"`
+	MySQL    []string `json:"mysql,omitempty" yaml:"mysql"`
+	Postgres []string `json:"postgres,omitempty" yaml:"postgres"`
 }
 
 // allowLists are the functions, operators and settings the console lets
@@ -64,6 +64,15 @@ func newAllowLists(extra AllowedFunctions) (*allowLists, error) {
 // checkFunctionName validates a configured function name: NAME or
 // SCHEMA.NAME, each part a plain identifier.
 func checkFunctionName(n, list string) error {
+	if !validFunctionName(n) {
+		return errkind.New(errkind.Invalid, "query.allowed_functions.%s: %q is not a function name (want NAME or SCHEMA.NAME)", list, n)
+	}
+	return nil
+}
+
+// validFunctionName reports whether n is NAME or SCHEMA.NAME, each a plain
+// identifier.
+func validFunctionName(n string) bool {
 	parts := strings.Split(n, ".")
 	ok := len(parts) <= 2
 	for _, p := range parts {
@@ -73,10 +82,7 @@ func checkFunctionName(n, list string) error {
 			ok = false
 		}
 	}
-	if !ok {
-		return errkind.New(errkind.Invalid, "query.allowed_functions.%s: %q is not a function name (want NAME or SCHEMA.NAME)", list, n)
-	}
-	return nil
+	return ok
 }
 
 // notAllowed is the refusal of a function that is not on the list.

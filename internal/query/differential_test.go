@@ -512,7 +512,7 @@ func TestDifferential(t *testing.T) {
 	if testing.Short() {
 		t.Skip("servers")
 	}
-	f := newFixture(t, Options{StatementTimeout: 2 * time.Second, RowLimit: 5})
+	f := newFixture(t, Config{StatementTimeout: 2 * time.Second, RowLimit: 5})
 	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop"})
 	f.grant(t, NewGrant{User: "dev", Instance: "pg-1", Database: "app"})
 	f.mask(t, MaskRule{Column: "*phone*", Kind: MaskPhone})

@@ -124,13 +124,13 @@ func engines() *engine.Registry {
 	return engine.NewRegistry(mysql.New(), postgres.New(), redis.New())
 }
 
-func newFixture(t testing.TB, opts Options) *fixture {
+func newFixture(t testing.TB, opts Config) *fixture {
 	t.Helper()
 	db := sqldbtest.SQLite(t)
 	return newFixtureOn(t, db, opts)
 }
 
-func newFixtureOn(t testing.TB, db *sqldb.DB, opts Options) *fixture {
+func newFixtureOn(t testing.TB, db *sqldb.DB, opts Config) *fixture {
 	t.Helper()
 	key := make([]byte, secret.KeySize)
 	key[1] = 42
@@ -141,7 +141,7 @@ func newFixtureOn(t testing.TB, db *sqldb.DB, opts Options) *fixture {
 	log := slog.New(slog.DiscardHandler)
 	f := &fixture{db: db, ctx: audit.WithActor(context.Background(), audit.Actor{User: "setup"})}
 	f.inv = inventory.NewService(db, box, engines(), log)
-	f.auth = auth.NewService(db, log, auth.Options{BcryptCost: bcrypt.MinCost})
+	f.auth = auth.NewService(db, log, auth.Config{BcryptCost: bcrypt.MinCost})
 	if f.svc, err = NewService(db, box, f.inv, engines(), f.auth, log, opts); err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 // it connects, with the same rule, and audits the refusal with the ticket;
 // what it passes, Export checks again.
 func TestCheckExport(t *testing.T) {
-	f := newFixture(t, Options{})
+	f := newFixture(t, Config{})
 	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop"})
 	f.grant(t, NewGrant{User: "dev", Instance: "pg-1", Database: "app"})
 	f.mask(t, MaskRule{Column: "phone", Kind: MaskPhone})
@@ -116,7 +116,7 @@ func TestCheckExport(t *testing.T) {
 	// (the more permissive reading); Export reads the setting (0 here: the
 	// server tells shop and SHOP apart) and refuses it. Once known, the
 	// check refuses it too.
-	g := newFixture(t, Options{})
+	g := newFixture(t, Config{})
 	g.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop"})
 	upper := req("orders-1", "", "SELECT id FROM SHOP.users")
 	if err := g.svc.CheckExport(g.as(g.dev), g.dev, upper); err != nil {

@@ -12,7 +12,7 @@ import (
 // Export runs one query with the console's checks, grants and masks, no
 // console row limit, bounded by rows and bytes, audited with the ticket.
 func TestExport(t *testing.T) {
-	f := newFixture(t, Options{RowLimit: 5, StatementTimeout: 5 * time.Second})
+	f := newFixture(t, Config{RowLimit: 5, StatementTimeout: 5 * time.Second})
 	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop"})
 	f.grant(t, NewGrant{User: "dev", Instance: "pg-1", Database: "app"})
 	f.mask(t, MaskRule{Column: "phone", Kind: MaskPhone})

@@ -122,7 +122,7 @@ func checkRefused(t *testing.T, f *fixture, cases []refusedCase) {
 // Finding 1: /*T! ... */ (and every special comment) hid SQL from the
 // checks; SET STATEMENT ... FOR lifted the read-only session.
 func TestFinding1SpecialComments(t *testing.T) {
-	f := newFixture(t, Options{StatementTimeout: 5 * time.Second})
+	f := newFixture(t, Config{StatementTimeout: 5 * time.Second})
 	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop"})
 	f.mask(t, MaskRule{Column: "*phone*", Kind: MaskPhone})
 	f.mask(t, MaskRule{Column: "email", Kind: MaskEmail})
@@ -156,7 +156,7 @@ func TestFinding1SpecialComments(t *testing.T) {
 
 // Finding 4: subqueries in SHOW ... WHERE were not grant-checked.
 func TestFinding4ShowSubqueries(t *testing.T) {
-	f := newFixture(t, Options{})
+	f := newFixture(t, Config{})
 	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop"})
 	checkRefused(t, f, []refusedCase{
 		{"oracle", "orders-1", "shop", asDev, `SHOW VARIABLES WHERE Variable_name='version' AND (SELECT k FROM secret.keys LIMIT 1) LIKE 'top%'`, RuleShowSubquery, "may not hold a subquery"},
@@ -173,7 +173,7 @@ func TestFinding4ShowSubqueries(t *testing.T) {
 // Finding 5 (and 15): server error texts echoed masked values.
 func TestFinding5MaskedErrors(t *testing.T) {
 	var logBuf bytes.Buffer
-	f := newFixture(t, Options{})
+	f := newFixture(t, Config{})
 	f.svc.log = slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop"})
 	f.grant(t, NewGrant{User: "dev", Instance: "pg-1", Database: "app"})
@@ -245,7 +245,7 @@ func TestFinding5MaskedErrors(t *testing.T) {
 
 // Finding 6: a PostgreSQL database grant covered pg_catalog.
 func TestFinding6Catalogs(t *testing.T) {
-	f := newFixture(t, Options{})
+	f := newFixture(t, Config{})
 	f.grant(t, NewGrant{User: "ops", Instance: "pg-1", Database: "app"})
 	f.grant(t, NewGrant{User: "dev", Instance: "pg-1", Database: "app"})
 	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop"})
@@ -283,7 +283,7 @@ func TestFinding6Catalogs(t *testing.T) {
 
 // Finding 7: PostgreSQL functions missing from the deny-list ran.
 func TestFinding7PostgresFunctions(t *testing.T) {
-	f := newFixture(t, Options{})
+	f := newFixture(t, Config{})
 	f.grant(t, NewGrant{User: "dev", Instance: "pg-1", Database: "app", Table: "public.users"})
 	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop"})
 	pgSuper(t, "app", "CREATE TABLE sec_brin (a int)", "CREATE INDEX sec_brin_a ON sec_brin USING brin (a)")
@@ -333,7 +333,7 @@ func TestFinding7PostgresFunctions(t *testing.T) {
 
 // The allow-lists extend by configuration.
 func TestAllowedFunctionsConfig(t *testing.T) {
-	f := newFixture(t, Options{AllowedFunctions: AllowedFunctions{MySQL: []string{"SLEEP"}, Postgres: []string{"pg_sleep", "public.plus_one"}}})
+	f := newFixture(t, Config{AllowedFunctions: AllowedFunctions{MySQL: []string{"SLEEP"}, Postgres: []string{"pg_sleep", "public.plus_one"}}})
 	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop"})
 	f.grant(t, NewGrant{User: "dev", Instance: "pg-1", Database: "app"})
 	pgSuper(t, "app", "CREATE OR REPLACE FUNCTION public.plus_one(int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT $1 + 1'")
@@ -356,7 +356,7 @@ func TestAllowedFunctionsConfig(t *testing.T) {
 
 // Finding 9: EXPLAIN FORMAT=JSON printed const-table values.
 func TestFinding9Explain(t *testing.T) {
-	f := newFixture(t, Options{})
+	f := newFixture(t, Config{})
 	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop"})
 	f.grant(t, NewGrant{User: "dev", Instance: "pg-1", Database: "app"})
 	payload := "EXPLAIN FORMAT=JSON SELECT * FROM users u1 JOIN users o WHERE u1.id = 1 AND o.name = u1.email"
@@ -416,7 +416,7 @@ func TestFinding11NameCase(t *testing.T) {
 		"CREATE TABLE shop.USERS (id INT, ssn VARCHAR(20))", "INSERT INTO shop.USERS VALUES (1, '078-05-1120')")
 	t.Cleanup(func() { p.Exec(t, "DROP DATABASE SHOP", "DROP TABLE shop.USERS") })
 	servers.cluster.WaitSync(t)
-	f := newFixture(t, Options{})
+	f := newFixture(t, Config{})
 	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop"})
 	f.grant(t, NewGrant{User: "ops", Instance: "orders-1", Database: "shop", Table: "users"})
 	checkRefused(t, f, []refusedCase{
@@ -474,7 +474,7 @@ func TestFinding13FilterBeforeLimit(t *testing.T) {
 	}
 	p.Exec(t, create...)
 	t.Cleanup(func() { p.Exec(t, drop...) })
-	f := newFixture(t, Options{RowLimit: 5})
+	f := newFixture(t, Config{RowLimit: 5})
 	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop", Table: "users"})
 	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop", Table: "orders"})
 	res := f.mustRun(t, f.dev, "orders-1", "", "SHOW DATABASES")

@@ -615,10 +615,10 @@ func (s *Service) afterGrantChange(ctx context.Context, instance string, create 
 
 // ReaderLoop keeps the managed readers in line: each Tick it compares the
 // active grants (expiries included) with what every grant reader was last
-// given and synchronises those that differ; every Options.ReaderSyncEvery
+// given and synchronises those that differ; every Config.ReaderSyncEvery
 // it synchronises all readers in full (databases created since, changes
 // made by hand) and creates the missing grant readers of instances with
-// grants; it rotates passwords older than Options.ReaderRotateEvery.
+// grants; it rotates passwords older than Config.ReaderRotateEvery.
 // Readers of an instance with a DBA-set credential are left alone. Run it
 // in one process only (under a lease).
 type ReaderLoop struct {

@@ -12,7 +12,7 @@ import (
 // `instance check` reports the reader: missing, ok, too powerful (and
 // what), for managed readers and DBA-set credentials alike.
 func TestInstanceCheckReportsReader(t *testing.T) {
-	f := newFixture(t, Options{})
+	f := newFixture(t, Config{})
 	f.inv.ExtraChecks = []inventory.ExtraCheck{f.svc}
 	ctx := context.Background()
 	// checks runs `instance check` and returns its findings by name.

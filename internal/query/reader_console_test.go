@@ -26,7 +26,7 @@ import (
 // primary's reader, by replication), on PostgreSQL, and a DBA's too; the
 // inventory's account never serves a user's read.
 func TestReaderConsole(t *testing.T) {
-	f := newFixture(t, Options{})
+	f := newFixture(t, Config{})
 	ctx := f.as(f.dba)
 	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop", Table: "users"})
 	f.grant(t, NewGrant{User: "dev", Instance: "pg-1", Database: "app", Table: "crm.contacts"})
@@ -80,7 +80,7 @@ func TestReaderConsole(t *testing.T) {
 // synchronised is readable at a DBA's first query of it: the reader is
 // brought in line then, not only by the loop's full pass.
 func TestReadAllPicksUpNewDatabases(t *testing.T) {
-	f := newFixture(t, Options{})
+	f := newFixture(t, Config{})
 	ctx := f.as(f.dba)
 	run := func(instance, db, stmt string) (*Result, error) {
 		return f.svc.Run(ctx, f.dba, Request{Instance: instance, Database: db, Statement: stmt, Primary: true})
@@ -125,7 +125,7 @@ func TestReadAllPicksUpNewDatabases(t *testing.T) {
 // short (new password on the server, still pending in the store) queries
 // log in with the pending one.
 func TestReaderRotationKeepsQueries(t *testing.T) {
-	f := newFixture(t, Options{})
+	f := newFixture(t, Config{})
 	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop"})
 	f.grant(t, NewGrant{User: "dev", Instance: "pg-1", Database: "app"})
 	ctx := context.Background()
@@ -173,7 +173,7 @@ func mysqlErrno(err error) int {
 // MariaDB server itself refuses every payload of the security findings,
 // run directly (not through the checks), and nothing changes.
 func TestReaderServerRefusesMariaDB(t *testing.T) {
-	f := newFixture(t, Options{})
+	f := newFixture(t, Config{})
 	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop"})
 	for _, kind := range readerKinds {
 		t.Run(string(kind), func(t *testing.T) { readerRefusesMariaDB(t, f, kind) })
@@ -336,7 +336,7 @@ func pgSQLState(err error) string {
 // PostgreSQL server itself refuses every payload of the security
 // findings, run directly, and nothing changes.
 func TestReaderServerRefusesPostgres(t *testing.T) {
-	f := newFixture(t, Options{})
+	f := newFixture(t, Config{})
 	f.grant(t, NewGrant{User: "dev", Instance: "pg-1", Database: "app", Table: "public.users"})
 	for _, kind := range readerKinds {
 		t.Run(string(kind), func(t *testing.T) { readerRefusesPostgres(t, f, kind) })
@@ -432,7 +432,7 @@ func readerRefusesPostgres(t *testing.T, f *fixture, kind readerKind) {
 // accounts), the read is refused with how to fix it; it never runs as the
 // inventory's account.
 func TestReaderUnavailableRefuses(t *testing.T) {
-	f := newFixture(t, Options{})
+	f := newFixture(t, Config{})
 	m := servers.single
 	m.Exec(t, "CREATE DATABASE IF NOT EXISTS weakdb", "CREATE USER IF NOT EXISTS 'weak'@'%' IDENTIFIED BY 'weak-pass-123'", "GRANT SELECT ON weakdb.* TO 'weak'@'%'")
 	if _, err := f.inv.AddInstance(f.ctx, inventory.NewInstance{Name: "weak-1", Engine: engine.MariaDB, Host: "h1", Port: m.Port, User: "weak", Password: "weak-pass-123"}); err != nil {
@@ -465,7 +465,7 @@ func TestReaderUnavailableRefuses(t *testing.T) {
 // it works. PostgreSQL: a grant naming a catalog relation reads it as
 // PUBLIC may: pg_stat_activity yes, pg_authid no (the server refuses).
 func TestReaderSystemCatalogs(t *testing.T) {
-	f := newFixture(t, Options{})
+	f := newFixture(t, Config{})
 	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop"})
 	for _, g := range []NewGrant{
 		{User: "dev", Instance: "orders-1", Database: "mysql"},
@@ -532,7 +532,7 @@ func TestReaderSystemCatalogs(t *testing.T) {
 // hand) is brought in line at the next login, once, and the read goes
 // on as the reader.
 func TestReaderRepairedAtLogin(t *testing.T) {
-	f := newFixture(t, Options{})
+	f := newFixture(t, Config{})
 	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop"})
 	f.grant(t, NewGrant{User: "dev", Instance: "pg-1", Database: "app"})
 	m := servers.cluster.Primary()

@@ -25,7 +25,7 @@ func redisAs(t testing.TB, user, password string) *goredis.Client {
 // as it the server refuses writes, configuration, flushes, DEBUG,
 // SHUTDOWN, KEYS, scripts and the rest.
 func TestReaderRedis(t *testing.T) {
-	f := newFixture(t, Options{})
+	f := newFixture(t, Config{})
 	ctx := context.Background()
 	admin := servers.rd.Client(t)
 	admin.ZAdd(ctx, "rz:z", goredis.Z{Score: 1, Member: "a"}, goredis.Z{Score: 2, Member: "b"})
@@ -136,7 +136,7 @@ func TestReaderRedis(t *testing.T) {
 // instance check reports the Redis reader like the others: missing, ok,
 // too powerful; a user deleted by hand is re-created at the next login.
 func TestInstanceCheckRedisReader(t *testing.T) {
-	f := newFixture(t, Options{})
+	f := newFixture(t, Config{})
 	f.inv.ExtraChecks = []inventory.ExtraCheck{f.svc}
 	ctx := context.Background()
 	admin := servers.rd.Client(t)

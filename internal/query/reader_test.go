@@ -100,7 +100,7 @@ func tryLogin(t testing.TB, port int, k engine.Kind, user, password, db string) 
 // member), follows grants as they are added, revoked and expire, loses
 // what is added by hand, and reaches the replica by replication.
 func TestReaderMariaDB(t *testing.T) {
-	f := newFixture(t, Options{})
+	f := newFixture(t, Config{})
 	ctx := f.as(f.dba)
 	primary, replica := servers.cluster.Nodes[0], servers.cluster.Nodes[1]
 	// An account left by a previous store is taken over, with what it had.
@@ -207,7 +207,7 @@ func TestReaderMariaDB(t *testing.T) {
 // (new password on the server, not yet current in the store) is completed
 // by the loop.
 func TestReaderRotation(t *testing.T) {
-	f := newFixture(t, Options{ReaderRotateEvery: 24 * time.Hour})
+	f := newFixture(t, Config{ReaderRotateEvery: 24 * time.Hour})
 	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop"})
 	f.grant(t, NewGrant{User: "dev", Instance: "pg-1", Database: "app"})
 	f.grant(t, NewGrant{User: "dev", Instance: "cache-1"})
@@ -305,7 +305,7 @@ func pgScalar(t testing.TB, c engine.Conn, q string, args ...any) string {
 // The PostgreSQL reader is a plain LOGIN role with CONNECT, USAGE and
 // SELECT on the granted schemas only, and follows the grants.
 func TestReaderPostgres(t *testing.T) {
-	f := newFixture(t, Options{})
+	f := newFixture(t, Config{})
 	ctx := f.as(f.dba)
 	admin := pgAdmin(t, "app")
 	g := f.grant(t, NewGrant{User: "dev", Instance: "pg-1", Database: "app", Table: "crm.contacts"})
@@ -370,7 +370,7 @@ func TestReaderPostgres(t *testing.T) {
 // A reader created on a primary that stops being one (a failover in the
 // inventory) is dropped through the new primary; the new one gets its own.
 func TestReaderFollowsThePrimary(t *testing.T) {
-	f := newFixture(t, Options{})
+	f := newFixture(t, Config{})
 	m := servers.single
 	must := func(_ any, err error) {
 		t.Helper()

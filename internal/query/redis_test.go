@@ -41,7 +41,7 @@ func TestRedisReadsAreBounded(t *testing.T) {
 	if _, err := pipe.Exec(ctx); err != nil {
 		t.Fatal(err)
 	}
-	f := newFixture(t, Options{RowLimit: 1000})
+	f := newFixture(t, Config{RowLimit: 1000})
 	f.grant(t, NewGrant{User: "dev", Instance: "cache-1", Database: "5"})
 	keys := func(n int) string {
 		var ks []string

@@ -15,7 +15,7 @@ func TestServerReceivesTheRenderedText(t *testing.T) {
 	p := servers.cluster.Primary()
 	p.Exec(t, "SET GLOBAL log_output = 'TABLE'", "TRUNCATE TABLE mysql.general_log", "SET GLOBAL general_log = 'ON'")
 	t.Cleanup(func() { p.Exec(t, "SET GLOBAL general_log = 'OFF'", "TRUNCATE TABLE mysql.general_log") })
-	f := newFixture(t, Options{})
+	f := newFixture(t, Config{})
 	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop"})
 	f.mask(t, MaskRule{Column: "phone", Kind: MaskPhone})
 	db := p.DB(t, "")
@@ -60,7 +60,7 @@ func TestServerReceivesTheRenderedText(t *testing.T) {
 // Every kind of statement the console allows runs on the real servers
 // once rendered: the renderer writes what MariaDB and PostgreSQL read.
 func TestAllowedStatementsRun(t *testing.T) {
-	f := newFixture(t, Options{})
+	f := newFixture(t, Config{})
 	for _, tc := range []struct{ instance, db, sql, kind string }{
 		{"orders-1", "shop", "SELECT id, name FROM users WHERE id = 1", KindSelect},
 		{"orders-1", "shop", "(SELECT id FROM users) UNION ALL (SELECT id FROM orders) ORDER BY 1", KindSelect},

@@ -20,66 +20,6 @@ import (
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
 )
 
-// Options tune the console.
-type Options struct {
-	// RowLimit is the most rows a query returns (default 1000);
-	// RoleRowLimits overrides it per role.
-	RowLimit      int
-	RoleRowLimits map[string]int
-	// StatementTimeout bounds every statement on the server (default 30s).
-	StatementTimeout time.Duration
-	// MaxReplicaLag: a replica further behind is not used (default 30s).
-	MaxReplicaLag time.Duration
-	// StatusMaxAge: a replica whose last probe is older is not trusted
-	// (default 2m).
-	StatusMaxAge time.Duration
-	// AllowedFunctions extend the allow-lists of functions.
-	AllowedFunctions AllowedFunctions
-	// ReaderHost is the host part of MariaDB/MySQL reader accounts;
-	// empty: the host the server sees dbfleet connect from.
-	ReaderHost string
-	// ReaderRotateEvery: how often reader passwords change; 0: never.
-	ReaderRotateEvery time.Duration
-	// ReaderSyncEvery: how often the reader loop synchronises every
-	// reader in full (default 15m).
-	ReaderSyncEvery time.Duration
-}
-
-func (o *Options) defaults() error {
-	if o.RowLimit <= 0 {
-		o.RowLimit = 1000
-	}
-	if o.StatementTimeout <= 0 {
-		o.StatementTimeout = 30 * time.Second
-	}
-	if o.MaxReplicaLag <= 0 {
-		o.MaxReplicaLag = 30 * time.Second
-	}
-	if o.StatusMaxAge <= 0 {
-		o.StatusMaxAge = 2 * time.Minute
-	}
-	if o.ReaderSyncEvery <= 0 {
-		o.ReaderSyncEvery = 15 * time.Minute
-	}
-	if o.ReaderRotateEvery < 0 {
-		return errkind.New(errkind.Invalid, "query.reader_rotate_every: must not be negative (0 disables rotation)")
-	}
-	if o.ReaderHost != "" {
-		if err := checkReaderHost(o.ReaderHost); err != nil {
-			return err
-		}
-	}
-	for role, n := range o.RoleRowLimits {
-		if _, err := auth.ParseRole(role); err != nil {
-			return fmt.Errorf("query.role_row_limits: %w", err)
-		}
-		if n < 1 {
-			return errkind.New(errkind.Invalid, "query.role_row_limits: %s: must be at least 1", role)
-		}
-	}
-	return nil
-}
-
 // Users is what the console needs of the accounts: that a grantee exists.
 type Users interface {
 	GetUser(ctx context.Context, name string) (auth.User, error)
@@ -93,7 +33,7 @@ type Service struct {
 	engines *engine.Registry
 	users   Users
 	log     *slog.Logger
-	opts    Options
+	opts    Config
 	cache   *schemaCache
 	lctn    *lctnCache
 	allow   *allowLists
@@ -103,7 +43,7 @@ type Service struct {
 
 // NewService returns a Service; box seals query credentials like the
 // inventory's passwords.
-func NewService(db *sqldb.DB, box *secret.Box, inv *inventory.Service, engines *engine.Registry, users Users, log *slog.Logger, opts Options) (*Service, error) {
+func NewService(db *sqldb.DB, box *secret.Box, inv *inventory.Service, engines *engine.Registry, users Users, log *slog.Logger, opts Config) (*Service, error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}

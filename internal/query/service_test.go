@@ -48,7 +48,7 @@ func wantRefused(t *testing.T, what string, err error, contains string) {
 // managed reader could not write anyway (TestReaderServerRefuses), so
 // this runs with DBA-set credentials that could: the session alone holds.
 func TestSessionIsReadOnly(t *testing.T) {
-	f := newFixture(t, Options{StatementTimeout: 3 * time.Second})
+	f := newFixture(t, Config{StatementTimeout: 3 * time.Second})
 	ctx := context.Background()
 	c := servers.cluster.Nodes[0]
 	for _, cr := range []struct{ instance, user, password string }{{"orders-1", c.User, c.Password}, {"pg-1", servers.pg.User, servers.pg.Password}} {
@@ -101,7 +101,7 @@ func TestSessionIsReadOnly(t *testing.T) {
 // Forbidden forms are refused on live servers too, audited, and change
 // nothing.
 func TestRefusedLive(t *testing.T) {
-	f := newFixture(t, Options{})
+	f := newFixture(t, Config{})
 	f.grant(t, NewGrant{Role: "dba", Instance: "orders-1", Database: "shop"}) // what the reader may read, to check nothing changed
 	f.grant(t, NewGrant{Role: "dba", Instance: "pg-1", Database: "app"})
 	for _, tc := range []struct{ instance, db, sql, want, rule string }{
@@ -139,7 +139,7 @@ func TestRefusedLive(t *testing.T) {
 }
 
 func TestGrants(t *testing.T) {
-	f := newFixture(t, Options{})
+	f := newFixture(t, Config{})
 	_, err := f.run(t, f.dev, "orders-1", "shop", "SELECT 1")
 	wantRefused(t, "no grant", err, `user dev (role developer) has no query grant on instance orders-1`)
 	_, err = f.run(t, f.viewer, "orders-1", "shop", "SELECT 1")
@@ -265,7 +265,7 @@ func TestGrants(t *testing.T) {
 // Masking by lineage on both engines: aliases, expressions, subqueries,
 // UNION, * and t.*, views; callers with query.unmask see the values.
 func TestMasking(t *testing.T) {
-	f := newFixture(t, Options{})
+	f := newFixture(t, Config{})
 	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop"})
 	f.grant(t, NewGrant{User: "dev", Instance: "pg-1", Database: "app"})
 	f.mask(t, MaskRule{Column: "phone", Kind: MaskPhone})
@@ -334,7 +334,7 @@ func TestMasking(t *testing.T) {
 // When lineage cannot be worked out, the query is refused rather than
 // leaked; without rules nothing needs working out.
 func TestMaskingRefusesUnknownLineage(t *testing.T) {
-	f := newFixture(t, Options{})
+	f := newFixture(t, Config{})
 	f.grant(t, NewGrant{User: "dev", Instance: "orders-1"})
 	// No rule yet: a view of unknown definition is fine.
 	f.mustRun(t, f.dev, "orders-1", "shop", "SELECT * FROM contact_v")
@@ -357,7 +357,7 @@ func TestMaskingRefusesUnknownLineage(t *testing.T) {
 }
 
 func TestLimitsAndTimeouts(t *testing.T) {
-	f := newFixture(t, Options{RowLimit: 100, RoleRowLimits: map[string]int{"dba": 1200}, StatementTimeout: time.Second})
+	f := newFixture(t, Config{RowLimit: 100, RoleRowLimits: map[string]int{"dba": 1200}, StatementTimeout: time.Second})
 	f.grant(t, NewGrant{User: "dev", Instance: "orders-1"})
 	f.grant(t, NewGrant{User: "dev", Instance: "pg-1"})
 	for _, tc := range []struct{ instance, db string }{{"orders-1", "shop"}, {"pg-1", "app"}} {
@@ -397,7 +397,7 @@ func TestLimitsAndTimeouts(t *testing.T) {
 }
 
 func TestReplicaPreferred(t *testing.T) {
-	f := newFixture(t, Options{})
+	f := newFixture(t, Config{})
 	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop"})
 	ctx := context.Background()
 	check := func() {
@@ -449,7 +449,7 @@ func TestReplicaPreferred(t *testing.T) {
 }
 
 func TestAuditEntries(t *testing.T) {
-	f := newFixture(t, Options{})
+	f := newFixture(t, Config{})
 	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop", Table: "users"})
 	f.mustRun(t, f.dev, "orders-1", "shop", "SELECT id, name FROM users")
 	e := lastAudit(t, f, "query.run")
@@ -483,7 +483,7 @@ func TestAuditEntries(t *testing.T) {
 }
 
 func TestRedis(t *testing.T) {
-	f := newFixture(t, Options{RowLimit: 20})
+	f := newFixture(t, Config{RowLimit: 20})
 	f.grant(t, NewGrant{User: "dev", Instance: "cache-1", Database: "0"})
 	for _, tc := range []struct{ cmd, want string }{
 		{"GET key:07", "value|7"},
@@ -552,7 +552,7 @@ func TestRedis(t *testing.T) {
 }
 
 func TestSchemaBrowser(t *testing.T) {
-	f := newFixture(t, Options{})
+	f := newFixture(t, Config{})
 	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop", Table: "users"})
 	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "crm"})
 	f.grant(t, NewGrant{User: "dev", Instance: "pg-1", Database: "app", Table: "public.orders"})
@@ -604,7 +604,7 @@ func TestSchemaBrowser(t *testing.T) {
 }
 
 func TestCredentials(t *testing.T) {
-	f := newFixture(t, Options{})
+	f := newFixture(t, Config{})
 	_, err := f.svc.SetCredential(f.as(f.dba), f.dba, "orders-1", NewCredential{User: "reader", Password: "wrong"})
 	if errkind.Of(err) != errkind.Upstream || strings.Contains(err.Error(), "wrong") {
 		t.Errorf("bad password: %v", err)
@@ -654,7 +654,7 @@ func TestStoreDialects(t *testing.T) {
 		{"postgres", pgStore},
 	} {
 		t.Run(d.name, func(t *testing.T) {
-			f := newFixtureOn(t, d.db(t), Options{})
+			f := newFixtureOn(t, d.db(t), Config{})
 			g := f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop", Expires: "2h", Reason: "r"})
 			f.grant(t, NewGrant{Role: "developer", Instance: "pg-1"})
 			gs, err := f.svc.ListGrants(f.ctx, f.dba, GrantFilter{User: "dev"})
@@ -711,17 +711,17 @@ func pgStore(t *testing.T) *sqldb.DB {
 
 func TestOptions(t *testing.T) {
 	for _, tc := range []struct {
-		o    Options
+		o    Config
 		want string
 	}{
-		{Options{RoleRowLimits: map[string]int{"boss": 5}}, "unknown role"},
-		{Options{RoleRowLimits: map[string]int{"dba": 0}}, "must be at least 1"},
+		{Config{RoleRowLimits: map[string]int{"boss": 5}}, "unknown role"},
+		{Config{RoleRowLimits: map[string]int{"dba": 0}}, "must be at least 1"},
 	} {
 		if err := tc.o.defaults(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: %v", tc.o, err)
 		}
 	}
-	o := Options{RoleRowLimits: map[string]int{"dba": 5000}}
+	o := Config{RoleRowLimits: map[string]int{"dba": 5000}}
 	if err := o.defaults(); err != nil || o.RowLimit != 1000 || o.StatementTimeout != 30*time.Second {
 		t.Errorf("defaults: %+v %v", o, err)
 	}

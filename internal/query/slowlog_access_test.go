@@ -11,7 +11,7 @@ import (
 // TestStatementAccess: who may see the literals of statements others ran
 // (slow-query examples) follows the console's grants and masking rules.
 func TestStatementAccess(t *testing.T) {
-	f := newFixture(t, Options{})
+	f := newFixture(t, Config{})
 	users := map[string]auth.Principal{"dev": f.dev, "dba": f.dba, "vic": f.viewer, "ops": f.ops}
 	check := func(step string, want map[string]ExampleAccess) {
 		t.Helper()

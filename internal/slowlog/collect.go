@@ -523,7 +523,7 @@ type Collector struct {
 func (c *Collector) Run(ctx context.Context) error {
 	interval := c.Interval
 	if interval <= 0 {
-		interval = time.Minute
+		interval = DefaultConfig().CollectInterval
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()

@@ -158,8 +158,7 @@ func (p *parser) next(ev *Event) bool {
 	for {
 		var stmt []byte
 		fromFile := false
-		start := 0
-		off := -1
+		var start, off int
 		if len(p.pending) > 0 {
 			stmt, off = p.pending[0], p.pendingOff[0]
 			p.pending, p.pendingOff = p.pending[1:], p.pendingOff[1:]
@@ -630,7 +629,7 @@ func parseProperties(line []byte, ev *Event) {
 }
 
 func setProperty(ev *Event, key, val []byte) {
-	a := -1
+	var a int
 	switch string(key) {
 	case "Query_time":
 		a = AttrQueryTime

@@ -137,7 +137,7 @@ func boolsJSON(b *[numBools]BoolCount) map[string]BoolJSON {
 	out := map[string]BoolJSON{}
 	for i, c := range b {
 		if c.Cnt > 0 {
-			out[boolAttrNames[i]] = BoolJSON{Cnt: c.Cnt, Yes: c.Yes}
+			out[boolAttrNames[i]] = BoolJSON(c)
 		}
 	}
 	if len(out) == 0 {

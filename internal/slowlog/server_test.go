@@ -78,8 +78,8 @@ func newFixture(t *testing.T, db *sqldb.DB) *fixture {
 	}
 	log := slog.New(slog.DiscardHandler)
 	f := &fixture{db: db, inv: inv, svc: slowlog.NewService(db, inv, log), ctx: ctx,
-		auth: auth.NewService(db, log, auth.Options{BcryptCost: bcrypt.MinCost})}
-	if f.query, err = query.NewService(db, box, inv, engine.NewRegistry(mysql.New(), postgres.New(), redis.New()), f.auth, log, query.Options{}); err != nil {
+		auth: auth.NewService(db, log, auth.Config{BcryptCost: bcrypt.MinCost})}
+	if f.query, err = query.NewService(db, box, inv, engine.NewRegistry(mysql.New(), postgres.New(), redis.New()), f.auth, log, query.Config{}); err != nil {
 		t.Fatal(err)
 	}
 	f.svc.Examples, f.svc.Explainer = console{f.query}, console{f.query}

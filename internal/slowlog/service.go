@@ -30,11 +30,11 @@ type Service struct {
 
 	// Bucket is the width of the stored time buckets (default 1h).
 	Bucket time.Duration
-	// ExplainTimeout bounds an EXPLAIN run on demand (default 5s; the
+	// ExplainTimeout bounds an EXPLAIN run on demand (DefaultConfig; the
 	// console's statement timeout when that is lower).
 	ExplainTimeout time.Duration
 	// BatchRows is how many mysql.slow_log rows one collection reads per
-	// query (default 5000), MaxBatches how many queries (default 20).
+	// query (DefaultConfig), MaxBatches how many queries (default 20).
 	BatchRows, MaxBatches int
 	// Location reads "# Time:" lines of uploaded logs that have no SET
 	// timestamp (default UTC).
@@ -52,8 +52,9 @@ func NewService(db *sqldb.DB, inv *inventory.Service, log *slog.Logger) *Service
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{db: db, inv: inv, log: log, now: time.Now, Bucket: time.Hour, ExplainTimeout: 5 * time.Second,
-		BatchRows: 5000, MaxBatches: 20, Location: time.UTC}
+	d := DefaultConfig()
+	return &Service{db: db, inv: inv, log: log, now: time.Now, Bucket: time.Hour, ExplainTimeout: d.ExplainTimeout,
+		BatchRows: d.BatchRows, MaxBatches: 20, Location: time.UTC}
 }
 
 func (s *Service) bucket() time.Duration {

@@ -14,7 +14,7 @@ import (
 // a data-change ticket, and a DML statement in a schema-change ticket, are
 // errors.
 func TestAgreementWithGolden(t *testing.T) {
-	r, err := New(Options{})
+	r, err := New(Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

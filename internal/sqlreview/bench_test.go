@@ -15,7 +15,7 @@ import (
 // The goal is under one second per file on one core.
 func BenchmarkReviewOffline(b *testing.B) {
 	sql := reviewbench.Generate(10000, 1)
-	rv, err := New(Options{})
+	rv, err := New(Config{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func BenchmarkReviewOffline(b *testing.B) {
 
 func TestGeneratedMigrationIsValid(t *testing.T) {
 	sql := reviewbench.Generate(2000, 7)
-	rv, _ := New(Options{})
+	rv, _ := New(Config{})
 	rep, err := rv.Review(t.Context(), Request{Engine: "mariadb", SQL: sql, Env: "prod"})
 	if err != nil {
 		t.Fatal(err)

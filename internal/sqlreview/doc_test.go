@@ -9,7 +9,7 @@ import (
 
 // rulesTable renders the rules as the markdown table of docs/sqlreview.md.
 func rulesTable() string {
-	rv, err := New(Options{})
+	rv, err := New(Config{})
 	if err != nil {
 		panic(err)
 	}

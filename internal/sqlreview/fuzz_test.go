@@ -21,7 +21,7 @@ func FuzzReview(f *testing.F) {
 		f.Add(s, uint8(0))
 		f.Add(s, uint8(2))
 	}
-	rv, err := New(Options{})
+	rv, err := New(Config{})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -35,13 +35,6 @@ func (l *liveCatalog) query(ctx context.Context, q string, args ...any) (*engine
 	return rows, err
 }
 
-func (l *liveCatalog) ph(n int) string {
-	if l.pg {
-		return "$" + strconv.Itoa(n)
-	}
-	return "?"
-}
-
 // currentDB is the connection's default database (PostgreSQL: schema).
 func (l *liveCatalog) currentDB(ctx context.Context) (string, error) {
 	q := "SELECT DATABASE()"

@@ -61,25 +61,6 @@ var routineVerbs = map[string]Op{
 	"ALTER EVENT":      OpCreateEvent,
 }
 
-// firstWords returns up to n upper-cased bare words of text.
-func firstWords(text string, d sql.Dialect, n int) []string {
-	var out []string
-	sc := sql.NewScanner(text, d)
-	for t, ok := sc.Next(); ok; t, ok = sc.Next() {
-		if t.Kind != sql.Word {
-			if len(out) == 0 {
-				continue
-			}
-			break
-		}
-		out = append(out, strings.ToUpper(t.Text(text)))
-		if len(out) == n {
-			break
-		}
-	}
-	return out
-}
-
 // clip shortens s for a message: its first line, at most n characters.
 func clip(s string, n int) string {
 	s = strings.TrimSpace(s)

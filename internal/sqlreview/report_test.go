@@ -9,7 +9,7 @@ import (
 )
 
 func TestReportJSON(t *testing.T) {
-	rv, _ := New(Options{})
+	rv, _ := New(Config{})
 	rep, err := rv.Review(t.Context(), Request{Engine: "mariadb", SourceName: "m.sql",
 		SQL: "-- migration\nUPDATE t SET a = 1;\nSELECT id FROM t;\nDELIMITER $$\nCREATE PROCEDURE p() BEGIN SELECT 1; END$$\n"})
 	if err != nil {
@@ -51,7 +51,7 @@ func TestReportJSON(t *testing.T) {
 }
 
 func TestExitCodes(t *testing.T) {
-	rv, _ := New(Options{})
+	rv, _ := New(Config{})
 	for sql, want := range map[string]int{
 		"SELECT id FROM t WHERE id = 1":         0,
 		"SELECT id FROM t WHERE name LIKE '%x'": 1,
@@ -71,7 +71,7 @@ func TestExitCodes(t *testing.T) {
 }
 
 func TestBadRequests(t *testing.T) {
-	rv, _ := New(Options{})
+	rv, _ := New(Config{})
 	if _, err := rv.Review(t.Context(), Request{Engine: "oracle", SQL: "SELECT 1"}); err == nil || !strings.Contains(err.Error(), "unknown engine") {
 		t.Errorf("engine: %v", err)
 	}
@@ -98,7 +98,7 @@ func sortStrings(s []string) []string {
 }
 
 func TestReportNotes(t *testing.T) {
-	rv, _ := New(Options{})
+	rv, _ := New(Config{})
 	rep, _ := rv.Review(t.Context(), Request{Engine: "mariadb", SQL: "SELECT 1;\n  CREATE OR REPLACE TABLE t (id INT PRIMARY KEY COMMENT 'id') COMMENT 't';"})
 	if len(rep.Notes) != 1 || rep.Notes[0].Statement != 2 || rep.Notes[0].Line != 2 || rep.Notes[0].Column != 3 || !strings.Contains(rep.Notes[0].Message, "drops an existing") {
 		t.Errorf("notes %+v", rep.Notes)
@@ -113,7 +113,7 @@ func TestReportNotes(t *testing.T) {
 // TestConcurrentReviews: one Reviewer serves concurrent reviews (run with
 // -race).
 func TestConcurrentReviews(t *testing.T) {
-	rv, _ := New(Options{})
+	rv, _ := New(Config{})
 	done := make(chan string)
 	for i := 0; i < 4; i++ {
 		go func() {

@@ -143,18 +143,6 @@ func (r *Report) WriteText(w io.Writer) error {
 	return err
 }
 
-// Options configure a Reviewer.
-type Options struct {
-	// RulesFile is a rule-set file applied over the built-in rule sets;
-	// empty for the built-in ones only.
-	RulesFile string
-	// Rules is an already parsed rule-set file; it takes precedence over
-	// RulesFile.
-	Rules *RuleFile
-	// QueryTimeout bounds each live catalog query and EXPLAIN (default 10 s).
-	QueryTimeout time.Duration
-}
-
 // Reviewer reviews SQL. It is safe for concurrent use.
 type Reviewer struct {
 	rules        []*Rule
@@ -167,10 +155,10 @@ type Reviewer struct {
 // New returns a Reviewer with the built-in rule sets and, when given, a
 // rule-set file over them. A bad file is an errkind.Invalid error naming
 // file:line, the rule and the parameter.
-func New(opts Options) (*Reviewer, error) {
+func New(opts Config) (*Reviewer, error) {
 	r := &Reviewer{rules: catalog(), byID: map[string]*Rule{}, queryTimeout: opts.QueryTimeout}
 	if r.queryTimeout <= 0 {
-		r.queryTimeout = 10 * time.Second
+		r.queryTimeout = DefaultConfig().QueryTimeout
 	}
 	for _, rule := range r.rules {
 		r.byID[rule.ID] = rule

@@ -71,7 +71,7 @@ func TestMariaDBSyntaxIsNotAnError(t *testing.T) {
 		{"DROP TRIGGER IF EXISTS trg", false},
 		{"DROP EVENT IF EXISTS e", false},
 	} {
-		rv, _ := New(Options{})
+		rv, _ := New(Config{})
 		rep, err := rv.Review(t.Context(), Request{Engine: "mariadb", SQL: tc.sql})
 		if err != nil {
 			t.Fatal(err)

@@ -42,8 +42,9 @@ func (x colAt) pos() int {
 	return -1
 }
 
-// typeChanged reports whether a column definition in a MODIFY/CHANGE
-// carries a new type (PostgreSQL ALTER COLUMN TYPE always does).
+// isModify reports whether the column definition comes from an ALTER
+// TABLE action that modifies an existing column (MySQL MODIFY/CHANGE,
+// PostgreSQL ALTER COLUMN TYPE).
 func (x colAt) isModify() bool { return x.a != nil && x.a.Kind == ActModifyColumn }
 
 // newIndexes returns the indexes a statement creates.
@@ -86,13 +87,6 @@ func quoteName(pg bool, name string) string {
 		return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 	}
 	return "`" + strings.ReplaceAll(name, "`", "``") + "`"
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return fmt.Sprintf("%d %s", n, one)
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }
 
 // humanBytes renders a byte count.

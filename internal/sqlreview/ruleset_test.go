@@ -58,7 +58,7 @@ clusters:
     table-engine-innodb: off
     column-varchar-max-length: warning
 `), 0o600)
-	rv, err := New(Options{RulesFile: path})
+	rv, err := New(Config{RulesFile: path})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ clusters:
 		t.Error("table-comment-required layers")
 	}
 	// Built-in sets: prod is stricter than test.
-	def, _ := New(Options{})
+	def, _ := New(Config{})
 	strict := func(env string) int {
 		n := 0
 		for _, ri := range def.Rules(env, "") {
@@ -122,7 +122,7 @@ func TestDefaultRulesParse(t *testing.T) {
 	if _, err := ParseRuleFile("empty.yaml", nil); err != nil {
 		t.Fatalf("an empty file: %v", err)
 	}
-	if _, err := New(Options{RulesFile: "/nonexistent/rules.yaml"}); err == nil || !strings.Contains(err.Error(), "/nonexistent/rules.yaml") {
+	if _, err := New(Config{RulesFile: "/nonexistent/rules.yaml"}); err == nil || !strings.Contains(err.Error(), "/nonexistent/rules.yaml") {
 		t.Errorf("missing file: %v", err)
 	}
 }

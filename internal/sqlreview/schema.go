@@ -34,15 +34,6 @@ func (t *tableInfo) index(name string) *Index {
 	return nil
 }
 
-func (t *tableInfo) primary() *Index {
-	for _, ix := range t.Indexes {
-		if ix.Primary {
-			return ix
-		}
-	}
-	return nil
-}
-
 func (t *tableInfo) clone() *tableInfo {
 	cp := *t
 	cp.Columns = make([]*Column, len(t.Columns))

@@ -61,7 +61,7 @@ func newFixture(t *testing.T, opts ...func(*fixtureOptions)) *fixture {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	authSvc := auth.NewService(db, log, auth.Options{BcryptCost: bcrypt.MinCost, MaxFailures: o.maxFailures, FailureWindow: time.Minute})
+	authSvc := auth.NewService(db, log, auth.Config{BcryptCost: bcrypt.MinCost, MaxFailures: o.maxFailures, FailureWindow: time.Minute})
 	if _, _, err := authSvc.Bootstrap(ctx, adminPassword); err != nil {
 		t.Fatalf("bootstrap: %v", err)
 	}

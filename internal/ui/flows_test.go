@@ -44,7 +44,7 @@ func newFlowFixture(t *testing.T, interval int) *flowFixture {
 	ctx := audit.WithActor(context.Background(), audit.Actor{User: "admin"})
 	db := sqldbtest.SQLite(t)
 	log := slog.New(slog.DiscardHandler)
-	authSvc := auth.NewService(db, log, auth.Options{BcryptCost: bcrypt.MinCost})
+	authSvc := auth.NewService(db, log, auth.Config{BcryptCost: bcrypt.MinCost})
 	if _, _, err := authSvc.Bootstrap(ctx, adminPassword); err != nil {
 		t.Fatal(err)
 	}

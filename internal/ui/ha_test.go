@@ -33,7 +33,7 @@ func TestHAPanel(t *testing.T) {
 	ctx := audit.WithActor(context.Background(), audit.Actor{User: "admin"})
 	db := sqldbtest.SQLite(t)
 	log := slog.New(slog.DiscardHandler)
-	authSvc := auth.NewService(db, log, auth.Options{BcryptCost: bcrypt.MinCost, MaxFailures: 5, FailureWindow: time.Minute})
+	authSvc := auth.NewService(db, log, auth.Config{BcryptCost: bcrypt.MinCost, MaxFailures: 5, FailureWindow: time.Minute})
 	if _, _, err := authSvc.Bootstrap(ctx, adminPassword); err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestHAPanel(t *testing.T) {
 	box, _ := secret.New(key)
 	engines := engine.NewRegistry(mysql.New())
 	inv := inventory.NewService(db, box, engines, log)
-	haSvc := ha.NewService(db, inv, engines, box, nil, log, "test", ha.Options{ProbeTimeout: 2 * time.Second, ConfirmInterval: 50 * time.Millisecond})
+	haSvc := ha.NewService(db, inv, engines, box, nil, log, "test", ha.Config{ProbeTimeout: 2 * time.Second, ConfirmInterval: 50 * time.Millisecond})
 	t.Cleanup(haSvc.Close)
 	u, err := newSite(&Server{Auth: authSvc, Inventory: inv, Audit: audit.NewLog(db), Engines: engines, Log: log, Version: "test", HA: haSvc})
 	if err != nil {

@@ -114,7 +114,7 @@ func TestHealthPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := health.NewService(f.db, f.inv, storeQuerier{store}, healthForecaster{}, rules, health.Options{History: 3 * 24 * time.Hour}, slog.New(slog.DiscardHandler))
+	svc := health.NewService(f.db, f.inv, storeQuerier{store}, healthForecaster{}, rules, health.Config{History: 3 * 24 * time.Hour}, slog.New(slog.DiscardHandler))
 	if err := svc.RunOnce(ctx, health.Now, now); err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/inventory"
+	"github.com/dbfleet/dbfleet/internal/platform/bytesize"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/httpx"
 )
@@ -172,10 +173,10 @@ func (u *site) addHost(w http.ResponseWriter, r *http.Request, rq *request) erro
 		h.Cores = n
 	}
 	var err error
-	if h.MemoryBytes, err = inventory.ParseSize(f.Get("memory")); err != nil {
+	if h.MemoryBytes, err = bytesize.Parse(f.Get("memory")); err != nil {
 		f.Invalid("memory", err.Error())
 	}
-	if h.DiskBytes, err = inventory.ParseSize(f.Get("disk")); err != nil {
+	if h.DiskBytes, err = bytesize.Parse(f.Get("disk")); err != nil {
 		f.Invalid("disk", err.Error())
 	}
 	if h.Labels, err = parseLabels(f.Get("labels")); err != nil {

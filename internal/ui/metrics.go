@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/prometheus/promql"
-
 	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/chart"
 	"github.com/dbfleet/dbfleet/internal/engine"
@@ -26,14 +24,14 @@ import (
 // when the caller's query grants cover it): the instance charts read
 // through it.
 type MetricsSource interface {
-	Instant(ctx context.Context, query string, ts time.Time) (promql.Vector, error)
-	Range(ctx context.Context, query string, start, end time.Time, step time.Duration) (promql.Matrix, error)
+	Instant(ctx context.Context, query string, ts time.Time) (metrics.Vector, error)
+	Range(ctx context.Context, query string, start, end time.Time, step time.Duration) (metrics.Matrix, error)
 	For(ctx context.Context, p auth.Principal) (*metrics.View, error)
 }
 
 // rangeSource runs range queries (a caller's metrics.View).
 type rangeSource interface {
-	Range(ctx context.Context, query string, start, end time.Time, step time.Duration) (promql.Matrix, error)
+	Range(ctx context.Context, query string, start, end time.Time, step time.Duration) (metrics.Matrix, error)
 }
 
 // ScrapeTargets reports the scraper's view of each instance (*metrics.Scraper).

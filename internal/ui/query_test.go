@@ -42,7 +42,7 @@ func TestQueryConsole(t *testing.T) {
 	}
 	box, _ := secret.New(make([]byte, secret.KeySize))
 	log := slog.New(slog.DiscardHandler)
-	svc, err := query.NewService(f.db, box, f.inv, engine.NewRegistry(mysql.New()), f.auth, log, query.Options{})
+	svc, err := query.NewService(f.db, box, f.inv, engine.NewRegistry(mysql.New()), f.auth, log, query.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/inventory"
+	"github.com/dbfleet/dbfleet/internal/platform/bytesize"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/httpx"
 	"github.com/dbfleet/dbfleet/web"
@@ -349,7 +350,7 @@ func (u *site) funcs() template.FuncMap {
 		},
 		"when":     when,
 		"ago":      func(t time.Time) string { return ago(u.now(), t) },
-		"size":     inventory.FormatSize,
+		"size":     bytesize.Format,
 		"duration": duration,
 		"lag":      lag,
 		"took":     func(d time.Duration) string { return d.Round(time.Millisecond).String() },

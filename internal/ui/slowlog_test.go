@@ -96,7 +96,7 @@ func TestSlowlogPages(t *testing.T) {
 	}
 	log := slog.New(slog.DiscardHandler)
 	box, _ := secret.New(make([]byte, secret.KeySize))
-	qs, err := query.NewService(f.db, box, f.inv, engine.NewRegistry(mysql.New()), f.auth, log, query.Options{})
+	qs, err := query.NewService(f.db, box, f.inv, engine.NewRegistry(mysql.New()), f.auth, log, query.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package secret
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,7 +35,7 @@ func TestSealOpen(t *testing.T) {
 	other := make([]byte, KeySize)
 	ob, _ := New(other)
 	s, _ := b.Seal("pw")
-	if _, err := ob.Open(s); err != ErrWrongKey {
+	if _, err := ob.Open(s); !errors.Is(err, ErrWrongKey) {
 		t.Fatalf("open with another key: err = %v, want ErrWrongKey", err)
 	}
 	if _, err := b.Open(s[:len(s)-4] + "AAAA"); err == nil {

@@ -20,7 +20,7 @@ import (
 func BenchmarkReviewLive(b *testing.B) {
 	sql := reviewbench.Generate(10000, 1)
 	conn := &countingConn{Conn: openConn(b, engine.MariaDB, "bench")}
-	rv, err := sqlreview.New(sqlreview.Options{})
+	rv, err := sqlreview.New(sqlreview.Config{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -129,7 +129,7 @@ func reviewerFor(t *testing.T, id string, params map[string]any) *sqlreview.Revi
 	t.Helper()
 	var b strings.Builder
 	b.WriteString("rules:\n")
-	all, _ := sqlreview.New(sqlreview.Options{})
+	all, _ := sqlreview.New(sqlreview.Config{})
 	for _, ri := range all.Rules("", "") {
 		if ri.ID != id {
 			fmt.Fprintf(&b, "  %s: off\n", ri.ID)
@@ -146,7 +146,7 @@ func reviewerFor(t *testing.T, id string, params map[string]any) *sqlreview.Revi
 	if err != nil {
 		t.Fatal(err)
 	}
-	rv, err := sqlreview.New(sqlreview.Options{Rules: rf})
+	rv, err := sqlreview.New(sqlreview.Config{Rules: rf})
 	if err != nil {
 		t.Fatal(err)
 	}

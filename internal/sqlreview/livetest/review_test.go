@@ -13,7 +13,7 @@ import (
 // however many statements use it; sizes are reported.
 func TestLiveCache(t *testing.T) {
 	conn := &countingConn{Conn: openConn(t, engine.MariaDB, "shop")}
-	rv, _ := sqlreview.New(sqlreview.Options{})
+	rv, _ := sqlreview.New(sqlreview.Config{})
 	var sql strings.Builder
 	for i := 0; i < 50; i++ {
 		sql.WriteString("UPDATE small SET name = 'x' WHERE id = 1;\nALTER TABLE orders ADD COLUMN c" + string(rune('a'+i%26)) + string(rune('a'+i/26)) + " INT NOT NULL DEFAULT 0 COMMENT 'c', ALGORITHM=INSTANT;\n")
@@ -61,7 +61,7 @@ func TestLiveCache(t *testing.T) {
 // agree), and its DML is explained.
 func TestLiveGeneratedMigration(t *testing.T) {
 	conn := &countingConn{Conn: openConn(t, engine.MariaDB, "bench")}
-	rv, _ := sqlreview.New(sqlreview.Options{})
+	rv, _ := sqlreview.New(sqlreview.Config{})
 	rep, err := rv.Review(t.Context(), sqlreview.Request{Engine: "mariadb", SQL: reviewbench.Generate(1000, 3), Conn: conn, Env: "prod"})
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +90,7 @@ func TestLiveGeneratedMigration(t *testing.T) {
 func TestLiveUnreachable(t *testing.T) {
 	c := openConn(t, engine.MariaDB, "shop")
 	c.Close()
-	rv, _ := sqlreview.New(sqlreview.Options{})
+	rv, _ := sqlreview.New(sqlreview.Config{})
 	rep, err := rv.Review(t.Context(), sqlreview.Request{Engine: "mariadb", SQL: "UPDATE orders SET note = 'x';", Conn: c})
 	if err != nil {
 		t.Fatal(err)
