@@ -16,11 +16,9 @@ import (
 
 // cluster is shared by the integration tests: Nodes[0] the primary, two
 // replicas.
-var cluster *testenv.MariaDBCluster
+var shared = testenv.Share(func(tb testing.TB) *testenv.MariaDBCluster { return testenv.StartMariaDBCluster(tb, 3) })
 
-func TestMain(m *testing.M) {
-	os.Exit(testenv.RunMain(m, func(tb testing.TB) { cluster = testenv.StartMariaDBCluster(tb, 3) }))
-}
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 
 const wrongPassword = "wr0ng-Pa55word-never-shown"
 
@@ -31,6 +29,7 @@ func target(n *testenv.MariaDB) engine.Target {
 // noSecrets fails the test when err's message holds a password.
 func noSecrets(t *testing.T, err error) {
 	t.Helper()
+	cluster := shared.Get(t)
 	if err == nil {
 		return
 	}
@@ -188,6 +187,7 @@ func TestMergeReplicas(t *testing.T) {
 }
 
 func TestInfo(t *testing.T) {
+	cluster := shared.Get(t)
 	c := open(t, cluster.Primary())
 	ctx := context.Background()
 	if c.Engine() != engine.MariaDB {
@@ -241,6 +241,7 @@ func TestInfo(t *testing.T) {
 }
 
 func TestExecQuery(t *testing.T) {
+	cluster := shared.Get(t)
 	c := open(t, cluster.Primary())
 	ctx := context.Background()
 	for _, s := range []string{
@@ -316,6 +317,7 @@ func TestExecQuery(t *testing.T) {
 }
 
 func TestWrongPassword(t *testing.T) {
+	cluster := shared.Get(t)
 	tg := target(cluster.Primary())
 	tg.Password = wrongPassword
 	_, err := New().Open(context.Background(), tg)
@@ -332,6 +334,7 @@ func TestWrongPassword(t *testing.T) {
 }
 
 func TestUnreachable(t *testing.T) {
+	cluster := shared.Get(t)
 	tests := []struct {
 		name string
 		port int
@@ -362,6 +365,7 @@ func TestUnreachable(t *testing.T) {
 }
 
 func TestReplication(t *testing.T) {
+	cluster := shared.Get(t)
 	ctx := context.Background()
 	cluster.Primary().Exec(t, "CREATE DATABASE IF NOT EXISTS repltest", "CREATE TABLE IF NOT EXISTS repltest.t (id INT PRIMARY KEY)", "REPLACE INTO repltest.t VALUES (1)")
 	cluster.WaitSync(t)

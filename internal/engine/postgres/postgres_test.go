@@ -16,15 +16,17 @@ import (
 	"github.com/dbfleet/dbfleet/internal/testenv"
 )
 
-// primary and replica are shared by the integration tests.
-var primary, replica *testenv.Postgres
+// pair is a primary and its streaming replica, shared by the integration
+// tests.
+type pair struct{ primary, replica *testenv.Postgres }
 
-func TestMain(m *testing.M) {
-	os.Exit(testenv.RunMain(m, func(tb testing.TB) {
-		primary = testenv.StartPostgres(tb)
-		replica = testenv.StartPostgresReplica(tb, primary)
-	}))
-}
+// shared starts the pair for the first test that needs it.
+var shared = testenv.Share(func(tb testing.TB) pair {
+	p := testenv.StartPostgres(tb)
+	return pair{p, testenv.StartPostgresReplica(tb, p)}
+})
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 
 const wrongPassword = "wr0ng-Pa55word-never-shown"
 
@@ -35,6 +37,7 @@ func target(p *testenv.Postgres, db string) engine.Target {
 
 func noSecrets(t *testing.T, err error) {
 	t.Helper()
+	primary := shared.Get(t).primary
 	if err == nil {
 		return
 	}
@@ -94,6 +97,7 @@ func TestConninfoHostPort(t *testing.T) {
 }
 
 func TestInfo(t *testing.T) {
+	primary := shared.Get(t).primary
 	c := open(t, primary, "")
 	ctx := context.Background()
 	if err := c.Ping(ctx); err != nil {
@@ -132,6 +136,7 @@ func TestInfo(t *testing.T) {
 }
 
 func TestExecQuery(t *testing.T) {
+	primary := shared.Get(t).primary
 	db := fmt.Sprintf("exec_query_%d", time.Now().UnixNano()) // -count=N reuses the shared server
 	primary.CreateDatabase(t, db)
 	c := open(t, primary, db)
@@ -223,6 +228,7 @@ func TestExecQuery(t *testing.T) {
 }
 
 func TestWrongPassword(t *testing.T) {
+	primary := shared.Get(t).primary
 	tg := target(primary, "")
 	tg.Password = wrongPassword
 	_, err := New().Open(context.Background(), tg)
@@ -239,6 +245,7 @@ func TestWrongPassword(t *testing.T) {
 }
 
 func TestUnreachable(t *testing.T) {
+	primary := shared.Get(t).primary
 	tests := []struct {
 		name string
 		port int
@@ -269,6 +276,8 @@ func TestUnreachable(t *testing.T) {
 }
 
 func TestReplication(t *testing.T) {
+	replica := shared.Get(t).replica
+	primary := shared.Get(t).primary
 	ctx := context.Background()
 	p, err := open(t, primary, "").Replication(ctx)
 	if err != nil {

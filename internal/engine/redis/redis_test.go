@@ -13,15 +13,16 @@ import (
 	"github.com/dbfleet/dbfleet/internal/testenv"
 )
 
-// primary and replica are shared by the integration tests.
-var primary, replica *testenv.Redis
+// pair is a primary and its replica, shared by the integration tests.
+type pair struct{ primary, replica *testenv.Redis }
 
-func TestMain(m *testing.M) {
-	os.Exit(testenv.RunMain(m, func(tb testing.TB) {
-		primary = testenv.StartRedis(tb)
-		replica = testenv.StartRedisReplica(tb, primary)
-	}))
-}
+// shared starts the pair for the first test that needs it.
+var shared = testenv.Share(func(tb testing.TB) pair {
+	p := testenv.StartRedis(tb)
+	return pair{p, testenv.StartRedisReplica(tb, p)}
+})
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 
 const wrongPassword = "wr0ng-Pa55word-never-shown"
 
@@ -31,6 +32,7 @@ func target(r *testenv.Redis) engine.Target {
 
 func noSecrets(t *testing.T, err error) {
 	t.Helper()
+	primary := shared.Get(t).primary
 	if err == nil {
 		return
 	}
@@ -146,6 +148,7 @@ func TestParseReplication(t *testing.T) {
 }
 
 func TestInfo(t *testing.T) {
+	primary := shared.Get(t).primary
 	c := open(t, primary, "")
 	ctx := context.Background()
 	if err := c.Ping(ctx); err != nil {
@@ -190,6 +193,7 @@ func TestInfo(t *testing.T) {
 }
 
 func TestExecQuery(t *testing.T) {
+	primary := shared.Get(t).primary
 	c := open(t, primary, "3")
 	ctx := context.Background()
 	if _, err := c.Exec(ctx, "FLUSHDB"); err != nil {
@@ -259,6 +263,7 @@ func TestExecQuery(t *testing.T) {
 }
 
 func TestBadDatabase(t *testing.T) {
+	primary := shared.Get(t).primary
 	tg := target(primary)
 	tg.Database = "zero"
 	if _, err := New().Open(context.Background(), tg); !errkind.Is(err, errkind.Invalid) {
@@ -267,6 +272,7 @@ func TestBadDatabase(t *testing.T) {
 }
 
 func TestWrongPassword(t *testing.T) {
+	primary := shared.Get(t).primary
 	for _, pw := range []string{wrongPassword, ""} {
 		tg := target(primary)
 		tg.Password = pw
@@ -283,6 +289,7 @@ func TestWrongPassword(t *testing.T) {
 }
 
 func TestUnreachable(t *testing.T) {
+	primary := shared.Get(t).primary
 	tests := []struct {
 		name string
 		port int
@@ -313,6 +320,8 @@ func TestUnreachable(t *testing.T) {
 }
 
 func TestReplication(t *testing.T) {
+	replica := shared.Get(t).replica
+	primary := shared.Get(t).primary
 	ctx := context.Background()
 	pc := open(t, primary, "")
 	if _, err := pc.Exec(ctx, "SET replicated yes"); err != nil {
