@@ -64,6 +64,7 @@ func BenchmarkScrape(b *testing.B) {
 			}
 			store := openStore(b, metrics.StoreOptions{})
 			sc := metrics.NewScraper(f.inv, store, metrics.ScraperOptions{Timeout: 10 * time.Second, SlowInterval: tc.slow}, nil)
+			defer sc.Close()
 			ctx := context.Background()
 			if err := sc.ScrapeAll(ctx); err != nil { // connect, first slow round
 				b.Fatal(err)

@@ -17,6 +17,7 @@ func TestCollectors(t *testing.T) {
 	f.addAll(t)
 	store := openStore(t, metrics.StoreOptions{})
 	sc := metrics.NewScraper(f.inv, store, metrics.ScraperOptions{Timeout: 10 * time.Second}, nil)
+	defer sc.Close()
 	ctx := context.Background()
 
 	p := srv(t).maria.Primary()

@@ -32,6 +32,7 @@ func TestDeadInstances(t *testing.T) {
 
 	store := openStore(t, metrics.StoreOptions{})
 	sc := metrics.NewScraper(f.inv, store, metrics.ScraperOptions{Interval: time.Second, Timeout: 700 * time.Millisecond, Concurrency: 2}, nil)
+	defer sc.Close()
 
 	// One round: bounded by the timeout even though "hung" never answers.
 	began := time.Now()
