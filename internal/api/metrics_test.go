@@ -48,6 +48,7 @@ func scrapedStore(t *testing.T) (*metrics.Store, *metrics.Scraper) {
 	}
 	t.Cleanup(func() { store.Close() })
 	sc := metrics.NewScraper(inv, store, metrics.ScraperOptions{}, nil)
+	defer sc.Close()
 	if err := sc.ScrapeAll(ctx); err != nil {
 		t.Fatal(err)
 	}

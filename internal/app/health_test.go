@@ -62,6 +62,7 @@ func TestHealthOnRealMariaDB(t *testing.T) {
 	}
 	defer store.Close()
 	sc := metrics.NewScraper(inv, store, metrics.ScraperOptions{Timeout: 5 * time.Second}, log)
+	defer sc.Close()
 	for i := range 3 {
 		if i > 0 {
 			time.Sleep(time.Second)

@@ -98,7 +98,7 @@ func benchDelete(b *testing.B, rows, chunk int, maxLag Duration, rollback string
 	b.StopTimer()
 	e.done(ex)
 	// Let the replica catch up, then stop measuring.
-	shared.cluster.WaitSync(b)
+	srv(b).cluster.WaitSync(b)
 	time.Sleep(200 * time.Millisecond)
 	cancel()
 	wg.Wait()

@@ -217,7 +217,7 @@ func TestThrottleOnReplicaLag(t *testing.T) {
 	e := newEnv(t)
 	e.exec(e.my, "CREATE TABLE big (id INT PRIMARY KEY, v INT)", "INSERT INTO big SELECT seq, seq FROM seq_1_to_3000")
 	e.replica()
-	rep := shared.cluster.Replicas()[0]
+	rep := srv(t).cluster.Replicas()[0]
 	rep.Exec(t, "STOP SLAVE SQL_THREAD")
 	t.Cleanup(func() { rep.Exec(t, "START SLAVE SQL_THREAD") })
 

@@ -28,21 +28,26 @@ import (
 )
 
 // The package's tests share one MariaDB cluster (a primary and a replica)
-// and one PostgreSQL; each test works in databases of its own.
-var shared struct {
+// and one PostgreSQL, started by the first test that needs them; each test
+// works in databases of its own.
+type servers struct {
 	cluster *testenv.MariaDBCluster
 	pg      *testenv.Postgres
-	n       atomic.Int64
 }
+
+var shared = struct {
+	servers *testenv.Shared[*servers]
+	n       atomic.Int64
+}{servers: testenv.Share(func(tb testing.TB) *servers {
+	return &servers{cluster: testenv.StartMariaDBCluster(tb, 2), pg: testenv.StartPostgres(tb)}
+})}
+
+// srv returns the shared servers; it skips t under -short.
+func srv(t testing.TB) *servers { return shared.servers.Get(t) }
 
 var discard = slog.New(slog.DiscardHandler)
 
-func TestMain(m *testing.M) {
-	os.Exit(testenv.RunMain(m, func(tb testing.TB) {
-		shared.cluster = testenv.StartMariaDBCluster(tb, 2)
-		shared.pg = testenv.StartPostgres(tb)
-	}))
-}
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 
 // tenv is one test's world: a metadata store, an inventory naming the
 // shared servers (m1 primary and m2 replica of cluster "maria", pg1), a
@@ -68,8 +73,8 @@ func newEnv(t testing.TB) *tenv {
 func pgStore(t testing.TB) *sqldb.DB {
 	t.Helper()
 	name := fmt.Sprintf("store%d_%d", os.Getpid(), shared.n.Add(1))
-	shared.pg.CreateDatabase(t, name)
-	db, err := sqldb.Open(context.Background(), shared.pg.URL(name))
+	srv(t).pg.CreateDatabase(t, name)
+	db, err := sqldb.Open(context.Background(), srv(t).pg.URL(name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +95,7 @@ func newEnvOn(t testing.TB, store *sqldb.DB) *tenv {
 		t.Fatal(err)
 	}
 	e.inv = inventory.NewService(e.store, box, engine.NewRegistry(mysql.New(), postgres.New()), slog.New(slog.DiscardHandler))
-	c, p := shared.cluster, shared.pg
+	c, p := srv(t).cluster, srv(t).pg
 	if _, err := e.inv.AddHost(e.ctx, inventory.Host{Name: "h1", Address: "127.0.0.1"}); err != nil {
 		t.Fatal(err)
 	}
@@ -128,9 +133,9 @@ func newEnvOn(t testing.TB, store *sqldb.DB) *tenv {
 // replica waits until the replica has the test's database and opens it.
 func (e *tenv) replica() *sql.DB {
 	e.t.Helper()
-	shared.cluster.WaitSync(e.t)
+	srv(e.t).cluster.WaitSync(e.t)
 	if e.myRep == nil {
-		e.myRep = shared.cluster.Replicas()[0].DB(e.t, e.db)
+		e.myRep = srv(e.t).cluster.Replicas()[0].DB(e.t, e.db)
 	}
 	return e.myRep
 }

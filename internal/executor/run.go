@@ -85,10 +85,10 @@ func (r *runner) run(ctx context.Context) (state, errText string) {
 	}
 	r.s.publish(Event{Execution: r.id, Ref: r.ex.Ref, State: StateRunning})
 
+	defer r.close() // also what connect opened before it failed
 	if err := r.connect(); err != nil {
 		return StateFailed, err.Error()
 	}
-	defer r.close()
 
 	failed := 0
 	for i := range r.stmts {

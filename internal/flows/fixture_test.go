@@ -29,7 +29,8 @@ import (
 	"github.com/dbfleet/dbfleet/migrations"
 )
 
-// The servers every integration test of the package shares.
+// The servers every integration test of the package shares, started by
+// the first test that calls servers.
 var shared struct {
 	maria *testenv.MariaDB
 	pg    *testenv.Postgres
@@ -37,24 +38,19 @@ var shared struct {
 	n     int
 }
 
-func TestMain(m *testing.M) {
-	if os.Getenv("FLOWS_SKIP_SERVERS") == "1" {
-		os.Exit(m.Run())
-	}
-	os.Exit(testenv.RunMain(m, func(tb testing.TB) {
-		shared.maria = testenv.StartMariaDB(tb)
-		shared.pg = testenv.StartPostgres(tb)
-	}))
-}
+var sharedServers = testenv.Share(func(tb testing.TB) struct{} {
+	shared.maria = testenv.StartMariaDB(tb)
+	shared.pg = testenv.StartPostgres(tb)
+	return struct{}{}
+})
 
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+// servers starts the shared servers if no test has yet; it skips t under
+// -short.
 func servers(t *testing.T) {
 	t.Helper()
-	if shared.maria == nil || shared.pg == nil {
-		if testenv.Required() {
-			t.Fatal("no MariaDB/PostgreSQL servers (FLOWS_SKIP_SERVERS=1), but CI is set: integration tests are required")
-		}
-		t.Skip("no MariaDB/PostgreSQL servers (FLOWS_SKIP_SERVERS=1)")
-	}
+	sharedServers.Get(t)
 }
 
 // uniq returns a name unique in this test binary.

@@ -45,13 +45,13 @@ func BenchmarkScrape(b *testing.B) {
 			var inst string
 			switch tc.name {
 			case "postgres":
-				f.add(b, "pg", engine.Postgres, srv.pg.Port, srv.pg.User, srv.pg.Password, "", "")
+				f.add(b, "pg", engine.Postgres, srv(b).pg.Port, srv(b).pg.User, srv(b).pg.Password, "", "")
 				inst = "pg"
 			case "redis":
-				f.add(b, "rd", engine.Redis, srv.redis.Port, "", srv.redis.Password, "", "")
+				f.add(b, "rd", engine.Redis, srv(b).redis.Port, "", srv(b).redis.Password, "", "")
 				inst = "rd"
 			default:
-				p := srv.maria.Primary()
+				p := srv(b).maria.Primary()
 				f.add(b, "m", engine.MariaDB, p.Port, p.User, p.Password, "", "")
 				inst = "m"
 				if tc.slow == 1 { // 100 tables to size
@@ -64,6 +64,7 @@ func BenchmarkScrape(b *testing.B) {
 			}
 			store := openStore(b, metrics.StoreOptions{})
 			sc := metrics.NewScraper(f.inv, store, metrics.ScraperOptions{Timeout: 10 * time.Second, SlowInterval: tc.slow}, nil)
+			defer sc.Close()
 			ctx := context.Background()
 			if err := sc.ScrapeAll(ctx); err != nil { // connect, first slow round
 				b.Fatal(err)

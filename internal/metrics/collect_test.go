@@ -17,13 +17,14 @@ func TestCollectors(t *testing.T) {
 	f.addAll(t)
 	store := openStore(t, metrics.StoreOptions{})
 	sc := metrics.NewScraper(f.inv, store, metrics.ScraperOptions{Timeout: 10 * time.Second}, nil)
+	defer sc.Close()
 	ctx := context.Background()
 
-	p := srv.maria.Primary()
+	p := srv(t).maria.Primary()
 	p.Exec(t, "DROP DATABASE IF EXISTS shop", "CREATE DATABASE shop", "CREATE TABLE shop.orders (id INT PRIMARY KEY AUTO_INCREMENT, note VARCHAR(200))",
 		"INSERT INTO shop.orders (note) SELECT REPEAT('x', 200) FROM mysql.seq_1_to_2000",
 		"ANALYZE TABLE shop.orders")
-	srv.maria.WaitSync(t)
+	srv(t).maria.WaitSync(t)
 
 	if err := sc.ScrapeAll(ctx); err != nil {
 		t.Fatal(err)
@@ -111,7 +112,7 @@ func TestCollectors(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rc := srv.redis.Client(t)
+	rc := srv(t).redis.Client(t)
 	for i := range 100 {
 		if err := rc.Set(ctx, fmt.Sprintf("k%d", i%50), i, 0).Err(); err != nil {
 			t.Fatal(err)

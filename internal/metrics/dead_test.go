@@ -19,11 +19,11 @@ func TestDeadInstances(t *testing.T) {
 	f := newFleet(t)
 	f.cluster(t, "maria", engine.MariaDB, nil)
 	f.cluster(t, "fast", engine.MariaDB, inventory.Labels{metrics.IntervalLabel: "500ms"}) // below 1 s: ignored
-	p := srv.maria.Primary()
+	p := srv(t).maria.Primary()
 	f.add(t, "live", engine.MariaDB, p.Port, p.User, p.Password, "maria", "")
 	f.add(t, "hung", engine.MariaDB, testenv.SilentPort(t), "u", "p", "maria", "")
 	f.add(t, "refused", engine.Postgres, testenv.FreePort(t), "u", "p", "", "")
-	r := srv.maria.Replicas()[0]
+	r := srv(t).maria.Replicas()[0]
 	f.add(t, "fast-1", engine.MariaDB, r.Port, r.User, r.Password, "fast", "")
 	// Instance label beats the cluster's.
 	if _, err := f.inv.UpdateInstance(f.ctx, "fast-1", inventory.InstancePatch{SetLabels: inventory.Labels{metrics.IntervalLabel: "3s"}}); err != nil {
@@ -32,6 +32,7 @@ func TestDeadInstances(t *testing.T) {
 
 	store := openStore(t, metrics.StoreOptions{})
 	sc := metrics.NewScraper(f.inv, store, metrics.ScraperOptions{Interval: time.Second, Timeout: 700 * time.Millisecond, Concurrency: 2}, nil)
+	defer sc.Close()
 
 	// One round: bounded by the timeout even though "hung" never answers.
 	began := time.Now()

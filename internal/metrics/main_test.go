@@ -20,31 +20,37 @@ import (
 	"github.com/dbfleet/dbfleet/internal/testenv"
 )
 
-// Servers shared by the package's tests, started by TestMain: a MariaDB
-// primary and replica, a PostgreSQL primary and streaming replica, a
-// Redis primary and replica.
-var srv struct {
+// servers are shared by the package's tests: a MariaDB primary and
+// replica, a PostgreSQL primary and streaming replica, a Redis primary and
+// replica.
+type servers struct {
 	maria     *testenv.MariaDBCluster
 	pg, pgRep *testenv.Postgres
 	redis     *testenv.Redis
 	redisRep  *testenv.Redis
 }
 
-func TestMain(m *testing.M) {
-	os.Exit(testenv.RunMain(m, func(tb testing.TB) {
-		var wg sync.WaitGroup
-		wg.Go(func() { srv.maria = testenv.StartMariaDBCluster(tb, 2) })
-		wg.Go(func() {
-			srv.pg = testenv.StartPostgres(tb)
-			srv.pgRep = testenv.StartPostgresReplica(tb, srv.pg)
-		})
-		wg.Go(func() {
-			srv.redis = testenv.StartRedis(tb)
-			srv.redisRep = testenv.StartRedisReplica(tb, srv.redis)
-		})
-		wg.Wait()
-	}))
-}
+// shared starts the servers for the first test that needs them.
+var shared = testenv.Share(func(tb testing.TB) *servers {
+	var s servers
+	var wg sync.WaitGroup
+	wg.Go(func() { s.maria = testenv.StartMariaDBCluster(tb, 2) })
+	wg.Go(func() {
+		s.pg = testenv.StartPostgres(tb)
+		s.pgRep = testenv.StartPostgresReplica(tb, s.pg)
+	})
+	wg.Go(func() {
+		s.redis = testenv.StartRedis(tb)
+		s.redisRep = testenv.StartRedisReplica(tb, s.redis)
+	})
+	wg.Wait()
+	return &s
+})
+
+// srv returns the shared servers; it skips t under -short.
+func srv(t testing.TB) *servers { return shared.Get(t) }
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 
 // fleet is a real inventory (SQLite) with real engine adapters.
 type fleet struct {
@@ -89,13 +95,13 @@ func (f *fleet) addAll(t testing.TB) {
 	f.cluster(t, "maria", engine.MariaDB, nil)
 	f.cluster(t, "pg", engine.Postgres, nil)
 	f.cluster(t, "cache", engine.Redis, nil)
-	p, r := srv.maria.Primary(), srv.maria.Replicas()[0]
+	p, r := srv(t).maria.Primary(), srv(t).maria.Replicas()[0]
 	f.add(t, "maria-1", engine.MariaDB, p.Port, p.User, p.Password, "maria", "primary")
 	f.add(t, "maria-2", engine.MariaDB, r.Port, r.User, r.Password, "maria", "replica")
-	f.add(t, "pg-1", engine.Postgres, srv.pg.Port, srv.pg.User, srv.pg.Password, "pg", "primary")
-	f.add(t, "pg-2", engine.Postgres, srv.pgRep.Port, srv.pgRep.User, srv.pgRep.Password, "pg", "replica")
-	f.add(t, "redis-1", engine.Redis, srv.redis.Port, "", srv.redis.Password, "cache", "primary")
-	f.add(t, "redis-2", engine.Redis, srv.redisRep.Port, "", srv.redisRep.Password, "cache", "replica")
+	f.add(t, "pg-1", engine.Postgres, srv(t).pg.Port, srv(t).pg.User, srv(t).pg.Password, "pg", "primary")
+	f.add(t, "pg-2", engine.Postgres, srv(t).pgRep.Port, srv(t).pgRep.User, srv(t).pgRep.Password, "pg", "replica")
+	f.add(t, "redis-1", engine.Redis, srv(t).redis.Port, "", srv(t).redis.Password, "cache", "primary")
+	f.add(t, "redis-2", engine.Redis, srv(t).redisRep.Port, "", srv(t).redisRep.Password, "cache", "replica")
 }
 
 func openStore(t testing.TB, opts metrics.StoreOptions) *metrics.Store {

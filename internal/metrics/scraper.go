@@ -369,6 +369,11 @@ func phase(name string, interval time.Duration) time.Duration {
 	return time.Duration(h.Sum64() % uint64(interval))
 }
 
+// Close closes the connections ScrapeAll and ScrapeInstance keep open for
+// the next scrape. Run closes its own when it returns; call Close after
+// scraping without Run.
+func (s *Scraper) Close() { s.closeAll() }
+
 func (s *Scraper) closeAll() {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -49,7 +49,7 @@ func readCatalogs(t *testing.T) *catalogs {
 	ctx := context.Background()
 	c := &catalogs{helpNames: map[string]bool{}, pgVolatile: map[string]map[string]bool{}, pgOps: map[string]map[string]bool{},
 		pgSettings: map[string]string{}, pgVisible: map[string]bool{}}
-	m := servers.cluster.Primary().DB(t, "")
+	m := servers(t).cluster.Primary().DB(t, "")
 	if err := m.QueryRowContext(ctx, "SELECT VERSION()").Scan(&c.mariaServer); err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func readCatalogs(t *testing.T) *catalogs {
 	}
 	rows.Close()
 
-	pgc, err := postgres.New().Open(ctx, engine.Target{Engine: engine.Postgres, Host: servers.pg.Host, Port: servers.pg.Port, User: servers.pg.User, Password: servers.pg.Password})
+	pgc, err := postgres.New().Open(ctx, engine.Target{Engine: engine.Postgres, Host: servers(t).pg.Host, Port: servers(t).pg.Port, User: servers(t).pg.User, Password: servers(t).pg.Password})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,7 +410,7 @@ func TestAllowedMySQLFunctionsParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	primary := servers.cluster.Primary()
+	primary := servers(t).cluster.Primary()
 	primary.Exec(t, "CREATE DATABASE allowtest", "CREATE TABLE allowtest.t (id INT)")
 	t.Cleanup(func() { primary.Exec(t, "DROP DATABASE allowtest") })
 	conn := primary.DB(t, "allowtest")

@@ -389,7 +389,7 @@ type mariadbLog struct {
 }
 
 func newMariaDBLog(t *testing.T) *mariadbLog {
-	db := servers.cluster.Primary().DB(t, "")
+	db := servers(t).cluster.Primary().DB(t, "")
 	db.SetMaxOpenConns(1)
 	l := &mariadbLog{db: db, setup: map[string]bool{}}
 	for _, s := range []string{"SET GLOBAL log_output = 'TABLE'", "SET GLOBAL general_log = ON"} {
@@ -452,7 +452,7 @@ func newPGLog(t *testing.T) *pgLog {
 		conn.Exec(context.Background(), "SELECT pg_reload_conf()")
 	})
 	time.Sleep(200 * time.Millisecond) // the reload reaches new backends at once; give the postmaster a moment
-	return &pgLog{path: servers.pg.LogPath(), setup: map[string]bool{}}
+	return &pgLog{path: servers(t).pg.LogPath(), setup: map[string]bool{}}
 }
 
 func (l *pgLog) mark(t *testing.T) {
@@ -517,7 +517,7 @@ func TestDifferential(t *testing.T) {
 	f.grant(t, NewGrant{User: "dev", Instance: "pg-1", Database: "app"})
 	f.mask(t, MaskRule{Column: "*phone*", Kind: MaskPhone})
 	f.mask(t, MaskRule{Column: "email", Kind: MaskEmail})
-	servers.cluster.Primary().Exec(t, "CREATE SEQUENCE IF NOT EXISTS shop.sq")
+	servers(t).cluster.Primary().Exec(t, "CREATE SEQUENCE IF NOT EXISTS shop.sq")
 
 	logs := map[string]serverLog{"mariadb": newMariaDBLog(t), "postgres": newPGLog(t)}
 	instance := map[string]string{"mariadb": "orders-1", "postgres": "pg-1"}
@@ -628,7 +628,7 @@ func TestDifferential(t *testing.T) {
 // serverTables returns the databases the MariaDB server resolves a SELECT's
 // tables to, from EXPLAIN EXTENDED's rewritten query (note 1003).
 func serverTables(t *testing.T, stmt string) []string {
-	db := servers.cluster.Primary().DB(t, "shop")
+	db := servers(t).cluster.Primary().DB(t, "shop")
 	conn, err := db.Conn(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -678,7 +678,7 @@ func secretValues(t *testing.T) []string {
 
 // serverState summarises what the corpus must not change.
 func serverState(t *testing.T) string {
-	db := servers.cluster.Primary().DB(t, "")
+	db := servers(t).cluster.Primary().DB(t, "")
 	var parts []string
 	for _, q := range []string{
 		"SELECT CONCAT(COUNT(*), ':', COALESCE(SUM(CRC32(CONCAT_WS('|', id, name, phone, email))), 0)) FROM shop.users",

@@ -24,25 +24,32 @@ import (
 	"github.com/dbfleet/dbfleet/internal/testenv"
 )
 
-// servers shared by the package's tests (started once by TestMain).
-var servers struct {
+// serverSet is shared by the package's tests, started (and seeded) by the
+// first test that needs it.
+type serverSet struct {
 	cluster *testenv.MariaDBCluster
 	single  *testenv.MariaDB // for readers whose inventory account is weak, or that move (reader_test.go)
 	pg      *testenv.Postgres
 	rd      *testenv.Redis
 }
 
-func TestMain(m *testing.M) {
-	os.Exit(testenv.RunMain(m, func(tb testing.TB) {
-		servers.cluster = testenv.StartMariaDBCluster(tb, 2)
-		servers.pg = testenv.StartPostgres(tb)
-		servers.rd = testenv.StartRedis(tb)
-		servers.single = testenv.StartMariaDB(tb)
-		seed(tb)
-	}))
-}
+var shared = testenv.Share(func(tb testing.TB) *serverSet {
+	s := &serverSet{
+		cluster: testenv.StartMariaDBCluster(tb, 2),
+		pg:      testenv.StartPostgres(tb),
+		rd:      testenv.StartRedis(tb),
+		single:  testenv.StartMariaDB(tb),
+	}
+	seed(tb, s)
+	return s
+})
 
-func seed(tb testing.TB) {
+// servers returns the shared servers; it skips t under -short.
+func servers(t testing.TB) *serverSet { return shared.Get(t) }
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+func seed(tb testing.TB, servers *serverSet) {
 	p := servers.cluster.Primary()
 	p.Exec(tb,
 		"CREATE DATABASE shop",
@@ -163,15 +170,15 @@ func newFixtureOn(t testing.TB, db *sqldb.DB, opts Config) *fixture {
 	}
 	must(f.inv.AddHost(f.ctx, inventory.Host{Name: "h1", Address: "127.0.0.1"}))
 	must(f.inv.AddCluster(f.ctx, inventory.Cluster{Name: "orders", Engine: engine.MariaDB}))
-	c := servers.cluster
+	c := servers(t).cluster
 	must(f.inv.AddInstance(f.ctx, inventory.NewInstance{Name: "orders-1", Engine: engine.MariaDB, Host: "h1", Port: c.Nodes[0].Port,
 		User: c.Nodes[0].User, Password: c.Nodes[0].Password, Cluster: "orders", Role: inventory.RolePrimary}))
 	must(f.inv.AddInstance(f.ctx, inventory.NewInstance{Name: "orders-2", Engine: engine.MariaDB, Host: "h1", Port: c.Nodes[1].Port,
 		User: c.Nodes[1].User, Password: c.Nodes[1].Password, Cluster: "orders", Role: inventory.RoleReplica}))
-	must(f.inv.AddInstance(f.ctx, inventory.NewInstance{Name: "pg-1", Engine: engine.Postgres, Host: "h1", Port: servers.pg.Port,
-		User: servers.pg.User, Password: servers.pg.Password}))
-	must(f.inv.AddInstance(f.ctx, inventory.NewInstance{Name: "cache-1", Engine: engine.Redis, Host: "h1", Port: servers.rd.Port,
-		Password: servers.rd.Password}))
+	must(f.inv.AddInstance(f.ctx, inventory.NewInstance{Name: "pg-1", Engine: engine.Postgres, Host: "h1", Port: servers(t).pg.Port,
+		User: servers(t).pg.User, Password: servers(t).pg.Password}))
+	must(f.inv.AddInstance(f.ctx, inventory.NewInstance{Name: "cache-1", Engine: engine.Redis, Host: "h1", Port: servers(t).rd.Port,
+		Password: servers(t).rd.Password}))
 	return f
 }
 

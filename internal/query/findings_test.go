@@ -26,8 +26,8 @@ import (
 func pgSuper(t testing.TB, db string, stmts ...string) [][]any {
 	t.Helper()
 	ctx := context.Background()
-	c, err := postgres.New().Open(ctx, engine.Target{Engine: engine.Postgres, Host: servers.pg.Host, Port: servers.pg.Port,
-		User: servers.pg.User, Password: servers.pg.Password, Database: db})
+	c, err := postgres.New().Open(ctx, engine.Target{Engine: engine.Postgres, Host: servers(t).pg.Host, Port: servers(t).pg.Port,
+		User: servers(t).pg.User, Password: servers(t).pg.Password, Database: db})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func pgSuper(t testing.TB, db string, stmts ...string) [][]any {
 // the MariaDB server.
 func mariaState(t testing.TB) string {
 	t.Helper()
-	db := servers.cluster.Primary().DB(t, "")
+	db := servers(t).cluster.Primary().DB(t, "")
 	var b strings.Builder
 	for _, q := range []string{
 		"SELECT GROUP_CONCAT(CONCAT(User, '@', Host) ORDER BY User, Host) FROM mysql.user",
@@ -148,7 +148,7 @@ func TestFinding1SpecialComments(t *testing.T) {
 	}
 	checkRefused(t, f, cases)
 	var n int
-	servers.cluster.Primary().DB(t, "").QueryRowContext(context.Background(), "SELECT COUNT(*) FROM mysql.user WHERE User = 'sec_evil'").Scan(&n)
+	servers(t).cluster.Primary().DB(t, "").QueryRowContext(context.Background(), "SELECT COUNT(*) FROM mysql.user WHERE User = 'sec_evil'").Scan(&n)
 	if n != 0 {
 		t.Error("sec_evil exists")
 	}
@@ -411,11 +411,11 @@ func TestFinding9Explain(t *testing.T) {
 // Finding 11: names compare as the server does (lower_case_table_names
 // is 0 on the test server: shop and SHOP are two databases).
 func TestFinding11NameCase(t *testing.T) {
-	p := servers.cluster.Primary()
+	p := servers(t).cluster.Primary()
 	p.Exec(t, "CREATE DATABASE SHOP", "CREATE TABLE SHOP.payroll (id INT, salary INT)", "INSERT INTO SHOP.payroll VALUES (1, 123456)",
 		"CREATE TABLE shop.USERS (id INT, ssn VARCHAR(20))", "INSERT INTO shop.USERS VALUES (1, '078-05-1120')")
 	t.Cleanup(func() { p.Exec(t, "DROP DATABASE SHOP", "DROP TABLE shop.USERS") })
-	servers.cluster.WaitSync(t)
+	servers(t).cluster.WaitSync(t)
 	f := newFixture(t, Config{})
 	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop"})
 	f.grant(t, NewGrant{User: "ops", Instance: "orders-1", Database: "shop", Table: "users"})
@@ -466,7 +466,7 @@ func TestFinding11NameCase(t *testing.T) {
 
 // Finding 13: SHOW DATABASES / SHOW TABLES filtered after the row limit.
 func TestFinding13FilterBeforeLimit(t *testing.T) {
-	p := servers.cluster.Primary()
+	p := servers(t).cluster.Primary()
 	var create, drop []string
 	for i := range 8 {
 		create = append(create, fmt.Sprintf("CREATE DATABASE aaa_%02d", i), fmt.Sprintf("CREATE TABLE shop.aaa_%02d (a INT)", i))

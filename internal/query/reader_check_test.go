@@ -63,7 +63,7 @@ func TestInstanceCheckReportsReader(t *testing.T) {
 	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop"})
 	f.grant(t, NewGrant{User: "dev", Instance: "pg-1", Database: "app", Table: "public.users"})
 	expect("managed", check("orders-1"), ReaderOK, "managed account dbfleet_ro_orders-1@127.0.0.1", "SELECT on `shop`.*")
-	servers.cluster.WaitSync(t)
+	servers(t).cluster.WaitSync(t)
 	expect("on the replica", check("orders-2"), ReaderOK, "dbfleet_ro_orders-1@127.0.0.1")
 	expect("pg managed", check("pg-1"), ReaderOK, "dbfleet_ro_pg-1", "SELECT on app/public")
 	expect("read-all not used yet", checkAll("orders-1"), ReaderMissing)
@@ -79,11 +79,11 @@ func TestInstanceCheckReportsReader(t *testing.T) {
 	if strings.Contains(all.Detail, "mysql") || strings.Contains(all.Detail, "schema`") || strings.Contains(all.Detail, "*.*") {
 		t.Errorf("read-all reader reaches a system database: %s", all.Detail)
 	}
-	servers.cluster.WaitSync(t)
+	servers(t).cluster.WaitSync(t)
 	expect("read-all on the replica", checkAll("orders-2"), ReaderOK, "dbfleet_ra_orders-1@127.0.0.1")
 	expect("pg read-all", checkAll("pg-1"), ReaderOK, "dbfleet_ra_pg-1", "app/crm", "app/public")
 
-	p := servers.cluster.Primary()
+	p := servers(t).cluster.Primary()
 	p.Exec(t, "GRANT FILE, PROCESS ON *.* TO 'dbfleet_ro_orders-1'@'127.0.0.1'", "GRANT INSERT ON shop.* TO 'dbfleet_ro_orders-1'@'127.0.0.1'",
 		"GRANT SELECT ON mysql.user TO 'dbfleet_ro_orders-1'@'127.0.0.1'",
 		"GRANT SUPER ON *.* TO 'dbfleet_ra_orders-1'@'127.0.0.1'", "GRANT SELECT ON mysql.* TO 'dbfleet_ra_orders-1'@'127.0.0.1'")
@@ -127,7 +127,7 @@ func TestInstanceCheckReportsReader(t *testing.T) {
 	expect("read-all re-created", checkAll("orders-1"), ReaderOK, "`secret`.*")
 
 	// A DBA-set credential is judged the same way.
-	c := servers.cluster.Nodes[0]
+	c := servers(t).cluster.Nodes[0]
 	if _, err := f.svc.SetCredential(f.as(f.dba), f.dba, "orders-1", NewCredential{User: c.User, Password: c.Password}); err != nil {
 		t.Fatal(err)
 	}

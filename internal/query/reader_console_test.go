@@ -56,7 +56,7 @@ func TestReaderConsole(t *testing.T) {
 		t.Errorf("dba reads a database no grant names: %+v %v", res, err)
 	}
 	// A developer reading through grants never gets the read-all reader.
-	if got := mysqlGrantsOf(t, servers.cluster.Primary(), "dbfleet_ro_orders-1", "127.0.0.1"); !slices.Equal(got, wantReaderGrants("shop")) {
+	if got := mysqlGrantsOf(t, servers(t).cluster.Primary(), "dbfleet_ro_orders-1", "127.0.0.1"); !slices.Equal(got, wantReaderGrants("shop")) {
 		t.Errorf("the grant reader after a DBA's read: %q", got)
 	}
 	res, err = f.svc.Run(ctx, f.dba, Request{Instance: "pg-1", Database: "app", Statement: "SELECT current_user AS u, count(*) AS n FROM users"})
@@ -91,7 +91,7 @@ func TestReadAllPicksUpNewDatabases(t *testing.T) {
 	if _, err := run("pg-1", "app", "SELECT 1"); err != nil {
 		t.Fatal(err)
 	}
-	m := servers.cluster.Primary()
+	m := servers(t).cluster.Primary()
 	m.Exec(t, "CREATE DATABASE late_db", "CREATE TABLE late_db.t (a INT)", "INSERT INTO late_db.t VALUES (7)")
 	t.Cleanup(func() { m.Exec(t, "DROP DATABASE late_db") })
 	admin := pgAdmin(t, "app")
@@ -154,7 +154,7 @@ func TestReaderRotationKeepsQueries(t *testing.T) {
 	if _, err := f.db.ExecContext(ctx, "UPDATE query_readers SET next_password = ? WHERE instance = 'orders-1' AND kind = 'grants'", sealed); err != nil {
 		t.Fatal(err)
 	}
-	servers.cluster.Primary().Exec(t, "ALTER USER 'dbfleet_ro_orders-1'@'127.0.0.1' IDENTIFIED BY '"+pending+"'")
+	servers(t).cluster.Primary().Exec(t, "ALTER USER 'dbfleet_ro_orders-1'@'127.0.0.1' IDENTIFIED BY '"+pending+"'")
 	if res, err := f.svc.Run(f.as(f.dev), f.dev, Request{Instance: "orders-1", Database: "shop", Statement: "SELECT CURRENT_USER() AS u", Primary: true}); err != nil || table(res) != "u|dbfleet_ro_orders-1@127.0.0.1" {
 		t.Errorf("query during a cut-short rotation: %v %v", res, err)
 	}
@@ -190,7 +190,7 @@ func readerRefusesMariaDB(t *testing.T, f *fixture, kind readerKind) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	m := servers.cluster.Primary()
+	m := servers(t).cluster.Primary()
 	root := m.DB(t, "")
 	// Another connection's id, to try to kill it.
 	other, err := root.Conn(ctx)
@@ -433,7 +433,7 @@ func readerRefusesPostgres(t *testing.T, f *fixture, kind readerKind) {
 // inventory's account.
 func TestReaderUnavailableRefuses(t *testing.T) {
 	f := newFixture(t, Config{})
-	m := servers.single
+	m := servers(t).single
 	m.Exec(t, "CREATE DATABASE IF NOT EXISTS weakdb", "CREATE USER IF NOT EXISTS 'weak'@'%' IDENTIFIED BY 'weak-pass-123'", "GRANT SELECT ON weakdb.* TO 'weak'@'%'")
 	if _, err := f.inv.AddInstance(f.ctx, inventory.NewInstance{Name: "weak-1", Engine: engine.MariaDB, Host: "h1", Port: m.Port, User: "weak", Password: "weak-pass-123"}); err != nil {
 		t.Fatal(err)
@@ -496,7 +496,7 @@ func TestReaderSystemCatalogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.svc.readerPass(context.Background(), true)
-	if got := mysqlGrantsOf(t, servers.cluster.Primary(), "dbfleet_ro_orders-1", "127.0.0.1"); !slices.Equal(got, wantReaderGrants("shop")) {
+	if got := mysqlGrantsOf(t, servers(t).cluster.Primary(), "dbfleet_ro_orders-1", "127.0.0.1"); !slices.Equal(got, wantReaderGrants("shop")) {
 		t.Errorf("the grant reader with a stored grant on mysql: %q", got)
 	}
 	checkRefused(t, f, []refusedCase{
@@ -535,7 +535,7 @@ func TestReaderRepairedAtLogin(t *testing.T) {
 	f := newFixture(t, Config{})
 	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop"})
 	f.grant(t, NewGrant{User: "dev", Instance: "pg-1", Database: "app"})
-	m := servers.cluster.Primary()
+	m := servers(t).cluster.Primary()
 	pg := pgAdmin(t, "app")
 	for _, tc := range []struct {
 		name, instance, db, who string

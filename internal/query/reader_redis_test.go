@@ -15,7 +15,7 @@ import (
 // redisAs is a client logged in as user on the test Redis.
 func redisAs(t testing.TB, user, password string) *goredis.Client {
 	t.Helper()
-	c := goredis.NewClient(&goredis.Options{Addr: servers.rd.Addr(), Username: user, Password: password, Protocol: 2, DisableIdentity: true, MaxRetries: -1})
+	c := goredis.NewClient(&goredis.Options{Addr: servers(t).rd.Addr(), Username: user, Password: password, Protocol: 2, DisableIdentity: true, MaxRetries: -1})
 	t.Cleanup(func() { c.Close() })
 	return c
 }
@@ -27,7 +27,7 @@ func redisAs(t testing.TB, user, password string) *goredis.Client {
 func TestReaderRedis(t *testing.T) {
 	f := newFixture(t, Config{})
 	ctx := context.Background()
-	admin := servers.rd.Client(t)
+	admin := servers(t).rd.Client(t)
 	admin.ZAdd(ctx, "rz:z", goredis.Z{Score: 1, Member: "a"}, goredis.Z{Score: 2, Member: "b"})
 	admin.XAdd(ctx, &goredis.XAddArgs{Stream: "rz:s", Values: []any{"f", "v"}})
 	t.Cleanup(func() { admin.Del(ctx, "rz:z", "rz:s") })
@@ -139,7 +139,7 @@ func TestInstanceCheckRedisReader(t *testing.T) {
 	f := newFixture(t, Config{})
 	f.inv.ExtraChecks = []inventory.ExtraCheck{f.svc}
 	ctx := context.Background()
-	admin := servers.rd.Client(t)
+	admin := servers(t).rd.Client(t)
 	admin.Do(ctx, "ACL", "DELUSER", "dbfleet_ro_cache-1")
 	check := func() inventory.CheckFinding {
 		t.Helper()

@@ -102,7 +102,7 @@ func tryLogin(t testing.TB, port int, k engine.Kind, user, password, db string) 
 func TestReaderMariaDB(t *testing.T) {
 	f := newFixture(t, Config{})
 	ctx := f.as(f.dba)
-	primary, replica := servers.cluster.Nodes[0], servers.cluster.Nodes[1]
+	primary, replica := servers(t).cluster.Nodes[0], servers(t).cluster.Nodes[1]
 	// An account left by a previous store is taken over, with what it had.
 	primary.Exec(t, "CREATE USER IF NOT EXISTS 'dbfleet_ro_orders-1'@'127.0.0.1' IDENTIFIED BY 'left-over'", "GRANT SELECT ON secret.* TO 'dbfleet_ro_orders-1'@'127.0.0.1'")
 
@@ -130,7 +130,7 @@ func TestReaderMariaDB(t *testing.T) {
 	if got := mysqlGrantsOf(t, primary, r.user, r.host); !slices.Equal(got, want) {
 		t.Errorf("after the crm grant:\n got %q\nwant %q", got, want)
 	}
-	servers.cluster.WaitSync(t)
+	servers(t).cluster.WaitSync(t)
 	if got := mysqlGrantsOf(t, replica, r.user, r.host); !slices.Equal(got, want) {
 		t.Errorf("on the replica:\n got %q\nwant %q", got, want)
 	}
@@ -218,9 +218,9 @@ func TestReaderRotation(t *testing.T) {
 		k        engine.Kind
 		db       string
 	}{
-		{"orders-1", servers.cluster.Nodes[0].Port, engine.MariaDB, "shop"},
-		{"pg-1", servers.pg.Port, engine.Postgres, "app"},
-		{"cache-1", servers.rd.Port, engine.Redis, "0"},
+		{"orders-1", servers(t).cluster.Nodes[0].Port, engine.MariaDB, "shop"},
+		{"pg-1", servers(t).pg.Port, engine.Postgres, "app"},
+		{"cache-1", servers(t).rd.Port, engine.Redis, "0"},
 	} {
 		old := f.readerPassword(t, tc.instance)
 		user := f.readerRow(t, tc.instance).user
@@ -258,8 +258,8 @@ func TestReaderRotation(t *testing.T) {
 			t.Errorf("%s: the password of the manual rotation: %v", tc.instance, err)
 		}
 	}
-	servers.cluster.WaitSync(t)
-	if err := tryLogin(t, servers.cluster.Nodes[1].Port, engine.MariaDB, "dbfleet_ro_orders-1", f.readerPassword(t, "orders-1"), "shop"); err != nil {
+	servers(t).cluster.WaitSync(t)
+	if err := tryLogin(t, servers(t).cluster.Nodes[1].Port, engine.MariaDB, "dbfleet_ro_orders-1", f.readerPassword(t, "orders-1"), "shop"); err != nil {
 		t.Errorf("the replica after rotation: %v", err)
 	}
 
@@ -273,7 +273,7 @@ func TestReaderRotation(t *testing.T) {
 	if r := f.readerRow(t, "orders-1"); r.next != "" || f.readerPassword(t, "orders-1") != "Cut0Short0Rotation0Password0000000000000" {
 		t.Errorf("the cut-short rotation was not completed: next=%q", r.next)
 	}
-	if err := tryLogin(t, servers.cluster.Nodes[0].Port, engine.MariaDB, "dbfleet_ro_orders-1", "Cut0Short0Rotation0Password0000000000000", "shop"); err != nil {
+	if err := tryLogin(t, servers(t).cluster.Nodes[0].Port, engine.MariaDB, "dbfleet_ro_orders-1", "Cut0Short0Rotation0Password0000000000000", "shop"); err != nil {
 		t.Errorf("after completing the rotation: %v", err)
 	}
 }
@@ -281,8 +281,8 @@ func TestReaderRotation(t *testing.T) {
 // pgAdmin is the PostgreSQL superuser on database db.
 func pgAdmin(t testing.TB, db string) engine.Conn {
 	t.Helper()
-	c, err := postgres.New().Open(context.Background(), engine.Target{Engine: engine.Postgres, Host: servers.pg.Host, Port: servers.pg.Port,
-		User: servers.pg.User, Password: servers.pg.Password, Database: db})
+	c, err := postgres.New().Open(context.Background(), engine.Target{Engine: engine.Postgres, Host: servers(t).pg.Host, Port: servers(t).pg.Port,
+		User: servers(t).pg.User, Password: servers(t).pg.Password, Database: db})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,7 +371,7 @@ func TestReaderPostgres(t *testing.T) {
 // inventory) is dropped through the new primary; the new one gets its own.
 func TestReaderFollowsThePrimary(t *testing.T) {
 	f := newFixture(t, Config{})
-	m := servers.single
+	m := servers(t).single
 	must := func(_ any, err error) {
 		t.Helper()
 		if err != nil {

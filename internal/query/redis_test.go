@@ -15,7 +15,7 @@ import (
 // and many keys, in database 5.
 func TestRedisReadsAreBounded(t *testing.T) {
 	ctx := context.Background()
-	rc := goredis.NewClient(&goredis.Options{Addr: servers.rd.Addr(), Password: servers.rd.Password, DB: 5, Protocol: 2, DisableIdentity: true})
+	rc := goredis.NewClient(&goredis.Options{Addr: servers(t).rd.Addr(), Password: servers(t).rd.Password, DB: 5, Protocol: 2, DisableIdentity: true})
 	defer rc.Close()
 	big := strings.Repeat("x", 3<<20)
 	mib := strings.Repeat("m", 1<<20)

@@ -12,7 +12,7 @@ import (
 // What the server receives is the statement rendered from the checked
 // tree, never the text as written: read back from MariaDB's general log.
 func TestServerReceivesTheRenderedText(t *testing.T) {
-	p := servers.cluster.Primary()
+	p := servers(t).cluster.Primary()
 	p.Exec(t, "SET GLOBAL log_output = 'TABLE'", "TRUNCATE TABLE mysql.general_log", "SET GLOBAL general_log = 'ON'")
 	t.Cleanup(func() { p.Exec(t, "SET GLOBAL general_log = 'OFF'", "TRUNCATE TABLE mysql.general_log") })
 	f := newFixture(t, Config{})
@@ -128,8 +128,8 @@ func TestAllowedStatementsRun(t *testing.T) {
 	// credential, the session alone holds: MariaDB refuses EXPLAIN of a
 	// write in the read-only session (a 400, nothing written), PostgreSQL
 	// explains it without running it.
-	c := servers.cluster.Nodes[0]
-	for _, cr := range []struct{ instance, user, password string }{{"orders-1", c.User, c.Password}, {"pg-1", servers.pg.User, servers.pg.Password}} {
+	c := servers(t).cluster.Nodes[0]
+	for _, cr := range []struct{ instance, user, password string }{{"orders-1", c.User, c.Password}, {"pg-1", servers(t).pg.User, servers(t).pg.Password}} {
 		if _, err := f.svc.SetCredential(f.as(f.dba), f.dba, cr.instance, NewCredential{User: cr.user, Password: cr.password}); err != nil {
 			t.Fatal(err)
 		}

@@ -50,8 +50,8 @@ func wantRefused(t *testing.T, what string, err error, contains string) {
 func TestSessionIsReadOnly(t *testing.T) {
 	f := newFixture(t, Config{StatementTimeout: 3 * time.Second})
 	ctx := context.Background()
-	c := servers.cluster.Nodes[0]
-	for _, cr := range []struct{ instance, user, password string }{{"orders-1", c.User, c.Password}, {"pg-1", servers.pg.User, servers.pg.Password}} {
+	c := servers(t).cluster.Nodes[0]
+	for _, cr := range []struct{ instance, user, password string }{{"orders-1", c.User, c.Password}, {"pg-1", servers(t).pg.User, servers(t).pg.Password}} {
 		if _, err := f.svc.SetCredential(f.as(f.dba), f.dba, cr.instance, NewCredential{User: cr.user, Password: cr.password}); err != nil {
 			t.Fatal(err)
 		}
@@ -347,8 +347,8 @@ func TestMaskingRefusesUnknownLineage(t *testing.T) {
 	if got := table(res); got != "u,mobile|reader@%,139****4321" {
 		t.Errorf("with credential: %s", got)
 	}
-	servers.cluster.Primary().Exec(t, "REVOKE SHOW VIEW ON shop.* FROM 'reader'@'%'")
-	defer servers.cluster.Primary().Exec(t, "GRANT SHOW VIEW ON shop.* TO 'reader'@'%'")
+	servers(t).cluster.Primary().Exec(t, "REVOKE SHOW VIEW ON shop.* FROM 'reader'@'%'")
+	defer servers(t).cluster.Primary().Exec(t, "GRANT SHOW VIEW ON shop.* TO 'reader'@'%'")
 	f.svc.cache = newSchemaCache(time.Minute)
 	_, err := f.run(t, f.dev, "orders-1", "shop", "SELECT * FROM contact_v")
 	wantRefused(t, "dark view", err, "masking cannot be guaranteed for this statement, so it is not run: view shop.contact_v: its definition is not visible")
@@ -430,7 +430,7 @@ func TestReplicaPreferred(t *testing.T) {
 	}
 	req.Primary = false
 	// A replica whose applier stopped is not used.
-	replica := servers.cluster.Nodes[1]
+	replica := servers(t).cluster.Nodes[1]
 	replica.Exec(t, "STOP SLAVE SQL_THREAD")
 	defer replica.Exec(t, "START SLAVE SQL_THREAD")
 	check()
@@ -544,7 +544,7 @@ func TestRedis(t *testing.T) {
 		_, err := f.run(t, f.dev, "cache-1", "", tc.cmd)
 		wantRefused(t, tc.cmd, err, tc.want)
 	}
-	if got, _ := servers.rd.Client(t).Get(context.Background(), "key:01").Result(); got != "1" {
+	if got, _ := servers(t).rd.Client(t).Get(context.Background(), "key:01").Result(); got != "1" {
 		t.Errorf("key:01 = %q after the refusals", got)
 	}
 	_, err := f.run(t, f.dev, "cache-1", "1", "GET key:01")
@@ -678,10 +678,10 @@ func TestStoreDialects(t *testing.T) {
 			if err := f.svc.RevokeGrant(f.ctx, f.dba, g.ID); errkind.Of(err) != errkind.NotFound {
 				t.Errorf("revoke twice: %v", err)
 			}
-			if _, err := f.svc.SetCredential(f.ctx, f.dba, "pg-1", NewCredential{User: servers.pg.User, Password: servers.pg.Password}); err != nil {
+			if _, err := f.svc.SetCredential(f.ctx, f.dba, "pg-1", NewCredential{User: servers(t).pg.User, Password: servers(t).pg.Password}); err != nil {
 				t.Error(err)
 			}
-			if _, err := f.svc.SetCredential(f.ctx, f.dba, "pg-1", NewCredential{User: servers.pg.User, Password: servers.pg.Password}); err != nil {
+			if _, err := f.svc.SetCredential(f.ctx, f.dba, "pg-1", NewCredential{User: servers(t).pg.User, Password: servers(t).pg.Password}); err != nil {
 				t.Errorf("replace credential: %v", err)
 			}
 			res, err := f.svc.Run(f.as(f.dev), f.dev, Request{Instance: "pg-1", Database: "app", Statement: "SELECT COUNT(*) FROM users"})
@@ -697,8 +697,8 @@ var pgStores int
 func pgStore(t *testing.T) *sqldb.DB {
 	pgStores++
 	name := fmt.Sprintf("store%d", pgStores)
-	servers.pg.CreateDatabase(t, name)
-	db, err := sqldb.Open(context.Background(), servers.pg.URL(name))
+	servers(t).pg.CreateDatabase(t, name)
+	db, err := sqldb.Open(context.Background(), servers(t).pg.URL(name))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -241,6 +241,9 @@ print join("\0", map { $qr->fingerprint($_) } split(/\0/, $all, -1));`
 // missing, except under CI where it must be installed.
 func ptQueryDigest(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("compares with pt-query-digest (perl, seconds per run); skipped under -short")
+	}
 	path, err := exec.LookPath("pt-query-digest")
 	if err != nil {
 		if ci := os.Getenv("CI"); ci == "true" || ci == "1" {

@@ -19,15 +19,27 @@
 //		...
 //	}
 //
-// A package that wants one server for all its tests starts it from TestMain
-// with RunMain, which hands setup a testing.TB whose cleanups run after the
-// tests:
+// A package that wants one server for all its tests shares it with Share:
+// the first test that calls Get starts it, and Main, the package's TestMain,
+// stops it after the tests (and then checks that no goroutine leaked):
 //
-//	var srv *testenv.Redis
+//	var srv = testenv.Share(func(tb testing.TB) *testenv.Redis { return testenv.StartRedis(tb) })
 //
-//	func TestMain(m *testing.M) {
-//		os.Exit(testenv.RunMain(m, func(tb testing.TB) { srv = testenv.StartRedis(tb) }))
+//	func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+//
+//	func TestSomething(t *testing.T) {
+//		r := srv.Get(t)
+//		...
 //	}
+//
+// So a package's unit tests run whether or not servers can start, and
+// `go test -list` or `-run` of unit tests starts none.
+//
+// # Tiers
+//
+// Under -short no server is started: every Start function and Shared.Get
+// skip the test (SkipShort), so `go test -short ./...` runs the unit tests
+// only. Without -short, tests that need servers start them.
 //
 // # Binaries
 //

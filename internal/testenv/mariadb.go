@@ -77,6 +77,7 @@ func findMariaDB() (mariadbBins, bool) {
 
 func requireMariaDB(t testing.TB) mariadbBins {
 	t.Helper()
+	SkipShort(t)
 	bins, ok := findMariaDB()
 	if !ok {
 		missing(t, "mariadbd or mariadb-install-db", mariadbHint)

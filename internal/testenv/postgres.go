@@ -80,6 +80,7 @@ func pgVersion(dir string) int {
 
 func requirePostgres(t testing.TB) (pgBins, *syscall.Credential) {
 	t.Helper()
+	SkipShort(t)
 	bins, ok := findPostgres()
 	if !ok {
 		missing(t, "postgres or initdb", postgresHint)

@@ -51,6 +51,7 @@ func RedisPassword(password string) RedisOption {
 
 func requireRedis(t testing.TB) string {
 	t.Helper()
+	SkipShort(t)
 	p, ok := lookBinary("redis-server", "/usr/bin", "/usr/local/bin")
 	if !ok {
 		missing(t, "redis-server", redisHint)

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"syscall"
@@ -219,6 +222,7 @@ func TestMariaDB(t *testing.T) {
 // TestStartFailure checks that a server that cannot start fails the test
 // with the tail of its log, and leaves nothing behind.
 func TestStartFailure(t *testing.T) {
+	SkipShort(t)
 	t.Parallel()
 	var out bytes.Buffer
 	tb := newMainTB(&out)
@@ -383,4 +387,120 @@ func TestCleanup(t *testing.T) {
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("%s still exists after cleanup (%v)", dir, err)
 	}
+}
+
+func TestMain(m *testing.M) { os.Exit(Main(m)) }
+
+// TestMainTBImplementsTB calls every method of testing.TB on a mainTB: none
+// may reach the nil testing.TB it embeds (that would panic).
+func TestMainTBImplementsTB(t *testing.T) {
+	tbType := reflect.TypeFor[testing.TB]()
+	for i := range tbType.NumMethod() {
+		m := tbType.Method(i)
+		if !m.IsExported() {
+			continue
+		}
+		t.Run(m.Name, func(t *testing.T) {
+			tb := newMainTB(io.Discard)
+			defer tb.runCleanups()
+			var panicked any
+			tb.run(func(tb testing.TB) {
+				defer func() { panicked = recover() }()
+				v := reflect.ValueOf(tb).MethodByName(m.Name)
+				args := make([]reflect.Value, v.Type().NumIn())
+				for j := range args {
+					in := v.Type().In(j)
+					switch {
+					case in.Kind() == reflect.String && m.Name == "Chdir":
+						args[j] = reflect.ValueOf(t.TempDir())
+					case in.Kind() == reflect.String && m.Name == "Setenv":
+						args[j] = reflect.ValueOf("DBFLEET_TESTENV_MAINTB_PROBE")
+					case in.Kind() == reflect.Func:
+						args[j] = reflect.ValueOf(func() {})
+					case in.Kind() == reflect.Slice && v.Type().IsVariadic() && j == len(args)-1:
+						args[j] = reflect.MakeSlice(in, 0, 0)
+					default:
+						args[j] = reflect.Zero(in)
+					}
+				}
+				if v.Type().IsVariadic() {
+					v.CallSlice(args)
+				} else {
+					v.Call(args)
+				}
+			})
+			if panicked != nil {
+				t.Errorf("mainTB.%s panicked: %v", m.Name, panicked)
+			}
+		})
+	}
+	if _, ok := os.LookupEnv("DBFLEET_TESTENV_MAINTB_PROBE"); ok {
+		t.Error("mainTB.Setenv's cleanup did not restore the environment")
+	}
+}
+
+// TestShared: the setup runs once, at the first Get, its result is shared,
+// its failure or skip reaches every test that asks, and its cleanups run
+// when Main stops the shared values.
+func TestShared(t *testing.T) {
+	setShort(t, false)
+	get := func(s *Shared[int]) (v int, failed, skipped bool) {
+		tb := newMainTB(io.Discard)
+		tb.run(func(tb testing.TB) { v = s.Get(tb) })
+		return v, tb.Failed(), tb.Skipped()
+	}
+	runs, stopped := 0, 0
+	ok := Share(func(tb testing.TB) int {
+		runs++
+		tb.Cleanup(func() { stopped++ })
+		return 42
+	})
+	if runs != 0 {
+		t.Fatal("setup ran before any test asked")
+	}
+	for range 2 {
+		if v, failed, skipped := get(ok); v != 42 || failed || skipped {
+			t.Errorf("Get = %d failed=%v skipped=%v, want 42", v, failed, skipped)
+		}
+	}
+	if runs != 1 {
+		t.Errorf("setup ran %d times, want once", runs)
+	}
+	fatal := Share(func(tb testing.TB) int { tb.Fatal("boom"); return 1 })
+	skip := Share(func(tb testing.TB) int { tb.Skip("no binary"); return 1 })
+	for range 2 {
+		if _, failed, skipped := get(fatal); !failed || skipped {
+			t.Errorf("Get of a failed setup: failed=%v skipped=%v, want failed", failed, skipped)
+		}
+		if _, failed, skipped := get(skip); failed || !skipped {
+			t.Errorf("Get of a skipped setup: failed=%v skipped=%v, want skipped", failed, skipped)
+		}
+	}
+	stopShared()
+	if stopped != 1 {
+		t.Errorf("cleanup ran %d times after stopShared, want once", stopped)
+	}
+	mains.mu.Lock()
+	mains.running = true // stopShared ends the run; the other tests go on
+	mains.mu.Unlock()
+}
+
+// TestSharedShort: under -short, Get skips without setting up.
+func TestSharedShort(t *testing.T) {
+	setShort(t, true)
+	runs := 0
+	s := Share(func(tb testing.TB) int { runs++; return 1 })
+	tb := newMainTB(io.Discard)
+	tb.run(func(tb testing.TB) { s.Get(tb) })
+	if !tb.Skipped() || runs != 0 {
+		t.Errorf("under -short: skipped=%v setup runs=%d, want a skip and no setup", tb.Skipped(), runs)
+	}
+}
+
+// setShort sets -short for one (not parallel) test.
+func setShort(t *testing.T, on bool) {
+	f := flag.Lookup("test.short")
+	old := f.Value.String()
+	f.Value.Set(strconv.FormatBool(on))
+	t.Cleanup(func() { f.Value.Set(old) })
 }

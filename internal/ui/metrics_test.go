@@ -43,6 +43,7 @@ func TestDashboards(t *testing.T) {
 	}
 	defer store.Close()
 	sc := metrics.NewScraper(f.inv, store, metrics.ScraperOptions{Timeout: 5 * time.Second}, nil)
+	defer sc.Close()
 	for i := range 3 {
 		if i > 0 {
 			time.Sleep(time.Second)

@@ -16,6 +16,7 @@ import (
 // mistakes Invalid, refusals Forbidden/Unauthorized) and keeps its number
 // and SQLSTATE on the error.
 func TestServerErrors(t *testing.T) {
+	cluster := shared.Get(t)
 	p := cluster.Primary()
 	db := fmt.Sprintf("errs_%d", time.Now().UnixNano()%1e9)
 	user := "lim" + db[5:]

@@ -16,11 +16,9 @@ import (
 
 // cluster is shared by the integration tests: Nodes[0] the primary, two
 // replicas.
-var cluster *testenv.MariaDBCluster
+var shared = testenv.Share(func(tb testing.TB) *testenv.MariaDBCluster { return testenv.StartMariaDBCluster(tb, 3) })
 
-func TestMain(m *testing.M) {
-	os.Exit(testenv.RunMain(m, func(tb testing.TB) { cluster = testenv.StartMariaDBCluster(tb, 3) }))
-}
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 
 const wrongPassword = "wr0ng-Pa55word-never-shown"
 
@@ -30,6 +28,7 @@ func target(n *testenv.MariaDB) engine.Target {
 
 func noSecrets(t *testing.T, err error) {
 	t.Helper()
+	cluster := shared.Get(t)
 	enginetest.NoSecrets(t, err, cluster.Primary().Password, wrongPassword)
 }
 
@@ -40,6 +39,7 @@ func open(t *testing.T, n *testenv.MariaDB) *Conn {
 
 // TestConformance runs the adapter contract every engine keeps.
 func TestConformance(t *testing.T) {
+	cluster := shared.Get(t)
 	primary := target(cluster.Primary())
 	var replicas []engine.Target
 	for _, r := range cluster.Replicas() {
@@ -229,6 +229,7 @@ func TestMergeReplicas(t *testing.T) {
 }
 
 func TestExecQuery(t *testing.T) {
+	cluster := shared.Get(t)
 	c := open(t, cluster.Primary())
 	ctx := context.Background()
 	for _, s := range []string{

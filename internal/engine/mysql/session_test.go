@@ -13,6 +13,7 @@ import (
 // call to the next, leaves the pool's connections alone, and fails rather
 // than reconnecting when its connection is gone.
 func TestSession(t *testing.T) {
+	cluster := shared.Get(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c := open(t, cluster.Primary())

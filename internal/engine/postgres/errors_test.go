@@ -17,6 +17,7 @@ import (
 // keeps its SQLSTATE on the error; a NUL byte in a statement is the
 // caller's mistake too, not an unavailable server.
 func TestServerErrors(t *testing.T) {
+	primary := shared.Get(t).primary
 	db := fmt.Sprintf("errs_%d", time.Now().UnixNano()%1e9)
 	primary.CreateDatabase(t, db)
 	root := open(t, primary, db)

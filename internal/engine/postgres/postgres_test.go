@@ -16,15 +16,16 @@ import (
 	"github.com/dbfleet/dbfleet/internal/testenv"
 )
 
-// primary and replica are shared by the integration tests.
-var primary, replica *testenv.Postgres
+// pair is a primary and its replica, shared by the integration tests.
+type pair struct{ primary, replica *testenv.Postgres }
 
-func TestMain(m *testing.M) {
-	os.Exit(testenv.RunMain(m, func(tb testing.TB) {
-		primary = testenv.StartPostgres(tb)
-		replica = testenv.StartPostgresReplica(tb, primary)
-	}))
-}
+// shared starts the pair for the first test that needs it.
+var shared = testenv.Share(func(tb testing.TB) pair {
+	p := testenv.StartPostgres(tb)
+	return pair{p, testenv.StartPostgresReplica(tb, p)}
+})
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 
 const wrongPassword = "wr0ng-Pa55word-never-shown"
 
@@ -35,6 +36,7 @@ func target(p *testenv.Postgres, db string) engine.Target {
 
 func noSecrets(t *testing.T, err error) {
 	t.Helper()
+	primary := shared.Get(t).primary
 	enginetest.NoSecrets(t, err, primary.Password, wrongPassword)
 }
 
@@ -45,6 +47,8 @@ func open(t *testing.T, p *testenv.Postgres, db string) *Conn {
 
 // TestConformance runs the adapter contract every engine keeps.
 func TestConformance(t *testing.T) {
+	p := shared.Get(t)
+	primary, replica := p.primary, p.replica
 	db := fmt.Sprintf("conformance_%d", time.Now().UnixNano()) // -count=N reuses the shared server
 	primary.CreateDatabase(t, db)
 	tg := target(primary, "")
@@ -129,6 +133,7 @@ func TestConninfoHostPort(t *testing.T) {
 }
 
 func TestExecQuery(t *testing.T) {
+	primary := shared.Get(t).primary
 	db := fmt.Sprintf("exec_query_%d", time.Now().UnixNano()) // -count=N reuses the shared server
 	primary.CreateDatabase(t, db)
 	c := open(t, primary, db)

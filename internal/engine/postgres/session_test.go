@@ -11,6 +11,7 @@ import (
 
 // A session keeps its state and does not reconnect silently.
 func TestSession(t *testing.T) {
+	primary := shared.Get(t).primary
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c := open(t, primary, "postgres")

@@ -14,15 +14,16 @@ import (
 	"github.com/dbfleet/dbfleet/internal/testenv"
 )
 
-// primary and replica are shared by the integration tests.
-var primary, replica *testenv.Redis
+// pair is a primary and its replica, shared by the integration tests.
+type pair struct{ primary, replica *testenv.Redis }
 
-func TestMain(m *testing.M) {
-	os.Exit(testenv.RunMain(m, func(tb testing.TB) {
-		primary = testenv.StartRedis(tb)
-		replica = testenv.StartRedisReplica(tb, primary)
-	}))
-}
+// shared starts the pair for the first test that needs it.
+var shared = testenv.Share(func(tb testing.TB) pair {
+	p := testenv.StartRedis(tb)
+	return pair{p, testenv.StartRedisReplica(tb, p)}
+})
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 
 const wrongPassword = "wr0ng-Pa55word-never-shown"
 
@@ -32,6 +33,7 @@ func target(r *testenv.Redis) engine.Target {
 
 func noSecrets(t *testing.T, err error) {
 	t.Helper()
+	primary := shared.Get(t).primary
 	enginetest.NoSecrets(t, err, primary.Password, wrongPassword)
 }
 
@@ -44,6 +46,8 @@ func open(t *testing.T, r *testenv.Redis, db string) *Conn {
 
 // TestConformance runs the adapter contract every engine keeps.
 func TestConformance(t *testing.T) {
+	p := shared.Get(t)
+	primary, replica := p.primary, p.replica
 	tg := target(primary)
 	fixture := tg
 	fixture.Database = "4"
@@ -176,6 +180,7 @@ func TestParseReplication(t *testing.T) {
 }
 
 func TestExecQuery(t *testing.T) {
+	primary := shared.Get(t).primary
 	c := open(t, primary, "3")
 	ctx := context.Background()
 	if _, err := c.Exec(ctx, "FLUSHDB"); err != nil {
@@ -245,6 +250,7 @@ func TestExecQuery(t *testing.T) {
 }
 
 func TestBadDatabase(t *testing.T) {
+	primary := shared.Get(t).primary
 	tg := target(primary)
 	tg.Database = "zero"
 	if _, err := New().Open(context.Background(), tg); !errkind.Is(err, errkind.Invalid) {

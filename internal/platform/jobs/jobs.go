@@ -145,7 +145,11 @@ func Enqueue(ctx context.Context, q sqldb.Querier, j NewJob) (int64, error) {
 
 // Queue claims, renews and completes jobs for one process.
 type Queue struct {
-	db     *sqldb.DB
+	db *sqldb.DB
+	// claims is what workers claim, renew and finish jobs through: the
+	// Queue itself (the jobs table) outside the tests of the worker's
+	// timing.
+	claims claims
 	log    *slog.Logger
 	holder string
 	// LeaseTTL is how long a claim lasts without a heartbeat; heartbeats
@@ -168,7 +172,19 @@ func NewQueue(db *sqldb.DB, log *slog.Logger) *Queue {
 	host, _ := os.Hostname()
 	b := make([]byte, 4)
 	rand.Read(b)
-	return &Queue{db: db, log: log, holder: fmt.Sprintf("%s:%d:%s", host, os.Getpid(), hex.EncodeToString(b)), LeaseTTL: 30 * time.Second}
+	q := &Queue{db: db, log: log, holder: fmt.Sprintf("%s:%d:%s", host, os.Getpid(), hex.EncodeToString(b)), LeaseTTL: 30 * time.Second}
+	q.claims = q
+	return q
+}
+
+// claims is what a Worker does with the jobs table. Its timing
+// (heartbeats, hand-back, polling) is tested with synctest over one in
+// memory, since the table's lease expiry uses the database's clock.
+type claims interface {
+	Claim(ctx context.Context, kinds []string) (*Job, error)
+	Heartbeat(ctx context.Context, id int64) error
+	Complete(ctx context.Context, j *Job, herr error) error
+	Release(ctx context.Context, j *Job) error
 }
 
 // Holder is this process's identity in locked_by.

@@ -74,7 +74,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			case <-ctx.Done():
 				return nil
 			}
-			j, err := w.Queue.Claim(ctx, kinds)
+			j, err := w.Queue.claims.Claim(ctx, kinds)
 			if err != nil || j == nil {
 				<-slots
 				if err != nil && ctx.Err() == nil {
@@ -127,7 +127,7 @@ func (w *Worker) run(ctx context.Context, j *Job) {
 				return
 			case <-t.C:
 				hctx, hcancel := context.WithTimeout(jctx, w.Queue.ttl()/3)
-				err := w.Queue.Heartbeat(hctx, j.ID)
+				err := w.Queue.claims.Heartbeat(hctx, j.ID)
 				hcancel()
 				if err != nil && jctx.Err() == nil {
 					// Stop before the lease can expire and another worker
@@ -152,7 +152,7 @@ func (w *Worker) run(ctx context.Context, j *Job) {
 	defer ccancel()
 	if ctx.Err() != nil {
 		// Stopping: hand the job back so the next start runs it at once.
-		if err := w.Queue.Release(cctx, j); err != nil {
+		if err := w.Queue.claims.Release(cctx, j); err != nil {
 			log.Warn("release job", "err", err)
 		}
 		return
@@ -160,7 +160,7 @@ func (w *Worker) run(ctx context.Context, j *Job) {
 	if herr != nil {
 		log.Warn("job failed", "err", herr)
 	}
-	if err := w.Queue.Complete(cctx, j, herr); err != nil && !errors.Is(err, ErrLost) {
+	if err := w.Queue.claims.Complete(cctx, j, herr); err != nil && !errors.Is(err, ErrLost) {
 		log.Error("complete job", "err", err)
 	}
 }

@@ -26,7 +26,10 @@ import (
 
 // Manager acquires leases for one process.
 type Manager struct {
-	db     *sqldb.DB
+	db *sqldb.DB
+	// store is what Run takes and renews leases with: the Manager itself
+	// (the leases table) outside the tests of Run's timing.
+	store  store
 	log    *slog.Logger
 	holder string
 	// TTL is how long a lease lasts without renewal; it is renewed every
@@ -41,7 +44,17 @@ func NewManager(db *sqldb.DB, log *slog.Logger) *Manager {
 	host, _ := os.Hostname()
 	b := make([]byte, 4)
 	rand.Read(b)
-	return &Manager{db: db, log: log, holder: fmt.Sprintf("%s:%d:%s", host, os.Getpid(), hex.EncodeToString(b)), TTL: 15 * time.Second}
+	m := &Manager{db: db, log: log, holder: fmt.Sprintf("%s:%d:%s", host, os.Getpid(), hex.EncodeToString(b)), TTL: 15 * time.Second}
+	m.store = m
+	return m
+}
+
+// store takes, renews and gives up leases. Run and its renewals need only
+// this; their timing is tested over one whose clock is synctest's, since
+// the leases table's expiry uses the database's clock.
+type store interface {
+	TryAcquire(ctx context.Context, name string) (bool, error)
+	Release(ctx context.Context, name string) error
 }
 
 // Holder is this process's identity in the leases table.
@@ -87,7 +100,7 @@ func (m *Manager) TryAcquire(ctx context.Context, name string) (bool, error) {
 func (m *Manager) tryWithin(ctx context.Context, name string, d time.Duration) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	return m.TryAcquire(ctx, name)
+	return m.store.TryAcquire(ctx, name)
 }
 
 // Release gives lease name up if this process holds it, so another process
@@ -191,7 +204,7 @@ func (m *Manager) hold(ctx context.Context, name string, fn func(ctx context.Con
 	}
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer rcancel()
-	if err := m.Release(rctx, name); err != nil {
+	if err := m.store.Release(rctx, name); err != nil {
 		m.log.Warn("release lease", "name", name, "err", err)
 	}
 }

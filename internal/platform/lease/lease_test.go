@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"os"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -71,6 +70,8 @@ func TestExpiry(t *testing.T) {
 			t.Fatal("b took a live lease")
 		}
 		// a "crashes": it stops renewing. After the TTL, b takes over.
+		// Expiry is the database's clock, which synctest cannot fake:
+		// this test waits for it.
 		time.Sleep(400 * time.Millisecond)
 		if got, _ := b.TryAcquire(ctx, "x"); !got {
 			t.Fatal("b could not take an expired lease")
@@ -82,68 +83,53 @@ func TestExpiry(t *testing.T) {
 	})
 }
 
-// TestRunOneAtATime: of two processes running the same loop, exactly one
-// runs it; when it stops, the other takes over.
-func TestRunOneAtATime(t *testing.T) {
+// TestRunHandsOver runs Run on the real stores: when the holder stops (and
+// releases), the other process takes over. The timing (one runner at a
+// time, renewal cadence, hand-over within a renewal period) is tested
+// with synctest in timing_test.go.
+func TestRunHandsOver(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		a, b := managers(db, 300*time.Millisecond)
-		var running, maxRunning, starts atomic.Int32
-		var who sync.Map
+		running := make(chan string, 2)
 		loop := func(name string) func(ctx context.Context) error {
 			return func(ctx context.Context) error {
-				n := running.Add(1)
-				for {
-					old := maxRunning.Load()
-					if n <= old || maxRunning.CompareAndSwap(old, n) {
-						break
-					}
-				}
-				starts.Add(1)
-				who.Store(name, true)
+				running <- name
 				<-ctx.Done()
-				running.Add(-1)
 				return nil
 			}
 		}
 		actx, acancel := context.WithCancel(context.Background())
 		bctx, bcancel := context.WithCancel(context.Background())
-		defer bcancel()
 		var wg sync.WaitGroup
-		wg.Add(2)
-		go func() { defer wg.Done(); a.Run(actx, "loop", loop("a")) }()
-		time.Sleep(150 * time.Millisecond) // a first
-		go func() { defer wg.Done(); b.Run(bctx, "loop", loop("b")) }()
-		time.Sleep(800 * time.Millisecond)
-		if maxRunning.Load() != 1 || starts.Load() != 1 {
-			t.Fatalf("max running %d, starts %d: want exactly one runner", maxRunning.Load(), starts.Load())
+		wg.Go(func() { a.Run(actx, "loop", loop("a")) })
+		if got := waitRunner(t, running); got != "a" {
+			t.Fatalf("first runner %q, want a", got)
 		}
-		if _, ok := who.Load("a"); !ok {
-			t.Fatal("a, which came first, is not the runner")
-		}
-		// a stops (and releases): b takes over within a renewal period.
+		wg.Go(func() { b.Run(bctx, "loop", loop("b")) })
 		acancel()
-		deadline := time.Now().Add(3 * time.Second)
-		for {
-			if _, ok := who.Load("b"); ok {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("b did not take over after a stopped")
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		if maxRunning.Load() != 1 {
-			t.Fatalf("two runners at once during the hand-over")
+		if got := waitRunner(t, running); got != "b" {
+			t.Fatalf("runner after a stopped: %q, want b", got)
 		}
 		bcancel()
 		wg.Wait()
 	})
 }
 
-// TestStopsWhenRenewalHangs: when the store stops answering (here another
+func waitRunner(t *testing.T, running <-chan string) string {
+	t.Helper()
+	select {
+	case name := <-running:
+		return name
+	case <-time.After(10 * time.Second):
+		t.Fatal("no loop started within 10 s")
+		return ""
+	}
+}
+
+// TestStopsWhenRowLocked: when the store stops answering (here another
 // transaction holds the lease row), the loop must stop before the lease
 // could expire, not wait for the store.
-func TestStopsWhenRenewalHangs(t *testing.T) {
+func TestStopsWhenRowLocked(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		a, _ := managers(db, 600*time.Millisecond)
 		ctx, cancel := context.WithCancel(context.Background())

@@ -18,6 +18,7 @@ import (
 //
 // The goal is under three seconds per file.
 func BenchmarkReviewLive(b *testing.B) {
+	live(b)
 	sql := reviewbench.Generate(10000, 1)
 	conn := &countingConn{Conn: openConn(b, engine.MariaDB, "bench")}
 	rv, err := sqlreview.New(sqlreview.Config{})

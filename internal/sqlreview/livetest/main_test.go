@@ -20,48 +20,58 @@ import (
 	"github.com/dbfleet/dbfleet/internal/testenv"
 )
 
+// The servers the tests share, set by the setup of shared: the first test
+// that calls live starts and seeds them.
 var (
 	maria *testenv.MariaDB
 	pg    *testenv.Postgres
 )
 
-func TestMain(m *testing.M) {
-	os.Exit(testenv.RunMain(m, func(tb testing.TB) {
-		maria = testenv.StartMariaDB(tb)
-		pg = testenv.StartPostgres(tb)
-		// shop: the schema the rule tests review against. big has rows
-		// enough for the large-table rules (their thresholds are lowered
-		// in the tests).
-		maria.Exec(tb,
-			"CREATE DATABASE shop",
-			`CREATE TABLE shop.orders (
-				id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
-				account_id BIGINT UNSIGNED NOT NULL DEFAULT 0,
-				status TINYINT NOT NULL DEFAULT 0,
-				note VARCHAR(100) NOT NULL DEFAULT '',
-				amount DECIMAL(12,2) NOT NULL DEFAULT 0,
-				KEY idx_account (account_id),
-				KEY idx_status_account (status, account_id)
-			) ENGINE=InnoDB`,
-			"USE shop",
-			"INSERT INTO shop.orders (account_id, status, note) SELECT seq % 100, seq % 3, CONCAT('n', seq) FROM seq_1_to_20000",
-			"ANALYZE TABLE shop.orders",
-			"CREATE TABLE shop.small (id INT PRIMARY KEY, name VARCHAR(20) NOT NULL DEFAULT '')",
-			"INSERT INTO shop.small (id, name) VALUES (1, 'a'), (2, 'b')",
-			"CREATE DATABASE bench",
-		)
-		maria.Exec(tb, append([]string{"USE bench"}, reviewbench.Schema(2000)...)...)
-		pg.CreateDatabase(tb, "shop")
-		pgExec(tb, "shop",
-			"CREATE TABLE orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, account_id bigint NOT NULL DEFAULT 0, status smallint NOT NULL DEFAULT 0, note varchar(100) NOT NULL DEFAULT '')",
-			"CREATE INDEX idx_account ON orders (account_id)",
-			"INSERT INTO orders (account_id, status, note) SELECT g % 100, g % 3, 'n' || g FROM generate_series(1, 20000) g",
-			"ANALYZE orders",
-			"CREATE SCHEMA app",
-			"CREATE TABLE app.items (id int PRIMARY KEY, name text NOT NULL DEFAULT '')",
-		)
-	}))
+var shared = testenv.Share(func(tb testing.TB) struct{} {
+	maria = testenv.StartMariaDB(tb)
+	pg = testenv.StartPostgres(tb)
+	// shop: the schema the rule tests review against. big has rows
+	// enough for the large-table rules (their thresholds are lowered
+	// in the tests).
+	maria.Exec(tb,
+		"CREATE DATABASE shop",
+		`CREATE TABLE shop.orders (
+			id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+			account_id BIGINT UNSIGNED NOT NULL DEFAULT 0,
+			status TINYINT NOT NULL DEFAULT 0,
+			note VARCHAR(100) NOT NULL DEFAULT '',
+			amount DECIMAL(12,2) NOT NULL DEFAULT 0,
+			KEY idx_account (account_id),
+			KEY idx_status_account (status, account_id)
+		) ENGINE=InnoDB`,
+		"USE shop",
+		"INSERT INTO shop.orders (account_id, status, note) SELECT seq % 100, seq % 3, CONCAT('n', seq) FROM seq_1_to_20000",
+		"ANALYZE TABLE shop.orders",
+		"CREATE TABLE shop.small (id INT PRIMARY KEY, name VARCHAR(20) NOT NULL DEFAULT '')",
+		"INSERT INTO shop.small (id, name) VALUES (1, 'a'), (2, 'b')",
+		"CREATE DATABASE bench",
+	)
+	maria.Exec(tb, append([]string{"USE bench"}, reviewbench.Schema(2000)...)...)
+	pg.CreateDatabase(tb, "shop")
+	pgExec(tb, "shop",
+		"CREATE TABLE orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, account_id bigint NOT NULL DEFAULT 0, status smallint NOT NULL DEFAULT 0, note varchar(100) NOT NULL DEFAULT '')",
+		"CREATE INDEX idx_account ON orders (account_id)",
+		"INSERT INTO orders (account_id, status, note) SELECT g % 100, g % 3, 'n' || g FROM generate_series(1, 20000) g",
+		"ANALYZE orders",
+		"CREATE SCHEMA app",
+		"CREATE TABLE app.items (id int PRIMARY KEY, name text NOT NULL DEFAULT '')",
+	)
+	return struct{}{}
+})
+
+// live starts the shared servers if no test has yet; it skips t under
+// -short. Every test of the package calls it first.
+func live(t testing.TB) {
+	t.Helper()
+	shared.Get(t)
 }
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 
 // pgExec runs statements on a PostgreSQL database through the adapter.
 func pgExec(tb testing.TB, db string, stmts ...string) {

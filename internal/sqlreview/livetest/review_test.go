@@ -12,6 +12,7 @@ import (
 // TestLiveCache: each table is read from the instance once per review,
 // however many statements use it; sizes are reported.
 func TestLiveCache(t *testing.T) {
+	live(t)
 	conn := &countingConn{Conn: openConn(t, engine.MariaDB, "shop")}
 	rv, _ := sqlreview.New(sqlreview.Config{})
 	var sql strings.Builder
@@ -60,6 +61,7 @@ func TestLiveCache(t *testing.T) {
 // its schema raises no schema errors (the generator and the live checks
 // agree), and its DML is explained.
 func TestLiveGeneratedMigration(t *testing.T) {
+	live(t)
 	conn := &countingConn{Conn: openConn(t, engine.MariaDB, "bench")}
 	rv, _ := sqlreview.New(sqlreview.Config{})
 	rep, err := rv.Review(t.Context(), sqlreview.Request{Engine: "mariadb", SQL: reviewbench.Generate(1000, 3), Conn: conn, Env: "prod"})
@@ -88,6 +90,7 @@ func TestLiveGeneratedMigration(t *testing.T) {
 // TestLiveUnreachable: an instance that goes away mid-review stops the
 // live checks with one finding; the offline rules still run.
 func TestLiveUnreachable(t *testing.T) {
+	live(t)
 	c := openConn(t, engine.MariaDB, "shop")
 	c.Close()
 	rv, _ := sqlreview.New(sqlreview.Config{})

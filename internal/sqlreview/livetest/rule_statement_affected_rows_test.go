@@ -4,6 +4,7 @@ import "testing"
 
 // Live table test of the rule (it needs an instance).
 func TestLiveAffectedRows(t *testing.T) {
+	live(t)
 	p := map[string]any{"max_rows": 1000}
 	runLive(t, "statement-affected-rows-limit", []liveCase{
 		{name: "by primary key", sql: "UPDATE orders SET note = 'x' WHERE id BETWEEN 1 AND 10;", params: p},

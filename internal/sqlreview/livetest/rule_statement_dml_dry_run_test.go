@@ -4,6 +4,7 @@ import "testing"
 
 // Live table test of the rule (it needs an instance).
 func TestLiveDMLDryRun(t *testing.T) {
+	live(t)
 	runLive(t, "statement-dml-dry-run", []liveCase{
 		{name: "valid", sql: "UPDATE orders SET note = 'x' WHERE id = 1;\nINSERT INTO small (id, name) VALUES (9, 'x');"},
 		{name: "unknown column in where", sql: "UPDATE orders SET note = 'x' WHERE nope = 1;", want: []string{"1:1"}, msg: "Unknown column 'nope'"},

@@ -4,6 +4,7 @@ import "testing"
 
 // Live table test of the rule (it needs an instance).
 func TestLiveOnlineDDL(t *testing.T) {
+	live(t)
 	p := map[string]any{"min_rows": 10000, "min_bytes": 1 << 40}
 	runLive(t, "statement-online-ddl", []liveCase{
 		{name: "small table", sql: "ALTER TABLE small ADD c INT;", params: p},

@@ -3,6 +3,7 @@ package livetest
 import "testing"
 
 func TestLiveSchemaDatabase(t *testing.T) {
+	live(t)
 	runLive(t, "schema-database", []liveCase{
 		{name: "existing", sql: "USE shop;\nSELECT id FROM bench.t_010 WHERE id = 1;"},
 		{name: "missing use", sql: "USE nope;", want: []string{"1:5"}, msg: "database nope does not exist"},
@@ -15,6 +16,7 @@ func TestLiveSchemaDatabase(t *testing.T) {
 }
 
 func TestLiveSchemaTable(t *testing.T) {
+	live(t)
 	runLive(t, "schema-table", []liveCase{
 		{name: "existing", sql: "ALTER TABLE orders ADD c INT;\nUPDATE small SET name = 'x' WHERE id = 1;\nSELECT id FROM shop.orders WHERE id = 1;"},
 		{name: "missing", sql: "ALTER TABLE order_lines ADD c INT;", want: []string{"1:13"}, msg: "table order_lines does not exist on the instance"},
@@ -31,6 +33,7 @@ func TestLiveSchemaTable(t *testing.T) {
 }
 
 func TestLiveSchemaColumn(t *testing.T) {
+	live(t)
 	runLive(t, "schema-column", []liveCase{
 		{name: "existing", sql: "ALTER TABLE orders MODIFY note VARCHAR(200) NOT NULL DEFAULT '', DROP COLUMN amount;\nUPDATE small SET name = 'x' WHERE id = 1;"},
 		{name: "add existing", sql: "ALTER TABLE orders ADD COLUMN note TEXT;", want: []string{"1:31"}, msg: "column note already exists in orders"},
@@ -42,6 +45,7 @@ func TestLiveSchemaColumn(t *testing.T) {
 }
 
 func TestLiveSchemaIndex(t *testing.T) {
+	live(t)
 	runLive(t, "schema-index", []liveCase{
 		{name: "drop existing", sql: "DROP INDEX idx_account ON orders;"},
 		{name: "drop missing", sql: "ALTER TABLE orders DROP INDEX idx_nope;", want: []string{"1:31"}, msg: "index idx_nope does not exist on orders"},

@@ -1,6 +1,7 @@
 // Package sqldbtest runs store tests on every metadata dialect: a migrated
 // SQLite file in a temp dir and a fresh database on a throwaway PostgreSQL
-// server (started once per test binary by Main).
+// server (started once per test binary, by the first test that needs it;
+// never under -short).
 package sqldbtest
 
 import (
@@ -12,26 +13,32 @@ import (
 	"sync"
 	"testing"
 
+	"go.uber.org/goleak"
+
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
 	"github.com/dbfleet/dbfleet/internal/testenv"
 	"github.com/dbfleet/dbfleet/migrations"
 )
 
-// shared is the PostgreSQL server of this test binary, started by Main.
-// Test helpers are the one place such state is allowed.
-var shared struct {
-	pg *testenv.Postgres
+// shared is the PostgreSQL server of this test binary, started by the
+// first test that asks for a PostgreSQL store. Test helpers are the one
+// place such state is allowed.
+var shared = struct {
+	pg *testenv.Shared[*testenv.Postgres]
 	mu sync.Mutex
 	n  int
-}
+}{pg: testenv.Share(func(tb testing.TB) *testenv.Postgres { return testenv.StartPostgres(tb) })}
 
-// Main starts the shared PostgreSQL, runs the tests and stops it. Use it as
+// Main runs the tests and then stops the shared PostgreSQL if a test
+// started it (testenv.Main, goroutine-leak check included). Use it as
 //
 //	func TestMain(m *testing.M) { os.Exit(sqldbtest.Main(m)) }
 //
-// Without PostgreSQL binaries the package is skipped, or fails under CI=true.
-func Main(m *testing.M) int {
-	return testenv.RunMain(m, func(tb testing.TB) { shared.pg = testenv.StartPostgres(tb) })
+// Tests that need PostgreSQL are skipped under -short; otherwise, without
+// PostgreSQL binaries they are skipped, or fail under CI=true. SQLite tests
+// always run.
+func Main(m *testing.M, opts ...goleak.Option) int {
+	return testenv.Main(m, opts...)
 }
 
 // SQLite returns a migrated SQLite store in a temp dir.
@@ -52,15 +59,13 @@ func SQLite(t testing.TB) *sqldb.DB {
 // server. The package's TestMain must call Main.
 func PostgresURL(t testing.TB) string {
 	t.Helper()
-	if shared.pg == nil {
-		t.Fatal("sqldbtest: no shared PostgreSQL; call sqldbtest.Main from TestMain")
-	}
+	pg := shared.pg.Get(t)
 	shared.mu.Lock()
 	shared.n++
 	name := fmt.Sprintf("t%d_%d", os.Getpid(), shared.n)
 	shared.mu.Unlock()
-	shared.pg.CreateDatabase(t, name)
-	return shared.pg.URL(name)
+	pg.CreateDatabase(t, name)
+	return pg.URL(name)
 }
 
 // Postgres returns a migrated store in a fresh database on the shared server.
