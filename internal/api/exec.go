@@ -18,7 +18,8 @@ type ExecRequest struct {
 	SQL      string           `json:"sql"`
 	Engine   engine.Kind      `json:"engine,omitempty"`
 	Options  executor.Options `json:"options"`
-	Ref      string           `json:"ref,omitempty"`
+	// Ref is an idempotency key (docs/executor.md); ticket:* is refused.
+	Ref string `json:"ref,omitempty"`
 }
 
 // ExecResume is the body of POST /api/v1/executions/{id}/resume.

@@ -156,17 +156,9 @@ func parseExecID(id string) (executor.ID, error) {
 }
 
 func (e flowsExecutor) Start(ctx context.Context, r flows.ExecRequest) (string, error) {
-	id, err := e.s.Start(ctx, executor.Request{Instance: r.Instance, Database: r.Database, SQL: r.SQL, Engine: r.Engine,
-		RequestedBy: r.Requester, Ref: r.Ref})
+	id, err := e.s.StartTicketStep(ctx, executor.TicketKey{Ticket: r.Ticket, Step: r.Step},
+		executor.Request{Instance: r.Instance, Database: r.Database, SQL: r.SQL, Engine: r.Engine, RequestedBy: r.Requester})
 	return strconv.FormatInt(int64(id), 10), err
-}
-
-func (e flowsExecutor) Find(ctx context.Context, ref string) (string, bool, error) {
-	list, err := e.s.List(ctx, executor.Filter{Ref: ref, Limit: 1})
-	if err != nil || len(list) == 0 {
-		return "", false, err
-	}
-	return strconv.FormatInt(int64(list[0].ID), 10), true, nil
 }
 
 func (e flowsExecutor) Wait(ctx context.Context, id string) (flows.ExecResult, error) {

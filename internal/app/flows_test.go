@@ -2,9 +2,13 @@ package app
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +22,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/flows"
 	"github.com/dbfleet/dbfleet/internal/inventory"
 	"github.com/dbfleet/dbfleet/internal/platform/audit"
+	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/jobs"
 	"github.com/dbfleet/dbfleet/internal/platform/secret"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
@@ -97,17 +102,23 @@ func TestFlowsAdapters(t *testing.T) {
 	go func() { defer close(done); exsvc.Run(rctx) }()
 	defer func() { stop(); <-done }()
 	var x flows.Executor = flowsExecutor{exsvc}
-	ref := "ticket:1:step:3"
-	if _, ok, err := x.Find(ctx, ref); err != nil || ok {
-		t.Fatalf("find before start: %v %v", ok, err)
-	}
-	id, err := x.Start(ctx, flows.ExecRequest{Ref: ref, Requester: "dev", Instance: "m1", Database: "shop", Engine: engine.MariaDB,
-		SQL: "CREATE TABLE t (id INT PRIMARY KEY);\nINSERT INTO t VALUES (1), (2)"})
+	req := flows.ExecRequest{Ticket: 1, Step: 3, Requester: "dev", Instance: "m1", Database: "shop", Engine: engine.MariaDB,
+		SQL: "CREATE TABLE t (id INT PRIMARY KEY);\nINSERT INTO t VALUES (1), (2)"}
+	id, err := x.Start(ctx, req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again, ok, err := x.Find(ctx, ref); err != nil || !ok || again != id {
-		t.Fatalf("find after start: %q %v %v, want %q", again, ok, err, id)
+	// The step's key finds its execution again: a resumed step never
+	// starts a second one...
+	if again, err := x.Start(ctx, req); err != nil || again != id {
+		t.Fatalf("start again with the step's key: %q %v, want %q", again, err, id)
+	}
+	// ...and never adopts one asked for something else.
+	other := req
+	other.SQL = "SELECT 1"
+	var kc *executor.KeyConflictError
+	if _, err := x.Start(ctx, other); !errors.As(err, &kc) || !errkind.Is(err, errkind.Conflict) || strconv.FormatInt(int64(kc.Execution), 10) != id {
+		t.Fatalf("start with the step's key and other SQL: %v, want a key conflict naming execution %s", err, id)
 	}
 	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer wcancel()
@@ -220,5 +231,111 @@ func TestFlowsExportThroughQueryConsole(t *testing.T) {
 	_, body, err := wo.svc.Download(ctx, dba, tk.ID, tk.Attachments[0].ID)
 	if err != nil || string(body) != "id,phone\n1,138****5678\n" {
 		t.Fatalf("csv %q, %v", body, err)
+	}
+}
+
+// The code review's problem 1: a dry run of SELECT 1 started through the
+// API path with the ref of a ticket's execute step ("ticket:N:step:2", as
+// `dbfleet exec --ref` would) must not be adopted by that step once the
+// ticket is approved: the ticket runs its own, approved SQL.
+func TestTicketNeverAdoptsAForeignExecution(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts MariaDB")
+	}
+	ctx := audit.WithActor(context.Background(), audit.Actor{User: "test"})
+	m := testenv.StartMariaDB(t)
+	m.Exec(t, "CREATE DATABASE shop")
+	db := sqldbtest.SQLite(t)
+	log := slog.New(slog.DiscardHandler)
+	users := auth.NewService(db, log, auth.Options{BcryptCost: bcrypt.MinCost})
+	var dev, dba auth.Principal
+	for _, u := range []struct {
+		name string
+		role auth.Role
+		p    *auth.Principal
+	}{{"dev", auth.Developer, &dev}, {"dba", auth.DBA, &dba}} {
+		nu, err := users.AddUser(ctx, u.name, u.role, "password-"+u.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		*u.p = auth.Principal{UserID: nu.ID, User: nu.Name, Role: nu.Role}
+	}
+	box, _ := secret.New(make([]byte, secret.KeySize))
+	inv := inventory.NewService(db, box, Engines(), log)
+	if _, err := inv.AddHost(ctx, inventory.Host{Name: "h", Address: "127.0.0.1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inv.AddInstance(ctx, inventory.NewInstance{Name: "m1", Engine: engine.MariaDB, Host: "h", Port: m.Port, User: m.User, Password: m.Password}); err != nil {
+		t.Fatal(err)
+	}
+	exsvc := executor.NewService(db, inv, executor.Config{PollInterval: 50 * time.Millisecond}, log)
+	rev, err := sqlreview.New(sqlreview.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Defaults()
+	cfg.Flows.Dir = t.TempDir()
+	cfg.SecretKeyFile = filepath.Join(t.TempDir(), "secret.key")
+	flow := `<flow name="x" title="X"><form><field name="target" type="database" required="true"/><field name="sql" type="sql" required="true"/></form>
+<workflow><approve id="dba" roles="dba"/><execute id="run"/></workflow></flow>`
+	if err := os.WriteFile(filepath.Join(cfg.Flows.Dir, "x.xml"), []byte(flow), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wo, err := newFlows(ctx, cfg, db, inv, nil, flowsReviewer{r: rev, inv: inv}, flowsExecutor{exsvc}, nil, users, "", log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{}, 2)
+	go func() {
+		defer func() { done <- struct{}{} }()
+		(&jobs.Worker{Queue: wo.queue, Handlers: wo.svc.Handlers(), OnFailure: wo.svc.FailureHandlers(), Poll: 50 * time.Millisecond}).Run(wctx)
+	}()
+	go func() { defer func() { done <- struct{}{} }(); exsvc.Run(wctx) }()
+	defer func() { stop(); <-done; <-done }()
+	waitFor := func(id int64, states ...string) *flows.Ticket {
+		t.Helper()
+		var tk *flows.Ticket
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if tk, err = wo.svc.Get(ctx, dba, id); err != nil {
+				t.Fatal(err)
+			}
+			if slices.Contains(states, tk.State) {
+				return tk
+			}
+		}
+		t.Fatalf("ticket %d is %s (%s), want %v", id, tk.State, tk.Error, states)
+		return nil
+	}
+
+	tk, err := wo.svc.Submit(ctx, dev, flows.SubmitRequest{Flow: "x", Fields: map[string]any{"target": "m1/shop", "sql": "CREATE TABLE approved (id INT PRIMARY KEY)"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(tk.ID, flows.StateWaitingApproval)
+
+	// What the API handler (POST /api/v1/executions) does for a caller
+	// with sql.execute who set ref to the ticket's execute step.
+	ref := fmt.Sprintf("ticket:%d:step:2", tk.ID)
+	dry, startErr := exsvc.Start(audit.WithActor(ctx, audit.Actor{User: "dba"}), executor.Request{Instance: "m1", Database: "shop", SQL: "SELECT 1",
+		Options: executor.Options{DryRun: true}, RequestedBy: "dba", Ref: ref})
+	if startErr == nil {
+		t.Errorf("a dry run was started with the ref %q of a ticket step (execution %d): the work orders' namespace must be refused", ref, dry)
+	}
+
+	if _, err := wo.svc.Approve(audit.WithActor(ctx, audit.Actor{User: "dba"}), dba, tk.ID, flows.Decision{}); err != nil {
+		t.Fatal(err)
+	}
+	tk = waitFor(tk.ID, flows.StateDone, flows.StateFailed)
+	run := tk.Steps[1]
+	if startErr == nil && run.Result["execution"] == strconv.FormatInt(int64(dry), 10) {
+		t.Errorf("the approved ticket adopted the dry run %d of SELECT 1 as its execution", dry)
+	}
+	if tk.State != flows.StateDone {
+		t.Fatalf("ticket %s: %s", tk.State, tk.Error)
+	}
+	var n int
+	if err := m.DB(t, "shop").QueryRow("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'shop' AND TABLE_NAME = 'approved'").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("the ticket ended %s but its approved SQL never ran (table approved: %d, %v)", tk.State, n, err)
 	}
 }

@@ -124,12 +124,11 @@ func (s *Service) Rollback(ctx context.Context, id ID, req RollbackRequest) (ID,
 		}
 		return 0, errkind.New(errkind.Invalid, "%s", msg)
 	}
-	ref := req.Ref
-	if ref == "" {
-		ref = fmt.Sprintf("rollback:%d", id)
+	if err := checkKey(req.Ref); err != nil {
+		return 0, err
 	}
 	return s.start(ctx, Request{Instance: ex.Instance, Database: ex.Database, SQL: rb.SQL, Engine: ex.Engine,
-		Options: req.Options, RequestedBy: req.RequestedBy, Ref: ref}, id)
+		Options: req.Options, RequestedBy: req.RequestedBy, Ref: req.Ref}, id)
 }
 
 func oneLine(s string, n int) string {

@@ -204,8 +204,26 @@ func (s *Service) resolve(o Options) (Options, error) {
 }
 
 // Start validates a request, stores the execution as queued and returns
-// its id; the execution runs in the background (see Run).
+// its id; the execution runs in the background (see Run). With a key
+// (req.Ref) it is idempotent: the key's execution is returned when the
+// request is the same, a *KeyConflictError (errkind.Conflict) when it is
+// not. Keys of the work orders' namespace are refused.
 func (s *Service) Start(ctx context.Context, req Request) (ID, error) {
+	if err := checkKey(req.Ref); err != nil {
+		return 0, err
+	}
+	return s.start(ctx, req, 0)
+}
+
+// StartTicketStep starts, or finds again, the execution of a work-order
+// step: its key is the step's, so a step that resumes after a crash or a
+// retry gets the execution it started, and never one started for
+// something else.
+func (s *Service) StartTicketStep(ctx context.Context, key TicketKey, req Request) (ID, error) {
+	if key.Ticket < 1 || key.Step < 1 {
+		return 0, errkind.New(errkind.Invalid, "ticket key %+v: want a ticket id and a step number from 1", key)
+	}
+	req.Ref = key.String()
 	return s.start(ctx, req, 0)
 }
 
@@ -236,6 +254,15 @@ func (s *Service) start(ctx context.Context, req Request, rollbackOf ID) (ID, er
 	if err != nil {
 		return 0, err
 	}
+	if req.Ref != "" {
+		k, ok, err := s.st.byKey(ctx, req.Ref)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			return k.id, k.sameRequest(req, opts)
+		}
+	}
 	if opts.Rollback == RollbackBinlog && in.Engine != engine.MariaDB {
 		return 0, errkind.New(errkind.Invalid, "rollback binlog needs MariaDB; instance %q runs %s (use rollback image)", req.Instance, in.Engine)
 	}
@@ -254,6 +281,14 @@ func (s *Service) start(ctx context.Context, req Request, rollbackOf ID) (ID, er
 		req.RequestedBy = audit.ActorFrom(ctx).User
 	}
 	id, err := s.st.insert(ctx, req, in.Engine, opts, stmts, rollbackOf)
+	if req.Ref != "" && sqldb.IsUniqueViolation(err) {
+		// Started meanwhile by another caller with the same key.
+		k, ok, kerr := s.st.byKey(ctx, req.Ref)
+		if kerr != nil || !ok {
+			return 0, fmt.Errorf("key %q: %w", req.Ref, err)
+		}
+		return k.id, k.sameRequest(req, opts)
+	}
 	if err != nil {
 		return 0, err
 	}

@@ -27,7 +27,11 @@ type Request struct {
 	Options Options     `json:"options"`
 	// RequestedBy is on whose behalf it runs (that user may view it).
 	RequestedBy string `json:"requested_by,omitempty"`
-	// Ref is a free reference such as "workorder:42".
+	// Ref is an idempotency key, unique among executions: starting again
+	// with the key of an existing execution returns that execution when
+	// the request is identical (instance, database, SQL, dry_run, options)
+	// and a *KeyConflictError otherwise. Empty: no key. The namespace
+	// "ticket:" is reserved for work orders (StartTicketStep).
 	Ref string `json:"ref,omitempty"`
 }
 

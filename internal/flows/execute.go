@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dbfleet/dbfleet/internal/engine"
+	"github.com/dbfleet/dbfleet/internal/executor"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
 	sqlfe "github.com/dbfleet/dbfleet/internal/sql"
@@ -230,6 +231,28 @@ func (s *Service) runReview(ctx context.Context, r *stepRun) (outcome, error) {
 	return done(res)
 }
 
+// registerExecution records, in the step's row, that the step starts its
+// execution: register before acting. It fails as stale when the ticket
+// no longer runs this step (cancelled meanwhile).
+func (s *Service) registerExecution(ctx context.Context, r *stepRun) error {
+	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		t, err := s.lockTicket(ctx, tx, r.t.ID)
+		if err != nil {
+			return err
+		}
+		if t.State != StateRunning || t.Step != r.idx {
+			return errStale
+		}
+		key := executor.TicketKey{Ticket: r.t.ID, Step: r.idx + 1}
+		raw, err := jsonString(map[string]any{"execution_key": key.String()})
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, "UPDATE ticket_steps SET result = ? WHERE ticket_id = ? AND idx = ?", raw, r.t.ID, r.idx)
+		return err
+	})
+}
+
 func (s *Service) storeResult(ctx context.Context, r *stepRun, res map[string]any) error {
 	raw, err := jsonString(res)
 	if err != nil {
@@ -284,23 +307,19 @@ func (s *Service) runExecute(ctx context.Context, r *stepRun) (outcome, error) {
 	})
 }
 
-// execRef names a ticket step's execution.
-func execRef(id int64, idx int) string { return fmt.Sprintf("ticket:%d:step:%d", id, idx+1) }
-
-// runExternal runs the step through the wired executor. The execution's id
-// is recorded before anything else happens, and a resumed step looks its
-// execution up by ref, so a step never starts two executions.
+// runExternal runs the step through the wired executor. The step records
+// that it is about to start its execution (in its own transaction, which
+// also checks the ticket still runs this step) before the executor hears
+// of it; the executor keys the execution by the step, so a resumed step
+// gets its own execution back and never starts a second one.
 func (s *Service) runExternal(ctx context.Context, r *stepRun, tgt TargetVars, script string) (outcome, error) {
-	ref := execRef(r.t.ID, r.idx)
 	id, _ := r.prev["execution"].(string)
 	if id == "" {
-		found, ok, err := s.executor.Find(ctx, ref)
-		if err != nil {
+		if err := s.registerExecution(ctx, r); err != nil {
 			return outcome{}, err
 		}
-		if ok {
-			id = found
-		} else if id, err = s.executor.Start(ctx, ExecRequest{Ref: ref, Requester: r.t.Requester, Instance: tgt.Instance,
+		var err error
+		if id, err = s.executor.Start(ctx, ExecRequest{Ticket: r.t.ID, Step: r.idx + 1, Requester: r.t.Requester, Instance: tgt.Instance,
 			Database: tgt.Database, Engine: engine.Kind(tgt.Engine), SQL: script}); err != nil {
 			return outcome{}, err
 		}

@@ -106,15 +106,17 @@ type Finding struct {
 
 // Executor runs a ticket's SQL durably (the executor capability, wired by
 // app): it records each statement's outcome itself and survives restarts.
-// A ticket step finds its execution again by ref after a restart, so it
-// never starts a second one. Without an Executor, the built-in one runs
-// each statement in a transaction of its own where the engine allows,
-// journaled in the ticket's tables.
+// A step's execution is keyed by the step (ticket id and step number):
+// the key is recorded in the step before Start is called, and Start with
+// the key of an existing execution returns that execution only when it
+// was asked for the same thing (else a conflict), so a resumed step gets
+// back its own execution and never adopts another. Without an Executor,
+// the built-in one runs each statement in a transaction of its own where
+// the engine allows, journaled in the ticket's tables.
 type Executor interface {
-	// Start begins an execution and returns its id.
+	// Start begins the execution of a ticket step, or returns the one
+	// already started under the step's key.
 	Start(ctx context.Context, r ExecRequest) (string, error)
-	// Find returns the execution started with ref, if any.
-	Find(ctx context.Context, ref string) (id string, ok bool, err error)
 	// Wait blocks until the execution ends (or ctx does).
 	Wait(ctx context.Context, id string) (ExecResult, error)
 	// Resume runs a failed or in-doubt execution on; resolve is "" or,
@@ -129,7 +131,9 @@ type Executor interface {
 
 // ExecRequest is one execute step.
 type ExecRequest struct {
-	Ref       string // identifies the ticket step: ticket:ID:step:N
+	// Ticket and Step (1-based) key the execution.
+	Ticket    int64
+	Step      int
 	Requester string
 	Instance  string
 	Database  string
