@@ -199,11 +199,11 @@ func (e flowsExecutor) Rollback(ctx context.Context, id string) (flows.ExecRollb
 	if err != nil {
 		return flows.ExecRollback{}, err
 	}
-	ex, err := e.s.Get(ctx, n)
+	rb, err := e.s.StepRollbackScript(ctx, n)
 	if err != nil {
 		return flows.ExecRollback{}, err
 	}
-	rb, err := e.s.RollbackScript(ctx, n)
+	ex, err := e.s.Wait(ctx, n) // ended: it has a rollback script
 	if err != nil {
 		return flows.ExecRollback{}, err
 	}

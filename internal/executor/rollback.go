@@ -9,14 +9,11 @@ import (
 	"github.com/dbfleet/dbfleet/internal/sql"
 )
 
-// RollbackScript builds the SQL that undoes an execution's committed
+// rollbackScript builds the SQL that undoes an execution's committed
 // changes, newest first: DML from the before-images of its committed
 // units, DDL from the reverse statements recorded when it ran.
-func (s *Service) RollbackScript(ctx context.Context, id ID) (RollbackScript, error) {
-	ex, err := s.st.get(ctx, id)
-	if err != nil {
-		return RollbackScript{}, err
-	}
+func (s *Service) rollbackScript(ctx context.Context, ex Execution) (RollbackScript, error) {
+	id := ex.ID
 	out := RollbackScript{Execution: id, Complete: true}
 	if ex.DryRun {
 		out.Notes = append(out.Notes, "a dry run changed nothing")
@@ -113,7 +110,7 @@ func (s *Service) Rollback(ctx context.Context, id ID, req RollbackRequest) (ID,
 	case StateQueued, StateRunning:
 		return 0, errkind.New(errkind.Conflict, "execution %d is still %s: cancel it or wait for it to end first", id, ex.State)
 	}
-	rb, err := s.RollbackScript(ctx, id)
+	rb, err := s.rollbackScript(ctx, ex)
 	if err != nil {
 		return 0, err
 	}

@@ -298,16 +298,22 @@ func (s *Service) start(ctx context.Context, req Request, rollbackOf ID) (ID, er
 	return id, nil
 }
 
-// Get returns an execution with its script and statements.
-func (s *Service) Get(ctx context.Context, id ID) (Execution, error) {
+// full returns an execution with its script and statements, whoever asks
+// (the service's own use; edges go through Get).
+func (s *Service) full(ctx context.Context, id ID) (Execution, error) {
 	ex, err := s.st.get(ctx, id)
 	if err != nil {
 		return ex, err
 	}
-	if ex.SQL, err = s.st.script(ctx, id); err != nil {
+	return s.withStatements(ctx, ex)
+}
+
+func (s *Service) withStatements(ctx context.Context, ex Execution) (Execution, error) {
+	var err error
+	if ex.SQL, err = s.st.script(ctx, ex.ID); err != nil {
 		return ex, err
 	}
-	rows, err := s.st.statements(ctx, id)
+	rows, err := s.st.statements(ctx, ex.ID)
 	if err != nil {
 		return ex, err
 	}
@@ -317,9 +323,6 @@ func (s *Service) Get(ctx context.Context, id ID) (Execution, error) {
 	}
 	return ex, nil
 }
-
-// List returns executions, newest first, without statements.
-func (s *Service) List(ctx context.Context, f Filter) ([]Execution, error) { return s.st.list(ctx, f) }
 
 // Wait polls until the execution reaches a terminal state (or ctx ends).
 func (s *Service) Wait(ctx context.Context, id ID) (Execution, error) {
@@ -331,7 +334,7 @@ func (s *Service) Wait(ctx context.Context, id ID) (Execution, error) {
 			return ex, err
 		}
 		if Terminal(ex.State) {
-			return s.Get(ctx, id)
+			return s.full(ctx, id)
 		}
 		select {
 		case <-ctx.Done():
