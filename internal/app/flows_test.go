@@ -33,12 +33,12 @@ import (
 	"github.com/dbfleet/dbfleet/migrations"
 )
 
-// The adapters that connect work orders to the SQL review engine and the
-// executor, against a real MariaDB: a review reports findings with their
-// position; an execution started for a ticket step is found again by its
-// ref (so a resumed step never starts a second one) and reports its
-// statements.
-func TestFlowsAdapters(t *testing.T) {
+// The services app wires into work orders serve the interfaces flows
+// defines, against a real MariaDB: a live review reports findings with
+// their position and explanations; an execution started for a ticket step
+// is found again by its key (so a resumed step never starts a second one),
+// never adopted for other SQL, and reports its statements and rollback.
+func TestFlowsWiring(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts MariaDB")
 	}
@@ -67,8 +67,13 @@ func TestFlowsAdapters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r flows.Reviewer = flowsReviewer{r: rev, inv: inv}
-	rep, err := r.Review(ctx, flows.ReviewRequest{Engine: engine.MariaDB, SQL: "SELECT 1;\nSELEC 2", Instance: "m1", Database: "shop", Env: "test"})
+	var r flows.Reviewer = rev
+	conn, err := inv.Connect(ctx, "m1", "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	rep, err := r.Review(ctx, sqlreview.Request{Engine: "mariadb", SQL: "SELECT 1;\nSELEC 2", Conn: conn, Database: "shop", Env: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,17 +83,17 @@ func TestFlowsAdapters(t *testing.T) {
 			found = true
 		}
 	}
-	if rep.Statements != 2 || !found {
+	if rep.Summary.Statements != 2 || !found || !rep.Live {
 		t.Fatalf("review: %+v", rep)
 	}
 	// A rule finding carries the rule's explanation to the ticket.
-	rep, err = r.Review(ctx, flows.ReviewRequest{Engine: engine.MariaDB, SQL: "DELETE FROM orders", Env: "test"})
+	rep, err = r.Review(ctx, sqlreview.Request{Engine: "mariadb", SQL: "DELETE FROM orders", Env: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	explained := false
 	for _, f := range rep.Findings {
-		if f.Rule != "syntax" && f.Explanation != "" {
+		if f.Rule != "syntax" && rep.Explanations[f.Rule] != "" {
 			explained = true
 		}
 	}
@@ -101,24 +106,25 @@ func TestFlowsAdapters(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); exsvc.Run(rctx) }()
 	defer func() { stop(); <-done }()
-	var x flows.Executor = flowsExecutor{exsvc}
-	req := flows.ExecRequest{Ticket: 1, Step: 3, Requester: "dev", Instance: "m1", Database: "shop", Engine: engine.MariaDB,
+	var x flows.Executor = exsvc
+	key := executor.TicketKey{Ticket: 1, Step: 3}
+	req := executor.Request{RequestedBy: "dev", Instance: "m1", Database: "shop", Engine: engine.MariaDB,
 		SQL: "CREATE TABLE t (id INT PRIMARY KEY);\nINSERT INTO t VALUES (1), (2)"}
-	id, err := x.Start(ctx, req)
+	id, err := x.StartTicketStep(ctx, key, req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The step's key finds its execution again: a resumed step never
 	// starts a second one...
-	if again, err := x.Start(ctx, req); err != nil || again != id {
-		t.Fatalf("start again with the step's key: %q %v, want %q", again, err, id)
+	if again, err := x.StartTicketStep(ctx, key, req); err != nil || again != id {
+		t.Fatalf("start again with the step's key: %d %v, want %d", again, err, id)
 	}
 	// ...and never adopts one asked for something else.
 	other := req
 	other.SQL = "SELECT 1"
 	var kc *executor.KeyConflictError
-	if _, err := x.Start(ctx, other); !errors.As(err, &kc) || !errkind.Is(err, errkind.Conflict) || strconv.FormatInt(int64(kc.Execution), 10) != id {
-		t.Fatalf("start with the step's key and other SQL: %v, want a key conflict naming execution %s", err, id)
+	if _, err := x.StartTicketStep(ctx, key, other); !errors.As(err, &kc) || !errkind.Is(err, errkind.Conflict) || kc.Execution != id {
+		t.Fatalf("start with the step's key and other SQL: %v, want a key conflict naming execution %d", err, id)
 	}
 	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer wcancel()
@@ -127,16 +133,16 @@ func TestFlowsAdapters(t *testing.T) {
 		t.Fatalf("wait: %+v %v", res, err)
 	}
 	// The rollback undoes both, newest first: the rows, then the table.
-	rb, err := x.Rollback(ctx, id)
+	rb, err := x.StepRollbackScript(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	del, drop := strings.Index(rb.SQL, "DELETE FROM"), strings.Index(rb.SQL, "DROP TABLE")
-	if rb.Instance != "m1" || rb.Database != "shop" || !rb.Complete || del < 0 || drop < del {
+	if res.Instance != "m1" || res.Database != "shop" || !rb.Complete || del < 0 || drop < del {
 		t.Fatalf("rollback: %+v", rb)
 	}
-	if _, err := x.Rollback(ctx, "nope"); err == nil {
-		t.Fatal("rollback of a bad execution id: no error")
+	if _, err := x.StepRollbackScript(ctx, 9999); err == nil {
+		t.Fatal("rollback of a missing execution: no error")
 	}
 }
 
@@ -187,7 +193,11 @@ func TestFlowsExportThroughQueryConsole(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(cfg.Flows.Dir, "x.xml"), []byte(flow), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	wo, err := newFlows(ctx, cfg, db, inv, nil, nil, nil, q, users, "", log)
+	rev, err := sqlreview.New(sqlreview.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wo, err := newFlows(ctx, cfg, db, inv, nil, rev, executor.NewService(db, inv, executor.Config{}, log), q, users, "", log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +291,11 @@ func TestTicketNeverAdoptsAForeignExecution(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(cfg.Flows.Dir, "x.xml"), []byte(flow), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	wo, err := newFlows(ctx, cfg, db, inv, nil, flowsReviewer{r: rev, inv: inv}, flowsExecutor{exsvc}, nil, users, "", log)
+	q, err := newQuery(config.Defaults().Query, db, box, inv, Engines(), users, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wo, err := newFlows(ctx, cfg, db, inv, nil, rev, exsvc, q, users, "", log)
 	if err != nil {
 		t.Fatal(err)
 	}

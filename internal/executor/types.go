@@ -3,6 +3,7 @@ package executor
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/dbfleet/dbfleet/internal/engine"
@@ -11,6 +12,9 @@ import (
 
 // ID identifies an execution.
 type ID int64
+
+// String is the id in decimal (as work orders record it).
+func (id ID) String() string { return strconv.FormatInt(int64(id), 10) }
 
 // Request asks for a script to be run.
 type Request struct {

@@ -44,11 +44,6 @@ func (fl *Flow) exportCfgOf(field string) *exportCfg {
 	return nil
 }
 
-// errNoExporter: without the query console, nothing exports.
-func errNoExporter() error {
-	return errkind.New(errkind.Unavailable, "exports run through the query console, and this server has not wired it to work orders; the export did not run")
-}
-
 // exportPrincipal is whose rights an export of the ticket runs with: its
 // requester, or for a scheduled run (no requester) the user its schedule
 // names in run-as; as their account stands now: refused when it is gone
@@ -98,13 +93,9 @@ func consoleError(p auth.Principal, err error) error {
 }
 
 // exportFinding is the console's refusal of an export's SQL as a review
-// finding (nil when its checks that need no connection pass, or when no
-// console is wired: the export block then refuses on its own). A syntax
+// finding (nil when its checks that need no connection pass). A syntax
 // error is left to the review, which reports it with its position.
 func (s *Service) exportFinding(ctx context.Context, r *stepRun, c *exportCfg, script string) (*Finding, error) {
-	if s.exporter == nil || s.users == nil {
-		return nil, nil
-	}
 	tgt, err := s.stepTarget(ctx, r, c.target)
 	if err != nil {
 		return nil, err
@@ -140,9 +131,6 @@ func (s *Service) exportFinding(ctx context.Context, r *stepRun, c *exportCfg, s
 // attachment: it changes nothing on the target.
 func (s *Service) runExport(ctx context.Context, r *stepRun) (outcome, error) {
 	c := r.step.cfg.(*exportCfg)
-	if s.exporter == nil || s.users == nil {
-		return outcome{}, errNoExporter()
-	}
 	tgt, err := s.stepTarget(ctx, r, c.target)
 	if err != nil {
 		return outcome{}, err

@@ -16,12 +16,14 @@ import (
 
 	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/engine"
+	"github.com/dbfleet/dbfleet/internal/executor"
 	"github.com/dbfleet/dbfleet/internal/inventory"
 	"github.com/dbfleet/dbfleet/internal/platform/audit"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/jobs"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
 	"github.com/dbfleet/dbfleet/internal/query"
+	"github.com/dbfleet/dbfleet/internal/sqlreview"
 )
 
 // Ticket states.
@@ -58,22 +60,11 @@ const (
 	jobTask    = "flows.task"    // start a scheduled task
 )
 
-// Reviewer reviews SQL (the sqlreview capability, wired by app). Without
-// one, the review block only checks that the SQL parses.
+// Reviewer reviews SQL (*sqlreview.Reviewer, wired by app). The review
+// block asks it with the ticket's target connected, for its live-schema
+// checks.
 type Reviewer interface {
-	Review(ctx context.Context, r ReviewRequest) (*ReviewReport, error)
-}
-
-// ReviewRequest is what a review step asks for.
-type ReviewRequest struct {
-	Engine   engine.Kind
-	SQL      string
-	Instance string // "" for an offline review
-	Database string
-	Env      string
-	Cluster  string
-	// Kind is ddl, dml or "" as the review step says.
-	Kind string
+	Review(ctx context.Context, r sqlreview.Request) (*sqlreview.Report, error)
 }
 
 // ReviewReport is a review's outcome.
@@ -104,58 +95,35 @@ type Finding struct {
 	Explanation string `json:"explanation,omitempty"`
 }
 
-// Executor runs a ticket's SQL durably (the executor capability, wired by
-// app): it records each statement's outcome itself and survives restarts.
-// A step's execution is keyed by the step (ticket id and step number):
-// the key is recorded in the step before Start is called, and Start with
-// the key of an existing execution returns that execution only when it
-// was asked for the same thing (else a conflict), so a resumed step gets
-// back its own execution and never adopts another. Without an Executor,
-// the built-in one runs each statement in a transaction of its own where
-// the engine allows, journaled in the ticket's tables.
+// Executor runs a ticket's SQL durably (*executor.Service, wired by app):
+// it records each statement's outcome itself and survives restarts. A
+// step's execution is keyed by the step (executor.TicketKey): the step
+// records that it starts its execution before StartTicketStep is called,
+// and the executor returns an existing execution under that key only when
+// it was asked for the same thing (else a conflict), so a resumed step
+// gets back its own execution and never adopts another.
 type Executor interface {
-	// Start begins the execution of a ticket step, or returns the one
-	// already started under the step's key.
-	Start(ctx context.Context, r ExecRequest) (string, error)
+	// StartTicketStep begins the execution of a ticket step, or returns
+	// the one already started under the step's key.
+	StartTicketStep(ctx context.Context, key executor.TicketKey, req executor.Request) (executor.ID, error)
 	// Wait blocks until the execution ends (or ctx does).
-	Wait(ctx context.Context, id string) (ExecResult, error)
-	// Resume runs a failed or in-doubt execution on; resolve is "" or,
-	// for a statement in doubt, "done" (it committed) or "rerun".
-	Resume(ctx context.Context, id, resolve string) error
+	Wait(ctx context.Context, id executor.ID) (executor.Execution, error)
+	// Resume runs a failed, cancelled or in-doubt execution on; for a
+	// statement in doubt, decision says whether it committed.
+	Resume(ctx context.Context, id executor.ID, decision executor.InDoubt) error
 	// Cancel stops it at the next statement boundary.
-	Cancel(ctx context.Context, id string) error
-	// Rollback returns the SQL that undoes the execution's committed
-	// changes.
-	Rollback(ctx context.Context, id string) (ExecRollback, error)
-}
-
-// ExecRequest is one execute step.
-type ExecRequest struct {
-	// Ticket and Step (1-based) key the execution.
-	Ticket    int64
-	Step      int
-	Requester string
-	Instance  string
-	Database  string
-	Engine    engine.Kind
-	SQL       string
-}
-
-// ExecResult is how an execution ended.
-type ExecResult struct {
-	// State is done, failed, cancelled or in_doubt.
-	State      string
-	Error      string
-	Rows       int64
-	Statements []StatementState
+	Cancel(ctx context.Context, id executor.ID) error
+	// StepRollbackScript is the SQL that undoes a step's execution's
+	// committed changes (the ticket decides who may see it).
+	StepRollbackScript(ctx context.Context, id executor.ID) (executor.RollbackScript, error)
 }
 
 // Exporter runs a work order's export through the query console
 // (*query.Service, wired by app): with the principal's grants, masks,
 // checks and allow-lists, the console's read-only session and account,
 // and its statement timeout; refused and run exports are audited there
-// with the ticket. Without one the export block refuses to run: there is
-// no other way to read data for a ticket.
+// with the ticket. It is required: there is no other way to read data
+// for a ticket.
 type Exporter interface {
 	// Export runs the query and writes it to w as CSV.
 	Export(ctx context.Context, p auth.Principal, req query.ExportRequest, w io.Writer) (*query.ExportResult, error)
@@ -212,15 +180,38 @@ type Service struct {
 	now       func() time.Time
 }
 
-// NewService returns a Service.
-func NewService(o Options) *Service {
+// NewService returns a Service. Every block calls one interface and none
+// has a built-in fallback: a Service without its Reviewer, Executor,
+// Exporter or Users is refused.
+func NewService(o Options) (*Service, error) {
+	var missing []string
+	for _, c := range []struct {
+		name string
+		nil  bool
+	}{
+		{"a database (DB)", o.DB == nil},
+		{"a flow catalog (Catalog)", o.Catalog == nil},
+		{"a job queue (Queue)", o.Queue == nil},
+		{"the inventory (Inventory)", o.Inventory == nil},
+		{"the SQL review engine (Reviewer: review blocks)", o.Reviewer == nil},
+		{"the executor (Executor: execute blocks)", o.Executor == nil},
+		{"the query console (Exporter: export blocks)", o.Exporter == nil},
+		{"the accounts (Users: export blocks)", o.Users == nil},
+	} {
+		if c.nil {
+			missing = append(missing, c.name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("work orders need %s", strings.Join(missing, ", "))
+	}
 	log := o.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{db: o.DB, log: log, catalog: o.Catalog, queue: o.Queue, inv: o.Inventory,
 		reviewer: o.Reviewer, executor: o.Executor, exporter: o.Exporter, users: o.Users, notifier: o.Notifier, key: o.Key,
-		publicURL: strings.TrimRight(o.PublicURL, "/"), now: time.Now}
+		publicURL: strings.TrimRight(o.PublicURL, "/"), now: time.Now}, nil
 }
 
 // Catalog is the service's flow catalog.
@@ -828,7 +819,7 @@ func (s *Service) Get(ctx context.Context, p auth.Principal, id int64) (*Ticket,
 	}
 	out.CanCancel = !Terminal(t.State) && (p.User == t.Requester || p.Can(auth.TicketManage))
 	out.CanRetry = t.State == StateFailed && p.Can(auth.TicketManage)
-	if view && s.executor != nil {
+	if view {
 		for _, st := range out.Steps {
 			if ex, _ := st.Result["execution"].(string); ex != "" && st.Block == "execute" && (st.State == StepDone || st.State == StepFailed) {
 				out.CanRollback = true
@@ -861,6 +852,13 @@ func (s *Service) steps(ctx context.Context, t *ticketRow, fl *Flow, view bool) 
 		if sm, ok := res["summary"].(string); ok {
 			st.Summary = sm
 		}
+		if st.Block == "execute" {
+			// The statements show apart from the rest of the result.
+			if view {
+				st.Statements = stepStatements(res)
+			}
+			delete(res, statementsKey)
+		}
 		if view {
 			st.Result = res
 		} else if st.Block != "approve" && st.Block != "wait" && st.Block != "notify" {
@@ -874,14 +872,6 @@ func (s *Service) steps(ctx context.Context, t *ticketRow, fl *Flow, view bool) 
 	rows.Close()
 	if !view {
 		return out, nil
-	}
-	for i := range out {
-		if out[i].Block != "execute" {
-			continue
-		}
-		if out[i].Statements, err = s.statements(ctx, s.db, t.ID, out[i].Index); err != nil {
-			return nil, err
-		}
 	}
 	return out, nil
 }
