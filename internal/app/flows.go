@@ -34,7 +34,10 @@ type workOrders struct {
 // engine, the executor, the query console for exports, the accounts):
 // none may be nil.
 func newFlows(ctx context.Context, cfg config.Config, db *sqldb.DB, inv *inventory.Service, notifier *notify.Sender,
-	reviewer flows.Reviewer, exec flows.Executor, exporter flows.Exporter, users flows.Users, publicURL string, log *slog.Logger) (*workOrders, error) {
+	reviewer flows.Reviewer, exec interface {
+		flows.Executor
+		flows.Provisioner
+	}, exporter flows.Exporter, users flows.Users, publicURL string, log *slog.Logger) (*workOrders, error) {
 	fc := cfg.Flows
 	if fc.Examples {
 		n, err := flows.InstallExamples(fc.Dir, examples.Examples)
@@ -68,7 +71,7 @@ func newFlows(ctx context.Context, cfg config.Config, db *sqldb.DB, inv *invento
 		n = notifier
 	}
 	svc, err := flows.NewService(flows.Options{DB: db, Log: log, Catalog: cat, Queue: queue, Inventory: inv, Key: key,
-		PublicURL: publicURL, Reviewer: reviewer, Executor: exec, Exporter: exporter, Users: users, Notifier: n})
+		PublicURL: publicURL, Reviewer: reviewer, Executor: exec, Provisioner: exec, Exporter: exporter, Users: users, Notifier: n})
 	if err != nil {
 		return nil, err
 	}

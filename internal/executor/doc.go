@@ -24,6 +24,10 @@
 // namespace ticket: (StartTicketStep), so a step can never adopt an
 // execution someone else started.
 //
+// Creating a database or an account (CreateDatabase, CreateAccount) is
+// an execution too, recorded and audited the same way: the one place DDL
+// reaches a managed server.
+//
 // It owns the tables exec_executions, exec_statements and exec_units
-// (migrations 00008, 00017).
+// (migrations 00008, 00017, 00019).
 package executor

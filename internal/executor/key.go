@@ -56,6 +56,9 @@ func checkKey(ref string) error {
 // keyed is an execution found by its key, as it was requested.
 type keyed struct {
 	id       ID
+	kind     string
+	state    string
+	spec     string // what a provisioning was asked for (JSON)
 	instance string
 	database string
 	script   string
@@ -66,8 +69,8 @@ type keyed struct {
 func (st *store) byKey(ctx context.Context, key string) (keyed, bool, error) {
 	var k keyed
 	var opts string
-	err := st.db.QueryRowContext(ctx, "SELECT id, instance, database_name, script, dry_run, options FROM exec_executions WHERE ref = ?", key).
-		Scan(&k.id, &k.instance, &k.database, &k.script, &k.dryRun, &opts)
+	err := st.db.QueryRowContext(ctx, "SELECT id, kind, state, spec, instance, database_name, script, dry_run, options FROM exec_executions WHERE ref = ?", key).
+		Scan(&k.id, &k.kind, &k.state, &k.spec, &k.instance, &k.database, &k.script, &k.dryRun, &opts)
 	if errors.Is(err, sql.ErrNoRows) {
 		return k, false, nil
 	}
@@ -84,6 +87,9 @@ func (st *store) byKey(ctx context.Context, key string) (keyed, bool, error) {
 // (its options resolved): nil when identical, else a conflict.
 func (k keyed) sameRequest(req Request, opts Options) error {
 	var differs []string
+	if k.kind != KindScript {
+		differs = append(differs, "kind ("+k.kind+")")
+	}
 	if k.instance != req.Instance {
 		differs = append(differs, "instance")
 	}

@@ -19,6 +19,11 @@ func (s *Service) rollbackScript(ctx context.Context, ex Execution) (RollbackScr
 		out.Notes = append(out.Notes, "a dry run changed nothing")
 		return out, nil
 	}
+	if ex.Kind != KindScript {
+		out.Complete = false
+		out.Notes = append(out.Notes, fmt.Sprintf("a provisioning (%s) has no rollback SQL: drop what it created by hand if need be", ex.Kind))
+		return out, nil
+	}
 	d, err := sql.ParseDialect(string(ex.Engine))
 	if err != nil {
 		return out, err

@@ -382,6 +382,9 @@ func (s *Service) Resume(ctx context.Context, id ID, decision InDoubt) error {
 	if ex.DryRun {
 		return errkind.New(errkind.Invalid, "execution %d is a dry run: start a new one", id)
 	}
+	if ex.Kind != KindScript {
+		return errkind.New(errkind.Invalid, "execution %d is a provisioning (%s): the work order that asked for it runs it again", id, ex.Kind)
+	}
 	err = s.st.db.InTx(ctx, func(tx *sqldb.Tx) error {
 		for _, st := range stmts {
 			switch st.State {

@@ -152,7 +152,10 @@ func Terminal(s string) bool {
 
 // Execution is one run of a script.
 type Execution struct {
-	ID          ID          `json:"id"`
+	ID ID `json:"id"`
+	// Kind is script, or create_database / create_account for a
+	// provisioning (CreateDatabase, CreateAccount).
+	Kind        string      `json:"kind"`
 	Instance    string      `json:"instance"`
 	Database    string      `json:"database,omitempty"`
 	Engine      engine.Kind `json:"engine"`

@@ -310,7 +310,7 @@ func TestExportPrincipal(t *testing.T) {
 // missing; there is no other way to read data for a ticket or run its SQL.
 func TestServiceNeedsEveryBlock(t *testing.T) {
 	f := newFixture(t, sqliteStore(t), nil)
-	full := Options{DB: f.db, Catalog: f.cat, Queue: f.queue, Inventory: f.inv, Reviewer: f.svc.reviewer, Executor: f.exec, Exporter: f.query, Users: f.auth}
+	full := Options{DB: f.db, Catalog: f.cat, Queue: f.queue, Inventory: f.inv, Reviewer: f.svc.reviewer, Executor: f.exec, Provisioner: f.exec, Exporter: f.query, Users: f.auth}
 	if _, err := NewService(full); err != nil {
 		t.Fatalf("every service wired: %v", err)
 	}
@@ -322,6 +322,7 @@ func TestServiceNeedsEveryBlock(t *testing.T) {
 		{func(o *Options) { o.Users = nil }, "the accounts (Users: export blocks)"},
 		{func(o *Options) { o.Executor = nil }, "the executor (Executor: execute blocks)"},
 		{func(o *Options) { o.Reviewer = nil }, "the SQL review engine (Reviewer: review blocks)"},
+		{func(o *Options) { o.Provisioner = nil }, "the executor (Provisioner: create-database and create-account blocks)"},
 	} {
 		o := full
 		tc.drop(&o)

@@ -118,6 +118,14 @@ type Executor interface {
 	StepRollbackScript(ctx context.Context, id executor.ID) (executor.RollbackScript, error)
 }
 
+// Provisioner creates databases and accounts (*executor.Service, wired by
+// app), each as a recorded, audited execution keyed by the step: a resumed
+// step completes its own execution.
+type Provisioner interface {
+	CreateDatabase(ctx context.Context, key executor.TicketKey, req executor.CreateDatabase) (executor.Execution, error)
+	CreateAccount(ctx context.Context, key executor.TicketKey, req executor.CreateAccount) (executor.Execution, error)
+}
+
 // Exporter runs a work order's export through the query console
 // (*query.Service, wired by app): with the principal's grants, masks,
 // checks and allow-lists, the console's read-only session and account,
@@ -154,9 +162,10 @@ type Options struct {
 	// and derives generated account passwords.
 	Key []byte
 	// PublicURL is how people reach the server, for links in messages.
-	PublicURL string
-	Reviewer  Reviewer
-	Executor  Executor
+	PublicURL   string
+	Reviewer    Reviewer
+	Executor    Executor
+	Provisioner Provisioner
 	// Exporter and Users run the export block (both are needed).
 	Exporter Exporter
 	Users    Users
@@ -165,24 +174,25 @@ type Options struct {
 
 // Service runs tickets.
 type Service struct {
-	db        *sqldb.DB
-	log       *slog.Logger
-	catalog   *Catalog
-	queue     *jobs.Queue
-	inv       *inventory.Service
-	reviewer  Reviewer
-	executor  Executor
-	exporter  Exporter
-	users     Users
-	notifier  Notifier
-	key       []byte
-	publicURL string
-	now       func() time.Time
+	db          *sqldb.DB
+	log         *slog.Logger
+	catalog     *Catalog
+	queue       *jobs.Queue
+	inv         *inventory.Service
+	reviewer    Reviewer
+	executor    Executor
+	provisioner Provisioner
+	exporter    Exporter
+	users       Users
+	notifier    Notifier
+	key         []byte
+	publicURL   string
+	now         func() time.Time
 }
 
 // NewService returns a Service. Every block calls one interface and none
 // has a built-in fallback: a Service without its Reviewer, Executor,
-// Exporter or Users is refused.
+// Provisioner, Exporter or Users is refused.
 func NewService(o Options) (*Service, error) {
 	var missing []string
 	for _, c := range []struct {
@@ -195,6 +205,7 @@ func NewService(o Options) (*Service, error) {
 		{"the inventory (Inventory)", o.Inventory == nil},
 		{"the SQL review engine (Reviewer: review blocks)", o.Reviewer == nil},
 		{"the executor (Executor: execute blocks)", o.Executor == nil},
+		{"the executor (Provisioner: create-database and create-account blocks)", o.Provisioner == nil},
 		{"the query console (Exporter: export blocks)", o.Exporter == nil},
 		{"the accounts (Users: export blocks)", o.Users == nil},
 	} {
@@ -210,7 +221,7 @@ func NewService(o Options) (*Service, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{db: o.DB, log: log, catalog: o.Catalog, queue: o.Queue, inv: o.Inventory,
-		reviewer: o.Reviewer, executor: o.Executor, exporter: o.Exporter, users: o.Users, notifier: o.Notifier, key: o.Key,
+		reviewer: o.Reviewer, executor: o.Executor, provisioner: o.Provisioner, exporter: o.Exporter, users: o.Users, notifier: o.Notifier, key: o.Key,
 		publicURL: strings.TrimRight(o.PublicURL, "/"), now: time.Now}, nil
 }
 

@@ -492,8 +492,30 @@ func TestCreateDatabaseAndAccount(t *testing.T) {
 			f.db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM ticket_events WHERE message LIKE ?`, "%"+cred.Password+"%").Scan(&m)
 			var a int
 			f.db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM audit_log WHERE detail LIKE ?`, "%"+cred.Password+"%").Scan(&a)
-			if n+m+a != 0 {
-				t.Fatalf("the password is stored (%d, %d, %d)", n, m, a)
+			var x int
+			f.db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM exec_executions e JOIN exec_statements s ON s.execution_id = e.id
+				WHERE e.script LIKE ? OR e.spec LIKE ? OR s.sql_text LIKE ? OR s.error LIKE ?`, "%"+cred.Password+"%", "%"+cred.Password+"%", "%"+cred.Password+"%", "%"+cred.Password+"%").Scan(&x)
+			if n+m+a+x != 0 {
+				t.Fatalf("the password is stored (%d, %d, %d, %d)", n, m, a, x)
+			}
+			// Both were recorded and audited as executions of the executor,
+			// the password masked.
+			for step, kind := range map[int]string{1: executor.KindCreateDatabase, 2: executor.KindCreateAccount} {
+				id, ok := f.execution(tk.ID, step)
+				if !ok {
+					t.Fatalf("step %d recorded no execution", step+1)
+				}
+				_, dba := f.as("dba")
+				ex, err := f.exec.Get(context.Background(), dba, id)
+				if err != nil || ex.Kind != kind || ex.State != executor.StateDone || ex.Ref != fmt.Sprintf("ticket:%d:step:%d", tk.ID, step+1) || len(ex.Statements) == 0 {
+					t.Fatalf("step %d execution: %+v %v", step+1, ex, err)
+				}
+				if kind == executor.KindCreateAccount && !strings.Contains(ex.Statements[0].SQL, "'********'") {
+					t.Fatalf("account statement as recorded: %q", ex.Statements[0].SQL)
+				}
+			}
+			if entries, err := audit.NewLog(f.db).List(context.Background(), audit.Filter{Action: "exec.provision", Limit: 100}); err != nil || len(entries) < 2 {
+				t.Fatalf("audit of the provisioning: %d entries, %v", len(entries), err)
 			}
 			// The account logs in and has exactly SELECT and INSERT.
 			admin := shared.maria.DB(t, "")
