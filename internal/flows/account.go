@@ -3,11 +3,8 @@ package flows
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"math/big"
 	"strings"
@@ -135,31 +132,6 @@ func (s *Service) runCreateAccount(ctx context.Context, r *stepRun) (outcome, er
 	})
 }
 
-// accountSalt returns the step's salt, creating it on first use.
-func (s *Service) accountSalt(ctx context.Context, id int64, idx int, user string) (string, error) {
-	var salt string
-	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		var revealed sql.NullInt64
-		err := tx.QueryRowContext(ctx, "SELECT salt, revealed_at FROM ticket_secrets WHERE ticket_id = ? AND step_idx = ?", id, idx).Scan(&salt, &revealed)
-		if err == nil {
-			if revealed.Valid || salt == "" {
-				return errkind.New(errkind.Conflict, "the password of this account was already shown; it cannot be set again by this ticket")
-			}
-			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		b := make([]byte, 16)
-		rand.Read(b)
-		salt = hex.EncodeToString(b)
-		_, err = tx.ExecContext(ctx, "INSERT INTO ticket_secrets (ticket_id, step_idx, account, salt, created_at) VALUES (?, ?, ?, ?, ?)",
-			id, idx, user, salt, sqldb.Now())
-		return err
-	})
-	return salt, err
-}
-
 // Credential is a generated account password, shown once.
 type Credential struct {
 	Ticket   int64  `json:"ticket"`
@@ -181,30 +153,24 @@ func (s *Service) RevealPassword(ctx context.Context, p auth.Principal, id int64
 		if p.User != t.Requester {
 			return errkind.New(errkind.Forbidden, "only the requester of ticket %d (%s) may see the password it generated", id, orSchedule(t.Requester))
 		}
-		var account, salt, by string
-		var revealed sql.NullInt64
-		err = tx.QueryRowContext(ctx, "SELECT account, salt, revealed_at, revealed_by FROM ticket_secrets WHERE ticket_id = ? AND step_idx = ?", id, idx).
-			Scan(&account, &salt, &revealed, &by)
-		if errors.Is(err, sql.ErrNoRows) {
-			return errkind.New(errkind.NotFound, "step %d of ticket %d generated no password", idx+1, id)
-		}
+		sec, err := secretOf(ctx, tx, id, idx)
 		if err != nil {
 			return err
 		}
-		if revealed.Valid {
-			return errkind.New(errkind.Conflict, "the password of %s was already shown to %s at %s; dbfleet does not keep it", account, by, sqldb.Time(revealed.Int64).Format("2006-01-02 15:04:05 UTC"))
+		if !sec.RevealedAt.IsZero() {
+			return errkind.New(errkind.Conflict, "the password of %s was already shown to %s at %s; dbfleet does not keep it", sec.Account, sec.RevealedBy, sec.RevealedAt.Format("2006-01-02 15:04:05 UTC"))
 		}
-		var state string
-		if err := tx.QueryRowContext(ctx, "SELECT state FROM ticket_steps WHERE ticket_id = ? AND idx = ?", id, idx).Scan(&state); err != nil {
+		step, err := s.loadStep(ctx, tx, id, idx)
+		if err != nil {
 			return err
 		}
-		if state != StepDone {
-			return errkind.New(errkind.Conflict, "the account of step %d is not created yet (step %s)", idx+1, state)
+		if step.state != StepDone {
+			return errkind.New(errkind.Conflict, "the account of step %d is not created yet (step %s)", idx+1, step.state)
 		}
-		pw := s.accountPassword(id, idx, salt)
+		account := sec.Account
+		pw := s.accountPassword(id, idx, sec.salt)
 		sum := sha256.Sum256([]byte(pw))
-		if _, err := tx.ExecContext(ctx, "UPDATE ticket_secrets SET salt = '', hash = ?, revealed_at = ?, revealed_by = ? WHERE ticket_id = ? AND step_idx = ?",
-			hex.EncodeToString(sum[:]), sqldb.Now(), p.User, id, idx); err != nil {
+		if err := markRevealed(ctx, tx, id, idx, hex.EncodeToString(sum[:]), p.User); err != nil {
 			return err
 		}
 		cred = &Credential{Ticket: id, Step: idx, Account: account, Password: pw, Note: "shown only this once; dbfleet does not keep it"}

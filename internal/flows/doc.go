@@ -17,7 +17,7 @@
 //
 // docs/flows.md is the XML reference.
 //
-// It owns the tables flow_versions, tickets, ticket_steps (an execute
+// store.go holds all its metadata SQL. It owns the tables flow_versions, tickets, ticket_steps (an execute
 // step's result holds its statements' states; migration 00018 moved there
 // those of ticket_statements, now gone), ticket_approvals, ticket_events, ticket_attachments,
 // ticket_links and ticket_secrets.

@@ -10,7 +10,6 @@ import (
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/executor"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
-	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
 )
 
 // The execute block runs a step's SQL through the Executor, which records
@@ -34,15 +33,6 @@ const (
 	StmtUnknown = "unknown"
 )
 
-func (s *Service) storeResult(ctx context.Context, r *stepRun, res map[string]any) error {
-	raw, err := jsonString(res)
-	if err != nil {
-		return err
-	}
-	_, err = s.db.ExecContext(ctx, "UPDATE ticket_steps SET result = ? WHERE ticket_id = ? AND idx = ?", raw, r.t.ID, r.idx)
-	return err
-}
-
 // stepTarget resolves a step's target field now (a cluster's primary may
 // have changed since the ticket was submitted).
 func (s *Service) stepTarget(ctx context.Context, r *stepRun, field string) (TargetVars, error) {
@@ -52,28 +42,6 @@ func (s *Service) stepTarget(ctx context.Context, r *stepRun, field string) (Tar
 		return TargetVars{}, errkind.New(errkind.Invalid, "the form has no target in field %q", field)
 	}
 	return s.resolve(ctx, f, v)
-}
-
-// registerExecution records, in the step's row, the key of the execution
-// the step is about to start (register before acting), in a transaction
-// that also checks the ticket still runs this step (it fails as stale
-// when it was cancelled meanwhile).
-func (s *Service) registerExecution(ctx context.Context, r *stepRun, key executor.TicketKey, tgt TargetVars) error {
-	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		t, err := s.lockTicket(ctx, tx, r.t.ID)
-		if err != nil {
-			return err
-		}
-		if t.State != StateRunning || t.Step != r.idx {
-			return errStale
-		}
-		raw, err := jsonString(map[string]any{"execution_key": key.String(), "instance": tgt.Instance, "database": tgt.Database})
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, "UPDATE ticket_steps SET result = ? WHERE ticket_id = ? AND idx = ?", raw, r.t.ID, r.idx)
-		return err
-	})
 }
 
 // execID is the execution recorded in a step's result ("" for none).

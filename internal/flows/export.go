@@ -13,7 +13,6 @@ import (
 	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
-	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
 	"github.com/dbfleet/dbfleet/internal/query"
 	sqlfe "github.com/dbfleet/dbfleet/internal/sql"
 )
@@ -148,14 +147,7 @@ func (s *Service) runExport(ctx context.Context, r *stepRun) (outcome, error) {
 	if name == "" {
 		name = fmt.Sprintf("ticket-%d-%s.csv", r.t.ID, r.step.ID)
 	}
-	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM ticket_attachments WHERE ticket_id = ? AND step_idx = ?", r.t.ID, r.idx); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO ticket_attachments (ticket_id, step_idx, name, content_type, size, rows_count, content, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.t.ID, r.idx, name, "text/csv; charset=utf-8", buf.Len(), res.Rows, buf.Bytes(), sqldb.Now())
-		return err
-	})
+	err = s.replaceAttachment(ctx, r.t.ID, r.idx, Attachment{Name: name, ContentType: "text/csv; charset=utf-8", Size: int64(buf.Len()), Rows: int64(res.Rows)}, buf.Bytes())
 	if err != nil {
 		return outcome{}, fmt.Errorf("store the export: %w", err)
 	}

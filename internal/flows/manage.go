@@ -99,11 +99,10 @@ func (s *Service) Cancel(ctx context.Context, p auth.Principal, id int64, commen
 			return errkind.New(errkind.Conflict, "ticket %d is already %s", id, t.State)
 		}
 		now := sqldb.Now()
-		if _, err := tx.ExecContext(ctx, "UPDATE ticket_steps SET state = ?, finished_at = ? WHERE ticket_id = ? AND idx = ? AND state IN ('pending', 'running', 'waiting')",
-			StepCancelled, now, id, t.Step); err != nil {
+		if err := cancelStepRow(ctx, tx, id, t.Step, now); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE tickets SET state = ?, done_at = ?, updated_at = ? WHERE id = ?", StateCancelled, now, now, id); err != nil {
+		if err := endTicket(ctx, tx, id, StateCancelled, t.Error, now); err != nil {
 			return err
 		}
 		if err := jobs.Cancel(ctx, tx, "ticket:"+strconv.FormatInt(id, 10)); err != nil {
@@ -174,7 +173,7 @@ func (s *Service) Retry(ctx context.Context, p auth.Principal, id int64, req Ret
 			// The wired executor resumes its execution where it stopped.
 			rec.result["resume"] = req.Resolve
 			raw, _ := json.Marshal(rec.result)
-			if _, err := tx.ExecContext(ctx, "UPDATE ticket_steps SET result = ? WHERE ticket_id = ? AND idx = ?", string(raw), id, t.Step); err != nil {
+			if err := setStepResult(ctx, tx, id, t.Step, string(raw)); err != nil {
 				return err
 			}
 			if req.Resolve != "" {
@@ -185,10 +184,7 @@ func (s *Service) Retry(ctx context.Context, p auth.Principal, id int64, req Ret
 			msg += ": " + req.Comment
 		}
 		now := sqldb.Now()
-		if _, err := tx.ExecContext(ctx, "UPDATE ticket_steps SET state = ?, error = '', finished_at = NULL WHERE ticket_id = ? AND idx = ?", StepPending, id, t.Step); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, "UPDATE tickets SET state = ?, error = '', manual_steps = manual_steps + 1, updated_at = ? WHERE id = ?", StateRunning, now, id); err != nil {
+		if err := retryRows(ctx, tx, id, t.Step, now); err != nil {
 			return err
 		}
 		if err := s.event(ctx, tx, id, intp(t.Step), "retry", msg, map[string]any{"resolve": req.Resolve}); err != nil {

@@ -2,7 +2,6 @@ package flows
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -44,9 +43,9 @@ func (s *Service) RollbackSQL(ctx context.Context, p auth.Principal, id int64) (
 	if !s.mayView(p, t, fl) {
 		return nil, errkind.New(errkind.Forbidden, "user %q may not see the SQL of ticket %d (the requester, its approvers and %s may)", p.User, t.ID, fl.View)
 	}
-	rows, err := s.db.QueryContext(ctx, "SELECT idx, state, result FROM ticket_steps WHERE ticket_id = ? AND block = 'execute' ORDER BY idx DESC", id)
+	stored, err := stepResults(ctx, s.db, id)
 	if err != nil {
-		return nil, fmt.Errorf("ticket %d steps: %w", id, err)
+		return nil, err
 	}
 	type execStep struct {
 		idx                int
@@ -55,24 +54,17 @@ func (s *Service) RollbackSQL(ctx context.Context, p auth.Principal, id int64) (
 		ranBuiltIn         bool
 	}
 	var steps []execStep
-	for rows.Next() {
-		var st execStep
-		var result string
-		if err := rows.Scan(&st.idx, &st.state, &result); err != nil {
-			rows.Close()
-			return nil, err
+	for i := len(stored) - 1; i >= 0; i-- { // newest first
+		if stored[i].block != "execute" {
+			continue
 		}
-		var res map[string]any
-		json.Unmarshal([]byte(result), &res)
+		res := stored[i].result
+		st := execStep{idx: stored[i].idx, state: stored[i].state}
 		st.exec, _ = res["execution"].(string)
 		st.instance, _ = res["instance"].(string)
 		st.database, _ = res["database"].(string)
 		st.ranBuiltIn = ranBuiltIn(res)
 		steps = append(steps, st)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	if len(steps) == 0 {
 		return nil, errkind.New(errkind.NotFound, "ticket %d (flow %s) has no execute step, so no rollback", id, t.Flow)

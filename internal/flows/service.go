@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -374,80 +373,7 @@ type ticketRow struct {
 	DoneAt        sql.NullInt64
 }
 
-const ticketColumns = `id, flow, flow_version_id, title, requester, requester_role, state, step, form, target, env, error, manual_steps, scheduled, created_at, updated_at, done_at`
-
-func scanTicket(row interface{ Scan(...any) error }) (*ticketRow, error) {
-	var t ticketRow
-	var form, target, role string
-	if err := row.Scan(&t.ID, &t.Flow, &t.VersionID, &t.Title, &t.Requester, &role, &t.State, &t.Step, &form, &target,
-		&t.Env, &t.Error, &t.ManualSteps, &t.Scheduled, &t.CreatedAt, &t.UpdatedAt, &t.DoneAt); err != nil {
-		return nil, err
-	}
-	t.RequesterRole = auth.Role(role)
-	if err := json.Unmarshal([]byte(form), &t.Form); err != nil {
-		return nil, fmt.Errorf("ticket %d: form: %w", t.ID, err)
-	}
-	for k, v := range t.Form {
-		if l, ok := v.([]any); ok {
-			ss := make([]string, len(l))
-			for i, x := range l {
-				ss[i] = fmt.Sprint(x)
-			}
-			t.Form[k] = ss
-		}
-	}
-	if err := json.Unmarshal([]byte(target), &t.Target); err != nil {
-		return nil, fmt.Errorf("ticket %d: target: %w", t.ID, err)
-	}
-	return &t, nil
-}
-
-func (s *Service) loadTicket(ctx context.Context, q sqldb.Querier, id int64) (*ticketRow, error) {
-	t, err := scanTicket(q.QueryRowContext(ctx, "SELECT "+ticketColumns+" FROM tickets WHERE id = ?", id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errkind.New(errkind.NotFound, "ticket %d not found", id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load ticket %d: %w", id, err)
-	}
-	return t, nil
-}
-
-// lockTicket serialises changes to one ticket within tx and returns it as
-// it is now.
-func (s *Service) lockTicket(ctx context.Context, tx *sqldb.Tx, id int64) (*ticketRow, error) {
-	if err := tx.Lock(ctx, "ticket:"+strconv.FormatInt(id, 10)); err != nil {
-		return nil, err
-	}
-	return s.loadTicket(ctx, tx, id)
-}
-
 func ticketTarget(id int64) string { return "ticket/" + strconv.FormatInt(id, 10) }
-
-// event appends to a ticket's timeline and records the same in the audit
-// log, through tx.
-func (s *Service) event(ctx context.Context, tx sqldb.Querier, id int64, step *int, kind, msg string, detail map[string]any) error {
-	actor := audit.ActorFrom(ctx).User
-	var st sql.NullInt64
-	if step != nil {
-		st = sql.NullInt64{Int64: int64(*step), Valid: true}
-	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO ticket_events (ticket_id, at, actor, kind, step_idx, message) VALUES (?, ?, ?, ?, ?, ?)",
-		id, sqldb.Now(), actor, kind, st, msg); err != nil {
-		return fmt.Errorf("ticket %d: record event: %w", id, err)
-	}
-	d := map[string]any{}
-	for k, v := range detail {
-		d[k] = v
-	}
-	if step != nil {
-		d["step"] = *step
-	}
-	if msg != "" {
-		d["message"] = msg
-	}
-	return audit.Record(ctx, tx, "ticket."+kind, ticketTarget(id), d)
-}
 
 func intp(i int) *int { return &i }
 
@@ -636,17 +562,9 @@ func (s *Service) create(ctx context.Context, fl *Flow, title, requester string,
 		if title == "" {
 			title = fl.Title
 		}
-		err := tx.QueryRowContext(ctx, `INSERT INTO tickets (flow, flow_version_id, title, requester, requester_role, state, step, form, target, env, scheduled, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			fl.Name, fl.VersionID, title, requester, string(role), StateRunning, string(form), string(tgt), target.Env, scheduled, now, now).Scan(&id)
-		if err != nil {
+		var err error
+		if id, err = insertTicket(ctx, tx, fl, title, requester, role, string(form), string(tgt), target.Env, scheduled, now); err != nil {
 			return fmt.Errorf("create ticket: %w", err)
-		}
-		for i, st := range fl.Steps {
-			if _, err := tx.ExecContext(ctx, "INSERT INTO ticket_steps (ticket_id, idx, step_id, block, state) VALUES (?, ?, ?, ?, ?)",
-				id, i, st.ID, st.Block, StepPending); err != nil {
-				return fmt.Errorf("create ticket: %w", err)
-			}
 		}
 		msg := fmt.Sprintf("submitted %s (flow version %d)", fl.Name, fl.Version)
 		if scheduled {
@@ -699,67 +617,6 @@ type Summary struct {
 	CreatedAt time.Time  `json:"created_at"`
 	UpdatedAt time.Time  `json:"updated_at"`
 	DoneAt    time.Time  `json:"done_at,omitzero"`
-}
-
-// List returns tickets newest first.
-func (s *Service) List(ctx context.Context, f Filter) ([]Summary, error) {
-	var where []string
-	var args []any
-	if f.Requester != "" {
-		where = append(where, "requester = ?")
-		args = append(args, f.Requester)
-	}
-	switch f.State {
-	case "":
-	case "open":
-		where = append(where, "state IN ('running', 'waiting_approval', 'waiting', 'failed')")
-	default:
-		if !slices.Contains([]string{StateRunning, StateWaitingApproval, StateWaiting, StateDone, StateFailed, StateRejected, StateCancelled}, f.State) {
-			return nil, errkind.New(errkind.Invalid, "unknown state %q (states: running, waiting_approval, waiting, done, failed, rejected, cancelled, open)", f.State)
-		}
-		where = append(where, "state = ?")
-		args = append(args, f.State)
-	}
-	if f.Flow != "" {
-		where = append(where, "flow = ?")
-		args = append(args, f.Flow)
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	q := "SELECT " + ticketColumns + " FROM tickets"
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY id DESC LIMIT ?"
-	rows, err := s.db.QueryContext(ctx, q, append(args, min(limit, 1000))...)
-	if err != nil {
-		return nil, fmt.Errorf("list tickets: %w", err)
-	}
-	defer rows.Close()
-	out := []Summary{}
-	var trs []*ticketRow
-	for rows.Next() {
-		t, err := scanTicket(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list tickets: %w", err)
-		}
-		trs = append(trs, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	rows.Close()
-	for _, t := range trs {
-		sm := Summary{ID: t.ID, Flow: t.Flow, Title: t.Title, Requester: t.Requester, Scheduled: t.Scheduled, State: t.State,
-			Target: t.Target, Error: t.Error, CreatedAt: sqldb.Time(t.CreatedAt), UpdatedAt: sqldb.Time(t.UpdatedAt), DoneAt: sqldb.NullTime(t.DoneAt)}
-		if fl, err := s.catalog.Version(ctx, t.VersionID); err == nil && t.Step < len(fl.Steps) && !Terminal(t.State) {
-			sm.Step = fl.Steps[t.Step].Title
-		}
-		out = append(out, sm)
-	}
-	return out, nil
 }
 
 // Get returns a ticket as p may see it.
@@ -840,135 +697,6 @@ func (s *Service) Get(ctx context.Context, p auth.Principal, id int64) (*Ticket,
 	return out, nil
 }
 
-func (s *Service) steps(ctx context.Context, t *ticketRow, fl *Flow, view bool) ([]StepState, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT idx, step_id, block, state, attempts, started_at, finished_at, result, error FROM ticket_steps WHERE ticket_id = ? ORDER BY idx", t.ID)
-	if err != nil {
-		return nil, fmt.Errorf("ticket %d steps: %w", t.ID, err)
-	}
-	defer rows.Close()
-	var out []StepState
-	for rows.Next() {
-		var st StepState
-		var started, finished sql.NullInt64
-		var result string
-		if err := rows.Scan(&st.Index, &st.ID, &st.Block, &st.State, &st.Attempts, &started, &finished, &result, &st.Error); err != nil {
-			return nil, err
-		}
-		st.StartedAt, st.FinishedAt = sqldb.NullTime(started), sqldb.NullTime(finished)
-		if st.Index < len(fl.Steps) {
-			st.Title, st.When = fl.Steps[st.Index].Title, fl.Steps[st.Index].WhenSrc
-		}
-		var res map[string]any
-		json.Unmarshal([]byte(result), &res)
-		if sm, ok := res["summary"].(string); ok {
-			st.Summary = sm
-		}
-		if st.Block == "execute" {
-			// The statements show apart from the rest of the result.
-			if view {
-				st.Statements = stepStatements(res)
-			}
-			delete(res, statementsKey)
-		}
-		if view {
-			st.Result = res
-		} else if st.Block != "approve" && st.Block != "wait" && st.Block != "notify" {
-			st.Summary = ""
-		}
-		out = append(out, st)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	rows.Close()
-	if !view {
-		return out, nil
-	}
-	return out, nil
-}
-
-func (s *Service) approvals(ctx context.Context, id int64) ([]Approval, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT step_idx, approver, decision, comment, via, at FROM ticket_approvals WHERE ticket_id = ? ORDER BY at, approver", id)
-	if err != nil {
-		return nil, fmt.Errorf("ticket %d approvals: %w", id, err)
-	}
-	defer rows.Close()
-	var out []Approval
-	for rows.Next() {
-		var a Approval
-		var at int64
-		if err := rows.Scan(&a.Step, &a.Approver, &a.Decision, &a.Comment, &a.Via, &at); err != nil {
-			return nil, err
-		}
-		a.At = sqldb.Time(at)
-		out = append(out, a)
-	}
-	return out, rows.Err()
-}
-
-func (s *Service) timeline(ctx context.Context, id int64) ([]Event, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT at, actor, kind, step_idx, message FROM ticket_events WHERE ticket_id = ? ORDER BY id", id)
-	if err != nil {
-		return nil, fmt.Errorf("ticket %d timeline: %w", id, err)
-	}
-	defer rows.Close()
-	var out []Event
-	for rows.Next() {
-		var e Event
-		var at int64
-		var step sql.NullInt64
-		if err := rows.Scan(&at, &e.Actor, &e.Kind, &step, &e.Message); err != nil {
-			return nil, err
-		}
-		e.At = sqldb.Time(at)
-		if step.Valid {
-			e.Step = intp(int(step.Int64))
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
-}
-
-func (s *Service) attachments(ctx context.Context, id int64) ([]Attachment, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT id, step_idx, name, content_type, size, rows_count, created_at FROM ticket_attachments WHERE ticket_id = ? ORDER BY id", id)
-	if err != nil {
-		return nil, fmt.Errorf("ticket %d attachments: %w", id, err)
-	}
-	defer rows.Close()
-	var out []Attachment
-	for rows.Next() {
-		var a Attachment
-		var at int64
-		if err := rows.Scan(&a.ID, &a.Step, &a.Name, &a.ContentType, &a.Size, &a.Rows, &at); err != nil {
-			return nil, err
-		}
-		a.CreatedAt = sqldb.Time(at)
-		out = append(out, a)
-	}
-	return out, rows.Err()
-}
-
-func (s *Service) secrets(ctx context.Context, id int64) ([]SecretInfo, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT step_idx, account, salt, revealed_at, revealed_by FROM ticket_secrets WHERE ticket_id = ? ORDER BY step_idx", id)
-	if err != nil {
-		return nil, fmt.Errorf("ticket %d secrets: %w", id, err)
-	}
-	defer rows.Close()
-	var out []SecretInfo
-	for rows.Next() {
-		var si SecretInfo
-		var salt string
-		var at sql.NullInt64
-		if err := rows.Scan(&si.Step, &si.Account, &salt, &at, &si.RevealedBy); err != nil {
-			return nil, err
-		}
-		si.RevealedAt = sqldb.NullTime(at)
-		si.Available = salt != "" && !at.Valid
-		out = append(out, si)
-	}
-	return out, rows.Err()
-}
-
 // Download returns an attachment's content, if p may see the ticket's
 // results.
 func (s *Service) Download(ctx context.Context, p auth.Principal, ticketID, attID int64) (Attachment, []byte, error) {
@@ -983,18 +711,10 @@ func (s *Service) Download(ctx context.Context, p auth.Principal, ticketID, attI
 	if !s.mayView(p, t, fl) {
 		return Attachment{}, nil, errkind.New(errkind.Forbidden, "user %q may not see the results of ticket %d (the requester, its approvers and %s may)", p.User, t.ID, fl.View)
 	}
-	var a Attachment
-	var content []byte
-	var at int64
-	err = s.db.QueryRowContext(ctx, "SELECT id, step_idx, name, content_type, size, rows_count, created_at, content FROM ticket_attachments WHERE ticket_id = ? AND id = ?",
-		ticketID, attID).Scan(&a.ID, &a.Step, &a.Name, &a.ContentType, &a.Size, &a.Rows, &at, &content)
-	if errors.Is(err, sql.ErrNoRows) {
-		return a, nil, errkind.New(errkind.NotFound, "ticket %d has no attachment %d", ticketID, attID)
-	}
+	a, content, err := attachment(ctx, s.db, ticketID, attID)
 	if err != nil {
-		return a, nil, fmt.Errorf("ticket %d attachment %d: %w", ticketID, attID, err)
+		return a, nil, err
 	}
-	a.CreatedAt = sqldb.Time(at)
 	if err := audit.Record(ctx, s.db, "ticket.download", ticketTarget(ticketID), map[string]any{"attachment": a.Name, "rows": a.Rows}); err != nil {
 		return a, nil, err
 	}
