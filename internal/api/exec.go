@@ -18,7 +18,8 @@ type ExecRequest struct {
 	SQL      string           `json:"sql"`
 	Engine   engine.Kind      `json:"engine,omitempty"`
 	Options  executor.Options `json:"options"`
-	Ref      string           `json:"ref,omitempty"`
+	// Ref is an idempotency key (docs/executor.md); ticket:* is refused.
+	Ref string `json:"ref,omitempty"`
 }
 
 // ExecResume is the body of POST /api/v1/executions/{id}/resume.
@@ -37,17 +38,20 @@ func (s *Server) execRoutes() []route {
 		{method: "GET", path: "/api/v1/executions/{id}", tag: "executions", summary: "Show an execution with its statements, their outcome, timing and rollback (sql.execute or its requester)",
 			out: executor.Execution{},
 			handle: func(r *http.Request, p auth.Principal) (any, error) {
-				_, ex, err := s.visibleExecution(r, p)
-				return ex, err
+				svc, id, err := s.execID(r)
+				if err != nil {
+					return nil, err
+				}
+				return svc.Get(r.Context(), p, id)
 			}},
 		{method: "GET", path: "/api/v1/executions/{id}/rollback", tag: "executions", summary: "The SQL that undoes an execution's committed changes, newest first (sql.execute or its requester)",
 			out: executor.RollbackScript{},
 			handle: func(r *http.Request, p auth.Principal) (any, error) {
-				svc, ex, err := s.visibleExecution(r, p)
+				svc, id, err := s.execID(r)
 				if err != nil {
 					return nil, err
 				}
-				return svc.RollbackScript(r.Context(), ex.ID)
+				return svc.RollbackScript(r.Context(), p, id)
 			}},
 		{method: "POST", path: "/api/v1/executions/{id}/rollback", tag: "executions", summary: "Run an execution's rollback script as a new execution (dry_run in options to plan it)",
 			perm: auth.SQLExecute, in: executor.RollbackRequest{}, out: executor.Execution{}, status: http.StatusCreated,
@@ -65,7 +69,7 @@ func (s *Server) execRoutes() []route {
 				if err != nil {
 					return nil, err
 				}
-				return svc.Get(r.Context(), rid)
+				return svc.Get(r.Context(), p, rid)
 			}},
 		{method: "POST", path: "/api/v1/executions/{id}/cancel", tag: "executions", summary: "Cancel an execution: a queued one at once, a running one at its next statement or chunk",
 			perm: auth.SQLExecute, out: executor.Execution{},
@@ -77,7 +81,7 @@ func (s *Server) execRoutes() []route {
 				if err := svc.Cancel(r.Context(), id); err != nil {
 					return nil, err
 				}
-				return svc.Get(r.Context(), id)
+				return svc.Get(r.Context(), p, id)
 			}},
 		{method: "POST", path: "/api/v1/executions/{id}/resume", tag: "executions", summary: "Resume a failed, cancelled or in-doubt execution after its last completed statement or chunk",
 			perm: auth.SQLExecute, in: ExecResume{}, out: executor.Execution{},
@@ -95,7 +99,7 @@ func (s *Server) execRoutes() []route {
 				if err := svc.Resume(r.Context(), id, in.InDoubt); err != nil {
 					return nil, err
 				}
-				return svc.Get(r.Context(), id)
+				return svc.Get(r.Context(), p, id)
 			}},
 	}
 }
@@ -119,24 +123,6 @@ func (s *Server) execID(r *http.Request) (*executor.Service, executor.ID, error)
 	return svc, executor.ID(n), nil
 }
 
-// visibleExecution returns an execution the caller may see: with
-// sql.execute any, else those requested on their behalf (hidden as not
-// found otherwise).
-func (s *Server) visibleExecution(r *http.Request, p auth.Principal) (*executor.Service, executor.Execution, error) {
-	svc, id, err := s.execID(r)
-	if err != nil {
-		return nil, executor.Execution{}, err
-	}
-	ex, err := svc.Get(r.Context(), id)
-	if err != nil {
-		return nil, ex, err
-	}
-	if !p.Can(auth.SQLExecute) && ex.RequestedBy != p.User {
-		return nil, executor.Execution{}, errkind.New(errkind.NotFound, "execution %d not found", id)
-	}
-	return svc, ex, nil
-}
-
 func (s *Server) startExecution(r *http.Request, p auth.Principal) (any, error) {
 	svc, err := s.execSvc()
 	if err != nil {
@@ -151,7 +137,7 @@ func (s *Server) startExecution(r *http.Request, p auth.Principal) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	return svc.Get(r.Context(), id)
+	return svc.Get(r.Context(), p, id)
 }
 
 func (s *Server) listExecutions(r *http.Request, p auth.Principal) (any, error) {
@@ -168,11 +154,5 @@ func (s *Server) listExecutions(r *http.Request, p auth.Principal) (any, error) 
 		}
 		f.Limit = n
 	}
-	if !p.Can(auth.SQLExecute) {
-		if f.RequestedBy != "" && f.RequestedBy != p.User {
-			return nil, p.Require(auth.SQLExecute)
-		}
-		f.RequestedBy = p.User
-	}
-	return svc.List(r.Context(), f)
+	return svc.List(r.Context(), p, f)
 }

@@ -19,10 +19,11 @@ func TestEveryRouteIsGuarded(t *testing.T) {
 		"DELETE /api/v1/tokens/{id}": "your own; others' need user.manage (auth.RevokeToken)",
 		"GET /api/v1/engines":        "static facts about this build",
 
-		// Executions: the handlers show requesters their own.
-		"GET /api/v1/executions":               "your own; everyone's with sql.execute (handler)",
-		"GET /api/v1/executions/{id}":          "its requester, or sql.execute (handler)",
-		"GET /api/v1/executions/{id}/rollback": "its requester, or sql.execute (handler)",
+		// Executions: executor.Service decides who sees one (it takes the
+		// principal); the handlers only map.
+		"GET /api/v1/executions":               "your own; everyone's with sql.execute (executor.Service.List)",
+		"GET /api/v1/executions/{id}":          "its requester, or sql.execute (executor.Service.Get)",
+		"GET /api/v1/executions/{id}/rollback": "its requester, or sql.execute (executor.Service.RollbackScript)",
 	}
 	public := []string{"POST /api/v1/login"}
 	seen := map[string]bool{}

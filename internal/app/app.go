@@ -135,7 +135,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		return err
 	}
 	inv.ExtraChecks = append(inv.ExtraChecks, querySvc) // instance check reports the reader account
-	wo, err := newFlows(ctx, cfg, db, inv, notifier, flowsReviewer{r: reviewer, inv: inv}, flowsExecutor{execSvc}, querySvc, authSvc, cfg.PublicURL, log.With("component", "flows"))
+	wo, err := newFlows(ctx, cfg, db, inv, notifier, reviewer, execSvc, querySvc, authSvc, cfg.PublicURL, log.With("component", "flows"))
 	if err != nil {
 		return err
 	}

@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
 
 	examples "github.com/dbfleet/dbfleet/flows"
 	"github.com/dbfleet/dbfleet/internal/config"
-	"github.com/dbfleet/dbfleet/internal/executor"
 	"github.com/dbfleet/dbfleet/internal/flows"
 	"github.com/dbfleet/dbfleet/internal/inventory"
 	"github.com/dbfleet/dbfleet/internal/notify"
@@ -19,7 +17,6 @@ import (
 	"github.com/dbfleet/dbfleet/internal/platform/lease"
 	"github.com/dbfleet/dbfleet/internal/platform/secret"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
-	"github.com/dbfleet/dbfleet/internal/sqlreview"
 )
 
 // workOrders is the work-order service and what runs it.
@@ -33,12 +30,14 @@ type workOrders struct {
 
 // newFlows builds the work-order service: the flow catalog (the example
 // flows are installed on first start), the job queue its steps run on, and
-// the service. reviewer and exec may be nil: the review block then only
-// checks that SQL parses, and the execute block runs statements itself.
-// exporter (the query console) and users run the export block, which
-// refuses to run without them.
+// the service. Each block calls one of the services given (the review
+// engine, the executor, the query console for exports, the accounts):
+// none may be nil.
 func newFlows(ctx context.Context, cfg config.Config, db *sqldb.DB, inv *inventory.Service, notifier *notify.Sender,
-	reviewer flows.Reviewer, exec flows.Executor, exporter flows.Exporter, users flows.Users, publicURL string, log *slog.Logger) (*workOrders, error) {
+	reviewer flows.Reviewer, exec interface {
+		flows.Executor
+		flows.Provisioner
+	}, exporter flows.Exporter, users flows.Users, publicURL string, log *slog.Logger) (*workOrders, error) {
 	fc := cfg.Flows
 	if fc.Examples {
 		n, err := flows.InstallExamples(fc.Dir, examples.Examples)
@@ -71,8 +70,11 @@ func newFlows(ctx context.Context, cfg config.Config, db *sqldb.DB, inv *invento
 	if notifier != nil {
 		n = notifier
 	}
-	svc := flows.NewService(flows.Options{DB: db, Log: log, Catalog: cat, Queue: queue, Inventory: inv, Key: key,
-		PublicURL: publicURL, Reviewer: reviewer, Executor: exec, Exporter: exporter, Users: users, Notifier: n})
+	svc, err := flows.NewService(flows.Options{DB: db, Log: log, Catalog: cat, Queue: queue, Inventory: inv, Key: key,
+		PublicURL: publicURL, Reviewer: reviewer, Executor: exec, Provisioner: exec, Exporter: exporter, Users: users, Notifier: n})
+	if err != nil {
+		return nil, err
+	}
 	return &workOrders{svc: svc, queue: queue, cat: cat, cfg: fc, log: log}, nil
 }
 
@@ -112,108 +114,4 @@ func (w *workOrders) loops(leases *lease.Manager) []struct {
 		{"flow worker", worker.Run},
 		{"flow schedules", func(ctx context.Context) error { return leases.Run(ctx, "flows.schedule", sched.Run) }},
 	}
-}
-
-// flowsReviewer adapts the SQL review engine to the review block, with
-// live-schema checks against the ticket's target.
-type flowsReviewer struct {
-	r   *sqlreview.Reviewer
-	inv *inventory.Service
-}
-
-func (a flowsReviewer) Review(ctx context.Context, req flows.ReviewRequest) (*flows.ReviewReport, error) {
-	sr := sqlreview.Request{Engine: string(req.Engine), SQL: req.SQL, Env: req.Env, Cluster: req.Cluster, Kind: req.Kind, Database: req.Database}
-	if req.Instance != "" {
-		if conn, err := a.inv.Connect(ctx, req.Instance, req.Database); err == nil {
-			defer conn.Close()
-			sr.Conn = conn
-		}
-	}
-	rep, err := a.r.Review(ctx, sr)
-	if err != nil {
-		return nil, err
-	}
-	out := &flows.ReviewReport{Statements: rep.Summary.Statements, Reviewer: "dbfleet sqlreview", Manual: rep.NeedsManualReview}
-	if rep.Live {
-		out.Reviewer += " (live schema of " + req.Instance + ")"
-	}
-	for _, f := range rep.Findings {
-		out.Findings = append(out.Findings, flows.Finding{Statement: f.Statement, Line: f.Line, Column: f.Column,
-			Rule: f.Rule, Level: string(f.Level), Message: f.Message, Fix: f.Fix, Explanation: rep.Explanations[f.Rule]})
-	}
-	return out, nil
-}
-
-// flowsExecutor adapts the executor to the execute block.
-type flowsExecutor struct{ s *executor.Service }
-
-func parseExecID(id string) (executor.ID, error) {
-	n, err := strconv.ParseInt(id, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("execution id %q: %w", id, err)
-	}
-	return executor.ID(n), nil
-}
-
-func (e flowsExecutor) Start(ctx context.Context, r flows.ExecRequest) (string, error) {
-	id, err := e.s.Start(ctx, executor.Request{Instance: r.Instance, Database: r.Database, SQL: r.SQL, Engine: r.Engine,
-		RequestedBy: r.Requester, Ref: r.Ref})
-	return strconv.FormatInt(int64(id), 10), err
-}
-
-func (e flowsExecutor) Find(ctx context.Context, ref string) (string, bool, error) {
-	list, err := e.s.List(ctx, executor.Filter{Ref: ref, Limit: 1})
-	if err != nil || len(list) == 0 {
-		return "", false, err
-	}
-	return strconv.FormatInt(int64(list[0].ID), 10), true, nil
-}
-
-func (e flowsExecutor) Wait(ctx context.Context, id string) (flows.ExecResult, error) {
-	n, err := parseExecID(id)
-	if err != nil {
-		return flows.ExecResult{}, err
-	}
-	ex, err := e.s.Wait(ctx, n)
-	if err != nil {
-		return flows.ExecResult{}, err
-	}
-	res := flows.ExecResult{State: ex.State, Error: ex.Error, Rows: ex.RowsAffected}
-	for _, st := range ex.Statements {
-		res.Statements = append(res.Statements, flows.StatementState{Index: st.Seq, Line: st.Line, SQL: st.SQL, State: st.State,
-			RowsAffected: st.RowsAffected, StartedAt: st.StartedAt, FinishedAt: st.FinishedAt, Error: st.Error})
-	}
-	return res, nil
-}
-
-func (e flowsExecutor) Resume(ctx context.Context, id, resolve string) error {
-	n, err := parseExecID(id)
-	if err != nil {
-		return err
-	}
-	return e.s.Resume(ctx, n, executor.InDoubt(resolve))
-}
-
-func (e flowsExecutor) Cancel(ctx context.Context, id string) error {
-	n, err := parseExecID(id)
-	if err != nil {
-		return err
-	}
-	return e.s.Cancel(ctx, n)
-}
-
-func (e flowsExecutor) Rollback(ctx context.Context, id string) (flows.ExecRollback, error) {
-	n, err := parseExecID(id)
-	if err != nil {
-		return flows.ExecRollback{}, err
-	}
-	ex, err := e.s.Get(ctx, n)
-	if err != nil {
-		return flows.ExecRollback{}, err
-	}
-	rb, err := e.s.RollbackScript(ctx, n)
-	if err != nil {
-		return flows.ExecRollback{}, err
-	}
-	return flows.ExecRollback{Instance: ex.Instance, Database: ex.Database, SQL: rb.SQL, Complete: rb.Complete, Notes: rb.Notes}, nil
 }

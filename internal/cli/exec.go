@@ -152,7 +152,7 @@ Needs sql.execute.`,
 	}
 	x.add(cmd.Flags())
 	cmd.Flags().StringVar(&eng, "engine", "", "the engine the script was written for (refused if the instance runs another)")
-	cmd.Flags().StringVar(&ref, "ref", "", "a reference to keep with the execution, e.g. a ticket")
+	cmd.Flags().StringVar(&ref, "ref", "", "an idempotency key: the same key returns the execution it started (the same request) or is refused (another request); ticket:* is reserved for work orders")
 	cmd.AddCommand(e.execListCmd(), e.execShowCmd(), e.execRollbackCmd(), e.execCancelCmd(), e.execResumeCmd())
 	return cmd
 }

@@ -18,6 +18,16 @@
 // recorded unit twice: one whose commit may or may not have reached the
 // server is marked in_doubt for a human to decide.
 //
+// An execution may carry a key (Request.Ref), unique among executions:
+// starting again with it returns the same execution for the same request
+// and a conflict for any other; work-order steps use the reserved
+// namespace ticket: (StartTicketStep), so a step can never adopt an
+// execution someone else started.
+//
+// Creating a database or an account (CreateDatabase, CreateAccount) is
+// an execution too, recorded and audited the same way: the one place DDL
+// reaches a managed server.
+//
 // It owns the tables exec_executions, exec_statements and exec_units
-// (migrations 00008).
+// (migrations 00008, 00017, 00019).
 package executor

@@ -78,7 +78,7 @@ func TestResumeAfterStopNeverRunsTwice(t *testing.T) {
 	}
 	stop()
 	unsub()
-	ex, err := svc.Get(e.ctx, id)
+	ex, err := svc.Get(e.ctx, tester, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestResumeAfterStopNeverRunsTwice(t *testing.T) {
 	if mid := stmtBySeq(t, ex, n/2+1); mid.Chunks != 30 || mid.RowsAffected != 3000 {
 		t.Errorf("chunked statement: %d chunks, %d rows; want 30 and 3000", mid.Chunks, mid.RowsAffected)
 	}
-	rb, err := svc2.RollbackScript(e.ctx, id)
+	rb, err := svc2.RollbackScript(e.ctx, tester, id)
 	if err != nil || !rb.Complete || strings.Count(rb.SQL, "UPDATE `") != n+30 {
 		t.Errorf("rollback after resume: %v complete=%v statements=%d", err, rb.Complete, strings.Count(rb.SQL, "UPDATE `"))
 	}
@@ -239,7 +239,7 @@ func TestThrottleOnReplicaLag(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	var ex Execution
 	for {
-		if ex, err = svc.Get(e.ctx, id); err != nil {
+		if ex, err = svc.Get(e.ctx, tester, id); err != nil {
 			t.Fatal(err)
 		}
 		if ex.Throttle != "" || time.Now().After(deadline) {
@@ -383,7 +383,7 @@ DROP TABLE tags;`
 	if p := stmtBySeq(t, ex, 8).Plan; !strings.Contains(p.Rollback, "not available: DROP TABLE destroys data") {
 		t.Errorf("DROP TABLE plan: %+v", p)
 	}
-	if rb, _ := svc.RollbackScript(e.ctx, ex.ID); rb.SQL != "" {
+	if rb, _ := svc.RollbackScript(e.ctx, tester, ex.ID); rb.SQL != "" {
 		t.Errorf("a dry run has a rollback: %s", rb.SQL)
 	}
 
@@ -431,7 +431,7 @@ func TestRefusals(t *testing.T) {
 			t.Errorf("%q: %v (%v), want %v %q", tc.req.SQL, err, errkind.Of(err), tc.kind, tc.msg)
 		}
 	}
-	list, err := svc.List(e.ctx, Filter{})
+	list, err := svc.List(e.ctx, tester, Filter{})
 	if err != nil || len(list) != 0 {
 		t.Errorf("refused requests stored: %d %v", len(list), err)
 	}
@@ -501,7 +501,7 @@ func TestWaitHonoursContext(t *testing.T) {
 	if err := svc.Cancel(e.ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	if ex, _ := svc.Get(e.ctx, id); ex.State != StateCancelled {
+	if ex, _ := svc.Get(e.ctx, tester, id); ex.State != StateCancelled {
 		t.Errorf("queued execution cancelled: %s", ex.State)
 	}
 }
@@ -583,7 +583,7 @@ func TestShutdownInterruptsLongStatement(t *testing.T) {
 	if took := time.Since(began); took > 2*time.Second {
 		t.Errorf("shutdown took %s: the statement was not interrupted after the grace", took)
 	}
-	ex, _ := svc.Get(e.ctx, id)
+	ex, _ := svc.Get(e.ctx, tester, id)
 	if ex.State != StateRunning || ex.Statements[0].State != StateRunning {
 		t.Fatalf("after an interrupted shutdown: %s / %s %q", ex.State, ex.Statements[0].State, ex.Statements[0].Error)
 	}
@@ -608,7 +608,7 @@ func TestPostgresMetadataStore(t *testing.T) {
 	if ex.State != StateFailed || stmtBySeq(t, ex, 1).Chunks != 5 || stmtBySeq(t, ex, 5).State != StateFailed {
 		t.Fatalf("%s %q", ex.State, ex.Error)
 	}
-	list, err := svc.List(e.ctx, Filter{Instance: "m1", State: StateFailed})
+	list, err := svc.List(e.ctx, tester, Filter{Instance: "m1", State: StateFailed})
 	if err != nil || len(list) != 1 || list[0].RowsAffected != 601 || list[0].Done != 4 {
 		t.Fatalf("list: %+v %v", list, err)
 	}

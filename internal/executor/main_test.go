@@ -15,6 +15,7 @@ import (
 	_ "github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/engine/mysql"
 	"github.com/dbfleet/dbfleet/internal/engine/postgres"
@@ -46,6 +47,9 @@ var shared = struct {
 func srv(t testing.TB) *servers { return shared.servers.Get(t) }
 
 var discard = slog.New(slog.DiscardHandler)
+
+// tester is the principal the tests read executions as (sql.execute).
+var tester = auth.Principal{User: "tester", Role: auth.DBA}
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 

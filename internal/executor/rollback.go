@@ -9,17 +9,19 @@ import (
 	"github.com/dbfleet/dbfleet/internal/sql"
 )
 
-// RollbackScript builds the SQL that undoes an execution's committed
+// rollbackScript builds the SQL that undoes an execution's committed
 // changes, newest first: DML from the before-images of its committed
 // units, DDL from the reverse statements recorded when it ran.
-func (s *Service) RollbackScript(ctx context.Context, id ID) (RollbackScript, error) {
-	ex, err := s.st.get(ctx, id)
-	if err != nil {
-		return RollbackScript{}, err
-	}
+func (s *Service) rollbackScript(ctx context.Context, ex Execution) (RollbackScript, error) {
+	id := ex.ID
 	out := RollbackScript{Execution: id, Complete: true}
 	if ex.DryRun {
 		out.Notes = append(out.Notes, "a dry run changed nothing")
+		return out, nil
+	}
+	if ex.Kind != KindScript {
+		out.Complete = false
+		out.Notes = append(out.Notes, fmt.Sprintf("a provisioning (%s) has no rollback SQL: drop what it created by hand if need be", ex.Kind))
 		return out, nil
 	}
 	d, err := sql.ParseDialect(string(ex.Engine))
@@ -113,7 +115,7 @@ func (s *Service) Rollback(ctx context.Context, id ID, req RollbackRequest) (ID,
 	case StateQueued, StateRunning:
 		return 0, errkind.New(errkind.Conflict, "execution %d is still %s: cancel it or wait for it to end first", id, ex.State)
 	}
-	rb, err := s.RollbackScript(ctx, id)
+	rb, err := s.rollbackScript(ctx, ex)
 	if err != nil {
 		return 0, err
 	}
@@ -124,12 +126,11 @@ func (s *Service) Rollback(ctx context.Context, id ID, req RollbackRequest) (ID,
 		}
 		return 0, errkind.New(errkind.Invalid, "%s", msg)
 	}
-	ref := req.Ref
-	if ref == "" {
-		ref = fmt.Sprintf("rollback:%d", id)
+	if err := checkKey(req.Ref); err != nil {
+		return 0, err
 	}
 	return s.start(ctx, Request{Instance: ex.Instance, Database: ex.Database, SQL: rb.SQL, Engine: ex.Engine,
-		Options: req.Options, RequestedBy: req.RequestedBy, Ref: ref}, id)
+		Options: req.Options, RequestedBy: req.RequestedBy, Ref: req.Ref}, id)
 }
 
 func oneLine(s string, n int) string {

@@ -99,7 +99,7 @@ ALTER TABLE items RENAME COLUMN born TO birth, ADD INDEX (price);
 		}
 	}
 
-	rb, err := svc.RollbackScript(e.ctx, ex.ID)
+	rb, err := svc.RollbackScript(e.ctx, tester, ex.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ ALTER TABLE items RENAME COLUMN born TO birth, ADD INDEX (price);
 	sameState(t, "after rollback", before, e.myState("items", "tags"))
 
 	// The rollback of the rollback redoes the change.
-	rb2, err := svc.RollbackScript(e.ctx, rid)
+	rb2, err := svc.RollbackScript(e.ctx, tester, rid)
 	// All of it can be undone again but the DROP TABLE that undid CREATE TABLE.
 	if err != nil || rb2.Complete || len(rb2.Notes) != 1 || !strings.Contains(rb2.Notes[0], "DROP TABLE destroys data") {
 		t.Errorf("rollback of the rollback: %v %v", err, rb2.Notes)
@@ -221,7 +221,7 @@ ALTER TABLE owners ALTER COLUMN item_name SET DEFAULT 'none';
 			t.Errorf("statement %d (%s) has no rollback: %s", s.Seq, oneLine(s.SQL, 50), s.Rollback)
 		}
 	}
-	rb, err := svc.RollbackScript(e.ctx, ex.ID)
+	rb, err := svc.RollbackScript(e.ctx, tester, ex.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +273,7 @@ INSERT INTO b (id, name) VALUES (FLOOR(1000000 + 10), 'computed key');
 			t.Errorf("statement %d: rollback %q", s.Seq, s.Rollback)
 		}
 	}
-	rb, err := svc.RollbackScript(e.ctx, ex.ID)
+	rb, err := svc.RollbackScript(e.ctx, tester, ex.ID)
 	if err != nil || !rb.Complete {
 		t.Fatalf("rollback script: %v %v", err, rb.Notes)
 	}

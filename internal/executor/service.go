@@ -156,8 +156,26 @@ func (s *Service) resolve(o Options) (Options, error) {
 }
 
 // Start validates a request, stores the execution as queued and returns
-// its id; the execution runs in the background (see Run).
+// its id; the execution runs in the background (see Run). With a key
+// (req.Ref) it is idempotent: the key's execution is returned when the
+// request is the same, a *KeyConflictError (errkind.Conflict) when it is
+// not. Keys of the work orders' namespace are refused.
 func (s *Service) Start(ctx context.Context, req Request) (ID, error) {
+	if err := checkKey(req.Ref); err != nil {
+		return 0, err
+	}
+	return s.start(ctx, req, 0)
+}
+
+// StartTicketStep starts, or finds again, the execution of a work-order
+// step: its key is the step's, so a step that resumes after a crash or a
+// retry gets the execution it started, and never one started for
+// something else.
+func (s *Service) StartTicketStep(ctx context.Context, key TicketKey, req Request) (ID, error) {
+	if key.Ticket < 1 || key.Step < 1 {
+		return 0, errkind.New(errkind.Invalid, "ticket key %+v: want a ticket id and a step number from 1", key)
+	}
+	req.Ref = key.String()
 	return s.start(ctx, req, 0)
 }
 
@@ -188,6 +206,15 @@ func (s *Service) start(ctx context.Context, req Request, rollbackOf ID) (ID, er
 	if err != nil {
 		return 0, err
 	}
+	if req.Ref != "" {
+		k, ok, err := s.st.byKey(ctx, req.Ref)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			return k.id, k.sameRequest(req, opts)
+		}
+	}
 	if opts.Rollback == RollbackBinlog && in.Engine != engine.MariaDB {
 		return 0, errkind.New(errkind.Invalid, "rollback binlog needs MariaDB; instance %q runs %s (use rollback image)", req.Instance, in.Engine)
 	}
@@ -206,6 +233,14 @@ func (s *Service) start(ctx context.Context, req Request, rollbackOf ID) (ID, er
 		req.RequestedBy = audit.ActorFrom(ctx).User
 	}
 	id, err := s.st.insert(ctx, req, in.Engine, opts, stmts, rollbackOf)
+	if req.Ref != "" && sqldb.IsUniqueViolation(err) {
+		// Started meanwhile by another caller with the same key.
+		k, ok, kerr := s.st.byKey(ctx, req.Ref)
+		if kerr != nil || !ok {
+			return 0, fmt.Errorf("key %q: %w", req.Ref, err)
+		}
+		return k.id, k.sameRequest(req, opts)
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -215,16 +250,22 @@ func (s *Service) start(ctx context.Context, req Request, rollbackOf ID) (ID, er
 	return id, nil
 }
 
-// Get returns an execution with its script and statements.
-func (s *Service) Get(ctx context.Context, id ID) (Execution, error) {
+// full returns an execution with its script and statements, whoever asks
+// (the service's own use; edges go through Get).
+func (s *Service) full(ctx context.Context, id ID) (Execution, error) {
 	ex, err := s.st.get(ctx, id)
 	if err != nil {
 		return ex, err
 	}
-	if ex.SQL, err = s.st.script(ctx, id); err != nil {
+	return s.withStatements(ctx, ex)
+}
+
+func (s *Service) withStatements(ctx context.Context, ex Execution) (Execution, error) {
+	var err error
+	if ex.SQL, err = s.st.script(ctx, ex.ID); err != nil {
 		return ex, err
 	}
-	rows, err := s.st.statements(ctx, id)
+	rows, err := s.st.statements(ctx, ex.ID)
 	if err != nil {
 		return ex, err
 	}
@@ -234,9 +275,6 @@ func (s *Service) Get(ctx context.Context, id ID) (Execution, error) {
 	}
 	return ex, nil
 }
-
-// List returns executions, newest first, without statements.
-func (s *Service) List(ctx context.Context, f Filter) ([]Execution, error) { return s.st.list(ctx, f) }
 
 // Wait polls until the execution reaches a terminal state (or ctx ends).
 func (s *Service) Wait(ctx context.Context, id ID) (Execution, error) {
@@ -248,7 +286,7 @@ func (s *Service) Wait(ctx context.Context, id ID) (Execution, error) {
 			return ex, err
 		}
 		if Terminal(ex.State) {
-			return s.Get(ctx, id)
+			return s.full(ctx, id)
 		}
 		select {
 		case <-ctx.Done():
@@ -295,6 +333,9 @@ func (s *Service) Resume(ctx context.Context, id ID, decision InDoubt) error {
 	}
 	if ex.DryRun {
 		return errkind.New(errkind.Invalid, "execution %d is a dry run: start a new one", id)
+	}
+	if ex.Kind != KindScript {
+		return errkind.New(errkind.Invalid, "execution %d is a provisioning (%s): the work order that asked for it runs it again", id, ex.Kind)
 	}
 	err = s.st.db.InTx(ctx, func(tx *sqldb.Tx) error {
 		for _, st := range stmts {

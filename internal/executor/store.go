@@ -12,6 +12,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/platform/audit"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
+	sqlfe "github.com/dbfleet/dbfleet/internal/sql"
 )
 
 // store reads and writes the executor's tables.
@@ -83,7 +84,7 @@ func (st *store) insert(ctx context.Context, req Request, eng engine.Kind, opts 
 	return id, err
 }
 
-const execCols = `id, instance, database_name, engine, options, dry_run, state, requested_by, ref, rollback_of, cancel_requested,
+const execCols = `id, kind, instance, database_name, engine, options, dry_run, state, requested_by, ref, rollback_of, cancel_requested,
 	throttle, error, created_at, started_at, finished_at,
 	(SELECT COUNT(*) FROM exec_statements s WHERE s.execution_id = e.id),
 	(SELECT COUNT(*) FROM exec_statements s WHERE s.execution_id = e.id AND s.state IN ('done', 'planned')),
@@ -94,7 +95,7 @@ func scanExecution(row interface{ Scan(...any) error }) (Execution, error) {
 	var eng, opts string
 	var rb, started, finished sql.NullInt64
 	var created int64
-	err := row.Scan(&ex.ID, &ex.Instance, &ex.Database, &eng, &opts, &ex.DryRun, &ex.State, &ex.RequestedBy, &ex.Ref, &rb,
+	err := row.Scan(&ex.ID, &ex.Kind, &ex.Instance, &ex.Database, &eng, &opts, &ex.DryRun, &ex.State, &ex.RequestedBy, &ex.Ref, &rb,
 		&ex.CancelRequested, &ex.Throttle, &ex.Error, &created, &started, &finished, &ex.Total, &ex.Done, &ex.RowsAffected)
 	if err != nil {
 		return ex, err
@@ -163,7 +164,8 @@ func (st *store) list(ctx context.Context, f Filter) ([]Execution, error) {
 
 // idsInState lists executions in a state, oldest first.
 func (st *store) idsInState(ctx context.Context, state string) ([]ID, error) {
-	rows, err := st.db.QueryContext(ctx, "SELECT id FROM exec_executions WHERE state = ? ORDER BY id", state)
+	// Provisionings run in their caller's request, never from the queue.
+	rows, err := st.db.QueryContext(ctx, "SELECT id FROM exec_executions WHERE state = ? AND kind = ? ORDER BY id", state, KindScript)
 	if err != nil {
 		return nil, fmt.Errorf("list %s executions: %w", state, err)
 	}
@@ -364,4 +366,50 @@ func (st *store) requestCancel(ctx context.Context, id ID) error {
 		}
 		return audit.Record(ctx, tx, "exec.cancel", instance, map[string]any{"execution": id})
 	})
+}
+
+// provisionStart records a provisioning as running with the statements it
+// is about to run (as shown: passwords masked), before any runs: a new
+// execution (id 0, audited as exec.provision) or one resumed under its key.
+func (st *store) provisionStart(ctx context.Context, id ID, ref, kind, instance string, eng engine.Kind, spec, requestedBy string, shown []string, d sqlfe.Dialect) (ID, error) {
+	err := st.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		now := sqldb.Now()
+		script := strings.Join(shown, ";\n")
+		if id == 0 {
+			err := tx.QueryRowContext(ctx, `INSERT INTO exec_executions (kind, spec, instance, engine, script, state, requested_by, ref,
+				created_at, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+				kind, spec, instance, string(eng), script, StateRunning, requestedBy, ref, now, now, now).Scan(&id)
+			if err != nil {
+				return fmt.Errorf("store execution: %w", err)
+			}
+			var detail map[string]any
+			json.Unmarshal([]byte(spec), &detail)
+			detail["execution"], detail["kind"], detail["ref"] = id, kind, ref
+			if requestedBy != "" {
+				detail["requested_by"] = requestedBy
+			}
+			if err := audit.Record(ctx, tx, "exec.provision", instance, detail); err != nil {
+				return err
+			}
+		} else {
+			if _, err := tx.ExecContext(ctx, "UPDATE exec_executions SET state = ?, script = ?, error = '', finished_at = NULL, updated_at = ? WHERE id = ?",
+				StateRunning, script, now, id); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, "DELETE FROM exec_statements WHERE execution_id = ?", id); err != nil {
+				return err
+			}
+			if err := audit.Record(ctx, tx, "exec.resume", instance, map[string]any{"execution": id, "kind": kind, "ref": ref}); err != nil {
+				return err
+			}
+		}
+		for i, text := range shown {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO exec_statements (execution_id, seq, line, col, sql_text, kind, state)
+				VALUES (?, ?, ?, 1, ?, ?, ?)`, id, i+1, i+1, text, string(sqlfe.LexClass(d, text).Kind), StatePending); err != nil {
+				return fmt.Errorf("store statement %d: %w", i+1, err)
+			}
+		}
+		return nil
+	})
+	return id, err
 }

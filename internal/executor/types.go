@@ -3,6 +3,7 @@ package executor
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/dbfleet/dbfleet/internal/engine"
@@ -11,6 +12,9 @@ import (
 
 // ID identifies an execution.
 type ID int64
+
+// String is the id in decimal (as work orders record it).
+func (id ID) String() string { return strconv.FormatInt(int64(id), 10) }
 
 // Request asks for a script to be run.
 type Request struct {
@@ -27,7 +31,11 @@ type Request struct {
 	Options Options     `json:"options"`
 	// RequestedBy is on whose behalf it runs (that user may view it).
 	RequestedBy string `json:"requested_by,omitempty"`
-	// Ref is a free reference such as "workorder:42".
+	// Ref is an idempotency key, unique among executions: starting again
+	// with the key of an existing execution returns that execution when
+	// the request is identical (instance, database, SQL, dry_run, options)
+	// and a *KeyConflictError otherwise. Empty: no key. The namespace
+	// "ticket:" is reserved for work orders (StartTicketStep).
 	Ref string `json:"ref,omitempty"`
 }
 
@@ -144,7 +152,10 @@ func Terminal(s string) bool {
 
 // Execution is one run of a script.
 type Execution struct {
-	ID          ID          `json:"id"`
+	ID ID `json:"id"`
+	// Kind is script, or create_database / create_account for a
+	// provisioning (CreateDatabase, CreateAccount).
+	Kind        string      `json:"kind"`
 	Instance    string      `json:"instance"`
 	Database    string      `json:"database,omitempty"`
 	Engine      engine.Kind `json:"engine"`

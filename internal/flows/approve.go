@@ -139,24 +139,6 @@ func waitingFor(set approverSet, approved map[string]bool) string {
 	return fmt.Sprintf("%d more approvals by %s", need, who)
 }
 
-// approvedBy lists who approved a step, in order.
-func (s *Service) approvedBy(ctx context.Context, q sqldb.Querier, id int64, idx int) ([]string, error) {
-	rows, err := q.QueryContext(ctx, "SELECT approver FROM ticket_approvals WHERE ticket_id = ? AND step_idx = ? AND decision = 'approve' ORDER BY at, approver", id, idx)
-	if err != nil {
-		return nil, fmt.Errorf("ticket %d approvals: %w", id, err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var a string
-		if err := rows.Scan(&a); err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
-}
-
 // eligible says why p may not decide on the current step, or nil.
 func (s *Service) eligible(p auth.Principal, t *ticketRow, set approverSet, approved map[string]bool) error {
 	if p.User == "" {
@@ -239,7 +221,7 @@ func (s *Service) decide(ctx context.Context, p auth.Principal, id int64, d Deci
 			return err
 		}
 		var prev string
-		switch err := tx.QueryRowContext(ctx, "SELECT decision FROM ticket_approvals WHERE ticket_id = ? AND step_idx = ? AND approver = ?", id, idx, p.User).Scan(&prev); {
+		switch prev, err = decisionOf(ctx, tx, id, idx, p.User); {
 		case err == nil:
 			return errkind.New(errkind.Conflict, "user %q already decided step %d of ticket %d (%s); a second decision has no effect", p.User, idx+1, id, prev)
 		case !errors.Is(err, sql.ErrNoRows):
@@ -256,8 +238,7 @@ func (s *Service) decide(ctx context.Context, p auth.Principal, id int64, d Deci
 			via = "link"
 		}
 		now := sqldb.Now()
-		if _, err := tx.ExecContext(ctx, "INSERT INTO ticket_approvals (ticket_id, step_idx, approver, decision, comment, via, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-			id, idx, p.User, decision, d.Comment, via, now); err != nil {
+		if err := insertApproval(ctx, tx, id, idx, Approval{Approver: p.User, Decision: decision, Comment: d.Comment, Via: via}, now); err != nil {
 			if sqldb.IsUniqueViolation(err) {
 				return errkind.New(errkind.Conflict, "user %q already decided step %d of ticket %d", p.User, idx+1, id)
 			}
@@ -270,10 +251,10 @@ func (s *Service) decide(ctx context.Context, p auth.Principal, id int64, d Deci
 			if d.Comment != "" {
 				errMsg += ": " + d.Comment
 			}
-			if _, err := tx.ExecContext(ctx, "UPDATE ticket_steps SET state = ?, error = ?, finished_at = ? WHERE ticket_id = ? AND idx = ?", StepFailed, errMsg, now, id, idx); err != nil {
+			if err := failStepRow(ctx, tx, id, idx, errMsg, now); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, "UPDATE tickets SET state = ?, error = ?, done_at = ?, updated_at = ? WHERE id = ?", StateRejected, errMsg, now, now, id); err != nil {
+			if err := endTicket(ctx, tx, id, StateRejected, errMsg, now); err != nil {
 				return err
 			}
 			return s.event(ctx, tx, id, intp(idx), "reject", msg, map[string]any{"via": via})
@@ -286,10 +267,10 @@ func (s *Service) decide(ctx context.Context, p auth.Principal, id int64, d Deci
 			return nil
 		}
 		res, _ := json.Marshal(map[string]any{"summary": "approved by " + strings.Join(approved, ", "), "approvers": approved})
-		if _, err := tx.ExecContext(ctx, "UPDATE ticket_steps SET state = ?, result = ?, finished_at = ? WHERE ticket_id = ? AND idx = ?", StepDone, string(res), now, id, idx); err != nil {
+		if err := endStepRow(ctx, tx, id, idx, StepDone, string(res), now); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE tickets SET state = ?, step = ?, updated_at = ? WHERE id = ?", StateRunning, idx+1, now, id); err != nil {
+		if err := setTicketStep(ctx, tx, id, StateRunning, idx+1, now); err != nil {
 			return err
 		}
 		if err := s.event(ctx, tx, id, intp(idx), "step.done", "approved by "+strings.Join(approved, ", "), nil); err != nil {
@@ -347,8 +328,7 @@ func (s *Service) NewLinkToken(ctx context.Context, id int64, idx int, ttl time.
 		return "", errkind.New(errkind.Unavailable, "approval links need the server key")
 	}
 	c := linkClaims{Ticket: id, Step: idx, Nonce: rand.Text(), Exp: s.now().Add(ttl).UnixMilli()}
-	if _, err := s.db.ExecContext(ctx, "INSERT INTO ticket_links (nonce, ticket_id, step_idx, expires_at, created_at) VALUES (?, ?, ?, ?, ?)",
-		c.Nonce, id, idx, c.Exp, sqldb.Now()); err != nil {
+	if err := insertLink(ctx, s.db, c); err != nil {
 		return "", fmt.Errorf("ticket %d: record link: %w", id, err)
 	}
 	payload, _ := json.Marshal(c)
@@ -387,17 +367,15 @@ func (s *Service) checkLink(ctx context.Context, q sqldb.Querier, token string) 
 	if s.now().UnixMilli() > c.Exp {
 		return info, errkind.New(errkind.Forbidden, "this approval link expired at %s; open ticket %d in dbfleet instead", info.Expires.Format(time.RFC3339), c.Ticket)
 	}
-	var used sql.NullInt64
-	var by string
-	err := q.QueryRowContext(ctx, "SELECT used_at, used_by FROM ticket_links WHERE nonce = ? AND ticket_id = ? AND step_idx = ?", c.Nonce, c.Ticket, c.Step).Scan(&used, &by)
-	if errors.Is(err, sql.ErrNoRows) {
-		return info, bad
-	}
+	used, by, found, err := linkUse(ctx, q, c)
 	if err != nil {
 		return info, err
 	}
-	if used.Valid {
-		return info, errkind.New(errkind.Conflict, "this approval link was already used by %s at %s; it works once", by, sqldb.Time(used.Int64).Format(time.RFC3339))
+	if !found {
+		return info, bad
+	}
+	if !used.IsZero() {
+		return info, errkind.New(errkind.Conflict, "this approval link was already used by %s at %s; it works once", by, used.Format(time.RFC3339))
 	}
 	return info, nil
 }
@@ -415,11 +393,11 @@ func (s *Service) useLink(ctx context.Context, tx *sqldb.Tx, token string, id in
 	payload, _ := base64.RawURLEncoding.DecodeString(p64)
 	var c linkClaims
 	json.Unmarshal(payload, &c)
-	res, err := tx.ExecContext(ctx, "UPDATE ticket_links SET used_at = ?, used_by = ? WHERE nonce = ? AND used_at IS NULL", sqldb.Now(), user, c.Nonce)
+	ok, err := useLinkRow(ctx, tx, c.Nonce, user)
 	if err != nil {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
+	if !ok {
 		return errkind.New(errkind.Conflict, "this approval link was already used; it works once")
 	}
 	return nil

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/dbfleet/dbfleet/internal/auth"
+
+	"github.com/dbfleet/dbfleet/internal/executor"
 )
 
 // blockDef is one kind of workflow step: how its element is read and how
@@ -309,15 +311,6 @@ type createAccountCfg struct {
 	host                               string
 }
 
-// mysqlPrivileges and postgresPrivileges are the privileges an account
-// form may grant on one database.
-var (
-	mysqlPrivileges = []string{"SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "INDEX",
-		"CREATE VIEW", "SHOW VIEW", "TRIGGER", "EXECUTE", "REFERENCES", "CREATE TEMPORARY TABLES", "LOCK TABLES",
-		"CREATE ROUTINE", "ALTER ROUTINE", "EVENT"}
-	postgresPrivileges = []string{"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER", "CREATE", "TEMPORARY"}
-)
-
 var hostRE = regexp.MustCompile(`^[A-Za-z0-9.%_:-]{1,255}$`)
 
 func parseCreateAccount(p *parser, n *node, st *Step) any {
@@ -341,9 +334,9 @@ func parseCreateAccount(p *parser, n *node, st *Step) any {
 		}
 		for _, o := range f.Options {
 			v := strings.ToUpper(o.Value)
-			if !slices.Contains(mysqlPrivileges, v) && !slices.Contains(postgresPrivileges, v) {
+			if !slices.Contains(executor.MySQLPrivileges, v) && !slices.Contains(executor.PostgresPrivileges, v) {
 				p.errf(f.Pos, "<field name=%q>: option %q is not a grantable privilege (MariaDB/MySQL: %s; PostgreSQL: %s)",
-					f.Name, o.Value, strings.Join(mysqlPrivileges, ", "), strings.Join(postgresPrivileges, ", "))
+					f.Name, o.Value, strings.Join(executor.MySQLPrivileges, ", "), strings.Join(executor.PostgresPrivileges, ", "))
 			}
 		}
 	}

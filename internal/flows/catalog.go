@@ -2,7 +2,6 @@ package flows
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
 )
 
@@ -229,20 +227,7 @@ func (c *Catalog) register(ctx context.Context, fl *Flow) error {
 			if err := tx.Lock(ctx, "flows.version:"+fl.Name); err != nil {
 				return err
 			}
-			err := tx.QueryRowContext(ctx, "SELECT id, version FROM flow_versions WHERE name = ? AND hash = ?", fl.Name, fl.Hash).Scan(&fl.VersionID, &fl.Version)
-			if err == nil {
-				return nil
-			}
-			if !errors.Is(err, sql.ErrNoRows) {
-				return err
-			}
-			var last sql.NullInt64
-			if err := tx.QueryRowContext(ctx, "SELECT MAX(version) FROM flow_versions WHERE name = ?", fl.Name).Scan(&last); err != nil {
-				return err
-			}
-			fl.Version = int(last.Int64) + 1
-			return tx.QueryRowContext(ctx, "INSERT INTO flow_versions (name, version, hash, file, source, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-				fl.Name, fl.Version, fl.Hash, fl.File, string(fl.Source), sqldb.Now()).Scan(&fl.VersionID)
+			return storeVersion(ctx, tx, fl)
 		})
 		if err == nil || !sqldb.IsUniqueViolation(err) || attempt == 3 {
 			if err == nil {
@@ -295,61 +280,12 @@ func (c *Catalog) Problems() Problems {
 	return out
 }
 
-// Version returns a stored flow version, parsing it from the store when it
-// is not in memory (a ticket started before a restart or an edit).
-func (c *Catalog) Version(ctx context.Context, id int64) (*Flow, error) {
-	c.mu.RLock()
-	fl, ok := c.versions[id]
-	c.mu.RUnlock()
-	if ok {
-		return fl, nil
-	}
-	var name, file, src string
-	var version int
-	err := c.db.QueryRowContext(ctx, "SELECT name, version, file, source FROM flow_versions WHERE id = ?", id).Scan(&name, &version, &file, &src)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errkind.New(errkind.NotFound, "flow version %d not found", id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load flow version %d: %w", id, err)
-	}
-	fl, probs := Parse(file, []byte(src))
-	if len(probs) > 0 {
-		return nil, fmt.Errorf("stored flow %s version %d no longer parses: %w", name, version, probs)
-	}
-	fl.Version, fl.VersionID = version, id
-	c.mu.Lock()
-	c.versions[id] = fl
-	c.mu.Unlock()
-	return fl, nil
-}
-
 // VersionInfo describes a stored version.
 type VersionInfo struct {
 	Version   int       `json:"version"`
 	Hash      string    `json:"hash"`
 	File      string    `json:"file"`
 	CreatedAt time.Time `json:"created_at"`
-}
-
-// Versions lists a flow's stored versions, newest first.
-func (c *Catalog) Versions(ctx context.Context, name string) ([]VersionInfo, error) {
-	rows, err := c.db.QueryContext(ctx, "SELECT version, hash, file, created_at FROM flow_versions WHERE name = ? ORDER BY version DESC", name)
-	if err != nil {
-		return nil, fmt.Errorf("flow %s versions: %w", name, err)
-	}
-	defer rows.Close()
-	var out []VersionInfo
-	for rows.Next() {
-		var v VersionInfo
-		var at int64
-		if err := rows.Scan(&v.Version, &v.Hash, &v.File, &at); err != nil {
-			return nil, err
-		}
-		v.CreatedAt = sqldb.Time(at)
-		out = append(out, v)
-	}
-	return out, rows.Err()
 }
 
 // InstallExamples copies the example flows into dir when dir does not

@@ -9,13 +9,16 @@
 // runs the version it was submitted with.
 //
 // Steps run as durable jobs (platform/jobs). Each step is recorded before
-// it starts and when it ends; an execute step records each statement
-// before it is sent and after it ran, so a server killed at any moment
-// loses nothing and, when it comes back, runs no statement twice.
+// it starts and when it ends. A block does its work through one consumer
+// interface, with no built-in fallback: review through Reviewer
+// (sqlreview), execute through Executor (executor, keyed by the step, so a
+// resumed step gets its own execution back and never adopts another),
+// export through Exporter (the query console).
 //
 // docs/flows.md is the XML reference.
 //
-// It owns the tables flow_versions, tickets, ticket_steps,
-// ticket_statements, ticket_approvals, ticket_events, ticket_attachments,
+// store.go holds all its metadata SQL. It owns the tables flow_versions, tickets, ticket_steps (an execute
+// step's result holds its statements' states; migration 00018 moved there
+// those of ticket_statements, now gone), ticket_approvals, ticket_events, ticket_attachments,
 // ticket_links and ticket_secrets.
 package flows

@@ -13,7 +13,6 @@ import (
 	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
-	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
 	"github.com/dbfleet/dbfleet/internal/query"
 	sqlfe "github.com/dbfleet/dbfleet/internal/sql"
 )
@@ -42,11 +41,6 @@ func (fl *Flow) exportCfgOf(field string) *exportCfg {
 		}
 	}
 	return nil
-}
-
-// errNoExporter: without the query console, nothing exports.
-func errNoExporter() error {
-	return errkind.New(errkind.Unavailable, "exports run through the query console, and this server has not wired it to work orders; the export did not run")
 }
 
 // exportPrincipal is whose rights an export of the ticket runs with: its
@@ -98,13 +92,9 @@ func consoleError(p auth.Principal, err error) error {
 }
 
 // exportFinding is the console's refusal of an export's SQL as a review
-// finding (nil when its checks that need no connection pass, or when no
-// console is wired: the export block then refuses on its own). A syntax
+// finding (nil when its checks that need no connection pass). A syntax
 // error is left to the review, which reports it with its position.
 func (s *Service) exportFinding(ctx context.Context, r *stepRun, c *exportCfg, script string) (*Finding, error) {
-	if s.exporter == nil || s.users == nil {
-		return nil, nil
-	}
 	tgt, err := s.stepTarget(ctx, r, c.target)
 	if err != nil {
 		return nil, err
@@ -140,9 +130,6 @@ func (s *Service) exportFinding(ctx context.Context, r *stepRun, c *exportCfg, s
 // attachment: it changes nothing on the target.
 func (s *Service) runExport(ctx context.Context, r *stepRun) (outcome, error) {
 	c := r.step.cfg.(*exportCfg)
-	if s.exporter == nil || s.users == nil {
-		return outcome{}, errNoExporter()
-	}
 	tgt, err := s.stepTarget(ctx, r, c.target)
 	if err != nil {
 		return outcome{}, err
@@ -160,14 +147,7 @@ func (s *Service) runExport(ctx context.Context, r *stepRun) (outcome, error) {
 	if name == "" {
 		name = fmt.Sprintf("ticket-%d-%s.csv", r.t.ID, r.step.ID)
 	}
-	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM ticket_attachments WHERE ticket_id = ? AND step_idx = ?", r.t.ID, r.idx); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO ticket_attachments (ticket_id, step_idx, name, content_type, size, rows_count, content, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.t.ID, r.idx, name, "text/csv; charset=utf-8", buf.Len(), res.Rows, buf.Bytes(), sqldb.Now())
-		return err
-	})
+	err = s.replaceAttachment(ctx, r.t.ID, r.idx, Attachment{Name: name, ContentType: "text/csv; charset=utf-8", Size: int64(buf.Len()), Rows: int64(res.Rows)}, buf.Bytes())
 	if err != nil {
 		return outcome{}, fmt.Errorf("store the export: %w", err)
 	}

@@ -305,13 +305,29 @@ func TestExportPrincipal(t *testing.T) {
 	}
 }
 
-// Without the query console wired, the export block runs nothing: there is
-// no other way to read data for a ticket.
-func TestExportNeedsTheConsole(t *testing.T) {
-	f := newFixtureWith(t, sqliteStore(t), map[string]string{"rawexport.xml": rawExportFlow}, func(o *Options) { o.Exporter = nil })
-	shared.maria.Exec(t, "CREATE TABLE "+f.mariaD+".p (id INT)", "INSERT INTO "+f.mariaD+".p VALUES (1)")
-	tk := f.wait(f.submit("dba", "rawexport", map[string]any{"target": "maria-1/" + f.mariaD, "sql": "SELECT id FROM p"}).ID, StateFailed)
-	if !strings.Contains(tk.Error, "exports run through the query console, and this server has not wired it") || len(tk.Attachments) != 0 {
-		t.Fatalf("error %q, attachments %+v", tk.Error, tk.Attachments)
+// No block has a built-in fallback: without the query console (or any
+// other service a block calls) work orders refuse to start, naming what is
+// missing; there is no other way to read data for a ticket or run its SQL.
+func TestServiceNeedsEveryBlock(t *testing.T) {
+	f := newFixture(t, sqliteStore(t), nil)
+	full := Options{DB: f.db, Catalog: f.cat, Queue: f.queue, Inventory: f.inv, Reviewer: f.svc.reviewer, Executor: f.exec, Provisioner: f.exec, Exporter: f.query, Users: f.auth}
+	if _, err := NewService(full); err != nil {
+		t.Fatalf("every service wired: %v", err)
+	}
+	for _, tc := range []struct {
+		drop func(*Options)
+		want string
+	}{
+		{func(o *Options) { o.Exporter = nil }, "the query console (Exporter: export blocks)"},
+		{func(o *Options) { o.Users = nil }, "the accounts (Users: export blocks)"},
+		{func(o *Options) { o.Executor = nil }, "the executor (Executor: execute blocks)"},
+		{func(o *Options) { o.Reviewer = nil }, "the SQL review engine (Reviewer: review blocks)"},
+		{func(o *Options) { o.Provisioner = nil }, "the executor (Provisioner: create-database and create-account blocks)"},
+	} {
+		o := full
+		tc.drop(&o)
+		if svc, err := NewService(o); err == nil || svc != nil || !strings.Contains(err.Error(), "work orders need "+tc.want) {
+			t.Errorf("without %s: %v", tc.want, err)
+		}
 	}
 }

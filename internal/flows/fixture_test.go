@@ -19,12 +19,14 @@ import (
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/engine/mysql"
 	"github.com/dbfleet/dbfleet/internal/engine/postgres"
+	"github.com/dbfleet/dbfleet/internal/executor"
 	"github.com/dbfleet/dbfleet/internal/inventory"
 	"github.com/dbfleet/dbfleet/internal/platform/audit"
 	"github.com/dbfleet/dbfleet/internal/platform/jobs"
 	"github.com/dbfleet/dbfleet/internal/platform/secret"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
 	"github.com/dbfleet/dbfleet/internal/query"
+	"github.com/dbfleet/dbfleet/internal/sqlreview"
 	"github.com/dbfleet/dbfleet/internal/testenv"
 	"github.com/dbfleet/dbfleet/migrations"
 )
@@ -125,6 +127,7 @@ type fixture struct {
 	auth   *auth.Service
 	inv    *inventory.Service
 	query  *query.Service // the query console exports run through
+	exec   *executor.Service
 	cat    *Catalog
 	svc    *Service
 	queue  *jobs.Queue
@@ -205,12 +208,19 @@ func newFixtureWith(t *testing.T, db *sqldb.DB, files map[string]string, opts fu
 	}
 	f.queue = jobs.NewQueue(db, log)
 	f.queue.LeaseTTL = 3 * time.Second
+	rev, err := sqlreview.New(sqlreview.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.exec = executor.NewService(db, f.inv, executor.Config{PollInterval: 50 * time.Millisecond}, log)
 	o := Options{DB: db, Log: log, Catalog: f.cat, Queue: f.queue, Inventory: f.inv, Key: key,
-		PublicURL: "http://dbfleet.test", Notifier: f.notes, Exporter: f.query, Users: f.auth}
+		PublicURL: "http://dbfleet.test", Notifier: f.notes, Reviewer: rev, Executor: f.exec, Provisioner: f.exec, Exporter: f.query, Users: f.auth}
 	if opts != nil {
 		opts(&o)
 	}
-	f.svc = NewService(o)
+	if f.svc, err = NewService(o); err != nil {
+		t.Fatal(err)
+	}
 	f.startWorker()
 	return f
 }
@@ -218,10 +228,14 @@ func newFixtureWith(t *testing.T, db *sqldb.DB, files map[string]string, opts fu
 func (f *fixture) startWorker() {
 	wctx, stop := context.WithCancel(context.Background())
 	f.stop = stop
-	f.wg.Add(1)
+	f.wg.Add(2)
 	go func() {
 		defer f.wg.Done()
 		(&jobs.Worker{Queue: f.queue, Handlers: f.svc.Handlers(), OnFailure: f.svc.FailureHandlers(), Poll: 100 * time.Millisecond}).Run(wctx)
+	}()
+	go func() {
+		defer f.wg.Done()
+		f.exec.Run(wctx)
 	}()
 	f.t.Cleanup(f.stopWorker)
 }

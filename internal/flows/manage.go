@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dbfleet/dbfleet/internal/auth"
+	"github.com/dbfleet/dbfleet/internal/executor"
 	"github.com/dbfleet/dbfleet/internal/notify"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/jobs"
@@ -84,7 +85,8 @@ func (s *Service) runWait(ctx context.Context, r *stepRun) (outcome, error) {
 // their own; ticket.manage cancels any. A statement running when it is
 // cancelled finishes; no further statement starts.
 func (s *Service) Cancel(ctx context.Context, p auth.Principal, id int64, comment string) (*Ticket, error) {
-	var execID string
+	var execRun executor.ID
+	var hasExec bool
 	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
 		t, err := s.lockTicket(ctx, tx, id)
 		if err != nil {
@@ -97,27 +99,26 @@ func (s *Service) Cancel(ctx context.Context, p auth.Principal, id int64, commen
 			return errkind.New(errkind.Conflict, "ticket %d is already %s", id, t.State)
 		}
 		now := sqldb.Now()
-		if _, err := tx.ExecContext(ctx, "UPDATE ticket_steps SET state = ?, finished_at = ? WHERE ticket_id = ? AND idx = ? AND state IN ('pending', 'running', 'waiting')",
-			StepCancelled, now, id, t.Step); err != nil {
+		if err := cancelStepRow(ctx, tx, id, t.Step, now); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE tickets SET state = ?, done_at = ?, updated_at = ? WHERE id = ?", StateCancelled, now, now, id); err != nil {
+		if err := endTicket(ctx, tx, id, StateCancelled, t.Error, now); err != nil {
 			return err
 		}
 		if err := jobs.Cancel(ctx, tx, "ticket:"+strconv.FormatInt(id, 10)); err != nil {
 			return err
 		}
 		if rec, err := s.loadStep(ctx, tx, id, t.Step); err == nil {
-			execID, _ = rec.result["execution"].(string)
+			execRun, hasExec, _ = execID(rec.result)
 		}
 		return s.event(ctx, tx, id, intp(t.Step), "cancel", comment, nil)
 	})
 	if err != nil {
 		return nil, err
 	}
-	if execID != "" && s.executor != nil {
-		if err := s.executor.Cancel(ctx, execID); err != nil {
-			s.log.Warn("cancel execution", "ticket", id, "execution", execID, "err", err)
+	if hasExec {
+		if err := s.executor.Cancel(ctx, execRun); err != nil {
+			s.log.Warn("cancel execution", "ticket", id, "execution", execRun, "err", err)
 		}
 	}
 	return s.Get(ctx, p, id)
@@ -152,41 +153,27 @@ func (s *Service) Retry(ctx context.Context, p auth.Principal, id int64, req Ret
 		if t.State != StateFailed {
 			return errkind.New(errkind.Conflict, "ticket %d is %s; only a failed ticket can be retried", id, t.State)
 		}
-		entries, err := s.journalEntries(ctx, tx, id, t.Step)
-		if err != nil {
-			return err
-		}
 		msg := "retry"
-		for _, e := range entries {
-			if e.State != StmtUnknown {
-				continue
-			}
-			switch req.Resolve {
-			case "":
-				return errkind.New(errkind.Conflict, "statement %d (line %d: %s) of ticket %d may or may not have run; check the target, then retry with resolve=done (it ran) or resolve=rerun", e.Index+1, e.Line, firstWords(e.SQL), id)
-			case "done":
-				if _, err := tx.ExecContext(ctx, "UPDATE ticket_statements SET state = ?, error = ? WHERE ticket_id = ? AND step_idx = ? AND idx = ?",
-					StmtDone, "resolved as done by "+p.User, id, t.Step, e.Index); err != nil {
-					return err
-				}
-				msg = fmt.Sprintf("retry; statement %d resolved as done", e.Index+1)
-			case "rerun":
-				if _, err := tx.ExecContext(ctx, "UPDATE ticket_statements SET state = ?, error = ? WHERE ticket_id = ? AND step_idx = ? AND idx = ?",
-					StmtPending, "resolved as not run by "+p.User, id, t.Step, e.Index); err != nil {
-					return err
-				}
-				msg = fmt.Sprintf("retry; statement %d will run again", e.Index+1)
-			}
+		switch req.Resolve {
+		case "", string(executor.InDoubtDone), string(executor.InDoubtRerun):
+		default:
+			return errkind.New(errkind.Invalid, "resolve %q: want done (the statement in doubt committed) or rerun", req.Resolve)
 		}
 		rec, err := s.loadStep(ctx, tx, id, t.Step)
 		if err != nil {
 			return err
 		}
+		if ranBuiltIn(rec.result) {
+			return errkind.New(errkind.Conflict, "step %d of ticket %d ran before this server's upgrade, with the executor work orders had then, which cannot resume it: its statements' outcome is on the ticket; check the target and submit a new ticket for what did not run", t.Step+1, id)
+		}
+		if rec.result["state"] == executor.StateInDoubt && req.Resolve == "" {
+			return errkind.New(errkind.Conflict, "a statement of ticket %d may or may not have run; check the target, then retry with resolve=done (it ran) or resolve=rerun", id)
+		}
 		if exid, _ := rec.result["execution"].(string); exid != "" {
 			// The wired executor resumes its execution where it stopped.
 			rec.result["resume"] = req.Resolve
 			raw, _ := json.Marshal(rec.result)
-			if _, err := tx.ExecContext(ctx, "UPDATE ticket_steps SET result = ? WHERE ticket_id = ? AND idx = ?", string(raw), id, t.Step); err != nil {
+			if err := setStepResult(ctx, tx, id, t.Step, string(raw)); err != nil {
 				return err
 			}
 			if req.Resolve != "" {
@@ -197,10 +184,7 @@ func (s *Service) Retry(ctx context.Context, p auth.Principal, id int64, req Ret
 			msg += ": " + req.Comment
 		}
 		now := sqldb.Now()
-		if _, err := tx.ExecContext(ctx, "UPDATE ticket_steps SET state = ?, error = '', finished_at = NULL WHERE ticket_id = ? AND idx = ?", StepPending, id, t.Step); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, "UPDATE tickets SET state = ?, error = '', manual_steps = manual_steps + 1, updated_at = ? WHERE id = ?", StateRunning, now, id); err != nil {
+		if err := retryRows(ctx, tx, id, t.Step, now); err != nil {
 			return err
 		}
 		if err := s.event(ctx, tx, id, intp(t.Step), "retry", msg, map[string]any{"resolve": req.Resolve}); err != nil {

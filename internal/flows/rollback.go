@@ -2,26 +2,13 @@ package flows
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 )
-
-// ExecRollback is the SQL that undoes an execution's committed changes, as
-// the executor generated it.
-type ExecRollback struct {
-	Instance string
-	Database string
-	// SQL is "" when the execution committed nothing that can be undone.
-	SQL string
-	// Complete is false when some statement has no rollback (Notes say
-	// which).
-	Complete bool
-	Notes    []string
-}
 
 // Rollback is the SQL that undoes what a ticket's execute steps changed.
 type Rollback struct {
@@ -56,30 +43,28 @@ func (s *Service) RollbackSQL(ctx context.Context, p auth.Principal, id int64) (
 	if !s.mayView(p, t, fl) {
 		return nil, errkind.New(errkind.Forbidden, "user %q may not see the SQL of ticket %d (the requester, its approvers and %s may)", p.User, t.ID, fl.View)
 	}
-	rows, err := s.db.QueryContext(ctx, "SELECT idx, state, result FROM ticket_steps WHERE ticket_id = ? AND block = 'execute' ORDER BY idx DESC", id)
+	stored, err := stepResults(ctx, s.db, id)
 	if err != nil {
-		return nil, fmt.Errorf("ticket %d steps: %w", id, err)
+		return nil, err
 	}
 	type execStep struct {
-		idx         int
-		state, exec string
+		idx                int
+		state, exec        string
+		instance, database string
+		ranBuiltIn         bool
 	}
 	var steps []execStep
-	for rows.Next() {
-		var st execStep
-		var result string
-		if err := rows.Scan(&st.idx, &st.state, &result); err != nil {
-			rows.Close()
-			return nil, err
+	for i := len(stored) - 1; i >= 0; i-- { // newest first
+		if stored[i].block != "execute" {
+			continue
 		}
-		var res map[string]any
-		json.Unmarshal([]byte(result), &res)
+		res := stored[i].result
+		st := execStep{idx: stored[i].idx, state: stored[i].state}
 		st.exec, _ = res["execution"].(string)
+		st.instance, _ = res["instance"].(string)
+		st.database, _ = res["database"].(string)
+		st.ranBuiltIn = ranBuiltIn(res)
 		steps = append(steps, st)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	if len(steps) == 0 {
 		return nil, errkind.New(errkind.NotFound, "ticket %d (flow %s) has no execute step, so no rollback", id, t.Flow)
@@ -88,16 +73,13 @@ func (s *Service) RollbackSQL(ctx context.Context, p auth.Principal, id int64) (
 	var parts []string
 	for _, st := range steps {
 		if st.exec == "" {
-			if st.state == StepDone || st.state == StepFailed {
-				return nil, errkind.New(errkind.Invalid, "ticket %d step %d ran with the built-in executor, which keeps no before-images: rollback SQL needs the executor", id, st.idx+1)
+			if st.ranBuiltIn || st.state == StepDone {
+				return nil, errkind.New(errkind.Invalid, "ticket %d step %d ran with the executor work orders had before this server's upgrade, which kept no before-images: it has no rollback SQL", id, st.idx+1)
 			}
 			continue
 		}
 		if st.state == StepRunning || st.state == StepPending {
 			return nil, errkind.New(errkind.Conflict, "ticket %d step %d is still running; its rollback SQL is known once it ends", id, st.idx+1)
-		}
-		if s.executor == nil {
-			return nil, errkind.New(errkind.Unavailable, "ticket %d step %d ran as execution %s, but this server has no executor: rollback SQL needs the executor", id, st.idx+1, st.exec)
 		}
 		field := ""
 		if st.idx < len(fl.Steps) {
@@ -105,15 +87,29 @@ func (s *Service) RollbackSQL(ctx context.Context, p auth.Principal, id int64) (
 				field = c.sql
 			}
 		}
-		rb, err := s.executor.Rollback(ctx, st.exec)
+		exID, _, err := execID(map[string]any{"execution": st.exec})
+		if err != nil {
+			return nil, err
+		}
+		rb, err := s.executor.StepRollbackScript(ctx, exID)
 		if err != nil {
 			return nil, fmt.Errorf("ticket %d step %d: rollback of execution %s: %w", id, st.idx+1, st.exec, err)
 		}
+		if st.instance == "" {
+			// Recorded by the servers before: the execution knows.
+			wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			ex, err := s.executor.Wait(wctx, exID)
+			cancel()
+			if err != nil {
+				return nil, fmt.Errorf("ticket %d step %d: execution %s: %w", id, st.idx+1, st.exec, err)
+			}
+			st.instance, st.database = ex.Instance, ex.Database
+		}
 		if len(out.Executions) == 0 {
-			out.Instance, out.Database, out.Field = rb.Instance, rb.Database, field
-		} else if rb.Instance != out.Instance || rb.Database != out.Database || field != out.Field {
+			out.Instance, out.Database, out.Field = st.instance, st.database, field
+		} else if st.instance != out.Instance || st.database != out.Database || field != out.Field {
 			return nil, errkind.New(errkind.Invalid, "ticket %d ran SQL on more than one target (%s and %s): undo its executions one by one with `dbfleet exec rollback`",
-				id, joinTarget(out.Instance, out.Database), joinTarget(rb.Instance, rb.Database))
+				id, joinTarget(out.Instance, out.Database), joinTarget(st.instance, st.database))
 		}
 		out.Executions = append(out.Executions, st.exec)
 		out.Complete = out.Complete && rb.Complete

@@ -2,7 +2,6 @@ package flows
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -55,21 +54,6 @@ type stepRow struct {
 	attempts int
 	result   map[string]any
 	errMsg   string
-}
-
-func (s *Service) loadStep(ctx context.Context, q sqldb.Querier, id int64, idx int) (*stepRow, error) {
-	var r stepRow
-	var res string
-	err := q.QueryRowContext(ctx, "SELECT state, attempts, result, error FROM ticket_steps WHERE ticket_id = ? AND idx = ?", id, idx).
-		Scan(&r.state, &r.attempts, &res, &r.errMsg)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errkind.New(errkind.NotFound, "ticket %d has no step %d", id, idx)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("ticket %d step %d: %w", id, idx, err)
-	}
-	json.Unmarshal([]byte(res), &r.result)
-	return &r, nil
 }
 
 func (s *Service) advanceJob(ctx context.Context, j *jobs.Job) error {
@@ -195,8 +179,7 @@ func (s *Service) startStep(ctx context.Context, t *ticketRow, idx int, st *Step
 			return errStale
 		}
 		now := sqldb.Now()
-		if _, err := tx.ExecContext(ctx, `UPDATE ticket_steps SET state = ?, attempts = attempts + 1, error = '',
-			started_at = COALESCE(started_at, ?) WHERE ticket_id = ? AND idx = ?`, StepRunning, now, t.ID, idx); err != nil {
+		if err := beginStepRow(ctx, tx, t.ID, idx, now); err != nil {
 			return fmt.Errorf("ticket %d: start step %d: %w", t.ID, idx, err)
 		}
 		switch {
@@ -225,15 +208,13 @@ func (s *Service) moveOn(ctx context.Context, t *ticketRow, idx int, state strin
 			if err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, "UPDATE ticket_steps SET state = ?, result = ?, finished_at = ? WHERE ticket_id = ? AND idx = ?",
-				state, string(raw), now, t.ID, idx); err != nil {
+			if err := endStepRow(ctx, tx, t.ID, idx, state, string(raw), now); err != nil {
 				return fmt.Errorf("ticket %d: finish step %d: %w", t.ID, idx, err)
 			}
-		} else if _, err := tx.ExecContext(ctx, "UPDATE ticket_steps SET state = ?, finished_at = COALESCE(finished_at, ?) WHERE ticket_id = ? AND idx = ?",
-			state, now, t.ID, idx); err != nil {
+		} else if err := skipStepRow(ctx, tx, t.ID, idx, state, now); err != nil {
 			return fmt.Errorf("ticket %d: finish step %d: %w", t.ID, idx, err)
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE tickets SET step = ?, updated_at = ? WHERE id = ?", idx+1, now, t.ID); err != nil {
+		if err := setTicketStep(ctx, tx, t.ID, StateRunning, idx+1, now); err != nil {
 			return fmt.Errorf("ticket %d: next step: %w", t.ID, err)
 		}
 		kind := "step.done"
@@ -255,10 +236,10 @@ func (s *Service) waitStep(ctx context.Context, t *ticketRow, idx int, state str
 			return errStale
 		}
 		raw, _ := json.Marshal(out.result)
-		if _, err := tx.ExecContext(ctx, "UPDATE ticket_steps SET state = ?, result = ? WHERE ticket_id = ? AND idx = ?", StepWaiting, string(raw), t.ID, idx); err != nil {
+		if err := waitStepRow(ctx, tx, t.ID, idx, string(raw)); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE tickets SET state = ?, updated_at = ? WHERE id = ?", state, sqldb.Now(), t.ID); err != nil {
+		if err := setTicketState(ctx, tx, t.ID, state, sqldb.Now()); err != nil {
 			return err
 		}
 		msg, _ := out.result["summary"].(string)
@@ -287,7 +268,7 @@ func (s *Service) transition(ctx context.Context, t *ticketRow, from, to, kind s
 		if cur.State != from {
 			return errStale
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE tickets SET state = ?, updated_at = ? WHERE id = ?", to, sqldb.Now(), t.ID); err != nil {
+		if err := setTicketState(ctx, tx, t.ID, to, sqldb.Now()); err != nil {
 			return err
 		}
 		if kind == "" {
@@ -308,7 +289,7 @@ func (s *Service) finish(ctx context.Context, t *ticketRow) error {
 			return errStale
 		}
 		now := sqldb.Now()
-		if _, err := tx.ExecContext(ctx, "UPDATE tickets SET state = ?, error = '', done_at = ?, updated_at = ? WHERE id = ?", StateDone, now, now, t.ID); err != nil {
+		if err := endTicket(ctx, tx, t.ID, StateDone, "", now); err != nil {
 			return err
 		}
 		took := time.Duration(now-t.CreatedAt) * time.Millisecond
@@ -329,11 +310,10 @@ func (s *Service) failStep(ctx context.Context, t *ticketRow, fl *Flow, idx int,
 			return errStale
 		}
 		now := sqldb.Now()
-		if _, err := tx.ExecContext(ctx, "UPDATE ticket_steps SET state = ?, error = ?, finished_at = ? WHERE ticket_id = ? AND idx = ?",
-			StepFailed, msg, now, t.ID, idx); err != nil {
+		if err := failStepRow(ctx, tx, t.ID, idx, msg, now); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE tickets SET state = ?, error = ?, updated_at = ? WHERE id = ?", StateFailed, fmt.Sprintf("step %d (%s): %s", idx+1, fl.Steps[idx].Title, msg), now, t.ID); err != nil {
+		if err := failTicket(ctx, tx, t.ID, fmt.Sprintf("step %d (%s): %s", idx+1, fl.Steps[idx].Title, msg), now); err != nil {
 			return err
 		}
 		return s.event(ctx, tx, t.ID, intp(idx), "step.fail", msg, nil)
@@ -402,19 +382,12 @@ func (s *Service) vars(ctx context.Context, t *ticketRow, fl *Flow) (Vars, error
 			}
 		}
 	}
-	rows, err := s.db.QueryContext(ctx, "SELECT idx, step_id, block, state, result FROM ticket_steps WHERE ticket_id = ? ORDER BY idx", t.ID)
+	stored, err := stepResults(ctx, s.db, t.ID)
 	if err != nil {
-		return v, fmt.Errorf("ticket %d: %w", t.ID, err)
+		return v, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var idx int
-		var id, block, state, raw string
-		if err := rows.Scan(&idx, &id, &block, &state, &raw); err != nil {
-			return v, err
-		}
-		var res map[string]any
-		json.Unmarshal([]byte(raw), &res)
+	for _, st := range stored {
+		id, block, state, res := st.id, st.block, st.state, st.result
 		sv := StepVars{State: state}
 		sv.Rows = int64(num(res["rows"]))
 		sv.Statements = int(num(res["statements"]))
@@ -426,11 +399,11 @@ func (s *Service) vars(ctx context.Context, t *ticketRow, fl *Flow) (Vars, error
 			var rv struct {
 				Review ReviewVars `json:"review"`
 			}
-			json.Unmarshal([]byte(raw), &rv)
+			json.Unmarshal([]byte(st.raw), &rv)
 			v.Review = rv.Review
 		}
 	}
-	return v, rows.Err()
+	return v, nil
 }
 
 func num(v any) float64 {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,12 +15,14 @@ import (
 
 	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/engine"
+	"github.com/dbfleet/dbfleet/internal/executor"
 	"github.com/dbfleet/dbfleet/internal/inventory"
 	"github.com/dbfleet/dbfleet/internal/platform/audit"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/jobs"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
 	"github.com/dbfleet/dbfleet/internal/query"
+	"github.com/dbfleet/dbfleet/internal/sqlreview"
 )
 
 // Ticket states.
@@ -58,22 +59,11 @@ const (
 	jobTask    = "flows.task"    // start a scheduled task
 )
 
-// Reviewer reviews SQL (the sqlreview capability, wired by app). Without
-// one, the review block only checks that the SQL parses.
+// Reviewer reviews SQL (*sqlreview.Reviewer, wired by app). The review
+// block asks it with the ticket's target connected, for its live-schema
+// checks.
 type Reviewer interface {
-	Review(ctx context.Context, r ReviewRequest) (*ReviewReport, error)
-}
-
-// ReviewRequest is what a review step asks for.
-type ReviewRequest struct {
-	Engine   engine.Kind
-	SQL      string
-	Instance string // "" for an offline review
-	Database string
-	Env      string
-	Cluster  string
-	// Kind is ddl, dml or "" as the review step says.
-	Kind string
+	Review(ctx context.Context, r sqlreview.Request) (*sqlreview.Report, error)
 }
 
 // ReviewReport is a review's outcome.
@@ -104,54 +94,43 @@ type Finding struct {
 	Explanation string `json:"explanation,omitempty"`
 }
 
-// Executor runs a ticket's SQL durably (the executor capability, wired by
-// app): it records each statement's outcome itself and survives restarts.
-// A ticket step finds its execution again by ref after a restart, so it
-// never starts a second one. Without an Executor, the built-in one runs
-// each statement in a transaction of its own where the engine allows,
-// journaled in the ticket's tables.
+// Executor runs a ticket's SQL durably (*executor.Service, wired by app):
+// it records each statement's outcome itself and survives restarts. A
+// step's execution is keyed by the step (executor.TicketKey): the step
+// records that it starts its execution before StartTicketStep is called,
+// and the executor returns an existing execution under that key only when
+// it was asked for the same thing (else a conflict), so a resumed step
+// gets back its own execution and never adopts another.
 type Executor interface {
-	// Start begins an execution and returns its id.
-	Start(ctx context.Context, r ExecRequest) (string, error)
-	// Find returns the execution started with ref, if any.
-	Find(ctx context.Context, ref string) (id string, ok bool, err error)
+	// StartTicketStep begins the execution of a ticket step, or returns
+	// the one already started under the step's key.
+	StartTicketStep(ctx context.Context, key executor.TicketKey, req executor.Request) (executor.ID, error)
 	// Wait blocks until the execution ends (or ctx does).
-	Wait(ctx context.Context, id string) (ExecResult, error)
-	// Resume runs a failed or in-doubt execution on; resolve is "" or,
-	// for a statement in doubt, "done" (it committed) or "rerun".
-	Resume(ctx context.Context, id, resolve string) error
+	Wait(ctx context.Context, id executor.ID) (executor.Execution, error)
+	// Resume runs a failed, cancelled or in-doubt execution on; for a
+	// statement in doubt, decision says whether it committed.
+	Resume(ctx context.Context, id executor.ID, decision executor.InDoubt) error
 	// Cancel stops it at the next statement boundary.
-	Cancel(ctx context.Context, id string) error
-	// Rollback returns the SQL that undoes the execution's committed
-	// changes.
-	Rollback(ctx context.Context, id string) (ExecRollback, error)
+	Cancel(ctx context.Context, id executor.ID) error
+	// StepRollbackScript is the SQL that undoes a step's execution's
+	// committed changes (the ticket decides who may see it).
+	StepRollbackScript(ctx context.Context, id executor.ID) (executor.RollbackScript, error)
 }
 
-// ExecRequest is one execute step.
-type ExecRequest struct {
-	Ref       string // identifies the ticket step: ticket:ID:step:N
-	Requester string
-	Instance  string
-	Database  string
-	Engine    engine.Kind
-	SQL       string
-}
-
-// ExecResult is how an execution ended.
-type ExecResult struct {
-	// State is done, failed, cancelled or in_doubt.
-	State      string
-	Error      string
-	Rows       int64
-	Statements []StatementState
+// Provisioner creates databases and accounts (*executor.Service, wired by
+// app), each as a recorded, audited execution keyed by the step: a resumed
+// step completes its own execution.
+type Provisioner interface {
+	CreateDatabase(ctx context.Context, key executor.TicketKey, req executor.CreateDatabase) (executor.Execution, error)
+	CreateAccount(ctx context.Context, key executor.TicketKey, req executor.CreateAccount) (executor.Execution, error)
 }
 
 // Exporter runs a work order's export through the query console
 // (*query.Service, wired by app): with the principal's grants, masks,
 // checks and allow-lists, the console's read-only session and account,
 // and its statement timeout; refused and run exports are audited there
-// with the ticket. Without one the export block refuses to run: there is
-// no other way to read data for a ticket.
+// with the ticket. It is required: there is no other way to read data
+// for a ticket.
 type Exporter interface {
 	// Export runs the query and writes it to w as CSV.
 	Export(ctx context.Context, p auth.Principal, req query.ExportRequest, w io.Writer) (*query.ExportResult, error)
@@ -182,9 +161,10 @@ type Options struct {
 	// and derives generated account passwords.
 	Key []byte
 	// PublicURL is how people reach the server, for links in messages.
-	PublicURL string
-	Reviewer  Reviewer
-	Executor  Executor
+	PublicURL   string
+	Reviewer    Reviewer
+	Executor    Executor
+	Provisioner Provisioner
 	// Exporter and Users run the export block (both are needed).
 	Exporter Exporter
 	Users    Users
@@ -193,30 +173,55 @@ type Options struct {
 
 // Service runs tickets.
 type Service struct {
-	db        *sqldb.DB
-	log       *slog.Logger
-	catalog   *Catalog
-	queue     *jobs.Queue
-	inv       *inventory.Service
-	reviewer  Reviewer
-	executor  Executor
-	exporter  Exporter
-	users     Users
-	notifier  Notifier
-	key       []byte
-	publicURL string
-	now       func() time.Time
+	db          *sqldb.DB
+	log         *slog.Logger
+	catalog     *Catalog
+	queue       *jobs.Queue
+	inv         *inventory.Service
+	reviewer    Reviewer
+	executor    Executor
+	provisioner Provisioner
+	exporter    Exporter
+	users       Users
+	notifier    Notifier
+	key         []byte
+	publicURL   string
+	now         func() time.Time
 }
 
-// NewService returns a Service.
-func NewService(o Options) *Service {
+// NewService returns a Service. Every block calls one interface and none
+// has a built-in fallback: a Service without its Reviewer, Executor,
+// Provisioner, Exporter or Users is refused.
+func NewService(o Options) (*Service, error) {
+	var missing []string
+	for _, c := range []struct {
+		name string
+		nil  bool
+	}{
+		{"a database (DB)", o.DB == nil},
+		{"a flow catalog (Catalog)", o.Catalog == nil},
+		{"a job queue (Queue)", o.Queue == nil},
+		{"the inventory (Inventory)", o.Inventory == nil},
+		{"the SQL review engine (Reviewer: review blocks)", o.Reviewer == nil},
+		{"the executor (Executor: execute blocks)", o.Executor == nil},
+		{"the executor (Provisioner: create-database and create-account blocks)", o.Provisioner == nil},
+		{"the query console (Exporter: export blocks)", o.Exporter == nil},
+		{"the accounts (Users: export blocks)", o.Users == nil},
+	} {
+		if c.nil {
+			missing = append(missing, c.name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("work orders need %s", strings.Join(missing, ", "))
+	}
 	log := o.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{db: o.DB, log: log, catalog: o.Catalog, queue: o.Queue, inv: o.Inventory,
-		reviewer: o.Reviewer, executor: o.Executor, exporter: o.Exporter, users: o.Users, notifier: o.Notifier, key: o.Key,
-		publicURL: strings.TrimRight(o.PublicURL, "/"), now: time.Now}
+		reviewer: o.Reviewer, executor: o.Executor, provisioner: o.Provisioner, exporter: o.Exporter, users: o.Users, notifier: o.Notifier, key: o.Key,
+		publicURL: strings.TrimRight(o.PublicURL, "/"), now: time.Now}, nil
 }
 
 // Catalog is the service's flow catalog.
@@ -368,80 +373,7 @@ type ticketRow struct {
 	DoneAt        sql.NullInt64
 }
 
-const ticketColumns = `id, flow, flow_version_id, title, requester, requester_role, state, step, form, target, env, error, manual_steps, scheduled, created_at, updated_at, done_at`
-
-func scanTicket(row interface{ Scan(...any) error }) (*ticketRow, error) {
-	var t ticketRow
-	var form, target, role string
-	if err := row.Scan(&t.ID, &t.Flow, &t.VersionID, &t.Title, &t.Requester, &role, &t.State, &t.Step, &form, &target,
-		&t.Env, &t.Error, &t.ManualSteps, &t.Scheduled, &t.CreatedAt, &t.UpdatedAt, &t.DoneAt); err != nil {
-		return nil, err
-	}
-	t.RequesterRole = auth.Role(role)
-	if err := json.Unmarshal([]byte(form), &t.Form); err != nil {
-		return nil, fmt.Errorf("ticket %d: form: %w", t.ID, err)
-	}
-	for k, v := range t.Form {
-		if l, ok := v.([]any); ok {
-			ss := make([]string, len(l))
-			for i, x := range l {
-				ss[i] = fmt.Sprint(x)
-			}
-			t.Form[k] = ss
-		}
-	}
-	if err := json.Unmarshal([]byte(target), &t.Target); err != nil {
-		return nil, fmt.Errorf("ticket %d: target: %w", t.ID, err)
-	}
-	return &t, nil
-}
-
-func (s *Service) loadTicket(ctx context.Context, q sqldb.Querier, id int64) (*ticketRow, error) {
-	t, err := scanTicket(q.QueryRowContext(ctx, "SELECT "+ticketColumns+" FROM tickets WHERE id = ?", id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errkind.New(errkind.NotFound, "ticket %d not found", id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load ticket %d: %w", id, err)
-	}
-	return t, nil
-}
-
-// lockTicket serialises changes to one ticket within tx and returns it as
-// it is now.
-func (s *Service) lockTicket(ctx context.Context, tx *sqldb.Tx, id int64) (*ticketRow, error) {
-	if err := tx.Lock(ctx, "ticket:"+strconv.FormatInt(id, 10)); err != nil {
-		return nil, err
-	}
-	return s.loadTicket(ctx, tx, id)
-}
-
 func ticketTarget(id int64) string { return "ticket/" + strconv.FormatInt(id, 10) }
-
-// event appends to a ticket's timeline and records the same in the audit
-// log, through tx.
-func (s *Service) event(ctx context.Context, tx sqldb.Querier, id int64, step *int, kind, msg string, detail map[string]any) error {
-	actor := audit.ActorFrom(ctx).User
-	var st sql.NullInt64
-	if step != nil {
-		st = sql.NullInt64{Int64: int64(*step), Valid: true}
-	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO ticket_events (ticket_id, at, actor, kind, step_idx, message) VALUES (?, ?, ?, ?, ?, ?)",
-		id, sqldb.Now(), actor, kind, st, msg); err != nil {
-		return fmt.Errorf("ticket %d: record event: %w", id, err)
-	}
-	d := map[string]any{}
-	for k, v := range detail {
-		d[k] = v
-	}
-	if step != nil {
-		d["step"] = *step
-	}
-	if msg != "" {
-		d["message"] = msg
-	}
-	return audit.Record(ctx, tx, "ticket."+kind, ticketTarget(id), d)
-}
 
 func intp(i int) *int { return &i }
 
@@ -630,17 +562,9 @@ func (s *Service) create(ctx context.Context, fl *Flow, title, requester string,
 		if title == "" {
 			title = fl.Title
 		}
-		err := tx.QueryRowContext(ctx, `INSERT INTO tickets (flow, flow_version_id, title, requester, requester_role, state, step, form, target, env, scheduled, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			fl.Name, fl.VersionID, title, requester, string(role), StateRunning, string(form), string(tgt), target.Env, scheduled, now, now).Scan(&id)
-		if err != nil {
+		var err error
+		if id, err = insertTicket(ctx, tx, fl, title, requester, role, string(form), string(tgt), target.Env, scheduled, now); err != nil {
 			return fmt.Errorf("create ticket: %w", err)
-		}
-		for i, st := range fl.Steps {
-			if _, err := tx.ExecContext(ctx, "INSERT INTO ticket_steps (ticket_id, idx, step_id, block, state) VALUES (?, ?, ?, ?, ?)",
-				id, i, st.ID, st.Block, StepPending); err != nil {
-				return fmt.Errorf("create ticket: %w", err)
-			}
 		}
 		msg := fmt.Sprintf("submitted %s (flow version %d)", fl.Name, fl.Version)
 		if scheduled {
@@ -693,67 +617,6 @@ type Summary struct {
 	CreatedAt time.Time  `json:"created_at"`
 	UpdatedAt time.Time  `json:"updated_at"`
 	DoneAt    time.Time  `json:"done_at,omitzero"`
-}
-
-// List returns tickets newest first.
-func (s *Service) List(ctx context.Context, f Filter) ([]Summary, error) {
-	var where []string
-	var args []any
-	if f.Requester != "" {
-		where = append(where, "requester = ?")
-		args = append(args, f.Requester)
-	}
-	switch f.State {
-	case "":
-	case "open":
-		where = append(where, "state IN ('running', 'waiting_approval', 'waiting', 'failed')")
-	default:
-		if !slices.Contains([]string{StateRunning, StateWaitingApproval, StateWaiting, StateDone, StateFailed, StateRejected, StateCancelled}, f.State) {
-			return nil, errkind.New(errkind.Invalid, "unknown state %q (states: running, waiting_approval, waiting, done, failed, rejected, cancelled, open)", f.State)
-		}
-		where = append(where, "state = ?")
-		args = append(args, f.State)
-	}
-	if f.Flow != "" {
-		where = append(where, "flow = ?")
-		args = append(args, f.Flow)
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	q := "SELECT " + ticketColumns + " FROM tickets"
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY id DESC LIMIT ?"
-	rows, err := s.db.QueryContext(ctx, q, append(args, min(limit, 1000))...)
-	if err != nil {
-		return nil, fmt.Errorf("list tickets: %w", err)
-	}
-	defer rows.Close()
-	out := []Summary{}
-	var trs []*ticketRow
-	for rows.Next() {
-		t, err := scanTicket(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list tickets: %w", err)
-		}
-		trs = append(trs, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	rows.Close()
-	for _, t := range trs {
-		sm := Summary{ID: t.ID, Flow: t.Flow, Title: t.Title, Requester: t.Requester, Scheduled: t.Scheduled, State: t.State,
-			Target: t.Target, Error: t.Error, CreatedAt: sqldb.Time(t.CreatedAt), UpdatedAt: sqldb.Time(t.UpdatedAt), DoneAt: sqldb.NullTime(t.DoneAt)}
-		if fl, err := s.catalog.Version(ctx, t.VersionID); err == nil && t.Step < len(fl.Steps) && !Terminal(t.State) {
-			sm.Step = fl.Steps[t.Step].Title
-		}
-		out = append(out, sm)
-	}
-	return out, nil
 }
 
 // Get returns a ticket as p may see it.
@@ -824,7 +687,7 @@ func (s *Service) Get(ctx context.Context, p auth.Principal, id int64) (*Ticket,
 	}
 	out.CanCancel = !Terminal(t.State) && (p.User == t.Requester || p.Can(auth.TicketManage))
 	out.CanRetry = t.State == StateFailed && p.Can(auth.TicketManage)
-	if view && s.executor != nil {
+	if view {
 		for _, st := range out.Steps {
 			if ex, _ := st.Result["execution"].(string); ex != "" && st.Block == "execute" && (st.State == StepDone || st.State == StepFailed) {
 				out.CanRollback = true
@@ -832,136 +695,6 @@ func (s *Service) Get(ctx context.Context, p auth.Principal, id int64) (*Ticket,
 		}
 	}
 	return out, nil
-}
-
-func (s *Service) steps(ctx context.Context, t *ticketRow, fl *Flow, view bool) ([]StepState, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT idx, step_id, block, state, attempts, started_at, finished_at, result, error FROM ticket_steps WHERE ticket_id = ? ORDER BY idx", t.ID)
-	if err != nil {
-		return nil, fmt.Errorf("ticket %d steps: %w", t.ID, err)
-	}
-	defer rows.Close()
-	var out []StepState
-	for rows.Next() {
-		var st StepState
-		var started, finished sql.NullInt64
-		var result string
-		if err := rows.Scan(&st.Index, &st.ID, &st.Block, &st.State, &st.Attempts, &started, &finished, &result, &st.Error); err != nil {
-			return nil, err
-		}
-		st.StartedAt, st.FinishedAt = sqldb.NullTime(started), sqldb.NullTime(finished)
-		if st.Index < len(fl.Steps) {
-			st.Title, st.When = fl.Steps[st.Index].Title, fl.Steps[st.Index].WhenSrc
-		}
-		var res map[string]any
-		json.Unmarshal([]byte(result), &res)
-		if sm, ok := res["summary"].(string); ok {
-			st.Summary = sm
-		}
-		if view {
-			st.Result = res
-		} else if st.Block != "approve" && st.Block != "wait" && st.Block != "notify" {
-			st.Summary = ""
-		}
-		out = append(out, st)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	rows.Close()
-	if !view {
-		return out, nil
-	}
-	for i := range out {
-		if out[i].Block != "execute" {
-			continue
-		}
-		if out[i].Statements, err = s.statements(ctx, s.db, t.ID, out[i].Index); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
-func (s *Service) approvals(ctx context.Context, id int64) ([]Approval, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT step_idx, approver, decision, comment, via, at FROM ticket_approvals WHERE ticket_id = ? ORDER BY at, approver", id)
-	if err != nil {
-		return nil, fmt.Errorf("ticket %d approvals: %w", id, err)
-	}
-	defer rows.Close()
-	var out []Approval
-	for rows.Next() {
-		var a Approval
-		var at int64
-		if err := rows.Scan(&a.Step, &a.Approver, &a.Decision, &a.Comment, &a.Via, &at); err != nil {
-			return nil, err
-		}
-		a.At = sqldb.Time(at)
-		out = append(out, a)
-	}
-	return out, rows.Err()
-}
-
-func (s *Service) timeline(ctx context.Context, id int64) ([]Event, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT at, actor, kind, step_idx, message FROM ticket_events WHERE ticket_id = ? ORDER BY id", id)
-	if err != nil {
-		return nil, fmt.Errorf("ticket %d timeline: %w", id, err)
-	}
-	defer rows.Close()
-	var out []Event
-	for rows.Next() {
-		var e Event
-		var at int64
-		var step sql.NullInt64
-		if err := rows.Scan(&at, &e.Actor, &e.Kind, &step, &e.Message); err != nil {
-			return nil, err
-		}
-		e.At = sqldb.Time(at)
-		if step.Valid {
-			e.Step = intp(int(step.Int64))
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
-}
-
-func (s *Service) attachments(ctx context.Context, id int64) ([]Attachment, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT id, step_idx, name, content_type, size, rows_count, created_at FROM ticket_attachments WHERE ticket_id = ? ORDER BY id", id)
-	if err != nil {
-		return nil, fmt.Errorf("ticket %d attachments: %w", id, err)
-	}
-	defer rows.Close()
-	var out []Attachment
-	for rows.Next() {
-		var a Attachment
-		var at int64
-		if err := rows.Scan(&a.ID, &a.Step, &a.Name, &a.ContentType, &a.Size, &a.Rows, &at); err != nil {
-			return nil, err
-		}
-		a.CreatedAt = sqldb.Time(at)
-		out = append(out, a)
-	}
-	return out, rows.Err()
-}
-
-func (s *Service) secrets(ctx context.Context, id int64) ([]SecretInfo, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT step_idx, account, salt, revealed_at, revealed_by FROM ticket_secrets WHERE ticket_id = ? ORDER BY step_idx", id)
-	if err != nil {
-		return nil, fmt.Errorf("ticket %d secrets: %w", id, err)
-	}
-	defer rows.Close()
-	var out []SecretInfo
-	for rows.Next() {
-		var si SecretInfo
-		var salt string
-		var at sql.NullInt64
-		if err := rows.Scan(&si.Step, &si.Account, &salt, &at, &si.RevealedBy); err != nil {
-			return nil, err
-		}
-		si.RevealedAt = sqldb.NullTime(at)
-		si.Available = salt != "" && !at.Valid
-		out = append(out, si)
-	}
-	return out, rows.Err()
 }
 
 // Download returns an attachment's content, if p may see the ticket's
@@ -978,18 +711,10 @@ func (s *Service) Download(ctx context.Context, p auth.Principal, ticketID, attI
 	if !s.mayView(p, t, fl) {
 		return Attachment{}, nil, errkind.New(errkind.Forbidden, "user %q may not see the results of ticket %d (the requester, its approvers and %s may)", p.User, t.ID, fl.View)
 	}
-	var a Attachment
-	var content []byte
-	var at int64
-	err = s.db.QueryRowContext(ctx, "SELECT id, step_idx, name, content_type, size, rows_count, created_at, content FROM ticket_attachments WHERE ticket_id = ? AND id = ?",
-		ticketID, attID).Scan(&a.ID, &a.Step, &a.Name, &a.ContentType, &a.Size, &a.Rows, &at, &content)
-	if errors.Is(err, sql.ErrNoRows) {
-		return a, nil, errkind.New(errkind.NotFound, "ticket %d has no attachment %d", ticketID, attID)
-	}
+	a, content, err := attachment(ctx, s.db, ticketID, attID)
 	if err != nil {
-		return a, nil, fmt.Errorf("ticket %d attachment %d: %w", ticketID, attID, err)
+		return a, nil, err
 	}
-	a.CreatedAt = sqldb.Time(at)
 	if err := audit.Record(ctx, s.db, "ticket.download", ticketTarget(ticketID), map[string]any{"attachment": a.Name, "rows": a.Rows}); err != nil {
 		return a, nil, err
 	}

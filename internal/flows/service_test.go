@@ -12,6 +12,8 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/dbfleet/dbfleet/internal/auth"
+	"github.com/dbfleet/dbfleet/internal/engine"
+	"github.com/dbfleet/dbfleet/internal/executor"
 	"github.com/dbfleet/dbfleet/internal/platform/audit"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
@@ -52,13 +54,13 @@ func TestChangeEndToEnd(t *testing.T) {
 	}{{"sqlite", sqliteStore}, {"postgres", pgStore}} {
 		t.Run(store.name, func(t *testing.T) {
 			f := newFixture(t, store.open(t), map[string]string{"change.xml": changeFlow})
-			script := "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10));\n-- a comment; with a semicolon\nINSERT INTO t VALUES (1, 'a;b'), (2, 'x');\nUPDATE t SET v = 'y' WHERE id = 2"
+			script := "CREATE TABLE t (id INT PRIMARY KEY COMMENT 'id', v VARCHAR(10) COMMENT 'value') COMMENT 'test';\n-- a comment; with a semicolon\nINSERT INTO t (id, v) VALUES (1, 'a;b'), (2, 'x');\nUPDATE t SET v = 'y' WHERE id = 2"
 			tk := f.submit("dev", "change", map[string]any{"target": "maria-1/" + f.mariaD, "sql": script})
 			if tk.Target.Env != "staging" || tk.Target.Instance != "maria-1" || tk.FlowVersion != 1 {
 				t.Fatalf("target %+v version %d", tk.Target, tk.FlowVersion)
 			}
 			tk = f.wait(tk.ID, StateWaitingApproval)
-			if tk.Steps[0].State != StepDone || !strings.Contains(tk.Steps[0].Summary, "ok: 3 statements") {
+			if tk.Steps[0].State != StepDone || !strings.Contains(tk.Steps[0].Summary, "ok: 3 statements, 0 errors, 0 warnings (dbfleet sqlreview (live schema of maria-1))") {
 				t.Fatalf("review step: %+v", tk.Steps[0])
 			}
 			// The approval request reached the chat with a signed link.
@@ -114,17 +116,21 @@ func TestChangeEndToEnd(t *testing.T) {
 			if err != nil || !seen.Hidden || seen.Form != nil || seen.Steps[2].Statements != nil || strings.Contains(fmt.Sprint(seen.Fields), "INSERT") {
 				t.Fatalf("viewer sees %+v (%v)", seen, err)
 			}
-			// The built-in executor keeps no before-images: no rollback SQL,
-			// and a viewer may not ask for it anyway.
-			if tk.CanRollback {
-				t.Fatal("a ticket run by the built-in executor offers a rollback")
+			// The executor kept the before-images: the requester may read
+			// the rollback SQL and submit it as a ticket; a viewer may not.
+			if !tk.CanRollback {
+				t.Fatal("a ticket run by the executor offers no rollback")
 			}
-			_, err = f.svc.RollbackSQL(context.Background(), dev, tk.ID)
-			kindOf(t, err, errkind.Invalid, "rollback SQL needs the executor")
+			rb, err := f.svc.RollbackSQL(context.Background(), dev, tk.ID)
+			if err != nil || !rb.Complete || len(rb.Executions) != 1 || rb.Instance != "maria-1" || rb.Database != f.mariaD || !strings.Contains(rb.SQL, "DROP TABLE") {
+				t.Fatalf("rollback: %+v %v", rb, err)
+			}
 			_, err = f.svc.RollbackSQL(context.Background(), view, tk.ID)
 			kindOf(t, err, errkind.Forbidden, "may not see the SQL")
-			_, err = f.svc.SubmitRollback(ctx, dev, tk.ID)
-			kindOf(t, err, errkind.Invalid, "rollback SQL needs the executor")
+			back, err := f.svc.SubmitRollback(ctx, dev, tk.ID)
+			if err != nil || back.Form["sql"] != rb.SQL {
+				t.Fatalf("submit the rollback: %+v %v", back, err)
+			}
 		})
 	}
 }
@@ -148,14 +154,20 @@ func TestAutoApprovedPostgres(t *testing.T) {
 // on-failure notification goes out.
 func TestReviewStopsBadSQL(t *testing.T) {
 	f := newFixture(t, sqliteStore(t), map[string]string{"change.xml": changeFlow})
-	tk := f.submit("dev", "change", map[string]any{"target": "pg-1/" + f.pgD, "sql": "SELECT 1;\nSELEC 2;\nBEGIN"})
+	tk := f.submit("dev", "change", map[string]any{"target": "pg-1/" + f.pgD, "sql": "SELECT 1;\nSELEC 2;"})
 	tk = f.wait(tk.ID, StateFailed)
-	if !strings.Contains(tk.Error, "statement 2 line 2 col 1: syntax: syntax error at or near \"SELEC\"") || !strings.Contains(tk.Error, "transaction-control") {
+	if !strings.Contains(tk.Error, "statement 2 line 2 col 1: syntax: syntax error at or near \"SELEC\"") {
 		t.Fatalf("error: %s", tk.Error)
 	}
 	msgs := f.notes.messages()
-	if len(msgs) != 1 || !strings.HasPrefix(msgs[0].Msg.Title, "failed: step 1 (SQL review): review found 2 problems") {
+	if len(msgs) != 1 || !strings.HasPrefix(msgs[0].Msg.Title, "failed: step 1 (SQL review): review found 1 problem") {
 		t.Fatalf("failure notification: %+v", msgs)
+	}
+	// Transaction control is refused by the executor, before anything runs.
+	tk = f.submit("dev", "change", map[string]any{"target": "pg-1/" + f.pgD, "sql": "BEGIN;\nSELECT 1;\nCOMMIT"})
+	tk = f.wait(tk.ID, StateFailed)
+	if !strings.Contains(tk.Error, "BEGIN is not allowed: dbfleet commits each statement") {
+		t.Fatalf("error: %s", tk.Error)
 	}
 	// MariaDB syntax errors carry their position too.
 	tk = f.submit("dev", "change", map[string]any{"target": "maria-1/" + f.mariaD, "sql": "UPDATE t SET a = 1 WHERE;"})
@@ -170,8 +182,8 @@ func TestReviewStopsBadSQL(t *testing.T) {
 func TestFailAndRetry(t *testing.T) {
 	f := newFixture(t, sqliteStore(t), map[string]string{"change.xml": changeFlow})
 	d := f.mariaD
-	shared.maria.Exec(t, "CREATE TABLE "+d+".log (n INT)")
-	tk := f.submit("dev", "change", map[string]any{"target": "maria-p/" + d, "sql": "INSERT INTO log VALUES (1);\nINSERT INTO missing VALUES (2);\nINSERT INTO log VALUES (3)"})
+	shared.maria.Exec(t, "CREATE TABLE "+d+".log (n INT PRIMARY KEY)", "INSERT INTO "+d+".log VALUES (2)")
+	tk := f.submit("dev", "change", map[string]any{"target": "maria-p/" + d, "sql": "INSERT INTO log (n) VALUES (1);\nINSERT INTO log (n) VALUES (2);\nINSERT INTO log (n) VALUES (3)"})
 	tk = f.wait(tk.ID, StateWaitingApproval)
 	if tk.Target.Env != "prod" {
 		t.Fatalf("env %s", tk.Target.Env)
@@ -182,19 +194,19 @@ func TestFailAndRetry(t *testing.T) {
 		t.Fatal(err)
 	}
 	tk = f.wait(tk.ID, StateFailed)
-	if !strings.Contains(tk.Error, "statement 2 (line 2: INSERT INTO missing VALUES (2))") || !strings.Contains(tk.Error, "doesn't exist") {
+	if !strings.Contains(tk.Error, "statement 2 (line 2, column 1)") || !strings.Contains(tk.Error, "Duplicate entry") {
 		t.Fatalf("error: %s", tk.Error)
 	}
 	// Only DBAs retry.
 	cd, dev := f.as("dev")
 	_, err := f.svc.Retry(cd, dev, tk.ID, RetryRequest{})
 	kindOf(t, err, errkind.Forbidden, "ticket.manage")
-	shared.maria.Exec(t, "CREATE TABLE "+d+".missing (n INT)")
-	if _, err := f.svc.Retry(c, dba, tk.ID, RetryRequest{Comment: "created the table"}); err != nil {
+	shared.maria.Exec(t, "DELETE FROM "+d+".log WHERE n = 2")
+	if _, err := f.svc.Retry(c, dba, tk.ID, RetryRequest{Comment: "removed the row in the way"}); err != nil {
 		t.Fatal(err)
 	}
 	tk = f.wait(tk.ID, StateDone)
-	if got := mariaQuery(t, d, "SELECT GROUP_CONCAT(n ORDER BY n) FROM log"); got != "1,3" {
+	if got := mariaQuery(t, d, "SELECT GROUP_CONCAT(n ORDER BY n) FROM log"); got != "1,2,3" {
 		t.Fatalf("log after retry: %s (statement 1 ran twice?)", got)
 	}
 	if tk.ManualSteps != 1 {
@@ -229,9 +241,9 @@ func TestResumeAfterStopMidStatement(t *testing.T) {
 	}
 	f.waitStatement(tk.ID, 2, 1, StmtRunning)
 	f.stopWorker() // the server stops while statement 2 waits for the lock
-	j, _ := f.svc.journalEntries(context.Background(), f.db, tk.ID, 2)
-	if j[0].State != StmtDone || j[1].State != StmtRunning || j[2].State != StmtPending {
-		t.Fatalf("journal after the stop: %+v", j)
+	j := f.statements(tk.ID, 2)
+	if j[0].State != StmtDone || j[1].State == StmtDone || j[2].State != StmtPending {
+		t.Fatalf("statements after the stop: %+v", j)
 	}
 	f.startWorker()
 	time.Sleep(300 * time.Millisecond)
@@ -250,11 +262,41 @@ func TestResumeAfterStopMidStatement(t *testing.T) {
 	}
 }
 
+// execution is the execution a ticket step started.
+func (f *fixture) execution(id int64, step int) (executor.ID, bool) {
+	f.t.Helper()
+	rec, err := f.svc.loadStep(context.Background(), f.db, id, step)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	ex, ok, err := execID(rec.result)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return ex, ok
+}
+
+// statements are the statements of a ticket step's execution, as the
+// executor has them now.
+func (f *fixture) statements(id int64, step int) []executor.Statement {
+	f.t.Helper()
+	ex, ok := f.execution(id, step)
+	if !ok {
+		return nil
+	}
+	_, dba := f.as("dba")
+	e, err := f.exec.Get(context.Background(), dba, ex)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return e.Statements
+}
+
 func (f *fixture) waitStatement(id int64, step, idx int, state string) {
 	f.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		j, _ := f.svc.journalEntries(context.Background(), f.db, id, step)
+		j := f.statements(id, step)
 		if len(j) > idx && j[idx].State == state {
 			return
 		}
@@ -268,7 +310,7 @@ func (f *fixture) waitStatement(id int64, step, idx int, state string) {
 func TestUnknownStatementNeedsResolution(t *testing.T) {
 	f := newFixture(t, sqliteStore(t), map[string]string{"change.xml": changeFlow})
 	d := f.mariaD
-	tk := f.submit("dev", "change", map[string]any{"target": "maria-1/" + d, "sql": "CREATE TABLE a (id INT);\nCREATE TABLE b (id INT)"})
+	tk := f.submit("dev", "change", map[string]any{"target": "maria-1/" + d, "sql": "CREATE TABLE a (id INT PRIMARY KEY);\nCREATE TABLE b (id INT PRIMARY KEY)"})
 	f.wait(tk.ID, StateWaitingApproval)
 	c, dba := f.as("dba")
 	step := 1
@@ -277,22 +319,26 @@ func TestUnknownStatementNeedsResolution(t *testing.T) {
 	if _, err := f.svc.Approve(c, dba, tk.ID, Decision{Step: &step}); err != nil {
 		t.Fatal(err)
 	}
-	j := &journal{s: f.svc, id: tk.ID, idx: 2}
-	if _, err := j.Plan(context.Background(), []JournalEntry{{Index: 0, Line: 1, SQL: "CREATE TABLE a (id INT)"}, {Index: 1, Line: 2, SQL: "CREATE TABLE b (id INT)"}}); err != nil {
+	// The execute step's execution, started as the step does, then left
+	// by a dying server with statement 1 (DDL: no transaction) running.
+	_, dev := f.as("dev")
+	ex, err := f.exec.StartTicketStep(context.Background(), executor.TicketKey{Ticket: tk.ID, Step: 3},
+		executor.Request{Instance: "maria-1", Database: d, Engine: engine.MariaDB, SQL: "CREATE TABLE a (id INT PRIMARY KEY);\nCREATE TABLE b (id INT PRIMARY KEY)", RequestedBy: dev.User})
+	if err != nil {
 		t.Fatal(err)
 	}
-	f.db.ExecContext(context.Background(), "UPDATE ticket_steps SET state = 'running', attempts = 1 WHERE ticket_id = ? AND idx = 2", tk.ID)
-	f.db.ExecContext(context.Background(), "UPDATE tickets SET step = 2 WHERE id = ?", tk.ID)
-	if err := j.Begin(context.Background(), 0); err != nil {
-		t.Fatal(err)
+	for _, q := range []string{"UPDATE exec_executions SET state = 'running', started_at = 1 WHERE id = ?", "UPDATE exec_statements SET state = 'running' WHERE execution_id = ? AND seq = 1"} {
+		if _, err := f.db.ExecContext(context.Background(), q, ex); err != nil {
+			t.Fatal(err)
+		}
 	}
-	shared.maria.Exec(t, "CREATE TABLE "+d+".a (id INT)") // it did run
+	shared.maria.Exec(t, "CREATE TABLE "+d+".a (id INT PRIMARY KEY)") // it did run
 	f.startWorker()
 	tk2 := f.wait(tk.ID, StateFailed)
-	if !strings.Contains(tk2.Error, "may or may not have run") {
+	if !strings.Contains(tk2.Error, "may or may not have committed") {
 		t.Fatalf("error: %s", tk2.Error)
 	}
-	_, err := f.svc.Retry(c, dba, tk.ID, RetryRequest{})
+	_, err = f.svc.Retry(c, dba, tk.ID, RetryRequest{})
 	kindOf(t, err, errkind.Conflict, "resolve=done")
 	if _, err := f.svc.Retry(c, dba, tk.ID, RetryRequest{Resolve: "done"}); err != nil {
 		t.Fatal(err)
@@ -446,8 +492,30 @@ func TestCreateDatabaseAndAccount(t *testing.T) {
 			f.db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM ticket_events WHERE message LIKE ?`, "%"+cred.Password+"%").Scan(&m)
 			var a int
 			f.db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM audit_log WHERE detail LIKE ?`, "%"+cred.Password+"%").Scan(&a)
-			if n+m+a != 0 {
-				t.Fatalf("the password is stored (%d, %d, %d)", n, m, a)
+			var x int
+			f.db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM exec_executions e JOIN exec_statements s ON s.execution_id = e.id
+				WHERE e.script LIKE ? OR e.spec LIKE ? OR s.sql_text LIKE ? OR s.error LIKE ?`, "%"+cred.Password+"%", "%"+cred.Password+"%", "%"+cred.Password+"%", "%"+cred.Password+"%").Scan(&x)
+			if n+m+a+x != 0 {
+				t.Fatalf("the password is stored (%d, %d, %d, %d)", n, m, a, x)
+			}
+			// Both were recorded and audited as executions of the executor,
+			// the password masked.
+			for step, kind := range map[int]string{1: executor.KindCreateDatabase, 2: executor.KindCreateAccount} {
+				id, ok := f.execution(tk.ID, step)
+				if !ok {
+					t.Fatalf("step %d recorded no execution", step+1)
+				}
+				_, dba := f.as("dba")
+				ex, err := f.exec.Get(context.Background(), dba, id)
+				if err != nil || ex.Kind != kind || ex.State != executor.StateDone || ex.Ref != fmt.Sprintf("ticket:%d:step:%d", tk.ID, step+1) || len(ex.Statements) == 0 {
+					t.Fatalf("step %d execution: %+v %v", step+1, ex, err)
+				}
+				if kind == executor.KindCreateAccount && !strings.Contains(ex.Statements[0].SQL, "'********'") {
+					t.Fatalf("account statement as recorded: %q", ex.Statements[0].SQL)
+				}
+			}
+			if entries, err := audit.NewLog(f.db).List(context.Background(), audit.Filter{Action: "exec.provision", Limit: 100}); err != nil || len(entries) < 2 {
+				t.Fatalf("audit of the provisioning: %d entries, %v", len(entries), err)
 			}
 			// The account logs in and has exactly SELECT and INSERT.
 			admin := shared.maria.DB(t, "")

@@ -1,7 +1,6 @@
 package flows
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/dbfleet/dbfleet/internal/engine"
@@ -11,8 +10,7 @@ import (
 // Work orders read SQL only through internal/sql: it splits a script,
 // parses each statement and classifies it in the one vocabulary (query,
 // dml, ddl, session, txn, other). What follows is flows' own use of that
-// output: positions for findings, a summary of a script, and whether the
-// built-in executor can wrap a statement in a transaction.
+// output: a summary of a script's kinds.
 
 // dialect is the SQL dialect of an engine that work orders run SQL on
 // (resolve refuses the others).
@@ -53,46 +51,6 @@ func readScript(d sqlfe.Dialect, script string) []statement {
 	return out
 }
 
-// errorAt is where a statement's parse error is in the script (1-based
-// line and column), and its message.
-func (st statement) errorAt(lines *sqlfe.LineIndex) (line, col int, msg string) {
-	line, col = st.Line, st.Column
-	msg = st.Err.Error()
-	var le *sqlfe.LimitError
-	if se, ok := sqlfe.AsSyntax(st.Err); ok {
-		msg = se.Msg
-		if se.Off >= 0 {
-			line, col = lines.Position(st.Start + se.Off)
-		}
-	} else if errors.As(st.Err, &le) && le.Off >= 0 {
-		line, col = lines.Position(st.Start + le.Off)
-	}
-	return line, col, msg
-}
-
-// transactional reports whether the built-in executor can run the
-// statement inside BEGIN ... COMMIT, so that a run interrupted before
-// COMMIT is known to have changed nothing: on PostgreSQL every statement
-// but transaction control and those that refuse a transaction block; on
-// MariaDB/MySQL only DML (DDL commits implicitly). A statement that did
-// not parse is not.
-func (st statement) transactional(d sqlfe.Dialect) bool {
-	if st.Err != nil || st.Client {
-		return false
-	}
-	if d == sqlfe.Postgres {
-		return st.Class.Kind != sqlfe.KindTxn && !st.Class.NonTx
-	}
-	return st.Class.Kind == sqlfe.KindDML
-}
-
-// plainQuery reports whether a class is a plain read: SELECT, TABLE or
-// VALUES, writing nowhere (no INTO) and locking nothing.
-func plainQuery(c sqlfe.Class) bool {
-	return c.Kind == sqlfe.KindQuery && (c.Verb == "SELECT" || c.Verb == "TABLE" || c.Verb == "VALUES") &&
-		c.SelectInto == "" && c.Locking == ""
-}
-
 // kindOrder is the order in which a script's kinds are listed.
 var kindOrder = []sqlfe.Kind{sqlfe.KindDDL, sqlfe.KindDML, sqlfe.KindQuery, sqlfe.KindSession, sqlfe.KindTxn, sqlfe.KindOther}
 
@@ -110,41 +68,6 @@ func scriptKinds(stmts []statement) []string {
 		}
 	}
 	return out
-}
-
-// parseCheck is the review used when no SQL review engine is wired: every
-// statement must parse with the engine's grammar, and transaction control
-// and client commands are refused because each statement runs in a
-// transaction of its own on a server connection.
-func parseCheck(k engine.Kind, script string) *ReviewReport {
-	stmts := readScript(dialect(k), script)
-	lines := sqlfe.NewLineIndex(script)
-	rep := &ReviewReport{Statements: len(stmts), Kinds: scriptKinds(stmts), Reviewer: "parse check (no SQL review engine configured)"}
-	for i, st := range stmts {
-		f := Finding{Statement: i + 1, Line: st.Line, Column: st.Column, Level: "error"}
-		switch {
-		case st.Client:
-			f.Rule, f.Message = "client-command", fmt.Sprintf("%s is a client command, not SQL: the server cannot run it", firstWords(st.Text))
-		case st.Err != nil:
-			f.Rule = "syntax"
-			if sqlfe.IsLimit(st.Err) {
-				f.Rule = "limit"
-			}
-			f.Line, f.Column, f.Message = st.errorAt(lines)
-		case st.Class.Kind == sqlfe.KindTxn:
-			f.Rule, f.Message = "transaction-control", fmt.Sprintf("transaction control statement (%s): dbfleet runs each statement in a transaction of its own; remove BEGIN/COMMIT/ROLLBACK/SET autocommit", st.Class.Verb)
-		case st.Parsed.Manual != "":
-			f.Rule, f.Level, f.Message = "manual-review", "manual", st.Parsed.Manual
-			rep.Manual = true
-		default:
-			continue
-		}
-		rep.Findings = append(rep.Findings, f)
-	}
-	if len(stmts) == 0 {
-		rep.Findings = append(rep.Findings, Finding{Line: 1, Column: 1, Rule: "empty", Level: "error", Message: "no SQL statement"})
-	}
-	return rep
 }
 
 // summarize turns a report into what expressions see.

@@ -1,8 +1,6 @@
 package flows
 
 import (
-	"context"
-	"fmt"
 	"sort"
 	"time"
 )
@@ -25,73 +23,6 @@ type FlowStats struct {
 	Failed    int `json:"failed"`
 	Rejected  int `json:"rejected"`
 	Cancelled int `json:"cancelled"`
-}
-
-// Stats computes the measures of every flow that has tickets or is
-// active, by flow name.
-func (s *Service) Stats(ctx context.Context) ([]FlowStats, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT flow, state, manual_steps, created_at, done_at FROM tickets")
-	if err != nil {
-		return nil, fmt.Errorf("ticket stats: %w", err)
-	}
-	defer rows.Close()
-	by := map[string]*FlowStats{}
-	durs := map[string][]time.Duration{}
-	get := func(name string) *FlowStats {
-		if st, ok := by[name]; ok {
-			return st
-		}
-		st := &FlowStats{Flow: name, Title: name}
-		if fl, ok := s.catalog.Get(name); ok {
-			st.Title = fl.Title
-		}
-		by[name] = st
-		return st
-	}
-	for _, fl := range s.catalog.List() {
-		get(fl.Name)
-	}
-	for rows.Next() {
-		var flow, state string
-		var manual int
-		var created int64
-		var doneAt *int64
-		if err := rows.Scan(&flow, &state, &manual, &created, &doneAt); err != nil {
-			return nil, err
-		}
-		st := get(flow)
-		switch state {
-		case StateDone:
-			st.Done++
-			if manual == 0 {
-				st.Automatic++
-			}
-			if doneAt != nil {
-				durs[flow] = append(durs[flow], time.Duration(*doneAt-created)*time.Millisecond)
-			}
-		case StateFailed:
-			st.Failed++
-		case StateRejected:
-			st.Rejected++
-		case StateCancelled:
-			st.Cancelled++
-		default:
-			st.Queue++
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	out := make([]FlowStats, 0, len(by))
-	for name, st := range by {
-		if st.Done > 0 {
-			st.AutomaticShare = float64(st.Automatic) / float64(st.Done)
-		}
-		st.MedianDone = median(durs[name])
-		out = append(out, *st)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Flow < out[j].Flow })
-	return out, nil
 }
 
 func median(ds []time.Duration) time.Duration {

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/dbfleet/dbfleet/internal/engine"
+	"github.com/dbfleet/dbfleet/internal/executor"
 	"github.com/dbfleet/dbfleet/internal/platform/audit"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 )
@@ -29,8 +29,9 @@ var systemDatabases = map[string]string{
 	"template1":          "PostgreSQL",
 }
 
-// systemDatabaseRule names the rule in refusals.
-const systemDatabaseRule = "no system databases"
+// systemDatabaseRule names the rule in refusals (the executor refuses a
+// template database under the same name).
+const systemDatabaseRule = executor.SystemDatabaseRule
 
 // systemDatabase reports whether name is a system database and of which
 // engines.
@@ -57,28 +58,6 @@ func checkSystemDatabase(use, name string) error {
 		return systemDatabaseError(use, name, engines)
 	}
 	return nil
-}
-
-// serverSystemDatabase asks the instance whether it treats database name
-// as a system one: on PostgreSQL, a template database (pg_database
-// .datistemplate), from which new databases are copied. MariaDB and MySQL
-// report no such flag; their system databases are the fixed list.
-func serverSystemDatabase(ctx context.Context, conn engine.Conn, kind engine.Kind, name string) (bool, error) {
-	if kind != engine.Postgres {
-		return false, nil
-	}
-	rows, _, err := conn.Query(ctx, 1, "SELECT datistemplate FROM pg_database WHERE datname = $1", name)
-	if err != nil {
-		return false, fmt.Errorf("ask whether database %s is a template: %w", name, err)
-	}
-	if len(rows.Values) == 0 {
-		return false, nil
-	}
-	v, ok := rows.Values[0][0].(bool)
-	if !ok {
-		return false, fmt.Errorf("database %s: datistemplate is %T, want a boolean", name, rows.Values[0][0])
-	}
-	return v, nil
 }
 
 // fieldDatabase is the database a form value names: a database picker's

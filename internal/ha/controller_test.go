@@ -151,7 +151,7 @@ func TestControllerTiming(t *testing.T) {
 		}
 		var told events
 		const probe, confirm = 5 * time.Second, 2 * time.Second
-		s := NewService(db, inv, engines, box, &told, log, "test", Options{
+		s := NewService(db, inv, engines, box, &told, log, "test", Config{
 			ProbeInterval: probe, ProbeTimeout: time.Second, Confirmations: 3, ConfirmInterval: confirm,
 		})
 		defer s.Close()

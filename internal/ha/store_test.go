@@ -180,7 +180,7 @@ func TestStore(t *testing.T) {
 // numbered after the last step and clears the pending flag.
 func TestStoreKeepsErrors(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		e := newEnv(t, db, Options{})
+		e := newEnv(t, db, Config{})
 		ctx := e.ctx
 		if _, err := e.inv.AddCluster(ctx, inventory.Cluster{Name: "c1", Engine: engine.MariaDB}); err != nil {
 			t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/engine/mysql"
+	"github.com/dbfleet/dbfleet/internal/executor"
 	"github.com/dbfleet/dbfleet/internal/flows"
 	"github.com/dbfleet/dbfleet/internal/inventory"
 	"github.com/dbfleet/dbfleet/internal/platform/audit"
@@ -26,6 +27,8 @@ import (
 	"github.com/dbfleet/dbfleet/internal/platform/jobs"
 	"github.com/dbfleet/dbfleet/internal/platform/secret"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb/sqldbtest"
+	"github.com/dbfleet/dbfleet/internal/query"
+	"github.com/dbfleet/dbfleet/internal/sqlreview"
 	"github.com/dbfleet/dbfleet/internal/testenv"
 )
 
@@ -81,13 +84,32 @@ func newFlowFixture(t *testing.T, interval int) *flowFixture {
 		t.Fatal(err)
 	}
 	queue := jobs.NewQueue(db, log)
-	svc := flows.NewService(flows.Options{DB: db, Log: log, Catalog: cat, Queue: queue, Inventory: inv, Key: key, PublicURL: "http://dbfleet.test"})
+	// Work orders run through the real services: the review engine, the
+	// executor and the query console.
+	rev, err := sqlreview.New(sqlreview.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exsvc := executor.NewService(db, inv, executor.Config{PollInterval: 50 * time.Millisecond}, log)
+	qsvc, err := query.NewService(db, box, inv, engines, authSvc, log, query.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := flows.NewService(flows.Options{DB: db, Log: log, Catalog: cat, Queue: queue, Inventory: inv, Key: key, PublicURL: "http://dbfleet.test",
+		Reviewer: rev, Executor: exsvc, Provisioner: exsvc, Exporter: qsvc, Users: authSvc})
+	if err != nil {
+		t.Fatal(err)
+	}
 	wctx, stop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		(&jobs.Worker{Queue: queue, Handlers: svc.Handlers(), Poll: 100 * time.Millisecond}).Run(wctx)
+	}()
+	go func() {
+		defer wg.Done()
+		exsvc.Run(wctx)
 	}()
 	t.Cleanup(func() { stop(); wg.Wait() })
 
@@ -179,15 +201,14 @@ func TestFlowPages(t *testing.T) {
 	ff.waitState(1, flows.StateDone)
 	r = dev.get("/tickets/1")
 	expectBody(t, "done ticket", r, `data-state="done"`, `<td class="mono">INSERT INTO o VALUES (1)</td>`, "dba", "approve", "fine")
-	// Without the executor (the built-in one keeps no before-images) the
-	// ticket offers no rollback, and asking for it says why.
-	if strings.Contains(r.body, `id="rollback-box"`) {
-		t.Fatal("a ticket run by the built-in executor offers a rollback")
+	// The executor kept the before-images: the ticket offers its rollback,
+	// and the page shows the SQL that undoes it.
+	if !strings.Contains(r.body, `id="rollback-box"`) {
+		t.Fatal("a ticket run by the executor offers no rollback")
 	}
 	r = dev.get("/tickets/1/rollback")
-	expect(t, "rollback without the executor", r, 400, "")
-	expectBody(t, "rollback without the executor", r, "rollback SQL needs the executor")
-	expect(t, "submit rollback without the executor", dev.post("/tickets/1/rollback", url.Values{}), 400, "")
+	expect(t, "rollback", r, 200, "")
+	expectBody(t, "rollback", r, "DROP TABLE")
 	r = dev.get("/tickets?mine=true")
 	expectBody(t, "list", r, `data-ticket="1" data-state="done"`)
 

@@ -1,0 +1,99 @@
+package executor
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/dbfleet/dbfleet/internal/platform/errkind"
+	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
+	"github.com/dbfleet/dbfleet/internal/platform/sqldb/sqldbtest"
+)
+
+// A key names one execution: starting again with an identical request
+// returns it, anything else with the same key is a typed conflict, the
+// work orders' namespace is refused to every other caller, and two
+// callers racing with one key get one execution. On both metadata stores
+// (the unique index is partial: executions without a key are many).
+func TestKeyedExecutions(t *testing.T) {
+	for name, store := range map[string]func(testing.TB) *sqldb.DB{"sqlite": sqldbtest.SQLite, "postgres": pgStore} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnvOn(t, store(t))
+			svc := NewService(e.store, e.inv, Config{}, discard) // not running: executions stay queued
+			req := Request{Instance: "m1", Database: e.db, SQL: "CREATE TABLE k (id INT PRIMARY KEY)", Ref: "deploy-42", RequestedBy: "tester"}
+			id, err := svc.Start(e.ctx, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again, err := svc.Start(e.ctx, req); err != nil || again != id {
+				t.Fatalf("same request, same key: %d %v, want %d", again, err, id)
+			}
+			// Options left to the server's default match what was resolved.
+			withDefault := req
+			withDefault.Options.ChunkSize = svc.cfg.ChunkSize
+			if again, err := svc.Start(e.ctx, withDefault); err != nil || again != id {
+				t.Fatalf("same request with the default chunk size spelled out: %d %v, want %d", again, err, id)
+			}
+			for _, tc := range []struct {
+				differs string
+				change  func(*Request)
+			}{
+				{"sql", func(r *Request) { r.SQL = "SELECT 1" }},
+				{"instance", func(r *Request) { r.Instance = "pg1"; r.SQL = "CREATE TABLE k (id INT PRIMARY KEY)" }},
+				{"database", func(r *Request) { r.Database = "other" }},
+				{"dry_run", func(r *Request) { r.Options.DryRun = true }},
+				{"chunk_size", func(r *Request) { r.Options.ChunkSize = 7 }},
+				{"continue_on_error", func(r *Request) { r.Options.ContinueOnError = true }},
+			} {
+				other := req
+				tc.change(&other)
+				_, err := svc.Start(e.ctx, other)
+				var kc *KeyConflictError
+				if !errors.As(err, &kc) || !errkind.Is(err, errkind.Conflict) || kc.Execution != id || !slices.Contains(kc.Differs, tc.differs) {
+					t.Errorf("key of execution %d with another %s: %v, want a key conflict naming it", id, tc.differs, err)
+				}
+			}
+			// The work orders' namespace is theirs alone.
+			for _, ref := range []string{"ticket:7:step:2", "ticket:"} {
+				r := req
+				r.Ref = ref
+				if _, err := svc.Start(e.ctx, r); !errkind.Is(err, errkind.Invalid) || !strings.Contains(err.Error(), "reserved for work orders") {
+					t.Errorf("start with ref %q: %v, want it refused as reserved", ref, err)
+				}
+			}
+			tk := TicketKey{Ticket: 7, Step: 2}
+			tid, err := svc.StartTicketStep(e.ctx, tk, Request{Instance: "m1", Database: e.db, SQL: "SELECT 1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ex, err := svc.st.get(e.ctx, tid); err != nil || ex.Ref != "ticket:7:step:2" {
+				t.Fatalf("ticket step execution: %+v %v", ex, err)
+			}
+			if _, err := svc.StartTicketStep(e.ctx, tk, Request{Instance: "m1", Database: e.db, SQL: "SELECT 2"}); !errkind.Is(err, errkind.Conflict) {
+				t.Fatalf("ticket step key with other SQL: %v, want a conflict", err)
+			}
+			// Without a key, as many as asked.
+			a, err1 := svc.Start(e.ctx, Request{Instance: "m1", Database: e.db, SQL: "SELECT 1"})
+			b, err2 := svc.Start(e.ctx, Request{Instance: "m1", Database: e.db, SQL: "SELECT 1"})
+			if err1 != nil || err2 != nil || a == b {
+				t.Fatalf("two executions without a key: %d %v, %d %v", a, err1, b, err2)
+			}
+			// Racing callers with one new key get one execution.
+			race := Request{Instance: "m1", Database: e.db, SQL: "SELECT 3", Ref: "race"}
+			ids := make([]ID, 8)
+			errs := make([]error, 8)
+			var wg sync.WaitGroup
+			for i := range ids {
+				wg.Go(func() { ids[i], errs[i] = svc.Start(e.ctx, race) })
+			}
+			wg.Wait()
+			for i := range ids {
+				if errs[i] != nil || ids[i] != ids[0] {
+					t.Fatalf("racing starts with one key: %v %v", ids, errs)
+				}
+			}
+		})
+	}
+}
