@@ -34,12 +34,6 @@ func target(p *testenv.Postgres, db string) engine.Target {
 		Database: db, ConnectTimeout: 5 * time.Second}
 }
 
-func noSecrets(t *testing.T, err error) {
-	t.Helper()
-	primary := shared.Get(t).primary
-	enginetest.NoSecrets(t, err, primary.Password, wrongPassword)
-}
-
 func open(t *testing.T, p *testenv.Postgres, db string) *Conn {
 	t.Helper()
 	return enginetest.Open(t, New(), target(p, db), wrongPassword).(*Conn)
