@@ -34,9 +34,8 @@ type Request struct {
 	// Ref is an idempotency key, unique among executions: starting again
 	// with the key of an existing execution returns that execution when
 	// the request is identical (instance, database, SQL, dry_run, options
-	// as resolved)
-	// and a *KeyConflictError otherwise. Empty: no key. The namespace
-	// "ticket:" is reserved for work orders (StartTicketStep).
+	// as resolved) and a *KeyConflictError otherwise. Empty: no key. The
+	// namespace "ticket:" is reserved for work orders (StartTicketStep).
 	Ref string `json:"ref,omitempty"`
 }
 
