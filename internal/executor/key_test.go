@@ -109,3 +109,39 @@ func TestKeyedExecutions(t *testing.T) {
 		})
 	}
 }
+
+// A work-order step's execution is stored held: it runs only once
+// released, and cancelled while held it never runs.
+func TestTicketStepHeldUntilReleased(t *testing.T) {
+	e := newEnv(t)
+	svc, _ := e.service(Config{})
+	e.exec(e.my, "CREATE TABLE h (id INT PRIMARY KEY)")
+	req := Request{Instance: "m1", Database: e.db, SQL: "INSERT INTO h VALUES (1)"}
+	held, err := svc.StartTicketStep(e.ctx, TicketKey{Ticket: 1, Step: 1}, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Cancel(e.ctx, held); err != nil {
+		t.Fatal(err)
+	}
+	if ex, err := svc.Get(e.ctx, tester, held); err != nil || ex.State != StateCancelled || ex.Statements[0].State != StatePending {
+		t.Fatalf("cancelled while held: %+v %v", ex, err)
+	}
+	if err := svc.Release(e.ctx, held); err != nil { // too late: nothing happens
+		t.Fatal(err)
+	}
+	id, err := svc.StartTicketStep(e.ctx, TicketKey{Ticket: 2, Step: 1}, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex, err := svc.Get(e.ctx, tester, id); err != nil || ex.State != StateHeld {
+		t.Fatalf("stored: %+v %v", ex, err)
+	}
+	if err := svc.Release(e.ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	e.done(e.wait(svc, id))
+	if got := e.scalar(e.my, "SELECT COUNT(*) FROM h"); got != "1" {
+		t.Fatalf("rows %s, want 1 (the cancelled one must not have run)", got)
+	}
+}

@@ -118,7 +118,10 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 
 // Execution states.
 const (
-	StateQueued    = "queued"
+	StateQueued = "queued"
+	// StateHeld: a work-order step's execution, stored but not to run
+	// until the step recorded it (Release).
+	StateHeld      = "held"
 	StateRunning   = "running"
 	StateDone      = "done"
 	StateFailed    = "failed"
