@@ -127,6 +127,9 @@ func TestFlowsWiring(t *testing.T) {
 	if _, err := x.StartTicketStep(ctx, key, other); !errors.As(err, &kc) || !errkind.Is(err, errkind.Conflict) || kc.Execution != id {
 		t.Fatalf("start with the step's key and other SQL: %v, want a key conflict naming execution %d", err, id)
 	}
+	if err := x.Release(ctx, id); err != nil {
+		t.Fatal(err)
+	}
 	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer wcancel()
 	res, err := x.Wait(wctx, id)

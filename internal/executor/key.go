@@ -102,33 +102,24 @@ func (k keyed) sameRequest(req Request, opts Options) error {
 	if k.dryRun != opts.DryRun {
 		differs = append(differs, "dry_run")
 	}
-	differs = append(differs, optionsDiffer(req.Options, k.options)...)
+	differs = append(differs, optionsDiffer(opts, k.options)...)
 	if len(differs) == 0 {
 		return nil
 	}
 	return errkind.Wrap(errkind.Conflict, &KeyConflictError{Key: req.Ref, Execution: k.id, Differs: differs})
 }
 
-// optionsDiffer names the options asked for that the stored (resolved)
-// options do not have. Options left to the server's default match
-// whatever default was resolved then, so a changed server default does
-// not turn a resumed work-order step into a conflict; the yes/no options
-// must match both ways.
+// optionsDiffer names the options (as resolved with the server's
+// defaults) that are not the same.
 func optionsDiffer(asked, stored Options) []string {
-	var out []string
-	if asked.ContinueOnError != stored.ContinueOnError {
-		out = append(out, "continue_on_error")
-	}
-	if asked.BackupDone != stored.BackupDone {
-		out = append(out, "backup_done")
-	}
 	a, _ := json.Marshal(asked)
 	s, _ := json.Marshal(stored)
 	var am, sm map[string]any
 	json.Unmarshal(a, &am)
 	json.Unmarshal(s, &sm)
-	for _, name := range []string{"chunk_size", "max_lag", "max_threads_running", "timeout", "lock_timeout", "osc", "rollback"} {
-		if v, ok := am[name]; ok && fmt.Sprint(v) != fmt.Sprint(sm[name]) {
+	var out []string
+	for _, name := range []string{"continue_on_error", "chunk_size", "max_lag", "max_threads_running", "timeout", "lock_timeout", "osc", "rollback", "backup_done"} {
+		if fmt.Sprint(am[name]) != fmt.Sprint(sm[name]) {
 			out = append(out, name)
 		}
 	}

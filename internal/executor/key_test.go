@@ -30,7 +30,7 @@ func TestKeyedExecutions(t *testing.T) {
 			if again, err := svc.Start(e.ctx, req); err != nil || again != id {
 				t.Fatalf("same request, same key: %d %v, want %d", again, err, id)
 			}
-			// Options left to the server's default match what was resolved.
+			// An option spelled out as the server's default is the same request.
 			withDefault := req
 			withDefault.Options.ChunkSize = svc.cfg.ChunkSize
 			if again, err := svc.Start(e.ctx, withDefault); err != nil || again != id {
@@ -46,6 +46,7 @@ func TestKeyedExecutions(t *testing.T) {
 				{"dry_run", func(r *Request) { r.Options.DryRun = true }},
 				{"chunk_size", func(r *Request) { r.Options.ChunkSize = 7 }},
 				{"continue_on_error", func(r *Request) { r.Options.ContinueOnError = true }},
+				{"rollback", func(r *Request) { r.Options.Rollback = RollbackNone }},
 			} {
 				other := req
 				tc.change(&other)
@@ -54,6 +55,17 @@ func TestKeyedExecutions(t *testing.T) {
 				if !errors.As(err, &kc) || !errkind.Is(err, errkind.Conflict) || kc.Execution != id || !slices.Contains(kc.Differs, tc.differs) {
 					t.Errorf("key of execution %d with another %s: %v, want a key conflict naming it", id, tc.differs, err)
 				}
+			}
+			// Options compare as resolved: one set before and left out now
+			// (the server's default) is another request.
+			chunky := Request{Instance: "m1", Database: e.db, SQL: "SELECT 5", Ref: "chunky", Options: Options{ChunkSize: 500}}
+			if _, err := svc.Start(e.ctx, chunky); err != nil {
+				t.Fatal(err)
+			}
+			chunky.Options.ChunkSize = 0
+			var kc *KeyConflictError
+			if _, err := svc.Start(e.ctx, chunky); !errors.As(err, &kc) || !slices.Equal(kc.Differs, []string{"chunk_size"}) {
+				t.Errorf("key with the chunk size left to the default: %v, want a conflict on chunk_size", err)
 			}
 			// The work orders' namespace is theirs alone.
 			for _, ref := range []string{"ticket:7:step:2", "ticket:"} {
@@ -95,5 +107,41 @@ func TestKeyedExecutions(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A work-order step's execution is stored held: it runs only once
+// released, and cancelled while held it never runs.
+func TestTicketStepHeldUntilReleased(t *testing.T) {
+	e := newEnv(t)
+	svc, _ := e.service(Config{})
+	e.exec(e.my, "CREATE TABLE h (id INT PRIMARY KEY)")
+	req := Request{Instance: "m1", Database: e.db, SQL: "INSERT INTO h VALUES (1)"}
+	held, err := svc.StartTicketStep(e.ctx, TicketKey{Ticket: 1, Step: 1}, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Cancel(e.ctx, held); err != nil {
+		t.Fatal(err)
+	}
+	if ex, err := svc.Get(e.ctx, tester, held); err != nil || ex.State != StateCancelled || ex.Statements[0].State != StatePending {
+		t.Fatalf("cancelled while held: %+v %v", ex, err)
+	}
+	if err := svc.Release(e.ctx, held); err != nil { // too late: nothing happens
+		t.Fatal(err)
+	}
+	id, err := svc.StartTicketStep(e.ctx, TicketKey{Ticket: 2, Step: 1}, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex, err := svc.Get(e.ctx, tester, id); err != nil || ex.State != StateHeld {
+		t.Fatalf("stored: %+v %v", ex, err)
+	}
+	if err := svc.Release(e.ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	e.done(e.wait(svc, id))
+	if got := e.scalar(e.my, "SELECT COUNT(*) FROM h"); got != "1" {
+		t.Fatalf("rows %s, want 1 (the cancelled one must not have run)", got)
 	}
 }

@@ -176,10 +176,31 @@ func (s *Service) StartTicketStep(ctx context.Context, key TicketKey, req Reques
 		return 0, errkind.New(errkind.Invalid, "ticket key %+v: want a ticket id and a step number from 1", key)
 	}
 	req.Ref = key.String()
-	return s.start(ctx, req, 0)
+	return s.startAs(ctx, req, 0, StateHeld)
+}
+
+// Release lets a held execution run (queued); it does nothing to an
+// execution in any other state. The work order releases its step's
+// execution once it recorded it, so a ticket cancelled meanwhile
+// cancels an execution that never ran.
+func (s *Service) Release(ctx context.Context, id ID) error {
+	ok, err := s.st.release(ctx, id)
+	if err != nil {
+		return err
+	}
+	if ok {
+		s.publish(Event{Execution: id, State: StateQueued})
+		s.poke()
+	}
+	return nil
 }
 
 func (s *Service) start(ctx context.Context, req Request, rollbackOf ID) (ID, error) {
+	return s.startAs(ctx, req, rollbackOf, StateQueued)
+}
+
+// startAs stores the execution in state (queued, or held).
+func (s *Service) startAs(ctx context.Context, req Request, rollbackOf ID, state string) (ID, error) {
 	if req.Instance == "" {
 		return 0, errkind.New(errkind.Invalid, "an instance is required")
 	}
@@ -232,7 +253,7 @@ func (s *Service) start(ctx context.Context, req Request, rollbackOf ID) (ID, er
 	if req.RequestedBy == "" {
 		req.RequestedBy = audit.ActorFrom(ctx).User
 	}
-	id, err := s.st.insert(ctx, req, in.Engine, opts, stmts, rollbackOf)
+	id, err := s.st.insert(ctx, req, in.Engine, opts, stmts, rollbackOf, state)
 	if req.Ref != "" && sqldb.IsUniqueViolation(err) {
 		// Started meanwhile by another caller with the same key.
 		k, ok, kerr := s.st.byKey(ctx, req.Ref)
@@ -245,8 +266,10 @@ func (s *Service) start(ctx context.Context, req Request, rollbackOf ID) (ID, er
 		return 0, err
 	}
 	s.log.Info("execution queued", "execution", id, "instance", req.Instance, "statements", len(stmts), "dry_run", opts.DryRun, "ref", req.Ref)
-	s.publish(Event{Execution: id, Ref: req.Ref, State: StateQueued})
-	s.poke()
+	s.publish(Event{Execution: id, Ref: req.Ref, State: state})
+	if state == StateQueued {
+		s.poke()
+	}
 	return id, nil
 }
 

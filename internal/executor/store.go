@@ -37,7 +37,7 @@ type unitRow struct {
 	from, gtid  string // binlog rollback: position before, GTID of the unit
 }
 
-func (st *store) insert(ctx context.Context, req Request, eng engine.Kind, opts Options, stmts []*stmt, rollbackOf ID) (ID, error) {
+func (st *store) insert(ctx context.Context, req Request, eng engine.Kind, opts Options, stmts []*stmt, rollbackOf ID, state string) (ID, error) {
 	optJSON, err := json.Marshal(opts)
 	if err != nil {
 		return 0, err
@@ -51,7 +51,7 @@ func (st *store) insert(ctx context.Context, req Request, eng engine.Kind, opts 
 		}
 		err := tx.QueryRowContext(ctx, `INSERT INTO exec_executions (instance, database_name, engine, script, options, dry_run, state,
 			requested_by, ref, rollback_of, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			req.Instance, req.Database, string(eng), req.SQL, string(optJSON), opts.DryRun, StateQueued,
+			req.Instance, req.Database, string(eng), req.SQL, string(optJSON), opts.DryRun, state,
 			req.RequestedBy, req.Ref, rb, now, now).Scan(&id)
 		if err != nil {
 			return fmt.Errorf("store execution: %w", err)
@@ -160,6 +160,16 @@ func (st *store) list(ctx context.Context, f Filter) ([]Execution, error) {
 		out = append(out, ex)
 	}
 	return out, rows.Err()
+}
+
+// release moves a held execution to queued; false when it was not held.
+func (st *store) release(ctx context.Context, id ID) (bool, error) {
+	res, err := st.db.ExecContext(ctx, "UPDATE exec_executions SET state = ?, updated_at = ? WHERE id = ? AND state = ?", StateQueued, sqldb.Now(), id, StateHeld)
+	if err != nil {
+		return false, fmt.Errorf("release execution %d: %w", id, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
 }
 
 // idsInState lists executions in a state, oldest first.
@@ -351,7 +361,7 @@ func (st *store) requestCancel(ctx context.Context, id ID) error {
 			return err
 		}
 		switch state {
-		case StateQueued:
+		case StateQueued, StateHeld:
 			now := sqldb.Now()
 			if _, err := tx.ExecContext(ctx, "UPDATE exec_executions SET state = ?, cancel_requested = ?, finished_at = ?, updated_at = ? WHERE id = ?",
 				StateCancelled, true, now, now, id); err != nil {

@@ -33,9 +33,9 @@ type Request struct {
 	RequestedBy string `json:"requested_by,omitempty"`
 	// Ref is an idempotency key, unique among executions: starting again
 	// with the key of an existing execution returns that execution when
-	// the request is identical (instance, database, SQL, dry_run, options)
-	// and a *KeyConflictError otherwise. Empty: no key. The namespace
-	// "ticket:" is reserved for work orders (StartTicketStep).
+	// the request is identical (instance, database, SQL, dry_run, options
+	// as resolved) and a *KeyConflictError otherwise. Empty: no key. The
+	// namespace "ticket:" is reserved for work orders (StartTicketStep).
 	Ref string `json:"ref,omitempty"`
 }
 
@@ -118,7 +118,10 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 
 // Execution states.
 const (
-	StateQueued    = "queued"
+	StateQueued = "queued"
+	// StateHeld: a work-order step's execution, stored but not to run
+	// until the step recorded it (Release).
+	StateHeld      = "held"
 	StateRunning   = "running"
 	StateDone      = "done"
 	StateFailed    = "failed"

@@ -3,6 +3,7 @@ package flows
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -94,9 +95,23 @@ func (s *Service) runExecute(ctx context.Context, r *stepRun) (outcome, error) {
 			Engine: engine.Kind(tgt.Engine), SQL: r.field(c.sql), RequestedBy: r.t.Requester}); err != nil {
 			return outcome{}, err
 		}
-		if err := s.storeResult(ctx, r, map[string]any{"execution": id.String(), "instance": tgt.Instance, "database": tgt.Database}); err != nil {
+		if err := s.recordExecution(ctx, r, id, tgt); errors.Is(err, errStale) {
+			// Cancelled while the execution was being stored: Cancel
+			// could not see it, so it is cancelled here, still held: it
+			// never ran.
+			if err := s.executor.Cancel(ctx, id); err != nil && !errkind.Is(err, errkind.Conflict) {
+				s.log.Warn("cancel execution", "ticket", r.t.ID, "execution", id, "err", err)
+			}
+			return outcome{}, errStale
+		} else if err != nil {
 			return outcome{}, err
 		}
+		if err := s.executor.Release(ctx, id); err != nil {
+			return outcome{}, err
+		}
+	} else if err := s.executor.Release(ctx, id); err != nil {
+		// Recorded but not released when the server stopped.
+		return outcome{}, err
 	} else if resume, ok := r.prev["resume"].(string); ok {
 		// A DBA retried: the execution goes on where it stopped.
 		if err := s.executor.Resume(ctx, id, executor.InDoubt(resume)); err != nil {

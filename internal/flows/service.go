@@ -102,9 +102,11 @@ type Finding struct {
 // it was asked for the same thing (else a conflict), so a resumed step
 // gets back its own execution and never adopts another.
 type Executor interface {
-	// StartTicketStep begins the execution of a ticket step, or returns
-	// the one already started under the step's key.
+	// StartTicketStep stores the execution of a ticket step, held, or
+	// returns the one already stored under the step's key.
 	StartTicketStep(ctx context.Context, key executor.TicketKey, req executor.Request) (executor.ID, error)
+	// Release lets a held execution run (once the step recorded it).
+	Release(ctx context.Context, id executor.ID) error
 	// Wait blocks until the execution ends (or ctx does).
 	Wait(ctx context.Context, id executor.ID) (executor.Execution, error)
 	// Resume runs a failed, cancelled or in-doubt execution on; for a

@@ -759,3 +759,50 @@ func mustPrincipal(f *fixture, user string) auth.Principal {
 	_, p := f.as(user)
 	return p
 }
+
+// cancelOnStart is the real executor, with the ticket cancelled just as
+// its execute step starts its execution (before the step could record it).
+type cancelOnStart struct {
+	*executor.Service
+	f *fixture
+}
+
+func (c *cancelOnStart) StartTicketStep(ctx context.Context, key executor.TicketKey, req executor.Request) (executor.ID, error) {
+	cd, dev := c.f.as("dev")
+	if _, err := c.f.svc.Cancel(cd, dev, key.Ticket, "changed my mind"); err != nil {
+		c.f.t.Errorf("cancel: %v", err)
+	}
+	return c.Service.StartTicketStep(ctx, key, req)
+}
+
+// A ticket cancelled while its execution is being started never runs it:
+// Cancel cannot see an execution not yet recorded, so the step stops it.
+func TestCancelWhileStartingExecution(t *testing.T) {
+	c := &cancelOnStart{}
+	f := newFixtureWith(t, sqliteStore(t), map[string]string{"change.xml": changeFlow}, func(o *Options) {
+		c.Service = o.Executor.(*executor.Service)
+		o.Executor = c
+	})
+	c.f = f
+	tk := f.submit("dev", "change", map[string]any{"target": "pg-1/" + f.pgD, "sql": "CREATE TABLE never (id int PRIMARY KEY)"})
+	f.wait(tk.ID, StateCancelled)
+	_, dba := f.as("dba")
+	key := fmt.Sprintf("ticket:%d:step:3", tk.ID)
+	var ex []executor.Execution
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		var err error
+		if ex, err = f.exec.List(context.Background(), dba, executor.Filter{Ref: key}); err != nil {
+			t.Fatal(err)
+		}
+		if len(ex) == 1 && executor.Terminal(ex[0].State) {
+			break
+		}
+	}
+	if len(ex) != 1 || ex[0].State != executor.StateCancelled {
+		t.Fatalf("the step's execution: %+v, want one, cancelled", ex)
+	}
+	var n int
+	if err := pgDB(t, f.pgD).QueryRow("SELECT count(*) FROM pg_tables WHERE tablename = 'never'").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("table never: %d %v", n, err)
+	}
+}

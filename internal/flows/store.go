@@ -451,6 +451,26 @@ func (s *Service) storeResult(ctx context.Context, r *stepRun, res map[string]an
 // the step is about to start (register before acting), in a transaction
 // that also checks the ticket still runs this step (it fails as stale
 // when it was cancelled meanwhile).
+// recordExecution records a step's execution id, in a transaction that
+// checks the ticket still runs the step (errStale when it was cancelled
+// meanwhile: Cancel then found no execution to stop).
+func (s *Service) recordExecution(ctx context.Context, r *stepRun, id executor.ID, tgt TargetVars) error {
+	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		t, err := s.lockTicket(ctx, tx, r.t.ID)
+		if err != nil {
+			return err
+		}
+		if t.State != StateRunning || t.Step != r.idx {
+			return errStale
+		}
+		raw, err := jsonString(map[string]any{"execution": id.String(), "instance": tgt.Instance, "database": tgt.Database})
+		if err != nil {
+			return err
+		}
+		return setStepResult(ctx, tx, r.t.ID, r.idx, raw)
+	})
+}
+
 func (s *Service) registerExecution(ctx context.Context, r *stepRun, key executor.TicketKey, tgt TargetVars) error {
 	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
 		t, err := s.lockTicket(ctx, tx, r.t.ID)
