@@ -282,7 +282,7 @@ func (p *Plan) NextUpper(lower Key, size int) (string, []any, error) {
 
 // rowHash is the SQL expression of a row's hash: MD5 over every column,
 // each written as its length, ':' and its value, or 'N' when NULL. The
-// encoding is prefix-free, so no two rows (NULL and ” included) write
+// encoding is prefix-free, so no two rows (NULL and the empty string included) write
 // the same text.
 func (p *Plan) rowHash() string {
 	parts := make([]string, len(p.T.Columns))
