@@ -160,11 +160,11 @@ func TestFindRepairRecheck(t *testing.T) {
 			// Differences, written on the replica only.
 			mdb.Replicas()[0].Exec(t,
 				"SET SESSION sql_log_bin = 0",
-				"UPDATE "+db+".items SET qty = 99 WHERE id = 10",                       // updated
-				"DELETE FROM "+db+".items WHERE id = 20",                               // deleted
+				"UPDATE "+db+".items SET qty = 99 WHERE id = 10",                        // updated
+				"DELETE FROM "+db+".items WHERE id = 20",                                // deleted
 				"INSERT INTO "+db+".items (id, name, qty) VALUES (2500000, 'extra', 1)", // extra, beyond the primary's last key
-				"UPDATE "+db+".items SET note = '' WHERE id = 30",                      // NULL on the primary, '' here
-				"UPDATE "+db+".items SET name = 'other' WHERE id IN (40, 41)",          // two equal changes: BIT_XOR(CRC32) cancels them
+				"UPDATE "+db+".items SET note = '' WHERE id = 30",                       // NULL on the primary, '' here
+				"UPDATE "+db+".items SET name = 'other' WHERE id IN (40, 41)",           // two equal changes: BIT_XOR(CRC32) cancels them
 				"UPDATE "+db+".pairs SET v = NULL WHERE a = 7 AND b = 'k7'",
 			)
 			stop := load(t, db, db+".items", 1000, 2000)
