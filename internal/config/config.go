@@ -59,6 +59,7 @@ type Config struct {
 	Executor  Executor  `yaml:"executor"`
 	Review    Review    `yaml:"review"`
 	Slowlog   Slowlog   `yaml:"slowlog"`
+	Verify    Verify    `yaml:"verify"`
 }
 
 // Notify configures where notifications go: an SMTP relay for e-mail and
@@ -367,6 +368,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Executor.validate()...)
 	errs = append(errs, c.Review.validate()...)
 	errs = append(errs, c.Slowlog.validate()...)
+	errs = append(errs, c.Verify.validate()...)
 	if len(errs) > 0 {
 		return errkind.New(errkind.Invalid, "invalid configuration:\n  %s", strings.Join(errs, "\n  "))
 	}

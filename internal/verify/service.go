@@ -202,30 +202,15 @@ type RowResult struct {
 // Config of the verify capability.
 type Config struct {
 	// Schedules run checks by cron.
-	Schedules []ScheduleConfig `yaml:"schedules" json:"schedules"`
+	Schedules []ScheduleConfig
 }
 
-// ScheduleConfig is one scheduled check.
+// ScheduleConfig is one scheduled check of a cluster.
 type ScheduleConfig struct {
-	Cluster string  `yaml:"cluster" json:"cluster"`
-	Cron    string  `yaml:"cron" json:"cron"`
-	Options Options `yaml:"options" json:"options"`
-}
-
-// Validate checks the schedules.
-func (c Config) Validate() error {
-	for i, s := range c.Schedules {
-		if s.Cluster == "" {
-			return fmt.Errorf("verify.schedules[%d]: cluster is required", i)
-		}
-		if _, err := jobs.ParseSchedule(s.Cron); err != nil {
-			return fmt.Errorf("verify.schedules[%d] (%s): cron %q: %w", i, s.Cluster, s.Cron, err)
-		}
-		if err := s.Options.Validate(); err != nil {
-			return fmt.Errorf("verify.schedules[%d] (%s): %w", i, s.Cluster, err)
-		}
-	}
-	return nil
+	Cluster string
+	// Cron is a jobs.ParseSchedule specification ("0 3 * * *", "@daily").
+	Cron    string
+	Options Options
 }
 
 // Service runs and keeps consistency checks.
