@@ -34,6 +34,16 @@ type runner struct {
 	log      *slog.Logger
 	primary  node
 	replicas []node
+	spent    spent
+	// hash is the row hash every node can compute (HashMD5 when one has
+	// no CRC32C).
+	hash string
+}
+
+// spent is where a table's check spent its time, for the log.
+type spent struct {
+	sync, bounds, checksum, rows, save time.Duration
+	windows, chunks                    int
 }
 
 // Execute runs (or resumes) a run: pass 1 checks every table; with a
@@ -92,12 +102,19 @@ func (r *runner) connect(ctx context.Context) error {
 	if _, ok := conn.(sessioner); !ok {
 		return errkind.New(errkind.Invalid, "primary %s: its adapter cannot hold a session", c.primary)
 	}
+	r.hash = HashCRC64
+	if err := r.pickHash(ctx, r.primary); err != nil {
+		return err
+	}
 	for _, name := range c.replicas {
 		conn, err := r.s.inv.Connect(ctx, name, "")
 		if err != nil {
 			return fmt.Errorf("replica %s: %w", name, err)
 		}
 		r.replicas = append(r.replicas, node{name: name, conn: conn})
+		if err := r.pickHash(ctx, r.replicas[len(r.replicas)-1]); err != nil {
+			return err
+		}
 		rep, err := conn.Replication(ctx)
 		if err != nil {
 			return fmt.Errorf("replica %s: replication status: %w", name, err)
@@ -118,6 +135,21 @@ func (r *runner) connect(ctx context.Context) error {
 		if strings.EqualFold(rep.Source.UsingGTID, "no") {
 			return errkind.New(errkind.Invalid, "replica %s does not replicate with GTIDs (Using_Gtid=No): it cannot be stopped at the primary's GTID", name)
 		}
+	}
+	return nil
+}
+
+// pickHash falls back to MD5 when n is older than MariaDB 10.8 (no
+// CRC32C).
+func (r *runner) pickHash(ctx context.Context, n node) error {
+	v, err := n.conn.Version(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: version: %w", n.name, err)
+	}
+	var major, minor int
+	fmt.Sscanf(v, "%d.%d", &major, &minor)
+	if major < 10 || (major == 10 && minor < 8) {
+		r.hash = HashMD5
 	}
 	return nil
 }
@@ -213,8 +245,10 @@ type window struct {
 var gtidList = regexp.MustCompile(`^\d+-\d+-\d+(,\d+-\d+-\d+)*$`)
 
 // sync stops the replicas, opens a consistent snapshot on the primary and
-// lets every replica run up to the snapshot's GTID. The replicas are
-// stopped before the snapshot: START SLAVE UNTIL cannot go back.
+// lets every replica apply up to the snapshot's GTID. The replicas are
+// stopped before the snapshot: START SLAVE UNTIL cannot go back. (MariaDB
+// refuses UNTIL master_gtid_pos while the IO thread runs, so both threads
+// stop.)
 func (r *runner) sync(ctx context.Context) (*window, error) {
 	for _, n := range r.replicas {
 		if _, err := n.conn.Exec(ctx, "STOP SLAVE"); err != nil {
@@ -413,6 +447,7 @@ func (r *runner) checkTable(ctx context.Context, pass int, t Table) error {
 	if err != nil {
 		return err
 	}
+	plan.Hash = r.hash
 	st := store{r.s.db}
 	idx, lower, found, err := st.lastChunk(ctx, r.run.ID, pass, t)
 	if err != nil {
@@ -425,46 +460,107 @@ func (r *runner) checkTable(ctx context.Context, pass int, t Table) error {
 		idx++
 	}
 	hold := r.opts.MaxLag.D() / 2
+	step := int64(r.opts.ChunkSize)
+	r.spent = spent{}
+	began := time.Now()
+	defer func() {
+		sp := r.spent
+		r.log.Info("table checked", "table", t.String(), "pass", pass, "took", time.Since(began).Round(time.Millisecond), "windows", sp.windows, "chunks", sp.chunks,
+			"sync", sp.sync.Round(time.Millisecond), "bounds", sp.bounds.Round(time.Millisecond), "checksum", sp.checksum.Round(time.Millisecond),
+			"rows", sp.rows.Round(time.Millisecond), "save", sp.save.Round(time.Millisecond))
+	}()
 	for {
 		if err := r.throttle(ctx); err != nil {
 			return err
 		}
+		t0 := time.Now()
 		w, err := r.sync(ctx)
+		r.spent.sync += time.Since(t0)
+		r.spent.windows++
 		if err != nil {
 			return err
 		}
 		done := false
+		// A one-column integer key is chunked by value: no query for the
+		// bounds, the step adapting to the keys' density.
+		intRange, minKey, maxKey, err := r.intRange(ctx, w, plan)
+		if err != nil {
+			r.release(ctx, w)
+			return err
+		}
 		for !done && time.Since(w.began) < hold {
 			c := Chunk{Index: idx, Lower: lower}
-			q, args, err := plan.NextUpper(lower, r.opts.ChunkSize)
+			t0 := time.Now()
+			if intRange {
+				c.Upper, err = NextIntUpper(lower, minKey, maxKey, step)
+			} else {
+				c.Upper, err = r.nextUpper(ctx, w, plan, lower)
+			}
+			r.spent.bounds += time.Since(t0)
 			if err != nil {
 				r.release(ctx, w)
 				return err
-			}
-			up, _, err := w.sess.Query(ctx, 1, q, args...)
-			if err != nil {
-				r.release(ctx, w)
-				return fmt.Errorf("primary %s: chunk %d bounds: %w", r.primary.name, idx, err)
-			}
-			if len(up.Values) == 1 {
-				c.Upper = KeyOf(up.Values[0])
 			}
 			results, err := r.compare(ctx, w, plan, c)
 			if err != nil {
 				r.release(ctx, w)
 				return err
 			}
+			t0 = time.Now()
 			if err := st.saveChunk(ctx, r.run.ID, pass, t, c, w.gtid, results); err != nil {
 				r.release(ctx, w)
 				return err
 			}
+			r.spent.save += time.Since(t0)
+			r.spent.chunks++
+			if intRange && len(results) > 0 {
+				step = Adapt(step, results[0].primaryRows, r.opts.ChunkSize)
+			}
 			lower, idx, done = c.Upper, idx+1, c.Upper == nil
 		}
+		t0 = time.Now()
 		r.release(ctx, w)
+		r.spent.sync += time.Since(t0)
 		if done {
 			return nil
 		}
 	}
+}
+
+// intRange reads the smallest and largest key in the snapshot when the
+// key is one integer column; ok is false otherwise (or for an empty table).
+func (r *runner) intRange(ctx context.Context, w *window, plan *Plan) (ok bool, minKey, maxKey int64, err error) {
+	if len(plan.T.Key) != 1 {
+		return false, 0, 0, nil
+	}
+	q, err := plan.KeyRange()
+	if err != nil {
+		return false, 0, 0, err
+	}
+	rows, _, err := w.sess.Query(ctx, 1, q)
+	if err != nil {
+		return false, 0, 0, fmt.Errorf("primary %s: key range of %s: %w", r.primary.name, plan.T, err)
+	}
+	lo, ok1 := rows.Values[0][0].(int64)
+	hi, ok2 := rows.Values[0][1].(int64)
+	return ok1 && ok2, lo, hi, nil
+}
+
+// nextUpper reads the key of the chunk-size-th row after lower in the
+// snapshot; nil when the rest of the table fits in the chunk.
+func (r *runner) nextUpper(ctx context.Context, w *window, plan *Plan, lower Key) (Key, error) {
+	q, args, err := plan.NextUpper(lower, r.opts.ChunkSize)
+	if err != nil {
+		return nil, err
+	}
+	up, _, err := w.sess.Query(ctx, 1, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("primary %s: bounds after %s: %w", r.primary.name, lower, err)
+	}
+	if len(up.Values) == 1 {
+		return KeyOf(up.Values[0]), nil
+	}
+	return nil, nil
 }
 
 // compare checksums a chunk on the primary (in the snapshot) and on every
@@ -487,8 +583,12 @@ func (r *runner) compare(ctx context.Context, w *window, plan *Plan, c Chunk) ([
 			results[i].replicaRows, results[i].replicaSum = num(rows.Values[0][0]), str(rows.Values[0][1])
 		})
 	}
+	t0 := time.Now()
 	prow, _, err := w.sess.Query(ctx, 1, q, args...)
 	wg.Wait()
+	r.spent.checksum += time.Since(t0)
+	t0 = time.Now()
+	defer func() { r.spent.rows += time.Since(t0) }()
 	if err != nil {
 		return nil, fmt.Errorf("primary %s: checksum of chunk %d of %s: %w", r.primary.name, c.Index, plan.T, err)
 	}

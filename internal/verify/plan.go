@@ -159,7 +159,9 @@ type Chunk struct {
 // Plan writes the SQL of every step for one table (MariaDB/MySQL).
 type Plan struct {
 	T Table
-	d sql.Dialect
+	// Hash is HashCRC64 (the default) or HashMD5.
+	Hash string
+	d    sql.Dialect
 }
 
 // NewPlan checks the table and returns its plan.
@@ -170,7 +172,7 @@ func NewPlan(t Table) (*Plan, error) {
 	if len(t.Key) == 0 {
 		return nil, errkind.New(errkind.Invalid, "table %s has no primary key and no unique key on NOT NULL columns: rows cannot be compared one by one (add a primary key)", t)
 	}
-	return &Plan{T: t, d: sql.MariaDB}, nil
+	return &Plan{T: t, Hash: HashCRC64, d: sql.MariaDB}, nil
 }
 
 func (p *Plan) ident(name string) string { return sql.QuoteIdent(p.d, name) }
@@ -280,40 +282,113 @@ func (p *Plan) NextUpper(lower Key, size int) (string, []any, error) {
 	return q, args, nil
 }
 
-// rowHash is the SQL expression of a row's hash: MD5 over every column,
-// each written as its length, ':' and its value, or 'N' when NULL. The
-// encoding is prefix-free, so no two rows (NULL and the empty string included) write
-// the same text.
-func (p *Plan) rowHash() string {
-	parts := make([]string, len(p.T.Columns))
+// KeyRange is the query of the smallest and largest key of a table with a
+// one-column key. Integer keys are then chunked by value (NextIntUpper),
+// with no query for the bounds.
+func (p *Plan) KeyRange() (string, error) {
+	if len(p.T.Key) != 1 {
+		return "", errkind.New(errkind.Invalid, "table %s: a key range needs a one-column key, not %d columns", p.T, len(p.T.Key))
+	}
+	k := p.ident(p.T.Key[0])
+	return fmt.Sprintf("SELECT MIN(%s), MAX(%s) FROM %s", k, k, p.table()), nil
+}
+
+// NextIntUpper is the upper bound of the chunk after lower (nil: from the
+// table's first key, min) for an integer key: lower + step, or nil (to the
+// end) once it reaches max. step adapts to the keys' density (Adapt).
+func NextIntUpper(lower Key, minKey, maxKey, step int64) (Key, error) {
+	start := minKey - 1
+	if lower != nil {
+		a, err := lower[0].Arg()
+		if err != nil {
+			return nil, err
+		}
+		n, ok := a.(int64)
+		if !ok {
+			return nil, errkind.New(errkind.Invalid, "bound %s is not an integer", lower)
+		}
+		start = n
+	}
+	if step < 1 {
+		step = 1
+	}
+	if start >= maxKey || maxKey-start <= step {
+		return nil, nil
+	}
+	return Key{ValueOf(start + step)}, nil
+}
+
+// Adapt is the next step for integer chunks: the step that would have
+// given want rows at the density just seen, within [1, 2^40] and at most
+// four times the last step.
+func Adapt(step, rows int64, want int) int64 {
+	next := step * 4
+	if rows > 0 {
+		next = min(next, max(1, step*int64(want)/rows))
+	}
+	return min(next, 1<<40)
+}
+
+// rowText is the SQL expression of a row's canonical text: the columns
+// joined by '#', then a NULL flag per column ("01": the second is NULL),
+// then every non-NULL column's length in bytes. The flags tell NULL from
+// the empty string; the lengths tell where each value ends, so no two
+// rows write the same text even when values contain '#'.
+func (p *Plan) rowText() string {
+	cols := make([]string, len(p.T.Columns))
+	nulls := make([]string, len(p.T.Columns))
+	lens := make([]string, len(p.T.Columns))
 	for i, c := range p.T.Columns {
 		q := p.ident(c)
-		parts[i] = fmt.Sprintf("COALESCE(CONCAT(LENGTH(%s), ':', %s), 'N')", q, q)
+		cols[i], nulls[i], lens[i] = q, "ISNULL("+q+")", "LENGTH("+q+")"
 	}
-	return "MD5(CONCAT(" + strings.Join(parts, ", ") + "))"
+	return fmt.Sprintf("CONCAT_WS('#', %s, CONCAT(%s), CONCAT_WS(',', %s))",
+		strings.Join(cols, ", "), strings.Join(nulls, ", "), strings.Join(lens, ", "))
+}
+
+// Hash functions of a chunk's rows.
+const (
+	// HashCRC64 is CRC32 and CRC32C of the row's text side by side, a
+	// 64-bit value (MariaDB 10.8 and later, which have CRC32C). The text
+	// is computed once per row, through a session variable.
+	HashCRC64 = "crc32+crc32c"
+	// HashMD5 is the first 64 bits of MD5 of the row's text: older
+	// servers; several times the CPU per row.
+	HashMD5 = "md5"
+)
+
+// rowHash is the SQL expression of a row's 64-bit hash, as an unsigned
+// integer.
+func (p *Plan) rowHash() string {
+	if p.Hash == HashMD5 {
+		return "CAST(CONV(LEFT(MD5(" + p.rowText() + "), 16), 16, 10) AS UNSIGNED)"
+	}
+	return "((CRC32(@dbfleet_row := " + p.rowText() + ") << 32) | CRC32C(@dbfleet_row))"
 }
 
 // Checksum is the query of a chunk's row count and checksum: the SUM of
-// the first 64 bits of each row's hash (exact: SUM of BIGINT UNSIGNED is
-// a DECIMAL).
+// each row's 64-bit hash (exact: SUM of BIGINT UNSIGNED is a DECIMAL).
+// Rows are added, not XORed, so equal changes to two rows and swapped
+// values do not cancel out.
 func (p *Plan) Checksum(c Chunk) (string, []any, error) {
 	where, args, err := p.rangeWhere(c)
 	if err != nil {
 		return "", nil, err
 	}
-	q := fmt.Sprintf("SELECT COUNT(*), COALESCE(SUM(CAST(CONV(LEFT(%s, 16), 16, 10) AS UNSIGNED)), 0) FROM %s%s WHERE %s",
+	q := fmt.Sprintf("SELECT COUNT(*), COALESCE(SUM(%s), 0) FROM %s%s WHERE %s",
 		p.rowHash(), p.table(), p.index(), where)
 	return q, args, nil
 }
 
-// RowHashes is the query of each row's key and hash in a chunk.
+// RowHashes is the query of each row's key and MD5 of its text in a chunk
+// (a few rows: the stronger hash).
 func (p *Plan) RowHashes(c Chunk) (string, []any, error) {
 	where, args, err := p.rangeWhere(c)
 	if err != nil {
 		return "", nil, err
 	}
-	q := fmt.Sprintf("SELECT %s, %s FROM %s%s WHERE %s ORDER BY %s",
-		p.keyList(), p.rowHash(), p.table(), p.index(), where, p.keyList())
+	q := fmt.Sprintf("SELECT %s, MD5(%s) FROM %s%s WHERE %s ORDER BY %s",
+		p.keyList(), p.rowText(), p.table(), p.index(), where, p.keyList())
 	return q, args, nil
 }
 

@@ -37,19 +37,24 @@ func TestPlanSQL(t *testing.T) {
 			"SELECT `a`, `b` FROM `db`.`we``ird` FORCE INDEX (`PRIMARY`) WHERE ((`a` > ?) OR (`a` = ? AND `b` > ?)) ORDER BY `a`, `b` LIMIT 1 OFFSET 4",
 			[]any{int64(1), int64(1), int64(2)}},
 		{"checksum whole table", one, func(p *Plan) (string, []any, error) { return p.Checksum(Chunk{}) },
-			"SELECT COUNT(*), COALESCE(SUM(CAST(CONV(LEFT(MD5(CONCAT(COALESCE(CONCAT(LENGTH(`id`), ':', `id`), 'N'), COALESCE(CONCAT(LENGTH(`v`), ':', `v`), 'N'))), 16), 16, 10) AS UNSIGNED)), 0) FROM `db`.`t` FORCE INDEX (`PRIMARY`) WHERE 1 = 1", nil},
+			"SELECT COUNT(*), COALESCE(SUM(((CRC32(@dbfleet_row := CONCAT_WS('#', `id`, `v`, CONCAT(ISNULL(`id`), ISNULL(`v`)), CONCAT_WS(',', LENGTH(`id`), LENGTH(`v`)))) << 32) | CRC32C(@dbfleet_row))), 0) FROM `db`.`t` FORCE INDEX (`PRIMARY`) WHERE 1 = 1", nil},
 		{"checksum middle chunk", one, func(p *Plan) (string, []any, error) {
 			return p.Checksum(Chunk{Lower: ik(10), Upper: ik(20)})
-		}, "SELECT COUNT(*), COALESCE(SUM(CAST(CONV(LEFT(MD5(CONCAT(COALESCE(CONCAT(LENGTH(`id`), ':', `id`), 'N'), COALESCE(CONCAT(LENGTH(`v`), ':', `v`), 'N'))), 16), 16, 10) AS UNSIGNED)), 0) FROM `db`.`t` FORCE INDEX (`PRIMARY`) WHERE `id` > ? AND ((`id` < ?) OR (`id` = ?))",
+		}, "SELECT COUNT(*), COALESCE(SUM(((CRC32(@dbfleet_row := CONCAT_WS('#', `id`, `v`, CONCAT(ISNULL(`id`), ISNULL(`v`)), CONCAT_WS(',', LENGTH(`id`), LENGTH(`v`)))) << 32) | CRC32C(@dbfleet_row))), 0) FROM `db`.`t` FORCE INDEX (`PRIMARY`) WHERE `id` > ? AND ((`id` < ?) OR (`id` = ?))",
 			[]any{int64(10), int64(20), int64(20)}},
 		{"row hashes last chunk, two columns", two, func(p *Plan) (string, []any, error) {
 			return p.RowHashes(Chunk{Lower: ik(1, 2)})
-		}, "SELECT `a`, `b`, MD5(CONCAT(COALESCE(CONCAT(LENGTH(`a`), ':', `a`), 'N'), COALESCE(CONCAT(LENGTH(`b`), ':', `b`), 'N'), COALESCE(CONCAT(LENGTH(`v`), ':', `v`), 'N'))) FROM `db`.`we``ird` FORCE INDEX (`PRIMARY`) WHERE ((`a` > ?) OR (`a` = ? AND `b` > ?)) ORDER BY `a`, `b`",
+		}, "SELECT `a`, `b`, MD5(CONCAT_WS('#', `a`, `b`, `v`, CONCAT(ISNULL(`a`), ISNULL(`b`), ISNULL(`v`)), CONCAT_WS(',', LENGTH(`a`), LENGTH(`b`), LENGTH(`v`)))) FROM `db`.`we``ird` FORCE INDEX (`PRIMARY`) WHERE ((`a` > ?) OR (`a` = ? AND `b` > ?)) ORDER BY `a`, `b`",
 			[]any{int64(1), int64(1), int64(2)}},
 		{"row hashes first chunk, upper of two columns", mix, func(p *Plan) (string, []any, error) {
 			return p.RowHashes(Chunk{Upper: mixKey})
-		}, "SELECT `a`, `b`, MD5(CONCAT(COALESCE(CONCAT(LENGTH(`a`), ':', `a`), 'N'), COALESCE(CONCAT(LENGTH(`b`), ':', `b`), 'N'))) FROM `db`.`m` FORCE INDEX (`PRIMARY`) WHERE ((`a` < ?) OR (`a` = ? AND `b` < ?) OR (`a` = ? AND `b` = ?)) ORDER BY `a`, `b`",
+		}, "SELECT `a`, `b`, MD5(CONCAT_WS('#', `a`, `b`, CONCAT(ISNULL(`a`), ISNULL(`b`)), CONCAT_WS(',', LENGTH(`a`), LENGTH(`b`)))) FROM `db`.`m` FORCE INDEX (`PRIMARY`) WHERE ((`a` < ?) OR (`a` = ? AND `b` < ?) OR (`a` = ? AND `b` = ?)) ORDER BY `a`, `b`",
 			[]any{int64(3), int64(3), "x", int64(3), "x"}},
+		{"checksum with MD5 (servers without CRC32C)", one, func(p *Plan) (string, []any, error) {
+			p.Hash = HashMD5
+			return p.Checksum(Chunk{Upper: ik(5)})
+		}, "SELECT COUNT(*), COALESCE(SUM(CAST(CONV(LEFT(MD5(CONCAT_WS('#', `id`, `v`, CONCAT(ISNULL(`id`), ISNULL(`v`)), CONCAT_WS(',', LENGTH(`id`), LENGTH(`v`)))), 16), 16, 10) AS UNSIGNED)), 0) FROM `db`.`t` FORCE INDEX (`PRIMARY`) WHERE ((`id` < ?) OR (`id` = ?))",
+			[]any{int64(5), int64(5)}},
 		{"select row for update", two, func(p *Plan) (string, []any, error) { return p.SelectRow(ik(1, 2), true) },
 			"SELECT `a`, `b`, `v` FROM `db`.`we``ird` WHERE `a` = ? AND `b` = ? FOR UPDATE", []any{int64(1), int64(2)}},
 		{"replace", one, func(p *Plan) (string, []any, error) { return p.Replace([]any{int64(1), nil}) },
@@ -153,5 +158,63 @@ func TestDiffRows(t *testing.T) {
 	}
 	if d := DiffRows(primary, primary); len(d) != 0 {
 		t.Fatalf("same rows differ: %v", d)
+	}
+}
+
+func TestIntChunks(t *testing.T) {
+	tests := []struct {
+		name            string
+		lower           Key
+		minK, maxK, stp int64
+		want            Key
+	}{
+		{"first chunk starts at min", nil, 1, 1000, 100, ik(100)},
+		{"next chunk", ik(100), 1, 1000, 100, ik(200)},
+		{"last chunk is open", ik(950), 1, 1000, 100, nil},
+		{"exactly reaching max is open", ik(900), 1, 1000, 100, nil},
+		{"empty table range", nil, 5, 5, 100, nil},
+		{"negative keys", nil, -500, 500, 200, ik(-301)},
+		{"lower beyond max", ik(2000), 1, 1000, 100, nil},
+		{"step below one", ik(10), 1, 1000, 0, ik(11)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := NextIntUpper(tc.lower, tc.minK, tc.maxK, tc.stp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("NextIntUpper = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	if _, err := NextIntUpper(Key{ValueOf("x")}, 1, 10, 1); err == nil {
+		t.Error("a string bound was taken for an integer")
+	}
+	adapt := []struct {
+		step, rows int64
+		want       int
+		next       int64
+	}{
+		{1000, 1000, 1000, 1000}, // dense keys
+		{1000, 100, 1000, 4000},  // sparse: grows, at most 4x
+		{1000, 500, 1000, 2000},
+		{1000, 0, 1000, 4000},   // empty range
+		{1000, 5000, 1000, 200}, // denser than thought
+		{1 << 40, 0, 1000, 1 << 40},
+		{1, 10, 1, 1},
+	}
+	for _, a := range adapt {
+		if got := Adapt(a.step, a.rows, a.want); got != a.next {
+			t.Errorf("Adapt(%d, %d, %d) = %d, want %d", a.step, a.rows, a.want, got, a.next)
+		}
+	}
+	p, _ := NewPlan(Table{Schema: "db", Name: "t", Columns: []string{"id"}, Key: []string{"id"}})
+	if q, err := p.KeyRange(); err != nil || q != "SELECT MIN(`id`), MAX(`id`) FROM `db`.`t`" {
+		t.Errorf("KeyRange = %q, %v", q, err)
+	}
+	p2, _ := NewPlan(Table{Schema: "db", Name: "t", Columns: []string{"a", "b"}, Key: []string{"a", "b"}})
+	if _, err := p2.KeyRange(); err == nil {
+		t.Error("a key range of a two-column key")
 	}
 }

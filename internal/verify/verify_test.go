@@ -3,10 +3,13 @@ package verify
 import (
 	"context"
 	"fmt"
+	"hash/crc32"
 	"log/slog"
+	"math/big"
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,7 +36,7 @@ func TestMain(m *testing.M) {
 }
 
 type env struct {
-	t   *testing.T
+	t   testing.TB
 	ctx context.Context
 	inv *inventory.Service
 	svc *Service
@@ -43,7 +46,7 @@ var clusterSeq atomic.Int64
 
 // newEnv registers the shared cluster in a fresh metadata store under a
 // new name and returns the verify service.
-func newEnv(t *testing.T) (*env, string) {
+func newEnv(t testing.TB) (*env, string) {
 	t.Helper()
 	if mdb == nil {
 		t.Skip("no MariaDB")
@@ -239,7 +242,7 @@ func TestResume(t *testing.T) {
 		t.Fatal("the interrupted run finished: interrupt it earlier (more chunks or a shorter window)")
 	}
 	mid, _ := e.svc.Get(e.ctx, run.ID)
-	if mid.Progress.Chunks >= 21 || mid.Progress.Chunks < 3 || mid.State != StateRunning {
+	if mid.Progress.Chunks >= 20 || mid.Progress.Chunks < 3 || mid.State != StateRunning {
 		t.Fatalf("after the interruption: %d chunks, state %s", mid.Progress.Chunks, mid.State)
 	}
 	st := mdb.Replicas()[0].ReplicaStatus(t)
@@ -254,9 +257,10 @@ func TestResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	done, _ := e.svc.Get(e.ctx, run.ID)
-	// 2000 rows in chunks of 100: 20 full chunks and the empty tail.
-	if done.State != StateDone || done.Progress.Chunks != 21 || done.Progress.RowsChecked != 2000 {
-		t.Fatalf("resumed run: state %s, %d chunks, %d rows (want 21 chunks, 2000 rows): %s", done.State, done.Progress.Chunks, done.Progress.RowsChecked, done.Error)
+	// 2000 rows, keys 1..2000, chunked by value in steps of 100: 20 chunks,
+	// the last one open-ended.
+	if done.State != StateDone || done.Progress.Chunks != 20 || done.Progress.RowsChecked != 2000 {
+		t.Fatalf("resumed run: state %s, %d chunks, %d rows (want 20 chunks, 2000 rows): %s", done.State, done.Progress.Chunks, done.Progress.RowsChecked, done.Error)
 	}
 	if got := diffSet(done, 1); !slices.Equal(got, []string{"t 1900 different"}) {
 		t.Fatalf("differences %v", got)
@@ -327,4 +331,62 @@ func TestBadInput(t *testing.T) {
 		}
 		t.Logf("dead replica: %s", got.Error)
 	})
+}
+
+// TestChecksumText checks the server's checksum against the same sum
+// computed here from the documented row text, which proves that the
+// session variable carries each row's own text to CRC32C, and that NULL,
+// ” and values holding '#' write different texts.
+func TestChecksumText(t *testing.T) {
+	_, _ = newEnv(t)
+	mdb.Primary().Exec(t,
+		"CREATE DATABASE sumtext",
+		"CREATE TABLE sumtext.t (id INT PRIMARY KEY, s VARCHAR(20) NULL, u VARCHAR(20) NULL)",
+		"INSERT INTO sumtext.t VALUES (1, NULL, ''), (2, '', NULL), (3, 'a#', 'b'), (4, 'a', '#b'), (5, NULL, NULL)",
+	)
+	type row struct {
+		id   int
+		s, u *string
+	}
+	str := func(s string) *string { return &s }
+	rows := []row{{1, nil, str("")}, {2, str(""), nil}, {3, str("a#"), str("b")}, {4, str("a"), str("#b")}, {5, nil, nil}}
+	var sum big.Int
+	texts := map[string]bool{}
+	for _, r := range rows {
+		vals := []string{strconv.Itoa(r.id)}
+		flags := "0"
+		lens := []string{strconv.Itoa(len(strconv.Itoa(r.id)))}
+		for _, v := range []*string{r.s, r.u} {
+			if v == nil {
+				flags += "1"
+				continue
+			}
+			flags += "0"
+			vals = append(vals, *v)
+			lens = append(lens, strconv.Itoa(len(*v)))
+		}
+		text := strings.Join(append(vals, flags, strings.Join(lens, ",")), "#")
+		if texts[text] {
+			t.Fatalf("two rows write %q", text)
+		}
+		texts[text] = true
+		h := uint64(crc32.ChecksumIEEE([]byte(text)))<<32 | uint64(crc32.Checksum([]byte(text), crc32.MakeTable(crc32.Castagnoli)))
+		sum.Add(&sum, new(big.Int).SetUint64(h))
+	}
+	p, err := NewPlan(Table{Schema: "sumtext", Name: "t", Columns: []string{"id", "s", "u"}, Key: []string{"id"}, KeyName: "PRIMARY"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, args, err := p.Checksum(Chunk{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	var got string
+	if err := mdb.Primary().DB(t, "sumtext").QueryRow(q, args...).Scan(&n, &got); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(rows) || got != sum.String() {
+		t.Fatalf("server: %d rows, sum %s; computed here: %d rows, sum %s", n, got, len(rows), sum.String())
+	}
 }
