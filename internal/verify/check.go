@@ -35,6 +35,8 @@ type runner struct {
 	primary  node
 	replicas []node
 	spent    spent
+	// win is the open sync window, shared by the tables checked in it.
+	win *window
 	// hash is the row hash every node can compute (HashMD5 when one has
 	// no CRC32C).
 	hash string
@@ -155,6 +157,7 @@ func (r *runner) pickHash(ctx context.Context, n node) error {
 }
 
 func (r *runner) execute(ctx context.Context) error {
+	defer r.endWindow(ctx)
 	if err := r.connect(ctx); err != nil {
 		return err
 	}
@@ -190,6 +193,7 @@ func (r *runner) execute(ctx context.Context) error {
 				return err
 			}
 		}
+		r.endWindow(ctx) // replication runs again before any repair
 		if len(failures) > 0 {
 			return fmt.Errorf("%d table(s) could not be checked: %s", len(failures), strings.Join(failures, "; "))
 		}
@@ -470,13 +474,7 @@ func (r *runner) checkTable(ctx context.Context, pass int, t Table) error {
 			"rows", sp.rows.Round(time.Millisecond), "save", sp.save.Round(time.Millisecond))
 	}()
 	for {
-		if err := r.throttle(ctx); err != nil {
-			return err
-		}
-		t0 := time.Now()
-		w, err := r.sync(ctx)
-		r.spent.sync += time.Since(t0)
-		r.spent.windows++
+		w, err := r.window(ctx)
 		if err != nil {
 			return err
 		}
@@ -485,7 +483,7 @@ func (r *runner) checkTable(ctx context.Context, pass int, t Table) error {
 		// bounds, the step adapting to the keys' density.
 		intRange, minKey, maxKey, err := r.intRange(ctx, w, plan)
 		if err != nil {
-			r.release(ctx, w)
+			r.endWindow(ctx)
 			return err
 		}
 		for !done && time.Since(w.began) < hold {
@@ -498,17 +496,17 @@ func (r *runner) checkTable(ctx context.Context, pass int, t Table) error {
 			}
 			r.spent.bounds += time.Since(t0)
 			if err != nil {
-				r.release(ctx, w)
+				r.endWindow(ctx)
 				return err
 			}
 			results, err := r.compare(ctx, w, plan, c)
 			if err != nil {
-				r.release(ctx, w)
+				r.endWindow(ctx)
 				return err
 			}
 			t0 = time.Now()
 			if err := st.saveChunk(ctx, r.run.ID, pass, t, c, w.gtid, results); err != nil {
-				r.release(ctx, w)
+				r.endWindow(ctx)
 				return err
 			}
 			r.spent.save += time.Since(t0)
@@ -518,13 +516,43 @@ func (r *runner) checkTable(ctx context.Context, pass int, t Table) error {
 			}
 			lower, idx, done = c.Upper, idx+1, c.Upper == nil
 		}
-		t0 = time.Now()
-		r.release(ctx, w)
-		r.spent.sync += time.Since(t0)
 		if done {
-			return nil
+			return nil // the window stays open for the next table
 		}
 	}
+}
+
+// window returns the open sync window while it is younger than half of
+// MaxLag (tables share it), else ends it, waits for the replicas to catch
+// up (throttle) and opens the next.
+func (r *runner) window(ctx context.Context) (*window, error) {
+	if r.win != nil && time.Since(r.win.began) < r.opts.MaxLag.D()/2 {
+		return r.win, nil
+	}
+	r.endWindow(ctx)
+	if err := r.throttle(ctx); err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	w, err := r.sync(ctx)
+	r.spent.sync += time.Since(t0)
+	r.spent.windows++
+	if err != nil {
+		return nil, err
+	}
+	r.win = w
+	return w, nil
+}
+
+// endWindow ends the open window, if any, and restarts replication.
+func (r *runner) endWindow(ctx context.Context) {
+	if r.win == nil {
+		return
+	}
+	t0 := time.Now()
+	r.release(ctx, r.win)
+	r.spent.sync += time.Since(t0)
+	r.win = nil
 }
 
 // intRange reads the smallest and largest key in the snapshot when the
