@@ -304,12 +304,24 @@ func (r *runner) sync(ctx context.Context) (*window, error) {
 		return fail(fmt.Errorf("primary %s: unexpected snapshot GTID %q", r.primary.name, w.gtid))
 	}
 	until := "START SLAVE UNTIL master_gtid_pos = " + sql.QuoteString(sql.MariaDB, w.gtid)
+	var started []node
 	for _, n := range r.replicas {
+		// A replica that stopped exactly at G stays stopped: started with
+		// UNTIL a position it already reached, its applier would only
+		// stop after the next event, past G.
+		pos, _, err := n.conn.Query(ctx, 1, "SELECT @@gtid_slave_pos")
+		if err != nil {
+			return fail(fmt.Errorf("replica %s: position: %w", n.name, err))
+		}
+		if contains(str(pos.Values[0][0]), w.gtid) {
+			continue
+		}
 		if _, err := n.conn.Exec(ctx, until); err != nil {
 			return fail(fmt.Errorf("replica %s: run up to %s: %w", n.name, w.gtid, err))
 		}
+		started = append(started, n)
 	}
-	for _, n := range r.replicas {
+	for _, n := range started {
 		if err := r.waitUntil(ctx, n, w.gtid); err != nil {
 			return fail(err)
 		}
@@ -344,6 +356,22 @@ func (r *runner) waitUntil(ctx context.Context, n node, gtid string) error {
 			}
 			return nil
 		}
+		// Reached G but still running (UNTIL a position the applier
+		// already held stops only after one more event): stop it here, and
+		// accept it only if it did not go past G.
+		if pos, _, err := n.conn.Query(ctx, 1, "SELECT @@gtid_slave_pos"); err == nil && contains(str(pos.Values[0][0]), gtid) {
+			if _, err := n.conn.Exec(ctx, "STOP SLAVE"); err != nil {
+				return fmt.Errorf("replica %s: stop at %s: %w", n.name, gtid, err)
+			}
+			pos, _, err := n.conn.Query(ctx, 1, "SELECT @@gtid_slave_pos")
+			if err != nil {
+				return fmt.Errorf("replica %s: position: %w", n.name, err)
+			}
+			if at := str(pos.Values[0][0]); beyond(at, gtid) {
+				return errkind.New(errkind.Unavailable, "replica %s went past the primary's GTID %s (at %s): try again", n.name, gtid, at)
+			}
+			return nil
+		}
 		if time.Now().After(deadline) {
 			return errkind.New(errkind.Unavailable, "replica %s did not reach the primary's GTID %s within 60s (io=%s %s)", n.name, gtid, st["Slave_IO_Running"], st["Last_IO_Error"])
 		}
@@ -353,25 +381,35 @@ func (r *runner) waitUntil(ctx context.Context, n node, gtid string) error {
 	}
 }
 
-// contains reports whether GTID position have includes every domain of
-// want at least as far.
-func contains(have, want string) bool {
-	at := map[string]uint64{}
-	for _, g := range strings.Split(have, ",") {
+// beyond reports whether position have is past want in a domain of want.
+func beyond(have, want string) bool {
+	at := seqs(have)
+	for d, n := range seqs(want) {
+		if at[d] > n {
+			return true
+		}
+	}
+	return false
+}
+
+func seqs(pos string) map[string]uint64 {
+	out := map[string]uint64{}
+	for _, g := range strings.Split(pos, ",") {
 		if f := strings.Split(strings.TrimSpace(g), "-"); len(f) == 3 {
 			var n uint64
 			fmt.Sscan(f[2], &n)
-			at[f[0]] = n
+			out[f[0]] = n
 		}
 	}
-	for _, g := range strings.Split(want, ",") {
-		f := strings.Split(strings.TrimSpace(g), "-")
-		if len(f) != 3 {
-			continue
-		}
-		var n uint64
-		fmt.Sscan(f[2], &n)
-		if at[f[0]] < n {
+	return out
+}
+
+// contains reports whether GTID position have includes every domain of
+// want at least as far.
+func contains(have, want string) bool {
+	at := seqs(have)
+	for d, n := range seqs(want) {
+		if at[d] < n {
 			return false
 		}
 	}
@@ -391,6 +429,12 @@ func (r *runner) resume(ctx context.Context) {
 	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	for _, n := range r.replicas {
+		// STOP first: an applier started with UNTIL and still running
+		// (its position reached before any event came) keeps the UNTIL
+		// condition and would stop after the next event.
+		if _, err := n.conn.Exec(bg, "STOP SLAVE"); err != nil {
+			r.log.Error("restart replication after a sync window", "replica", n.name, "err", err)
+		}
 		if _, err := n.conn.Exec(bg, "START SLAVE"); err != nil {
 			r.log.Error("restart replication after a sync window", "replica", n.name, "err", err)
 		}

@@ -218,3 +218,26 @@ func TestIntChunks(t *testing.T) {
 		t.Error("a key range of a two-column key")
 	}
 }
+
+func TestPositions(t *testing.T) {
+	tests := []struct {
+		have, want       string
+		contains, beyond bool
+	}{
+		{"0-1-10", "0-1-10", true, false},
+		{"0-1-11", "0-1-10", true, true},
+		{"0-1-9", "0-1-10", false, false},
+		{"0-1-10,1-2-5", "0-1-10", true, false}, // another domain does not count
+		{"1-2-5", "0-1-10", false, false},
+		{"0-2-12,1-2-5", "0-1-10,1-2-5", true, true},
+		{"", "", true, false},
+	}
+	for _, tc := range tests {
+		if got := contains(tc.have, tc.want); got != tc.contains {
+			t.Errorf("contains(%q, %q) = %t", tc.have, tc.want, got)
+		}
+		if got := beyond(tc.have, tc.want); got != tc.beyond {
+			t.Errorf("beyond(%q, %q) = %t", tc.have, tc.want, got)
+		}
+	}
+}

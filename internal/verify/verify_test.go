@@ -390,3 +390,30 @@ func TestChecksumText(t *testing.T) {
 		t.Fatalf("server: %d rows, sum %s; computed here: %d rows, sum %s", n, got, len(rows), sum.String())
 	}
 }
+
+// TestQuietPrimary: with no writes on the primary, a replica stopped at
+// the snapshot's GTID must not be started with UNTIL (its applier would
+// never stop), and after the run replication runs without an UNTIL
+// condition.
+func TestQuietPrimary(t *testing.T) {
+	e, name := newEnv(t)
+	mdb.Primary().Exec(t,
+		"CREATE DATABASE quiet", "CREATE DATABASE IF NOT EXISTS seq",
+		"CREATE TABLE quiet.t (id INT PRIMARY KEY, v VARCHAR(10))",
+		"INSERT INTO quiet.t SELECT seq, 'v' FROM seq.seq_1_to_500",
+	)
+	mdb.WaitSync(t)
+	mdb.Replicas()[0].Exec(t, "SET SESSION sql_log_bin = 0", "UPDATE quiet.t SET v = NULL WHERE id = 7")
+	for _, mode := range []string{RepairPrimary, RepairReplica} {
+		run := e.run(Request{Cluster: name, Options: Options{Database: "quiet", Repair: mode, MaxLag: Duration(time.Second)}})
+		if run.Progress.Repaired != run.Progress.DiffRows || !(run.Progress.DiffRows == 0 || run.Progress.Rechecked) || run.Progress.RecheckDiffs != 0 {
+			t.Fatalf("%s: %+v", mode, run.Progress)
+		}
+		mdb.Replicas()[0].Exec(t, "SET SESSION sql_log_bin = 0", "UPDATE quiet.t SET v = 'x' WHERE id = 9")
+	}
+	st := mdb.Replicas()[0].ReplicaStatus(t)
+	if st["Until_Condition"] != "None" || st["Slave_SQL_Running"] != "Yes" {
+		t.Fatalf("after the runs: until=%s sql=%s", st["Until_Condition"], st["Slave_SQL_Running"])
+	}
+	mdb.Replicas()[0].Exec(t, "SET SESSION sql_log_bin = 0", "UPDATE quiet.t SET v = 'v' WHERE id = 9")
+}
