@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/dbfleet/dbfleet/internal/config"
 	"github.com/dbfleet/dbfleet/internal/inventory"
@@ -19,7 +20,7 @@ func newVerify(cfg config.Verify, db *sqldb.DB, inv *inventory.Service, queue *j
 	for _, s := range cfg.Schedules {
 		vc.Schedules = append(vc.Schedules, verify.ScheduleConfig{Cluster: s.Cluster, Cron: s.Cron, Options: verify.Options{
 			Database: s.Database, Table: s.Table, ChunkSize: s.ChunkSize, Repair: s.Repair,
-			MaxLag: verify.Duration(s.MaxLag), MaxThreadsRunning: s.MaxThreadsRunning}})
+			MaxLag: lagString(s.MaxLag), MaxThreadsRunning: s.MaxThreadsRunning}})
 	}
 	return verify.NewService(db, inv, queue, vc, log)
 }
@@ -40,4 +41,13 @@ func verifyLoops(leases *lease.Manager, queue *jobs.Queue, svc *verify.Service, 
 		{"verify worker", worker.Run},
 		{"verify schedules", func(ctx context.Context) error { return leases.Run(ctx, "verify.schedule", sched.Run) }},
 	}
+}
+
+// lagString is a configured lag as verify.Options takes it ("" for the
+// default).
+func lagString(d time.Duration) string {
+	if d <= 0 {
+		return ""
+	}
+	return d.String()
 }

@@ -45,7 +45,7 @@ it prints the run's id for 'dbfleet verify show ID'.`,
 			if err := e.checkOutput(); err != nil {
 				return err
 			}
-			opts.MaxLag = verify.Duration(maxLag)
+			opts.MaxLag = maxLag.String()
 			if repair || cmd.Flags().Changed("repair-on") {
 				opts.Repair = repairOn
 			}

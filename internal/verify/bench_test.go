@@ -129,7 +129,7 @@ func BenchmarkVerifyVsPtTableChecksum(b *testing.B) {
 	w0 := writes.Load()
 	b.StartTimer()
 	t0 := time.Now()
-	run := e.run(Request{Cluster: name, Options: Options{Database: "bench", ChunkSize: chunk, MaxLag: Duration(2 * time.Second)}})
+	run := e.run(Request{Cluster: name, Options: Options{Database: "bench", ChunkSize: chunk, MaxLag: "2s"}})
 	ours := time.Since(t0)
 	b.StopTimer()
 	oursLag, oursWrites := time.Duration(maxLag.Load()), writes.Load()-w0

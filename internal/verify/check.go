@@ -445,7 +445,7 @@ func (r *runner) resume(ctx context.Context) {
 // committed MaxLag ago (MASTER_GTID_WAIT) and the primary runs no more
 // than MaxThreadsRunning threads.
 func (r *runner) throttle(ctx context.Context) error {
-	maxLag := r.opts.MaxLag.D()
+	maxLag := r.opts.lag()
 	for waited := time.Duration(0); ; {
 		why := ""
 		st, err := r.primary.conn.Status(ctx)
@@ -507,7 +507,7 @@ func (r *runner) checkTable(ctx context.Context, pass int, t Table) error {
 	if found {
 		idx++
 	}
-	hold := r.opts.MaxLag.D() / 2
+	hold := r.opts.lag() / 2
 	step := int64(r.opts.ChunkSize)
 	r.spent = spent{}
 	began := time.Now()
@@ -570,7 +570,7 @@ func (r *runner) checkTable(ctx context.Context, pass int, t Table) error {
 // MaxLag (tables share it), else ends it, waits for the replicas to catch
 // up (throttle) and opens the next.
 func (r *runner) window(ctx context.Context) (*window, error) {
-	if r.win != nil && time.Since(r.win.began) < r.opts.MaxLag.D()/2 {
+	if r.win != nil && time.Since(r.win.began) < r.opts.lag()/2 {
 		return r.win, nil
 	}
 	r.endWindow(ctx)

@@ -40,47 +40,25 @@ type Options struct {
 	Repair string `json:"repair,omitempty"`
 	// MaxLag bounds the replicas' lag: a sync window stops the replicas
 	// for at most half of it, and the next waits until they are no
-	// further behind than MaxLag. Zero means 2 s.
-	MaxLag Duration `json:"max_lag,omitempty"`
+	// further behind than MaxLag. A Go duration ("2s"); empty means 2s.
+	MaxLag string `json:"max_lag,omitempty"`
 	// MaxThreadsRunning pauses the check while the primary runs more
 	// threads than this; zero means 25.
 	MaxThreadsRunning int `json:"max_threads_running,omitempty"`
 }
 
-// Duration is a time.Duration that reads and writes as "2s" in JSON.
-type Duration time.Duration
-
-// D is the time.Duration.
-func (d Duration) D() time.Duration { return time.Duration(d) }
-
-// MarshalJSON writes "2s".
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
-
-// UnmarshalJSON reads "2s" or a number of nanoseconds.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		var n int64
-		if err := json.Unmarshal(b, &n); err != nil {
-			return fmt.Errorf("duration: want a string like \"2s\": %w", err)
-		}
-		*d = Duration(n)
-		return nil
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("duration %q: %w", s, err)
-	}
-	*d = Duration(v)
-	return nil
+// lag is MaxLag as a duration; Validate has checked it.
+func (o Options) lag() time.Duration {
+	d, _ := time.ParseDuration(o.MaxLag)
+	return d
 }
 
 func (o Options) withDefaults() Options {
 	if o.ChunkSize <= 0 {
 		o.ChunkSize = 1000
 	}
-	if o.MaxLag <= 0 {
-		o.MaxLag = Duration(2 * time.Second)
+	if o.MaxLag == "" {
+		o.MaxLag = "2s"
 	}
 	if o.MaxThreadsRunning <= 0 {
 		o.MaxThreadsRunning = 25
@@ -99,8 +77,10 @@ func (o Options) Validate() error {
 	if o.Table != "" && o.Database == "" {
 		return errkind.New(errkind.Invalid, "table %q needs a database", o.Table)
 	}
-	if o.MaxLag < 0 || (o.MaxLag > 0 && o.MaxLag.D() < 200*time.Millisecond) {
-		return errkind.New(errkind.Invalid, "max lag %s: want at least 200ms", o.MaxLag.D())
+	if o.MaxLag != "" {
+		if d, err := time.ParseDuration(o.MaxLag); err != nil || d < 200*time.Millisecond {
+			return errkind.New(errkind.Invalid, "max lag %q: want a duration of at least 200ms (\"2s\")", o.MaxLag)
+		}
 	}
 	return nil
 }

@@ -220,7 +220,7 @@ func TestResume(t *testing.T) {
 	)
 	mdb.WaitSync(t)
 	mdb.Replicas()[0].Exec(t, "SET SESSION sql_log_bin = 0", "UPDATE resume.t SET v = 'changed' WHERE id = 1900")
-	run, err := e.svc.Start(e.ctx, Request{Cluster: name, Options: Options{Database: "resume", ChunkSize: 100, MaxLag: Duration(400 * time.Millisecond)}})
+	run, err := e.svc.Start(e.ctx, Request{Cluster: name, Options: Options{Database: "resume", ChunkSize: 100, MaxLag: "400ms"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -405,7 +405,7 @@ func TestQuietPrimary(t *testing.T) {
 	mdb.WaitSync(t)
 	mdb.Replicas()[0].Exec(t, "SET SESSION sql_log_bin = 0", "UPDATE quiet.t SET v = NULL WHERE id = 7")
 	for _, mode := range []string{RepairPrimary, RepairReplica} {
-		run := e.run(Request{Cluster: name, Options: Options{Database: "quiet", Repair: mode, MaxLag: Duration(time.Second)}})
+		run := e.run(Request{Cluster: name, Options: Options{Database: "quiet", Repair: mode, MaxLag: "1s"}})
 		if run.Progress.Repaired != run.Progress.DiffRows || !(run.Progress.DiffRows == 0 || run.Progress.Rechecked) || run.Progress.RecheckDiffs != 0 {
 			t.Fatalf("%s: %+v", mode, run.Progress)
 		}
