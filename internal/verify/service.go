@@ -239,16 +239,17 @@ func (s *Service) handle(ctx context.Context, j *jobs.Job) error {
 	if j.Kind == JobKind && len(j.Payload) > 0 && j.Payload[0] == '{' {
 		var fired jobs.Fired
 		if err := json.Unmarshal(j.Payload, &fired); err == nil && fired.Schedule != "" {
-			// A scheduled firing: start the run it names, then execute it.
 			if err := json.Unmarshal(fired.Payload, &p); err != nil || p.Request == nil {
 				return jobs.Permanent(fmt.Errorf("schedule %s: bad payload", fired.Schedule))
 			}
+			// The run is recorded and queued as a job of its own, so that
+			// a retry of the run resumes it instead of starting another.
 			p.Request.Schedule = fired.Schedule
-			run, err := s.create(ctx, *p.Request)
-			if err != nil {
-				return jobs.Permanent(err)
+			p.Request.RequestedBy = "schedule"
+			if _, err := s.Start(ctx, *p.Request); err != nil {
+				return jobs.Permanent(fmt.Errorf("schedule %s: %w", fired.Schedule, err))
 			}
-			return s.Execute(ctx, run.ID)
+			return nil
 		}
 	}
 	if err := j.Decode(&p); err != nil {

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"hash/crc32"
 	"log/slog"
@@ -23,7 +24,9 @@ import (
 	"github.com/dbfleet/dbfleet/internal/inventory"
 	"github.com/dbfleet/dbfleet/internal/platform/audit"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
+	"github.com/dbfleet/dbfleet/internal/platform/jobs"
 	"github.com/dbfleet/dbfleet/internal/platform/secret"
+	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb/sqldbtest"
 	"github.com/dbfleet/dbfleet/internal/testenv"
 )
@@ -37,6 +40,7 @@ func TestMain(m *testing.M) {
 
 type env struct {
 	t   testing.TB
+	db  *sqldb.DB
 	ctx context.Context
 	inv *inventory.Service
 	svc *Service
@@ -80,7 +84,7 @@ func newEnv(t testing.TB) (*env, string) {
 			t.Fatal(err)
 		}
 	}
-	return &env{t: t, ctx: ctx, inv: inv, svc: NewService(db, inv, nil, Config{}, log)}, name
+	return &env{t: t, db: db, ctx: ctx, inv: inv, svc: NewService(db, inv, nil, Config{}, log)}, name
 }
 
 func (e *env) run(req Request) Run {
@@ -416,4 +420,38 @@ func TestQuietPrimary(t *testing.T) {
 		t.Fatalf("after the runs: until=%s sql=%s", st["Until_Condition"], st["Slave_SQL_Running"])
 	}
 	mdb.Replicas()[0].Exec(t, "SET SESSION sql_log_bin = 0", "UPDATE quiet.t SET v = 'v' WHERE id = 9")
+}
+
+// TestSchedule: a configured schedule fires a job; its handler records the
+// run and queues it as a job of its own, which runs it.
+func TestSchedule(t *testing.T) {
+	e, name := newEnv(t)
+	mdb.Primary().Exec(t, "CREATE DATABASE sched", "CREATE TABLE sched.t (id INT PRIMARY KEY)", "INSERT INTO sched.t VALUES (1), (2)")
+	mdb.WaitSync(t)
+	queue := jobs.NewQueue(e.db, slog.New(slog.DiscardHandler))
+	svc := NewService(e.db, e.inv, queue, Config{Schedules: []ScheduleConfig{{Cluster: name, Cron: "@daily", Options: Options{Database: "sched"}}}}, slog.New(slog.DiscardHandler))
+	scheds := svc.Schedules()
+	if len(scheds) != 1 || scheds[0].Name != "verify:"+name || scheds[0].Job.Kind != JobKind {
+		t.Fatalf("schedules %+v", scheds)
+	}
+	payload, _ := json.Marshal(scheds[0].Job.Payload)
+	fired, _ := json.Marshal(jobs.Fired{Schedule: scheds[0].Name, At: time.Now(), Payload: payload})
+	if err := svc.handle(e.ctx, &jobs.Job{ID: 1, Kind: JobKind, Payload: fired}); err != nil {
+		t.Fatal(err)
+	}
+	runs, err := svc.List(e.ctx, Filter{Cluster: name})
+	if err != nil || len(runs) != 1 || runs[0].Schedule != "verify:"+name || runs[0].State != StateQueued {
+		t.Fatalf("runs %+v, %v", runs, err)
+	}
+	job, err := queue.Claim(e.ctx, []string{JobKind})
+	if err != nil || job == nil {
+		t.Fatalf("no run job queued: %v", err)
+	}
+	if err := svc.handle(e.ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	run, err := svc.Get(e.ctx, runs[0].ID)
+	if err != nil || run.State != StateDone || run.Progress.RowsChecked != 2 {
+		t.Fatalf("scheduled run: %+v, %v", run, err)
+	}
 }
