@@ -35,7 +35,7 @@ var mdb *testenv.MariaDBCluster
 
 func TestMain(m *testing.M) {
 	gomysql.SetLogger(&gomysql.NopLogger{})
-	os.Exit(testenv.RunMain(m, func(tb testing.TB) { mdb = testenv.StartMariaDBCluster(tb, 2) }))
+	os.Exit(sqldbtest.MainWith(m, func(tb testing.TB) { mdb = testenv.StartMariaDBCluster(tb, 2) }))
 }
 
 type env struct {
@@ -52,10 +52,18 @@ var clusterSeq atomic.Int64
 // new name and returns the verify service.
 func newEnv(t testing.TB) (*env, string) {
 	t.Helper()
+	return newEnvOn(t, nil)
+}
+
+// newEnvOn is newEnv on a given metadata store (nil: a fresh SQLite).
+func newEnvOn(t testing.TB, db *sqldb.DB) (*env, string) {
+	t.Helper()
 	if mdb == nil {
 		t.Skip("no MariaDB")
 	}
-	db := sqldbtest.SQLite(t)
+	if db == nil {
+		db = sqldbtest.SQLite(t)
+	}
 	key := make([]byte, secret.KeySize)
 	box, err := secret.New(key)
 	if err != nil {
@@ -425,11 +433,17 @@ func TestQuietPrimary(t *testing.T) {
 // TestSchedule: a configured schedule fires a job; its handler records the
 // run and queues it as a job of its own, which runs it.
 func TestSchedule(t *testing.T) {
-	e, name := newEnv(t)
-	mdb.Primary().Exec(t, "CREATE DATABASE sched", "CREATE TABLE sched.t (id INT PRIMARY KEY)", "INSERT INTO sched.t VALUES (1), (2)")
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) { testSchedule(t, db) })
+}
+
+func testSchedule(t *testing.T, db *sqldb.DB) {
+	e, name := newEnvOn(t, db)
+	schema := "sched_" + string(db.Dialect())
+	mdb.Primary().Exec(t, "CREATE DATABASE "+schema, "CREATE TABLE "+schema+".t (id INT PRIMARY KEY, v INT)", "INSERT INTO "+schema+".t VALUES (1, 1), (2, 2)")
 	mdb.WaitSync(t)
+	mdb.Replicas()[0].Exec(t, "SET SESSION sql_log_bin = 0", "UPDATE "+schema+".t SET v = 3 WHERE id = 2")
 	queue := jobs.NewQueue(e.db, slog.New(slog.DiscardHandler))
-	svc := NewService(e.db, e.inv, queue, Config{Schedules: []ScheduleConfig{{Cluster: name, Cron: "@daily", Options: Options{Database: "sched"}}}}, slog.New(slog.DiscardHandler))
+	svc := NewService(e.db, e.inv, queue, Config{Schedules: []ScheduleConfig{{Cluster: name, Cron: "@daily", Options: Options{Database: schema, Repair: RepairReplica}}}}, slog.New(slog.DiscardHandler))
 	scheds := svc.Schedules()
 	if len(scheds) != 1 || scheds[0].Name != "verify:"+name || scheds[0].Job.Kind != JobKind {
 		t.Fatalf("schedules %+v", scheds)
@@ -451,7 +465,11 @@ func TestSchedule(t *testing.T) {
 		t.Fatal(err)
 	}
 	run, err := svc.Get(e.ctx, runs[0].ID)
-	if err != nil || run.State != StateDone || run.Progress.RowsChecked != 2 {
+	if err != nil || run.State != StateDone || run.Progress.RowsChecked != 2 || run.Progress.DiffRows != 1 ||
+		run.Progress.Repaired != 1 || !run.Progress.Rechecked || run.Progress.RecheckDiffs != 0 || run.Progress.DiffChunks != 1 {
 		t.Fatalf("scheduled run: %+v, %v", run, err)
+	}
+	if got := diffSet(run, 1); !slices.Equal(got, []string{"t 2 different"}) {
+		t.Fatalf("differences %v", got)
 	}
 }

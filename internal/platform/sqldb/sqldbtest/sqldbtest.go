@@ -34,6 +34,15 @@ func Main(m *testing.M) int {
 	return testenv.RunMain(m, func(tb testing.TB) { shared.pg = testenv.StartPostgres(tb) })
 }
 
+// MainWith is Main for a package that shares more servers: setup starts
+// them (with the same testing.TB, so they stop after the tests too).
+func MainWith(m *testing.M, setup func(tb testing.TB)) int {
+	return testenv.RunMain(m, func(tb testing.TB) {
+		shared.pg = testenv.StartPostgres(tb)
+		setup(tb)
+	})
+}
+
 // SQLite returns a migrated SQLite store in a temp dir.
 func SQLite(t testing.TB) *sqldb.DB {
 	t.Helper()
