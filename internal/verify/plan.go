@@ -22,6 +22,12 @@ type Table struct {
 	// index (PRIMARY for the primary key).
 	Key     []string `json:"key"`
 	KeyName string   `json:"key_name"`
+	// NotNull marks the columns declared NOT NULL; NoHash those whose
+	// text never holds a '#' (numbers, dates and times). Both only make
+	// the row text shorter; a column not marked is treated as nullable
+	// text.
+	NotNull map[string]bool `json:"not_null,omitempty"`
+	NoHash  map[string]bool `json:"no_hash,omitempty"`
 }
 
 // String is schema.table.
@@ -330,20 +336,32 @@ func Adapt(step, rows int64, want int) int64 {
 }
 
 // rowText is the SQL expression of a row's canonical text: the columns
-// joined by '#', then a NULL flag per column ("01": the second is NULL),
-// then every non-NULL column's length in bytes. The flags tell NULL from
-// the empty string; the lengths tell where each value ends, so no two
-// rows write the same text even when values contain '#'.
+// joined by '#', then a NULL flag per column that can be NULL ("01": the
+// second is NULL), then the length in bytes of every non-NULL value whose
+// text could hold a '#' (strings, binary, JSON, ENUM, SET). The flags tell
+// NULL from the empty string; the lengths tell where each value ends, so
+// no two rows write the same text even when values contain '#'. Numbers
+// and dates never write '#' and need no length; NOT NULL columns no flag.
 func (p *Plan) rowText() string {
-	cols := make([]string, len(p.T.Columns))
-	nulls := make([]string, len(p.T.Columns))
-	lens := make([]string, len(p.T.Columns))
-	for i, c := range p.T.Columns {
+	var cols, nulls, lens []string
+	for _, c := range p.T.Columns {
 		q := p.ident(c)
-		cols[i], nulls[i], lens[i] = q, "ISNULL("+q+")", "LENGTH("+q+")"
+		cols = append(cols, q)
+		if !p.T.NotNull[c] {
+			nulls = append(nulls, "ISNULL("+q+")")
+		}
+		if !p.T.NoHash[c] {
+			lens = append(lens, "LENGTH("+q+")")
+		}
 	}
-	return fmt.Sprintf("CONCAT_WS('#', %s, CONCAT(%s), CONCAT_WS(',', %s))",
-		strings.Join(cols, ", "), strings.Join(nulls, ", "), strings.Join(lens, ", "))
+	parts := cols
+	if len(nulls) > 0 {
+		parts = append(parts, "CONCAT("+strings.Join(nulls, ", ")+")")
+	}
+	if len(lens) > 0 {
+		parts = append(parts, "CONCAT_WS(',', "+strings.Join(lens, ", ")+")")
+	}
+	return "CONCAT_WS('#', " + strings.Join(parts, ", ") + ")"
 }
 
 // Hash functions of a chunk's rows.

@@ -241,3 +241,18 @@ func TestPositions(t *testing.T) {
 		}
 	}
 }
+
+func TestRowTextShortens(t *testing.T) {
+	p, err := NewPlan(Table{Schema: "db", Name: "t", Columns: []string{"id", "n", "s"}, Key: []string{"id"},
+		NotNull: map[string]bool{"id": true, "n": true}, NoHash: map[string]bool{"id": true, "n": true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := p.rowText(), "CONCAT_WS('#', `id`, `n`, `s`, CONCAT(ISNULL(`s`)), CONCAT_WS(',', LENGTH(`s`)))"; got != want {
+		t.Errorf("rowText\n got %s\nwant %s", got, want)
+	}
+	p.T.NotNull["s"], p.T.NoHash["s"] = true, true
+	if got, want := p.rowText(), "CONCAT_WS('#', `id`, `n`, `s`)"; got != want {
+		t.Errorf("rowText\n got %s\nwant %s", got, want)
+	}
+}

@@ -379,13 +379,17 @@ func discover(ctx context.Context, conn engine.Conn, database, table string) ([]
 	var out []discovered
 	for _, r := range rows.Values {
 		d := discovered{Table: Table{Schema: str(r[0]), Name: str(r[1])}, EstRows: num(r[2])}
-		cols, _, err := conn.Query(ctx, 0, `SELECT COLUMN_NAME FROM information_schema.COLUMNS
+		cols, _, err := conn.Query(ctx, 0, `SELECT COLUMN_NAME, IS_NULLABLE, DATA_TYPE FROM information_schema.COLUMNS
 			WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`, d.Schema, d.Name)
 		if err != nil {
 			return nil, fmt.Errorf("columns of %s: %w", d.Table, err)
 		}
+		d.NotNull, d.NoHash = map[string]bool{}, map[string]bool{}
 		for _, c := range cols.Values {
-			d.Columns = append(d.Columns, str(c[0]))
+			name := str(c[0])
+			d.Columns = append(d.Columns, name)
+			d.NotNull[name] = strings.EqualFold(str(c[1]), "NO")
+			d.NoHash[name] = noHashTypes[strings.ToLower(str(c[2]))]
 		}
 		idx, _, err := conn.Query(ctx, 0, `SELECT INDEX_NAME, COLUMN_NAME, NON_UNIQUE, NULLABLE FROM information_schema.STATISTICS
 			WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX`, d.Schema, d.Name)
@@ -396,6 +400,13 @@ func discover(ctx context.Context, conn engine.Conn, database, table string) ([]
 		out = append(out, d)
 	}
 	return out, nil
+}
+
+// noHashTypes are the column types whose text never holds a '#'.
+var noHashTypes = map[string]bool{
+	"tinyint": true, "smallint": true, "mediumint": true, "int": true, "bigint": true,
+	"decimal": true, "float": true, "double": true, "bit": false, "year": true,
+	"date": true, "time": true, "datetime": true, "timestamp": true,
 }
 
 // pickKey chooses the primary key, else the first unique index whose
