@@ -27,6 +27,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/query"
 	"github.com/dbfleet/dbfleet/internal/slowlog"
 	"github.com/dbfleet/dbfleet/internal/sqlreview"
+	"github.com/dbfleet/dbfleet/internal/verify"
 )
 
 // Server serves the API.
@@ -54,6 +55,8 @@ type Server struct {
 	Executor *executor.Service
 	// Slowlog serves slow-query digests; nil answers 503.
 	Slowlog *slowlog.Service
+	// Verify runs replica consistency checks; nil answers 503.
+	Verify *verify.Service
 }
 
 // route is one API operation.

@@ -74,6 +74,7 @@ func (s *Server) routes() []route {
 		s.reviewRoutes(),
 		s.execRoutes(),
 		s.slowlogRoutes(),
+		s.verifyRoutes(),
 	} {
 		all = append(all, part...)
 	}

@@ -169,6 +169,8 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	apiSrv.Query, uiSrv.Query = querySvc, querySvc
 	slowSvc := newSlowlog(cfg.Slowlog, db, inv, querySvc, log.With("component", "slowlog"))
 	apiSrv.Slowlog, uiSrv.Slowlog = slowSvc, slowSvc
+	verifySvc := newVerify(cfg.Verify, db, inv, wo.queue, log.With("component", "verify"))
+	apiSrv.Verify = verifySvc
 
 	isReady := func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -255,6 +257,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	loops = append(loops, wo.loops(leases)...)
 	loops = append(loops, executorLoop(leases, execSvc))
 	loops = append(loops, queryReaderLoop(leases, querySvc))
+	loops = append(loops, verifyLoops(leases, wo.queue, verifySvc, log)...)
 	loops = append(loops, slowlogLoops(cfg.Slowlog, leases, slowSvc, inv, log.With("component", "slowlog"))...)
 	errc := make(chan error, len(loops)+1)
 	var wg sync.WaitGroup

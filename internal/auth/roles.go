@@ -52,6 +52,8 @@ const (
 	SlowlogWrite Permission = "slowlog.write" // upload slow logs, configure collection
 	HARead       Permission = "ha.read"       // see topology, diagnoses and recoveries
 	HAManage     Permission = "ha.manage"     // fail over, switch over, acknowledge recoveries
+	VerifyRead   Permission = "verify.read"   // see replica consistency checks and their differences
+	VerifyRun    Permission = "verify.run"    // run consistency checks and repair replicas
 
 	FlowRead      Permission = "flow.read"      // see work-order flows and tickets (SQL and results only where the ticket allows)
 	FlowSubmit    Permission = "flow.submit"    // submit tickets of flows whose access allows it
@@ -63,9 +65,9 @@ const (
 // grants is the permission table: the permissions each role adds to those of
 // the roles before it.
 var grants = map[Role][]Permission{
-	Viewer:    {InventoryRead, MetricsRead, HARead, FlowRead},
+	Viewer:    {InventoryRead, MetricsRead, HARead, FlowRead, VerifyRead},
 	Developer: {InstanceCheck, SQLReview, QueryRun, SlowlogRead, FlowSubmit, TicketApprove},
-	DBA:       {InventoryWrite, InventoryDelete, AuditRead, SQLExecute, QueryUnmask, QueryGrant, SlowlogWrite, HAManage, TicketManage, FlowManage},
+	DBA:       {InventoryWrite, InventoryDelete, AuditRead, SQLExecute, QueryUnmask, QueryGrant, SlowlogWrite, HAManage, VerifyRun, TicketManage, FlowManage},
 	Admin:     {UserManage},
 }
 

@@ -135,6 +135,7 @@ DBFLEET_TOKEN, else what 'dbfleet login' saved.`,
 		e.reviewCmd(),
 		e.execCmd(),
 		e.slowlogCmd(),
+		e.verifyCmd(),
 		e.versionCmd(),
 	)
 	return root

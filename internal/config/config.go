@@ -36,6 +36,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/query"
 	"github.com/dbfleet/dbfleet/internal/slowlog"
 	"github.com/dbfleet/dbfleet/internal/sqlreview"
+	"github.com/dbfleet/dbfleet/internal/verify"
 )
 
 // Config is the server configuration.
@@ -73,6 +74,7 @@ type Config struct {
 	Executor  executor.Config  `yaml:"executor"`
 	Review    sqlreview.Config `yaml:"review"`
 	Slowlog   slowlog.Config   `yaml:"slowlog"`
+	Verify    verify.Config    `yaml:"verify"`
 }
 
 // Log configures logging.
@@ -99,6 +101,7 @@ func Defaults() Config {
 		Executor:  executor.DefaultConfig(),
 		Review:    sqlreview.DefaultConfig(),
 		Slowlog:   slowlog.DefaultConfig(),
+		Verify:    verify.DefaultConfig(),
 	}
 }
 
@@ -249,7 +252,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, "trusted_proxies: "+err.Error())
 	}
 	for _, v := range []interface{ Validate() error }{
-		c.Auth, c.Inventory, c.Metrics, c.Health, c.Notify, c.HA, c.Query, c.Flows, c.Executor, c.Review, c.Slowlog,
+		c.Auth, c.Inventory, c.Metrics, c.Health, c.Notify, c.HA, c.Query, c.Flows, c.Executor, c.Review, c.Slowlog, c.Verify,
 	} {
 		if err := v.Validate(); err != nil {
 			errs = append(errs, strings.Split(err.Error(), "\n")...)
