@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -162,7 +163,8 @@ func BenchmarkVerifyVsPtTableChecksum(b *testing.B) {
 	ptTook := time.Since(t0)
 	ptLag, ptWrites := time.Duration(maxLag.Load()), writes.Load()-w0
 	// Exit status 16 means differences found; anything else but 0 failed.
-	if ee, ok := err.(*exec.ExitError); err != nil && (!ok || ee.ExitCode()&^16 != 0) {
+	var ee *exec.ExitError
+	if err != nil && (!errors.As(err, &ee) || ee.ExitCode()&^16 != 0) {
 		b.Fatalf("pt-table-checksum: %v\n%s", err, out)
 	}
 	mdb.WaitSync(b)
