@@ -119,7 +119,7 @@ type Person struct {
 
 // Team is a weekly on-call rotation with overrides.
 type Team struct {
-	Name     string `yaml:"name" json:"name"`
+	Name     string   `yaml:"name" json:"name"`
 	Rotation []string `yaml:"rotation" json:"rotation"`
 	// Handoff is when the first person of the rotation starts a week.
 	Handoff   time.Time  `yaml:"handoff" json:"handoff"`

@@ -614,8 +614,8 @@ type Digest struct {
 	Instances int `json:"instances"`
 	Resolved  int `json:"resolved"`
 	// Held counts updates that waited for the budget or quiet hours.
-	Held      int  `json:"held,omitempty"`
-	Escalated int  `json:"escalated,omitempty"`
+	Held      int      `json:"held,omitempty"`
+	Escalated int      `json:"escalated,omitempty"`
 	Covered   []string `json:"covered"` // every fingerprint the message accounts for
 }
 
