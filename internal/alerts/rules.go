@@ -98,6 +98,10 @@ func duplicates(b []byte) []error {
 	return errs
 }
 
+var validation = model.UTF8Validation
+
+func newParser() parser.Parser { return parser.NewParser(parser.Options{}) }
+
 // CheckRuleFile validates a rule file offline: every error as
 // FILE:LINE:COLUMN: what.
 func CheckRuleFile(path string) (groups, rulesN int, errs []error) {
