@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -10,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -198,7 +200,7 @@ func (s *Service) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	if s.o.Rules != nil && len(s.cfg.Alertmanagers) == 0 {
+	if s.o.Rules != nil {
 		s.ev = NewEvaluator(ctx, s.cfg, s.o.Rules, nil, s.Put, s.log)
 		if err := s.ev.Load(); err != nil {
 			s.log.Error("alert rules", "err", err)
@@ -375,6 +377,19 @@ func (s *Service) step(ctx context.Context, e *Engine, now time.Time) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	if len(s.cfg.Alertmanagers) > 0 {
+		// Alertmanager does the routing: hand it every alert.
+		if len(in) > 0 {
+			if err := s.forward(ctx, in); err != nil {
+				return err
+			}
+		}
+		if lastEvent > 0 {
+			_, err := s.o.DB.ExecContext(ctx, "DELETE FROM alert_events WHERE id <= ?", lastEvent)
+			return err
+		}
+		return nil
+	}
 	e.Put(now, in...)
 	digests := e.Tick(now)
 	state, err := json.Marshal(e.State())
@@ -412,6 +427,46 @@ func (s *Service) step(ctx context.Context, e *Engine, now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// forward posts alerts to every configured Alertmanager (API v2), as
+// Prometheus does; one that accepts is enough.
+func (s *Service) forward(ctx context.Context, as []Alert) error {
+	type amAlert struct {
+		Labels      map[string]string `json:"labels"`
+		Annotations map[string]string `json:"annotations,omitempty"`
+		StartsAt    time.Time         `json:"startsAt,omitzero"`
+		EndsAt      time.Time         `json:"endsAt,omitzero"`
+	}
+	body := make([]amAlert, 0, len(as))
+	for _, a := range as {
+		body = append(body, amAlert{Labels: a.Labels, Annotations: a.Annotations, StartsAt: a.StartsAt, EndsAt: a.EndsAt})
+	}
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, u := range s.cfg.Alertmanagers {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(u, "/")+"/api/v2/alerts", bytes.NewReader(raw))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("alertmanager %s: %w", u, err))
+			continue
+		}
+		resp.Body.Close()
+		if resp.StatusCode/100 != 2 {
+			errs = append(errs, fmt.Errorf("alertmanager %s: HTTP %d", u, resp.StatusCode))
+			continue
+		}
+		return nil
+	}
+	return errors.Join(errs...)
 }
 
 // Message is one message to one recipient on one channel: the outbox and

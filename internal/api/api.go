@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/dbfleet/dbfleet/internal/alerts"
 	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/executor"
@@ -54,6 +55,8 @@ type Server struct {
 	Executor *executor.Service
 	// Slowlog serves slow-query digests; nil answers 503.
 	Slowlog *slowlog.Service
+	// Alerts serves alerts, silences and on-call; nil answers 503.
+	Alerts *alerts.Service
 }
 
 // route is one API operation.

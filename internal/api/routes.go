@@ -74,6 +74,7 @@ func (s *Server) routes() []route {
 		s.reviewRoutes(),
 		s.execRoutes(),
 		s.slowlogRoutes(),
+		s.alertRoutes(),
 	} {
 		all = append(all, part...)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/dbfleet/dbfleet/internal/alerts"
 	"github.com/dbfleet/dbfleet/internal/api"
 	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/config"
@@ -234,7 +235,17 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		}
 		leaseHeld.WithLabelValues(name).Set(v)
 	}
-	haSvc, err := newHA(cfg.HA, db, inv, engines, box, notifier, log.With("component", "ha"), leases.Holder())
+	var alertSvc *alerts.Service
+	if cfg.Alerts.Enabled {
+		if alertSvc, err = newAlerts(cfg, db, inv, notifier, mstore, reg, log.With("component", "alerts")); err != nil {
+			return err
+		}
+		if cfg.PublicURL == "" {
+			alertSvc.SetPublicURL(url)
+		}
+		apiSrv.Alerts, uiSrv.Alerts = alertSvc, alertSvc
+	}
+	haSvc, err := newHA(cfg.HA, db, inv, engines, box, notifier, log.With("component", "ha"), leases.Holder(), alertSvc)
 	if err != nil {
 		return err
 	}
@@ -257,6 +268,9 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	loops = append(loops, executorLoop(leases, execSvc))
 	loops = append(loops, queryReaderLoop(leases, querySvc))
 	loops = append(loops, slowlogLoops(cfg.Slowlog, leases, slowSvc, inv, log.With("component", "slowlog"))...)
+	if alertSvc != nil {
+		loops = append(loops, alertsLoop(leases, alertSvc))
+	}
 	errc := make(chan error, len(loops)+1)
 	var wg sync.WaitGroup
 	for _, l := range loops {
@@ -377,7 +391,8 @@ func (m *checkMetrics) ObserveCheck(eng string, up bool, took time.Duration) {
 func newNotifier(c config.Notify) (*notify.Sender, error) {
 	var chans []notify.Channel
 	for _, ch := range c.Channels {
-		chans = append(chans, notify.Channel{Name: ch.Name, Kind: notify.Kind(ch.Kind), URL: ch.URL, Secret: ch.Secret, To: ch.To})
+		chans = append(chans, notify.Channel{Name: ch.Name, Kind: notify.Kind(ch.Kind), URL: ch.URL, Secret: ch.Secret, To: ch.To,
+			Template: ch.Template, ContentType: ch.ContentType})
 	}
 	s, err := notify.New(notify.SMTP{Host: c.SMTP.Host, Port: c.SMTP.Port, User: c.SMTP.User, Password: c.SMTP.Password, From: c.SMTP.From, TLS: c.SMTP.TLS}, chans, nil)
 	if err != nil {

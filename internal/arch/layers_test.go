@@ -21,7 +21,7 @@ const module = "github.com/dbfleet/dbfleet/"
 var layers = [][]string{
 	{"migrations", "web", "arch"},
 	{"platform", "chart"},
-	{"engine", "sql", "config", "testenv"},
+	{"engine", "sql", "testenv"},
 	{"auth", "inventory"},
 	{"metrics", "health", "forecast", "slowlog", "sqlreview", "verify", "backup", "notify"},
 	{"executor", "query", "placement", "proxy"},
@@ -29,6 +29,9 @@ var layers = [][]string{
 	{"flows"},
 	{"reports"},
 	{"api", "ui"},
+	// config composes each domain's Config (ARCHITECTURE.md §3: just
+	// below app).
+	{"config"},
 	{"app"},
 	{"cli"},
 	{"cmd"},

@@ -135,6 +135,8 @@ DBFLEET_TOKEN, else what 'dbfleet login' saved.`,
 		e.reviewCmd(),
 		e.execCmd(),
 		e.slowlogCmd(),
+		e.alertCmd(),
+		e.oncallCmd(),
 		e.versionCmd(),
 	)
 	return root

@@ -20,6 +20,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/dbfleet/dbfleet/internal/alerts"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/httpx"
 )
@@ -59,6 +60,8 @@ type Config struct {
 	Executor  Executor  `yaml:"executor"`
 	Review    Review    `yaml:"review"`
 	Slowlog   Slowlog   `yaml:"slowlog"`
+	// Alerts is owned by internal/alerts (docs/alerts.md).
+	Alerts alerts.Config `yaml:"alerts"`
 }
 
 // Notify configures where notifications go: an SMTP relay for e-mail and
@@ -87,6 +90,10 @@ type NotifyChannel struct {
 	URL    string   `yaml:"url"`
 	Secret string   `yaml:"secret"`
 	To     []string `yaml:"to"`
+	// Template and ContentType shape an sms channel's request to its
+	// gateway (docs/alerts.md).
+	Template    string `yaml:"template"`
+	ContentType string `yaml:"content_type"`
 }
 
 // Log configures logging.
@@ -196,6 +203,7 @@ func Defaults() Config {
 		Executor: defaultExecutor(),
 		Review:   defaultReview(),
 		Slowlog:  defaultSlowlog(),
+		Alerts:   alerts.DefaultConfig(),
 	}
 }
 
@@ -367,6 +375,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Executor.validate()...)
 	errs = append(errs, c.Review.validate()...)
 	errs = append(errs, c.Slowlog.validate()...)
+	errs = append(errs, c.Alerts.Validate()...)
 	if len(errs) > 0 {
 		return errkind.New(errkind.Invalid, "invalid configuration:\n  %s", strings.Join(errs, "\n  "))
 	}
