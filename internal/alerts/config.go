@@ -186,7 +186,7 @@ func DefaultConfig() Config {
 			PrimaryDownMutes: []string{"MySQLReplicationIOStopped", "MySQLReplicationLag", "PostgreSQLReplicationLag", "RedisReplicationBroken"},
 			Failover:         []string{"FailoverInProgress"},
 			FailoverMutes: []string{"MySQLReplicationLag", "MySQLReplicationIOStopped", "MySQLReplicationSQLStopped", "PostgreSQLReplicationLag",
-				"MySQLTooManyConnections", "PostgreSQLTooManyConnections", "RedisReplicationBroken", "MySQLDown", "PostgreSQLDown", "InstanceDown"},
+				"MySQLTooManyConnections", "PostgreSQLTooManyConnections", "RedisReplicationBroken"},
 		},
 		Merge: Merge{Interval: 2 * time.Minute, Budget: 5, BudgetWindow: 30 * time.Minute, SMSSegments: 2},
 		Flap:  Flap{FireAfter: 1, ResolvedHold: 2 * time.Minute},

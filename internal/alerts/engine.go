@@ -561,8 +561,17 @@ func (e *Engine) collect(now time.Time) {
 		keep = max(keep, r.groupInterval)
 	}
 	keep += e.cc.cfg.Flap.ResolvedHold + time.Minute
+	// Alerts a pending message still has to tell about stay.
+	queued := map[string]bool{}
+	for _, d := range e.st.Digests {
+		for _, it := range d.Items {
+			for _, fp := range append(slices.Clone(it.Firing), it.Resolved...) {
+				queued[fp] = true
+			}
+		}
+	}
 	for fp, en := range e.st.Alerts {
-		if !en.ResolvedSince.IsZero() && now.Sub(en.ResolvedSince) > keep {
+		if !en.ResolvedSince.IsZero() && now.Sub(en.ResolvedSince) > keep && !queued[fp] {
 			delete(e.st.Alerts, fp)
 		}
 	}
@@ -614,9 +623,12 @@ type Digest struct {
 	Instances int `json:"instances"`
 	Resolved  int `json:"resolved"`
 	// Held counts updates that waited for the budget or quiet hours.
-	Held      int      `json:"held,omitempty"`
-	Escalated int      `json:"escalated,omitempty"`
-	Covered   []string `json:"covered"` // every fingerprint the message accounts for
+	Held int `json:"held,omitempty"`
+	// BudgetSpent: this is the last message the budget allows in its
+	// window; later updates wait and the link shows them.
+	BudgetSpent bool     `json:"budget_spent,omitempty"`
+	Escalated   int      `json:"escalated,omitempty"`
+	Covered     []string `json:"covered"` // every fingerprint the message accounts for
 }
 
 // flushDigests sends each recipient's pending items when their merge
@@ -656,6 +668,7 @@ func (e *Engine) flushDigests(now time.Time, muted map[string]Muting) []Digest {
 		if len(dg.Lines) > 0 {
 			e.st.Seq++
 			dg.Seq, dg.Held = e.st.Seq, d.Held
+			dg.BudgetSpent = m.Budget > 0 && len(d.Sent)+1 >= m.Budget
 			out = append(out, dg)
 		}
 		d.Items = slices.DeleteFunc(d.Items, func(it digestItem) bool {
