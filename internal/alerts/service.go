@@ -201,11 +201,19 @@ func (s *Service) Run(ctx context.Context) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	if s.o.Rules != nil {
-		s.ev = NewEvaluator(ctx, s.cfg, s.o.Rules, nil, s.Put, s.log)
-		if err := s.ev.Load(); err != nil {
+		ev := NewEvaluator(ctx, s.cfg, s.o.Rules, nil, s.Put, s.log)
+		if err := ev.Load(); err != nil {
 			s.log.Error("alert rules", "err", err)
 		}
-		wg.Go(func() { s.ev.Run(ctx) })
+		s.mu.Lock()
+		s.ev = ev
+		s.mu.Unlock()
+		wg.Go(func() { ev.Run(ctx) })
+		defer func() {
+			s.mu.Lock()
+			s.ev = nil
+			s.mu.Unlock()
+		}()
 	}
 	wg.Go(func() {
 		if err := s.deliver(ctx); err != nil && ctx.Err() == nil {
@@ -220,17 +228,23 @@ func (s *Service) Run(ctx context.Context) error {
 
 // ReloadRules re-reads the rule files on the server evaluating them.
 func (s *Service) ReloadRules() error {
-	if s.ev == nil {
+	s.mu.Lock()
+	ev := s.ev
+	s.mu.Unlock()
+	if ev == nil {
 		return errkind.New(errkind.Unavailable, "rules are evaluated by the server holding the alerts lease; this one does not")
 	}
-	return s.ev.Load()
+	return ev.Load()
 }
 
 // Rules lists the loaded rules with their state (on the evaluating
 // server), or checks the configured files offline elsewhere.
 func (s *Service) Rules() ([]RuleState, error) {
-	if s.ev != nil {
-		return s.ev.Rules()
+	s.mu.Lock()
+	ev := s.ev
+	s.mu.Unlock()
+	if ev != nil {
+		return ev.Rules()
 	}
 	files, err := ExpandRuleFiles(s.cfg)
 	if err != nil {
