@@ -27,6 +27,10 @@ type Config struct {
 	// dbfleet's own pipeline (as Prometheus sends them).
 	Alertmanagers []string `yaml:"alertmanagers" env:"DBFLEET_ALERTS_ALERTMANAGERS"`
 
+	// HealthBelow raises HealthScoreLow for an instance whose health
+	// score (internal/health, "now" window) is below it; 0 turns it off.
+	HealthBelow float64 `yaml:"health_below"`
+
 	Route         Route          `yaml:"route"`
 	Receivers     []Receiver     `yaml:"receivers"`
 	InhibitRules  []InhibitRule  `yaml:"inhibit_rules"`
@@ -175,6 +179,7 @@ func DefaultConfig() Config {
 		DefaultRules:       true,
 		EvaluationInterval: 15 * time.Second,
 		ResolveTimeout:     5 * time.Minute,
+		HealthBelow:        60,
 		Route: Route{
 			Receiver: "default", GroupBy: []string{"alertname", "cluster"},
 			GroupWait: dur(30 * time.Second), GroupInterval: dur(5 * time.Minute), RepeatInterval: dur(4 * time.Hour),

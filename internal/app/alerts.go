@@ -11,6 +11,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/alerts"
 	"github.com/dbfleet/dbfleet/internal/config"
 	"github.com/dbfleet/dbfleet/internal/ha"
+	"github.com/dbfleet/dbfleet/internal/health"
 	"github.com/dbfleet/dbfleet/internal/inventory"
 	"github.com/dbfleet/dbfleet/internal/metrics"
 	"github.com/dbfleet/dbfleet/internal/notify"
@@ -106,4 +107,49 @@ func (n haAlerts) Notify(ctx context.Context, e ha.Event) error {
 		}
 	}
 	return err
+}
+
+// healthAlertsLoop raises HealthScoreLow for every instance whose current
+// health score is below alerts.health_below, once a minute; each event
+// ends by itself three minutes later unless raised again, so a recovered
+// score resolves the alert.
+func healthAlertsLoop(leases *lease.Manager, svc *alerts.Service, h *health.Service, below float64, log *slog.Logger) struct {
+	name string
+	run  func(context.Context) error
+} {
+	check := func(ctx context.Context) {
+		scores, err := h.List(ctx, health.Now)
+		if err != nil {
+			log.Warn("alerts: read health scores", "err", err)
+			return
+		}
+		for _, sc := range scores {
+			if !sc.Scored || sc.Value >= below {
+				continue
+			}
+			ev := alerts.Event{Name: "HealthScoreLow", For: 3 * time.Minute,
+				Labels:      map[string]string{"instance": sc.Instance, "cluster": sc.Cluster, "engine": string(sc.Engine), "severity": "warning"},
+				Annotations: map[string]string{"summary": fmt.Sprintf("health score %.0f: %s", sc.Value, sc.Top)}}
+			if err := svc.Raise(ctx, ev); err != nil {
+				log.Warn("alerts: raise HealthScoreLow", "instance", sc.Instance, "err", err)
+			}
+		}
+	}
+	return struct {
+		name string
+		run  func(context.Context) error
+	}{"health alerts", func(ctx context.Context) error {
+		return leases.Run(ctx, "alerts.health", func(ctx context.Context) error {
+			t := time.NewTicker(time.Minute)
+			defer t.Stop()
+			for {
+				check(ctx)
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-t.C:
+				}
+			}
+		})
+	}}
 }

@@ -270,6 +270,9 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	loops = append(loops, slowlogLoops(cfg.Slowlog, leases, slowSvc, inv, log.With("component", "slowlog"))...)
 	if alertSvc != nil {
 		loops = append(loops, alertsLoop(leases, alertSvc))
+		if cfg.Alerts.HealthBelow > 0 && healthSvc != nil {
+			loops = append(loops, healthAlertsLoop(leases, alertSvc, healthSvc, cfg.Alerts.HealthBelow, log.With("component", "alerts")))
+		}
 	}
 	errc := make(chan error, len(loops)+1)
 	var wg sync.WaitGroup
