@@ -169,6 +169,10 @@ type Ack struct {
 	LinkTTL time.Duration `yaml:"link_ttl" json:"link_ttl"`
 }
 
+// SwitchoverSilence is how long a planned switchover silences its
+// cluster's alerts (the switchover itself, then replicas catching up).
+const SwitchoverSilence = 15 * time.Minute
+
 func dur(d time.Duration) *time.Duration { return &d }
 
 // DefaultConfig is the built-in alerting configuration: the default rule

@@ -878,6 +878,16 @@ func (s *Service) AddSilence(ctx context.Context, author string, n NewSilence) (
 	return sil, err
 }
 
+// Maintenance silences what a planned change will disturb (a switchover,
+// a ticket's execution window) for d, recorded with its source and the
+// user who started it; the silence expires by itself. Errors are logged,
+// never in the way of the change.
+func (s *Service) Maintenance(ctx context.Context, who, source string, matchers []string, d time.Duration, comment string) {
+	if _, err := s.AddSilence(ctx, who, NewSilence{Matchers: matchers, Duration: d.String(), Comment: comment, Source: source}); err != nil {
+		s.log.Warn("alerts: maintenance silence", "source", source, "err", err)
+	}
+}
+
 // ExpireSilence ends a silence now (unsilence).
 func (s *Service) ExpireSilence(ctx context.Context, id int64) error {
 	return s.o.DB.InTx(ctx, func(tx *sqldb.Tx) error {

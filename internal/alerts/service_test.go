@@ -241,3 +241,38 @@ func TestTwoServersSendOnce(t *testing.T) {
 		t.Errorf("gateway got %d messages, want 1 (both alerts in one group): %q", g.count(), g.texts)
 	}
 }
+
+// TestMaintenanceSilence: a planned change silences its cluster's alerts
+// for a while, and the silence ends by itself.
+func TestMaintenanceSilence(t *testing.T) {
+	db := sqldbtest.SQLite(t)
+	ctx := context.Background()
+	g := newGateway(t)
+	var mu sync.Mutex
+	clock := time.Now()
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	s := newService(t, db, g, now)
+	s.Maintenance(ctx, "alice", "switchover:c1", []string{`cluster="c1"`}, alerts.SwitchoverSilence, "planned switchover of c1")
+	ss, err := s.Silences(ctx, false)
+	if err != nil || len(ss) != 1 || ss[0].Source != "switchover:c1" || ss[0].CreatedBy != "alice" || !ss[0].EndsAt.Equal(clock.Add(15*time.Minute).Truncate(time.Millisecond)) {
+		t.Fatalf("silences %+v, %v", ss, err)
+	}
+	s.Raise(ctx, alerts.Event{Name: "MySQLReplicationLag", Labels: map[string]string{"instance": "db2", "cluster": "c1", "severity": "warning"}})
+	run, stop := context.WithCancel(ctx)
+	defer stop()
+	go s.Run(run)
+	waitFor(t, "the lag silenced", func() bool {
+		st, _ := s.List(ctx)
+		return len(st) == 1 && st[0].State == "silenced"
+	})
+	mu.Lock()
+	clock = clock.Add(16 * time.Minute)
+	mu.Unlock()
+	if ss, _ := s.Silences(ctx, false); len(ss) != 0 {
+		t.Errorf("silence still active after its window: %+v", ss)
+	}
+	// Still lagging (an event without an end resolves after
+	// resolve_timeout, so the source repeats it).
+	s.Raise(ctx, alerts.Event{Name: "MySQLReplicationLag", Labels: map[string]string{"instance": "db2", "cluster": "c1", "severity": "warning"}})
+	waitFor(t, "the lag paged after the window", func() bool { return g.count() == 1 })
+}
