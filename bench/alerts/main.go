@@ -310,7 +310,13 @@ func freePort() int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// scaleOverride, when set, replaces every incident's time scale (tests).
+var scaleOverride float64
+
 func scaleFor(inc incident) float64 {
+	if scaleOverride > 0 {
+		return scaleOverride
+	}
 	if inc.duration > 2*3600 {
 		return 240
 	}
