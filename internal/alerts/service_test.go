@@ -62,6 +62,15 @@ func (g *smsGateway) count() int {
 
 func newService(t *testing.T, db *sqldb.DB, g *smsGateway, now func() time.Time) *alerts.Service {
 	t.Helper()
+	return newServiceWith(t, db, g, func(c *alerts.Config) {}, now)
+}
+
+func newServiceWith(t *testing.T, db *sqldb.DB, g *smsGateway, edit func(*alerts.Config), now ...func() time.Time) *alerts.Service {
+	t.Helper()
+	var clock func() time.Time
+	if len(now) > 0 {
+		clock = now[0]
+	}
 	snd, err := notify.New(notify.SMTP{}, []notify.Channel{{Name: "sms", Kind: notify.SMS, URL: g.URL}}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -72,8 +81,9 @@ func newService(t *testing.T, db *sqldb.DB, g *smsGateway, now func() time.Time)
 	c.Receivers = []alerts.Receiver{{Name: "oncall", People: []string{"alice"}}}
 	c.Route = alerts.Route{Receiver: "oncall", GroupBy: []string{"alertname"}, GroupWait: new(time.Duration(0)), GroupInterval: new(time.Minute), RepeatInterval: new(time.Hour)}
 	c.Merge.Interval = 0
+	edit(&c)
 	s, err := alerts.NewService(alerts.Options{DB: db, Config: c, Sender: snd, Key: []byte("k"), PublicURL: "https://dbfleet.test",
-		Tick: 20 * time.Millisecond, Now: now, Log: slog.New(slog.DiscardHandler)})
+		Tick: 20 * time.Millisecond, Now: clock, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
