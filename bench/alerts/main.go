@@ -387,7 +387,10 @@ receivers:
 	if err := cmd.Start(); err != nil {
 		return result{}, err
 	}
-	defer cmd.Wait()
+	defer func() {
+		cancel()
+		cmd.Wait()
+	}()
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
 	ready := false
 	for range 100 {
