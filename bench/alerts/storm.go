@@ -212,14 +212,30 @@ func sortedKeys(m map[string]bool) []string {
 // at is what a Prometheus-like sender posts at evaluation time t:
 // firing alerts valid for four evaluations, and alerts resolved within
 // the last 15 minutes with their end.
+// One state per label set, as Prometheus sends: firing when one of its
+// windows holds t, else its latest resolution.
 func (inc incident) at(t int, base time.Time) []alerts.Alert {
-	var out []alerts.Alert
+	state := map[string]alerts.Alert{}
+	firing := map[string]bool{}
+	var order []string
 	for _, s := range inc.specs {
+		fp := alerts.Alert{Labels: s.labels}.Fingerprint()
+		prev, seen := state[fp]
+		if !seen {
+			order = append(order, fp)
+		}
 		switch {
 		case s.start <= t && t < s.end:
-			out = append(out, alerts.Alert{Labels: s.labels, StartsAt: base.Add(sec(s.start)), EndsAt: base.Add(sec(t + 60))})
-		case t >= s.end && t-s.end < 15*60 && s.end > s.start:
-			out = append(out, alerts.Alert{Labels: s.labels, StartsAt: base.Add(sec(s.start)), EndsAt: base.Add(sec(s.end))})
+			state[fp] = alerts.Alert{Labels: s.labels, StartsAt: base.Add(sec(s.start)), EndsAt: base.Add(sec(t + 60))}
+			firing[fp] = true
+		case t >= s.end && t-s.end < 15*60 && s.end > s.start && !firing[fp] && (!seen || prev.EndsAt.Before(base.Add(sec(s.end)))):
+			state[fp] = alerts.Alert{Labels: s.labels, StartsAt: base.Add(sec(s.start)), EndsAt: base.Add(sec(s.end))}
+		}
+	}
+	var out []alerts.Alert
+	for _, fp := range order {
+		if a, ok := state[fp]; ok {
+			out = append(out, a)
 		}
 	}
 	return out

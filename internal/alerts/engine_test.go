@@ -180,7 +180,7 @@ func TestPerRecipientMergeWindowAndBudget(t *testing.T) {
 	if len(more) == 0 || more[0].Held == 0 || more[0].At.Before(got[0].At.Add(30*time.Minute)) {
 		t.Fatalf("after the budget window: %+v, want a message stating held updates once the window slid", more)
 	}
-	if !strings.Contains(SMSText(more[0], "L", 2), "held by budget") {
+	if !strings.Contains(SMSText(more[0], "L", 2), "delayed by budget") {
 		t.Errorf("sms %q does not say updates were held", SMSText(more[0], "L", 2))
 	}
 	total := map[string]bool{}

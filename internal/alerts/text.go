@@ -105,7 +105,10 @@ func SMSText(d Digest, link string, maxSegments int) string {
 		tail = fmt.Sprintf("; %d resolved", d.Resolved)
 	}
 	if d.Held > 0 {
-		tail += fmt.Sprintf("; %d more held by budget", d.Held)
+		tail += fmt.Sprintf("; %d delayed by budget", d.Held)
+	}
+	if d.BudgetSpent {
+		tail += "; budget spent"
 	}
 	var firing []Line
 	for _, l := range d.Lines {
@@ -181,7 +184,10 @@ func (d Digest) Body() string {
 		b.WriteString("\n")
 	}
 	if d.Held > 0 {
-		fmt.Fprintf(&b, "\n%d more updates were held by the message budget; the link shows them.\n", d.Held)
+		fmt.Fprintf(&b, "\n%d updates waited for the message budget; they are all above.\n", d.Held)
+	}
+	if d.BudgetSpent {
+		b.WriteString("\nThis is the last message the budget allows for now: further updates wait, the link shows every alert.\n")
 	}
 	return strings.TrimRight(b.String(), "\n")
 }
