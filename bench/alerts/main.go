@@ -180,6 +180,27 @@ func replayDbfleet(f *fleet, inc incident) result {
 // not inhibited by a root cause that reached someone (its page lists
 // what it inhibits).
 func lost(inc incident, covered map[string]bool, roots map[string]map[string]bool) int {
+	// Reaching is transitive: an alert inhibited by one that reached
+	// someone (directly or in turn) is on that one's page.
+	reached := map[string]bool{}
+	for fp := range covered {
+		reached[fp] = true
+	}
+	for changed := true; changed; {
+		changed = false
+		for fp, rs := range roots {
+			if reached[fp] {
+				continue
+			}
+			for r := range rs {
+				if reached[r] {
+					reached[fp], changed = true, true
+					break
+				}
+			}
+		}
+	}
+	covered = reached
 	n := 0
 	seen := map[string]bool{}
 	for _, s := range inc.specs {

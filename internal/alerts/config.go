@@ -149,6 +149,13 @@ type Merge struct {
 	BudgetWindow time.Duration `yaml:"budget_window" json:"budget_window"`
 	// SMSSegments is the most segments an SMS may take.
 	SMSSegments int `yaml:"sms_segments" json:"sms_segments"`
+	// ResolvedInterval: a message with no news (only resolutions or
+	// reminders) waits this long after the previous one, so that it
+	// usually rides along with the next.
+	ResolvedInterval time.Duration `yaml:"resolved_interval" json:"resolved_interval"`
+	// BudgetSparesP1: a message telling a P1 alert the person has not
+	// heard of goes even when the budget is spent.
+	BudgetSparesP1 bool `yaml:"budget_spares_p1" json:"budget_spares_p1"`
 }
 
 // Flap configures flap damping.
@@ -197,7 +204,7 @@ func DefaultConfig() Config {
 			FailoverMutes: []string{"MySQLReplicationLag", "MySQLReplicationIOStopped", "MySQLReplicationSQLStopped", "PostgreSQLReplicationLag",
 				"MySQLTooManyConnections", "PostgreSQLTooManyConnections", "RedisReplicationBroken"},
 		},
-		Merge: Merge{Interval: 2 * time.Minute, Budget: 5, BudgetWindow: 30 * time.Minute, SMSSegments: 2},
+		Merge: Merge{Interval: 2 * time.Minute, Budget: 5, BudgetWindow: 30 * time.Minute, SMSSegments: 2, ResolvedInterval: 15 * time.Minute, BudgetSparesP1: true},
 		Flap:  Flap{FireAfter: 1, ResolvedHold: 2 * time.Minute},
 		Ack:   Ack{EscalateAfter: 15 * time.Minute, LinkTTL: 24 * time.Hour},
 	}

@@ -94,6 +94,8 @@ type digest struct {
 	Sent     []time.Time  `json:"sent,omitempty"` // within the budget window
 	// Held counts updates that waited for the budget since the last message.
 	Held int `json:"held,omitempty"`
+	// Told are the firing alerts this person's messages covered.
+	Told map[string]bool `json:"told,omitempty"`
 }
 
 type escalation struct {
@@ -317,6 +319,10 @@ func (e *Engine) mutes(now time.Time) map[string]Muting {
 				rule = "topology:instance_down"
 			case contains(t.InstanceDown, name) && contains(t.PrimaryDownMutes, tn) && instOf(sl).Role == "primary" &&
 				instOf(sl).Cluster != "" && ti.Cluster == instOf(sl).Cluster && ti.Role != "primary":
+				rule = "topology:primary_down"
+			case contains(t.InstanceDown, name) && contains(t.Failover, tn) && instOf(sl).Role == "primary" &&
+				instOf(sl).Cluster != "" && tl["cluster"] == instOf(sl).Cluster:
+				// The failover answers the dead primary: one line tells both.
 				rule = "topology:primary_down"
 			case contains(t.Failover, name) && contains(t.FailoverMutes, tn) && sl["cluster"] != "" && ti.Cluster == sl["cluster"]:
 				rule = "topology:failover"
@@ -603,6 +609,9 @@ type Line struct {
 	Resolved    bool              `json:"resolved,omitempty"`
 	// Covers counts the muted symptoms this root cause explains.
 	Covers int `json:"covers,omitempty"`
+	// Failover: the root's cluster is failing over (that alert is
+	// folded into this line).
+	Failover bool `json:"failover,omitempty"`
 	// Same counts further alerts of the same name folded into this line.
 	Same int `json:"same,omitempty"`
 }
@@ -646,7 +655,23 @@ func (e *Engine) flushDigests(now time.Time, muted map[string]Muting) []Digest {
 			}
 			continue
 		}
-		if !d.LastSent.IsZero() && now.Sub(d.LastSent) < m.Interval {
+		// News is a firing alert this person was not told about; without
+		// news (resolutions, reminders) a message waits the longer
+		// resolved_interval, so that it rides along with the next one.
+		news, p1News := false, false
+		for _, it := range d.Items {
+			for _, fp := range it.Firing {
+				if en := e.st.Alerts[fp]; en != nil && !d.Told[fp] && e.firingAt(en, now) {
+					news = true
+					p1News = p1News || PriorityOf(en.Alert.Labels) == P1
+				}
+			}
+		}
+		wait := m.Interval
+		if !news {
+			wait = max(m.Interval, m.ResolvedInterval)
+		}
+		if !d.LastSent.IsZero() && now.Sub(d.LastSent) < wait {
 			continue
 		}
 		items := d.Items
@@ -660,7 +685,7 @@ func (e *Engine) flushDigests(now time.Time, muted map[string]Muting) []Digest {
 				continue
 			}
 		}
-		if m.Budget > 0 && len(d.Sent) >= m.Budget {
+		if m.Budget > 0 && len(d.Sent) >= m.Budget && !(p1News && m.BudgetSparesP1) {
 			d.Held = len(d.Items)
 			continue
 		}
@@ -678,6 +703,24 @@ func (e *Engine) flushDigests(now time.Time, muted map[string]Muting) []Digest {
 			d.Held = 0
 			d.LastSent = now
 			d.Sent = append(d.Sent, now)
+			if d.Told == nil {
+				d.Told = map[string]bool{}
+			}
+			for _, l := range dg.Lines {
+				if l.Resolved {
+					delete(d.Told, l.Fingerprint)
+				}
+			}
+			for _, fp := range dg.Covered {
+				if en := e.st.Alerts[fp]; en != nil && e.firingAt(en, now) {
+					d.Told[fp] = true
+				}
+			}
+			for fp := range d.Told {
+				if e.st.Alerts[fp] == nil {
+					delete(d.Told, fp)
+				}
+			}
 		}
 	}
 	return out
@@ -743,6 +786,10 @@ func (e *Engine) render(now time.Time, who string, items []digestItem, muted map
 		for _, s := range covers[fp] {
 			if !covered[s] {
 				covered[s] = true
+				if se := e.st.Alerts[s]; se != nil && contains(e.cc.cfg.Topology.Failover, se.Alert.Labels["alertname"]) {
+					l.Failover = true
+					continue
+				}
 				l.Covers++
 				if se := e.st.Alerts[s]; se != nil {
 					insts[se.Alert.Labels["instance"]] = true

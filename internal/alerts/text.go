@@ -66,6 +66,9 @@ func (l Line) short() string {
 		s += " "
 	}
 	s += l.Name
+	if l.Failover {
+		s += "+failover"
+	}
 	switch {
 	case l.Covers > 0 && l.Same > 0:
 		s += fmt.Sprintf("(+%d,%d symptoms)", l.Same, l.Covers)
