@@ -838,7 +838,7 @@ func (e *Engine) render(now time.Time, who string, items []digestItem, muted map
 
 func (e *Engine) line(fp string, en *alertEntry) Line {
 	l := en.Alert.Labels
-	return Line{Fingerprint: fp, Name: l["alertname"], Subject: subject(l), Priority: PriorityOf(l), Labels: l,
+	return Line{Fingerprint: fp, Name: l["alertname"], Subject: Subject(l), Priority: PriorityOf(l), Labels: l,
 		Summary: en.Alert.Annotations["summary"], StartsAt: en.Alert.StartsAt}
 }
 

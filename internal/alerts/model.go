@@ -79,10 +79,10 @@ func PriorityOf(labels map[string]string) Priority {
 	return P4
 }
 
-// subject names what an alert is about: its instance, else host, cluster
-// or the first of job/target.
-func subject(l map[string]string) string {
-	for _, k := range []string{"instance", "host", "cluster", "job"} {
+// Subject names what an alert is about: its instance, else its host,
+// cluster, notify channel or job.
+func Subject(l map[string]string) string {
+	for _, k := range []string{"instance", "host", "cluster", "channel", "job"} {
 		if v := l[k]; v != "" {
 			return v
 		}

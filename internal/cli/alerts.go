@@ -23,7 +23,7 @@ func (e *env) alertCmd() *cobra.Command {
 	list := &cobra.Command{
 		Use:   "list [--state firing|pending|inhibited|silenced|resolving|resolved]",
 		Short: "List alerts with their state and what inhibits or silences them",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := e.checkOutput(); err != nil {
 				return err
@@ -43,7 +43,7 @@ func (e *env) alertCmd() *cobra.Command {
 					if a.MutedBy != "" {
 						why = "by " + a.MutedBy + " (" + a.Rule + ")"
 					}
-					row(w, a.Fingerprint, a.State, a.Priority, a.Labels["alertname"], subjectOf(a.Labels), ago(a.StartsAt), why)
+					row(w, a.Fingerprint, a.State, a.Priority, a.Labels["alertname"], orDash(alerts.Subject(a.Labels)), ago(a.StartsAt), why)
 				}
 			})
 		},
@@ -140,7 +140,7 @@ func (e *env) alertCmd() *cobra.Command {
 	silences := &cobra.Command{
 		Use:   "silences [--all]",
 		Short: "List active silences",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := e.checkOutput(); err != nil {
 				return err
@@ -189,7 +189,7 @@ func (e *env) alertCmd() *cobra.Command {
 	messages := &cobra.Command{
 		Use:   "messages [--recipient NAME] [--state pending|sent|failed|undeliverable]",
 		Short: "Message history: what each person was sent, on which channel, with how many SMS segments",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := e.checkOutput(); err != nil {
 				return err
@@ -230,15 +230,6 @@ func (e *env) alertCmd() *cobra.Command {
 	return cmd
 }
 
-func subjectOf(l map[string]string) string {
-	for _, k := range []string{"instance", "host", "cluster", "channel"} {
-		if v := l[k]; v != "" {
-			return v
-		}
-	}
-	return "-"
-}
-
 func exactArgs(n int, what string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != n {
@@ -253,7 +244,7 @@ func (e *env) alertRulesCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rules",
 		Short: "Alert rules with their state (check FILE validates offline, reload re-reads them)",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := e.checkOutput(); err != nil {
 				return err
@@ -300,7 +291,7 @@ func (e *env) alertRulesCmd() *cobra.Command {
 	cmd.AddCommand(&cobra.Command{
 		Use:   "reload",
 		Short: "Re-read the rule files on the server; on an error the previous rules stay active",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := e.call(cmd, "POST", "/api/v1/alert-rules/reload", nil, nil); err != nil {
 				return err
@@ -318,7 +309,7 @@ func (e *env) oncallCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "oncall [--at RFC3339]",
 		Short: "Who each team has on call, then the escalation order",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := e.checkOutput(); err != nil {
 				return err
@@ -345,4 +336,11 @@ func (e *env) oncallCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&at, "at", "", "at this time instead of now")
 	return cmd
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

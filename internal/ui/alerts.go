@@ -55,7 +55,7 @@ func (u *site) alertsPage(w http.ResponseWriter, r *http.Request, rq *request) e
 	by := map[string][]alerts.AlertStatus{}
 	for _, a := range all {
 		by[a.State] = append(by[a.State], a)
-		d.Names[a.Fingerprint] = strings.TrimSpace(alertSubject(a.Labels) + " " + a.Labels["alertname"])
+		d.Names[a.Fingerprint] = strings.TrimSpace(alerts.Subject(a.Labels) + " " + a.Labels["alertname"])
 	}
 	for _, st := range []string{"firing", "pending", "inhibited", "silenced", "resolving", "resolved"} {
 		d.Sections = append(d.Sections, alertSection{State: st, Alerts: by[st]})
@@ -76,15 +76,6 @@ func (u *site) alertsPage(w http.ResponseWriter, r *http.Request, rq *request) e
 	v.Data = d
 	u.render(w, r, http.StatusOK, "alerts.html", v)
 	return nil
-}
-
-func alertSubject(l map[string]string) string {
-	for _, k := range []string{"instance", "host", "cluster", "channel"} {
-		if v := l[k]; v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 func (u *site) alertSilence(w http.ResponseWriter, r *http.Request, rq *request) error {
