@@ -328,7 +328,7 @@ func (s *Service) pipeline(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var topoAt time.Time
+	var topoAt, pruneAt time.Time
 	t := time.NewTicker(s.o.Tick)
 	defer t.Stop()
 	for {
@@ -340,6 +340,12 @@ func (s *Service) pipeline(ctx context.Context) error {
 				e.SetTopology(topo)
 				topoAt = now
 			}
+		}
+		if now.Sub(pruneAt) >= time.Hour {
+			if err := s.Prune(ctx, HistoryRetention); err != nil {
+				s.log.Warn("alerts: prune history", "err", err)
+			}
+			pruneAt = now
 		}
 		if err := s.step(ctx, e, now); err != nil {
 			if ctx.Err() != nil {
@@ -481,6 +487,26 @@ func (s *Service) forward(ctx context.Context, as []Alert) error {
 		return nil
 	}
 	return errors.Join(errs...)
+}
+
+// HistoryRetention is how long messages, ended silences and
+// acknowledgements are kept.
+const HistoryRetention = 30 * 24 * time.Hour
+
+// Prune deletes delivered (or given up) messages, silences that ended and
+// acknowledgements older than keep.
+func (s *Service) Prune(ctx context.Context, keep time.Duration) error {
+	before := s.now().Add(-keep).UnixMilli()
+	for _, q := range []string{
+		"DELETE FROM alert_messages WHERE state <> 'pending' AND created_at < ?",
+		"DELETE FROM alert_silences WHERE ends_at < ?",
+		"DELETE FROM alert_acks WHERE acked_at < ?",
+	} {
+		if _, err := s.o.DB.ExecContext(ctx, q, before); err != nil {
+			return fmt.Errorf("prune alert history: %w", err)
+		}
+	}
+	return nil
 }
 
 // Message is one message to one recipient on one channel: the outbox and

@@ -3,6 +3,7 @@ package alerts_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -285,4 +286,35 @@ func TestMaintenanceSilence(t *testing.T) {
 	// resolve_timeout, so the source repeats it).
 	s.Raise(ctx, alerts.Event{Name: "MySQLReplicationLag", Labels: map[string]string{"instance": "db2", "cluster": "c1", "severity": "warning"}})
 	waitFor(t, "the lag paged after the window", func() bool { return g.count() == 1 })
+}
+
+// TestPrune: old history goes, pending messages and live silences stay.
+func TestPrune(t *testing.T) {
+	db := sqldbtest.SQLite(t)
+	ctx := context.Background()
+	g := newGateway(t)
+	var mu sync.Mutex
+	clock := time.Now()
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	s := newService(t, db, g, now)
+	old := clock.Add(-40 * 24 * time.Hour).UnixMilli()
+	for i, st := range []string{"sent", "failed", "pending"} {
+		if _, err := db.ExecContext(ctx, `INSERT INTO alert_messages (dedup_key, seq, recipient, channel, priority, title, body, digest, state, next_attempt_at, created_at)
+			VALUES (?, ?, 'alice', 'sms', 'P1', 't', 'b', '{}', ?, ?, ?)`, fmt.Sprint(i), i, st, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.AddSilence(ctx, "alice", alerts.NewSilence{Matchers: []string{"instance=db1"}, Duration: "1h", Comment: "live"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Prune(ctx, alerts.HistoryRetention); err != nil {
+		t.Fatal(err)
+	}
+	ms, _ := s.Messages(ctx, alerts.MessageFilter{})
+	if len(ms) != 1 || ms[0].State != "pending" {
+		t.Errorf("after pruning: %+v, want only the pending message", ms)
+	}
+	if ss, _ := s.Silences(ctx, false); len(ss) != 1 {
+		t.Errorf("the live silence was pruned")
+	}
 }
