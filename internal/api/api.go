@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/dbfleet/dbfleet/internal/alerts"
 	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/executor"
@@ -57,6 +58,8 @@ type Server struct {
 	Slowlog *slowlog.Service
 	// Verify runs replica consistency checks; nil answers 503.
 	Verify *verify.Service
+	// Alerts serves alerts, silences and on-call; nil answers 503.
+	Alerts *alerts.Service
 }
 
 // route is one API operation.

@@ -1,9 +1,11 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 
+	"github.com/dbfleet/dbfleet/internal/alerts"
 	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/ha"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
@@ -75,6 +77,11 @@ func (s *Server) haRoutes() []route {
 				var in SwitchoverRequest
 				if err := httpx.ReadJSON(r, &in); err != nil {
 					return nil, err
+				}
+				if s.Alerts != nil {
+					name := r.PathValue("name")
+					s.Alerts.Maintenance(r.Context(), p.User, "switchover:"+name, []string{fmt.Sprintf("cluster=%q", name)}, alerts.SwitchoverSilence,
+						"planned switchover of "+name)
 				}
 				return recoveryAnswer(svc.Switchover(r.Context(), r.PathValue("name"), in.To))
 			}},

@@ -75,6 +75,7 @@ func (s *Server) routes() []route {
 		s.execRoutes(),
 		s.slowlogRoutes(),
 		s.verifyRoutes(),
+		s.alertRoutes(),
 	} {
 		all = append(all, part...)
 	}

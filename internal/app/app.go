@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/dbfleet/dbfleet/internal/alerts"
 	"github.com/dbfleet/dbfleet/internal/api"
 	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/config"
@@ -235,7 +236,17 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		}
 		leaseHeld.WithLabelValues(name).Set(v)
 	}
-	haSvc, err := newHA(cfg.HA, db, inv, engines, box, notifier, log.With("component", "ha"), leases.Holder())
+	var alertSvc *alerts.Service
+	if cfg.Alerts.Enabled {
+		if alertSvc, err = newAlerts(cfg, db, inv, notifier, mstore, reg, log.With("component", "alerts")); err != nil {
+			return err
+		}
+		if cfg.PublicURL == "" {
+			alertSvc.SetPublicURL(url)
+		}
+		apiSrv.Alerts, uiSrv.Alerts = alertSvc, alertSvc
+	}
+	haSvc, err := newHA(cfg.HA, db, inv, engines, box, notifier, log.With("component", "ha"), leases.Holder(), alertSvc)
 	if err != nil {
 		return err
 	}
@@ -259,6 +270,12 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	loops = append(loops, queryReaderLoop(leases, querySvc))
 	loops = append(loops, verifyLoops(leases, wo.queue, verifySvc, log)...)
 	loops = append(loops, slowlogLoops(cfg.Slowlog, leases, slowSvc, inv, log.With("component", "slowlog"))...)
+	if alertSvc != nil {
+		loops = append(loops, alertsLoop(leases, alertSvc))
+		if cfg.Alerts.HealthBelow > 0 && healthSvc != nil {
+			loops = append(loops, healthAlertsLoop(leases, alertSvc, healthSvc, cfg.Alerts.HealthBelow, log.With("component", "alerts")))
+		}
+	}
 	errc := make(chan error, len(loops)+1)
 	var wg sync.WaitGroup
 	for _, l := range loops {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dbfleet/dbfleet/internal/alerts"
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/ha"
 	"github.com/dbfleet/dbfleet/internal/inventory"
@@ -19,13 +20,16 @@ import (
 
 // newHA builds the HA service. Its events are logged and sent to the
 // notification channels named in ha.notify.
-func newHA(cfg ha.Config, db *sqldb.DB, inv *inventory.Service, engines *engine.Registry, box *secret.Box, sender *notify.Sender, log *slog.Logger, holder string) (*ha.Service, error) {
+func newHA(cfg ha.Config, db *sqldb.DB, inv *inventory.Service, engines *engine.Registry, box *secret.Box, sender *notify.Sender, log *slog.Logger, holder string, alertSvc *alerts.Service) (*ha.Service, error) {
 	for _, ch := range cfg.Notify {
 		if !sender.Has(ch) {
 			return nil, fmt.Errorf("configuration: ha.notify names channel %q, which notify.channels does not define", ch)
 		}
 	}
-	n := haNotifier{log: ha.LogNotifier{Log: log}, sender: sender, channels: cfg.Notify}
+	var n ha.Notifier = haNotifier{log: ha.LogNotifier{Log: log}, sender: sender, channels: cfg.Notify}
+	if alertSvc != nil {
+		n = haAlerts{next: n, svc: alertSvc, log: log}
+	}
 	return ha.NewService(db, inv, engines, box, n, log, holder, cfg), nil
 }
 

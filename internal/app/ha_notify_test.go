@@ -41,7 +41,7 @@ func TestHANotifierSendsToChannels(t *testing.T) {
 	}
 
 	// A channel the configuration does not define stops the start.
-	_, err = newHA(ha.Config{Notify: []string{"nope"}}, nil, nil, nil, nil, sender, nil, "")
+	_, err = newHA(ha.Config{Notify: []string{"nope"}}, nil, nil, nil, nil, sender, nil, "", nil)
 	if err == nil || !strings.Contains(err.Error(), `ha.notify names channel "nope"`) {
 		t.Fatalf("unknown channel: %v", err)
 	}

@@ -60,14 +60,18 @@ const (
 	TicketApprove Permission = "ticket.approve" // approve or reject tickets where a flow names one's role or user
 	TicketManage  Permission = "ticket.manage"  // retry, resolve, cancel any ticket; see every ticket's SQL and results
 	FlowManage    Permission = "flow.manage"    // reload flow files, run scheduled tasks now, see flow errors
+
+	AlertRead   Permission = "alert.read"   // see alerts, rules, silences, messages and who is on call
+	AlertAck    Permission = "alert.ack"    // acknowledge alerts (stops repeats and escalation)
+	AlertManage Permission = "alert.manage" // silence and unsilence, post alerts, reload rules
 )
 
 // grants is the permission table: the permissions each role adds to those of
 // the roles before it.
 var grants = map[Role][]Permission{
-	Viewer:    {InventoryRead, MetricsRead, HARead, FlowRead, VerifyRead},
-	Developer: {InstanceCheck, SQLReview, QueryRun, SlowlogRead, FlowSubmit, TicketApprove},
-	DBA:       {InventoryWrite, InventoryDelete, AuditRead, SQLExecute, QueryUnmask, QueryGrant, SlowlogWrite, HAManage, VerifyRun, TicketManage, FlowManage},
+	Viewer:    {InventoryRead, MetricsRead, HARead, FlowRead, VerifyRead, AlertRead},
+	Developer: {InstanceCheck, SQLReview, QueryRun, SlowlogRead, FlowSubmit, TicketApprove, AlertAck},
+	DBA:       {InventoryWrite, InventoryDelete, AuditRead, SQLExecute, QueryUnmask, QueryGrant, SlowlogWrite, HAManage, VerifyRun, TicketManage, FlowManage, AlertManage},
 	Admin:     {UserManage},
 }
 

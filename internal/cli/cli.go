@@ -136,6 +136,8 @@ DBFLEET_TOKEN, else what 'dbfleet login' saved.`,
 		e.execCmd(),
 		e.slowlogCmd(),
 		e.verifyCmd(),
+		e.alertCmd(),
+		e.oncallCmd(),
 		e.versionCmd(),
 	)
 	return root

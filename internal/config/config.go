@@ -23,6 +23,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/dbfleet/dbfleet/internal/alerts"
 	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/executor"
 	"github.com/dbfleet/dbfleet/internal/flows"
@@ -75,6 +76,8 @@ type Config struct {
 	Review    sqlreview.Config `yaml:"review"`
 	Slowlog   slowlog.Config   `yaml:"slowlog"`
 	Verify    verify.Config    `yaml:"verify"`
+	// Alerts is owned by internal/alerts (docs/alerts.md).
+	Alerts alerts.Config `yaml:"alerts"`
 }
 
 // Log configures logging.
@@ -102,6 +105,7 @@ func Defaults() Config {
 		Review:    sqlreview.DefaultConfig(),
 		Slowlog:   slowlog.DefaultConfig(),
 		Verify:    verify.DefaultConfig(),
+		Alerts:    alerts.DefaultConfig(),
 	}
 }
 
@@ -252,7 +256,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, "trusted_proxies: "+err.Error())
 	}
 	for _, v := range []interface{ Validate() error }{
-		c.Auth, c.Inventory, c.Metrics, c.Health, c.Notify, c.HA, c.Query, c.Flows, c.Executor, c.Review, c.Slowlog, c.Verify,
+		c.Auth, c.Inventory, c.Metrics, c.Health, c.Notify, c.HA, c.Query, c.Flows, c.Executor, c.Review, c.Slowlog, c.Verify, c.Alerts,
 	} {
 		if err := v.Validate(); err != nil {
 			errs = append(errs, strings.Split(err.Error(), "\n")...)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dbfleet/dbfleet/internal/alerts"
 	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/executor"
 	"github.com/dbfleet/dbfleet/internal/flows"
@@ -23,6 +24,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/query"
 	"github.com/dbfleet/dbfleet/internal/slowlog"
 	"github.com/dbfleet/dbfleet/internal/sqlreview"
+	"github.com/dbfleet/dbfleet/internal/verify"
 )
 
 const docPath = "../../docs/config.md"
@@ -33,7 +35,7 @@ type docKey struct {
 	line          int
 }
 
-var docRow = regexp.MustCompile("^\\| `([a-z_.]+)` \\| ([^|]*) \\| ([^|]*) \\|")
+var docRow = regexp.MustCompile("^\\| `([a-z0-9_.]+)` \\| ([^|]*) \\| ([^|]*) \\|")
 
 func docKeys(t *testing.T) []docKey {
 	data, err := os.ReadFile(docPath)
@@ -78,6 +80,9 @@ func leaves(prefix string, v reflect.Value, out map[string]leaf) {
 		}
 		key := prefix + name
 		f := v.Field(i)
+		if f.Kind() == reflect.Pointer && !f.IsNil() {
+			f = f.Elem() // an optional value (alerts.route timers)
+		}
 		if f.Kind() == reflect.Struct {
 			leaves(key+".", f, out)
 			continue
@@ -126,8 +131,19 @@ func checkDefault(t *testing.T, where, def string, v reflect.Value) {
 	word := strings.Fields(def + " x")[0]
 	empty := word == "empty" || word == "none"
 	switch {
+	case (v.Kind() == reflect.Slice || v.Kind() == reflect.Map) && v.Len() > 0:
+		// A built-in list: []string as `a, b`; a list of structs (alerts'
+		// default receiver) as "built-in: ..." in words.
+		if ss, ok := v.Interface().([]string); ok {
+			if m == nil || m[1] != strings.Join(ss, ", ") {
+				t.Errorf("%s: documented default %q, built-in %v", where, def, ss)
+			}
+		} else if !strings.HasPrefix(def, "built-in") {
+			t.Errorf("%s: documented default %q, built-in %v: describe it as \"built-in: ...\"", where, def, v.Interface())
+		}
+		return
 	case v.Kind() == reflect.Slice || v.Kind() == reflect.Map:
-		if !empty || v.Len() != 0 {
+		if !empty {
 			t.Errorf("%s: documented default %q, built-in %v", where, def, v.Interface())
 		}
 		return
@@ -156,6 +172,9 @@ func checkDefault(t *testing.T, where, def string, v reflect.Value) {
 		same = err == nil && bytesize.Size(n) == x
 	case int:
 		same = doc == strconv.Itoa(x)
+	case float64:
+		f, err := strconv.ParseFloat(doc, 64)
+		same = err == nil && f == x
 	case bool:
 		same = doc == strconv.FormatBool(x)
 	case string:
@@ -189,6 +208,8 @@ func TestDefaultsFromDomains(t *testing.T) {
 		{"executor", c.Executor, executor.DefaultConfig()},
 		{"review", c.Review, sqlreview.DefaultConfig()},
 		{"slowlog", c.Slowlog, slowlog.DefaultConfig()},
+		{"verify", c.Verify, verify.DefaultConfig()},
+		{"alerts", c.Alerts, alerts.DefaultConfig()},
 	} {
 		if !reflect.DeepEqual(s.got, s.want) {
 			t.Errorf("%s: Defaults() has %+v, the domain's DefaultConfig() %+v", s.name, s.got, s.want)

@@ -135,6 +135,10 @@ func (s *Store) Append(ctx context.Context, samples []Sample) error {
 	return nil
 }
 
+// RuleStorage is the TSDB itself, for Prometheus' rule manager (it writes
+// ALERTS and ALERTS_FOR_STATE and reads them back after a restart).
+func (s *Store) RuleStorage() storage.Storage { return s.db }
+
 // Appended is the number of samples stored since Open.
 func (s *Store) Appended() int64 { return s.appended.Load() }
 

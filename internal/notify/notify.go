@@ -38,10 +38,11 @@ const (
 	DingTalk Kind = "dingtalk" // DingTalk custom robot
 	Slack    Kind = "slack"    // Slack incoming webhook
 	Webhook  Kind = "webhook"  // generic JSON webhook
+	SMS      Kind = "sms"      // an SMS gateway over HTTP (sms.go)
 )
 
 // Kinds lists every channel kind.
-var Kinds = []Kind{Email, WeCom, DingTalk, Slack, Webhook}
+var Kinds = []Kind{Email, WeCom, DingTalk, Slack, Webhook, SMS}
 
 // Channel is a named destination.
 type Channel struct {
@@ -52,8 +53,13 @@ type Channel struct {
 	// Secret signs requests: DingTalk's "sign" parameter, or the generic
 	// webhook's X-Dbfleet-Signature header (HMAC-SHA256 of the body).
 	Secret string `json:"-" yaml:"secret"`
-	// To lists e-mail recipients (email only).
+	// To lists e-mail recipients (email) or phone numbers (sms).
 	To []string `json:"to,omitempty" yaml:"to"`
+	// Template is an SMS gateway's request body (text/template over
+	// SMSRequest); empty: {"to": [...], "text": "...", "id": "..."}.
+	Template string `json:"-" yaml:"template"`
+	// ContentType of the SMS request; empty: application/json.
+	ContentType string `json:"-" yaml:"content_type"`
 }
 
 // Validate checks a channel's fields for its kind.
@@ -62,7 +68,12 @@ func (c Channel) Validate() error {
 		return errkind.New(errkind.Invalid, "notify channel: name is required")
 	}
 	if !slices.Contains(Kinds, c.Kind) {
-		return errkind.New(errkind.Invalid, "notify channel %q: unknown kind %q (kinds: email, wecom, dingtalk, slack, webhook)", c.Name, c.Kind)
+		return errkind.New(errkind.Invalid, "notify channel %q: unknown kind %q (kinds: email, wecom, dingtalk, slack, webhook, sms)", c.Name, c.Kind)
+	}
+	if c.Kind == SMS {
+		if _, err := smsTemplate(c); err != nil {
+			return errkind.New(errkind.Invalid, "notify channel %q: template: %v", c.Name, err)
+		}
 	}
 	if c.Kind == Email {
 		if len(c.To) == 0 {
@@ -87,9 +98,13 @@ type Message struct {
 	// Link, when set, is a button or link (e.g. a signed approval link).
 	Link     string
 	LinkText string
-	// To adds e-mail recipients for this message (email channels only),
-	// e.g. the requester of a ticket.
+	// To adds e-mail recipients for this message (email channels), e.g.
+	// the requester of a ticket, or phone numbers (sms channels).
 	To []string
+	// ID, when set, identifies the message across retries: webhooks and
+	// SMS gateways get it as the X-Dbfleet-Message-Id header, so a
+	// receiver can drop a duplicate after a retry.
+	ID string
 }
 
 // Field is one key/value line of a message.
@@ -172,17 +187,19 @@ func (s *Sender) Send(ctx context.Context, c Channel, msg Message) error {
 	case Email:
 		err = s.sendMail(ctx, c, msg)
 	case WeCom:
-		err = s.post(ctx, c, c.URL, wecomBody(msg), checkErrcode)
+		err = s.post(ctx, c, c.URL, wecomBody(msg), checkErrcode, msg.ID)
 	case DingTalk:
 		u, uerr := s.dingtalkURL(c)
 		if uerr != nil {
 			return uerr
 		}
-		err = s.post(ctx, c, u, dingtalkBody(msg), checkErrcode)
+		err = s.post(ctx, c, u, dingtalkBody(msg), checkErrcode, msg.ID)
 	case Slack:
-		err = s.post(ctx, c, c.URL, slackBody(msg), nil)
+		err = s.post(ctx, c, c.URL, slackBody(msg), nil, msg.ID)
 	case Webhook:
-		err = s.post(ctx, c, c.URL, s.webhookBody(msg), nil)
+		err = s.post(ctx, c, c.URL, s.webhookBody(msg), nil, msg.ID)
+	case SMS:
+		err = s.sendSMS(ctx, c, msg)
 	default:
 		return errkind.New(errkind.Invalid, "notify channel %q: unknown kind %q", c.Name, c.Kind)
 	}
@@ -194,18 +211,26 @@ func (s *Sender) Send(ctx context.Context, c Channel, msg Message) error {
 
 // post sends a JSON body and checks the status (and, for robots that answer
 // 200 with an error code, the code).
-func (s *Sender) post(ctx context.Context, c Channel, target string, body any, check func([]byte) error) error {
+func (s *Sender) post(ctx context.Context, c Channel, target string, body any, check func([]byte) error, id string) error {
 	raw, err := json.Marshal(body)
 	if err != nil {
 		return err
 	}
+	return s.postRaw(ctx, c, target, raw, "application/json; charset=utf-8", check, id)
+}
+
+// postRaw sends a body and checks the reply.
+func (s *Sender) postRaw(ctx context.Context, c Channel, target string, raw []byte, contentType string, check func([]byte) error, id string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(raw))
 	if err != nil {
 		return errkind.New(errkind.Invalid, "bad webhook url for %s", redactURL(target))
 	}
-	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("User-Agent", "dbfleet-notify")
-	if c.Kind == Webhook && c.Secret != "" {
+	if id != "" {
+		req.Header.Set("X-Dbfleet-Message-Id", id)
+	}
+	if (c.Kind == Webhook || c.Kind == SMS) && c.Secret != "" {
 		m := hmac.New(sha256.New, []byte(c.Secret))
 		m.Write(raw)
 		req.Header.Set("X-Dbfleet-Signature", "sha256="+hex.EncodeToString(m.Sum(nil)))

@@ -203,7 +203,7 @@ func TestChannelValidation(t *testing.T) {
 		want string
 	}{
 		{"no name", SMTP{}, []Channel{{Kind: Slack, URL: "http://x"}}, "name is required"},
-		{"bad kind", SMTP{}, []Channel{{Name: "a", Kind: "sms", URL: "http://x"}}, `unknown kind "sms"`},
+		{"bad kind", SMTP{}, []Channel{{Name: "a", Kind: "pager", URL: "http://x"}}, `unknown kind "pager"`},
 		{"bad url", SMTP{}, []Channel{{Name: "a", Kind: Slack, URL: "ftp://x"}}, "http(s) URL"},
 		{"email no to", SMTP{Host: "h"}, []Channel{{Name: "a", Kind: Email}}, "at least one address"},
 		{"email no smtp", SMTP{}, []Channel{{Name: "a", Kind: Email, To: []string{"a@b.c"}}}, "notify.smtp.host is not set"},

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dbfleet/dbfleet/internal/alerts"
 	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/ha"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
@@ -101,6 +102,11 @@ func (u *site) haSettings(w http.ResponseWriter, r *http.Request, rq *request) e
 func (u *site) haSwitchover(w http.ResponseWriter, r *http.Request, rq *request) error {
 	if u.HA == nil {
 		return errkind.New(errkind.NotFound, "high availability is not running on this server")
+	}
+	if u.Alerts != nil {
+		name := r.PathValue("name")
+		u.Alerts.Maintenance(r.Context(), rq.p.User, "switchover:"+name, []string{fmt.Sprintf("cluster=%q", name)}, alerts.SwitchoverSilence,
+			"planned switchover of "+name)
 	}
 	rec, err := u.HA.Switchover(r.Context(), r.PathValue("name"), r.PostFormValue("to"))
 	return u.afterRecovery(w, r, rec, err)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/dbfleet/dbfleet/internal/alerts"
 	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/flows"
@@ -47,6 +48,8 @@ type Server struct {
 	Flows *flows.Service
 	// Slowlog serves the slow-query pages (nil: "not enabled").
 	Slowlog *slowlog.Service
+	// Alerts serves the alerts pages (nil: "alerting is off").
+	Alerts *alerts.Service
 }
 
 // site is a Server with its parsed templates and static files.
@@ -157,6 +160,7 @@ func (u *site) routes() http.Handler {
 	u.queryRoutes(mux)
 	u.flowRoutes(mux)
 	u.slowlogRoutes(mux)
+	u.alertRoutes(mux)
 
 	mux.Handle("GET /dashboards", u.page(auth.MetricsRead, u.dashboards))
 	mux.Handle("GET /dashboards/instances/{name}", u.page(auth.MetricsRead, u.instanceDashboard))

@@ -1,0 +1,155 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/dbfleet/dbfleet/internal/alerts"
+	"github.com/dbfleet/dbfleet/internal/config"
+	"github.com/dbfleet/dbfleet/internal/ha"
+	"github.com/dbfleet/dbfleet/internal/health"
+	"github.com/dbfleet/dbfleet/internal/inventory"
+	"github.com/dbfleet/dbfleet/internal/metrics"
+	"github.com/dbfleet/dbfleet/internal/notify"
+	"github.com/dbfleet/dbfleet/internal/platform/lease"
+	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
+)
+
+// newAlerts builds the alerting service: rules over the metric store, the
+// inventory's topology, delivery through the notify channels.
+func newAlerts(cfg config.Config, db *sqldb.DB, inv *inventory.Service, sender *notify.Sender, mstore *metrics.Store, reg prometheus.Registerer, log *slog.Logger) (*alerts.Service, error) {
+	key, err := serverKey(cfg)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := alerts.NewService(alerts.Options{
+		DB: db, Config: cfg.Alerts, Sender: sender, Key: key, PublicURL: cfg.PublicURL,
+		Topology: func(ctx context.Context) (alerts.TopologyView, error) { return alertTopology(ctx, inv) },
+		Rules:    mstore, Registerer: reg, Log: log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	return svc, nil
+}
+
+// alertTopology is the inventory as the alert pipeline sees it:
+// instance -> host, rack, cluster, role.
+func alertTopology(ctx context.Context, inv *inventory.Service) (alerts.TopologyView, error) {
+	hosts, err := inv.ListHosts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rack := map[string]string{}
+	for _, h := range hosts {
+		rack[h.Name] = h.Rack
+	}
+	insts, err := inv.ListInstances(ctx, inventory.InstanceFilter{})
+	if err != nil {
+		return nil, err
+	}
+	out := alerts.TopologyView{}
+	for _, in := range insts {
+		out[in.Name] = alerts.Instance{Host: in.Host, Cluster: in.Cluster, Rack: rack[in.Host], Role: in.Role}
+	}
+	return out, nil
+}
+
+// alertsLoop runs rule evaluation, the pipeline and delivery in the
+// process holding lease "alerts": several servers on one store evaluate
+// and send once.
+func alertsLoop(leases *lease.Manager, svc *alerts.Service) struct {
+	name string
+	run  func(context.Context) error
+} {
+	return struct {
+		name string
+		run  func(context.Context) error
+	}{"alerts", func(ctx context.Context) error { return leases.Run(ctx, "alerts", svc.Run) }}
+}
+
+// haAlerts turns HA events into platform alerts: a failover in progress
+// (which mutes its cluster's replication and connection symptoms until
+// it ends), a failed failover, a fenced primary.
+type haAlerts struct {
+	next ha.Notifier
+	svc  *alerts.Service
+	log  *slog.Logger
+}
+
+func (n haAlerts) Notify(ctx context.Context, e ha.Event) error {
+	err := n.next.Notify(ctx, e)
+	labels := func(sev string) map[string]string {
+		return map[string]string{"cluster": e.Cluster, "severity": sev, "source": "ha"}
+	}
+	ann := map[string]string{"summary": e.Title}
+	var evs []alerts.Event
+	switch e.Kind {
+	case "dead_primary":
+		evs = append(evs, alerts.Event{Name: "FailoverInProgress", Labels: labels("critical"), Annotations: ann})
+	case "failover", "switchover":
+		evs = append(evs, alerts.Event{Name: "FailoverInProgress", Labels: labels("critical"), Resolved: true})
+		if e.Recovery != nil && e.Recovery.State == ha.StateFailed {
+			evs = append(evs, alerts.Event{Name: "FailoverFailed", Labels: labels("critical"), Annotations: ann, For: time.Hour})
+		} else {
+			evs = append(evs, alerts.Event{Name: "FailoverFinished", Labels: labels("info"), Annotations: ann, For: 10 * time.Minute})
+		}
+	case "fence":
+		evs = append(evs, alerts.Event{Name: "PrimaryFenced", Labels: labels("warning"), Annotations: ann, For: 30 * time.Minute})
+	}
+	for _, ev := range evs {
+		if rerr := n.svc.Raise(ctx, ev); rerr != nil {
+			n.log.Warn("alerts: raise HA event", "event", ev.Name, "err", rerr)
+		}
+	}
+	return err
+}
+
+// healthAlertsLoop raises HealthScoreLow for every instance whose current
+// health score is below alerts.health_below, once a minute; each event
+// ends by itself three minutes later unless raised again, so a recovered
+// score resolves the alert.
+func healthAlertsLoop(leases *lease.Manager, svc *alerts.Service, h *health.Service, below float64, log *slog.Logger) struct {
+	name string
+	run  func(context.Context) error
+} {
+	check := func(ctx context.Context) {
+		scores, err := h.List(ctx, health.Now)
+		if err != nil {
+			log.Warn("alerts: read health scores", "err", err)
+			return
+		}
+		for _, sc := range scores {
+			if !sc.Scored || sc.Value >= below {
+				continue
+			}
+			ev := alerts.Event{Name: "HealthScoreLow", For: 3 * time.Minute,
+				Labels:      map[string]string{"instance": sc.Instance, "cluster": sc.Cluster, "engine": string(sc.Engine), "severity": "warning"},
+				Annotations: map[string]string{"summary": fmt.Sprintf("health score %.0f: %s", sc.Value, sc.Top)}}
+			if err := svc.Raise(ctx, ev); err != nil {
+				log.Warn("alerts: raise HealthScoreLow", "instance", sc.Instance, "err", err)
+			}
+		}
+	}
+	return struct {
+		name string
+		run  func(context.Context) error
+	}{"health alerts", func(ctx context.Context) error {
+		return leases.Run(ctx, "alerts.health", func(ctx context.Context) error {
+			t := time.NewTicker(time.Minute)
+			defer t.Stop()
+			for {
+				check(ctx)
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-t.C:
+				}
+			}
+		})
+	}}
+}
