@@ -60,6 +60,7 @@ func TestAlertPages(t *testing.T) {
 	}
 	f.srv.Close()
 	f.srv = httptest.NewServer(httpx.SecurityHeaders(u.routes()))
+	t.Cleanup(f.srv.Close)
 	b := f.browser()
 	b.mustLogin("admin", adminPassword)
 	r := b.get("/alerts")
