@@ -326,20 +326,7 @@ func (r *run) failover(ctx context.Context, topo Topology, d Diagnosis, settings
 // fencing, hooks. From here on the new primary takes writes, so a failure
 // does not stop the remaining steps that do not depend on it.
 func (r *run) finishFailover(ctx context.Context, plan Plan, topo Topology, settings Settings, old, cand *Node, fenced bool) {
-	var errs []error
-	if err := r.updateInventory(ctx, old, cand); err != nil {
-		errs = append(errs, err)
-		r.rec.NextSteps = append(r.rec.NextSteps, fmt.Sprintf("update the inventory: dbfleet instance set %s --role replica; dbfleet instance set %s --role primary", old.Name, cand.Name))
-	}
-	var failed []string
-	for _, name := range plan.Repoint {
-		n := topo.node(name)
-		if err := r.step(ctx, "repoint", name, func(ctx context.Context) (string, error) { return r.ops.repoint(ctx, n, cand) }); err != nil {
-			errs = append(errs, err)
-			failed = append(failed, name)
-		}
-	}
-	r.addRepointSteps(failed, topo, cand)
+	errs := r.recordAndRepoint(ctx, plan, topo, old, cand)
 
 	if !fenced {
 		if err := r.step(ctx, "fence old primary", old.Name, func(ctx context.Context) (string, error) {
@@ -362,11 +349,7 @@ func (r *run) finishFailover(ctx context.Context, plan Plan, topo Topology, sett
 	if err := r.hooks(ctx, settings, EventPostFailover, old, cand); err != nil {
 		errs = append(errs, err)
 	}
-	for _, name := range plan.Unreachable {
-		if n := topo.node(name); n != nil {
-			r.rec.NextSteps = append(r.rec.NextSteps, "unreachable replica, repoint it when it is back: "+r.ops.manualRepoint(n, cand))
-		}
-	}
+	r.addUnreachableSteps(plan.Unreachable, topo, cand)
 	r.rec.NextSteps = append(r.rec.NextSteps, r.ops.reattach(old, cand))
 	if len(errs) > 0 {
 		r.fail(StateFailed, fmt.Errorf("%s is the new primary, but %w", cand.Name, errors.Join(errs...)),
@@ -376,6 +359,38 @@ func (r *run) finishFailover(ctx context.Context, plan Plan, topo Topology, sett
 	r.rec.State = StateDone
 	if r.rec.Origin == OriginAutomatic {
 		r.rec.NextSteps = append(r.rec.NextSteps, fmt.Sprintf("acknowledge it (it blocks another automatic failover of %s for %s): dbfleet cluster ack %d", r.rec.Cluster, settings.AntiFlap, r.rec.ID))
+	}
+}
+
+// recordAndRepoint is what follows a promotion in a failover and a
+// switchover alike: the inventory records the new roles, then each replica
+// of plan.Repoint is repointed at cand. What fails is returned, with its
+// manual command added to the next steps.
+func (r *run) recordAndRepoint(ctx context.Context, plan Plan, topo Topology, old, cand *Node) []error {
+	var errs []error
+	if err := r.updateInventory(ctx, old, cand); err != nil {
+		errs = append(errs, err)
+		r.rec.NextSteps = append(r.rec.NextSteps, fmt.Sprintf("update the inventory: dbfleet instance set %s --role replica; dbfleet instance set %s --role primary", old.Name, cand.Name))
+	}
+	var failed []string
+	for _, name := range plan.Repoint {
+		n := topo.node(name)
+		if err := r.step(ctx, "repoint", name, func(ctx context.Context) (string, error) { return r.ops.repoint(ctx, n, cand) }); err != nil {
+			errs = append(errs, err)
+			failed = append(failed, name)
+		}
+	}
+	r.addRepointSteps(failed, topo, cand)
+	return errs
+}
+
+// addUnreachableSteps adds the manual commands for the replicas that were
+// unreachable during the recovery.
+func (r *run) addUnreachableSteps(names []string, topo Topology, cand *Node) {
+	for _, name := range names {
+		if n := topo.node(name); n != nil {
+			r.rec.NextSteps = append(r.rec.NextSteps, "unreachable replica, repoint it when it is back: "+r.ops.manualRepoint(n, cand))
+		}
 	}
 }
 
