@@ -156,6 +156,25 @@ func (s *Service) Failover(ctx context.Context, cluster string, o FailoverOption
 	return s.failover(ctx, cluster, OriginManual, o, nil)
 }
 
+// recoverable reads what a failover or a switchover of cluster starts
+// from: the cluster, which must be of an engine dbfleet recovers (what,
+// "fails over" or "switches over", names the recovery in the refusal), and
+// its HA settings.
+func (s *Service) recoverable(ctx context.Context, cluster, what string) (inventory.Cluster, Settings, error) {
+	c, err := s.inv.GetCluster(ctx, cluster)
+	if err != nil {
+		return inventory.Cluster{}, Settings{}, err
+	}
+	if !failoverSupported(c.Engine) {
+		return inventory.Cluster{}, Settings{}, errkind.New(errkind.Invalid, "cluster %q is %s: dbfleet %s only MariaDB and Redis clusters", cluster, c.Engine, what)
+	}
+	settings, _, err := s.st.settings(ctx, s.db, cluster)
+	if err != nil {
+		return inventory.Cluster{}, Settings{}, err
+	}
+	return c, settings, nil
+}
+
 // failover is the whole failover, automatic or manual. The controller
 // passes the snapshot in which it has just confirmed the dead primary;
 // otherwise the cluster is probed first. It returns the recovery record;
@@ -164,14 +183,7 @@ func (s *Service) failover(ctx context.Context, cluster, origin string, o Failov
 	// A recovery must not stop halfway because a request or a lease ended.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recoveryTimeout)
 	defer cancel()
-	c, err := s.inv.GetCluster(ctx, cluster)
-	if err != nil {
-		return Recovery{}, err
-	}
-	if !failoverSupported(c.Engine) {
-		return Recovery{}, errkind.New(errkind.Invalid, "cluster %q is %s: dbfleet fails over only MariaDB and Redis clusters", cluster, c.Engine)
-	}
-	settings, _, err := s.st.settings(ctx, s.db, cluster)
+	c, settings, err := s.recoverable(ctx, cluster, "fails over")
 	if err != nil {
 		return Recovery{}, err
 	}

@@ -18,14 +18,7 @@ import (
 func (s *Service) Switchover(ctx context.Context, cluster, to string) (Recovery, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recoveryTimeout)
 	defer cancel()
-	c, err := s.inv.GetCluster(ctx, cluster)
-	if err != nil {
-		return Recovery{}, err
-	}
-	if !failoverSupported(c.Engine) {
-		return Recovery{}, errkind.New(errkind.Invalid, "cluster %q is %s: dbfleet switches over only MariaDB and Redis clusters", cluster, c.Engine)
-	}
-	settings, _, err := s.st.settings(ctx, s.db, cluster)
+	c, settings, err := s.recoverable(ctx, cluster, "switches over")
 	if err != nil {
 		return Recovery{}, err
 	}
