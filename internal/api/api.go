@@ -84,6 +84,31 @@ type route struct {
 	raw func(w http.ResponseWriter, r *http.Request, p auth.Principal)
 }
 
+// withSvc is the handle of a route served by a domain service that may be
+// absent on this server: get answers the service or its Unavailable error,
+// then fn runs with it.
+func withSvc[S any](get func() (S, error), fn func(r *http.Request, p auth.Principal, svc S) (any, error)) func(*http.Request, auth.Principal) (any, error) {
+	return func(r *http.Request, p auth.Principal) (any, error) {
+		svc, err := get()
+		if err != nil {
+			return nil, err
+		}
+		return fn(r, p, svc)
+	}
+}
+
+// withBody is withSvc for a route with a JSON body: once the service is
+// there, the body is decoded into an In (httpx.ReadJSON) and handed to fn.
+func withBody[S, In any](get func() (S, error), fn func(r *http.Request, p auth.Principal, svc S, in In) (any, error)) func(*http.Request, auth.Principal) (any, error) {
+	return withSvc(get, func(r *http.Request, p auth.Principal, svc S) (any, error) {
+		var in In
+		if err := httpx.ReadJSON(r, &in); err != nil {
+			return nil, err
+		}
+		return fn(r, p, svc, in)
+	})
+}
+
 // Handler returns the API's routes on a mux, to be mounted at /.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()

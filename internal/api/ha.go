@@ -36,105 +36,63 @@ func (s *Server) haRoutes() []route {
 	return []route{
 		{method: "GET", path: "/api/v1/clusters/{name}/ha", tag: "ha", summary: "A cluster's HA settings (mode, maximum candidate lag, anti-flap period, hooks)",
 			perm: auth.HARead, out: ha.Settings{},
-			handle: func(r *http.Request, p auth.Principal) (any, error) {
-				svc, err := s.haService()
-				if err != nil {
-					return nil, err
-				}
+			handle: withSvc(s.haService, func(r *http.Request, p auth.Principal, svc *ha.Service) (any, error) {
 				return svc.Settings(r.Context(), r.PathValue("name"))
-			}},
+			})},
 		{method: "PATCH", path: "/api/v1/clusters/{name}/ha", tag: "ha", summary: "Change a cluster's HA settings",
 			perm: auth.HAManage, in: ha.SettingsPatch{}, out: ha.Settings{},
-			handle: func(r *http.Request, p auth.Principal) (any, error) {
-				svc, err := s.haService()
-				if err != nil {
-					return nil, err
-				}
-				var in ha.SettingsPatch
-				if err := httpx.ReadJSON(r, &in); err != nil {
-					return nil, err
-				}
+			handle: withBody(s.haService, func(r *http.Request, p auth.Principal, svc *ha.Service, in ha.SettingsPatch) (any, error) {
 				return svc.SetSettings(r.Context(), r.PathValue("name"), in)
-			}},
+			})},
 		{method: "GET", path: "/api/v1/clusters/{name}/topology", tag: "ha",
 			summary: "Probe every instance of a cluster now: the replication tree, the diagnoses with their evidence, and what the HA controller would do",
 			perm:    auth.HARead, out: ha.Status{},
-			handle: func(r *http.Request, p auth.Principal) (any, error) {
-				svc, err := s.haService()
-				if err != nil {
-					return nil, err
-				}
+			handle: withSvc(s.haService, func(r *http.Request, p auth.Principal, svc *ha.Service) (any, error) {
 				return svc.Status(r.Context(), r.PathValue("name"))
-			}},
+			})},
 		{method: "POST", path: "/api/v1/clusters/{name}/switchover", tag: "ha",
 			summary: "Planned, lossless change of primary: stop writes on the old primary, let the target catch up, promote it, repoint the others and the old primary",
 			perm:    auth.HAManage, in: SwitchoverRequest{}, out: ha.Recovery{},
-			handle: func(r *http.Request, p auth.Principal) (any, error) {
-				svc, err := s.haService()
-				if err != nil {
-					return nil, err
-				}
-				var in SwitchoverRequest
-				if err := httpx.ReadJSON(r, &in); err != nil {
-					return nil, err
-				}
+			handle: withBody(s.haService, func(r *http.Request, p auth.Principal, svc *ha.Service, in SwitchoverRequest) (any, error) {
 				if s.Alerts != nil {
 					name := r.PathValue("name")
 					s.Alerts.Maintenance(r.Context(), p.User, "switchover:"+name, []string{fmt.Sprintf("cluster=%q", name)}, alerts.SwitchoverSilence,
 						"planned switchover of "+name)
 				}
 				return recoveryAnswer(svc.Switchover(r.Context(), r.PathValue("name"), in.To))
-			}},
+			})},
 		{method: "POST", path: "/api/v1/clusters/{name}/failover", tag: "ha",
 			summary: "Fail over a dead primary now (force: also a primary not confirmed dead)",
 			perm:    auth.HAManage, in: ha.FailoverOptions{}, out: ha.Recovery{},
-			handle: func(r *http.Request, p auth.Principal) (any, error) {
-				svc, err := s.haService()
-				if err != nil {
-					return nil, err
-				}
-				var in ha.FailoverOptions
-				if err := httpx.ReadJSON(r, &in); err != nil {
-					return nil, err
-				}
+			handle: withBody(s.haService, func(r *http.Request, p auth.Principal, svc *ha.Service, in ha.FailoverOptions) (any, error) {
 				return recoveryAnswer(svc.Failover(r.Context(), r.PathValue("name"), in))
-			}},
+			})},
 		{method: "GET", path: "/api/v1/clusters/{name}/recoveries", tag: "ha", summary: "A cluster's failovers and switchovers, newest first",
 			perm: auth.HARead, query: []string{"limit"}, out: []ha.Recovery{},
-			handle: func(r *http.Request, p auth.Principal) (any, error) {
-				svc, err := s.haService()
-				if err != nil {
-					return nil, err
-				}
+			handle: withSvc(s.haService, func(r *http.Request, p auth.Principal, svc *ha.Service) (any, error) {
 				limit := 50
 				if v := r.URL.Query().Get("limit"); v != "" {
-					if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > 1000 {
+					n, err := strconv.Atoi(v)
+					if err != nil || n < 1 || n > 1000 {
 						return nil, errkind.New(errkind.Invalid, "invalid limit %q: want 1 to 1000", v)
 					}
+					limit = n
 				}
 				return svc.Recoveries(r.Context(), r.PathValue("name"), limit)
-			}},
+			})},
 		{method: "GET", path: "/api/v1/recoveries/{id}", tag: "ha", summary: "One recovery with every step, its timing, and the next steps",
 			perm: auth.HARead, out: ha.Recovery{},
-			handle: func(r *http.Request, p auth.Principal) (any, error) {
-				svc, err := s.haService()
-				if err != nil {
-					return nil, err
-				}
+			handle: withSvc(s.haService, func(r *http.Request, p auth.Principal, svc *ha.Service) (any, error) {
 				id, err := recoveryID(r)
 				if err != nil {
 					return nil, err
 				}
 				return svc.Recovery(r.Context(), id)
-			}},
+			})},
 		{method: "POST", path: "/api/v1/recoveries/{id}/ack", tag: "ha",
 			summary: "Acknowledge a recovery: it no longer blocks the next automatic failover of its cluster",
 			perm:    auth.HAManage, in: AckRequest{}, out: ha.Recovery{},
-			handle: func(r *http.Request, p auth.Principal) (any, error) {
-				svc, err := s.haService()
-				if err != nil {
-					return nil, err
-				}
+			handle: withSvc(s.haService, func(r *http.Request, p auth.Principal, svc *ha.Service) (any, error) {
 				id, err := recoveryID(r)
 				if err != nil {
 					return nil, err
@@ -144,29 +102,17 @@ func (s *Server) haRoutes() []route {
 					return nil, err
 				}
 				return svc.Ack(r.Context(), id, in.Comment)
-			}},
+			})},
 		{method: "GET", path: "/api/v1/instances/{name}/promotion", tag: "ha", summary: "An instance's promotion rule (prefer, neutral, never)",
 			perm: auth.HARead, out: ha.Promotion{},
-			handle: func(r *http.Request, p auth.Principal) (any, error) {
-				svc, err := s.haService()
-				if err != nil {
-					return nil, err
-				}
+			handle: withSvc(s.haService, func(r *http.Request, p auth.Principal, svc *ha.Service) (any, error) {
 				return svc.Promotion(r.Context(), r.PathValue("name"))
-			}},
+			})},
 		{method: "PUT", path: "/api/v1/instances/{name}/promotion", tag: "ha", summary: "Set an instance's promotion rule (prefer, neutral, never)",
 			perm: auth.HAManage, in: PromotionRequest{}, out: ha.Promotion{},
-			handle: func(r *http.Request, p auth.Principal) (any, error) {
-				svc, err := s.haService()
-				if err != nil {
-					return nil, err
-				}
-				var in PromotionRequest
-				if err := httpx.ReadJSON(r, &in); err != nil {
-					return nil, err
-				}
+			handle: withBody(s.haService, func(r *http.Request, p auth.Principal, svc *ha.Service, in PromotionRequest) (any, error) {
 				return svc.SetPromotion(r.Context(), r.PathValue("name"), in.Rule)
-			}},
+			})},
 	}
 }
 

@@ -17,25 +17,17 @@ func (s *Server) healthRoutes() []route {
 	return []route{
 		{method: "GET", path: "/api/v1/health", tag: "health", summary: "Latest health score of every instance (window now or daily)", perm: auth.MetricsRead,
 			query: []string{"window"}, out: []health.InstanceScore{},
-			handle: func(r *http.Request, p auth.Principal) (any, error) {
-				svc, err := s.healthService()
-				if err != nil {
-					return nil, err
-				}
+			handle: withSvc(s.healthService, func(r *http.Request, p auth.Principal, svc *health.Service) (any, error) {
 				w, err := health.ParseWindow(r.URL.Query().Get("window"))
 				if err != nil {
 					return nil, errkind.Wrap(errkind.Invalid, err)
 				}
 				return svc.List(r.Context(), w)
-			}},
+			})},
 		{method: "GET", path: "/api/v1/instances/{name}/health", tag: "health",
 			summary: "An instance's health score with its deductions (causes), score history and key metrics against their forecast bands",
 			perm:    auth.MetricsRead, query: []string{"window", "hours"}, out: health.Report{},
-			handle: func(r *http.Request, p auth.Principal) (any, error) {
-				svc, err := s.healthService()
-				if err != nil {
-					return nil, err
-				}
+			handle: withSvc(s.healthService, func(r *http.Request, p auth.Principal, svc *health.Service) (any, error) {
 				q := r.URL.Query()
 				w, err := health.ParseWindow(q.Get("window"))
 				if err != nil {
@@ -48,16 +40,12 @@ func (s *Server) healthRoutes() []route {
 					}
 				}
 				return svc.Report(r.Context(), r.PathValue("name"), w, time.Duration(hours)*time.Hour)
-			}},
+			})},
 		{method: "GET", path: "/api/v1/health/rules", tag: "health", summary: "The effective health rules (built-in, the rules file, and a cluster's overrides with ?cluster=)",
 			perm: auth.MetricsRead, query: []string{"cluster"}, out: []health.Rule{},
-			handle: func(r *http.Request, p auth.Principal) (any, error) {
-				svc, err := s.healthService()
-				if err != nil {
-					return nil, err
-				}
+			handle: withSvc(s.healthService, func(r *http.Request, p auth.Principal, svc *health.Service) (any, error) {
 				return svc.Rules().AllRules(r.URL.Query().Get("cluster")), nil
-			}},
+			})},
 	}
 }
 

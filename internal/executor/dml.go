@@ -1,9 +1,11 @@
 package executor
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
+	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/sql"
 )
 
@@ -64,6 +66,52 @@ func (op *dmlOp) noRollback(format string, args ...any) {
 	op.undo = undoNone
 	op.why = fmt.Sprintf(format, args...)
 	op.image, op.imageArgs = "", nil
+}
+
+// loadTarget loads the table a DML statement changes into op.t and tells
+// whether a before-image can restore its rows: not without a primary key,
+// nor when setCols (an UPDATE's SET columns; nil for none) change a
+// primary-key column. When it cannot, op says why (noRollback).
+func (op *dmlOp) loadTarget(ctx context.Context, conn engine.Conn, d sql.Dialect, schema, name string, setCols []string) (bool, error) {
+	t, err := loadTable(ctx, conn, d, schema, name)
+	if err != nil {
+		return false, err
+	}
+	op.t = t
+	if len(t.PK) == 0 {
+		op.noRollback("table %s has no primary key", t)
+		return false, nil
+	}
+	for _, c := range setCols {
+		if t.isPK(c) {
+			op.noRollback("the UPDATE changes the primary key")
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// undoImage makes the before-image the rollback of an UPDATE (its rows are
+// set back) or a DELETE (its rows are inserted back).
+func (op *dmlOp) undoImage() {
+	op.undo = undoUpdate
+	if op.verb == "DELETE" {
+		op.undo = undoDelete
+	}
+}
+
+// whereAnd is the WHERE clause of the statement's condition (where) and an
+// extra one (a chunk's key range), either of which may be empty.
+func whereAnd(where, extra string) string {
+	switch {
+	case where == "" && extra == "":
+		return ""
+	case where == "":
+		return " WHERE " + extra
+	case extra == "":
+		return " WHERE " + where
+	}
+	return " WHERE (" + where + ") AND " + extra
 }
 
 // rollbackDesc describes the rollback for plans and statements.

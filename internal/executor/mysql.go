@@ -146,21 +146,10 @@ func planMyUpdateDelete(ctx context.Context, conn engine.Conn, s *stmt, op *dmlO
 	where ast.ExprNode, order *ast.OrderByClause, limit *ast.Limit, set []*ast.Assignment) error {
 	op.estimate = myExplainRows(ctx, conn, s.Text)
 	_, tn, _ := singleTable(refs)
-	t, err := loadTable(ctx, conn, sql.MySQL, tn.Schema.O, tn.Name.O)
-	if err != nil {
+	if ok, err := op.loadTarget(ctx, conn, sql.MySQL, tn.Schema.O, tn.Name.O, assignedCols(set)); err != nil || !ok {
 		return err
 	}
-	op.t = t
-	if len(t.PK) == 0 {
-		op.noRollback("table %s has no primary key", t)
-		return nil
-	}
-	for _, a := range set {
-		if t.isPK(a.Column.Name.O) {
-			op.noRollback("the UPDATE changes the primary key")
-			return nil
-		}
-	}
+	t := op.t
 	from, err := restore(refs)
 	if err != nil {
 		return err
@@ -185,22 +174,8 @@ func planMyUpdateDelete(ctx context.Context, conn engine.Conn, s *stmt, op *dmlO
 		}
 		tail += " " + t
 	}
-	and := func(extra string) string {
-		switch {
-		case whereText == "" && extra == "":
-			return ""
-		case whereText == "":
-			return " WHERE " + extra
-		case extra == "":
-			return " WHERE " + whereText
-		}
-		return " WHERE (" + whereText + ") AND " + extra
-	}
-	op.undo = undoUpdate
-	if op.verb == "DELETE" {
-		op.undo = undoDelete
-	}
-	op.image = "SELECT " + myImageCols(t) + " FROM " + from + and("") + tail + " FOR UPDATE"
+	op.undoImage()
+	op.image = "SELECT " + myImageCols(t) + " FROM " + from + whereAnd(whereText, "") + tail + " FOR UPDATE"
 	if order != nil || limit != nil {
 		op.notes = append(op.notes, "ORDER BY/LIMIT: runs as one statement, not in chunks")
 		return nil
@@ -220,7 +195,7 @@ func planMyUpdateDelete(ctx context.Context, conn engine.Conn, s *stmt, op *dmlO
 	op.chunk = &chunker{
 		bound: func(lo []any, n int) (string, []any) {
 			pred, args := rangePred(sql.MySQL, "", t.PK, nil, lo, nil, questionMarks())
-			return "SELECT " + pkList + " FROM " + from + and(pred) + " ORDER BY " + pkList + " LIMIT 2 OFFSET " + strconv.Itoa(n-1), args
+			return "SELECT " + pkList + " FROM " + from + whereAnd(whereText, pred) + " ORDER BY " + pkList + " LIMIT 2 OFFSET " + strconv.Itoa(n-1), args
 		},
 		stmt: func(lo, hi []any) (string, []any, error) {
 			rng, args, err := rangeExpr(lo, hi)
@@ -244,7 +219,7 @@ func planMyUpdateDelete(ctx context.Context, conn engine.Conn, s *stmt, op *dmlO
 		},
 		image: func(lo, hi []any) (string, []any) {
 			pred, args := rangePred(sql.MySQL, "", t.PK, nil, lo, hi, questionMarks())
-			return "SELECT " + myImageCols(t) + " FROM " + from + and(pred) + " FOR UPDATE", args
+			return "SELECT " + myImageCols(t) + " FROM " + from + whereAnd(whereText, pred) + " FOR UPDATE", args
 		},
 	}
 	return nil
@@ -303,21 +278,10 @@ func planMyMultiTable(ctx context.Context, conn engine.Conn, s *stmt, op *dmlOp,
 		return nil
 	}
 	tn := ts.Source.(*ast.TableName)
-	t, err := loadTable(ctx, conn, sql.MySQL, tn.Schema.O, tn.Name.O)
-	if err != nil {
+	if ok, err := op.loadTarget(ctx, conn, sql.MySQL, tn.Schema.O, tn.Name.O, assignedCols(set)); err != nil || !ok {
 		return err
 	}
-	op.t = t
-	if len(t.PK) == 0 {
-		op.noRollback("table %s has no primary key", t)
-		return nil
-	}
-	for _, a := range set {
-		if t.isPK(a.Column.Name.O) {
-			op.noRollback("the UPDATE changes the primary key")
-			return nil
-		}
-	}
+	t := op.t
 	from, err := restore(refs)
 	if err != nil {
 		return err
@@ -337,10 +301,7 @@ func planMyMultiTable(ctx context.Context, conn engine.Conn, s *stmt, op *dmlOp,
 		op.image += " WHERE " + w
 	}
 	op.image += " FOR UPDATE"
-	op.undo = undoUpdate
-	if op.verb == "DELETE" {
-		op.undo = undoDelete
-	}
+	op.undoImage()
 	op.notes = append(op.notes, "joins other tables: runs as one statement, not in chunks")
 	return nil
 }
@@ -546,4 +507,13 @@ func myError(err error) uint16 {
 		return me.Number
 	}
 	return 0
+}
+
+// assignedCols are the columns a SET list assigns.
+func assignedCols(set []*ast.Assignment) []string {
+	cols := make([]string, len(set))
+	for i, a := range set {
+		cols[i] = a.Column.Name.O
+	}
+	return cols
 }

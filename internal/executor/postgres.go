@@ -140,21 +140,10 @@ func planPGDML(ctx context.Context, conn engine.Conn, s *stmt) (*dmlOp, error) {
 // chunks can restrict it.
 func planPGUpdateDelete(ctx context.Context, conn engine.Conn, s *stmt, op *dmlOp, rel *pg.RangeVar, from []*pg.Node,
 	with *pg.WithClause, where **pg.Node, setCols []string) error {
-	t, err := loadTable(ctx, conn, sql.Postgres, rel.Schemaname, rel.Relname)
-	if err != nil {
+	if ok, err := op.loadTarget(ctx, conn, sql.Postgres, rel.Schemaname, rel.Relname, setCols); err != nil || !ok {
 		return err
 	}
-	op.t = t
-	if len(t.PK) == 0 {
-		op.noRollback("table %s has no primary key", t)
-		return nil
-	}
-	for _, c := range setCols {
-		if t.isPK(c) {
-			op.noRollback("the UPDATE changes the primary key")
-			return nil
-		}
-	}
+	t := op.t
 	if with != nil {
 		op.noRollback("a WITH clause (the before-image would run it twice)")
 		return nil
@@ -176,22 +165,8 @@ func planPGUpdateDelete(ctx context.Context, conn engine.Conn, s *stmt, op *dmlO
 			return err
 		}
 	}
-	and := func(extra string) string {
-		switch {
-		case whereText == "" && extra == "":
-			return ""
-		case whereText == "":
-			return " WHERE " + extra
-		case extra == "":
-			return " WHERE " + whereText
-		}
-		return " WHERE (" + whereText + ") AND " + extra
-	}
-	op.undo = undoUpdate
-	if op.verb == "DELETE" {
-		op.undo = undoDelete
-	}
-	op.image = "SELECT " + pgImageCols(t, q) + " FROM " + fromText + and("") + " FOR UPDATE OF " + q
+	op.undoImage()
+	op.image = "SELECT " + pgImageCols(t, q) + " FROM " + fromText + whereAnd(whereText, "") + " FOR UPDATE OF " + q
 	if len(from) > 0 {
 		op.notes = append(op.notes, "joins other tables: runs as one statement, not in chunks")
 		return nil
@@ -212,7 +187,7 @@ func planPGUpdateDelete(ctx context.Context, conn engine.Conn, s *stmt, op *dmlO
 			for i, c := range pkList {
 				cols[i] = c + "::text"
 			}
-			return fmt.Sprintf("SELECT %s FROM %s%s ORDER BY %s LIMIT 2 OFFSET %d", strings.Join(cols, ", "), fromText, and(pred), order, n-1), args
+			return fmt.Sprintf("SELECT %s FROM %s%s ORDER BY %s LIMIT 2 OFFSET %d", strings.Join(cols, ", "), fromText, whereAnd(whereText, pred), order, n-1), args
 		},
 		stmt: func(lo, hi []any) (string, []any, error) {
 			pred, args := rangePred(d, q, t.PK, pkTypes, lo, hi, dollars(1))
@@ -231,7 +206,7 @@ func planPGUpdateDelete(ctx context.Context, conn engine.Conn, s *stmt, op *dmlO
 		},
 		image: func(lo, hi []any) (string, []any) {
 			pred, args := rangePred(d, q, t.PK, pkTypes, lo, hi, dollars(1))
-			return "SELECT " + pgImageCols(t, q) + " FROM " + fromText + and(pred) + " FOR UPDATE OF " + q, args
+			return "SELECT " + pgImageCols(t, q) + " FROM " + fromText + whereAnd(whereText, pred) + " FOR UPDATE OF " + q, args
 		},
 	}
 	return nil
@@ -267,15 +242,10 @@ func pgConstText(n *pg.Node) (any, bool) {
 
 func planPGInsert(ctx context.Context, conn engine.Conn, s *stmt, op *dmlOp, ins *pg.InsertStmt) error {
 	op.estimate = pgExplainRows(ctx, conn, s.Text)
-	t, err := loadTable(ctx, conn, sql.Postgres, ins.Relation.Schemaname, ins.Relation.Relname)
-	if err != nil {
+	if ok, err := op.loadTarget(ctx, conn, sql.Postgres, ins.Relation.Schemaname, ins.Relation.Relname, nil); err != nil || !ok {
 		return err
 	}
-	op.t = t
-	if len(t.PK) == 0 {
-		op.noRollback("table %s has no primary key", t)
-		return nil
-	}
+	t := op.t
 	if ins.WithClause != nil {
 		op.noRollback("a WITH clause")
 		return nil
@@ -347,6 +317,7 @@ func planPGInsert(ctx context.Context, conn engine.Conn, s *stmt, op *dmlOp, ins
 	}
 	saved := ins.ReturningList
 	ins.ReturningList = ret
+	var err error
 	op.sql, err = render(s.tree)
 	ins.ReturningList = saved
 	if err != nil {

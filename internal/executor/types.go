@@ -1,12 +1,11 @@
 package executor
 
 import (
-	"encoding/json"
-	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/dbfleet/dbfleet/internal/engine"
+	"github.com/dbfleet/dbfleet/internal/platform/jsonx"
 	"github.com/dbfleet/dbfleet/internal/sql"
 )
 
@@ -89,32 +88,7 @@ const (
 )
 
 // Duration is a time.Duration written as "1m30s" in JSON.
-type Duration time.Duration
-
-// D is the time.Duration.
-func (d Duration) D() time.Duration { return time.Duration(d) }
-
-// MarshalJSON writes "1m30s".
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
-
-// UnmarshalJSON reads "1m30s" (or a number of nanoseconds).
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		var n int64
-		if err2 := json.Unmarshal(b, &n); err2 != nil {
-			return fmt.Errorf("duration: want a string such as \"30s\"")
-		}
-		*d = Duration(n)
-		return nil
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("duration %q: want a value such as 30s or 5m", s)
-	}
-	*d = Duration(v)
-	return nil
-}
+type Duration = jsonx.Duration
 
 // Execution states.
 const (

@@ -212,18 +212,15 @@ func (s *Service) approvals(ctx context.Context, id int64) ([]Approval, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ticket %d approvals: %w", id, err)
 	}
-	defer rows.Close()
-	var out []Approval
-	for rows.Next() {
+	return sqldb.Collect(rows, func(rows *sql.Rows) (Approval, error) {
 		var a Approval
 		var at int64
 		if err := rows.Scan(&a.Step, &a.Approver, &a.Decision, &a.Comment, &a.Via, &at); err != nil {
-			return nil, err
+			return a, err
 		}
 		a.At = sqldb.Time(at)
-		out = append(out, a)
-	}
-	return out, rows.Err()
+		return a, nil
+	})
 }
 
 func (s *Service) timeline(ctx context.Context, id int64) ([]Event, error) {
@@ -231,22 +228,19 @@ func (s *Service) timeline(ctx context.Context, id int64) ([]Event, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ticket %d timeline: %w", id, err)
 	}
-	defer rows.Close()
-	var out []Event
-	for rows.Next() {
+	return sqldb.Collect(rows, func(rows *sql.Rows) (Event, error) {
 		var e Event
 		var at int64
 		var step sql.NullInt64
 		if err := rows.Scan(&at, &e.Actor, &e.Kind, &step, &e.Message); err != nil {
-			return nil, err
+			return e, err
 		}
 		e.At = sqldb.Time(at)
 		if step.Valid {
 			e.Step = intp(int(step.Int64))
 		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+		return e, nil
+	})
 }
 
 func (s *Service) attachments(ctx context.Context, id int64) ([]Attachment, error) {
@@ -254,18 +248,15 @@ func (s *Service) attachments(ctx context.Context, id int64) ([]Attachment, erro
 	if err != nil {
 		return nil, fmt.Errorf("ticket %d attachments: %w", id, err)
 	}
-	defer rows.Close()
-	var out []Attachment
-	for rows.Next() {
+	return sqldb.Collect(rows, func(rows *sql.Rows) (Attachment, error) {
 		var a Attachment
 		var at int64
 		if err := rows.Scan(&a.ID, &a.Step, &a.Name, &a.ContentType, &a.Size, &a.Rows, &at); err != nil {
-			return nil, err
+			return a, err
 		}
 		a.CreatedAt = sqldb.Time(at)
-		out = append(out, a)
-	}
-	return out, rows.Err()
+		return a, nil
+	})
 }
 
 func (s *Service) secrets(ctx context.Context, id int64) ([]SecretInfo, error) {
@@ -273,20 +264,17 @@ func (s *Service) secrets(ctx context.Context, id int64) ([]SecretInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ticket %d secrets: %w", id, err)
 	}
-	defer rows.Close()
-	var out []SecretInfo
-	for rows.Next() {
+	return sqldb.Collect(rows, func(rows *sql.Rows) (SecretInfo, error) {
 		var si SecretInfo
 		var salt string
 		var at sql.NullInt64
 		if err := rows.Scan(&si.Step, &si.Account, &salt, &at, &si.RevealedBy); err != nil {
-			return nil, err
+			return si, err
 		}
 		si.RevealedAt = sqldb.NullTime(at)
 		si.Available = salt != "" && !at.Valid
-		out = append(out, si)
-	}
-	return out, rows.Err()
+		return si, nil
+	})
 }
 
 func (s *Service) loadStep(ctx context.Context, q sqldb.Querier, id int64, idx int) (*stepRow, error) {
@@ -310,16 +298,13 @@ func (s *Service) approvedBy(ctx context.Context, q sqldb.Querier, id int64, idx
 	if err != nil {
 		return nil, fmt.Errorf("ticket %d approvals: %w", id, err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
+	return sqldb.Collect(rows, func(rows *sql.Rows) (string, error) {
 		var a string
 		if err := rows.Scan(&a); err != nil {
-			return nil, err
+			return a, err
 		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+		return a, nil
+	})
 }
 
 // Stats computes the measures of every flow that has tickets or is
@@ -424,18 +409,15 @@ func (c *Catalog) Versions(ctx context.Context, name string) ([]VersionInfo, err
 	if err != nil {
 		return nil, fmt.Errorf("flow %s versions: %w", name, err)
 	}
-	defer rows.Close()
-	var out []VersionInfo
-	for rows.Next() {
+	return sqldb.Collect(rows, func(rows *sql.Rows) (VersionInfo, error) {
 		var v VersionInfo
 		var at int64
 		if err := rows.Scan(&v.Version, &v.Hash, &v.File, &at); err != nil {
-			return nil, err
+			return v, err
 		}
 		v.CreatedAt = sqldb.Time(at)
-		out = append(out, v)
-	}
-	return out, rows.Err()
+		return v, nil
+	})
 }
 
 func (s *Service) storeResult(ctx context.Context, r *stepRun, res map[string]any) error {
@@ -630,17 +612,14 @@ func stepResults(ctx context.Context, q sqldb.Querier, id int64) ([]storedStep, 
 	if err != nil {
 		return nil, fmt.Errorf("ticket %d steps: %w", id, err)
 	}
-	defer rows.Close()
-	var out []storedStep
-	for rows.Next() {
+	return sqldb.Collect(rows, func(rows *sql.Rows) (storedStep, error) {
 		var st storedStep
 		if err := rows.Scan(&st.idx, &st.id, &st.block, &st.state, &st.raw); err != nil {
-			return nil, err
+			return st, err
 		}
 		json.Unmarshal([]byte(st.raw), &st.result)
-		out = append(out, st)
-	}
-	return out, rows.Err()
+		return st, nil
+	})
 }
 
 // ---- approvals and links ----

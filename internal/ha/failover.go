@@ -156,6 +156,25 @@ func (s *Service) Failover(ctx context.Context, cluster string, o FailoverOption
 	return s.failover(ctx, cluster, OriginManual, o, nil)
 }
 
+// recoverable reads what a failover or a switchover of cluster starts
+// from: the cluster, which must be of an engine dbfleet recovers (what,
+// "fails over" or "switches over", names the recovery in the refusal), and
+// its HA settings.
+func (s *Service) recoverable(ctx context.Context, cluster, what string) (inventory.Cluster, Settings, error) {
+	c, err := s.inv.GetCluster(ctx, cluster)
+	if err != nil {
+		return inventory.Cluster{}, Settings{}, err
+	}
+	if !failoverSupported(c.Engine) {
+		return inventory.Cluster{}, Settings{}, errkind.New(errkind.Invalid, "cluster %q is %s: dbfleet %s only MariaDB and Redis clusters", cluster, c.Engine, what)
+	}
+	settings, _, err := s.st.settings(ctx, s.db, cluster)
+	if err != nil {
+		return inventory.Cluster{}, Settings{}, err
+	}
+	return c, settings, nil
+}
+
 // failover is the whole failover, automatic or manual. The controller
 // passes the snapshot in which it has just confirmed the dead primary;
 // otherwise the cluster is probed first. It returns the recovery record;
@@ -164,14 +183,7 @@ func (s *Service) failover(ctx context.Context, cluster, origin string, o Failov
 	// A recovery must not stop halfway because a request or a lease ended.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recoveryTimeout)
 	defer cancel()
-	c, err := s.inv.GetCluster(ctx, cluster)
-	if err != nil {
-		return Recovery{}, err
-	}
-	if !failoverSupported(c.Engine) {
-		return Recovery{}, errkind.New(errkind.Invalid, "cluster %q is %s: dbfleet fails over only MariaDB and Redis clusters", cluster, c.Engine)
-	}
-	settings, _, err := s.st.settings(ctx, s.db, cluster)
+	c, settings, err := s.recoverable(ctx, cluster, "fails over")
 	if err != nil {
 		return Recovery{}, err
 	}
@@ -326,20 +338,7 @@ func (r *run) failover(ctx context.Context, topo Topology, d Diagnosis, settings
 // fencing, hooks. From here on the new primary takes writes, so a failure
 // does not stop the remaining steps that do not depend on it.
 func (r *run) finishFailover(ctx context.Context, plan Plan, topo Topology, settings Settings, old, cand *Node, fenced bool) {
-	var errs []error
-	if err := r.updateInventory(ctx, old, cand); err != nil {
-		errs = append(errs, err)
-		r.rec.NextSteps = append(r.rec.NextSteps, fmt.Sprintf("update the inventory: dbfleet instance set %s --role replica; dbfleet instance set %s --role primary", old.Name, cand.Name))
-	}
-	var failed []string
-	for _, name := range plan.Repoint {
-		n := topo.node(name)
-		if err := r.step(ctx, "repoint", name, func(ctx context.Context) (string, error) { return r.ops.repoint(ctx, n, cand) }); err != nil {
-			errs = append(errs, err)
-			failed = append(failed, name)
-		}
-	}
-	r.addRepointSteps(failed, topo, cand)
+	errs := r.recordAndRepoint(ctx, plan, topo, old, cand)
 
 	if !fenced {
 		if err := r.step(ctx, "fence old primary", old.Name, func(ctx context.Context) (string, error) {
@@ -362,11 +361,7 @@ func (r *run) finishFailover(ctx context.Context, plan Plan, topo Topology, sett
 	if err := r.hooks(ctx, settings, EventPostFailover, old, cand); err != nil {
 		errs = append(errs, err)
 	}
-	for _, name := range plan.Unreachable {
-		if n := topo.node(name); n != nil {
-			r.rec.NextSteps = append(r.rec.NextSteps, "unreachable replica, repoint it when it is back: "+r.ops.manualRepoint(n, cand))
-		}
-	}
+	r.addUnreachableSteps(plan.Unreachable, topo, cand)
 	r.rec.NextSteps = append(r.rec.NextSteps, r.ops.reattach(old, cand))
 	if len(errs) > 0 {
 		r.fail(StateFailed, fmt.Errorf("%s is the new primary, but %w", cand.Name, errors.Join(errs...)),
@@ -376,6 +371,38 @@ func (r *run) finishFailover(ctx context.Context, plan Plan, topo Topology, sett
 	r.rec.State = StateDone
 	if r.rec.Origin == OriginAutomatic {
 		r.rec.NextSteps = append(r.rec.NextSteps, fmt.Sprintf("acknowledge it (it blocks another automatic failover of %s for %s): dbfleet cluster ack %d", r.rec.Cluster, settings.AntiFlap, r.rec.ID))
+	}
+}
+
+// recordAndRepoint is what follows a promotion in a failover and a
+// switchover alike: the inventory records the new roles, then each replica
+// of plan.Repoint is repointed at cand. What fails is returned, with its
+// manual command added to the next steps.
+func (r *run) recordAndRepoint(ctx context.Context, plan Plan, topo Topology, old, cand *Node) []error {
+	var errs []error
+	if err := r.updateInventory(ctx, old, cand); err != nil {
+		errs = append(errs, err)
+		r.rec.NextSteps = append(r.rec.NextSteps, fmt.Sprintf("update the inventory: dbfleet instance set %s --role replica; dbfleet instance set %s --role primary", old.Name, cand.Name))
+	}
+	var failed []string
+	for _, name := range plan.Repoint {
+		n := topo.node(name)
+		if err := r.step(ctx, "repoint", name, func(ctx context.Context) (string, error) { return r.ops.repoint(ctx, n, cand) }); err != nil {
+			errs = append(errs, err)
+			failed = append(failed, name)
+		}
+	}
+	r.addRepointSteps(failed, topo, cand)
+	return errs
+}
+
+// addUnreachableSteps adds the manual commands for the replicas that were
+// unreachable during the recovery.
+func (r *run) addUnreachableSteps(names []string, topo Topology, cand *Node) {
+	for _, name := range names {
+		if n := topo.node(name); n != nil {
+			r.rec.NextSteps = append(r.rec.NextSteps, "unreachable replica, repoint it when it is back: "+r.ops.manualRepoint(n, cand))
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
+	"github.com/dbfleet/dbfleet/internal/platform/jsonx"
 )
 
 // Mode is what the controller does about a cluster.
@@ -187,29 +188,4 @@ func hookList(h map[string][]string) string {
 }
 
 // Duration is a time.Duration that reads and writes as "90s" in JSON.
-type Duration time.Duration
-
-// MarshalJSON writes the duration as a Go duration string.
-func (d Duration) MarshalJSON() ([]byte, error) {
-	return []byte(`"` + time.Duration(d).String() + `"`), nil
-}
-
-// UnmarshalJSON accepts "90s" or a number of nanoseconds.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	s := strings.Trim(string(b), `"`)
-	if v, err := time.ParseDuration(s); err == nil {
-		*d = Duration(v)
-		return nil
-	}
-	var n int64
-	if _, err := fmt.Sscan(s, &n); err == nil {
-		*d = Duration(n)
-		return nil
-	}
-	return errkind.New(errkind.Invalid, "invalid duration %s: want e.g. \"30s\" or \"1h\"", b)
-}
-
-func (d Duration) String() string { return time.Duration(d).String() }
-
-// Short rounds to milliseconds for display.
-func (d Duration) Short() string { return time.Duration(d).Round(time.Millisecond).String() }
+type Duration = jsonx.Duration

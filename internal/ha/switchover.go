@@ -18,14 +18,7 @@ import (
 func (s *Service) Switchover(ctx context.Context, cluster, to string) (Recovery, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recoveryTimeout)
 	defer cancel()
-	c, err := s.inv.GetCluster(ctx, cluster)
-	if err != nil {
-		return Recovery{}, err
-	}
-	if !failoverSupported(c.Engine) {
-		return Recovery{}, errkind.New(errkind.Invalid, "cluster %q is %s: dbfleet switches over only MariaDB and Redis clusters", cluster, c.Engine)
-	}
-	settings, _, err := s.st.settings(ctx, s.db, cluster)
+	c, settings, err := s.recoverable(ctx, cluster, "switches over")
 	if err != nil {
 		return Recovery{}, err
 	}
@@ -89,20 +82,7 @@ func (r *run) switchover(ctx context.Context, topo Topology, plan Plan, settings
 		return
 	}
 	r.rec.NewPrimary = cand.Name
-	var errs []error
-	if err := r.updateInventory(ctx, old, cand); err != nil {
-		errs = append(errs, err)
-		r.rec.NextSteps = append(r.rec.NextSteps, fmt.Sprintf("update the inventory: dbfleet instance set %s --role replica; dbfleet instance set %s --role primary", old.Name, cand.Name))
-	}
-	var failed []string
-	for _, name := range plan.Repoint {
-		n := topo.node(name)
-		if err := r.step(ctx, "repoint", name, func(ctx context.Context) (string, error) { return r.ops.repoint(ctx, n, cand) }); err != nil {
-			errs = append(errs, err)
-			failed = append(failed, name)
-		}
-	}
-	r.addRepointSteps(failed, topo, cand)
+	errs := r.recordAndRepoint(ctx, plan, topo, old, cand)
 	if err := r.step(ctx, "attach old primary", old.Name, func(ctx context.Context) (string, error) { return r.ops.attachOld(ctx, old, cand) }); err != nil {
 		errs = append(errs, err)
 		r.rec.NextSteps = append(r.rec.NextSteps, fmt.Sprintf("%s is read-only and replicates from no one: %s", old.Name, r.ops.manualRepoint(old, cand)))
@@ -110,11 +90,7 @@ func (r *run) switchover(ctx context.Context, topo Topology, plan Plan, settings
 	if err := r.hooks(ctx, settings, EventPostSwitchover, old, cand); err != nil {
 		errs = append(errs, err)
 	}
-	for _, name := range plan.Unreachable {
-		if n := topo.node(name); n != nil {
-			r.rec.NextSteps = append(r.rec.NextSteps, "unreachable replica, repoint it when it is back: "+r.ops.manualRepoint(n, cand))
-		}
-	}
+	r.addUnreachableSteps(plan.Unreachable, topo, cand)
 	if len(errs) > 0 {
 		r.fail(StateFailed, fmt.Errorf("%s is the new primary, but %v", cand.Name, joinErrs(errs)),
 			fmt.Sprintf("acknowledge this recovery when the cluster is whole again: dbfleet cluster ack %d", r.rec.ID))

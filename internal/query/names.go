@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/dbfleet/dbfleet/internal/engine"
@@ -45,36 +44,9 @@ var exactNames = names{}
 
 // lctnCache remembers each instance's lower_case_table_names: it cannot
 // change without a restart, so a while is safe.
-type lctnCache struct {
-	ttl time.Duration
-	mu  sync.Mutex
-	m   map[string]lctnEntry
-}
+type lctnCache = ttlCache[int]
 
-type lctnEntry struct {
-	v  int
-	at time.Time
-}
-
-func newLCTNCache(ttl time.Duration) *lctnCache {
-	return &lctnCache{ttl: ttl, m: map[string]lctnEntry{}}
-}
-
-func (c *lctnCache) get(instance string, now time.Time) (int, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.m[instance]
-	if !ok || now.Sub(e.at) > c.ttl {
-		return 0, false
-	}
-	return e.v, true
-}
-
-func (c *lctnCache) put(instance string, v int, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.m[instance] = lctnEntry{v: v, at: now}
-}
+func newLCTNCache(ttl time.Duration) *lctnCache { return newTTLCache[int](ttl, 0) }
 
 // namesOf is the comparison of target's server: read (and cached) from
 // the server for the MySQL family, exact for PostgreSQL and Redis.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/dbfleet/dbfleet/internal/engine"
@@ -12,40 +11,15 @@ import (
 
 // schemaCache keeps table descriptions for a short while: lineage needs
 // them for every query that masking applies to.
-type schemaCache struct {
-	ttl time.Duration
-	mu  sync.Mutex
-	m   map[string]cached
-}
+type schemaCache = ttlCache[cached]
 
+// cached is a table's description, or that it does not exist (ok false).
 type cached struct {
 	info TableInfo
 	ok   bool
-	at   time.Time
 }
 
-func newSchemaCache(ttl time.Duration) *schemaCache {
-	return &schemaCache{ttl: ttl, m: map[string]cached{}}
-}
-
-func (c *schemaCache) get(key string, now time.Time) (cached, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.m[key]
-	if !ok || now.Sub(e.at) > c.ttl {
-		return cached{}, false
-	}
-	return e, true
-}
-
-func (c *schemaCache) put(key string, e cached) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.m) > 10000 { // bound memory: start over
-		c.m = map[string]cached{}
-	}
-	c.m[key] = e
-}
+func newSchemaCache(ttl time.Duration) *schemaCache { return newTTLCache[cached](ttl, 10000) }
 
 // connSchema reads table descriptions through a query session, from
 // information_schema (MySQL) or the catalog (PostgreSQL), cached per
@@ -79,7 +53,7 @@ func (s *connSchema) Table(ctx context.Context, db, table string) (TableInfo, bo
 	if err != nil {
 		return TableInfo{}, false, fmt.Errorf("describe %s.%s: %w", db, table, err)
 	}
-	s.cache.put(key, cached{info: info, ok: ok, at: s.now()})
+	s.cache.put(key, cached{info: info, ok: ok}, s.now())
 	return info, ok, nil
 }
 

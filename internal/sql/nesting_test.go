@@ -134,7 +134,7 @@ func TestNestingAtTheLimit(t *testing.T) {
 				text := f.gen(n)
 				res := runNestChild(t, fi, d, n)
 				t.Logf("n=%d bytes=%d estimate=%d tree depth=%d parsed=%v %s rendered=%v %s (%d ms)",
-					n, len(text), res.Estimate, res.TreeDepth, res.Parsed, clip(res.Err, 60), res.Rendered, clip(res.RenderErr, 40), res.Millis)
+					n, len(text), res.Estimate, res.TreeDepth, res.Parsed, Clip(res.Err, 60), res.Rendered, Clip(res.RenderErr, 40), res.Millis)
 				if f.flat {
 					return
 				}
@@ -207,7 +207,7 @@ func runNestChild(t *testing.T, family int, d Dialect, n int) nestResult {
 		}
 	}
 	if err != nil {
-		t.Fatalf("the parser died at a depth Guard accepts (n=%d): %v\n%s", n, err, clip(string(out), 2000))
+		t.Fatalf("the parser died at a depth Guard accepts (n=%d): %v\n%s", n, err, Clip(string(out), 2000))
 	}
 	return res
 }

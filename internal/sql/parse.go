@@ -217,7 +217,7 @@ func tidbParse(text string, mariadb bool) (stmts []ast.StmtNode, err error) {
 type grammarPanic struct{ what string }
 
 func (e *grammarPanic) Error() string {
-	return "the SQL grammar failed on this statement (" + clip(e.what, 80) + ")"
+	return "the SQL grammar failed on this statement (" + Clip(e.what, 80) + ")"
 }
 
 var tidbNear = regexp.MustCompile(`(?s)^line \d+ column \d+ near "(.*)"(.*?)(?: \(total length (\d+)\))?\s*$`)
@@ -247,7 +247,7 @@ func tidbError(err error, text string) *SyntaxError {
 	if strings.TrimSpace(near) == "" {
 		out += " at the end of the statement"
 	} else {
-		out += fmt.Sprintf(" near %q", clip(near, 40))
+		out += fmt.Sprintf(" near %q", Clip(near, 40))
 	}
 	if extra != "" {
 		out += ": " + extra
@@ -307,8 +307,9 @@ func leadWords(text string, d Dialect, n int) []string {
 	return out
 }
 
-// clip shortens s for a message: its first line, at most n characters.
-func clip(s string, n int) string {
+// Clip shortens s (SQL text, usually) for a message: its first line, at
+// most n characters.
+func Clip(s string, n int) string {
 	s = strings.TrimSpace(s)
 	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
 		s = s[:i] + " ..."

@@ -1,6 +1,9 @@
 package sql
 
 import (
+	"cmp"
+	"slices"
+
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -32,20 +35,30 @@ func walkPG(m protoreflect.Message, skip string, fn func(proto.Message) bool) {
 }
 
 func walkChildren(m protoreflect.Message, skip string, fn func(proto.Message) bool) {
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		if fd.Message() == nil || fd.IsMap() || string(fd.Name()) == skip {
-			return true
+	// Range visits fields in an order protobuf perturbs per binary (by the
+	// executable's hash), so the walk sorts them by field number: the
+	// first node of a kind found (the function a refusal names, say) is
+	// then the same in every build.
+	var buf [8]protoreflect.FieldDescriptor
+	fields := buf[:0]
+	m.Range(func(fd protoreflect.FieldDescriptor, _ protoreflect.Value) bool {
+		if fd.Message() != nil && !fd.IsMap() && string(fd.Name()) != skip {
+			fields = append(fields, fd)
 		}
+		return true
+	})
+	slices.SortFunc(fields, func(a, b protoreflect.FieldDescriptor) int { return cmp.Compare(a.Number(), b.Number()) })
+	for _, fd := range fields {
+		v := m.Get(fd)
 		if fd.IsList() {
 			l := v.List()
 			for i := 0; i < l.Len(); i++ {
 				walkPG(l.Get(i).Message(), "", fn)
 			}
-			return true
+			continue
 		}
 		walkPG(v.Message(), "", fn)
-		return true
-	})
+	}
 }
 
 // PGNodeMessage is the concrete message inside a pg_query Node (a

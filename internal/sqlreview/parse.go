@@ -60,16 +60,3 @@ var routineVerbs = map[string]Op{
 	"ALTER FUNCTION":   OpOther,
 	"ALTER EVENT":      OpCreateEvent,
 }
-
-// clip shortens s for a message: its first line, at most n characters.
-func clip(s string, n int) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
-		s = s[:i] + " ..."
-	}
-	r := []rune(s)
-	if len(r) > n {
-		return string(r[:n]) + "..."
-	}
-	return s
-}

@@ -304,7 +304,7 @@ func (r *Reviewer) Review(ctx context.Context, req Request) (*Report, error) {
 			Verb: sql.Verb(st.Text, d), dialect: d}
 		rv.stmts = append(rv.stmts, s)
 		if st.Client {
-			s.Manual = "client command " + clip(st.Text, 30) + ": not SQL, the executor does not run it"
+			s.Manual = "client command " + sql.Clip(st.Text, 30) + ": not SQL, the executor does not run it"
 		} else if serr := parseStmt(s); serr != nil {
 			if serr.Multi && st.InDelimiterBlock() {
 				s.Manual = "several statements sent together in one DELIMITER " + st.Delimiter + " block"

@@ -1,5 +1,7 @@
 package sqlreview
 
+import "github.com/dbfleet/dbfleet/internal/sql"
+
 func ruleNoLeadingWildcard() *Rule {
 	return &Rule{
 		ID: "statement-no-leading-wildcard-like", Level: LevelWarning, Engines: forAll,
@@ -11,7 +13,7 @@ func ruleNoLeadingWildcard() *Rule {
 				return
 			}
 			for _, l := range s.DML.LeadingLike {
-				c.Report(s, l.Pos, "anchor the pattern at the start, or use a full-text/trigram index", "LIKE %s starts with a wildcard and cannot use an index", clip("'"+l.Pattern+"'", 40))
+				c.Report(s, l.Pos, "anchor the pattern at the start, or use a full-text/trigram index", "LIKE %s starts with a wildcard and cannot use an index", sql.Clip("'"+l.Pattern+"'", 40))
 			}
 		},
 	}

@@ -136,6 +136,21 @@ func (db *DB) QueryContext(ctx context.Context, q string, args ...any) (*sql.Row
 	return db.raw.QueryContext(ctx, Rebind(db.dialect, q), args...)
 }
 
+// Collect reads every row of rows into a T with scan, then closes rows:
+// the loop of a list query. No rows is a nil slice; a scan error ends it.
+func Collect[T any](rows *sql.Rows, scan func(*sql.Rows) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 // QueryRowContext runs a single-row query written with ? placeholders.
 func (db *DB) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
 	return db.raw.QueryRowContext(ctx, Rebind(db.dialect, q), args...)

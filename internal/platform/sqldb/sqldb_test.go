@@ -1,6 +1,12 @@
 package sqldb
 
-import "testing"
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"slices"
+	"testing"
+)
 
 func TestRebind(t *testing.T) {
 	tests := []struct {
@@ -22,5 +28,44 @@ func TestRebind(t *testing.T) {
 		if got := Rebind(SQLite, tt.in); got != tt.in {
 			t.Errorf("SQLite Rebind changed %q to %q", tt.in, got)
 		}
+	}
+}
+
+// TestCollect: every row is scanned in order; no rows is nil; a scan error
+// ends the list with that error.
+func TestCollect(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "CREATE TABLE c (n INTEGER, s TEXT)"); err != nil {
+		t.Fatal(err)
+	}
+	scanN := func(rows *sql.Rows) (int, error) {
+		var n int
+		var s string
+		err := rows.Scan(&n, &s)
+		return n, err
+	}
+	list := func(q string) ([]int, error) {
+		rows, err := db.QueryContext(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		return Collect(rows, scanN)
+	}
+	if got, err := list("SELECT n, s FROM c"); err != nil || got != nil {
+		t.Errorf("no rows: %v, %v; want nil, nil", got, err)
+	}
+	if _, err := db.ExecContext(ctx, "INSERT INTO c VALUES (3, 'c'), (1, 'a'), (2, 'b')"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := list("SELECT n, s FROM c ORDER BY s"); err != nil || !slices.Equal(got, []int{1, 2, 3}) {
+		t.Errorf("rows: %v, %v; want [1 2 3]", got, err)
+	}
+	if got, err := list("SELECT n FROM c"); err == nil || got != nil {
+		t.Errorf("scan of one column into two: %v, %v; want an error", got, err)
 	}
 }
