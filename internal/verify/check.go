@@ -280,9 +280,9 @@ func (r *runner) sync(ctx context.Context) (*window, error) {
 	var file string
 	var pos int64
 	for _, row := range status.Values {
-		switch str(row[0]) {
+		switch engine.String(row[0]) {
 		case "Binlog_snapshot_file":
-			file = str(row[1])
+			file = engine.String(row[1])
 		case "Binlog_snapshot_position":
 			pos = num(row[1])
 		}
@@ -295,7 +295,7 @@ func (r *runner) sync(ctx context.Context) (*window, error) {
 		return fail(fmt.Errorf("primary %s: GTID of the snapshot: %w", r.primary.name, err))
 	}
 	if len(g.Values) == 1 {
-		w.gtid = str(g.Values[0][0])
+		w.gtid = engine.String(g.Values[0][0])
 	}
 	if w.gtid == "" {
 		return w, nil // no GTID yet: nothing was ever replicated past the stop
@@ -313,7 +313,7 @@ func (r *runner) sync(ctx context.Context) (*window, error) {
 		if err != nil {
 			return fail(fmt.Errorf("replica %s: position: %w", n.name, err))
 		}
-		if contains(str(pos.Values[0][0]), w.gtid) {
+		if contains(engine.String(pos.Values[0][0]), w.gtid) {
 			continue
 		}
 		if _, err := n.conn.Exec(ctx, until); err != nil {
@@ -340,7 +340,7 @@ func (r *runner) waitUntil(ctx context.Context, n node, gtid string) error {
 		st := map[string]string{}
 		if len(rows.Values) == 1 {
 			for i, c := range rows.Columns {
-				st[c] = str(rows.Values[0][i])
+				st[c] = engine.String(rows.Values[0][i])
 			}
 		}
 		if st["Slave_SQL_Running"] == "No" {
@@ -351,15 +351,15 @@ func (r *runner) waitUntil(ctx context.Context, n node, gtid string) error {
 			if err != nil {
 				return fmt.Errorf("replica %s: position: %w", n.name, err)
 			}
-			if !contains(str(pos.Values[0][0]), gtid) {
-				return errkind.New(errkind.Unavailable, "replica %s stopped at %s, short of the primary's %s", n.name, str(pos.Values[0][0]), gtid)
+			if !contains(engine.String(pos.Values[0][0]), gtid) {
+				return errkind.New(errkind.Unavailable, "replica %s stopped at %s, short of the primary's %s", n.name, engine.String(pos.Values[0][0]), gtid)
 			}
 			return nil
 		}
 		// Reached G but still running (UNTIL a position the applier
 		// already held stops only after one more event): stop it here, and
 		// accept it only if it did not go past G.
-		if pos, _, err := n.conn.Query(ctx, 1, "SELECT @@gtid_slave_pos"); err == nil && contains(str(pos.Values[0][0]), gtid) {
+		if pos, _, err := n.conn.Query(ctx, 1, "SELECT @@gtid_slave_pos"); err == nil && contains(engine.String(pos.Values[0][0]), gtid) {
 			if _, err := n.conn.Exec(ctx, "STOP SLAVE"); err != nil {
 				return fmt.Errorf("replica %s: stop at %s: %w", n.name, gtid, err)
 			}
@@ -367,7 +367,7 @@ func (r *runner) waitUntil(ctx context.Context, n node, gtid string) error {
 			if err != nil {
 				return fmt.Errorf("replica %s: position: %w", n.name, err)
 			}
-			if at := str(pos.Values[0][0]); beyond(at, gtid) {
+			if at := engine.String(pos.Values[0][0]); beyond(at, gtid) {
 				return errkind.New(errkind.Unavailable, "replica %s went past the primary's GTID %s (at %s): try again", n.name, gtid, at)
 			}
 			return nil
@@ -460,7 +460,7 @@ func (r *runner) throttle(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("primary %s: position: %w", r.primary.name, err)
 			}
-			g := str(pos.Values[0][0])
+			g := engine.String(pos.Values[0][0])
 			for _, n := range r.replicas {
 				if g == "" {
 					break
@@ -652,7 +652,7 @@ func (r *runner) compare(ctx context.Context, w *window, plan *Plan, c Chunk) ([
 				results[i].replicaError = fmt.Errorf("replica %s: checksum of chunk %d of %s: %w", n.name, c.Index, plan.T, err)
 				return
 			}
-			results[i].replicaRows, results[i].replicaSum = num(rows.Values[0][0]), str(rows.Values[0][1])
+			results[i].replicaRows, results[i].replicaSum = num(rows.Values[0][0]), engine.String(rows.Values[0][1])
 		})
 	}
 	t0 := time.Now()
@@ -664,7 +664,7 @@ func (r *runner) compare(ctx context.Context, w *window, plan *Plan, c Chunk) ([
 	if err != nil {
 		return nil, fmt.Errorf("primary %s: checksum of chunk %d of %s: %w", r.primary.name, c.Index, plan.T, err)
 	}
-	pRows, pSum := num(prow.Values[0][0]), str(prow.Values[0][1])
+	pRows, pSum := num(prow.Values[0][0]), engine.String(prow.Values[0][1])
 	var primaryHashes []KeyHash
 	for i := range results {
 		res := &results[i]
@@ -700,7 +700,7 @@ func keyHashes(ctx context.Context, conn engine.Conn, q string, args []any, keyC
 	}
 	out := make([]KeyHash, 0, len(rows.Values))
 	for _, v := range rows.Values {
-		out = append(out, KeyHash{Key: KeyOf(v[:keyCols]), Hash: str(v[keyCols])})
+		out = append(out, KeyHash{Key: KeyOf(v[:keyCols]), Hash: engine.String(v[keyCols])})
 	}
 	return out, nil
 }

@@ -365,7 +365,7 @@ func discover(ctx context.Context, conn engine.Conn, database, table string) ([]
 	}
 	var out []discovered
 	for _, r := range rows.Values {
-		d := discovered{Table: Table{Schema: str(r[0]), Name: str(r[1])}, EstRows: num(r[2])}
+		d := discovered{Table: Table{Schema: engine.String(r[0]), Name: engine.String(r[1])}, EstRows: num(r[2])}
 		cols, _, err := conn.Query(ctx, 0, `SELECT COLUMN_NAME, IS_NULLABLE, DATA_TYPE FROM information_schema.COLUMNS
 			WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`, d.Schema, d.Name)
 		if err != nil {
@@ -373,10 +373,10 @@ func discover(ctx context.Context, conn engine.Conn, database, table string) ([]
 		}
 		d.NotNull, d.NoHash = map[string]bool{}, map[string]bool{}
 		for _, c := range cols.Values {
-			name := str(c[0])
+			name := engine.String(c[0])
 			d.Columns = append(d.Columns, name)
-			d.NotNull[name] = strings.EqualFold(str(c[1]), "NO")
-			d.NoHash[name] = noHashTypes[strings.ToLower(str(c[2]))]
+			d.NotNull[name] = strings.EqualFold(engine.String(c[1]), "NO")
+			d.NoHash[name] = noHashTypes[strings.ToLower(engine.String(c[2]))]
 		}
 		idx, _, err := conn.Query(ctx, 0, `SELECT INDEX_NAME, COLUMN_NAME, NON_UNIQUE, NULLABLE FROM information_schema.STATISTICS
 			WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX`, d.Schema, d.Name)
@@ -407,17 +407,17 @@ func pickKey(rows [][]any) (string, []string) {
 	var order []string
 	byName := map[string]*index{}
 	for _, r := range rows {
-		name := str(r[0])
+		name := engine.String(r[0])
 		ix, seen := byName[name]
 		if !seen {
 			ix = &index{ok: num(r[2]) == 0}
 			byName[name] = ix
 			order = append(order, name)
 		}
-		if strings.EqualFold(str(r[3]), "YES") {
+		if strings.EqualFold(engine.String(r[3]), "YES") {
 			ix.ok = false
 		}
-		ix.cols = append(ix.cols, str(r[1]))
+		ix.cols = append(ix.cols, engine.String(r[1]))
 	}
 	for _, name := range order {
 		if ix := byName[name]; ix.ok {
@@ -427,27 +427,10 @@ func pickKey(rows [][]any) (string, []string) {
 	return "", nil
 }
 
-func str(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case []byte:
-		return string(x)
-	}
-	return fmt.Sprint(v)
-}
-
+// num reads a row value as an integer (0 for NULL or text that is not a
+// number): engine.Int64's rules.
 func num(v any) int64 {
-	switch x := v.(type) {
-	case int64:
-		return x
-	case float64:
-		return int64(x)
-	}
-	var n int64
-	fmt.Sscan(str(v), &n)
+	n, _ := engine.Int64(v)
 	return n
 }
 
