@@ -3,10 +3,7 @@ package alerts
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,6 +20,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/notify"
 	"github.com/dbfleet/dbfleet/internal/platform/audit"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
+	"github.com/dbfleet/dbfleet/internal/platform/secret"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
 )
 
@@ -715,17 +713,16 @@ func (s *Service) person(name string) *Person {
 
 // ---- signed links ----
 
-func (s *Service) sign(payload string) string {
-	m := hmac.New(sha256.New, s.o.Key)
-	m.Write([]byte("dbfleet alert links v1\x00" + payload))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:16])
+// linkSigner signs message links under the server key.
+func (s *Service) linkSigner() secret.Signer {
+	return secret.NewSigner(s.o.Key, "dbfleet alert links v1")
 }
 
 // link is the signed address of a message's page (every alert it covers,
 // and an acknowledge button).
 func (s *Service) link(seq int64, recipient string, now time.Time) string {
 	payload := fmt.Sprintf("%d.%s.%d", seq, recipient, now.Add(s.cfg.Ack.LinkTTL).Unix())
-	tok := base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + s.sign(payload)
+	tok := s.linkSigner().Sign([]byte(payload))
 	s.mu.Lock()
 	base := s.publicURL
 	s.mu.Unlock()
@@ -741,12 +738,8 @@ type LinkTarget struct {
 // VerifyLink checks a link token's signature and expiry.
 func (s *Service) VerifyLink(tok string) (LinkTarget, error) {
 	bad := errkind.New(errkind.Forbidden, "invalid or expired alert link")
-	p64, sig, ok := strings.Cut(tok, ".")
-	if !ok || len(s.o.Key) == 0 {
-		return LinkTarget{}, bad
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(p64)
-	if err != nil || !hmac.Equal([]byte(s.sign(string(raw))), []byte(sig)) {
+	raw, ok := s.linkSigner().Open(tok)
+	if !ok {
 		return LinkTarget{}, bad
 	}
 	parts := strings.Split(string(raw), ".")

@@ -2,9 +2,7 @@ package flows
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
@@ -17,6 +15,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/notify"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
+	"github.com/dbfleet/dbfleet/internal/platform/secret"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
 )
 
@@ -299,16 +298,10 @@ type linkClaims struct {
 	Exp    int64  `json:"e"`
 }
 
-func (s *Service) linkKey() []byte {
-	m := hmac.New(sha256.New, s.key)
-	m.Write([]byte("dbfleet flows approval links v1"))
-	return m.Sum(nil)
-}
-
-func (s *Service) sign(payload []byte) []byte {
-	m := hmac.New(sha256.New, s.linkKey())
-	m.Write(payload)
-	return m.Sum(nil)
+// linkSigner signs approval links under the server key (the purpose string
+// keeps links issued before it valid).
+func (s *Service) linkSigner() secret.Signer {
+	return secret.NewSigner(s.key, "dbfleet flows approval links v1")
 }
 
 // newLink records a single-use nonce and returns the signed URL of the
@@ -332,7 +325,7 @@ func (s *Service) NewLinkToken(ctx context.Context, id int64, idx int, ttl time.
 		return "", fmt.Errorf("ticket %d: record link: %w", id, err)
 	}
 	payload, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(payload) + "." + base64.RawURLEncoding.EncodeToString(s.sign(payload)), nil
+	return s.linkSigner().Sign(payload), nil
 }
 
 // LinkInfo is what a valid approval link points at.
@@ -350,13 +343,8 @@ func (s *Service) CheckLink(ctx context.Context, token string) (LinkInfo, error)
 
 func (s *Service) checkLink(ctx context.Context, q sqldb.Querier, token string) (LinkInfo, error) {
 	bad := errkind.New(errkind.Forbidden, "this approval link is not valid (altered or from another server)")
-	p64, s64, ok := strings.Cut(token, ".")
-	if !ok || len(s.key) == 0 {
-		return LinkInfo{}, bad
-	}
-	payload, err1 := base64.RawURLEncoding.DecodeString(p64)
-	sig, err2 := base64.RawURLEncoding.DecodeString(s64)
-	if err1 != nil || err2 != nil || !hmac.Equal(sig, s.sign(payload)) {
+	payload, ok := s.linkSigner().Open(token)
+	if !ok {
 		return LinkInfo{}, bad
 	}
 	var c linkClaims
