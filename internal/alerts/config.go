@@ -31,6 +31,11 @@ type Config struct {
 	// HealthBelow raises HealthScoreLow for an instance whose health
 	// score (internal/health, "now" window) is below it; 0 turns it off.
 	HealthBelow float64 `yaml:"health_below"`
+	// ExecutionSilence silences the target instance of a ticket's
+	// execution while it runs: each silence lasts this long and is
+	// renewed while the execution runs, ended when it ends; 0 turns it
+	// off.
+	ExecutionSilence time.Duration `yaml:"execution_silence" env:"DBFLEET_ALERTS_EXECUTION_SILENCE"`
 
 	Route         Route          `yaml:"route"`
 	Receivers     []Receiver     `yaml:"receivers"`
@@ -192,6 +197,7 @@ func DefaultConfig() Config {
 		EvaluationInterval: 15 * time.Second,
 		ResolveTimeout:     5 * time.Minute,
 		HealthBelow:        60,
+		ExecutionSilence:   time.Hour,
 		Route: Route{
 			Receiver: "default", GroupBy: []string{"alertname", "cluster"},
 			GroupWait: dur(30 * time.Second), GroupInterval: dur(5 * time.Minute), RepeatInterval: dur(4 * time.Hour),

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dbfleet/dbfleet/internal/alerts"
 	"github.com/dbfleet/dbfleet/internal/config"
+	"github.com/dbfleet/dbfleet/internal/executor"
 	"github.com/dbfleet/dbfleet/internal/ha"
 	"github.com/dbfleet/dbfleet/internal/health"
 	"github.com/dbfleet/dbfleet/internal/inventory"
@@ -151,5 +153,107 @@ func healthAlertsLoop(leases *lease.Manager, svc *alerts.Service, h *health.Serv
 				}
 			}
 		})
+	}}
+}
+
+// maintenanceSilencer is what a ticket's execution window needs from
+// alerting (alerts.Service): the executor does not know about alerts.
+type maintenanceSilencer interface {
+	Maintenance(ctx context.Context, who, source string, matchers []string, d time.Duration, comment string)
+	ExpireSilencesFrom(ctx context.Context, source string) error
+}
+
+// executionSilences silences the instance a ticket's execution runs on
+// while it runs: a silence of length d at the start (source: the
+// execution's key, ticket:ID:step:N), a fresh one before it ends while
+// the execution still runs, all ended when the execution ends. A server
+// that dies mid-execution leaves a silence that expires by itself.
+type executionSilences struct {
+	alerts  maintenanceSilencer
+	d       time.Duration
+	now     func() time.Time
+	log     *slog.Logger
+	running map[string]runningExecution // by source
+}
+
+type runningExecution struct {
+	instance string
+	until    time.Time
+}
+
+func newExecutionSilences(a maintenanceSilencer, d time.Duration, log *slog.Logger) *executionSilences {
+	return &executionSilences{alerts: a, d: d, now: time.Now, log: log, running: map[string]runningExecution{}}
+}
+
+// handle acts on one executor event.
+func (x *executionSilences) handle(ctx context.Context, ev executor.Event) {
+	if !strings.HasPrefix(ev.Ref, "ticket:") || ev.Statement != 0 {
+		return
+	}
+	switch ev.State {
+	case executor.StateRunning:
+		if ev.Instance != "" {
+			x.silence(ctx, ev.Ref, ev.Instance)
+		}
+	case executor.StateDone, executor.StateFailed, executor.StateCancelled, executor.StateInDoubt, executor.StatePlanned:
+		delete(x.running, ev.Ref)
+		if err := x.alerts.ExpireSilencesFrom(ctx, ev.Ref); err != nil {
+			x.log.Warn("alerts: end an execution's silence", "source", ev.Ref, "err", err)
+		}
+	}
+}
+
+func (x *executionSilences) silence(ctx context.Context, source, instance string) {
+	now := x.now()
+	x.alerts.Maintenance(ctx, "dbfleet", source, []string{fmt.Sprintf("instance=%q", instance)}, x.d,
+		fmt.Sprintf("%s runs on %s", strings.Replace(source, ":step:", " step ", 1), instance))
+	x.running[source] = runningExecution{instance: instance, until: now.Add(x.d)}
+}
+
+// renew gives the executions still running a fresh silence when theirs
+// is past half its length.
+func (x *executionSilences) renew(ctx context.Context) {
+	now := x.now()
+	for src, r := range x.running {
+		if r.until.Sub(now) < x.d/2 {
+			x.silence(ctx, src, r.instance)
+		}
+	}
+}
+
+// executionSilenceLoop follows this process' executor events (executions
+// run on the executor lease holder, which publishes them there).
+func executionSilenceLoop(exec *executor.Service, x *executionSilences) struct {
+	name string
+	run  func(context.Context) error
+} {
+	return struct {
+		name string
+		run  func(context.Context) error
+	}{"execution silences", func(ctx context.Context) error {
+		evs := make(chan executor.Event, 256)
+		stop := exec.Subscribe(func(ev executor.Event) {
+			if !strings.HasPrefix(ev.Ref, "ticket:") || ev.Statement != 0 {
+				return
+			}
+			select {
+			case evs <- ev:
+			default:
+				x.log.Warn("alerts: execution event dropped", "source", ev.Ref, "state", ev.State)
+			}
+		})
+		defer stop()
+		t := time.NewTicker(max(x.d/4, time.Second))
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case ev := <-evs:
+				x.handle(ctx, ev)
+			case <-t.C:
+				x.renew(ctx)
+			}
+		}
 	}}
 }

@@ -275,6 +275,9 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		if cfg.Alerts.HealthBelow > 0 && healthSvc != nil {
 			loops = append(loops, healthAlertsLoop(leases, alertSvc, healthSvc, cfg.Alerts.HealthBelow, log.With("component", "alerts")))
 		}
+		if cfg.Alerts.ExecutionSilence > 0 {
+			loops = append(loops, executionSilenceLoop(execSvc, newExecutionSilences(alertSvc, cfg.Alerts.ExecutionSilence, log.With("component", "alerts"))))
+		}
 	}
 	errc := make(chan error, len(loops)+1)
 	var wg sync.WaitGroup
