@@ -3,11 +3,14 @@ package app
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/dbfleet/dbfleet/internal/alerts"
 	"github.com/dbfleet/dbfleet/internal/executor"
+	"github.com/dbfleet/dbfleet/internal/flows"
+	"github.com/dbfleet/dbfleet/internal/health"
 	"github.com/dbfleet/dbfleet/internal/platform/audit"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb/sqldbtest"
 )
@@ -22,7 +25,11 @@ func alertStates(t *testing.T, svc *alerts.Service) map[string]string {
 	}
 	out := map[string]string{}
 	for _, a := range as {
-		out[a.Labels["instance"]] = a.State
+		k := a.Labels["instance"]
+		if a.Labels["alertname"] != "HealthScoreLow" {
+			k += "/" + a.Labels["alertname"]
+		}
+		out[k] = a.State
 	}
 	return out
 }
@@ -93,11 +100,16 @@ func TestTicketExecutionSilencesItsInstance(t *testing.T) {
 	const src = "ticket:7:step:1"
 	x.handle(ctx, executor.Event{Execution: 4, Ref: src, Instance: "db1", State: executor.StateRunning})
 	sil := activeFrom(t, svc, src)
-	if len(sil) != 1 || len(sil[0].Matchers) != 1 || sil[0].Matchers[0] != `instance="db1"` ||
+	if len(sil) != 1 || len(sil[0].Matchers) != 2 || sil[0].Matchers[0] != `instance="db1"` || sil[0].Matchers[1] != `alertname!="TicketStuck"` ||
 		sil[0].EndsAt.Sub(sil[0].StartsAt) != time.Hour || sil[0].Comment != "ticket:7 step 1 runs on db1" {
 		t.Fatalf("silences from %s = %+v", src, sil)
 	}
 	waitForState(t, svc, map[string]string{"db1": "silenced", "db2": "firing"})
+	// The silence leaves the ticket's own TicketStuck audible.
+	if err := svc.Raise(ctx, alerts.Event{Name: "TicketStuck", For: time.Hour, Labels: map[string]string{"instance": "db1", "ticket": "7", "severity": "warning"}}); err != nil {
+		t.Fatal(err)
+	}
+	waitForState(t, svc, map[string]string{"db1/TicketStuck": "firing", "db1": "silenced"})
 
 	// A statement's progress is not the execution's start: no new silence.
 	x.handle(ctx, executor.Event{Execution: 4, Ref: src, Instance: "db1", State: executor.StateRunning, Statement: 2})
@@ -118,5 +130,98 @@ func TestTicketExecutionSilencesItsInstance(t *testing.T) {
 	if len(x.running) != 0 {
 		t.Fatalf("still tracked: %v", x.running)
 	}
-	waitForState(t, svc, map[string]string{"db1": "firing", "db2": "firing"})
+	waitForState(t, svc, map[string]string{"db1": "firing", "db2": "firing", "db1/TicketStuck": "firing"})
+}
+
+func TestHealthEvents(t *testing.T) {
+	days := func(d float64) *float64 { return &d }
+	scores := []health.InstanceScore{
+		{Instance: "ok", Cluster: "c1", Engine: "mysql", Scored: true, Value: 90, DaysUntilFull: days(30)},
+		{Instance: "low", Cluster: "c1", Engine: "mysql", Scored: true, Value: 40, Top: "replication stopped"},
+		{Instance: "filling", Cluster: "c2", Engine: "postgres", Scored: true, Value: 80, DaysUntilFull: days(2.5)},
+		{Instance: "both", Scored: true, Value: 10, DaysUntilFull: days(0)},
+		{Instance: "unscored", Value: 0, DaysUntilFull: days(1)},
+	}
+	for _, tc := range []struct {
+		name        string
+		below, days float64
+		want        []string
+	}{
+		{"both checks", 60, 4, []string{"HealthScoreLow low: health score 40: replication stopped", "DiskFullForecast filling: filling: the disk forecast reaches its capacity in 2.5 days",
+			"HealthScoreLow both: health score 10: ", "DiskFullForecast both: both: the disk forecast reaches its capacity in 0.0 days"}},
+		{"forecast off", 60, 0, []string{"HealthScoreLow low: health score 40: replication stopped", "HealthScoreLow both: health score 10: "}},
+		{"health off, a month ahead", 0, 31, []string{"DiskFullForecast ok: ok: the disk forecast reaches its capacity in 30.0 days",
+			"DiskFullForecast filling: filling: the disk forecast reaches its capacity in 2.5 days", "DiskFullForecast both: both: the disk forecast reaches its capacity in 0.0 days"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, ev := range healthEvents(scores, tc.below, tc.days) {
+				if ev.For != 3*time.Minute || ev.Labels["severity"] != "warning" {
+					t.Errorf("%s: for %s, labels %v", ev.Name, ev.For, ev.Labels)
+				}
+				got = append(got, ev.Name+" "+ev.Labels["instance"]+": "+ev.Annotations["summary"])
+			}
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+}
+
+// TestTicketStuckCarriesInventoryLabels: a ticket waiting for approval or
+// running one step too long raises TicketStuck; through the real pipeline
+// the alert gets its target instance's host, rack and role.
+func TestTicketStuckCarriesInventoryLabels(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	ts := []flows.Summary{
+		{ID: 1, Flow: "ddl", Title: "add index", State: flows.StateWaitingApproval, UpdatedAt: now.Add(-25 * time.Hour), Target: flows.TargetVars{Instance: "db1", Cluster: "orders"}},
+		{ID: 2, Flow: "ddl", Title: "young", State: flows.StateWaitingApproval, UpdatedAt: now.Add(-time.Hour)},
+		{ID: 3, Flow: "dml", Title: "purge", State: flows.StateRunning, Step: "Execute", UpdatedAt: now.Add(-7 * time.Hour), Target: flows.TargetVars{Cluster: "orders"}},
+		{ID: 4, Flow: "dml", Title: "short", State: flows.StateRunning, UpdatedAt: now.Add(-5 * time.Hour)},
+		{ID: 5, Flow: "ddl", Title: "window", State: flows.StateWaiting, UpdatedAt: now.Add(-72 * time.Hour)},
+	}
+	for _, tc := range []struct {
+		name              string
+		approval, running time.Duration
+		want              []string
+	}{
+		{"defaults", 24 * time.Hour, 6 * time.Hour, []string{`1: ticket 1 "add index": waiting for approval for 25h0m0s`, `3: ticket 3 "purge": running step "Execute" for 7h0m0s`}},
+		{"approval off", 0, 4 * time.Hour, []string{`3: ticket 3 "purge": running step "Execute" for 7h0m0s`, `4: ticket 4 "short": running for 5h0m0s`}},
+		{"both off", 0, 0, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, ev := range ticketEvents(ts, now, tc.approval, tc.running) {
+				got = append(got, ev.Labels["ticket"]+": "+ev.Annotations["summary"])
+			}
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+
+	ctx, cancel := context.WithCancel(audit.WithActor(context.Background(), audit.Actor{User: "test"}))
+	defer cancel()
+	c := alerts.DefaultConfig()
+	c.DefaultRules = false
+	topo := func(context.Context) (alerts.TopologyView, error) {
+		return alerts.TopologyView{"db1": {Host: "h1", Cluster: "orders", Rack: "r7", Role: "primary"}}, nil
+	}
+	svc, err := alerts.NewService(alerts.Options{DB: sqldbtest.SQLite(t), Config: c, Key: []byte("k"), Topology: topo, Tick: 20 * time.Millisecond, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { svc.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	raiseAll(ctx, svc, ticketEvents(ts[:1], now, 24*time.Hour, 0), slog.New(slog.DiscardHandler))
+	waitForState(t, svc, map[string]string{"db1/TicketStuck": "firing"})
+	as, err := svc.List(ctx)
+	if err != nil || len(as) != 1 {
+		t.Fatalf("alerts %v, %v", as, err)
+	}
+	l := as[0].Labels
+	if l["host"] != "h1" || l["rack"] != "r7" || l["role"] != "primary" || l["cluster"] != "orders" || l["ticket"] != "1" || l["flow"] != "ddl" {
+		t.Fatalf("TicketStuck labels = %v, want the inventory's host, rack, role and the ticket's", l)
+	}
 }
