@@ -310,27 +310,22 @@ func (x *executionSilences) renew(ctx context.Context) {
 	}
 }
 
-// executionSilenceLoop follows this process' executor events (executions
-// run on the executor lease holder, which publishes them there).
-func executionSilenceLoop(exec *executor.Service, x *executionSilences) struct {
-	name string
-	run  func(context.Context) error
-} {
-	return struct {
-		name string
-		run  func(context.Context) error
-	}{"execution silences", func(ctx context.Context) error {
-		evs := make(chan executor.Event, 256)
-		stop := exec.Subscribe(func(ev executor.Event) {
-			if !strings.HasPrefix(ev.Ref, "ticket:") || ev.Statement != 0 {
-				return
-			}
-			select {
-			case evs <- ev:
-			default:
-				x.log.Warn("alerts: execution event dropped", "source", ev.Ref, "state", ev.State)
-			}
-		})
+// follow subscribes to this process' executor events (executions run on
+// the executor lease holder, which publishes them there) and returns the
+// loop that acts on them until ctx ends.
+func (x *executionSilences) follow(exec *executor.Service) func(context.Context) error {
+	evs := make(chan executor.Event, 256)
+	stop := exec.Subscribe(func(ev executor.Event) {
+		if !strings.HasPrefix(ev.Ref, "ticket:") || ev.Statement != 0 {
+			return
+		}
+		select {
+		case evs <- ev:
+		default:
+			x.log.Warn("alerts: execution event dropped", "source", ev.Ref, "state", ev.State)
+		}
+	})
+	return func(ctx context.Context) error {
 		defer stop()
 		t := time.NewTicker(max(x.d/4, time.Second))
 		defer t.Stop()
@@ -344,5 +339,16 @@ func executionSilenceLoop(exec *executor.Service, x *executionSilences) struct {
 				x.renew(ctx)
 			}
 		}
-	}}
+	}
+}
+
+// executionSilenceLoop runs follow.
+func executionSilenceLoop(exec *executor.Service, x *executionSilences) struct {
+	name string
+	run  func(context.Context) error
+} {
+	return struct {
+		name string
+		run  func(context.Context) error
+	}{"execution silences", x.follow(exec)}
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -223,5 +224,47 @@ func TestTicketStuckCarriesInventoryLabels(t *testing.T) {
 	l := as[0].Labels
 	if l["host"] != "h1" || l["rack"] != "r7" || l["role"] != "primary" || l["cluster"] != "orders" || l["ticket"] != "1" || l["flow"] != "ddl" {
 		t.Fatalf("TicketStuck labels = %v, want the inventory's host, rack, role and the ticket's", l)
+	}
+}
+
+// TestTicketExecutionSilenceEndToEnd: a ticket's execute step on a real
+// MariaDB, run by the flow worker and the executor as app wires them,
+// leaves a silence of m1 from its execution's key that ended when the
+// execution did.
+func TestTicketExecutionSilenceEndToEnd(t *testing.T) {
+	w := newWorkOrdersWorld(t, `<execute id="run"/>`)
+	ctx, cancel := context.WithCancel(w.ctx)
+	c := alerts.DefaultConfig()
+	c.DefaultRules = false
+	svc, err := alerts.NewService(alerts.Options{DB: sqldbtest.SQLite(t), Config: c, Key: []byte("k"), Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := newExecutionSilences(svc, time.Hour, slog.New(slog.DiscardHandler)).follow(w.exec)
+	done := make(chan struct{})
+	go func() { run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	tk := w.wait(t, w.submit(t, "CREATE TABLE t (id INT PRIMARY KEY);\nDO SLEEP(1)").ID, flows.StateDone)
+	src := fmt.Sprintf("ticket:%d:step:1", tk.ID)
+	var sil []alerts.Silence
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		all, err := svc.Silences(ctx, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sil = sil[:0]
+		for _, s := range all {
+			if s.Source == src {
+				sil = append(sil, s)
+			}
+		}
+		if len(sil) == 1 && !sil[0].Active(time.Now()) {
+			break
+		}
+	}
+	if len(sil) != 1 || sil[0].Matchers[0] != `instance="m1"` || sil[0].Active(time.Now()) ||
+		sil[0].EndsAt.Sub(sil[0].StartsAt) < time.Second || sil[0].EndsAt.Sub(sil[0].StartsAt) > time.Minute {
+		t.Fatalf("silences from %s = %+v, want one of m1 that lasted the execution (about a second) and has ended", src, sil)
 	}
 }
