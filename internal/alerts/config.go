@@ -31,6 +31,20 @@ type Config struct {
 	// HealthBelow raises HealthScoreLow for an instance whose health
 	// score (internal/health, "now" window) is below it; 0 turns it off.
 	HealthBelow float64 `yaml:"health_below"`
+	// ExecutionSilence silences the target instance of a ticket's
+	// execution while it runs: each silence lasts this long and is
+	// renewed while the execution runs, ended when it ends; 0 turns it
+	// off.
+	ExecutionSilence time.Duration `yaml:"execution_silence" env:"DBFLEET_ALERTS_EXECUTION_SILENCE"`
+	// ForecastDays raises DiskFullForecast for an instance whose disk
+	// forecast (internal/health, days until full) reaches its capacity
+	// within that many days; 0 turns it off.
+	ForecastDays float64 `yaml:"forecast_days" env:"DBFLEET_ALERTS_FORECAST_DAYS"`
+	// TicketApprovalStuck and TicketRunningStuck raise TicketStuck for a
+	// ticket waiting for approval, or running the same step, longer than
+	// that; 0 turns each off.
+	TicketApprovalStuck time.Duration `yaml:"ticket_approval_stuck" env:"DBFLEET_ALERTS_TICKET_APPROVAL_STUCK"`
+	TicketRunningStuck  time.Duration `yaml:"ticket_running_stuck" env:"DBFLEET_ALERTS_TICKET_RUNNING_STUCK"`
 
 	Route         Route          `yaml:"route"`
 	Receivers     []Receiver     `yaml:"receivers"`
@@ -188,10 +202,14 @@ func dur(d time.Duration) *time.Duration { return &d }
 // topology rules.
 func DefaultConfig() Config {
 	return Config{
-		DefaultRules:       true,
-		EvaluationInterval: 15 * time.Second,
-		ResolveTimeout:     5 * time.Minute,
-		HealthBelow:        60,
+		DefaultRules:        true,
+		EvaluationInterval:  15 * time.Second,
+		ResolveTimeout:      5 * time.Minute,
+		HealthBelow:         60,
+		ExecutionSilence:    time.Hour,
+		ForecastDays:        4,
+		TicketApprovalStuck: 24 * time.Hour,
+		TicketRunningStuck:  6 * time.Hour,
 		Route: Route{
 			Receiver: "default", GroupBy: []string{"alertname", "cluster"},
 			GroupWait: dur(30 * time.Second), GroupInterval: dur(5 * time.Minute), RepeatInterval: dur(4 * time.Hour),

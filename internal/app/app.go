@@ -272,8 +272,14 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	loops = append(loops, slowlogLoops(cfg.Slowlog, leases, slowSvc, inv, log.With("component", "slowlog"))...)
 	if alertSvc != nil {
 		loops = append(loops, alertsLoop(leases, alertSvc))
-		if cfg.Alerts.HealthBelow > 0 && healthSvc != nil {
-			loops = append(loops, healthAlertsLoop(leases, alertSvc, healthSvc, cfg.Alerts.HealthBelow, log.With("component", "alerts")))
+		if (cfg.Alerts.HealthBelow > 0 || cfg.Alerts.ForecastDays > 0) && healthSvc != nil {
+			loops = append(loops, healthAlertsLoop(leases, alertSvc, healthSvc, cfg.Alerts.HealthBelow, cfg.Alerts.ForecastDays, log.With("component", "alerts")))
+		}
+		if cfg.Alerts.TicketApprovalStuck > 0 || cfg.Alerts.TicketRunningStuck > 0 {
+			loops = append(loops, ticketAlertsLoop(leases, alertSvc, wo.svc, cfg.Alerts.TicketApprovalStuck, cfg.Alerts.TicketRunningStuck, log.With("component", "alerts")))
+		}
+		if cfg.Alerts.ExecutionSilence > 0 {
+			loops = append(loops, executionSilenceLoop(execSvc, newExecutionSilences(alertSvc, cfg.Alerts.ExecutionSilence, log.With("component", "alerts"))))
 		}
 	}
 	errc := make(chan error, len(loops)+1)

@@ -629,3 +629,32 @@ func TestPostgresMetadataStore(t *testing.T) {
 		t.Errorf("audit: %d entries %v", len(entries), err)
 	}
 }
+
+// TestEventsNameTheInstance: an execution's start and end events name
+// the instance it runs on (alerting silences it while it runs).
+func TestEventsNameTheInstance(t *testing.T) {
+	e := newEnv(t)
+	e.exec(e.my, "CREATE TABLE t (id INT PRIMARY KEY)")
+	svc, _ := e.service(Config{})
+	var mu sync.Mutex
+	var got []string
+	svc.Subscribe(func(ev Event) {
+		if ev.Statement == 0 && ev.State != StateQueued {
+			mu.Lock()
+			got = append(got, ev.State+"@"+ev.Instance)
+			mu.Unlock()
+		}
+	})
+	e.done(e.run(svc, "m1", "INSERT INTO t VALUES (1)", Options{}))
+	events := func() string { // the end event follows the recorded state
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Join(got, " ")
+	}
+	for deadline := time.Now().Add(10 * time.Second); events() != "running@m1 done@m1" && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if s := events(); s != "running@m1 done@m1" {
+		t.Fatalf("execution events = %q, want running@m1 done@m1", s)
+	}
+}

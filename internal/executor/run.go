@@ -83,7 +83,7 @@ func (r *runner) run(ctx context.Context) (state, errText string) {
 	if r.parsed, err = splitScript(r.d, script); err != nil || !splitsAsStored(r.parsed, r.stmts) {
 		return StateFailed, fmt.Sprintf("script no longer splits as stored (%v)", err)
 	}
-	r.s.publish(Event{Execution: r.id, Ref: r.ex.Ref, State: StateRunning})
+	r.s.publish(Event{Execution: r.id, Ref: r.ex.Ref, Instance: r.ex.Instance, State: StateRunning})
 
 	defer r.close() // also what connect opened before it failed
 	if err := r.connect(); err != nil {

@@ -513,7 +513,7 @@ func (s *Service) execute(ctx context.Context, id ID) {
 		return
 	}
 	r.log.Info("execution finished", "state", state, "error", errText)
-	s.publish(Event{Execution: id, Ref: r.ex.Ref, State: state, Message: errText})
+	s.publish(Event{Execution: id, Ref: r.ex.Ref, Instance: r.ex.Instance, State: state, Message: errText})
 }
 
 var (

@@ -218,7 +218,10 @@ type Plan struct {
 type Event struct {
 	Execution ID     `json:"execution"`
 	Ref       string `json:"ref,omitempty"`
-	State     string `json:"state"`
+	// Instance is the instance the execution runs on (set on an
+	// execution's start and end events).
+	Instance string `json:"instance,omitempty"`
+	State    string `json:"state"`
 	// Statement is the statement's number, 0 for the execution itself.
 	Statement int    `json:"statement,omitempty"`
 	Message   string `json:"message,omitempty"`

@@ -706,6 +706,8 @@ type InstanceScore struct {
 	Deductions int       `json:"deductions"`
 	// Top is the largest deduction's message.
 	Top string `json:"top,omitempty"`
+	// DaysUntilFull is the disk forecast of the score, when it has one.
+	DaysUntilFull *float64 `json:"days_until_full,omitempty"`
 }
 
 // List returns the latest score in a window of every registered instance.
@@ -725,6 +727,9 @@ func (s *Service) List(ctx context.Context, w Window) ([]InstanceScore, error) {
 			row.Scored, row.Value, row.Level, row.At, row.Deductions = true, sc.Value, sc.Level, sc.At, len(sc.Deductions)
 			if len(sc.Deductions) > 0 {
 				row.Top = sc.Deductions[0].Message
+			}
+			if d, ok := sc.Inputs["days_until_full"]; ok {
+				row.DaysUntilFull = &d
 			}
 		}
 		out = append(out, row)

@@ -257,6 +257,9 @@ func TestServiceScoresAndStores(t *testing.T) {
 		if err != nil || len(list) != 1 || !list[0].Scored || list[0].Value != sc.Value || list[0].Deductions != 3 || list[0].Top == "" {
 			t.Errorf("list: %+v %v", list, err)
 		}
+		if len(list) == 1 && (list[0].DaysUntilFull == nil || *list[0].DaysUntilFull != days) {
+			t.Errorf("list: days until full %v, want %g (the score's forecast, for alerting)", list[0].DaysUntilFull, days)
+		}
 	})
 }
 
