@@ -224,12 +224,12 @@ func (s *Service) fencePending(ctx context.Context, topo Topology, d Diagnosis) 
 		old := topo.node(rec.OldPrimary)
 		switch {
 		case old == nil:
-			s.clearFence(ctx, rec, "the old primary left the cluster")
+			s.fenceNotNeeded(ctx, rec, "the old primary left the cluster")
 		case !old.Reachable:
 		case old.Name == d.Primary:
-			s.clearFence(ctx, rec, "the old primary acts as primary again (put back by hand): not fenced")
+			s.fenceNotNeeded(ctx, rec, "the old primary acts as primary again (put back by hand): not fenced")
 		case !old.writable(topo.Engine):
-			s.clearFence(ctx, rec, "the old primary came back read-only")
+			s.fenceNotNeeded(ctx, rec, "the old primary came back read-only")
 		default:
 			fctx, cancel := context.WithTimeout(ctx, 2*fenceTimeout)
 			detail, err := s.opsFor(topo.Engine, topo.Cluster).fence(fctx, old, topo.node(rec.NewPrimary))
@@ -240,10 +240,21 @@ func (s *Service) fencePending(ctx context.Context, topo Topology, d Diagnosis) 
 			}
 			s.clearFence(ctx, rec, detail)
 			s.notify(ctx, Event{Kind: "fence", Severity: Warning, Cluster: topo.Cluster,
-				Title: fmt.Sprintf("%s: old primary %s came back writable and was fenced", topo.Cluster, old.Name),
-				Text:  fmt.Sprintf("recovery #%d: %s", rec.ID, detail)})
+				Title:    fmt.Sprintf("%s: old primary %s came back writable and was fenced", topo.Cluster, old.Name),
+				Text:     fmt.Sprintf("recovery #%d: %s", rec.ID, detail),
+				Recovery: &rec})
 		}
 	}
+}
+
+// fenceNotNeeded records that a pending fence no longer applies and says
+// so (the pending-fence alert ends with it).
+func (s *Service) fenceNotNeeded(ctx context.Context, rec Recovery, how string) {
+	s.clearFence(ctx, rec, how)
+	s.notify(ctx, Event{Kind: "fence_cleared", Severity: Info, Cluster: rec.Cluster,
+		Title:    fmt.Sprintf("%s: the pending fence of old primary %s is no longer needed", rec.Cluster, rec.OldPrimary),
+		Text:     fmt.Sprintf("recovery #%d: %s", rec.ID, how),
+		Recovery: &rec})
 }
 
 func (s *Service) clearFence(ctx context.Context, rec Recovery, how string) {

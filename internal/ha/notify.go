@@ -9,7 +9,8 @@ import (
 // Event is what the HA controller tells people about: a dead primary, a
 // recovery that ended, a new critical problem, a deferred fence.
 type Event struct {
-	// Kind: dead_primary, problem, failover, switchover, fence, ack.
+	// Kind: dead_primary, problem, failover, switchover, fence,
+	// fence_cleared, ack.
 	Kind     string    `json:"kind"`
 	Severity Severity  `json:"severity"`
 	Cluster  string    `json:"cluster"`
