@@ -87,6 +87,20 @@ type haAlerts struct {
 
 func (n haAlerts) Notify(ctx context.Context, e ha.Event) error {
 	err := n.next.Notify(ctx, e)
+	for _, ev := range haEvents(e) {
+		if rerr := n.svc.Raise(ctx, ev); rerr != nil {
+			n.log.Warn("alerts: raise HA event", "event", ev.Name, "err", rerr)
+		}
+	}
+	return err
+}
+
+// haEvents are the platform alerts of an HA event: FailoverInProgress
+// from a dead primary until its recovery ends, then FailoverFinished or
+// FailoverFailed; FencePending while a failover's old primary could not be
+// made read-only (it may take writes when it comes back), until it is
+// fenced or no longer needs to be; PrimaryFenced when it is fenced.
+func haEvents(e ha.Event) []alerts.Event {
 	labels := func(sev string) map[string]string {
 		return map[string]string{"cluster": e.Cluster, "severity": sev, "source": "ha"}
 	}
@@ -102,15 +116,23 @@ func (n haAlerts) Notify(ctx context.Context, e ha.Event) error {
 		} else {
 			evs = append(evs, alerts.Event{Name: "FailoverFinished", Labels: labels("info"), Annotations: ann, For: 10 * time.Minute})
 		}
-	case "fence":
-		evs = append(evs, alerts.Event{Name: "PrimaryFenced", Labels: labels("warning"), Annotations: ann, For: 30 * time.Minute})
-	}
-	for _, ev := range evs {
-		if rerr := n.svc.Raise(ctx, ev); rerr != nil {
-			n.log.Warn("alerts: raise HA event", "event", ev.Name, "err", rerr)
+		if e.Recovery != nil && e.Recovery.FencePending {
+			l := labels("critical")
+			l["instance"] = e.Recovery.OldPrimary
+			evs = append(evs, alerts.Event{Name: "FencePending", Labels: l, For: 24 * time.Hour, Annotations: map[string]string{
+				"summary": fmt.Sprintf("%s: old primary %s could not be made read-only; keep it away from clients (dbfleet fences it when it is back)", e.Cluster, e.Recovery.OldPrimary)}})
+		}
+	case "fence", "fence_cleared":
+		if e.Kind == "fence" {
+			evs = append(evs, alerts.Event{Name: "PrimaryFenced", Labels: labels("warning"), Annotations: ann, For: 30 * time.Minute})
+		}
+		if e.Recovery != nil && e.Recovery.OldPrimary != "" {
+			l := labels("critical")
+			l["instance"] = e.Recovery.OldPrimary
+			evs = append(evs, alerts.Event{Name: "FencePending", Labels: l, Resolved: true})
 		}
 	}
-	return err
+	return evs
 }
 
 // healthEvents are the platform alerts of the latest health scores:
