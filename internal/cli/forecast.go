@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -27,7 +28,8 @@ func (e *env) forecastCmd() *cobra.Command {
 and yearly seasonality as the history allows) to FILE.csv, a "ds,y" CSV
 ("-" for stdin), and write "ds,yhat,yhat_lower,yhat_upper": the fitted
 history followed by --periods steps of --freq after its end. -o json
-writes the same rows as JSON. Needs no server.`,
+writes the same rows as JSON, -o table as aligned columns; without -o
+the output is CSV. Needs no server.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usageError{fmt.Errorf("want exactly one CSV file, got %d arguments", len(args))}
@@ -35,8 +37,12 @@ writes the same rows as JSON. Needs no server.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if e.output != "table" && e.output != "json" && e.output != "csv" {
-				return usageError{fmt.Errorf("invalid output format %q: want csv (the default) or json", e.output)}
+			format := e.output
+			if f := cmd.Flag("output"); f == nil || !f.Changed {
+				format = "csv" // a forecast is data for other tools: CSV unless -o says otherwise
+			}
+			if format != "table" && format != "json" && format != "csv" {
+				return usageError{fmt.Errorf("invalid output format %q: want csv (the default), table or json", e.output)}
 			}
 			if periods < 0 {
 				return usageError{fmt.Errorf("--periods %d: must not be negative", periods)}
@@ -92,14 +98,21 @@ writes the same rows as JSON. Needs no server.`,
 				defer f.Close()
 				w = f
 			}
-			if e.output == "json" {
+			switch format {
+			case "json":
 				enc := json.NewEncoder(w)
 				enc.SetIndent("", "  ")
 				if err := enc.Encode(pts); err != nil {
 					return err
 				}
-			} else if err := forecast.WriteCSV(w, pts); err != nil {
-				return err
+			case "table":
+				if err := writeForecastTable(w, pts); err != nil {
+					return err
+				}
+			default:
+				if err := forecast.WriteCSV(w, pts); err != nil {
+					return err
+				}
 			}
 			if f, ok := w.(*os.File); ok && w != e.stdout {
 				return f.Close()
@@ -115,6 +128,18 @@ writes the same rows as JSON. Needs no server.`,
 	f.BoolVar(&futureOnly, "future-only", false, "write only the forecast rows, not the fitted history")
 	f.StringVar(&out, "out", "", "write to this file instead of stdout")
 	return cmd
+}
+
+// writeForecastTable prints the points as aligned columns, timestamps in
+// the CSV's format and values rounded for reading.
+func writeForecastTable(w io.Writer, pts []forecast.Point) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "DS\tYHAT\tYHAT_LOWER\tYHAT_UPPER\t")
+	layout := forecast.DSLayout(pts)
+	for _, p := range pts {
+		fmt.Fprintf(tw, "%s\t%.4g\t%.4g\t%.4g\t\n", p.DS.UTC().Format(layout), p.Yhat, p.Lower, p.Upper)
+	}
+	return tw.Flush()
 }
 
 // typicalStep is the median spacing of the history's distinct timestamps.

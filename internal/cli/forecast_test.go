@@ -111,3 +111,33 @@ func TestForecastBadInput(t *testing.T) {
 		}
 	}
 }
+
+// The output format: CSV without -o, aligned columns with -o table (not
+// CSV under another name), CSV with -o csv.
+func TestForecastOutputFormats(t *testing.T) {
+	hist := "ds,y\n2024-01-01,1\n2024-01-02,2\n2024-01-03,3\n2024-01-04,4\n"
+	tests := []struct {
+		args   []string
+		header string
+		comma  bool
+	}{
+		{nil, "ds,yhat,yhat_lower,yhat_upper", true},
+		{[]string{"-o", "csv"}, "ds,yhat,yhat_lower,yhat_upper", true},
+		{[]string{"-o", "table"}, "DS", false},
+	}
+	for _, tt := range tests {
+		args := append([]string{"forecast", "-", "--periods", "2", "--future-only"}, tt.args...)
+		code, out, errs := runCLI(t, hist, args...)
+		if code != 0 {
+			t.Fatalf("dbfleet %v: exit %d: %s", args, code, errs)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != 3 || !strings.HasPrefix(strings.TrimSpace(lines[0]), tt.header) {
+			t.Errorf("dbfleet %v: got %q, want 3 lines starting with %q", args, out, tt.header)
+			continue
+		}
+		if strings.Contains(lines[1], ",") != tt.comma || !strings.Contains(lines[2], "2024-01-06") {
+			t.Errorf("dbfleet %v: row %q (CSV %v), last %q", args, lines[1], tt.comma, lines[2])
+		}
+	}
+}

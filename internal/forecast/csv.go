@@ -130,13 +130,7 @@ func csvError(name string, err error) error {
 // WriteCSV writes "ds,yhat,yhat_lower,yhat_upper" rows. Timestamps are
 // dates when every one is at midnight UTC, else "2006-01-02 15:04:05".
 func WriteCSV(w io.Writer, points []Point) error {
-	layout := "2006-01-02"
-	for _, p := range points {
-		if !p.DS.Equal(p.DS.Truncate(24 * time.Hour)) {
-			layout = "2006-01-02 15:04:05"
-			break
-		}
-	}
+	layout := DSLayout(points)
 	cw := csv.NewWriter(w)
 	if err := cw.Write([]string{"ds", "yhat", "yhat_lower", "yhat_upper"}); err != nil {
 		return err
@@ -149,6 +143,17 @@ func WriteCSV(w io.Writer, points []Point) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// DSLayout is the time layout points are written with: dates alone when
+// every point falls on a UTC midnight, else date and time (UTC, as read).
+func DSLayout(points []Point) string {
+	for _, p := range points {
+		if !p.DS.Equal(p.DS.Truncate(24 * time.Hour)) {
+			return "2006-01-02 15:04:05"
+		}
+	}
+	return "2006-01-02"
 }
 
 func formatFloat(v float64) string { return strconv.FormatFloat(v, 'f', 6, 64) }
