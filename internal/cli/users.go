@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -239,14 +237,7 @@ func (e *env) auditCmd() *cobra.Command {
 			return e.print(out, func(w io.Writer) {
 				row(w, "ID", "WHEN", "USER", "FROM", "ACTION", "TARGET", "DETAIL")
 				for _, a := range out {
-					var d []string
-					for k, v := range a.Detail {
-						if v != nil && fmt.Sprint(v) != "" {
-							d = append(d, fmt.Sprintf("%s=%v", k, v))
-						}
-					}
-					slices.Sort(d)
-					row(w, a.ID, fmtTime(a.At), a.User, a.Addr, a.Action, a.Target, strings.Join(d, " "))
+					row(w, a.ID, fmtTime(a.At), a.User, a.Addr, a.Action, a.Target, a.DetailText())
 				}
 			})
 		},

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -13,13 +12,13 @@ import (
 	"net/http"
 	"path"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/inventory"
+	"github.com/dbfleet/dbfleet/internal/platform/audit"
 	"github.com/dbfleet/dbfleet/internal/platform/bytesize"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/httpx"
@@ -425,29 +424,8 @@ func lag(l *float64) string {
 	return fmt.Sprintf("%.1fs", *l)
 }
 
-// detail renders an audit entry's detail as sorted key=value pairs.
-func detail(d map[string]any) string {
-	keys := make([]string, 0, len(d))
-	for k := range d {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, 0, len(keys))
-	for _, k := range keys {
-		var v string
-		switch x := d[k].(type) {
-		case string:
-			v = x
-		case nil:
-			v = "(unset)"
-		default:
-			b, _ := json.Marshal(x)
-			v = string(b)
-		}
-		parts = append(parts, k+"="+v)
-	}
-	return strings.Join(parts, " ")
-}
+// detail renders an audit entry's detail as audit.Entry.DetailText does.
+func detail(d map[string]any) string { return audit.Entry{Detail: d}.DetailText() }
 
 // roleMismatch reports whether the role a reachable server reports
 // contradicts the role the inventory declares for it.

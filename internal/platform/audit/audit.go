@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -48,6 +49,34 @@ type Entry struct {
 	Action string         `json:"action"`
 	Target string         `json:"target"`
 	Detail map[string]any `json:"detail,omitempty"`
+}
+
+// DetailText renders the entry's detail for people: sorted key=value
+// pairs, strings as they are, other values as JSON (never Go syntax such
+// as map[k:v]); nil values and empty strings are left out, so a change
+// that succeeded shows no empty "error=".
+func (e Entry) DetailText() string {
+	keys := make([]string, 0, len(e.Detail))
+	for k, v := range e.Detail {
+		if v == nil || v == "" {
+			continue
+		}
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		v, ok := e.Detail[k].(string)
+		if !ok {
+			b, err := json.Marshal(e.Detail[k])
+			if err != nil {
+				b = []byte(fmt.Sprint(e.Detail[k]))
+			}
+			v = string(b)
+		}
+		parts = append(parts, k+"="+v)
+	}
+	return strings.Join(parts, " ")
 }
 
 // Record writes an entry with the actor from ctx, through q (usually the
