@@ -90,6 +90,9 @@ func (e *env) hostCmd() *cobra.Command {
 			if err := e.call(cmd, "POST", "/api/v1/hosts", h, &out); err != nil {
 				return err
 			}
+			for _, warn := range out.Warnings {
+				fmt.Fprintf(e.stderr, "warning: %s\n", warn)
+			}
 			return e.print(out, func(w io.Writer) { fmt.Fprintf(w, "Added host %s (%s).\n", out.Name, out.Address) })
 		},
 	}

@@ -66,6 +66,9 @@ type Host struct {
 	Instances   int       `json:"instances"`
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
+	// Warnings are what AddHost accepted but a DBA should look at (an
+	// address another host already has); not stored.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // AddHost registers a host.
@@ -88,7 +91,25 @@ func (s *Service) AddHost(ctx context.Context, h Host) (Host, error) {
 	now := sqldb.Now()
 	h.CreatedAt, h.UpdatedAt, h.Instances = sqldb.Time(now), sqldb.Time(now), 0
 	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		err := tx.QueryRowContext(ctx, `INSERT INTO hosts (name, address, rack, zone, labels, cores, memory_bytes, disk_bytes, created_at, updated_at)
+		// One machine is usually one host entry: a second entry for the same
+		// address splits its instances (and its capacity) over two names.
+		// Several entries are legitimate only where one machine plays
+		// several hosts (containers, tests), so this is a warning.
+		rows, err := tx.QueryContext(ctx, `SELECT name FROM hosts WHERE address = ? ORDER BY name`, h.Address)
+		if err != nil {
+			return fmt.Errorf("add host %q: %w", h.Name, err)
+		}
+		others, err := sqldb.Collect(rows, func(r *sql.Rows) (string, error) {
+			var n string
+			return n, r.Scan(&n)
+		})
+		if err != nil {
+			return fmt.Errorf("add host %q: %w", h.Name, err)
+		}
+		for _, o := range others {
+			h.Warnings = append(h.Warnings, fmt.Sprintf("address %s is also host %q: one machine registered twice splits its instances and capacity", h.Address, o))
+		}
+		err = tx.QueryRowContext(ctx, `INSERT INTO hosts (name, address, rack, zone, labels, cores, memory_bytes, disk_bytes, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			h.Name, h.Address, h.Rack, h.Zone, h.Labels.encode(), h.Cores, h.MemoryBytes, h.DiskBytes, now, now).Scan(&h.ID)
 		if sqldb.IsUniqueViolation(err) {
