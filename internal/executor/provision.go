@@ -99,7 +99,7 @@ func (s *Service) CreateDatabase(ctx context.Context, key TicketKey, req CreateD
 		}
 	}
 	return s.provision(ctx, key, KindCreateDatabase, req.Instance, req.RequestedBy, req, "", func(ctx context.Context, d sql.Dialect, conn engine.Conn, resumed bool) ([]provStmt, error) {
-		exists, err := databaseExists(ctx, conn, d, req.Name)
+		exists, err := engine.DatabaseExists(ctx, conn, req.Name)
 		if err != nil {
 			return nil, err
 		}
@@ -359,18 +359,6 @@ func accountLabel(d sql.Dialect, user, host string) string {
 		return fmt.Sprintf("'%s'@'%s'", user, host)
 	}
 	return user
-}
-
-func databaseExists(ctx context.Context, conn engine.Conn, d sql.Dialect, name string) (bool, error) {
-	q := "SELECT datname FROM pg_database WHERE datname = $1"
-	if d.IsMySQLFamily() {
-		q = "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?"
-	}
-	rows, _, err := conn.Query(ctx, 1, q, name)
-	if err != nil {
-		return false, fmt.Errorf("look for database %s: %w", name, err)
-	}
-	return len(rows.Values) > 0, nil
 }
 
 func accountExists(ctx context.Context, conn engine.Conn, d sql.Dialect, user, host string) (bool, error) {

@@ -94,6 +94,9 @@ type Table struct {
 	// Sleep runs for seconds (the suite cancels it after 100 ms); "" to
 	// skip the check.
 	Sleep string
+	// Database is the database Create makes (or uses): DatabaseExists must
+	// find it, and not find a name that does not exist.
+	Database string
 }
 
 // Run runs the conformance suite as subtests of t.
@@ -202,11 +205,23 @@ func (s Setup) info(t *testing.T) {
 	}
 }
 
+// databaseExists runs after Table.Create made tb.Database.
+func (s Setup) databaseExists(t *testing.T, c engine.Conn) {
+	tb := s.Table
+	for name, want := range map[string]bool{tb.Database: true, "dbfleet_no_such_db": false} {
+		got, err := engine.DatabaseExists(context.Background(), c, name)
+		if err != nil || got != want {
+			t.Errorf("DatabaseExists(%q) = %v, %v; want %v", name, got, err, want)
+		}
+	}
+}
+
 func (s Setup) execQuery(t *testing.T) {
 	tb := s.Table
 	c := s.open(t, tb.Target)
 	ctx := context.Background()
 	tb.Create(t, c)
+	s.databaseExists(t, c)
 
 	for _, tt := range []struct {
 		max       int

@@ -61,7 +61,8 @@ func TestConformance(t *testing.T) {
 		AllVariable:    [2]string{"log_bin", "ON"},
 		StatusKeys:     []string{"Uptime", "Questions", "Com_select", "Threads_connected", "Innodb_buffer_pool_reads"},
 		Table: enginetest.Table{
-			Target: primary,
+			Database: "conformance",
+			Target:   primary,
 			Create: func(t *testing.T, c engine.Conn) {
 				for _, s := range []string{
 					"DROP DATABASE IF EXISTS conformance", // -count=N reuses the shared server

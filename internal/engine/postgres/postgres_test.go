@@ -66,7 +66,8 @@ func TestConformance(t *testing.T) {
 			}
 		},
 		Table: enginetest.Table{
-			Target: target(primary, db),
+			Database: db,
+			Target:   target(primary, db),
 			Create: func(t *testing.T, c engine.Conn) {
 				for _, s := range []string{"CREATE TABLE t (id int PRIMARY KEY)", "INSERT INTO t VALUES (1), (2), (3), (4), (5)"} {
 					if _, err := c.Exec(context.Background(), s); err != nil {

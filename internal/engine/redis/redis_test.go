@@ -67,7 +67,8 @@ func TestConformance(t *testing.T) {
 		AllVariables:  50,
 		StatusKeys:    []string{"redis_version", "uptime_in_seconds", "total_commands_processed", "keyspace_hits", "used_memory", "role", "cmdstat_ping"},
 		Table: enginetest.Table{
-			Target: fixture,
+			Database: fixture.Database,
+			Target:   fixture,
 			Create: func(t *testing.T, c engine.Conn) {
 				for _, s := range []string{"FLUSHDB", "RPUSH ids 1 2 3 4 5"} {
 					if _, err := c.Exec(context.Background(), s); err != nil {
