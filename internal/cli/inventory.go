@@ -628,6 +628,9 @@ func (e *env) shardmapCmd() *cobra.Command {
 			if err := e.call(cmd, "POST", "/api/v1/shardmaps", m, &out); err != nil {
 				return err
 			}
+			for _, warn := range out.Warnings {
+				fmt.Fprintf(e.stderr, "warning: %s\n", warn)
+			}
 			return e.print(out, func(w io.Writer) {
 				fmt.Fprintf(w, "Added shard map %s: %s over %d shard(s).\n", out.Name, out.Database, len(out.Shards))
 			})

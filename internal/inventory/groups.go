@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/platform/audit"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
@@ -258,6 +259,10 @@ type ShardMap struct {
 	Description string    `json:"description,omitempty"`
 	Shards      []Shard   `json:"shards"`
 	CreatedAt   time.Time `json:"created_at"`
+	// Warnings are what AddShardMap accepted but a DBA should look at (a
+	// shard database that does not exist, an instance it could not ask);
+	// not stored.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Shard is one part of a shard map.
@@ -332,7 +337,43 @@ func (s *Service) AddShardMap(ctx context.Context, m ShardMap) (ShardMap, error)
 	if err != nil {
 		return ShardMap{}, err
 	}
-	return s.GetShardMap(ctx, m.Name)
+	out, err := s.GetShardMap(ctx, m.Name)
+	if err != nil {
+		return ShardMap{}, err
+	}
+	out.Warnings = s.checkShards(ctx, out)
+	return out, nil
+}
+
+// checkShards asks each shard's instance whether the shard's database
+// exists. A shard map may be declared before its databases are created,
+// so what is missing or cannot be asked is a warning, not a refusal.
+func (s *Service) checkShards(ctx context.Context, m ShardMap) []string {
+	var warns []string
+	for _, sh := range m.Shards {
+		if sh.Database == "" {
+			continue
+		}
+		ok, err := s.shardDatabaseExists(ctx, sh)
+		switch {
+		case err != nil:
+			warns = append(warns, fmt.Sprintf("shard %d: could not check that database %s exists on %s: %v", sh.Index, sh.Database, sh.Instance, err))
+		case !ok:
+			warns = append(warns, fmt.Sprintf("shard %d: database %s does not exist on %s", sh.Index, sh.Database, sh.Instance))
+		}
+	}
+	return warns
+}
+
+func (s *Service) shardDatabaseExists(ctx context.Context, sh Shard) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.CheckTimeout)
+	defer cancel()
+	c, err := s.Connect(ctx, sh.Instance, "")
+	if err != nil {
+		return false, err
+	}
+	defer c.Close()
+	return engine.DatabaseExists(ctx, c, sh.Database)
 }
 
 func (s *Service) loadShardMaps(ctx context.Context, where string, args ...any) ([]ShardMap, error) {

@@ -186,11 +186,12 @@ func (u *site) addHost(w http.ResponseWriter, r *http.Request, rq *request) erro
 		u.hostForm(w, r, rq, http.StatusBadRequest, f)
 		return nil
 	}
-	if _, err := u.Inventory.AddHost(r.Context(), h); err != nil {
+	added, err := u.Inventory.AddHost(r.Context(), h)
+	if err != nil {
 		u.hostForm(w, r, rq, u.formError(r, f, err), f)
 		return nil
 	}
-	return u.redirect(w, r, "/hosts/"+url.PathEscape(h.Name), "Host "+h.Name+" added.")
+	return u.redirect(w, r, "/hosts/"+url.PathEscape(h.Name), withWarnings("Host "+h.Name+" added.", added.Warnings))
 }
 
 type hostData struct {

@@ -254,6 +254,15 @@ func (u *site) takeFlash(w http.ResponseWriter, r *http.Request) *flash {
 }
 
 // redirect ends a successful POST: 303 to the next page with a message.
+// withWarnings appends what a service accepted with a warning to a
+// success message.
+func withWarnings(msg string, warns []string) string {
+	for _, w := range warns {
+		msg += " Warning: " + w + "."
+	}
+	return msg
+}
+
 func (u *site) redirect(w http.ResponseWriter, r *http.Request, to, msg string) error {
 	if msg != "" {
 		u.setFlash(w, "ok", msg)

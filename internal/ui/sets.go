@@ -183,10 +183,11 @@ func (u *site) addShardMap(w http.ResponseWriter, r *http.Request, rq *request) 
 	if f.Failed() {
 		return u.shardMapForm(w, r, rq, http.StatusBadRequest, f)
 	}
-	if _, err := u.Inventory.AddShardMap(r.Context(), m); err != nil {
+	added, err := u.Inventory.AddShardMap(r.Context(), m)
+	if err != nil {
 		return u.shardMapForm(w, r, rq, u.formError(r, f, err), f)
 	}
-	return u.redirect(w, r, "/shards/"+url.PathEscape(m.Name), "Shard map "+m.Name+" added.")
+	return u.redirect(w, r, "/shards/"+url.PathEscape(m.Name), withWarnings("Shard map "+m.Name+" added.", added.Warnings))
 }
 
 type shardMapData struct {
