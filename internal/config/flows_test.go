@@ -10,9 +10,9 @@ import (
 
 func TestFlowsConfig(t *testing.T) {
 	for _, c := range []struct{ data, want string }{
-		{"./data", "flows"},
-		{"/var/lib/dbfleet/data/", "/var/lib/dbfleet/flows"},
-		{"data", "flows"},
+		{"./data", "data/flows"},
+		{"/var/lib/dbfleet/", "/var/lib/dbfleet/flows"},
+		{"data", "data/flows"},
 	} {
 		cfg := Defaults()
 		cfg.Data = c.data
@@ -20,7 +20,7 @@ func TestFlowsConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 		if cfg.Flows.Dir != c.want {
-			t.Errorf("data %s: flows.dir %q, want %q (next to the data)", c.data, cfg.Flows.Dir, c.want)
+			t.Errorf("data %s: flows.dir %q, want %q (inside the data directory)", c.data, cfg.Flows.Dir, c.want)
 		}
 	}
 	cfg := Defaults()

@@ -11,8 +11,9 @@ import (
 // steps: the flows section of the server configuration (docs/config.md,
 // docs/flows.md).
 type Config struct {
-	// Dir holds the flow files (*.xml); empty means a directory "flows"
-	// next to the data directory (Fill).
+	// Dir holds the flow files (*.xml); empty means DATA/flows, inside the
+	// data directory (Fill), so a server never adopts a folder beside it
+	// (with --data /var/lib/dbfleet, not /var/lib/flows).
 	Dir string `yaml:"dir" env:"DBFLEET_FLOWS_DIR"`
 	// Examples installs the example flows when Dir does not exist yet.
 	Examples bool `yaml:"examples" env:"DBFLEET_FLOWS_EXAMPLES"`
@@ -57,6 +58,6 @@ func (c Config) Validate() error {
 // Fill derives the defaults that depend on the data directory.
 func (c *Config) Fill(data string) {
 	if c.Dir == "" {
-		c.Dir = filepath.Join(filepath.Dir(filepath.Clean(data)), "flows")
+		c.Dir = filepath.Join(filepath.Clean(data), "flows")
 	}
 }
