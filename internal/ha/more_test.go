@@ -17,6 +17,7 @@ import (
 
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/inventory"
+	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/testenv"
 )
 
@@ -350,5 +351,60 @@ func TestRedis(t *testing.T) {
 			v, err := cl.Get(context.Background(), "back").Result()
 			return err == nil && v == "1"
 		})
+	}
+}
+
+// TestAutomaticRefusedWhenImpossible: --ha automatic on a cluster that
+// could never fail over is refused with the reason; once the reason is
+// gone it is accepted.
+func TestAutomaticRefusedWhenImpossible(t *testing.T) {
+	c := testenv.StartMariaDBCluster(t, 2)
+	e := newEnv(t, nil, fastOptions())
+	e.addMariaDB("c1", c, nil, ModeNotify)
+	automatic := ModeAutomatic
+
+	// One node: nothing to promote.
+	if _, err := e.inv.AddCluster(e.ctx, inventory.Cluster{Name: "solo", Engine: engine.MariaDB, Env: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	// The same server under another address (the inventory refuses one
+	// host:port twice).
+	if _, err := e.inv.AddHost(e.ctx, inventory.Host{Name: "local-again", Address: "localhost"}); err != nil {
+		t.Fatal(err)
+	}
+	p := c.Nodes[0]
+	if _, err := e.inv.AddInstance(e.ctx, inventory.NewInstance{Name: "solo-db1", Engine: engine.MariaDB, Host: "local-again", Port: p.Port,
+		User: p.User, Password: p.Password, Cluster: "solo", Role: inventory.RolePrimary}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, cluster string
+		before        func()
+		want          string // "" = accepted
+	}{
+		{"single node", "solo", nil, `cluster "solo" cannot fail over automatically: it has 1 instance: there is no replica to promote`},
+		{"replica not replicating", "c1", func() { c.Nodes[1].Exec(t, "STOP SLAVE") }, "no eligible replica: c1-db2: replication not running (IO=No, SQL=No)"},
+		{"replicating again", "c1", func() { c.Nodes[1].Exec(t, "START SLAVE") }, ""},
+	}
+	for _, tt := range tests {
+		if tt.before != nil {
+			tt.before()
+		}
+		var err error
+		for range 50 { // START SLAVE takes a moment to connect
+			if _, err = e.ha.SetSettings(e.ctx, tt.cluster, SettingsPatch{Mode: &automatic}); err == nil || tt.want != "" {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s: refused: %v", tt.name, err)
+		case tt.want != "" && (err == nil || !errkind.Is(err, errkind.Invalid) || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%s: got %v, want an Invalid error containing %q", tt.name, err, tt.want)
+		}
+	}
+	if st, _ := e.ha.Settings(e.ctx, "c1"); st.Mode != ModeAutomatic {
+		t.Errorf("mode after the accepted change: %s", st.Mode)
 	}
 }

@@ -88,6 +88,11 @@ func (s *Service) SetSettings(ctx context.Context, cluster string, p SettingsPat
 	if p.Mode != nil && *p.Mode == ModeAutomatic && !failoverSupported(c.Engine) {
 		return Settings{}, errkind.New(errkind.Invalid, "cluster %q is %s: dbfleet fails over only MariaDB and Redis clusters; use --ha notify", cluster, c.Engine)
 	}
+	if p.Mode != nil && *p.Mode == ModeAutomatic {
+		if why := s.cannotFailOver(ctx, c); why != "" {
+			return Settings{}, errkind.New(errkind.Invalid, "cluster %q cannot fail over automatically: %s; fix that first, or use --ha notify", cluster, why)
+		}
+	}
 	var out Settings
 	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
 		cur, sealed, err := s.st.settings(ctx, tx, cluster)
@@ -117,6 +122,35 @@ func (s *Service) SetSettings(ctx context.Context, cluster string, p SettingsPat
 		return nil
 	})
 	return out, err
+}
+
+// cannotFailOver says why automatic failover could never succeed on c as
+// it stands (one node; no replica that could be promoted, e.g. binary log
+// off), or "" when it could or when that cannot be known now (the primary
+// is unreachable: then the controller judges at the time of a failure).
+func (s *Service) cannotFailOver(ctx context.Context, c inventory.Cluster) string {
+	switch len(c.Instances) {
+	case 0:
+		return "it has no instances yet: add its primary and a replica, then set the mode"
+	case 1:
+		return "it has 1 instance: there is no replica to promote"
+	}
+	st, err := s.Settings(ctx, c.Name)
+	if err != nil {
+		return ""
+	}
+	t, err := s.Snapshot(ctx, c.Name)
+	if err != nil {
+		return ""
+	}
+	d := Diagnose(t, st)
+	if d.Primary == "" || !d.PrimaryReachable {
+		return ""
+	}
+	if pl := PlanSwitchover(t, d, st, PlanOptions{}); pl.Refused != "" && len(pl.Unreachable) == 0 {
+		return pl.Refused
+	}
+	return ""
 }
 
 // replCredentials returns the configured replication account, if any.

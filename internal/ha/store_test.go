@@ -31,6 +31,11 @@ func TestStore(t *testing.T) {
 		if _, err := e.inv.AddInstance(ctx, inventory.NewInstance{Name: "db1", Engine: engine.MariaDB, Host: "local", Port: 3306, User: "u", Cluster: "c1", Role: "primary"}); err != nil {
 			t.Fatal(err)
 		}
+		// A replica, so automatic mode is possible (both are unreachable:
+		// the controller would judge at the time of a failure).
+		if _, err := e.inv.AddInstance(ctx, inventory.NewInstance{Name: "db2", Engine: engine.MariaDB, Host: "local", Port: 1, User: "u", Cluster: "c1", Role: "replica"}); err != nil {
+			t.Fatal(err)
+		}
 
 		st, err := e.ha.Settings(ctx, "c1")
 		if err != nil || st.Mode != ModeOff || time.Duration(st.AntiFlap) != time.Hour || st.MaxLag != 0 {
