@@ -273,7 +273,7 @@ func (e *env) instanceCmd() *cobra.Command {
 	var n inventory.NewInstance
 	var eng string
 	var labels []string
-	var pwStdin bool
+	var pwStdin, noPassword, noCheck bool
 	add := &cobra.Command{
 		Use:   "add --name N --engine E --host H --port P --user U --password-stdin",
 		Short: "Register an instance (the password is stored encrypted)",
@@ -298,12 +298,41 @@ func (e *env) instanceCmd() *cobra.Command {
 					return err
 				}
 			}
+			// An account without a password is a choice the user states: a
+			// forgotten --password-stdin would otherwise register an
+			// instance that can never be reached. Redis has no user and
+			// often no password.
+			if n.Password == "" && !noPassword && k != engine.Redis {
+				if pwStdin {
+					return usageError{fmt.Errorf("the password read from stdin is empty; say --no-password if the account %q has none", n.User)}
+				}
+				return usageError{fmt.Errorf("no password given for %q: pipe it with --password-stdin, or say --no-password if the account has none", n.User)}
+			}
 			var out inventory.Instance
 			if err := e.call(cmd, "POST", "/api/v1/instances", n, &out); err != nil {
 				return err
 			}
+			// Added: now try it, so a wrong password or port shows at once
+			// (the instance stays registered either way).
+			var checked string
+			if !noCheck {
+				var res inventory.CheckResult
+				if err := e.call(cmd, "POST", "/api/v1/instances/"+p(out.Name)+"/check", nil, &res); err != nil {
+					fmt.Fprintf(e.stderr, "warning: added, but dbfleet cannot connect to %s yet: %v\n", out.Name, err)
+				} else {
+					checked = fmt.Sprintf("Connected: %s %s, %s.\n", out.Engine, res.Info.Version, res.Info.Replication.Role)
+					for _, warn := range res.Warnings {
+						fmt.Fprintf(e.stderr, "warning: %s\n", warn)
+					}
+				}
+			}
 			return e.print(out, func(w io.Writer) {
-				fmt.Fprintf(w, "Added instance %s (%s at %s:%d). Check it with: dbfleet instance check %s\n", out.Name, out.Engine, out.Address, out.Port, out.Name)
+				fmt.Fprintf(w, "Added instance %s (%s at %s:%d).\n", out.Name, out.Engine, out.Address, out.Port)
+				if checked != "" {
+					fmt.Fprint(w, checked)
+				} else {
+					fmt.Fprintf(w, "Check it with: dbfleet instance check %s\n", out.Name)
+				}
 			})
 		},
 	}
@@ -314,6 +343,8 @@ func (e *env) instanceCmd() *cobra.Command {
 	f.IntVar(&n.Port, "port", 0, "port (required)")
 	f.StringVar(&n.User, "user", "", "user dbfleet connects as")
 	f.BoolVar(&pwStdin, "password-stdin", false, "read the password from stdin")
+	f.BoolVar(&noPassword, "no-password", false, "the account has no password (otherwise an empty password is refused, except on Redis)")
+	f.BoolVar(&noCheck, "no-check", false, "do not connect to the instance after adding it")
 	f.StringVar(&n.Cluster, "cluster", "", "cluster it belongs to")
 	f.StringVar(&n.Role, "role", "", "declared role in the cluster: primary or replica")
 	f.StringArrayVar(&labels, "label", nil, "label key=value (repeatable)")
