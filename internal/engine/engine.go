@@ -142,6 +142,9 @@ type Info struct {
 	Version     string        `json:"version"`
 	Uptime      time.Duration `json:"uptime_ns"`
 	Replication Replication   `json:"replication"`
+	// Warnings name what could not be read although the server answered
+	// (see Inspect); the rest of Info is valid.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Conn is an open connection (or pool) to one managed database.
@@ -218,18 +221,34 @@ func (r *Registry) Open(ctx context.Context, t Target) (Conn, error) {
 	return d.Open(ctx, t)
 }
 
-// Inspect gathers Info from a connection.
+// Inspect gathers Info from a connection. The version is what proves the
+// server up: its error is returned. A later read that the server refuses
+// (a privilege the account lacks, a statement this version does not have)
+// leaves the server up, with the reason in Info.Warnings and that part
+// empty; a lost connection or a cancelled ctx is still an error.
 func Inspect(ctx context.Context, c Conn) (Info, error) {
 	var info Info
 	var err error
 	if info.Version, err = c.Version(ctx); err != nil {
 		return info, fmt.Errorf("version: %w", err)
 	}
+	partial := func(what string, err error) error {
+		if ctx.Err() != nil || errkind.Is(err, errkind.Unavailable) {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		info.Warnings = append(info.Warnings, fmt.Sprintf("%s could not be read: %v", what, err))
+		return nil
+	}
 	if info.Uptime, err = c.Uptime(ctx); err != nil {
-		return info, fmt.Errorf("uptime: %w", err)
+		if err := partial("uptime", err); err != nil {
+			return info, err
+		}
 	}
 	if info.Replication, err = c.Replication(ctx); err != nil {
-		return info, fmt.Errorf("replication: %w", err)
+		info.Replication = Replication{}
+		if err := partial("replication state", err); err != nil {
+			return info, err
+		}
 	}
 	return info, nil
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -82,7 +83,7 @@ func (s *Service) probe(ctx context.Context, name string) (CheckResult, error) {
 		return res, err
 	}
 	res.Info = info
-	res.Warnings = compare(in, info)
+	res.Warnings = append(compare(in, info), info.Warnings...)
 	st := Status{
 		Up: true, Version: info.Version, Uptime: info.Uptime, Role: info.Replication.Role,
 		ReadOnly: info.Replication.ReadOnly, Replicas: len(info.Replication.Replicas),
@@ -93,6 +94,11 @@ func (s *Service) probe(ctx context.Context, name string) (CheckResult, error) {
 		if src.LastError != "" {
 			st.Error = src.LastError
 		}
+	}
+	if len(info.Warnings) > 0 && st.Error == "" {
+		// Up, with a warning: the server answered, a part of the probe was
+		// refused (usually a privilege the account lacks).
+		st.Error = "warning: " + strings.Join(info.Warnings, "; ")
 	}
 	if err := s.saveStatus(ctx, in.ID, st); err != nil {
 		return res, err
@@ -120,6 +126,9 @@ func (s *Service) inspect(ctx context.Context, name string) (engine.Info, error)
 func compare(in Instance, info engine.Info) []string {
 	var w []string
 	r := info.Replication
+	if r.Role == "" {
+		return nil // unknown (Info.Warnings says why): nothing to compare
+	}
 	switch in.Role {
 	case RolePrimary:
 		if r.Role == engine.RoleReplica {

@@ -109,6 +109,25 @@ func TestCheck(t *testing.T) {
 			t.Errorf("status of %s: %+v", tt.name, in.Status)
 		}
 	}
+	// An account that may connect but not read replication state (no
+	// SLAVE MONITOR / REPLICATION CLIENT): up with a warning, never down.
+	for _, n := range cluster.Nodes { // on the replica too: no wait for replication
+		n.Exec(t, "CREATE USER IF NOT EXISTS 'bare'@'%' IDENTIFIED BY 'bare-pw-1'")
+	}
+	if _, err := s.AddInstance(ctx, inventory.NewInstance{Name: "bare", Engine: engine.MariaDB, Host: "local2", Port: replica.Port, User: "bare", Password: "bare-pw-1"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err = s.Check(ctx, "bare")
+	if err != nil {
+		t.Fatalf("check with an account that cannot read replication: %v", err)
+	}
+	if w := strings.Join(res.Warnings, "; "); !strings.Contains(w, "replication state could not be read") || !strings.Contains(w, "denied") {
+		t.Errorf("warnings of the bare account: %q", w)
+	}
+	in, _ = s.GetInstance(ctx, "bare")
+	if st := in.Status; st == nil || !st.Up || !strings.HasPrefix(st.Error, "warning: replication state could not be read") {
+		t.Errorf("status of the bare account: %+v", in.Status)
+	}
 }
 
 func TestProberChecksNewInstancesAtOnce(t *testing.T) {
