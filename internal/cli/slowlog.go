@@ -263,7 +263,7 @@ func (e *env) slowlogTopCmd() *cobra.Command {
 					if len(fp) > 80 {
 						fp = fp[:80] + "..."
 					}
-					row(w, i+1, "0x"+slowlog.ShortQueryID(c.QueryID), c.Calls, slowlog.FormatSeconds(c.QueryTime), fmt.Sprintf("%.1f%%", c.Share*100),
+					row(w, i+1, "0x"+c.QueryID, c.Calls, slowlog.FormatSeconds(c.QueryTime), fmt.Sprintf("%.1f%%", c.Share*100),
 						slowlog.FormatSeconds(c.Avg), slowlog.FormatSeconds(c.P95), slowlog.FormatSeconds(c.Max), c.RowsExamined, fp)
 				}
 			})
