@@ -109,7 +109,10 @@ type Upstream struct {
 	IOState    string `json:"io_state,omitempty"`
 	// LagSeconds is the applier's delay; nil when unknown (e.g. threads stopped).
 	LagSeconds *float64 `json:"lag_seconds,omitempty"`
-	LastError  string   `json:"last_error,omitempty"`
+	// LagBytes is how far behind the source's position the replica is,
+	// where the engine measures it by offset (Redis).
+	LagBytes  *int64 `json:"lag_bytes,omitempty"`
+	LastError string `json:"last_error,omitempty"`
 	// UsingGTID: MariaDB Using_Gtid (Slave_Pos/Current_Pos/No), MySQL Auto_Position.
 	UsingGTID string `json:"using_gtid,omitempty"`
 }

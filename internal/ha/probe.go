@@ -192,7 +192,29 @@ func (s *Service) Snapshot(ctx context.Context, cluster string) (Topology, error
 	}
 	wg.Wait()
 	t.sortNodes()
+	t.redisCaughtUp()
 	return t, nil
+}
+
+// redisCaughtUp measures Redis replicas' lag by offset: a replica whose
+// offset has reached its source's has no lag, however long ago its last
+// I/O from the source was (an idle primary sends only a PING every
+// repl-ping-replica-period, 10 s, so master_last_io_seconds_ago is not a
+// lag). A replica behind keeps master_last_io_seconds_ago as its lag.
+func (t *Topology) redisCaughtUp() {
+	if t.Engine != engine.Redis {
+		return
+	}
+	for i := range t.Nodes {
+		n := &t.Nodes[i]
+		if n.Source == nil || n.Source.IO != "Yes" {
+			continue
+		}
+		if src := t.sourceOf(n); src != nil && src.Reachable && n.Offset >= src.Offset {
+			zero := 0.0
+			n.Source.Lag = &zero
+		}
+	}
 }
 
 // reprobe refreshes some nodes of a topology in place.
@@ -210,6 +232,7 @@ func (s *Service) reprobe(ctx context.Context, t *Topology, names ...string) err
 		wg.Go(func() { *n = s.probe(ctx, in, n.Rule) })
 	}
 	wg.Wait()
+	t.redisCaughtUp()
 	return nil
 }
 

@@ -70,6 +70,8 @@ func TestCollectors(t *testing.T) {
 		{`pg_replication_is_replica{instance="pg-1"}`, func(v float64) bool { return v == 0 }},
 		{`pg_replication_is_replica{instance="pg-2"}`, func(v float64) bool { return v == 1 }},
 		{`pg_replication_lag_seconds{instance="pg-2"}`, func(v float64) bool { return v >= 0 }},
+		{`redis_replication_lag_seconds{instance="redis-2"}`, func(v float64) bool { return v >= 0 && v < 5 }},
+		{`redis_replication_lag_bytes{instance="redis-2"}`, func(v float64) bool { return v >= 0 }},
 		{`count(pg_stat_replication_replay_lag_seconds{instance="pg-1"})`, func(v float64) bool { return v == 1 }},
 		{`redis_up{instance="redis-1"}`, func(v float64) bool { return v == 1 }},
 		{`redis_connected_clients{instance="redis-1"}`, func(v float64) bool { return v >= 1 }},

@@ -156,6 +156,18 @@ func (redisCollector) collect(ctx context.Context, c engine.Conn, e *emitter, sl
 	}
 	e.add("redis_instance_info", 1, "role", info["role"], "redis_version", info["redis_version"],
 		"redis_mode", info["redis_mode"], "os", info["os"], "tcp_port", info["tcp_port"])
+	if info["role"] == "slave" && info["master_link_status"] == "up" {
+		// The lag by offset, as the master sees this replica (the engine's
+		// Replication asks it): master_last_io_seconds_ago is not a lag.
+		r, err := c.Replication(ctx)
+		switch {
+		case err != nil:
+			partial("replication_lag", err)
+		case r.Source != nil && r.Source.LagBytes != nil && r.Source.LagSeconds != nil:
+			e.add("redis_replication_lag_bytes", float64(*r.Source.LagBytes))
+			e.add("redis_replication_lag_seconds", *r.Source.LagSeconds)
+		}
+	}
 	return nil
 }
 

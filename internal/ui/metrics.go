@@ -151,7 +151,7 @@ func enginePanels(k engine.Kind) []panel {
 				{By: "db", Q: `redis_db_keys{$i}`},
 			}},
 			{"lag", "Replication", chart.UnitSeconds, []panelQuery{
-				{Name: "last I/O from primary", Q: `redis_master_last_io_seconds_ago{$i}`},
+				{Name: "lag (by offset)", Q: `redis_replication_lag_seconds{$i}`},
 				{By: "slave_ip", Q: `redis_connected_slave_lag_seconds{$i}`},
 			}},
 		}
@@ -169,7 +169,7 @@ var overviewColumns = struct{ Up, Rate, Conns, Lag string }{
 	Conns: `mysql_global_status_threads_connected or sum by (instance) (pg_stat_database_numbackends) or redis_connected_clients`,
 	Lag: `max by (instance) (mysql_slave_status_seconds_behind_master)
 	  or (pg_replication_lag_seconds and on (instance) pg_replication_is_replica == 1)
-	  or redis_master_last_io_seconds_ago`,
+	  or redis_replication_lag_seconds`,
 }
 
 // expand fills $i and $w into a panel query.

@@ -36,6 +36,8 @@ func (*Driver) Kinds() []engine.Kind { return []engine.Kind{engine.Redis} }
 // Conn is a connection pool to one server.
 type Conn struct {
 	client *goredis.Client
+	opts   goredis.Options // to ask this replica's master for its offset
+	port   int
 	where  string // redis://user@host:port, never the password
 	secret string // only to redact it from errors
 }
@@ -76,6 +78,7 @@ func (*Driver) Open(ctx context.Context, t engine.Target) (engine.Conn, error) {
 		opts.Username = t.User
 	}
 	c.client = goredis.NewClient(opts)
+	c.opts, c.port = *opts, t.Port
 	octx, cancel := context.WithTimeout(ctx, t.ConnectTimeout)
 	defer cancel()
 	if err := c.client.Ping(octx).Err(); err != nil {
