@@ -176,6 +176,10 @@ func (e *Engine) SetSilences(ss []Silence) error {
 	return nil
 }
 
+// SetOverrides replaces the on-call overrides added at run time (team ->
+// overrides, newest first); they win over the configuration's.
+func (e *Engine) SetOverrides(o map[string][]Override) { e.cc.overrides = o }
+
 // SetAcks replaces the acknowledgements: group key -> when.
 func (e *Engine) SetAcks(a map[string]time.Time) { e.acks = a }
 

@@ -318,6 +318,11 @@ func (s *Service) refresh(ctx context.Context, e *Engine, now time.Time) error {
 		return err
 	}
 	e.SetAcks(acks)
+	ovs, err := s.overridesByTeam(ctx, now)
+	if err != nil {
+		return err
+	}
+	e.SetOverrides(ovs)
 	return nil
 }
 
@@ -1044,20 +1049,4 @@ func (s *Service) ackGroups(ctx context.Context, who, via string, groups []strin
 		return audit.Record(ctx, tx, "alert.ack", strings.Join(groups, " "), map[string]any{"by": who, "via": via})
 	})
 	return AckResult{Groups: groups}, err
-}
-
-// OnCall is who a team has on call now, then the escalation order.
-type OnCall struct {
-	Team  string   `json:"team"`
-	Order []string `json:"order"`
-}
-
-// OnCallNow lists every team's on-call order at now.
-func (s *Service) OnCallNow(at time.Time) []OnCall {
-	cc, _ := Compile(s.cfg)
-	var out []OnCall
-	for _, t := range s.cfg.Teams {
-		out = append(out, OnCall{Team: t.Name, Order: cc.onCall(t.Name, at)})
-	}
-	return out
 }
