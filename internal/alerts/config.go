@@ -38,7 +38,8 @@ type Config struct {
 	ExecutionSilence time.Duration `yaml:"execution_silence" env:"DBFLEET_ALERTS_EXECUTION_SILENCE"`
 	// ForecastDays raises DiskFullForecast for an instance whose disk
 	// forecast (internal/health, days until full) reaches its capacity
-	// within that many days; 0 turns it off.
+	// within that many days, and ForecastLimit for any other forecast
+	// with a limit (the health rules' limits); 0 turns it off.
 	ForecastDays float64 `yaml:"forecast_days" env:"DBFLEET_ALERTS_FORECAST_DAYS"`
 	// TicketApprovalStuck and TicketRunningStuck raise TicketStuck for a
 	// ticket waiting for approval, or running the same step, longer than
