@@ -332,6 +332,9 @@ func (s *Service) pipeline(ctx context.Context) error {
 		return err
 	}
 	var topoAt, pruneAt time.Time
+	// saved is the state last written: an idle tick (no change, no
+	// message, no event) writes nothing.
+	var saved string
 	t := time.NewTicker(s.o.Tick)
 	defer t.Stop()
 	for {
@@ -350,10 +353,11 @@ func (s *Service) pipeline(ctx context.Context) error {
 			}
 			pruneAt = now
 		}
-		if err := s.step(ctx, e, now); err != nil {
+		if err := s.step(ctx, e, now, &saved); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
+			saved = ""
 			s.log.Warn("alerts: pipeline step failed; reloading the saved state", "err", err)
 			topo := e.topo
 			if e, err = s.engineAt(ctx, now); err != nil {
@@ -371,8 +375,9 @@ func (s *Service) pipeline(ctx context.Context) error {
 
 // step runs one tick and saves the state with the messages it made in
 // one transaction: either both are stored or neither, so after a crash
-// the pipeline resumes from a state that matches the outbox.
-func (s *Service) step(ctx context.Context, e *Engine, now time.Time) error {
+// the pipeline resumes from a state that matches the outbox. A tick that
+// changed nothing since *saved (the state last written) writes nothing.
+func (s *Service) step(ctx context.Context, e *Engine, now time.Time, saved *string) error {
 	if err := s.refresh(ctx, e, now); err != nil {
 		return err
 	}
@@ -420,6 +425,9 @@ func (s *Service) step(ctx context.Context, e *Engine, now time.Time) error {
 		return err
 	}
 	msgs := s.messagesFor(digests, now)
+	if len(msgs) == 0 && lastEvent == 0 && string(state) == *saved {
+		return nil
+	}
 	err = s.o.DB.InTx(ctx, func(tx *sqldb.Tx) error {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM alert_state WHERE id = 1"); err != nil {
 			return err
@@ -443,6 +451,7 @@ func (s *Service) step(ctx context.Context, e *Engine, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("save alert state: %w", err)
 	}
+	*saved = string(state)
 	if len(msgs) > 0 {
 		select {
 		case s.wake <- struct{}{}:
