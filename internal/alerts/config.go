@@ -14,7 +14,9 @@ import (
 
 // Config configures alerting (docs/alerts.md).
 type Config struct {
-	// Enabled turns rule evaluation and the notification pipeline on.
+	// Enabled turns rule evaluation and the notification pipeline on
+	// (the default: with no people or channels configured, alerts are
+	// evaluated and shown on the alerts page, and reach nobody).
 	Enabled bool `yaml:"enabled" env:"DBFLEET_ALERTS_ENABLED"`
 	// RuleFiles are Prometheus rule files (globs allowed).
 	RuleFiles []string `yaml:"rule_files" env:"DBFLEET_ALERTS_RULE_FILES"`
@@ -203,6 +205,7 @@ func dur(d time.Duration) *time.Duration { return &d }
 // topology rules.
 func DefaultConfig() Config {
 	return Config{
+		Enabled:             true,
 		DefaultRules:        true,
 		EvaluationInterval:  15 * time.Second,
 		ResolveTimeout:      5 * time.Minute,
