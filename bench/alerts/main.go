@@ -481,6 +481,9 @@ receivers:
 	for _, g := range got {
 		r.messages[g.to]++
 		r.segments[g.to] += alerts.SMSSegments(amSMS(g.p))
+		if os.Getenv("BENCH_DEBUG") != "" {
+			log.Printf("%s: alertmanager t=%.0fs to %s: %s", inc.name, g.at.Seconds()*scale, g.to, amSMS(g.p))
+		}
 		for _, a := range g.p.Alerts {
 			fp := alerts.Alert{Labels: a.Labels}.Fingerprint()
 			if a.Status == "firing" {
