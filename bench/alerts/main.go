@@ -163,7 +163,11 @@ func replayDbfleet(f *fleet, inc incident) result {
 		}
 		for _, d := range e.Tick(now) {
 			r.messages[d.Recipient]++
-			r.segments[d.Recipient] += alerts.SMSSegments(alerts.SMSText(d, smsLink, 2))
+			text := alerts.SMSText(d, smsLink, 2)
+			r.segments[d.Recipient] += alerts.SMSSegments(text)
+			if os.Getenv("BENCH_DEBUG") != "" {
+				log.Printf("%s: dbfleet t=%ds to %s: %s", inc.name, t, d.Recipient, text)
+			}
 			for _, fp := range d.Covered {
 				covered[fp] = true
 				if fp == root && r.firstP1 < 0 {
@@ -477,6 +481,9 @@ receivers:
 	for _, g := range got {
 		r.messages[g.to]++
 		r.segments[g.to] += alerts.SMSSegments(amSMS(g.p))
+		if os.Getenv("BENCH_DEBUG") != "" {
+			log.Printf("%s: alertmanager t=%.0fs to %s: %s", inc.name, g.at.Seconds()*scale, g.to, amSMS(g.p))
+		}
 		for _, a := range g.p.Alerts {
 			fp := alerts.Alert{Labels: a.Labels}.Fingerprint()
 			if a.Status == "firing" {

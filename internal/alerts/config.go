@@ -14,7 +14,9 @@ import (
 
 // Config configures alerting (docs/alerts.md).
 type Config struct {
-	// Enabled turns rule evaluation and the notification pipeline on.
+	// Enabled turns rule evaluation and the notification pipeline on
+	// (the default: with no people or channels configured, alerts are
+	// evaluated and shown on the alerts page, and reach nobody).
 	Enabled bool `yaml:"enabled" env:"DBFLEET_ALERTS_ENABLED"`
 	// RuleFiles are Prometheus rule files (globs allowed).
 	RuleFiles []string `yaml:"rule_files" env:"DBFLEET_ALERTS_RULE_FILES"`
@@ -38,7 +40,8 @@ type Config struct {
 	ExecutionSilence time.Duration `yaml:"execution_silence" env:"DBFLEET_ALERTS_EXECUTION_SILENCE"`
 	// ForecastDays raises DiskFullForecast for an instance whose disk
 	// forecast (internal/health, days until full) reaches its capacity
-	// within that many days; 0 turns it off.
+	// within that many days, and ForecastLimit for any other forecast
+	// with a limit (the health rules' limits); 0 turns it off.
 	ForecastDays float64 `yaml:"forecast_days" env:"DBFLEET_ALERTS_FORECAST_DAYS"`
 	// TicketApprovalStuck and TicketRunningStuck raise TicketStuck for a
 	// ticket waiting for approval, or running the same step, longer than
@@ -202,6 +205,7 @@ func dur(d time.Duration) *time.Duration { return &d }
 // topology rules.
 func DefaultConfig() Config {
 	return Config{
+		Enabled:             true,
 		DefaultRules:        true,
 		EvaluationInterval:  15 * time.Second,
 		ResolveTimeout:      5 * time.Minute,

@@ -16,6 +16,6 @@
 // log), and delivers the messages through internal/notify with retries, so
 // a restart neither re-sends nor loses a message.
 //
-// It owns the tables alert_state, alert_messages, alert_silences and
-// alert_acks.
+// It owns the tables alert_state, alert_messages, alert_silences,
+// alert_acks and alert_oncall_overrides.
 package alerts

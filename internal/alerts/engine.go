@@ -176,6 +176,10 @@ func (e *Engine) SetSilences(ss []Silence) error {
 	return nil
 }
 
+// SetOverrides replaces the on-call overrides added at run time (team ->
+// overrides, newest first); they win over the configuration's.
+func (e *Engine) SetOverrides(o map[string][]Override) { e.cc.overrides = o }
+
 // SetAcks replaces the acknowledgements: group key -> when.
 func (e *Engine) SetAcks(a map[string]time.Time) { e.acks = a }
 
@@ -657,10 +661,15 @@ func (e *Engine) flushDigests(now time.Time, muted map[string]Muting) []Digest {
 		}
 		// News is a firing alert this person was not told about; without
 		// news (resolutions, reminders) a message waits the longer
-		// resolved_interval, so that it rides along with the next one.
+		// resolved_interval, so that it rides along with the next one. A
+		// P1 the person was not told about never waits for the merge
+		// interval: it goes at once and carries whatever else is pending.
 		news, p1News := false, false
 		for _, it := range d.Items {
 			for _, fp := range it.Firing {
+				if _, m := muted[fp]; m {
+					continue // its root tells, if anything
+				}
 				if en := e.st.Alerts[fp]; en != nil && !d.Told[fp] && e.firingAt(en, now) {
 					news = true
 					p1News = p1News || PriorityOf(en.Alert.Labels) == P1
@@ -668,7 +677,10 @@ func (e *Engine) flushDigests(now time.Time, muted map[string]Muting) []Digest {
 			}
 		}
 		wait := m.Interval
-		if !news {
+		switch {
+		case p1News:
+			wait = 0
+		case !news:
 			wait = max(m.Interval, m.ResolvedInterval)
 		}
 		if !d.LastSent.IsZero() && now.Sub(d.LastSent) < wait {

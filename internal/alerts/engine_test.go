@@ -369,3 +369,46 @@ func TestSMSTextCutsByPriorityAndKeepsLink(t *testing.T) {
 		t.Errorf("UCS-2 text %q: %s %d units", s, enc, n)
 	}
 }
+
+func TestP1NeverWaitsForTheMergeInterval(t *testing.T) {
+	c := testConfig()
+	c.Ack.EscalateAfter = 0
+	e := newEngine(t, c)
+	// db1 (c1's primary) dies at 0; a warning on c2 at 20s; db4 (c2's
+	// primary) dies at 40s, 10 s after the first page went out.
+	got := run(e, 0, 3*time.Minute, func(at time.Duration) []Alert {
+		a := []Alert{al("MySQLDown", "critical", "instance", "db1")}
+		if at >= 15*time.Second {
+			a = append(a, al("MySQLLongTransaction", "warning", "instance", "db5"))
+		}
+		if at >= 45*time.Second {
+			a = append(a, al("MySQLDown", "critical", "instance", "db4"))
+		}
+		return a
+	})
+	if len(got) < 2 {
+		t.Fatalf("got %d messages, want the first page and the second P1's page: %+v", len(got), got)
+	}
+	if at := got[0].At.Sub(t0); at != 30*time.Second {
+		t.Errorf("first page at %s, want 30s (group_wait)", at)
+	}
+	// The second P1's group was created at 45s: it pages at 75s, not at
+	// 2m30s when the merge interval since the first page ends.
+	if at := got[1].At.Sub(t0); at != 75*time.Second {
+		t.Errorf("second P1 paged at %s, want 75s (its group_wait), not held by the 2m merge interval", at)
+	}
+	names := map[string]bool{}
+	for _, l := range got[1].Lines {
+		names[l.Subject+" "+l.Name] = true
+	}
+	if !names["db4 MySQLDown"] || !names["db5 MySQLLongTransaction"] {
+		t.Errorf("second page lines %+v, want db4's P1 carrying the pending db5 warning", got[1].Lines)
+	}
+	if len(got) > 2 {
+		for _, d := range got[2:] {
+			if d.At.Before(got[1].At.Add(c.Merge.Interval)) {
+				t.Errorf("a message at %s within the merge interval after the P1 page: %+v", d.At.Sub(t0), d.Lines)
+			}
+		}
+	}
+}

@@ -38,6 +38,9 @@ type compiled struct {
 	receivers map[string]Receiver
 	locs      map[string]*time.Location
 	quiet     map[string]clockRange
+	// overrides are the ones added at run time (alert_oncall_overrides),
+	// newest first; they win over the configuration's.
+	overrides map[string][]Override
 }
 
 type inhibitRule struct {
@@ -389,7 +392,7 @@ func (cc *compiled) onCall(team string, now time.Time) []string {
 		idx = ((weeks % n) + n) % n
 	}
 	var order []string
-	for _, o := range t.Overrides {
+	for _, o := range append(slices.Clone(cc.overrides[team]), t.Overrides...) {
 		if !now.Before(o.Start) && now.Before(o.End) {
 			order = append(order, o.Person)
 			break

@@ -318,6 +318,11 @@ func (s *Service) refresh(ctx context.Context, e *Engine, now time.Time) error {
 		return err
 	}
 	e.SetAcks(acks)
+	ovs, err := s.overridesByTeam(ctx, now)
+	if err != nil {
+		return err
+	}
+	e.SetOverrides(ovs)
 	return nil
 }
 
@@ -327,6 +332,9 @@ func (s *Service) pipeline(ctx context.Context) error {
 		return err
 	}
 	var topoAt, pruneAt time.Time
+	// saved is the state last written: an idle tick (no change, no
+	// message, no event) writes nothing.
+	var saved string
 	t := time.NewTicker(s.o.Tick)
 	defer t.Stop()
 	for {
@@ -345,10 +353,11 @@ func (s *Service) pipeline(ctx context.Context) error {
 			}
 			pruneAt = now
 		}
-		if err := s.step(ctx, e, now); err != nil {
+		if err := s.step(ctx, e, now, &saved); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
+			saved = ""
 			s.log.Warn("alerts: pipeline step failed; reloading the saved state", "err", err)
 			topo := e.topo
 			if e, err = s.engineAt(ctx, now); err != nil {
@@ -366,8 +375,9 @@ func (s *Service) pipeline(ctx context.Context) error {
 
 // step runs one tick and saves the state with the messages it made in
 // one transaction: either both are stored or neither, so after a crash
-// the pipeline resumes from a state that matches the outbox.
-func (s *Service) step(ctx context.Context, e *Engine, now time.Time) error {
+// the pipeline resumes from a state that matches the outbox. A tick that
+// changed nothing since *saved (the state last written) writes nothing.
+func (s *Service) step(ctx context.Context, e *Engine, now time.Time, saved *string) error {
 	if err := s.refresh(ctx, e, now); err != nil {
 		return err
 	}
@@ -415,6 +425,9 @@ func (s *Service) step(ctx context.Context, e *Engine, now time.Time) error {
 		return err
 	}
 	msgs := s.messagesFor(digests, now)
+	if len(msgs) == 0 && lastEvent == 0 && string(state) == *saved {
+		return nil
+	}
 	err = s.o.DB.InTx(ctx, func(tx *sqldb.Tx) error {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM alert_state WHERE id = 1"); err != nil {
 			return err
@@ -438,6 +451,7 @@ func (s *Service) step(ctx context.Context, e *Engine, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("save alert state: %w", err)
 	}
+	*saved = string(state)
 	if len(msgs) > 0 {
 		select {
 		case s.wake <- struct{}{}:
@@ -1044,20 +1058,4 @@ func (s *Service) ackGroups(ctx context.Context, who, via string, groups []strin
 		return audit.Record(ctx, tx, "alert.ack", strings.Join(groups, " "), map[string]any{"by": who, "via": via})
 	})
 	return AckResult{Groups: groups}, err
-}
-
-// OnCall is who a team has on call now, then the escalation order.
-type OnCall struct {
-	Team  string   `json:"team"`
-	Order []string `json:"order"`
-}
-
-// OnCallNow lists every team's on-call order at now.
-func (s *Service) OnCallNow(at time.Time) []OnCall {
-	cc, _ := Compile(s.cfg)
-	var out []OnCall
-	for _, t := range s.cfg.Teams {
-		out = append(out, OnCall{Team: t.Name, Order: cc.onCall(t.Name, at)})
-	}
-	return out
 }

@@ -186,7 +186,42 @@ func (s *Server) alertRoutes() []route {
 						return nil, errkind.New(errkind.Invalid, "at %q: want RFC 3339", v)
 					}
 				}
-				return svc.OnCallNow(at), nil
+				return svc.OnCallAt(r.Context(), at)
+			}},
+		{method: "GET", path: "/api/v1/oncall/overrides", tag: "alerts", summary: "On-call overrides added at run time that have not ended (all with ?all=true), newest first",
+			perm: auth.AlertRead, query: []string{"all"}, out: []alerts.OnCallOverride{},
+			handle: func(r *http.Request, p auth.Principal) (any, error) {
+				svc, err := s.alertService()
+				if err != nil {
+					return nil, err
+				}
+				return svc.Overrides(r.Context(), r.URL.Query().Get("all") == "true")
+			}},
+		{method: "POST", path: "/api/v1/oncall/overrides", tag: "alerts", summary: "Put a person on call for a team from start (default now) until end or for a duration; wins over the configured rotation",
+			perm: auth.AlertManage, in: alerts.NewOverride{}, out: alerts.OnCallOverride{}, status: http.StatusCreated,
+			handle: func(r *http.Request, p auth.Principal) (any, error) {
+				svc, err := s.alertService()
+				if err != nil {
+					return nil, err
+				}
+				var in alerts.NewOverride
+				if err := httpx.ReadJSON(r, &in); err != nil {
+					return nil, err
+				}
+				return svc.AddOverride(r.Context(), p.User, in)
+			}},
+		{method: "DELETE", path: "/api/v1/oncall/overrides/{id}", tag: "alerts", summary: "Remove an on-call override",
+			perm: auth.AlertManage,
+			handle: func(r *http.Request, p auth.Principal) (any, error) {
+				svc, err := s.alertService()
+				if err != nil {
+					return nil, err
+				}
+				id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+				if err != nil {
+					return nil, errkind.New(errkind.Invalid, "invalid override id %q", r.PathValue("id"))
+				}
+				return nil, svc.RemoveOverride(r.Context(), id)
 			}},
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -137,9 +139,11 @@ func haEvents(e ha.Event) []alerts.Event {
 
 // healthEvents are the platform alerts of the latest health scores:
 // HealthScoreLow for a score below `below`, DiskFullForecast for a disk
-// forecast reaching its capacity within `days` days (0 turns either
-// off). Each ends by itself three minutes later unless raised again, so a
-// recovered score or forecast resolves its alert.
+// forecast reaching its capacity within `days` days, ForecastLimit{limit}
+// for any other forecast with a limit (connections against
+// max_connections) reaching it within `days` (0 turns either off). Each
+// ends by itself three minutes later unless raised again, so a recovered
+// score or forecast resolves its alert.
 func healthEvents(scores []health.InstanceScore, below, days float64) []alerts.Event {
 	var evs []alerts.Event
 	for _, sc := range scores {
@@ -156,6 +160,16 @@ func healthEvents(scores []health.InstanceScore, below, days float64) []alerts.E
 		if d := sc.DaysUntilFull; days > 0 && d != nil && *d < days {
 			evs = append(evs, alerts.Event{Name: "DiskFullForecast", For: 3 * time.Minute, Labels: labels(),
 				Annotations: map[string]string{"summary": fmt.Sprintf("%s: the disk forecast reaches its capacity in %.1f days", sc.Instance, *d)}})
+		}
+		if days > 0 {
+			for _, name := range slices.Sorted(maps.Keys(sc.Limits)) {
+				if d := sc.Limits[name]; d < days {
+					l := labels()
+					l["limit"] = name
+					evs = append(evs, alerts.Event{Name: "ForecastLimit", For: 3 * time.Minute, Labels: l,
+						Annotations: map[string]string{"summary": fmt.Sprintf("%s: the %s forecast reaches its limit in %.1f days", sc.Instance, name, d)}})
+				}
+			}
 		}
 	}
 	return evs

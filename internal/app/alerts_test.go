@@ -142,6 +142,8 @@ func TestHealthEvents(t *testing.T) {
 		{Instance: "filling", Cluster: "c2", Engine: "postgres", Scored: true, Value: 80, DaysUntilFull: days(2.5)},
 		{Instance: "both", Scored: true, Value: 10, DaysUntilFull: days(0)},
 		{Instance: "unscored", Value: 0, DaysUntilFull: days(1)},
+		{Instance: "busy", Cluster: "c3", Engine: "mysql", Scored: true, Value: 95, Limits: map[string]float64{"connections": 3.2}},
+		{Instance: "cache", Cluster: "c4", Engine: "redis", Scored: true, Value: 95, Limits: map[string]float64{"memory": 20, "clients": 90}},
 	}
 	for _, tc := range []struct {
 		name        string
@@ -149,10 +151,13 @@ func TestHealthEvents(t *testing.T) {
 		want        []string
 	}{
 		{"both checks", 60, 4, []string{"HealthScoreLow low: health score 40: replication stopped", "DiskFullForecast filling: filling: the disk forecast reaches its capacity in 2.5 days",
-			"HealthScoreLow both: health score 10: ", "DiskFullForecast both: both: the disk forecast reaches its capacity in 0.0 days"}},
+			"HealthScoreLow both: health score 10: ", "DiskFullForecast both: both: the disk forecast reaches its capacity in 0.0 days",
+			"ForecastLimit busy connections: busy: the connections forecast reaches its limit in 3.2 days"}},
 		{"forecast off", 60, 0, []string{"HealthScoreLow low: health score 40: replication stopped", "HealthScoreLow both: health score 10: "}},
 		{"health off, a month ahead", 0, 31, []string{"DiskFullForecast ok: ok: the disk forecast reaches its capacity in 30.0 days",
-			"DiskFullForecast filling: filling: the disk forecast reaches its capacity in 2.5 days", "DiskFullForecast both: both: the disk forecast reaches its capacity in 0.0 days"}},
+			"DiskFullForecast filling: filling: the disk forecast reaches its capacity in 2.5 days", "DiskFullForecast both: both: the disk forecast reaches its capacity in 0.0 days",
+			"ForecastLimit busy connections: busy: the connections forecast reaches its limit in 3.2 days",
+			"ForecastLimit cache memory: cache: the memory forecast reaches its limit in 20.0 days"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string
@@ -160,7 +165,7 @@ func TestHealthEvents(t *testing.T) {
 				if ev.For != 3*time.Minute || ev.Labels["severity"] != "warning" {
 					t.Errorf("%s: for %s, labels %v", ev.Name, ev.For, ev.Labels)
 				}
-				got = append(got, ev.Name+" "+ev.Labels["instance"]+": "+ev.Annotations["summary"])
+				got = append(got, strings.TrimSpace(ev.Name+" "+ev.Labels["instance"]+" "+ev.Labels["limit"])+": "+ev.Annotations["summary"])
 			}
 			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
 				t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -335,6 +336,99 @@ func (e *env) oncallCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&at, "at", "", "at this time instead of now")
+	cmd.AddCommand(e.oncallOverrideCmd())
+	return cmd
+}
+
+// oncallOverrideCmd is `dbfleet oncall override [--all] | add | remove ID`.
+func (e *env) oncallOverrideCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "override [--all]",
+		Short: "On-call overrides added at run time (add puts someone on call, remove deletes one)",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := e.checkOutput(); err != nil {
+				return err
+			}
+			q := ""
+			if all, _ := cmd.Flags().GetBool("all"); all {
+				q = "?all=true"
+			}
+			var out []alerts.OnCallOverride
+			if err := e.call(cmd, "GET", "/api/v1/oncall/overrides"+q, nil, &out); err != nil {
+				return err
+			}
+			return e.print(out, func(w io.Writer) {
+				row(w, "ID", "TEAM", "PERSON", "FROM", "TO", "BY", "COMMENT")
+				for _, o := range out {
+					row(w, o.ID, o.Team, o.Person, fmtTime(o.Start), fmtTime(o.End), o.CreatedBy, o.Comment)
+				}
+			})
+		},
+	}
+	cmd.Flags().Bool("all", false, "include ended overrides")
+
+	var n alerts.NewOverride
+	var from, to string
+	add := &cobra.Command{
+		Use:   "add --team TEAM --person NAME [--from RFC3339] (--to RFC3339 | --for 12h) [--comment WHY]",
+		Short: "Put a person on call for a team for a while, instead of the rotation's person",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := e.checkOutput(); err != nil {
+				return err
+			}
+			if n.Team == "" || n.Person == "" {
+				return usageError{errors.New("want --team and --person")}
+			}
+			for _, f := range []struct {
+				flag, v string
+				dst     *time.Time
+			}{{"--from", from, &n.Start}, {"--to", to, &n.End}} {
+				if f.v == "" {
+					continue
+				}
+				t, err := time.Parse(time.RFC3339, f.v)
+				if err != nil {
+					return usageError{fmt.Errorf("%s %q: want RFC 3339 such as 2026-12-24T18:00:00+08:00", f.flag, f.v)}
+				}
+				*f.dst = t
+			}
+			if to != "" {
+				n.Duration = ""
+			}
+			var o alerts.OnCallOverride
+			if err := e.call(cmd, "POST", "/api/v1/oncall/overrides", n, &o); err != nil {
+				return err
+			}
+			return e.print(o, func(w io.Writer) {
+				fmt.Fprintf(w, "override %d: %s on call for %s from %s to %s\n", o.ID, o.Person, o.Team, fmtTime(o.Start), fmtTime(o.End))
+			})
+		},
+	}
+	add.Flags().StringVar(&n.Team, "team", "", "team (alerts.teams)")
+	add.Flags().StringVar(&n.Person, "person", "", "who goes on call (alerts.people)")
+	add.Flags().StringVar(&from, "from", "", "start (default now)")
+	add.Flags().StringVar(&to, "to", "", "end")
+	add.Flags().StringVar(&n.Duration, "for", "12h", "how long, when --to is not given")
+	add.Flags().StringVar(&n.Comment, "comment", "", "why")
+
+	remove := &cobra.Command{
+		Use:   "remove ID",
+		Short: "Remove an on-call override",
+		Args:  exactArgs(1, "an override id"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := strconv.ParseInt(args[0], 10, 64); err != nil {
+				return usageError{fmt.Errorf("override id %q: want a number", args[0])}
+			}
+			if err := e.call(cmd, "DELETE", "/api/v1/oncall/overrides/"+p(args[0]), nil, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "override %s removed\n", args[0])
+			return nil
+		},
+	}
+	cmd.AddCommand(add, remove)
 	return cmd
 }
 

@@ -197,6 +197,10 @@ type familySpec struct {
 	Inputs    map[string]string        `yaml:"inputs"`
 	Anomalies map[string]AnomalyMetric `yaml:"anomalies"`
 	Capacity  *CapacitySpec            `yaml:"capacity"`
+	// Limits are other forecasts with a limit (connections against
+	// max_connections): used is forecast until it reaches capacity, an
+	// expression over the inputs; the days go to input days_until_<name>.
+	Limits map[string]CapacitySpec `yaml:"limits"`
 }
 
 // fileDoc is a rule file.
@@ -334,6 +338,7 @@ func (l layer) clone() layer {
 		c := *f
 		c.Inputs = cloneMap(f.Inputs)
 		c.Anomalies = cloneMap(f.Anomalies)
+		c.Limits = cloneMap(f.Limits)
 		if f.Capacity != nil {
 			cp := *f.Capacity
 			c.Capacity = &cp
@@ -408,6 +413,24 @@ func (l *layer) apply(file string, fams map[string]yaml.Node, rules []yaml.Node)
 				delete(cur.Anomalies, k)
 			} else {
 				cur.Anomalies[k] = v
+			}
+		}
+		if len(f.Limits) > 0 && cur.Limits == nil {
+			cur.Limits = map[string]CapacitySpec{}
+		}
+		for k, v := range f.Limits {
+			switch {
+			case !identRE.MatchString(k) || k == "full":
+				errs = append(errs, fmt.Sprintf("%s:%d: limit %q: want a name of letters, digits and _ (not full)", file, node.Line, k))
+			case v.Used == "":
+				delete(cur.Limits, k)
+			case v.Capacity == "":
+				errs = append(errs, fmt.Sprintf("%s:%d: %s limit %s: capacity is required (an expression over the inputs)", file, node.Line, fname, k))
+			default:
+				if _, err := compile(v.Capacity); err != nil {
+					errs = append(errs, fmt.Sprintf("%s:%d: %s limit %s capacity: %v", file, node.Line, fname, k, err))
+				}
+				cur.Limits[k] = v
 			}
 		}
 		if f.Capacity != nil {
@@ -634,6 +657,15 @@ func (rs *RuleSet) Anomalies(kind engine.Kind, cluster string) map[string]Anomal
 func (rs *RuleSet) Capacity(kind engine.Kind, cluster string) *CapacitySpec {
 	if f := rs.layer(cluster).families[Family(kind)]; f != nil {
 		return f.Capacity
+	}
+	return nil
+}
+
+// Limits returns the forecasts with a limit other than the disk's, by
+// name.
+func (rs *RuleSet) Limits(kind engine.Kind, cluster string) map[string]CapacitySpec {
+	if f := rs.layer(cluster).families[Family(kind)]; f != nil {
+		return f.Limits
 	}
 	return nil
 }

@@ -146,6 +146,9 @@ func TestRuleErrors(t *testing.T) {
 		{"unknown family", "families:\n  oracle:\n    inputs: {a: up}\n", []string{"user.yaml:3: unknown engine family \"oracle\""}},
 		{"bad engine and window", "rules:\n  - id: down\n    engines: [oracle]\n    windows: [hourly]\n", []string{`engine "oracle"`, `window "hourly"`}},
 		{"version", "version: 2\n", []string{"user.yaml: version 2: want 1"}},
+		{"limit without capacity", "families:\n  mysql:\n    limits:\n      conns: {used: up}\n", []string{"user.yaml:3: mysql limit conns: capacity is required"}},
+		{"limit with a bad capacity", "families:\n  mysql:\n    limits:\n      conns: {used: up, capacity: 'max_connections +* 2'}\n", []string{"user.yaml:3: mysql limit conns capacity:"}},
+		{"limit named full", "families:\n  mysql:\n    limits:\n      full: {used: up, capacity: max_connections}\n", []string{`limit "full"`}},
 	}
 	base := defaultRules(t)
 	for _, tt := range tests {

@@ -384,32 +384,58 @@ func zscore(y float64, b Band, minSD float64) float64 {
 }
 
 // fullness adds days_until_full, disk_used and disk_capacity, forecast
-// from the capacity spec at most once a day per instance.
+// from the capacity spec, and days_until_<name> for each other limit
+// (connections against max_connections), each at most once a day per
+// instance.
 func (s *Service) fullness(ctx context.Context, inst inventory.Instance, w Window, at time.Time, snap *Snapshot) {
-	spec := s.rules.Capacity(inst.Engine, inst.Cluster)
-	if spec == nil {
-		return
+	if spec := s.rules.Capacity(inst.Engine, inst.Cluster); spec != nil {
+		if c, err := s.untilLimit(ctx, inst, w, at, "", *spec, snap); err != nil {
+			snap.Missing["days_until_full"] = err.Error()
+		} else {
+			snap.Values["days_until_full"] = c.days
+			snap.Values["disk_used"] = c.used
+			snap.Values["disk_capacity"] = c.capacity
+		}
 	}
+	limits := s.rules.Limits(inst.Engine, inst.Cluster)
+	names := make([]string, 0, len(limits))
+	for n := range limits {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if ctx.Err() != nil {
+			return
+		}
+		if c, err := s.untilLimit(ctx, inst, w, at, name, limits[name], snap); err != nil {
+			snap.Missing["days_until_"+name] = err.Error()
+		} else {
+			snap.Values["days_until_"+name] = c.days
+		}
+	}
+}
+
+// untilLimit forecasts spec.Used until it reaches spec.Capacity (the
+// disk's when name is empty), cached a day per instance and limit.
+func (s *Service) untilLimit(ctx context.Context, inst inventory.Instance, w Window, at time.Time, name string, spec CapacitySpec, snap *Snapshot) (*cachedCapacity, error) {
 	env := map[string]any{}
 	for k, v := range snap.Values {
 		env[k] = v
 	}
 	p, err := compile(spec.Capacity)
 	if err != nil {
-		snap.Missing["days_until_full"] = err.Error()
-		return
+		return nil, err
 	}
 	if miss := p.missing(env); len(miss) > 0 {
-		snap.Missing["days_until_full"] = "capacity unknown: " + strings.Join(miss, ", ") + " not set"
-		return
+		return nil, errors.New("capacity unknown: " + strings.Join(miss, ", ") + " not set")
 	}
 	capacity, err := p.number(env)
 	if err != nil || !(capacity > 0) {
-		snap.Missing["days_until_full"] = fmt.Sprintf("capacity %s is not a positive number", spec.Capacity)
-		return
+		return nil, fmt.Errorf("capacity %s is not a positive number", spec.Capacity)
 	}
+	key := inst.Name + "\x00" + name
 	s.mu.Lock()
-	c := s.capacity[inst.Name]
+	c := s.capacity[key]
 	s.mu.Unlock()
 	if c == nil || c.capacity != capacity || at.Sub(c.at) >= 24*time.Hour || at.Before(c.at.Add(-time.Minute)) || (c.err != nil && at.Sub(c.at) >= time.Hour) {
 		c = &cachedCapacity{capacity: capacity, at: at}
@@ -441,19 +467,16 @@ func (s *Service) fullness(ctx context.Context, inst inventory.Instance, w Windo
 			}
 		}
 		if ctx.Err() != nil {
-			return
+			return nil, ctx.Err()
 		}
 		s.mu.Lock()
-		s.capacity[inst.Name] = c
+		s.capacity[key] = c
 		s.mu.Unlock()
 	}
 	if c.err != nil {
-		snap.Missing["days_until_full"] = c.err.Error()
-		return
+		return nil, c.err
 	}
-	snap.Values["days_until_full"] = c.days
-	snap.Values["disk_used"] = c.used
-	snap.Values["disk_capacity"] = capacity
+	return c, nil
 }
 
 // RunOnce scores every instance in a window and stores the scores, a few
@@ -708,6 +731,9 @@ type InstanceScore struct {
 	Top string `json:"top,omitempty"`
 	// DaysUntilFull is the disk forecast of the score, when it has one.
 	DaysUntilFull *float64 `json:"days_until_full,omitempty"`
+	// Limits are the other forecasts with a limit (the rules' limits):
+	// days until each reaches it (the horizon when it does not).
+	Limits map[string]float64 `json:"limits,omitempty"`
 }
 
 // List returns the latest score in a window of every registered instance.
@@ -730,6 +756,14 @@ func (s *Service) List(ctx context.Context, w Window) ([]InstanceScore, error) {
 			}
 			if d, ok := sc.Inputs["days_until_full"]; ok {
 				row.DaysUntilFull = &d
+			}
+			for name := range s.rules.Limits(inst.Engine, inst.Cluster) {
+				if d, ok := sc.Inputs["days_until_"+name]; ok {
+					if row.Limits == nil {
+						row.Limits = map[string]float64{}
+					}
+					row.Limits[name] = d
+				}
 			}
 		}
 		out = append(out, row)

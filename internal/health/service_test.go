@@ -371,3 +371,46 @@ func TestServiceClusterOverride(t *testing.T) {
 		}
 	}
 }
+
+// TestLimitForecast: a limit other than the disk's (connections against
+// max_connections) is forecast like the disk, into days_until_<name>, and
+// the fleet list carries it for alerting.
+func TestLimitForecast(t *testing.T) {
+	db := sqldbtest.SQLite(t)
+	ctx := context.Background()
+	q := busyMariaDB()
+	// 300 connections growing 20 a day against max_connections 500: 10
+	// days left.
+	q.gen["mysql_global_status_threads_connected"] = func(t time.Time) float64 { return 300 + 20*t.Sub(now0).Hours()/24 }
+	s, _ := setup(t, db, q, nil)
+	sc, err := s.Compute(ctx, "m1", Now, now0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	days, ok := sc.Inputs["days_until_connections"]
+	if !ok || math.Abs(days-10) > 1 {
+		t.Fatalf("days until connections %v (%v), want about 10; missing: %v", days, ok, sc.Skipped)
+	}
+	if err := s.RunOnce(ctx, Now, now0); err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.List(ctx, Now)
+	if err != nil || len(list) != 1 || math.Abs(list[0].Limits["connections"]-days) > 1e-9 {
+		t.Fatalf("list: %+v, %v; want the connections forecast %g", list, err, days)
+	}
+
+	// Without max_connections the limit is unknown, and says why.
+	delete(q.gen, "mysql_global_variables_max_connections")
+	s2, inv := setup(t, sqldbtest.SQLite(t), q, nil)
+	inst, err := inv.GetInstance(ctx, "m1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := s2.Snapshot(ctx, inst, Now, now0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if why := snap.Missing["days_until_connections"]; !strings.Contains(why, "max_connections not set") {
+		t.Errorf("missing days_until_connections: %q, want the capacity input named", why)
+	}
+}

@@ -20,6 +20,8 @@ func (u *site) alertRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /alerts", u.page(auth.AlertRead, u.alertsPage))
 	mux.Handle("POST /alerts/silences", u.action(auth.AlertManage, u.alertSilence))
 	mux.Handle("POST /alerts/silences/{id}/expire", u.action(auth.AlertManage, u.alertUnsilence))
+	mux.Handle("POST /alerts/oncall/overrides", u.action(auth.AlertManage, u.alertOverride))
+	mux.Handle("POST /alerts/oncall/overrides/{id}/remove", u.action(auth.AlertManage, u.alertUnoverride))
 	mux.Handle("GET /a/{token}", u.page(auth.AlertRead, u.alertMessagePage))
 	mux.Handle("POST /a/{token}/ack", u.action(auth.AlertAck, u.alertAckLink))
 }
@@ -35,6 +37,7 @@ type alertsData struct {
 	Messages  []alerts.Message
 	Recipient string
 	OnCall    []alerts.OnCall
+	Overrides []alerts.OnCallOverride
 }
 
 type alertSection struct {
@@ -71,7 +74,12 @@ func (u *site) alertsPage(w http.ResponseWriter, r *http.Request, rq *request) e
 	if d.Messages, err = u.Alerts.Messages(ctx, alerts.MessageFilter{Recipient: d.Recipient, Limit: 50}); err != nil {
 		return err
 	}
-	d.OnCall = u.Alerts.OnCallNow(u.now())
+	if d.OnCall, err = u.Alerts.OnCallAt(ctx, u.now()); err != nil {
+		return err
+	}
+	if d.Overrides, err = u.Alerts.Overrides(ctx, false); err != nil {
+		return err
+	}
 	v := u.view(rq, "Alerts", "alerts")
 	v.Data = d
 	u.render(w, r, http.StatusOK, "alerts.html", v)
@@ -107,6 +115,32 @@ func (u *site) alertUnsilence(w http.ResponseWriter, r *http.Request, rq *reques
 		return err
 	}
 	return u.redirect(w, r, "/alerts", fmt.Sprintf("Silence %d expired.", id))
+}
+
+func (u *site) alertOverride(w http.ResponseWriter, r *http.Request, rq *request) error {
+	if u.Alerts == nil {
+		return errNoAlerts
+	}
+	o, err := u.Alerts.AddOverride(r.Context(), rq.p.User, alerts.NewOverride{Team: r.PostFormValue("team"), Person: r.PostFormValue("person"),
+		Duration: r.PostFormValue("duration"), Comment: r.PostFormValue("comment")})
+	if err != nil {
+		return err
+	}
+	return u.redirect(w, r, "/alerts", fmt.Sprintf("%s is on call for %s until %s.", o.Person, o.Team, when(o.End)))
+}
+
+func (u *site) alertUnoverride(w http.ResponseWriter, r *http.Request, rq *request) error {
+	if u.Alerts == nil {
+		return errNoAlerts
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return errkind.New(errkind.Invalid, "invalid override id %q", r.PathValue("id"))
+	}
+	if err := u.Alerts.RemoveOverride(r.Context(), id); err != nil {
+		return err
+	}
+	return u.redirect(w, r, "/alerts", fmt.Sprintf("On-call override %d removed.", id))
 }
 
 type alertMessageData struct {

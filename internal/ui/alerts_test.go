@@ -30,7 +30,8 @@ func TestAlertPages(t *testing.T) {
 	}
 	c := alerts.DefaultConfig()
 	c.DefaultRules = false
-	c.People = []alerts.Person{{Name: "alice", Channels: []string{"sms"}}}
+	c.People = []alerts.Person{{Name: "alice", Channels: []string{"sms"}}, {Name: "bob", Channels: []string{"sms"}}}
+	c.Teams = []alerts.Team{{Name: "dba", Rotation: []string{"alice"}, Handoff: time.Now().Add(-time.Hour)}}
 	c.Receivers = []alerts.Receiver{{Name: "oncall", People: []string{"alice"}}}
 	zero := time.Duration(0)
 	c.Route = alerts.Route{Receiver: "oncall", GroupBy: []string{"alertname"}, GroupWait: &zero}
@@ -74,6 +75,19 @@ func TestAlertPages(t *testing.T) {
 	expect(t, "expire", r, http.StatusSeeOther, "/alerts")
 	if ss, _ := svc.Silences(ctx, false); len(ss) != 0 {
 		t.Errorf("silences after expiry: %+v", ss)
+	}
+
+	// An on-call override from the page puts bob first; removing it gives
+	// the rotation back.
+	r = b.post("/alerts/oncall/overrides", url.Values{"team": {"dba"}, "person": {"bob"}, "duration": {"8h"}, "comment": {"alice off sick"}})
+	expect(t, "override", r, http.StatusSeeOther, "/alerts")
+	expectBody(t, "after the override", b.get("/alerts"), `id="oncall-overrides"`, "alice off sick", "bob → alice")
+	r = b.post("/alerts/oncall/overrides", url.Values{"team": {"dba"}, "person": {"mallory"}, "duration": {"8h"}})
+	expect(t, "override of someone unknown", r, http.StatusBadRequest, "")
+	r = b.post("/alerts/oncall/overrides/1/remove", nil)
+	expect(t, "remove override", r, http.StatusSeeOther, "/alerts")
+	if oc, _ := svc.OnCallAt(ctx, time.Now()); len(oc) != 1 || strings.Join(oc[0].Order, ",") != "alice" {
+		t.Errorf("on call after removing the override: %+v", oc)
 	}
 
 	r = b.get(link)
