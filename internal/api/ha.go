@@ -67,6 +67,12 @@ func (s *Server) haRoutes() []route {
 			handle: withBody(s.haService, func(r *http.Request, p auth.Principal, svc *ha.Service, in ha.FailoverOptions) (any, error) {
 				return recoveryAnswer(svc.Failover(r.Context(), r.PathValue("name"), in))
 			})},
+		{method: "POST", path: "/api/v1/instances/{name}/attach", tag: "ha",
+			summary: "Make an instance (a fenced old primary) a replica of its cluster's primary: refused with the transactions it holds that the primary lacks",
+			perm:    auth.HAManage, out: ha.AttachResult{},
+			handle: withSvc(s.haService, func(r *http.Request, p auth.Principal, svc *ha.Service) (any, error) {
+				return svc.Attach(r.Context(), r.PathValue("name"))
+			})},
 		{method: "GET", path: "/api/v1/clusters/{name}/recoveries", tag: "ha", summary: "A cluster's failovers and switchovers, newest first",
 			perm: auth.HARead, query: []string{"limit"}, out: []ha.Recovery{},
 			handle: withSvc(s.haService, func(r *http.Request, p auth.Principal, svc *ha.Service) (any, error) {

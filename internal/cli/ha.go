@@ -207,6 +207,31 @@ func (e *env) haCommands() []*cobra.Command {
 	}
 	switchover.Flags().StringVar(&to, "to", "", "replica to promote (default: the best eligible one)")
 
+	attach := &cobra.Command{
+		Use:   "attach INSTANCE",
+		Short: "Make an instance (a fenced old primary) a replica of its cluster's primary, after checking it holds no transaction the primary lacks",
+		Args:  oneName("instance"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := e.checkOutput(); err != nil {
+				return err
+			}
+			var out ha.AttachResult
+			if err := e.call(cmd, "POST", "/api/v1/instances/"+p(args[0])+"/attach", nil, &out); err != nil {
+				return fmt.Errorf("attach %s: %w", args[0], err)
+			}
+			return e.print(out, func(w io.Writer) {
+				if out.Already {
+					fmt.Fprintf(w, "%s already replicates from %s; nothing changed.\n", out.Instance, out.Primary)
+					return
+				}
+				for _, s := range out.Steps {
+					fmt.Fprintf(w, "- %s\n", s)
+				}
+				fmt.Fprintf(w, "%s is a replica of %s.\n", out.Instance, out.Primary)
+			})
+		},
+	}
+
 	var fo ha.FailoverOptions
 	failover := &cobra.Command{
 		Use:   "failover CLUSTER [--to INSTANCE] [--force]",
@@ -296,7 +321,7 @@ func (e *env) haCommands() []*cobra.Command {
 		},
 	}
 	ack.Flags().StringVar(&comment, "comment", "", "what was checked or done")
-	return []*cobra.Command{topology, switchover, failover, recoveries, recovery, ack}
+	return []*cobra.Command{topology, switchover, failover, attach, recoveries, recovery, ack}
 }
 
 func parseRecoveryID(s string) (int64, error) {

@@ -326,7 +326,7 @@ func (m *mariadbOps) manualRepoint(n, to *Node) string {
 }
 
 func (m *mariadbOps) reattach(old, to *Node) string {
-	return fmt.Sprintf("re-attach %s as a replica of %s once it is back and checked for errant transactions (see docs/ha.md, \"Re-attaching the old primary\")", old.Name, to.Name)
+	return fmt.Sprintf("re-attach %s as a replica of %s once it is back: dbfleet cluster attach %s (refused while it holds transactions %s lacks; docs/ha.md, \"Re-attaching the old primary\")", old.Name, to.Name, old.Name, to.Name)
 }
 
 func (m *mariadbOps) freezeStep() string { return "stop receiving and apply relay log" }
