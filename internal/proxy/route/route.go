@@ -395,7 +395,7 @@ func (st *State) txn(query string, c sql.Class) Decision {
 	switch c.Txn {
 	case "BEGIN", "START TRANSACTION":
 		st.endTx() // a BEGIN commits the open transaction
-		readOnly := c.Txn == "START TRANSACTION" && startReadOnly(st.Dialect, query)
+		readOnly := c.Txn == "START TRANSACTION" && containsFold(query, "only") && startReadOnly(st.Dialect, query)
 		next := st.NextTx
 		st.NextTx = false
 		switch {
@@ -413,7 +413,7 @@ func (st *State) txn(query string, c sql.Class) Decision {
 		if st.InTx && st.ReadOnlyTx && st.Pinned == "" {
 			d.Target = Previous
 		}
-		chain := andChain(st.Dialect, query)
+		chain := containsFold(query, "chain") && andChain(st.Dialect, query)
 		wasRO := st.ReadOnlyTx
 		st.endTx()
 		if chain {
@@ -675,6 +675,17 @@ func flushLocks(d sql.Dialect, query string) bool {
 	toks := sql.Tokens(query, d)
 	for i := 1; i < len(toks); i++ {
 		if (toks[i].Is(query, "LOCK") && toks[i-1].Is(query, "READ")) || (toks[i].Is(query, "EXPORT") && toks[i-1].Is(query, "FOR")) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsFold reports whether s contains the lower-case ASCII word w in
+// any case, without allocating: a cheap test before reading tokens.
+func containsFold(s, w string) bool {
+	for i := 0; i+len(w) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(w)], w) {
 			return true
 		}
 	}
