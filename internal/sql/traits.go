@@ -38,6 +38,10 @@ type Traits struct {
 	UserVar, UserVarAssign bool
 	// Temporary: CREATE or DROP TEMPORARY TABLE.
 	Temporary bool
+	// Calls: the statement calls a function that is neither built in
+	// nor a word of the grammar (db.f(), f() for a stored function or a
+	// UDF), which may write.
+	Calls bool
 	// Version is the highest version written on an executable comment
 	// the dialect runs (/*!50100 ... */ is 50100, /*M!100502 ... */
 	// 100502), 0 when there is none: the server runs the comment's
@@ -175,6 +179,9 @@ func (x *lexer) traitWord(j int, tk Token, t *Traits) {
 		case 17:
 			t.AdvisoryLock = t.AdvisoryLock || strings.EqualFold(w, "RELEASE_ALL_LOCKS")
 		}
+		if !t.Calls && x.call(j, w) {
+			t.Calls = true
+		}
 		return
 	}
 	switch len(w) {
@@ -185,6 +192,41 @@ func (x *lexer) traitWord(j int, tk Token, t *Traits) {
 			t.Sequence = true
 			if len(w) == 8 {
 				t.LastInsertID = true
+			}
+		}
+	}
+}
+
+// call reports whether the word w at token j, followed by "(", calls a
+// stored function or a UDF: a qualified name (db.f), or a name that is
+// neither built in nor a word of the grammar, unless it is a name with
+// a column list (INTO t (a), AS d (a), WITH c (a) AS (...)).
+func (x *lexer) call(j int, w string) bool {
+	if x.punct(j-1, '.') {
+		return !x.punct(j-3, '.') // db.f(, not db.t.c(
+	}
+	if keyword(w) != "" || builtin(w) {
+		return false
+	}
+	if p := x.upper(j - 1); p == "INTO" || p == "AS" || p == "TABLE" || p == "JOIN" || p == "FROM" || p == "UPDATE" {
+		return false
+	}
+	depth := 0
+	for k := j + 1; ; k++ {
+		t, ok := x.tok(k)
+		if !ok {
+			return true
+		}
+		if t.Kind != Punct {
+			continue
+		}
+		switch x.src[t.Off] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth == 0 {
+				return !x.is(k+1, "AS") // WITH c (a) AS (...)
 			}
 		}
 	}

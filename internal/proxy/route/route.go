@@ -173,8 +173,10 @@ const (
 // dbfleet:primary */ and /* dbfleet:replica */ (also as -- or #
 // comments); a replica hint never overrides a transaction, a pin, a
 // write or a read that must see the primary (locking reads,
-// LAST_INSERT_ID...), and says of a read that it may be stale (no causal
-// wait: Reason "hint:replica").
+// LAST_INSERT_ID...), sends to a replica a read the router keeps on the
+// primary only out of caution (a stored function, an executable comment
+// of a newer version, SERIALIZABLE), and says of a read that it may be
+// stale (no causal wait: Reason "hint:replica").
 func Route(st *State, query string) Decision {
 	h := hintOf(st.Dialect, query)
 	wasBound := st.bound()
@@ -210,7 +212,7 @@ func (st *State) override(d Decision, h hint, wasBound bool) Decision {
 	switch {
 	case h == hintPrimary && d.Target == Replica:
 		d.Target, d.Reason = Primary, "hint:primary"
-	case h == hintReplica && (d.Target == Replica || d.Reason == "versioned-comment" || d.Reason == "serializable"):
+	case h == hintReplica && (d.Target == Replica || d.Reason == "versioned-comment" || d.Reason == "serializable" || d.Reason == "function"):
 		d.Target, d.Reason = Replica, "hint:replica"
 	}
 	return d
@@ -296,6 +298,9 @@ func (st *State) route(query string, c sql.Class, tr sql.Traits) Decision {
 			return Decision{Target: Primary, Reason: "advisory-lock"}
 		case tr.Previous:
 			return Decision{Target: Previous, Reason: "previous"}
+		case tr.Calls:
+			// A stored function or a UDF may write.
+			return Decision{Target: Primary, Reason: "function"}
 		case st.Serializable:
 			return Decision{Target: Primary, Reason: "serializable"}
 		}
