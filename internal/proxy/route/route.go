@@ -132,9 +132,11 @@ func NewState(d sql.Dialect) *State {
 	return &State{Autocommit: true, Dialect: d}
 }
 
-// bound reports whether the session is tied to the connection it has:
-// a transaction, a pin, locked tables, sql_log_bin off.
-func (st *State) bound() bool {
+// Bound reports whether the session is tied to the connection it has:
+// an open transaction, a pin, locked tables, sql_log_bin off. A statement
+// routed while bound must run on the same backend connection as the one
+// before it.
+func (st *State) Bound() bool {
 	return st.InTx || st.Pinned != "" || st.LockedTables || st.NoBinlog
 }
 
@@ -179,7 +181,7 @@ const (
 // stale (no causal wait: Reason "hint:replica").
 func Route(st *State, query string) Decision {
 	h := hintOf(st.Dialect, query)
-	wasBound := st.bound()
+	wasBound := st.Bound()
 	c, tr := sql.LexTraits(st.Dialect, query)
 	var d Decision
 	if tr.Multi {
