@@ -63,9 +63,9 @@ type State struct {
 	// statement under autocommit=0), until COMMIT, ROLLBACK or an
 	// implicit commit (DDL, LOCK TABLES, SET autocommit=1...).
 	InTx bool
-	// ReadOnlyTx: the open transaction is START TRANSACTION READ ONLY,
-	// which runs on one replica (its statements go to Previous) to its
-	// end.
+	// ReadOnlyTx: the open transaction is START TRANSACTION READ ONLY
+	// begun on a replica (not while pinned): it runs there, its
+	// statements going to Previous, to its end.
 	ReadOnlyTx bool
 	// TxWrites: the open transaction may have changed data: its COMMIT
 	// is a write (Decision.Write).
@@ -276,7 +276,7 @@ func (st *State) route(query string, c sql.Class, tr sql.Traits) Decision {
 	if commits {
 		st.endTx()
 	}
-	if c.Verb == "FLUSH" && flushLocks(st.Dialect, query) {
+	if c.Verb == "FLUSH" && adjacent(st.Dialect, query, [2]string{"READ", "LOCK"}, [2]string{"FOR", "EXPORT"}) {
 		st.LockedTables = true
 		return Decision{Target: Primary, Reason: "locked-tables"}
 	}
@@ -329,6 +329,10 @@ func (st *State) boundTarget(c sql.Class, tr sql.Traits, commits bool) (Decision
 	next := st.NextTx
 	st.NextTx = false
 	switch {
+	case st.InTx && st.ReadOnlyTx:
+		// The transaction stays on its replica to its end, even after a
+		// statement in it pinned the session.
+		return Decision{Target: Previous, Reason: "ro-tx", Write: write}, true
 	case st.Pinned != "":
 		st.TxWrites = st.TxWrites || (write && st.InTx)
 		return Decision{Target: Primary, Reason: "pinned:" + st.Pinned, Write: write}, true
@@ -336,8 +340,6 @@ func (st *State) boundTarget(c sql.Class, tr sql.Traits, commits bool) (Decision
 		return Decision{Target: Primary, Reason: "locked-tables", Write: write}, true
 	case st.NoBinlog:
 		return Decision{Target: Primary, Reason: "sql_log_bin", Write: write}, true
-	case st.InTx && st.ReadOnlyTx:
-		return Decision{Target: Previous, Reason: "ro-tx", Write: write}, true
 	case st.InTx:
 		st.TxWrites = st.TxWrites || write
 		return Decision{Target: Primary, Reason: "tx", Write: write}, true
@@ -402,12 +404,12 @@ func (st *State) txn(query string, c sql.Class) Decision {
 	switch c.Txn {
 	case "BEGIN", "START TRANSACTION":
 		st.endTx() // a BEGIN commits the open transaction
-		readOnly := c.Txn == "START TRANSACTION" && containsFold(query, "only") && startReadOnly(st.Dialect, query)
+		readOnly := c.Txn == "START TRANSACTION" && containsFold(query, "only") && adjacent(st.Dialect, query, [2]string{"READ", "ONLY"})
 		next := st.NextTx
 		st.NextTx = false
 		switch {
 		case st.Pinned != "":
-			st.InTx, st.ReadOnlyTx = true, readOnly
+			st.InTx = true
 			return Decision{Target: Primary, Reason: "pinned:" + st.Pinned}
 		case st.LockedTables || st.NoBinlog || st.Serializable || next || !readOnly:
 			st.InTx = true
@@ -417,10 +419,10 @@ func (st *State) txn(query string, c sql.Class) Decision {
 		return Decision{Target: Replica, Reason: "ro-tx-begin"}
 	case "COMMIT", "ROLLBACK":
 		d := Decision{Target: Primary, Reason: "tx-end", Write: c.Txn == "COMMIT" && st.TxWrites}
-		if st.InTx && st.ReadOnlyTx && st.Pinned == "" {
+		if st.InTx && st.ReadOnlyTx {
 			d.Target = Previous
 		}
-		chain := containsFold(query, "chain") && andChain(st.Dialect, query)
+		chain := containsFold(query, "chain") && adjacent(st.Dialect, query, [2]string{"AND", "CHAIN"})
 		wasRO := st.ReadOnlyTx
 		st.endTx()
 		if chain {
@@ -428,7 +430,7 @@ func (st *State) txn(query string, c sql.Class) Decision {
 		}
 		return d
 	case "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT":
-		if st.InTx && st.ReadOnlyTx && st.Pinned == "" {
+		if st.InTx && st.ReadOnlyTx {
 			return Decision{Target: Previous, Reason: "ro-tx"}
 		}
 		return Decision{Target: Primary, Reason: "tx"}
@@ -653,36 +655,17 @@ func secondName(d sql.Dialect, query string) (string, bool) {
 	return toks[1].Name(query), true
 }
 
-// startReadOnly reports whether START TRANSACTION's characteristics
-// include READ ONLY.
-func startReadOnly(d sql.Dialect, query string) bool {
-	toks := sql.Tokens(query, d)
-	for i := 2; i+1 < len(toks); i++ {
-		if toks[i].Is(query, "READ") && toks[i+1].Is(query, "ONLY") {
-			return true
-		}
-	}
-	return false
-}
-
-// andChain reports COMMIT|ROLLBACK ... AND CHAIN (not AND NO CHAIN).
-func andChain(d sql.Dialect, query string) bool {
+// adjacent reports whether any of the word pairs ({"READ", "ONLY"})
+// appears, as two consecutive words, after query's first word: the
+// statement's options that LexClass does not report (START TRANSACTION
+// READ ONLY, COMMIT AND CHAIN, FLUSH TABLES WITH READ LOCK).
+func adjacent(d sql.Dialect, query string, pairs ...[2]string) bool {
 	toks := sql.Tokens(query, d)
 	for i := 1; i+1 < len(toks); i++ {
-		if toks[i].Is(query, "AND") && toks[i+1].Is(query, "CHAIN") {
-			return true
-		}
-	}
-	return false
-}
-
-// flushLocks reports FLUSH TABLES ... WITH READ LOCK or ... FOR EXPORT,
-// which hold their locks until UNLOCK TABLES.
-func flushLocks(d sql.Dialect, query string) bool {
-	toks := sql.Tokens(query, d)
-	for i := 1; i < len(toks); i++ {
-		if (toks[i].Is(query, "LOCK") && toks[i-1].Is(query, "READ")) || (toks[i].Is(query, "EXPORT") && toks[i-1].Is(query, "FOR")) {
-			return true
+		for _, p := range pairs {
+			if toks[i].Is(query, p[0]) && toks[i+1].Is(query, p[1]) {
+				return true
+			}
 		}
 	}
 	return false

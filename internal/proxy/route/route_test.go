@@ -196,6 +196,7 @@ var cases = []routeCase{
 	{"pin", "SELECT RELEASE_LOCK('a')", "primary pinned:get_lock", "pin=get_lock"},
 	{"pin", "SELECT 1", "primary pinned:get_lock", "pin=get_lock"},
 	{"pin", "COMMIT", "primary tx-end", "pin=get_lock"},
+	{"pin", "BEGIN", "primary pinned:get_lock", "tx pin=get_lock"},
 	{"", "SELECT 'GET_LOCK(1)'", "replica read", ""},
 	// CALL, HANDLER, XA.
 	{"", "CALL p(1)", "primary pinned:call w", "pin=call"},
@@ -269,6 +270,9 @@ var cases = []routeCase{
 	{"ro", "ROLLBACK", "previous tx-end", ""},
 	{"ro", "SET time_zone = 'UTC'", "session session r", "tx ro var:time_zone='UTC'"},
 	{"ro", "CREATE TABLE t2 (a int)", "primary ddl w", ""},
+	{"ro", "SELECT GET_LOCK('a', 1)", "previous ro-tx", "tx ro pin=get_lock"},
+	{"ro", "CREATE TEMPORARY TABLE tmp (a int)", "previous ro-tx w", "tx ro pin=temporary-table"},
+	{"pin", "START TRANSACTION READ ONLY", "primary pinned:get_lock", "tx pin=get_lock"},
 	// Implicit commits.
 	{"txw", "CREATE TABLE t2 (a int)", "primary ddl w", ""},
 	{"txw", "ALTER TABLE t ADD b int", "primary ddl w", ""},
