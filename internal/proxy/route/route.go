@@ -161,6 +161,11 @@ type Decision struct {
 	Replay bool
 }
 
+// MaxClassified is the longest statement text Route reads (4 MiB): a
+// longer one (a bulk INSERT, a huge IN list) goes to the primary and pins
+// the session, without being lexed.
+const MaxClassified = 4 << 20
+
 // hint is a routing hint written in a comment.
 type hint uint8
 
@@ -180,8 +185,14 @@ const (
 // of a newer version, SERIALIZABLE), and says of a read that it may be
 // stale (no causal wait: Reason "hint:replica").
 func Route(st *State, query string) Decision {
-	h := hintOf(st.Dialect, query)
 	wasBound := st.Bound()
+	if len(query) > MaxClassified {
+		// Not read: whatever it does (a SET, a BEGIN...) happens on the
+		// primary only, so the session stays there.
+		st.pin("large-statement")
+		return st.override(Decision{Target: Primary, Reason: "pinned:" + st.Pinned, Write: true}, noHint, wasBound)
+	}
+	h := hintOf(st.Dialect, query)
 	c, tr := sql.LexTraits(st.Dialect, query)
 	var d Decision
 	if tr.Multi {

@@ -578,6 +578,27 @@ func TestSession(t *testing.T) {
 	}
 }
 
+// TestLargeStatement: a text over MaxClassified is not read: it goes to
+// the primary and pins the session.
+func TestLargeStatement(t *testing.T) {
+	for _, q := range []string{
+		"SELECT 1 FROM t WHERE id IN (" + strings.Repeat("1,", MaxClassified/2) + "1)",
+		"SET @x = '" + strings.Repeat("x", MaxClassified) + "'",
+	} {
+		st := newState("")
+		if got := render(Route(st, q)); got != "primary pinned:large-statement w" {
+			t.Errorf("%s...: %s", q[:20], got)
+		}
+		if got := render(Route(st, "SELECT 1")); got != "primary pinned:large-statement" {
+			t.Errorf("after it: %s", got)
+		}
+	}
+	st := newState("")
+	if got := render(Route(st, "SELECT 1 FROM t WHERE id IN ("+strings.Repeat("1,", MaxClassified/2-20)+"1)")); got != "replica read" {
+		t.Errorf("just under the limit: %s", got)
+	}
+}
+
 func TestTargetString(t *testing.T) {
 	for tg, want := range map[Target]string{Replica: "replica", Primary: "primary", Previous: "previous", Session: "session", 9: "unknown"} {
 		if got := fmt.Sprint(tg); got != want {
