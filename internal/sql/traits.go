@@ -66,21 +66,17 @@ func (x *lexer) traits(c Class) Traits {
 	if c.SelectInto == "variables" {
 		t.UserVarAssign = true
 	}
-	i := 0
-	for x.punct(i, '(') {
-		i++
-	}
-	switch x.upper(i) {
+	switch c.Verb {
 	case "SHOW":
-		switch x.upper(i + 1) {
+		switch x.upper(1) {
 		case "WARNINGS", "ERRORS", "PROFILE", "PROFILES":
 			t.Previous = true
 		case "COUNT":
-			t.Previous = x.is(i+5, "WARNINGS") || x.is(i+5, "ERRORS") // SHOW COUNT(*) WARNINGS
+			t.Previous = x.is(5, "WARNINGS") || x.is(5, "ERRORS") // SHOW COUNT(*) WARNINGS
 		}
-	case "CREATE", "DROP":
-		if _, obj := x.verbAt(i); x.upper(obj) == "TABLE" {
-			for k := i + 1; k < obj; k++ {
+	case "CREATE TABLE", "DROP TABLE":
+		if _, obj := x.verbAt(0); x.upper(obj) == "TABLE" {
+			for k := 1; k < obj; k++ {
 				if x.is(k, "TEMPORARY") {
 					t.Temporary = true
 				}
@@ -155,29 +151,29 @@ func (x *lexer) traitWord(j int, tk Token, t *Traits) {
 	if x.punct(j+1, '(') {
 		switch len(w) {
 		case 6:
-			t.Sequence = t.Sequence || strings.EqualFold(w, "SETVAL")
+			t.Sequence = t.Sequence || upperEqual(w, "SETVAL")
 		case 7:
-			if strings.EqualFold(w, "NEXTVAL") {
+			if upperEqual(w, "NEXTVAL") {
 				t.Sequence = true
-			} else if strings.EqualFold(w, "LASTVAL") {
+			} else if upperEqual(w, "LASTVAL") {
 				t.Sequence, t.LastInsertID = true, true
 			}
 		case 8:
-			if strings.EqualFold(w, "GET_LOCK") {
+			if upperEqual(w, "GET_LOCK") {
 				t.GetLock, t.AdvisoryLock = true, true
 			}
 		case 9:
-			t.Previous = t.Previous || strings.EqualFold(w, "ROW_COUNT")
+			t.Previous = t.Previous || upperEqual(w, "ROW_COUNT")
 		case 10:
-			t.Previous = t.Previous || strings.EqualFold(w, "FOUND_ROWS")
+			t.Previous = t.Previous || upperEqual(w, "FOUND_ROWS")
 		case 12:
-			if strings.EqualFold(w, "RELEASE_LOCK") || strings.EqualFold(w, "IS_FREE_LOCK") || strings.EqualFold(w, "IS_USED_LOCK") {
+			if upperEqual(w, "RELEASE_LOCK") || upperEqual(w, "IS_FREE_LOCK") || upperEqual(w, "IS_USED_LOCK") {
 				t.AdvisoryLock = true
 			}
 		case 14:
-			t.LastInsertID = t.LastInsertID || strings.EqualFold(w, "LAST_INSERT_ID")
+			t.LastInsertID = t.LastInsertID || upperEqual(w, "LAST_INSERT_ID")
 		case 17:
-			t.AdvisoryLock = t.AdvisoryLock || strings.EqualFold(w, "RELEASE_ALL_LOCKS")
+			t.AdvisoryLock = t.AdvisoryLock || upperEqual(w, "RELEASE_ALL_LOCKS")
 		}
 		if !t.Calls && x.call(j, w) {
 			t.Calls = true
@@ -186,9 +182,9 @@ func (x *lexer) traitWord(j int, tk Token, t *Traits) {
 	}
 	switch len(w) {
 	case 19:
-		t.CalcFoundRows = t.CalcFoundRows || strings.EqualFold(w, "SQL_CALC_FOUND_ROWS")
+		t.CalcFoundRows = t.CalcFoundRows || upperEqual(w, "SQL_CALC_FOUND_ROWS")
 	case 4, 8:
-		if (strings.EqualFold(w, "NEXT") || strings.EqualFold(w, "PREVIOUS")) && x.is(j+1, "VALUE") && x.is(j+2, "FOR") {
+		if (upperEqual(w, "NEXT") || upperEqual(w, "PREVIOUS")) && x.is(j+1, "VALUE") && x.is(j+2, "FOR") {
 			t.Sequence = true
 			if len(w) == 8 {
 				t.LastInsertID = true
