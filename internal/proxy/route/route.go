@@ -198,12 +198,19 @@ func Route(st *State, query string) Decision {
 	if tr.Multi {
 		d = st.multi(query)
 	} else {
-		d = st.route(query, c, tr)
-		if d.Target == Replica && tr.Version > 0 && (st.ServerVersion == 0 || tr.Version > st.ServerVersion) {
-			d.Target, d.Reason = Primary, "versioned-comment"
-		}
+		d = st.versioned(st.route(query, c, tr), tr)
 	}
 	return st.override(d, h, wasBound)
+}
+
+// versioned keeps on the primary a statement bound for a replica whose
+// executable comment the backends may not run (its version is above
+// theirs, or theirs is unknown): the router read the comment as code.
+func (st *State) versioned(d Decision, tr sql.Traits) Decision {
+	if d.Target == Replica && tr.Version > 0 && (st.ServerVersion == 0 || tr.Version > st.ServerVersion) {
+		d.Target, d.Reason = Primary, "versioned-comment"
+	}
+	return d
 }
 
 // override applies the per-user rule, then the hint, to d.
@@ -622,10 +629,7 @@ func (st *State) inner(text string) Decision {
 	if tr.Multi || c.Verb == "PREPARE" || c.Verb == "EXECUTE" || c.Verb == "DEALLOCATE" {
 		return Decision{Target: Primary, Reason: "unknown", Write: true}
 	}
-	d := st.route(text, c, tr)
-	if d.Target == Replica && tr.Version > 0 && (st.ServerVersion == 0 || tr.Version > st.ServerVersion) {
-		d.Target, d.Reason = Primary, "versioned-comment"
-	}
+	d := st.versioned(st.route(text, c, tr), tr)
 	if d.Target == Session {
 		st.pin("prepared-session-command")
 		return Decision{Target: Primary, Reason: "pinned:" + st.Pinned}
