@@ -244,17 +244,22 @@ func hintOf(d sql.Dialect, query string) hint {
 	if !strings.Contains(query, "dbfleet:") {
 		return noHint
 	}
-	for _, c := range sql.Comments(query, d) {
-		for _, f := range strings.Fields(c) {
+	h := noHint
+	sql.EachComment(query, d, func(c string) bool {
+		for f := range strings.FieldsSeq(c) {
 			switch {
 			case strings.EqualFold(f, "dbfleet:primary"):
-				return hintPrimary
+				h = hintPrimary
 			case strings.EqualFold(f, "dbfleet:replica"):
-				return hintReplica
+				h = hintReplica
+			default:
+				continue
 			}
+			return false
 		}
-	}
-	return noHint
+		return true
+	})
+	return h
 }
 
 // route decides for one statement (not a multi-statement text).
