@@ -325,7 +325,7 @@ func (st *State) route(query string, c sql.Class, tr sql.Traits) Decision {
 			return Decision{Target: Previous, Reason: "previous"}
 		case tr.Calls:
 			// A stored function or a UDF may write.
-			return Decision{Target: Primary, Reason: "function"}
+			return Decision{Target: Primary, Reason: "function", Write: true}
 		case st.Serializable:
 			return Decision{Target: Primary, Reason: "serializable"}
 		}
@@ -348,7 +348,7 @@ func (st *State) route(query string, c sql.Class, tr sql.Traits) Decision {
 // starts the implicit transaction of
 // autocommit=0 and consumes NextTx.
 func (st *State) boundTarget(c sql.Class, tr sql.Traits, commits bool) (Decision, bool) {
-	write := writes(c)
+	write := writes(c, tr)
 	next := st.NextTx
 	st.NextTx = false
 	switch {
@@ -377,12 +377,13 @@ func (st *State) boundTarget(c sql.Class, tr sql.Traits, commits bool) (Decision
 
 // writes reports whether a statement that is not a session command or
 // transaction control may change data: a write, DDL (a sequence moving
-// is DML), SELECT ... INTO OUTFILE, and anything the lexer does not know
-// (CALL, DO...) but SET GLOBAL and SELECT ... INTO @variables.
-func writes(c sql.Class) bool {
+// is DML), a read calling a stored function, SELECT ... INTO OUTFILE, and
+// anything the lexer does not know (CALL, DO...) but SET GLOBAL and
+// SELECT ... INTO @variables.
+func writes(c sql.Class, tr sql.Traits) bool {
 	switch c.Kind {
 	case sql.KindQuery:
-		return false
+		return tr.Calls
 	case sql.KindOther:
 		return !c.Global && c.SelectInto != "variables"
 	}
