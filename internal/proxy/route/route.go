@@ -81,9 +81,12 @@ type State struct {
 	// "set-global".
 	Pinned string
 	// LockedTables: LOCK TABLES or FLUSH TABLES ... WITH READ LOCK | FOR
-	// EXPORT is in force, until UNLOCK TABLES: everything goes to the
-	// primary.
+	// EXPORT is in force, until UNLOCK TABLES (BEGIN also releases LOCK
+	// TABLES): everything goes to the primary.
 	LockedTables bool
+	// lockTables and readLock say which of the two holds LockedTables:
+	// only the end of LOCK TABLES commits an open transaction.
+	lockTables, readLock bool
 	// NoBinlog: SET sql_log_bin = 0 is in force, until it is set to 1:
 	// everything goes to the primary.
 	NoBinlog bool
@@ -300,7 +303,7 @@ func (st *State) route(query string, c sql.Class, tr sql.Traits) Decision {
 		st.endTx()
 	}
 	if c.Verb == "FLUSH" && adjacent(st.Dialect, query, [2]string{"READ", "LOCK"}, [2]string{"FOR", "EXPORT"}) {
-		st.LockedTables = true
+		st.locks(st.lockTables, true)
 		return Decision{Target: Primary, Reason: "locked-tables"}
 	}
 	if d, ok := st.boundTarget(c, tr, commits); ok {
@@ -351,20 +354,21 @@ func (st *State) boundTarget(c sql.Class, tr sql.Traits, commits bool) (Decision
 	write := writes(c, tr)
 	next := st.NextTx
 	st.NextTx = false
+	if st.InTx && !st.ReadOnlyTx {
+		st.TxWrites = st.TxWrites || write
+	}
 	switch {
 	case st.InTx && st.ReadOnlyTx:
 		// The transaction stays on its replica to its end, even after a
 		// statement in it pinned the session.
 		return Decision{Target: Previous, Reason: "ro-tx", Write: write}, true
 	case st.Pinned != "":
-		st.TxWrites = st.TxWrites || (write && st.InTx)
 		return Decision{Target: Primary, Reason: "pinned:" + st.Pinned, Write: write}, true
 	case st.LockedTables:
 		return Decision{Target: Primary, Reason: "locked-tables", Write: write}, true
 	case st.NoBinlog:
 		return Decision{Target: Primary, Reason: "sql_log_bin", Write: write}, true
 	case st.InTx:
-		st.TxWrites = st.TxWrites || write
 		return Decision{Target: Primary, Reason: "tx", Write: write}, true
 	case !st.Autocommit && !commits:
 		st.InTx, st.ReadOnlyTx, st.TxWrites = true, false, write
@@ -397,6 +401,12 @@ func (st *State) pin(why string) {
 	}
 }
 
+// locks records which table locks the session holds.
+func (st *State) locks(lockTables, readLock bool) {
+	st.lockTables, st.readLock = lockTables, readLock
+	st.LockedTables = lockTables || readLock
+}
+
 // endTx ends the open transaction.
 func (st *State) endTx() {
 	st.InTx, st.ReadOnlyTx, st.TxWrites = false, false, false
@@ -427,7 +437,8 @@ func implicitCommit(c sql.Class, tr sql.Traits) bool {
 func (st *State) txn(query string, c sql.Class) Decision {
 	switch c.Txn {
 	case "BEGIN", "START TRANSACTION":
-		st.endTx() // a BEGIN commits the open transaction
+		st.endTx()                   // a BEGIN commits the open transaction
+		st.locks(false, st.readLock) // and releases LOCK TABLES
 		readOnly := c.Txn == "START TRANSACTION" && containsFold(query, "only") && adjacent(st.Dialect, query, [2]string{"READ", "ONLY"})
 		next := st.NextTx
 		st.NextTx = false
@@ -460,13 +471,14 @@ func (st *State) txn(query string, c sql.Class) Decision {
 		return Decision{Target: Primary, Reason: "tx"}
 	case "LOCK TABLES", "LOCK TABLE":
 		st.endTx()
-		st.LockedTables = true
+		st.locks(true, st.readLock)
+		st.InTx = !st.Autocommit // under autocommit=0 the server opens one
 		return Decision{Target: Primary, Reason: "locked-tables"}
 	case "UNLOCK TABLES":
-		if st.LockedTables {
-			st.endTx()
+		if st.lockTables {
+			st.endTx() // only the end of LOCK TABLES commits
 		}
-		st.LockedTables = false
+		st.locks(false, false)
 		return Decision{Target: Primary, Reason: "unlock-tables"}
 	case "XA":
 		st.pin("xa")

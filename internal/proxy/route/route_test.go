@@ -68,6 +68,9 @@ var setups = map[string][]string{
 	"ac0":      {"SET autocommit = 0"},
 	"pin":      {"SELECT GET_LOCK('a', 1)"},
 	"lock":     {"LOCK TABLES t WRITE"},
+	"ftwrl":    {"FLUSH TABLES WITH READ LOCK"},
+	"locktx":   {"LOCK TABLES t WRITE", "BEGIN"},
+	"ftwrltx":  {"FLUSH TABLES WITH READ LOCK", "BEGIN"},
 	"nobinlog": {"SET sql_log_bin = 0"},
 	"serial":   {"SET SESSION TRANSACTION ISOLATION LEVEL SERIALIZABLE"},
 	"next":     {"SET TRANSACTION ISOLATION LEVEL SERIALIZABLE"},
@@ -304,6 +307,12 @@ var cases = []routeCase{
 	{"", "LOCK TABLE t READ, u WRITE", "primary locked-tables", "locked"},
 	{"lock", "SELECT * FROM t", "primary locked-tables", "locked"},
 	{"lock", "UNLOCK TABLES", "primary unlock-tables", ""},
+	{"lock", "BEGIN", "primary tx-begin", "tx"},
+	{"ftwrl", "BEGIN", "primary tx-begin", "tx locked"},
+	{"locktx", "UNLOCK TABLES", "primary unlock-tables", "tx"},
+	{"ftwrltx", "UNLOCK TABLES", "primary unlock-tables", "tx"},
+	{"ftwrl", "LOCK TABLES t READ", "primary locked-tables", "locked"},
+	{"ac0", "LOCK TABLES t WRITE", "primary locked-tables", "tx ac0 locked var:autocommit=0"},
 	{"", "UNLOCK TABLES", "primary unlock-tables", ""},
 	{"", "FLUSH TABLES WITH READ LOCK", "primary locked-tables", "locked"},
 	{"", "FLUSH TABLES t1, t2 WITH READ LOCK", "primary locked-tables", "locked"},
@@ -535,7 +544,7 @@ func TestRoute(t *testing.T) {
 // TestSetups: each starting state is what its name says.
 func TestSetups(t *testing.T) {
 	want := map[string]string{
-		"": "", "tx": "tx", "ro": "tx ro", "ac0": "ac0 var:autocommit=0", "pin": "pin=get_lock", "lock": "locked",
+		"": "", "tx": "tx", "ro": "tx ro", "ac0": "ac0 var:autocommit=0", "pin": "pin=get_lock", "lock": "locked", "ftwrl": "locked", "locktx": "tx", "ftwrltx": "tx locked",
 		"nobinlog": "nobinlog var:sql_log_bin=0", "serial": "serial var:transaction_isolation=SERIALIZABLE", "next": "next",
 		"txw": "tx txw", "ac0tx": "tx txw ac0 var:autocommit=0", "temp": "pin=temporary-table",
 		"prep":   "prep:r=SELECT * FROM t WHERE id = ? prep:w=UPDATE t SET a = ? WHERE id = ?",
