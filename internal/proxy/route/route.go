@@ -326,6 +326,9 @@ func (st *State) route(query string, c sql.Class, tr sql.Traits) Decision {
 			return Decision{Target: Primary, Reason: "advisory-lock"}
 		case tr.Previous:
 			return Decision{Target: Previous, Reason: "previous"}
+		case tr.ServerVar:
+			// The session sees one database: the primary's identity.
+			return Decision{Target: Primary, Reason: "server-variable"}
 		case tr.Calls:
 			// A stored function or a UDF may write.
 			return Decision{Target: Primary, Reason: "function", Write: true}
