@@ -238,6 +238,10 @@ func (x *lexer) class(i int) Class {
 			return x.copy(i)
 		}
 	case "CREATE", "ALTER", "DROP":
+		if mysql && first == "DROP" && x.is(i+1, "PREPARE") {
+			c.Kind = KindSession // DEALLOCATE PREPARE's other spelling
+			break
+		}
 		return x.ddl(i)
 	case "TRUNCATE":
 		j := i + 1
@@ -499,7 +503,7 @@ func (x *lexer) reads(i int, c *Class) {
 			prev2, prev = prev, ""
 			continue
 		}
-		w := keyword(t.Text(x.src))
+		w := readsWord(t.Text(x.src))
 		switch {
 		case w == "INTO" && c.SelectInto == "" && prev != "INSERT" && prev != "MERGE":
 			if x.d == Postgres {
@@ -527,6 +531,48 @@ func (x *lexer) reads(i int, c *Class) {
 		}
 		prev2, prev = prev, w
 	}
+}
+
+// readsWords are the words reads looks at, by length.
+var readsWords = [8][]string{
+	2: {"IN", "NO"},
+	3: {"FOR", "KEY"},
+	4: {"INTO", "MODE", "NEXT"},
+	5: {"SHARE", "MERGE", "VALUE"},
+	6: {"UPDATE", "INSERT", "SETVAL"},
+	7: {"NEXTVAL"},
+}
+
+// readsWord returns s upper-cased if it is one of the words reads looks
+// at, else "": cheaper than keyword on every word of a long query.
+func readsWord(s string) string {
+	if len(s) >= len(readsWords) {
+		return ""
+	}
+	for _, w := range readsWords[len(s)] {
+		if upperEqual(s, w) {
+			return w
+		}
+	}
+	return ""
+}
+
+// upperEqual reports whether s is the upper-case ASCII word w in any
+// case: strings.EqualFold without its Unicode cases, for hot loops.
+func upperEqual(s, w string) bool {
+	if len(s) != len(w) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		if c != w[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // set classifies SET at token i: session, transaction control (SET
