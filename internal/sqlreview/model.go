@@ -213,8 +213,14 @@ const (
 	ActOptions // ENGINE=, CHARSET=, COMMENT=...
 	ActConvertCharset
 	ActRenameTable
-	ActPartition
-	ActRebuild // FORCE, ENGINE= same engine
+	ActPartition // Name: "partition by", partitionDrop, partitionTruncate or ""
+	ActRebuild   // FORCE, ENGINE= same engine
+)
+
+// Names of the ActPartition actions that delete rows.
+const (
+	partitionDrop     = "DROP PARTITION"
+	partitionTruncate = "TRUNCATE PARTITION"
 )
 
 // Action is one action of an ALTER TABLE.

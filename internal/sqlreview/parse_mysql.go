@@ -494,8 +494,11 @@ func (b *mysqlBuilder) alterTable(x *ast.AlterTableStmt) *AlterTable {
 			add(&Action{Kind: ActRebuild, Pos: s.findWord("FORCE", from)})
 		case ast.AlterTablePartition:
 			add(&Action{Kind: ActPartition, Pos: s.findWord("PARTITION", from), Name: "partition by"})
-		case ast.AlterTableAddPartitions, ast.AlterTableCoalescePartitions, ast.AlterTableDropPartition,
-			ast.AlterTableTruncatePartition, ast.AlterTableRemovePartitioning,
+		case ast.AlterTableDropPartition:
+			add(&Action{Kind: ActPartition, Pos: s.findWord("DROP", from), Name: partitionDrop})
+		case ast.AlterTableTruncatePartition:
+			add(&Action{Kind: ActPartition, Pos: s.findWord("TRUNCATE", from), Name: partitionTruncate})
+		case ast.AlterTableAddPartitions, ast.AlterTableCoalescePartitions, ast.AlterTableRemovePartitioning,
 			ast.AlterTableRebuildPartition, ast.AlterTableReorganizePartition, ast.AlterTableExchangePartition,
 			ast.AlterTableOptimizePartition, ast.AlterTableRepairPartition, ast.AlterTableCheckPartitions:
 			add(&Action{Kind: ActPartition, Pos: s.findWord("PARTITION", from)})

@@ -345,7 +345,11 @@ func (b *pgBuilder) tableConstraint(con *pg.Constraint) (*Index, *ForeignKey, bo
 	pos := int(con.Location)
 	switch con.Contype {
 	case pg.ConstrType_CONSTR_PRIMARY:
-		return &Index{Name: con.Conname, Pos: pos, Columns: pgNames(con.Keys), Primary: true, Unique: true}, nil, false
+		name := con.Conname
+		if name == "" {
+			name = b.pkeyName()
+		}
+		return &Index{Name: name, Pos: pos, Columns: pgNames(con.Keys), Primary: true, Unique: true}, nil, false
 	case pg.ConstrType_CONSTR_UNIQUE:
 		return &Index{Name: con.Conname, Pos: pos, Columns: pgNames(con.Keys), Unique: true}, nil, false
 	case pg.ConstrType_CONSTR_FOREIGN:
@@ -355,6 +359,10 @@ func (b *pgBuilder) tableConstraint(con *pg.Constraint) (*Index, *ForeignKey, bo
 	}
 	return nil, nil, false
 }
+
+// pkeyName is the name PostgreSQL gives an unnamed primary key of the
+// statement's table (DROP CONSTRAINT t_pkey drops it).
+func (b *pgBuilder) pkeyName() string { return b.s.Table.Name + "_pkey" }
 
 func (b *pgBuilder) createTable(cs *pg.CreateStmt) *CreateTable {
 	ct := &CreateTable{Partitioned: cs.Partspec != nil || cs.Partbound != nil, Temporary: cs.Relation != nil && cs.Relation.Relpersistence == "t"}
@@ -367,7 +375,7 @@ func (b *pgBuilder) createTable(cs *pg.CreateStmt) *CreateTable {
 			c := b.column(e.GetColumnDef())
 			ct.Columns = append(ct.Columns, c)
 			if c.PrimaryKey {
-				ct.Indexes = append(ct.Indexes, &Index{Name: "PRIMARY", Pos: c.Pos, Columns: []string{c.Name}, Primary: true, Unique: true})
+				ct.Indexes = append(ct.Indexes, &Index{Name: b.pkeyName(), Pos: c.Pos, Columns: []string{c.Name}, Primary: true, Unique: true})
 			} else if c.Unique {
 				ct.Indexes = append(ct.Indexes, &Index{Name: c.Name, Pos: c.Pos, Columns: []string{c.Name}, Unique: true})
 			}

@@ -13,9 +13,8 @@ func ruleColumnComment() *Rule {
 		Check: func(c *Check, s *Stmt) {
 			maxLen := c.Int("max_length")
 			if s.Op == OpComment && s.Comment != nil && s.Comment.Column != "" {
-				if !s.Comment.Null {
-					c.state[tableKey(c, s.Table)+"."+s.Comment.Column] = true
-				}
+				// A later COMMENT ... IS NULL or IS '' removes the comment.
+				c.state[tableKey(c, s.Table)+"."+s.Comment.Column] = !s.Comment.Null
 				return
 			}
 			for _, x := range newColumns(s) {

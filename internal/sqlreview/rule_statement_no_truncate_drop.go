@@ -5,7 +5,7 @@ func ruleNoTruncateDrop() *Rule {
 		ID: "statement-no-truncate-drop", Level: LevelError, Engines: forAll,
 		Summary: "No TRUNCATE or DROP in data-change tickets",
 		Explain: "A data-change ticket is reviewed, approved and rolled back as row changes; TRUNCATE and DROP " +
-			"(and CREATE OR REPLACE TABLE, which drops) remove whole tables, cannot be undone from before-images and " +
+			"(and CREATE OR REPLACE TABLE, which drops, and ALTER TABLE ... DROP/TRUNCATE PARTITION) remove whole tables or partitions, cannot be undone from before-images and " +
 			"must go through a schema-change ticket with a backup step. With always, they are refused in every ticket.",
 		Params: []Param{{Name: "always", Kind: ParamBool, Default: false, Help: "refuse them in every review, not only data-change (dml) tickets"}},
 		Check: func(c *Check, s *Stmt) {
@@ -17,6 +17,12 @@ func ruleNoTruncateDrop() *Rule {
 				c.Report(s, -1, "submit it as a schema-change ticket", "%s is not allowed in a data-change ticket", s.Verb)
 			case s.Op == OpCreateTable && s.OrReplace:
 				c.Report(s, -1, "submit it as a schema-change ticket", "CREATE OR REPLACE TABLE drops %s and is not allowed in a data-change ticket", s.Table.Name)
+			case s.Op == OpAlterTable && s.Alter != nil:
+				for _, a := range s.Alter.Actions {
+					if a.Kind == ActPartition && (a.Name == partitionDrop || a.Name == partitionTruncate) {
+						c.Report(s, a.Pos, "submit it as a schema-change ticket", "ALTER TABLE %s %s deletes rows without before-images and is not allowed in a data-change ticket", s.Table.Name, a.Name)
+					}
+				}
 			}
 		},
 	}
