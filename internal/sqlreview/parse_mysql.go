@@ -145,6 +145,7 @@ func (b *mysqlBuilder) build(node ast.StmtNode) {
 		d.HasWhere = x.Where != nil
 		d.AlwaysTrue = constTrue(x.Where)
 		d.HasLimit = x.Limit != nil
+		d.HasOrderBy = x.Order != nil
 	case *ast.DeleteStmt:
 		s.Op = OpDelete
 		d := b.dml(x)
@@ -162,6 +163,7 @@ func (b *mysqlBuilder) build(node ast.StmtNode) {
 		d.HasWhere = x.Where != nil
 		d.AlwaysTrue = constTrue(x.Where)
 		d.HasLimit = x.Limit != nil
+		d.HasOrderBy = x.Order != nil
 	case *ast.SelectStmt, *ast.SetOprStmt:
 		s.Op = OpSelect
 		b.dml(x)
@@ -330,6 +332,7 @@ func (b *mysqlBuilder) constraint(c *ast.Constraint, from int) (*Index, *Foreign
 		fk := &ForeignKey{Name: c.Name, Pos: pos, Columns: indexColumns(c.Keys)}
 		if c.Refer != nil {
 			fk.Ref = tableRef(s, c.Refer.Table, from)
+			fk.OnDeleteCascade = c.Refer.OnDelete != nil && c.Refer.OnDelete.ReferOpt == ast.ReferOptionCascade
 		}
 		return nil, fk
 	}
@@ -572,6 +575,8 @@ type dmlVisitor struct {
 	likeFrom int
 	randFrom int
 	starFrom int
+	nullFrom int
+	calcFrom int
 	seen     map[string]bool
 	aliases  map[string]*ast.TableName
 }
@@ -584,6 +589,18 @@ func (v *dmlVisitor) Enter(n ast.Node) (ast.Node, bool) {
 		}
 	case *ast.ExistsSubqueryExpr:
 		v.exists++
+	case *ast.SelectStmt:
+		if x.From != nil {
+			v.where(x.Where, x.From.TableRefs)
+		}
+	case *ast.UpdateStmt:
+		if x.TableRefs != nil {
+			v.where(x.Where, x.TableRefs.TableRefs)
+		}
+	case *ast.DeleteStmt:
+		if x.TableRefs != nil {
+			v.where(x.Where, x.TableRefs.TableRefs)
+		}
 	case *ast.SelectField:
 		if x.WildCard != nil && v.exists == 0 {
 			pos := v.starAt()
@@ -634,6 +651,117 @@ func (v *dmlVisitor) Leave(n ast.Node) (ast.Node, bool) {
 		v.exists--
 	}
 	return n, true
+}
+
+// where records the columns a WHERE condition wraps in functions or
+// arithmetic, and its comparisons with NULL; subqueries are left to the
+// walk that reaches their own query block.
+func (v *dmlVisitor) where(cond ast.ExprNode, from *ast.Join) {
+	if cond == nil {
+		return
+	}
+	var tables []AliasedTable
+	collectTables(v.s, from, &tables)
+	w := &whereVisitor{v: v, tables: tables}
+	cond.Accept(w)
+}
+
+func collectTables(s *Stmt, rs ast.ResultSetNode, out *[]AliasedTable) {
+	switch x := rs.(type) {
+	case *ast.Join:
+		collectTables(s, x.Left, out)
+		if x.Right != nil {
+			collectTables(s, x.Right, out)
+		}
+	case *ast.TableSource:
+		if tn, ok := x.Source.(*ast.TableName); ok {
+			*out = append(*out, AliasedTable{Ref: tableRef(s, tn, 0), Alias: x.AsName.O})
+		}
+	}
+}
+
+type whereVisitor struct {
+	v      *dmlVisitor
+	tables []AliasedTable
+	skip   ast.Node // a subtree already recorded
+}
+
+var arithmetic = map[opcode.Op]bool{opcode.Plus: true, opcode.Minus: true, opcode.Mul: true, opcode.Div: true, opcode.IntDiv: true, opcode.Mod: true}
+
+func (w *whereVisitor) Enter(n ast.Node) (ast.Node, bool) {
+	d := w.v.d
+	switch x := n.(type) {
+	case *ast.SubqueryExpr:
+		return n, true
+	case *ast.BinaryOperationExpr:
+		if (x.Op == opcode.EQ || x.Op == opcode.NE) && (isNullValue(x.L) || isNullValue(x.R)) {
+			d.EqualNull = append(d.EqualNull, w.v.nextWord("NULL", &w.v.nullFrom))
+		}
+		if arithmetic[x.Op] {
+			if col := firstColumn(x); col != nil {
+				d.WhereCalcs = append(d.WhereCalcs, WhereCalc{Pos: w.v.nextWord(col.Name.Name.O, &w.v.calcFrom), Table: col.Name.Table.O, Column: col.Name.Name.O, Tables: w.tables})
+				return n, true
+			}
+		}
+	case *ast.FuncCallExpr, *ast.FuncCastExpr:
+		name := ""
+		if f, ok := x.(*ast.FuncCallExpr); ok {
+			name = f.FnName.O
+		} else {
+			name = "CAST"
+		}
+		if col := firstColumn(n); col != nil {
+			d.WhereCalcs = append(d.WhereCalcs, WhereCalc{Pos: w.v.nextWord(name, &w.v.calcFrom), Table: col.Name.Table.O, Column: col.Name.Name.O, Func: strings.ToUpper(name), Tables: w.tables})
+			return n, true
+		}
+	}
+	return n, false
+}
+
+func (w *whereVisitor) Leave(n ast.Node) (ast.Node, bool) { return n, true }
+
+func isNullValue(e ast.ExprNode) bool {
+	v, ok := e.(ast.ValueExpr)
+	return ok && v.GetValue() == nil
+}
+
+// firstColumn returns the first column an expression reads outside
+// subqueries, nil when none.
+func firstColumn(n ast.Node) *ast.ColumnNameExpr {
+	f := &columnFinder{}
+	n.Accept(f)
+	return f.col
+}
+
+type columnFinder struct{ col *ast.ColumnNameExpr }
+
+func (f *columnFinder) Enter(n ast.Node) (ast.Node, bool) {
+	if f.col != nil {
+		return n, true
+	}
+	switch x := n.(type) {
+	case *ast.SubqueryExpr:
+		return n, true
+	case *ast.ColumnNameExpr:
+		f.col = x
+		return n, true
+	}
+	return n, false
+}
+
+func (f *columnFinder) Leave(n ast.Node) (ast.Node, bool) { return n, true }
+
+// nextWord returns the offset of the next word w at or after *from and
+// moves *from past it; -1 when there is none.
+func (v *dmlVisitor) nextWord(w string, from *int) int {
+	pos := v.s.find(w, *from)
+	if pos < 0 {
+		pos = v.s.findWord(w, *from)
+	}
+	if pos >= 0 {
+		*from = pos + 1
+	}
+	return pos
 }
 
 // starAt finds the next "*" that follows SELECT, "," or "." in the text.

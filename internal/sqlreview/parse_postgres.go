@@ -85,6 +85,7 @@ func (b *pgBuilder) build(n *pg.Node) {
 	case *pg.Node_DropStmt:
 		d := x.DropStmt
 		s.IfExists = d.MissingOk
+		s.Cascade = d.Behavior == pg.DropBehavior_DROP_CASCADE
 		var refs []TableRef
 		for _, o := range d.Objects {
 			if l := o.GetList(); l != nil {
@@ -124,6 +125,7 @@ func (b *pgBuilder) build(n *pg.Node) {
 		}
 	case *pg.Node_TruncateStmt:
 		s.Op = OpTruncate
+		s.Cascade = x.TruncateStmt.Behavior == pg.DropBehavior_DROP_CASCADE
 		for _, r := range x.TruncateStmt.Relations {
 			if rv := r.GetRangeVar(); rv != nil {
 				s.Tables = append(s.Tables, pgRange(rv))
@@ -310,6 +312,7 @@ func (b *pgBuilder) column(cd *pg.ColumnDef) *Column {
 				c.DefaultNull = true
 			}
 			c.DefaultNow = pgIsNow(con.RawExpr)
+			c.VolatileDefault = pgVolatile(con.RawExpr)
 		case pg.ConstrType_CONSTR_IDENTITY:
 			c.AutoIncr, c.NotNull = true, true
 		case pg.ConstrType_CONSTR_GENERATED:
@@ -321,6 +324,7 @@ func (b *pgBuilder) column(cd *pg.ColumnDef) *Column {
 		case pg.ConstrType_CONSTR_FOREIGN:
 			r := pgRange(con.Pktable)
 			c.References = &r
+			c.RefOnDeleteCascade = con.FkDelAction == "c"
 		}
 	}
 	return c
@@ -353,7 +357,8 @@ func (b *pgBuilder) tableConstraint(con *pg.Constraint) (*Index, *ForeignKey, bo
 	case pg.ConstrType_CONSTR_UNIQUE:
 		return &Index{Name: con.Conname, Pos: pos, Columns: pgNames(con.Keys), Unique: true}, nil, false
 	case pg.ConstrType_CONSTR_FOREIGN:
-		return nil, &ForeignKey{Name: con.Conname, Pos: pos, Columns: pgNames(con.FkAttrs), Ref: pgRange(con.Pktable), NotValid: con.SkipValidation}, false
+		return nil, &ForeignKey{Name: con.Conname, Pos: pos, Columns: pgNames(con.FkAttrs), Ref: pgRange(con.Pktable), NotValid: con.SkipValidation,
+			OnDeleteCascade: con.FkDelAction == "c"}, false
 	case pg.ConstrType_CONSTR_CHECK:
 		return nil, nil, true
 	}
@@ -380,7 +385,7 @@ func (b *pgBuilder) createTable(cs *pg.CreateStmt) *CreateTable {
 				ct.Indexes = append(ct.Indexes, &Index{Name: c.Name, Pos: c.Pos, Columns: []string{c.Name}, Unique: true})
 			}
 			if c.References != nil {
-				ct.ForeignKeys = append(ct.ForeignKeys, &ForeignKey{Pos: c.Pos, Columns: []string{c.Name}, Ref: *c.References})
+				ct.ForeignKeys = append(ct.ForeignKeys, &ForeignKey{Pos: c.Pos, Columns: []string{c.Name}, Ref: *c.References, OnDeleteCascade: c.RefOnDeleteCascade})
 			}
 		case e.GetConstraint() != nil:
 			ix, fk, _ := b.tableConstraint(e.GetConstraint())
@@ -418,6 +423,9 @@ func (b *pgBuilder) alterTable(as *pg.AlterTableStmt) *AlterTable {
 			continue
 		}
 		a := &Action{Kind: ActOther, Pos: s.find(cmd.Name, from), Name: cmd.Name, IfExists: cmd.MissingOk}
+		if cmd.Behavior == pg.DropBehavior_DROP_CASCADE {
+			s.Cascade = true
+		}
 		switch cmd.Subtype {
 		case pg.AlterTableType_AT_AddColumn:
 			a.Kind, a.IfExists, a.IfNotExists = ActAddColumn, false, cmd.MissingOk
@@ -584,7 +592,12 @@ func (w *pgWalker) walk(m protoreflect.Message, exists int) {
 		if x.SubLinkType == pg.SubLinkType_EXISTS_SUBLINK {
 			exists++
 		}
+	case *pg.UpdateStmt:
+		w.where(x.WhereClause, x.FromClause, x.Relation)
+	case *pg.DeleteStmt:
+		w.where(x.WhereClause, x.UsingClause, x.Relation)
 	case *pg.SelectStmt:
+		w.where(x.WhereClause, x.FromClause, nil)
 		if exists == 0 {
 			for _, t := range x.TargetList {
 				if rt := t.GetResTarget(); rt != nil {
@@ -635,6 +648,163 @@ func (w *pgWalker) walk(m protoreflect.Message, exists int) {
 		}
 		return true
 	})
+}
+
+// volatileFuncs are PostgreSQL functions whose value changes per row: a
+// column added with one as its DEFAULT rewrites the table.
+var volatileFuncs = map[string]bool{"random": true, "gen_random_uuid": true, "uuid_generate_v1": true, "uuid_generate_v1mc": true,
+	"uuid_generate_v4": true, "clock_timestamp": true, "timeofday": true, "nextval": true, "txid_current": true,
+	"uuidv7": true, "uuidv4": true, "random_normal": true, "setseed": true}
+
+// pgVolatile returns the first volatile function of an expression, "".
+func pgVolatile(n *pg.Node) string {
+	if n == nil {
+		return ""
+	}
+	found := ""
+	pgVisit(n.ProtoReflect(), func(m protoreflect.Message) bool {
+		if f, ok := m.Interface().(*pg.FuncCall); ok {
+			if names := pgNames(f.Funcname); len(names) > 0 && volatileFuncs[strings.ToLower(names[len(names)-1])] {
+				found = names[len(names)-1]
+			}
+		}
+		return found == ""
+	})
+	return found
+}
+
+// pgVisit calls f on m and every message below it while f returns true
+// for the parent.
+func pgVisit(m protoreflect.Message, f func(protoreflect.Message) bool) {
+	if !f(m) {
+		return
+	}
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsList() && fd.Message() != nil:
+			l := v.List()
+			for i := 0; i < l.Len(); i++ {
+				pgVisit(l.Get(i).Message(), f)
+			}
+		case fd.Message() != nil && !fd.IsMap():
+			pgVisit(v.Message(), f)
+		}
+		return true
+	})
+}
+
+var pgArithmetic = map[string]bool{"+": true, "-": true, "*": true, "/": true, "%": true, "^": true, "||": true}
+
+// where records the columns a WHERE condition wraps in functions or
+// arithmetic and its comparisons with NULL, leaving subqueries to their
+// own query block.
+func (w *pgWalker) where(cond *pg.Node, from []*pg.Node, target *pg.RangeVar) {
+	if cond == nil {
+		return
+	}
+	var tables []AliasedTable
+	if target != nil {
+		at := AliasedTable{Ref: pgRange(target)}
+		if target.Alias != nil {
+			at.Alias = target.Alias.Aliasname
+		}
+		tables = append(tables, at)
+	}
+	for _, n := range from {
+		pgVisit(n.ProtoReflect(), func(m protoreflect.Message) bool {
+			switch x := m.Interface().(type) {
+			case *pg.RangeSubselect:
+				return false
+			case *pg.RangeVar:
+				if x.Relname == "" || (x.Schemaname == "" && w.ctes[x.Relname]) {
+					return false
+				}
+				at := AliasedTable{Ref: pgRange(x)}
+				if x.Alias != nil {
+					at.Alias = x.Alias.Aliasname
+				}
+				tables = append(tables, at)
+				return false
+			}
+			return true
+		})
+	}
+	pgVisit(cond.ProtoReflect(), func(m protoreflect.Message) bool {
+		switch x := m.Interface().(type) {
+		case *pg.SubLink:
+			return false
+		case *pg.A_Expr:
+			if x.Kind != pg.A_Expr_Kind_AEXPR_OP {
+				return true
+			}
+			names := pgNames(x.Name)
+			if len(names) != 1 {
+				return true
+			}
+			if (names[0] == "=" || names[0] == "<>" || names[0] == "!=") && (pgIsNull(x.Lexpr) || pgIsNull(x.Rexpr)) {
+				w.d.EqualNull = append(w.d.EqualNull, int(x.Location))
+			}
+			if pgArithmetic[names[0]] {
+				if cr := pgFirstColumn(m); cr != nil {
+					w.d.WhereCalcs = append(w.d.WhereCalcs, pgCalc(cr, "", tables))
+					return false
+				}
+			}
+		case *pg.FuncCall:
+			if cr := pgFirstColumn(m); cr != nil {
+				names := pgNames(x.Funcname)
+				calc := pgCalc(cr, strings.ToUpper(names[len(names)-1]), tables)
+				calc.Pos = int(x.Location)
+				w.d.WhereCalcs = append(w.d.WhereCalcs, calc)
+				return false
+			}
+		case *pg.TypeCast:
+			if cr := pgFirstColumn(m); cr != nil {
+				calc := pgCalc(cr, "CAST", tables)
+				calc.Pos = int(x.Location)
+				w.d.WhereCalcs = append(w.d.WhereCalcs, calc)
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func pgIsNull(n *pg.Node) bool {
+	c := n.GetAConst()
+	return c != nil && c.Isnull
+}
+
+// pgFirstColumn returns the first column reference below m outside
+// subqueries.
+func pgFirstColumn(m protoreflect.Message) *pg.ColumnRef {
+	var found *pg.ColumnRef
+	pgVisit(m, func(m protoreflect.Message) bool {
+		if found != nil {
+			return false
+		}
+		switch x := m.Interface().(type) {
+		case *pg.SubLink:
+			return false
+		case *pg.ColumnRef:
+			found = x
+			return false
+		}
+		return true
+	})
+	return found
+}
+
+func pgCalc(cr *pg.ColumnRef, fn string, tables []AliasedTable) WhereCalc {
+	names := pgNames(cr.Fields)
+	c := WhereCalc{Pos: int(cr.Location), Func: fn, Tables: tables}
+	if len(names) > 0 {
+		c.Column = names[len(names)-1]
+	}
+	if len(names) > 1 {
+		c.Table = names[len(names)-2]
+	}
+	return c
 }
 
 // starPos returns the offset of the "*" of a column reference at loc.
