@@ -79,6 +79,10 @@ type Stmt struct {
 	Index   *Index   // CREATE INDEX; DROP INDEX (name only)
 	Renames []Rename // RENAME TABLE
 
+	// DefaultEngine is the engine a MySQL SET default_storage_engine
+	// (or storage_engine) names.
+	DefaultEngine string
+
 	Database string // CREATE/DROP/ALTER DATABASE, USE
 	Charset  string // CREATE/ALTER DATABASE
 	Collate  string
@@ -292,6 +296,10 @@ type WhereCalc struct {
 type AliasedTable struct {
 	Ref   TableRef
 	Alias string
+	// Opaque: a CTE or derived table (its columns are not known).
+	Opaque bool
+	// Depth is the query block's nesting (0: the outermost).
+	Depth int
 }
 
 // Like is a LIKE pattern starting with a wildcard.

@@ -45,6 +45,13 @@ func (b *mysqlBuilder) build(node ast.StmtNode) {
 		s.Table = tableRef(s, x.Table, 0)
 		s.IfNotExists = x.IfNotExists
 		s.Create = b.createTable(x)
+		if x.Select != nil {
+			v := &dmlVisitor{s: s, d: &DML{}, ctes: map[string]bool{}, whereOnly: true}
+			x.Select.Accept(v)
+			if len(v.d.WhereCalcs) > 0 || len(v.d.EqualNull) > 0 {
+				s.DML = &DML{WhereCalcs: v.d.WhereCalcs, EqualNull: v.d.EqualNull}
+			}
+		}
 	case *ast.AlterTableStmt:
 		s.Op = OpAlterTable
 		s.Table = tableRef(s, x.Table, 0)
@@ -130,6 +137,12 @@ func (b *mysqlBuilder) build(node ast.StmtNode) {
 			d.InsertColumns = append(d.InsertColumns, c.Name.O)
 		}
 		d.InsertSelect = x.Select != nil
+		switch sel := x.Select.(type) {
+		case *ast.SelectStmt:
+			d.HasLimit = sel.Limit != nil
+		case *ast.SetOprStmt:
+			d.HasLimit = sel.Limit != nil
+		}
 		d.InsertNoColumns = len(x.Columns) == 0 && !x.Setlist
 	case *ast.UpdateStmt:
 		s.Op = OpUpdate
@@ -167,6 +180,17 @@ func (b *mysqlBuilder) build(node ast.StmtNode) {
 	case *ast.SelectStmt, *ast.SetOprStmt:
 		s.Op = OpSelect
 		b.dml(x)
+	case *ast.SetStmt:
+		for _, v := range x.Variables {
+			if n := strings.ToLower(v.Name); n == "default_storage_engine" || n == "storage_engine" {
+				switch e := v.Value.(type) {
+				case *ast.ColumnNameExpr:
+					s.DefaultEngine = e.Name.Name.O
+				case ast.ValueExpr:
+					s.DefaultEngine = e.GetString()
+				}
+			}
+		}
 	}
 }
 
@@ -577,8 +601,12 @@ type dmlVisitor struct {
 	starFrom int
 	nullFrom int
 	calcFrom int
-	seen     map[string]bool
-	aliases  map[string]*ast.TableName
+	// scopes are the tables visible in each enclosing query block.
+	scopes [][]AliasedTable
+	// whereOnly records only WHERE facts (CREATE TABLE ... AS SELECT).
+	whereOnly bool
+	seen      map[string]bool
+	aliases   map[string]*ast.TableName
 }
 
 func (v *dmlVisitor) Enter(n ast.Node) (ast.Node, bool) {
@@ -590,9 +618,11 @@ func (v *dmlVisitor) Enter(n ast.Node) (ast.Node, bool) {
 	case *ast.ExistsSubqueryExpr:
 		v.exists++
 	case *ast.SelectStmt:
+		var from *ast.Join
 		if x.From != nil {
-			v.where(x.Where, x.From.TableRefs)
+			from = x.From.TableRefs
 		}
+		v.where(x.Where, from)
 	case *ast.UpdateStmt:
 		if x.TableRefs != nil {
 			v.where(x.Where, x.TableRefs.TableRefs)
@@ -601,6 +631,11 @@ func (v *dmlVisitor) Enter(n ast.Node) (ast.Node, bool) {
 		if x.TableRefs != nil {
 			v.where(x.Where, x.TableRefs.TableRefs)
 		}
+	}
+	if v.whereOnly {
+		return n, false
+	}
+	switch x := n.(type) {
 	case *ast.SelectField:
 		if x.WildCard != nil && v.exists == 0 {
 			pos := v.starAt()
@@ -647,8 +682,11 @@ func (v *dmlVisitor) Enter(n ast.Node) (ast.Node, bool) {
 }
 
 func (v *dmlVisitor) Leave(n ast.Node) (ast.Node, bool) {
-	if _, ok := n.(*ast.ExistsSubqueryExpr); ok {
+	switch n.(type) {
+	case *ast.ExistsSubqueryExpr:
 		v.exists--
+	case *ast.SelectStmt, *ast.UpdateStmt, *ast.DeleteStmt:
+		v.scopes = v.scopes[:len(v.scopes)-1]
 	}
 	return n, true
 }
@@ -656,26 +694,43 @@ func (v *dmlVisitor) Leave(n ast.Node) (ast.Node, bool) {
 // where records the columns a WHERE condition wraps in functions or
 // arithmetic, and its comparisons with NULL; subqueries are left to the
 // walk that reaches their own query block.
+// The query block's tables come first, then those of the enclosing
+// blocks (a correlated subquery may name them).
 func (v *dmlVisitor) where(cond ast.ExprNode, from *ast.Join) {
+	var tables []AliasedTable
+	if from != nil {
+		v.collectTables(from, &tables)
+	}
+	for i := range tables {
+		tables[i].Depth = len(v.scopes)
+	}
+	if len(v.scopes) > 0 {
+		tables = append(tables, v.scopes[len(v.scopes)-1]...)
+	}
+	v.scopes = append(v.scopes, tables)
 	if cond == nil {
 		return
 	}
-	var tables []AliasedTable
-	collectTables(v.s, from, &tables)
 	w := &whereVisitor{v: v, tables: tables}
 	cond.Accept(w)
 }
 
-func collectTables(s *Stmt, rs ast.ResultSetNode, out *[]AliasedTable) {
+func (v *dmlVisitor) collectTables(rs ast.ResultSetNode, out *[]AliasedTable) {
 	switch x := rs.(type) {
 	case *ast.Join:
-		collectTables(s, x.Left, out)
+		v.collectTables(x.Left, out)
 		if x.Right != nil {
-			collectTables(s, x.Right, out)
+			v.collectTables(x.Right, out)
 		}
 	case *ast.TableSource:
-		if tn, ok := x.Source.(*ast.TableName); ok {
-			*out = append(*out, AliasedTable{Ref: tableRef(s, tn, 0), Alias: x.AsName.O})
+		tn, ok := x.Source.(*ast.TableName)
+		switch {
+		case ok && !(tn.Schema.L == "" && v.ctes[tn.Name.L]):
+			*out = append(*out, AliasedTable{Ref: tableRef(v.s, tn, 0), Alias: x.AsName.O})
+		case ok: // a CTE
+			*out = append(*out, AliasedTable{Ref: TableRef{Name: tn.Name.O, Pos: -1}, Alias: x.AsName.O, Opaque: true})
+		default: // a derived table
+			*out = append(*out, AliasedTable{Ref: TableRef{Pos: -1}, Alias: x.AsName.O, Opaque: true})
 		}
 	}
 }

@@ -215,6 +215,8 @@ func (b *pgBuilder) build(n *pg.Node) {
 	case *pg.Node_SelectStmt:
 		s.Op = OpSelect
 		b.facts(n)
+	case *pg.Node_MergeStmt:
+		b.facts(n)
 	case *pg.Node_ExplainStmt:
 		b.facts(x.ExplainStmt.Query)
 	}
@@ -570,6 +572,7 @@ func (b *pgBuilder) facts(n *pg.Node) *DML {
 	}
 	w := &pgWalker{s: s, d: s.DML, ctes: map[string]bool{}, seen: map[string]bool{}}
 	w.walk(n.ProtoReflect(), 0)
+	w.scan(n.ProtoReflect(), nil, map[string]bool{})
 	return s.DML
 }
 
@@ -592,12 +595,7 @@ func (w *pgWalker) walk(m protoreflect.Message, exists int) {
 		if x.SubLinkType == pg.SubLinkType_EXISTS_SUBLINK {
 			exists++
 		}
-	case *pg.UpdateStmt:
-		w.where(x.WhereClause, x.FromClause, x.Relation)
-	case *pg.DeleteStmt:
-		w.where(x.WhereClause, x.UsingClause, x.Relation)
 	case *pg.SelectStmt:
-		w.where(x.WhereClause, x.FromClause, nil)
 		if exists == 0 {
 			for _, t := range x.TargetList {
 				if rt := t.GetResTarget(); rt != nil {
@@ -695,39 +693,138 @@ func pgVisit(m protoreflect.Message, f func(protoreflect.Message) bool) {
 
 var pgArithmetic = map[string]bool{"+": true, "-": true, "*": true, "/": true, "%": true, "^": true, "||": true}
 
-// where records the columns a WHERE condition wraps in functions or
-// arithmetic and its comparisons with NULL, leaving subqueries to their
-// own query block.
-func (w *pgWalker) where(cond *pg.Node, from []*pg.Node, target *pg.RangeVar) {
+// scan records, for every query block, the columns its conditions (WHERE,
+// JOIN ... ON, MERGE ... ON and WHEN, ON CONFLICT ... WHERE) wrap in
+// functions or arithmetic, and their comparisons with NULL. scope holds
+// the tables of the enclosing blocks (correlated subqueries name them),
+// ctes the CTE names visible here.
+func (w *pgWalker) scan(m protoreflect.Message, scope []AliasedTable, ctes map[string]bool) {
+	block := func(with *pg.WithClause, target *pg.RangeVar, from []*pg.Node, conds ...*pg.Node) {
+		ctes = w.scanCTEs(with, scope, ctes)
+		var tables []AliasedTable
+		if target != nil {
+			tables = append(tables, w.rangeTable(target, ctes))
+		}
+		for _, n := range from {
+			w.fromTables(n, ctes, &tables, &conds)
+		}
+		for i := range tables {
+			tables[i].Depth = len(scope)
+		}
+		scope = append(tables, scope...)
+		for _, c := range conds {
+			w.conditions(c, scope)
+		}
+	}
+	switch x := m.Interface().(type) {
+	case *pg.SelectStmt:
+		block(x.WithClause, nil, x.FromClause, x.WhereClause)
+	case *pg.UpdateStmt:
+		block(x.WithClause, x.Relation, x.FromClause, x.WhereClause)
+	case *pg.DeleteStmt:
+		block(x.WithClause, x.Relation, x.UsingClause, x.WhereClause)
+	case *pg.InsertStmt:
+		var conds []*pg.Node
+		if oc := x.OnConflictClause; oc != nil {
+			conds = append(conds, oc.WhereClause)
+			if oc.Infer != nil {
+				conds = append(conds, oc.Infer.WhereClause)
+			}
+		}
+		block(x.WithClause, x.Relation, nil, conds...)
+	case *pg.MergeStmt:
+		conds := []*pg.Node{x.JoinCondition}
+		for _, wc := range x.MergeWhenClauses {
+			if mw := wc.GetMergeWhenClause(); mw != nil {
+				conds = append(conds, mw.Condition)
+			}
+		}
+		var from []*pg.Node
+		if x.SourceRelation != nil {
+			from = append(from, x.SourceRelation)
+		}
+		block(x.WithClause, x.Relation, from, conds...)
+	case *pg.WithClause:
+		return // scanned by its statement
+	}
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsList() && fd.Message() != nil:
+			l := v.List()
+			for i := 0; i < l.Len(); i++ {
+				w.scan(l.Get(i).Message(), scope, ctes)
+			}
+		case fd.Message() != nil && !fd.IsMap():
+			w.scan(v.Message(), scope, ctes)
+		}
+		return true
+	})
+}
+
+// scanCTEs scans the bodies of a WITH clause (a non-recursive CTE does
+// not see itself nor later ones) and returns the names visible after it.
+func (w *pgWalker) scanCTEs(with *pg.WithClause, scope []AliasedTable, ctes map[string]bool) map[string]bool {
+	if with == nil || len(with.Ctes) == 0 {
+		return ctes
+	}
+	out := make(map[string]bool, len(ctes)+len(with.Ctes))
+	for k := range ctes {
+		out[k] = true
+	}
+	for _, c := range with.Ctes {
+		cte := c.GetCommonTableExpr()
+		if cte == nil {
+			continue
+		}
+		if with.Recursive {
+			out[cte.Ctename] = true
+		}
+		if cte.Ctequery != nil {
+			w.scan(cte.Ctequery.ProtoReflect(), scope, out)
+		}
+		out[cte.Ctename] = true
+	}
+	return out
+}
+
+func (w *pgWalker) rangeTable(rv *pg.RangeVar, ctes map[string]bool) AliasedTable {
+	at := AliasedTable{Ref: pgRange(rv), Opaque: rv.Schemaname == "" && ctes[rv.Relname]}
+	if rv.Alias != nil {
+		at.Alias = rv.Alias.Aliasname
+	}
+	return at
+}
+
+// fromTables adds the tables of one FROM item, and its JOIN conditions.
+func (w *pgWalker) fromTables(n *pg.Node, ctes map[string]bool, out *[]AliasedTable, conds *[]*pg.Node) {
+	switch {
+	case n.GetRangeVar() != nil:
+		*out = append(*out, w.rangeTable(n.GetRangeVar(), ctes))
+	case n.GetJoinExpr() != nil:
+		j := n.GetJoinExpr()
+		w.fromTables(j.Larg, ctes, out, conds)
+		w.fromTables(j.Rarg, ctes, out, conds)
+		*conds = append(*conds, j.Quals)
+	case n.GetRangeSubselect() != nil:
+		at := AliasedTable{Ref: TableRef{Pos: -1}, Opaque: true}
+		if a := n.GetRangeSubselect().Alias; a != nil {
+			at.Alias = a.Aliasname
+		}
+		*out = append(*out, at)
+	case n.GetRangeFunction() != nil:
+		at := AliasedTable{Ref: TableRef{Pos: -1}, Opaque: true}
+		if a := n.GetRangeFunction().Alias; a != nil {
+			at.Alias = a.Aliasname
+		}
+		*out = append(*out, at)
+	}
+}
+
+// conditions records what one condition does to columns, leaving its
+// subqueries to the scan.
+func (w *pgWalker) conditions(cond *pg.Node, tables []AliasedTable) {
 	if cond == nil {
 		return
-	}
-	var tables []AliasedTable
-	if target != nil {
-		at := AliasedTable{Ref: pgRange(target)}
-		if target.Alias != nil {
-			at.Alias = target.Alias.Aliasname
-		}
-		tables = append(tables, at)
-	}
-	for _, n := range from {
-		pgVisit(n.ProtoReflect(), func(m protoreflect.Message) bool {
-			switch x := m.Interface().(type) {
-			case *pg.RangeSubselect:
-				return false
-			case *pg.RangeVar:
-				if x.Relname == "" || (x.Schemaname == "" && w.ctes[x.Relname]) {
-					return false
-				}
-				at := AliasedTable{Ref: pgRange(x)}
-				if x.Alias != nil {
-					at.Alias = x.Alias.Aliasname
-				}
-				tables = append(tables, at)
-				return false
-			}
-			return true
-		})
 	}
 	pgVisit(cond.ProtoReflect(), func(m protoreflect.Message) bool {
 		switch x := m.Interface().(type) {

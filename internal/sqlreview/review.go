@@ -33,6 +33,10 @@ type Request struct {
 	// Conn, when set, enables the live-schema checks against the instance
 	// it connects to. The review only reads catalogs and runs EXPLAIN.
 	Conn Conn `json:"-"`
+
+	// known are table definitions taken as existing before the script
+	// (the Bytebase comparison's mock catalog); tests only.
+	known []*tableInfo
 }
 
 // Finding is one thing a review found.
@@ -289,6 +293,9 @@ func (r *Reviewer) Review(ctx context.Context, req Request) (*Report, error) {
 	}
 	rv.schema = newSchemaState(pg, currentDB, live)
 	rv.schema.liveDB = currentDB
+	for _, t := range req.known {
+		rv.schema.tables[rv.schema.key(TableRef{Schema: t.Schema, Name: t.Name})] = &tableEntry{exists: yes, info: t.clone()}
+	}
 	rv.schema.liveFailed = rv.liveFailure
 	if live != nil {
 		rv.explainer = newExplainer(live)

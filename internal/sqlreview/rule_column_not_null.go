@@ -20,6 +20,13 @@ func ruleColumnNotNull() *Rule {
 					}
 				}
 			}
+			if s.Op == OpAlterTable && s.Alter != nil {
+				for _, a := range s.Alter.Actions {
+					if a.Kind == ActDropNotNull {
+						c.Report(s, a.Pos, "keep it NOT NULL", "DROP NOT NULL makes column %s nullable", a.Name)
+					}
+				}
+			}
 			for _, x := range newColumns(s) {
 				col := x.c
 				if col.NotNull || col.PrimaryKey || pk[strings.ToLower(col.Name)] || col.Generated || (c.Postgres() && x.isModify()) {

@@ -14,6 +14,7 @@ func TestRuleColumnNotNull(t *testing.T) {
 		{name: "table-level primary key, other column nullable", sql: "CREATE TABLE t (id INT, a INT, PRIMARY KEY (id))", want: []string{"1:25"}},
 		{name: "primary key added with the column", sql: "ALTER TABLE t ADD COLUMN id INT, ADD PRIMARY KEY (id)"},
 		{name: "pg table-level primary key", engine: "postgres", sql: "CREATE TABLE t (id int, CONSTRAINT t_pk PRIMARY KEY (id))"},
+		{name: "pg drop not null", engine: "postgres", sql: "ALTER TABLE t ALTER COLUMN a DROP NOT NULL", want: []string{"1:28"}, msg: "DROP NOT NULL"},
 		{name: "pg serial", engine: "postgres", sql: "CREATE TABLE t (id bigserial PRIMARY KEY, n serial)"},
 		{name: "pg alter type", engine: "postgres", sql: "ALTER TABLE t ALTER COLUMN a TYPE bigint"},
 	})

@@ -34,7 +34,7 @@ func ruleColumnRequired() *Rule {
 					case a.Kind == ActModifyColumn && a.NewName != "" && !strings.EqualFold(a.Name, a.NewName):
 						gone = a.Name
 					}
-					if gone != "" && inList(required, gone) && !createdInFile(c, s) {
+					if gone != "" && inList(required, gone) {
 						c.Report(s, a.Pos, "keep the column", "column %s of %s is required", gone, s.Table.Name)
 					}
 				}
@@ -47,9 +47,11 @@ func ruleColumnRequired() *Rule {
 				if e == nil || e.exists != yes || e.info == nil {
 					continue // dropped or renamed later, or not followed
 				}
+				// Columns the CREATE TABLE had and a later statement
+				// dropped were reported at that statement.
 				var missing []string
 				for _, name := range c.List("columns") {
-					if e.info.column(name) == nil {
+					if e.info.column(name) == nil && findColumn(s.Create.Columns, name) == nil {
 						missing = append(missing, name)
 					}
 				}

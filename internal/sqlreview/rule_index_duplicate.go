@@ -15,6 +15,15 @@ func ruleIndexDuplicate() *Rule {
 			if info := existingTable(c, s); info != nil {
 				existing = append(existing, info.Indexes...)
 			}
+			for _, fk := range newForeignKeys(s) {
+				if col := repeatedColumn(&Index{Columns: fk.Columns}); col != "" {
+					label := fk.Name
+					if label == "" {
+						label = "(" + strings.Join(fk.Columns, ", ") + ")"
+					}
+					c.Report(s, fk.Pos, "list each column once", "foreign key %s lists column %s more than once", label, col)
+				}
+			}
 			for _, ix := range newIndexes(s) {
 				if col := repeatedColumn(ix); col != "" {
 					c.Report(s, ix.Pos, "list each column once", "index %s lists column %s more than once", indexLabel(ix), col)

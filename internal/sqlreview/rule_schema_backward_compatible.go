@@ -5,9 +5,9 @@ import "strings"
 func ruleBackwardCompatible() *Rule {
 	return &Rule{
 		ID: "schema-backward-compatible", Level: LevelWarning, Engines: forAll,
-		Summary: "No drop or rename of columns, tables and views the running application may use",
+		Summary: "No drop, rename or type change of columns, tables and views the running application may use",
 		Explain: "The application version running while (and just after) the change is applied still reads the old " +
-			"names: dropping or renaming a column, table or view breaks it, and a rollback of the application no " +
+			"names and types: dropping or renaming a column, table or view, or changing a column's type, breaks it, and a rollback of the application no " +
 			"longer finds them. Change in steps: add the new name, deploy code that uses it, then drop the old " +
 			"one in a later ticket. Objects created earlier in the same script are exempt, and a view dropped and " +
 			"created again in the script is fine.",
@@ -44,6 +44,9 @@ func ruleBackwardCompatible() *Rule {
 						c.Report(s, a.Pos, fix, "dropping column %s.%s breaks the code that uses it", s.Table.Name, a.Name)
 					case a.Kind == ActRenameColumn, a.Kind == ActModifyColumn && a.NewName != "" && !strings.EqualFold(a.Name, a.NewName):
 						c.Report(s, a.Pos, fix, "renaming column %s.%s to %s breaks the code that uses it", s.Table.Name, a.Name, a.NewName)
+					case a.Kind == ActModifyColumn && a.Column != nil && typeChanges(c, s, a):
+						c.Report(s, a.Pos, "add a column of the new type, move the application to it, then drop the old one",
+							"changing the type of column %s.%s breaks the code and data that rely on it", s.Table.Name, a.Name)
 					case a.Kind == ActRenameTable && a.NewTable != nil:
 						c.Report(s, a.Pos, fix, "renaming table %s breaks the code that uses it", s.Table.Name)
 					}
@@ -60,6 +63,21 @@ func ruleBackwardCompatible() *Rule {
 			}
 		},
 	}
+}
+
+// typeChanges reports whether a MODIFY/CHANGE (PostgreSQL: ALTER COLUMN
+// TYPE, which only changes types) gives a column another base type; false
+// when the old definition is unknown.
+func typeChanges(c *Check, s *Stmt, a *Action) bool {
+	if c.Postgres() {
+		return true
+	}
+	info := existingTable(c, s)
+	if info == nil {
+		return false
+	}
+	old := info.column(a.Name)
+	return old != nil && old.Type != "" && !strings.EqualFold(old.Type, a.Column.Type)
 }
 
 type pendingDrop struct {

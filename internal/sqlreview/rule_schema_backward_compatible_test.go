@@ -13,6 +13,7 @@ func TestRuleBackwardCompatible(t *testing.T) {
 		{name: "rename table", sql: "RENAME TABLE t TO u", want: []string{"1:14"}},
 		{name: "alter rename table", sql: "ALTER TABLE t RENAME TO u", want: []string{"1:25"}},
 		{name: "created in the script", sql: "CREATE TABLE t (id INT);\nALTER TABLE t DROP COLUMN id;\nDROP TABLE t;"},
+		{name: "pg alter type", engine: "postgres", sql: "ALTER TABLE t ALTER COLUMN name TYPE text", want: []string{"1:28"}, msg: "changing the type"},
 		{name: "drop view", sql: "DROP VIEW v", want: []string{"1:11"}},
 		{name: "view dropped and created again", sql: "DROP VIEW v;\nCREATE VIEW v AS SELECT 1;"},
 		{name: "pg drop column", engine: "postgres", sql: "ALTER TABLE t DROP COLUMN a", want: []string{"1:27"}},

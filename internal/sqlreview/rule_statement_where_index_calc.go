@@ -31,15 +31,40 @@ func ruleWhereIndexCalc() *Rule {
 	}
 }
 
-// indexedColumnTable returns the table of the WHERE's query block whose
-// known definition has the column in an index.
+// indexedColumnTable returns the table the WHERE's column belongs to
+// when its known definition has the column in an index. The innermost
+// query block wins; a column that may belong to a table whose columns
+// are not known (a CTE, a derived table, a table not in the script nor
+// read from the instance) is not judged.
 func indexedColumnTable(c *Check, w WhereCalc) (string, bool) {
-	for _, t := range w.Tables {
-		if w.Table != "" && !strings.EqualFold(w.Table, t.Alias) && !(t.Alias == "" && strings.EqualFold(w.Table, t.Ref.Name)) {
-			continue
+	named := func(t AliasedTable) bool {
+		if t.Alias != "" {
+			return strings.EqualFold(w.Table, t.Alias)
+		}
+		return strings.EqualFold(w.Table, t.Ref.Name)
+	}
+	var cands []AliasedTable
+	if w.Table != "" {
+		for _, t := range w.Tables {
+			if named(t) && (len(cands) == 0 || cands[0].Depth == t.Depth) {
+				cands = append(cands, t)
+			}
+		}
+		if len(cands) != 1 {
+			return "", false // ambiguous (the engine refuses it) or unknown
+		}
+	} else {
+		cands = w.Tables
+	}
+	for _, t := range cands {
+		if t.Opaque {
+			return "", false
 		}
 		_, info := c.Table(t.Ref)
-		if info == nil || info.column(w.Column) == nil {
+		if info == nil {
+			return "", false
+		}
+		if info.column(w.Column) == nil {
 			continue
 		}
 		for _, ix := range info.Indexes {

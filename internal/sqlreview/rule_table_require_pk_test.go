@@ -34,6 +34,7 @@ func TestRuleTableRequirePK(t *testing.T) {
 		{name: "pg key added later", engine: "postgres", sql: "CREATE TABLE e (id int, name text);\nALTER TABLE e ADD PRIMARY KEY (id);"},
 		{name: "pg drop other constraint", engine: "postgres", sql: "CREATE TABLE b (id int PRIMARY KEY, n int UNIQUE);\nALTER TABLE b DROP CONSTRAINT b_n_key;"},
 		{name: "pg drop default-named key of an unknown table", engine: "postgres", sql: "ALTER TABLE s.t DROP CONSTRAINT t_pkey", want: []string{"1:33"}},
+		{name: "pg dropping one key column drops the key", engine: "postgres", sql: "CREATE TABLE b (id int, n text, PRIMARY KEY (id, n));\nALTER TABLE b DROP COLUMN id;", want: []string{"2:27"}},
 		{name: "pg create table as", engine: "postgres", sql: "CREATE TABLE t2 AS SELECT 1 AS a", want: []string{"1:14"}},
 	})
 }

@@ -66,6 +66,23 @@ func newIndexes(s *Stmt) []*Index {
 	return nil
 }
 
+// newForeignKeys returns the foreign keys a statement adds.
+func newForeignKeys(s *Stmt) []*ForeignKey {
+	switch {
+	case s.Op == OpCreateTable && s.Create != nil:
+		return s.Create.ForeignKeys
+	case s.Op == OpAlterTable && s.Alter != nil:
+		var out []*ForeignKey
+		for _, a := range s.Alter.Actions {
+			if a.Kind == ActAddForeignKey && a.ForeignKey != nil {
+				out = append(out, a.ForeignKey)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
 // existingTable returns the known definition of the table an ALTER TABLE
 // or CREATE INDEX changes (nil when unknown or for CREATE TABLE).
 func existingTable(c *Check, s *Stmt) *tableInfo {

@@ -326,8 +326,10 @@ func (st *schemaState) applyAlter(ctx context.Context, s *Stmt) {
 						cols = append(cols, c)
 					}
 				}
-				ix.Columns = cols
-				if len(cols) > 0 {
+				// MySQL shrinks an index to its other columns; PostgreSQL
+				// drops every index and constraint that uses the column.
+				if len(cols) > 0 && (!st.pg || len(cols) == len(ix.Columns)) {
+					ix.Columns = cols
 					ixs = append(ixs, ix)
 				}
 			}
