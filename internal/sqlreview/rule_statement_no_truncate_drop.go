@@ -1,15 +1,31 @@
 package sqlreview
 
+import (
+	"strings"
+
+	"github.com/dbfleet/dbfleet/internal/sql"
+)
+
+const ruleNoTruncateDropID = "statement-no-truncate-drop"
+
 func ruleNoTruncateDrop() *Rule {
 	return &Rule{
-		ID: "statement-no-truncate-drop", Level: LevelError, Engines: forAll,
-		Summary: "No TRUNCATE or DROP in data-change tickets",
+		ID: ruleNoTruncateDropID, Level: LevelError, Engines: forAll,
+		Summary: "No TRUNCATE or DROP in data-change tickets; on prod always at least a warning",
 		Explain: "A data-change ticket is reviewed, approved and rolled back as row changes; TRUNCATE and DROP " +
 			"(and CREATE OR REPLACE TABLE, which drops, and ALTER TABLE ... DROP/TRUNCATE PARTITION) remove whole tables or partitions, cannot be undone from before-images and " +
-			"must go through a schema-change ticket with a backup step. With always, they are refused in every ticket.",
+			"must go through a schema-change ticket with a backup step. With always, they are refused in every ticket. " +
+			"On prod every statement that destroys data is at least a warning in every ticket, and a rule set cannot " +
+			"turn this rule off there.",
 		Params: []Param{{Name: "always", Kind: ParamBool, Default: false, Help: "refuse them in every review, not only data-change (dml) tickets"}},
 		Check: func(c *Check, s *Stmt) {
 			if c.Kind() != "dml" && !c.Bool("always") {
+				if strings.EqualFold(c.Env(), ProdEnv) {
+					if what := sql.LexClass(s.dialect, s.Text).Destroys; what != "" {
+						c.ReportLevel(s, -1, LevelWarning, "make sure the data is backed up or no longer needed",
+							"%s destroys data on prod", what)
+					}
+				}
 				return
 			}
 			switch {
