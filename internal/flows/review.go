@@ -14,18 +14,36 @@ import (
 // SQL, with the ticket's target connected for the live-schema checks.
 
 // review reviews script for tgt; kind is the step's ddl, dml or "".
+// A target whose live schema cannot be read (connection refused, unknown
+// database, no privilege on the catalogs) fails the review with the
+// reason: a review that silently skipped the live checks would pass
+// statements nobody checked against the real tables.
 func (s *Service) review(ctx context.Context, tgt TargetVars, script, kind string) (*ReviewReport, error) {
 	req := sqlreview.Request{Engine: tgt.Engine, SQL: script, Env: tgt.Env, Cluster: tgt.Cluster, Kind: kind, Database: tgt.Database}
+	where := tgt.Instance
+	if tgt.Database != "" {
+		where += "/" + tgt.Database
+	}
 	if tgt.Instance != "" {
-		// Live checks when the target answers; an offline review otherwise.
-		if conn, err := s.inv.Connect(ctx, tgt.Instance, tgt.Database); err == nil {
-			defer conn.Close()
-			req.Conn = conn
+		conn, err := s.inv.Connect(ctx, tgt.Instance, tgt.Database)
+		if err != nil {
+			return nil, fmt.Errorf("review cannot read the live schema of %s: %w", where, err)
 		}
+		defer conn.Close()
+		req.Conn = conn
 	}
 	rep, err := s.reviewer.Review(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("review: %w", err)
+	}
+	if req.Conn != nil && !rep.Live {
+		reason := "live-schema checks stopped"
+		for _, f := range rep.Findings {
+			if f.Rule == sqlreview.RuleLive {
+				reason = f.Message
+			}
+		}
+		return nil, errkind.New(errkind.Unavailable, "review cannot read the live schema of %s: %s", where, reason)
 	}
 	out := &ReviewReport{Statements: rep.Summary.Statements, Reviewer: "dbfleet sqlreview", Manual: rep.NeedsManualReview,
 		// review.kinds speaks the one vocabulary of internal/sql.

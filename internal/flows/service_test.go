@@ -14,6 +14,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/executor"
+	"github.com/dbfleet/dbfleet/internal/inventory"
 	"github.com/dbfleet/dbfleet/internal/platform/audit"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
@@ -804,5 +805,31 @@ func TestCancelWhileStartingExecution(t *testing.T) {
 	var n int
 	if err := pgDB(t, f.pgD).QueryRow("SELECT count(*) FROM pg_tables WHERE tablename = 'never'").Scan(&n); err != nil || n != 0 {
 		t.Fatalf("table never: %d %v", n, err)
+	}
+}
+
+// A review that cannot read the target's live schema fails its step with
+// the reason instead of passing offline: an unknown database, an
+// instance that refuses connections.
+func TestReviewNeedsLiveSchema(t *testing.T) {
+	f := newFixture(t, sqliteStore(t), map[string]string{"change.xml": changeFlow})
+	tk := f.submit("dev", "change", map[string]any{"target": "pg-1/no_such_db", "sql": "CREATE TABLE t (id int PRIMARY KEY)"})
+	tk = f.wait(tk.ID, StateFailed)
+	t.Logf("unknown database: %s", tk.Error)
+	if !strings.Contains(tk.Error, "review cannot read the live schema of pg-1/no_such_db") || !strings.Contains(tk.Error, `database "no_such_db" does not exist`) {
+		t.Fatalf("unknown database: %s", tk.Error)
+	}
+	ctx := context.Background()
+	if _, err := f.inv.AddInstance(ctx, inventory.NewInstance{Name: "maria-down", Engine: engine.MariaDB, Host: "h1", Port: 1, User: "u", Password: "p", Cluster: "maria-stg", Role: "replica"}); err != nil {
+		t.Fatal(err)
+	}
+	tk = f.submit("dev", "change", map[string]any{"target": "maria-down/shop", "sql": "CREATE TABLE t (id INT PRIMARY KEY)"})
+	tk = f.wait(tk.ID, StateFailed)
+	t.Logf("refused: %s", tk.Error)
+	if !strings.Contains(tk.Error, "review cannot read the live schema of maria-down/shop") || !strings.Contains(tk.Error, "refused") {
+		t.Fatalf("refused connection: %s", tk.Error)
+	}
+	if tk.Steps[0].State != StepFailed {
+		t.Fatalf("review step: %+v", tk.Steps[0])
 	}
 }
