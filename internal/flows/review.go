@@ -58,6 +58,51 @@ func (s *Service) review(ctx context.Context, tgt TargetVars, script, kind strin
 	return out, nil
 }
 
+// destroyFinding is an error finding when the script destroys data (DROP,
+// TRUNCATE, DROP PARTITION, CREATE OR REPLACE TABLE...) and the requester
+// has not confirmed it in the form field the flow names (confirm-destroy
+// on <review>); the confirmation is then part of the ticket, and a flow
+// without such a field cannot run these statements at all. A data-change
+// (kind="dml") review refuses them through its rules already.
+func destroyFinding(r *stepRun, c *reviewCfg, tgt TargetVars, script string) *Finding {
+	if c.kind == "dml" {
+		return nil
+	}
+	var what []string
+	var at *Finding
+	for i, st := range readScript(dialect(engine.Kind(tgt.Engine)), script) {
+		if st.Class.Destroys != "" {
+			if at == nil {
+				at = &Finding{Statement: i + 1, Line: st.Line, Column: st.Column, Rule: RuleDestroyConfirmation, Level: "error"}
+			}
+			what = append(what, st.Class.Destroys)
+		}
+	}
+	if at == nil {
+		return nil
+	}
+	list := strings.Join(what, ", ")
+	if c.confirm == "" {
+		at.Message = "the script destroys data (" + list + ") and this flow has no confirmation for it"
+		at.Fix = "use a flow whose <review> names a confirm-destroy field"
+		return at
+	}
+	if ok, _ := r.t.Form[c.confirm].(bool); ok {
+		return nil
+	}
+	label := c.confirm
+	if f := r.flow.Field(c.confirm); f != nil && f.Label != "" {
+		label = f.Label
+	}
+	at.Message = "the script destroys data (" + list + "): the requester has not confirmed it (" + label + ")"
+	at.Fix = "submit the ticket again with " + label + " checked"
+	return at
+}
+
+// RuleDestroyConfirmation marks the review finding of a script that
+// destroys data without the requester's confirmation.
+const RuleDestroyConfirmation = "destroy-confirmation"
+
 func (s *Service) runReview(ctx context.Context, r *stepRun) (outcome, error) {
 	c := r.step.cfg.(*reviewCfg)
 	tgt, err := s.stepTarget(ctx, r, c.target)
@@ -68,6 +113,10 @@ func (s *Service) runReview(ctx context.Context, r *stepRun) (outcome, error) {
 	rep, err := s.review(ctx, tgt, script, c.kind)
 	if err != nil {
 		return outcome{}, err
+	}
+	destroy := destroyFinding(r, c, tgt, script)
+	if destroy != nil {
+		rep.Findings = append(rep.Findings, *destroy)
 	}
 	if ec := r.flow.exportCfgOf(c.sql); ec != nil {
 		// The SQL feeds an export: ask the query console now what it
@@ -84,7 +133,7 @@ func (s *Service) runReview(ctx context.Context, r *stepRun) (outcome, error) {
 	summary := fmt.Sprintf("%s: %s, %s, %s (%s)", rv.Level, plural(rv.Statements, "statement", "statements"),
 		plural(rv.Errors, "error", "errors"), plural(rv.Warnings, "warning", "warnings"), rep.Reviewer)
 	res := map[string]any{"summary": summary, "review": rv, "findings": rep.Findings, "reviewer": rep.Reviewer}
-	fail := (c.failOn == "error" && rv.Errors > 0) || (c.failOn == "warning" && (rv.Errors > 0 || rv.Warnings > 0))
+	fail := destroy != nil || (c.failOn == "error" && rv.Errors > 0) || (c.failOn == "warning" && (rv.Errors > 0 || rv.Warnings > 0))
 	if fail {
 		var lines []string
 		for i, f := range rep.Findings {

@@ -5,12 +5,14 @@ import (
 	"database/sql"
 	"encoding/csv"
 	"fmt"
+	"io/fs"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
 
+	examples "github.com/dbfleet/dbfleet/flows"
 	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/executor"
@@ -831,5 +833,49 @@ func TestReviewNeedsLiveSchema(t *testing.T) {
 	}
 	if tk.Steps[0].State != StepFailed {
 		t.Fatalf("review step: %+v", tk.Steps[0])
+	}
+}
+
+// The shipped flows refuse at review, before anyone approves, the
+// statement kinds they do not accept: a data fix refuses DDL, a schema
+// change refuses DML, and a schema change that drops or truncates needs
+// the requester's confirmation, recorded in the ticket's form.
+func TestShippedFlowsEnforceKinds(t *testing.T) {
+	read := func(name string) string {
+		b, err := fs.ReadFile(examples.Examples, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	f := newFixture(t, sqliteStore(t), map[string]string{"schema-change.xml": read("schema-change.xml"), "data-fix.xml": read("data-fix.xml")})
+	target := "maria-1/" + f.mariaD
+	reviewed := func(flow string, fields map[string]any) *Ticket {
+		t.Helper()
+		fields["target"], fields["reason"] = target, "tested by TestShippedFlowsEnforceKinds"
+		tk := f.submit("dev", flow, fields)
+		return f.wait(tk.ID, StateFailed, StateWaitingApproval)
+	}
+	cases := []struct {
+		name, flow string
+		fields     map[string]any
+		err        string // "" when the review passes
+	}{
+		{"data fix refuses DDL", "data-fix", map[string]any{"sql": "ALTER TABLE t ADD COLUMN c INT", "rows": 1}, "statement-ticket-kind: ALTER TABLE in a data-change ticket"},
+		{"data fix refuses TRUNCATE", "data-fix", map[string]any{"sql": "TRUNCATE TABLE t", "rows": 1}, "statement-no-truncate-drop"},
+		{"schema change refuses DML", "schema-change", map[string]any{"sql": "CREATE TABLE k (id INT PRIMARY KEY COMMENT 'id') COMMENT 'k';\nDELETE FROM k WHERE id = 1"}, "statement-ticket-kind: DELETE in a schema-change ticket"},
+		{"drop without confirmation", "schema-change", map[string]any{"sql": "DROP TABLE IF EXISTS gone"}, "destroy-confirmation: the script destroys data (DROP TABLE gone): the requester has not confirmed it"},
+		{"drop confirmed", "schema-change", map[string]any{"sql": "DROP TABLE IF EXISTS gone", "confirm_destroy": true}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tk := reviewed(tc.flow, tc.fields)
+			switch {
+			case tc.err == "" && tk.State != StateWaitingApproval:
+				t.Fatalf("state %s, error %s", tk.State, tk.Error)
+			case tc.err != "" && (tk.State != StateFailed || tk.Steps[0].State != StepFailed || !strings.Contains(tk.Error, tc.err)):
+				t.Fatalf("state %s, error %q, want the review to fail with %q", tk.State, tk.Error, tc.err)
+			}
+		})
 	}
 }
