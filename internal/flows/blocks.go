@@ -64,6 +64,10 @@ type reviewCfg struct {
 	// statements that destroy data (DROP, TRUNCATE...); without it such
 	// a script fails the review.
 	confirm string
+	// rows is the number field where the requester declares how many
+	// rows the script changes: the review sets the EXPLAIN estimate
+	// beside it.
+	rows string
 }
 
 func parseReview(p *parser, n *node, st *Step) any {
@@ -78,6 +82,9 @@ func parseReview(p *parser, n *node, st *Step) any {
 	}
 	if !slices.Contains([]string{"error", "warning", "never"}, c.failOn) {
 		p.errf(n.attrPos("fail-on"), "<review fail-on=%q>: want error, warning or never", c.failOn)
+	}
+	if _, ok := n.get("declared-rows"); ok {
+		c.rows = p.fieldRef(n, "declared-rows", false, TypeNumber)
 	}
 	if _, ok := n.get("confirm-destroy"); ok {
 		c.confirm = p.fieldRef(n, "confirm-destroy", false, TypeBool)

@@ -45,7 +45,7 @@ func (s *Service) review(ctx context.Context, tgt TargetVars, script, kind strin
 		}
 		return nil, errkind.New(errkind.Unavailable, "review cannot read the live schema of %s: %s", where, reason)
 	}
-	out := &ReviewReport{Statements: rep.Summary.Statements, Reviewer: "dbfleet sqlreview", Manual: rep.NeedsManualReview,
+	out := &ReviewReport{Statements: rep.Summary.Statements, Reviewer: "dbfleet sqlreview", Manual: rep.NeedsManualReview, Estimates: rep.Estimates,
 		// review.kinds speaks the one vocabulary of internal/sql.
 		Kinds: scriptKinds(readScript(dialect(engine.Kind(tgt.Engine)), script))}
 	if rep.Live {
@@ -99,6 +99,49 @@ func destroyFinding(r *stepRun, c *reviewCfg, tgt TargetVars, script string) *Fi
 	return at
 }
 
+// estimateNote is what the review step's summary says of the rows: the
+// EXPLAIN estimate of each data change next to the requester's count.
+func estimateNote(r *stepRun, c *reviewCfg, rep *ReviewReport) string {
+	declared, ok := r.t.Form[c.rows].(float64)
+	if !ok {
+		return ""
+	}
+	if len(rep.Estimates) == 0 {
+		return fmt.Sprintf("; rows declared %s, no EXPLAIN estimate", formatNumber(declared))
+	}
+	var parts []string
+	var total int64
+	for _, e := range rep.Estimates {
+		parts = append(parts, fmt.Sprintf("statement %d (%s) ~%d", e.Statement, e.Verb, e.Rows))
+		total += e.Rows
+	}
+	return fmt.Sprintf("; rows declared %s, EXPLAIN estimates %d: %s", formatNumber(declared), total, strings.Join(parts, ", "))
+}
+
+// estimateFinding warns the approvers when EXPLAIN expects more rows
+// than the requester declared.
+func estimateFinding(r *stepRun, c *reviewCfg, rep *ReviewReport) *Finding {
+	declared, ok := r.t.Form[c.rows].(float64)
+	if !ok || len(rep.Estimates) == 0 {
+		return nil
+	}
+	var total int64
+	for _, e := range rep.Estimates {
+		total += e.Rows
+	}
+	if float64(total) <= declared {
+		return nil
+	}
+	first := rep.Estimates[0]
+	return &Finding{Statement: first.Statement, Rule: RuleDeclaredRows, Level: "warning",
+		Message: fmt.Sprintf("EXPLAIN estimates %d rows; the requester declared %s", total, formatNumber(declared)),
+		Fix:     "check the WHERE clauses, or correct the declared count"}
+}
+
+// RuleDeclaredRows marks the warning that EXPLAIN expects more rows than
+// the requester declared.
+const RuleDeclaredRows = "declared-rows"
+
 // RuleDestroyConfirmation marks the review finding of a script that
 // destroys data without the requester's confirmation.
 const RuleDestroyConfirmation = "destroy-confirmation"
@@ -129,10 +172,20 @@ func (s *Service) runReview(ctx context.Context, r *stepRun) (outcome, error) {
 			rep.Findings = append(rep.Findings, *f)
 		}
 	}
+	rowsNote := ""
+	if c.rows != "" {
+		if f := estimateFinding(r, c, rep); f != nil {
+			rep.Findings = append(rep.Findings, *f)
+		}
+		rowsNote = estimateNote(r, c, rep)
+	}
 	rv := summarize(rep)
-	summary := fmt.Sprintf("%s: %s, %s, %s (%s)", rv.Level, plural(rv.Statements, "statement", "statements"),
-		plural(rv.Errors, "error", "errors"), plural(rv.Warnings, "warning", "warnings"), rep.Reviewer)
+	summary := fmt.Sprintf("%s: %s, %s, %s (%s)%s", rv.Level, plural(rv.Statements, "statement", "statements"),
+		plural(rv.Errors, "error", "errors"), plural(rv.Warnings, "warning", "warnings"), rep.Reviewer, rowsNote)
 	res := map[string]any{"summary": summary, "review": rv, "findings": rep.Findings, "reviewer": rep.Reviewer}
+	if len(rep.Estimates) > 0 {
+		res["estimates"] = rep.Estimates
+	}
 	fail := destroy != nil || (c.failOn == "error" && rv.Errors > 0) || (c.failOn == "warning" && (rv.Errors > 0 || rv.Warnings > 0))
 	if fail {
 		var lines []string

@@ -810,18 +810,18 @@ func TestCancelWhileStartingExecution(t *testing.T) {
 	}
 }
 
-// A review that cannot read the target's live schema fails its step with
-// the reason instead of passing offline: an unknown database, an
-// instance that refuses connections.
+// The form refuses a database the instance does not have; a review that
+// cannot read the target's live schema (here an instance that refuses
+// connections) fails its step with the reason instead of passing offline.
 func TestReviewNeedsLiveSchema(t *testing.T) {
 	f := newFixture(t, sqliteStore(t), map[string]string{"change.xml": changeFlow})
-	tk := f.submit("dev", "change", map[string]any{"target": "pg-1/no_such_db", "sql": "CREATE TABLE t (id int PRIMARY KEY)"})
-	tk = f.wait(tk.ID, StateFailed)
-	t.Logf("unknown database: %s", tk.Error)
-	if !strings.Contains(tk.Error, "review cannot read the live schema of pg-1/no_such_db") || !strings.Contains(tk.Error, `database "no_such_db" does not exist`) {
-		t.Fatalf("unknown database: %s", tk.Error)
+	for _, target := range []string{"pg-1/no_such_db", "maria-1/no_such_db"} {
+		ctx, p := f.as("dev")
+		_, err := f.svc.Submit(ctx, p, SubmitRequest{Flow: "change", Fields: map[string]any{"target": target, "sql": "SELECT 1"}})
+		kindOf(t, err, errkind.Invalid, `has no database "no_such_db"`)
 	}
 	ctx := context.Background()
+	var tk *Ticket
 	if _, err := f.inv.AddInstance(ctx, inventory.NewInstance{Name: "maria-down", Engine: engine.MariaDB, Host: "h1", Port: 1, User: "u", Password: "p", Cluster: "maria-stg", Role: "replica"}); err != nil {
 		t.Fatal(err)
 	}
@@ -875,6 +875,46 @@ func TestShippedFlowsEnforceKinds(t *testing.T) {
 				t.Fatalf("state %s, error %s", tk.State, tk.Error)
 			case tc.err != "" && (tk.State != StateFailed || tk.Steps[0].State != StepFailed || !strings.Contains(tk.Error, tc.err)):
 				t.Fatalf("state %s, error %q, want the review to fail with %q", tk.State, tk.Error, tc.err)
+			}
+		})
+	}
+}
+
+// Approvers see, in the review step of the shipped data fix, the EXPLAIN
+// estimate of each data change next to the rows the requester declared,
+// and a warning when the estimate is larger.
+func TestDeclaredRowsEstimate(t *testing.T) {
+	b, err := fs.ReadFile(examples.Examples, "data-fix.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, sqliteStore(t), map[string]string{"data-fix.xml": string(b)})
+	db := pgDB(t, f.pgD)
+	for _, q := range []string{"CREATE TABLE est (id int PRIMARY KEY, v int NOT NULL)", "INSERT INTO est SELECT g, g % 7 FROM generate_series(1, 5000) g", "ANALYZE est"} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		name, sql string
+		rows      int
+		summary   string
+		warn      bool
+	}{
+		{"whole table, 5 declared", "UPDATE est SET v = 1 WHERE v >= 0", 5, "rows declared 5, EXPLAIN estimates 5000: statement 1 (UPDATE) ~5000", true},
+		{"one row declared", "UPDATE est SET v = 2 WHERE id = 3", 1, "rows declared 1, EXPLAIN estimates 1: statement 1 (UPDATE) ~1", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tk := f.submit("dev", "data-fix", map[string]any{"target": "pg-1/" + f.pgD, "sql": tc.sql, "rows": tc.rows, "reason": "tested by TestDeclaredRowsEstimate"})
+			tk = f.wait(tk.ID, StateWaitingApproval, StateDone, StateFailed)
+			st := tk.Steps[0]
+			if st.State != StepDone || !strings.Contains(st.Summary, tc.summary) {
+				t.Fatalf("review step %s: %q (ticket error %q)", st.State, st.Summary, tk.Error)
+			}
+			warned := strings.Contains(fmt.Sprint(st.Result["findings"]), RuleDeclaredRows)
+			if warned != tc.warn {
+				t.Fatalf("declared-rows warning %v, want %v: %v", warned, tc.warn, st.Result["findings"])
 			}
 		})
 	}

@@ -6,9 +6,10 @@ func ruleNoCommit() *Rule {
 	return &Rule{
 		ID: "statement-no-commit", Level: LevelWarning, Engines: forAll,
 		Summary: "No COMMIT inside a script",
-		Explain: "The executor runs a ticket's statements in its own transactions and rolls back a failed one; a COMMIT " +
-			"in the script ends that transaction early, so a later failure leaves the first part applied and the " +
-			"rollback incomplete. Split the work into tickets instead.",
+		Explain: "dbfleet's executor commits each statement itself (keeping before-images for rollback) and refuses " +
+			"transaction control at execution; elsewhere a COMMIT in the middle of a script makes everything before " +
+			"it permanent, so a later failure leaves a half-applied change. Remove it; split the work into tickets " +
+			"if it must be applied in parts.",
 		Check: func(c *Check, s *Stmt) {
 			if cl := sql.LexClass(s.dialect, s.Text); cl.Txn == "COMMIT" {
 				c.Report(s, -1, "remove the COMMIT; split the script into tickets if it must be applied in parts", "COMMIT inside a script")
