@@ -12,15 +12,9 @@ func ruleNoCascade() *Rule {
 			if s.Cascade {
 				c.Report(s, s.findWord("CASCADE", 0), "drop the dependent objects explicitly and use RESTRICT (the default)", "%s ... CASCADE also removes every dependent object", s.Verb)
 			}
-			var fks []*ForeignKey
-			switch {
-			case s.Op == OpCreateTable && s.Create != nil:
-				fks = s.Create.ForeignKeys
-			case s.Op == OpAlterTable && s.Alter != nil:
+			fks := newForeignKeys(s)
+			if s.Op == OpAlterTable && s.Alter != nil {
 				for _, a := range s.Alter.Actions {
-					if a.Kind == ActAddForeignKey && a.ForeignKey != nil {
-						fks = append(fks, a.ForeignKey)
-					}
 					if a.Kind == ActAddColumn && a.Column != nil && a.Column.RefOnDeleteCascade {
 						fks = append(fks, &ForeignKey{Pos: a.Pos, OnDeleteCascade: true})
 					}
