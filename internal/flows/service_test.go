@@ -864,6 +864,7 @@ func TestShippedFlowsEnforceKinds(t *testing.T) {
 		{"data fix refuses DDL", "data-fix", map[string]any{"sql": "ALTER TABLE t ADD COLUMN c INT", "rows": 1}, "statement-ticket-kind: ALTER TABLE in a data-change ticket"},
 		{"data fix refuses TRUNCATE", "data-fix", map[string]any{"sql": "TRUNCATE TABLE t", "rows": 1}, "statement-no-truncate-drop"},
 		{"schema change refuses DML", "schema-change", map[string]any{"sql": "CREATE TABLE k (id INT PRIMARY KEY COMMENT 'id') COMMENT 'k';\nDELETE FROM k WHERE id = 1"}, "statement-ticket-kind: DELETE in a schema-change ticket"},
+		{"schema change seeds its new table", "schema-change", map[string]any{"sql": "CREATE TABLE k2 (id INT PRIMARY KEY COMMENT 'id') COMMENT 'k2';\nINSERT INTO k2 (id) VALUES (1)"}, ""},
 		{"drop without confirmation", "schema-change", map[string]any{"sql": "DROP TABLE IF EXISTS gone"}, "destroy-confirmation: the script destroys data (DROP TABLE gone): the requester has not confirmed it"},
 		{"drop confirmed", "schema-change", map[string]any{"sql": "DROP TABLE IF EXISTS gone", "confirm_destroy": true}, ""},
 	}

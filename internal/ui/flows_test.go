@@ -169,7 +169,7 @@ func TestFlowPages(t *testing.T) {
 	expectBody(t, "bad form", r, "2 field(s) need attention.", "Say why in at least 10 characters: reviewers need it.", "is required", `value="shop"`)
 
 	r = dev.post("/flows/schema-change", url.Values{"target.instance": {"shop-1"}, "target.db": {"shop"}, "reason": {"a table for orders"},
-		"schedule": {"asap"}, "sql": {"CREATE TABLE o (id INT PRIMARY KEY);\nALTER TABLE o ADD COLUMN v INT"}, "title": {"orders table"}})
+		"schedule": {"asap"}, "sql": {"CREATE TABLE o (id INT PRIMARY KEY);\nINSERT INTO o VALUES (1)"}, "title": {"orders table"}})
 	expect(t, "submit", r, 303, "")
 	m := ticketLocation.FindStringSubmatch(r.location)
 	if m == nil {
@@ -200,7 +200,7 @@ func TestFlowPages(t *testing.T) {
 	expect(t, "approve twice", dba.post("/tickets/1/approve", url.Values{"step": {"1"}}), 409, "")
 	ff.waitState(1, flows.StateDone)
 	r = dev.get("/tickets/1")
-	expectBody(t, "done ticket", r, `data-state="done"`, `<td class="mono">ALTER TABLE o ADD COLUMN v INT</td>`, "dba", "approve", "fine")
+	expectBody(t, "done ticket", r, `data-state="done"`, `<td class="mono">INSERT INTO o VALUES (1)</td>`, "dba", "approve", "fine")
 	// The executor kept the before-images: the ticket offers its rollback,
 	// and the page shows the SQL that undoes it.
 	if !strings.Contains(r.body, `id="rollback-box"`) {
@@ -214,7 +214,7 @@ func TestFlowPages(t *testing.T) {
 
 	// The page a chat's signed link opens: the decision uses the link up.
 	r = dev.post("/flows/data-fix", url.Values{"target.instance": {"shop-1"}, "target.db": {"shop"}, "rows": {"1"}, "reason": {"fix the first row"},
-		"sql": {"INSERT INTO o (id) VALUES (1)"}})
+		"sql": {"UPDATE o SET id = 2 WHERE id = 1"}})
 	expect(t, "submit data fix", r, 303, "/tickets/2")
 	ff.waitState(2, flows.StateWaitingApproval)
 	tok, err := ff.flows.NewLinkToken(context.Background(), 2, 1, time.Hour)
