@@ -738,7 +738,6 @@ func (v *dmlVisitor) collectTables(rs ast.ResultSetNode, out *[]AliasedTable) {
 type whereVisitor struct {
 	v      *dmlVisitor
 	tables []AliasedTable
-	skip   ast.Node // a subtree already recorded
 }
 
 var arithmetic = map[opcode.Op]bool{opcode.Plus: true, opcode.Minus: true, opcode.Mul: true, opcode.Div: true, opcode.IntDiv: true, opcode.Mod: true}

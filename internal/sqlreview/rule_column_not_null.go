@@ -12,14 +12,7 @@ func ruleColumnNotNull() *Rule {
 		Check: func(c *Check, s *Stmt) {
 			// Columns of a primary key are NOT NULL whether the key is
 			// inline or a table-level PRIMARY KEY (a, b).
-			pk := map[string]bool{}
-			for _, ix := range newIndexes(s) {
-				if ix.Primary {
-					for _, name := range ix.Columns {
-						pk[strings.ToLower(name)] = true
-					}
-				}
-			}
+			pk := primaryKeyColumns(s)
 			if s.Op == OpAlterTable && s.Alter != nil {
 				for _, a := range s.Alter.Actions {
 					if a.Kind == ActDropNotNull {

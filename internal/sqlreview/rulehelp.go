@@ -66,6 +66,20 @@ func newIndexes(s *Stmt) []*Index {
 	return nil
 }
 
+// primaryKeyColumns returns, lower-cased, the columns of the primary
+// keys a statement defines, inline or table-level (PRIMARY KEY (a, b)).
+func primaryKeyColumns(s *Stmt) map[string]bool {
+	pk := map[string]bool{}
+	for _, ix := range newIndexes(s) {
+		if ix.Primary {
+			for _, name := range ix.Columns {
+				pk[strings.ToLower(name)] = true
+			}
+		}
+	}
+	return pk
+}
+
 // newForeignKeys returns the foreign keys a statement adds.
 func newForeignKeys(s *Stmt) []*ForeignKey {
 	switch {
