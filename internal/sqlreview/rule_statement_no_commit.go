@@ -11,6 +11,9 @@ func ruleNoCommit() *Rule {
 			"it permanent, so a later failure leaves a half-applied change. Remove it; split the work into tickets " +
 			"if it must be applied in parts.",
 		Check: func(c *Check, s *Stmt) {
+			if s.Kind != sql.KindTxn {
+				return
+			}
 			if cl := sql.LexClass(s.dialect, s.Text); cl.Txn == "COMMIT" {
 				c.Report(s, -1, "remove the COMMIT; split the script into tickets if it must be applied in parts", "COMMIT inside a script")
 			}

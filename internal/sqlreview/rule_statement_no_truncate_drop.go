@@ -20,7 +20,7 @@ func ruleNoTruncateDrop() *Rule {
 		Params: []Param{{Name: "always", Kind: ParamBool, Default: false, Help: "refuse them in every review, not only data-change (dml) tickets"}},
 		Check: func(c *Check, s *Stmt) {
 			if c.Kind() != "dml" && !c.Bool("always") {
-				if strings.EqualFold(c.Env(), ProdEnv) {
+				if s.Kind == sql.KindDDL && strings.EqualFold(c.Env(), ProdEnv) {
 					if what := sql.LexClass(s.dialect, s.Text).Destroys; what != "" {
 						c.ReportLevel(s, -1, LevelWarning, "make sure the data is backed up or no longer needed",
 							"%s destroys data on prod", what)
