@@ -868,6 +868,15 @@ func TestShippedFlowsEnforceKinds(t *testing.T) {
 		{"drop without confirmation", "schema-change", map[string]any{"sql": "DROP TABLE IF EXISTS gone"}, "destroy-confirmation: the script destroys data (DROP TABLE gone): the requester has not confirmed it"},
 		{"drop confirmed", "schema-change", map[string]any{"sql": "DROP TABLE IF EXISTS gone", "confirm_destroy": true}, ""},
 	}
+	// Confirmed, the DROP runs (on test, approved by policy): the
+	// executor gets the confirmation as its backup declaration.
+	t.Run("confirmed drop runs", func(t *testing.T) {
+		tk := f.submit("dev", "schema-change", map[string]any{"target": "pg-1/" + f.pgD, "reason": "tested by TestShippedFlowsEnforceKinds",
+			"sql": "CREATE TABLE gone (id int PRIMARY KEY);\nDROP TABLE gone", "confirm_destroy": true})
+		if tk = f.wait(tk.ID, StateDone, StateFailed); tk.State != StateDone {
+			t.Fatalf("state %s: %s", tk.State, tk.Error)
+		}
+	})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tk := reviewed(tc.flow, tc.fields)
