@@ -60,6 +60,14 @@ type reviewCfg struct {
 	target, sql string
 	failOn      string // error, warning, never
 	kind        string // ddl, dml or "": what the ticket may contain
+	// confirm is the bool field by which the requester confirms the
+	// statements that destroy data (DROP, TRUNCATE...); without it such
+	// a script fails the review.
+	confirm string
+	// rows is the number field where the requester declares how many
+	// rows the script changes: the review sets the EXPLAIN estimate
+	// beside it.
+	rows string
 }
 
 func parseReview(p *parser, n *node, st *Step) any {
@@ -74,6 +82,15 @@ func parseReview(p *parser, n *node, st *Step) any {
 	}
 	if !slices.Contains([]string{"error", "warning", "never"}, c.failOn) {
 		p.errf(n.attrPos("fail-on"), "<review fail-on=%q>: want error, warning or never", c.failOn)
+	}
+	if _, ok := n.get("declared-rows"); ok {
+		c.rows = p.fieldRef(n, "declared-rows", false, TypeNumber)
+	}
+	if _, ok := n.get("confirm-destroy"); ok {
+		c.confirm = p.fieldRef(n, "confirm-destroy", false, TypeBool)
+		if c.kind == "dml" {
+			p.errf(n.attrPos("confirm-destroy"), "<review kind=\"dml\" confirm-destroy=...>: a data change never drops or truncates; remove confirm-destroy or use kind=\"ddl\"")
+		}
 	}
 	return c
 }

@@ -28,6 +28,31 @@ func TestExamplesLoad(t *testing.T) {
 	if len(want) > 0 {
 		t.Errorf("examples missing: %v", want)
 	}
+	// Each shipped flow that executes SQL says at review which statement
+	// kinds it accepts; one that allows DROP/TRUNCATE asks for the
+	// requester's confirmation.
+	for _, fl := range fls {
+		var rev *reviewCfg
+		executes := false
+		for _, st := range fl.Steps {
+			switch c := st.cfg.(type) {
+			case *reviewCfg:
+				rev = c
+			case *executeCfg:
+				executes = true
+			}
+		}
+		if !executes {
+			continue
+		}
+		if rev == nil || rev.kind == "" {
+			t.Errorf("flow %s executes SQL without <review kind=...>", fl.Name)
+			continue
+		}
+		if rev.kind != "dml" && rev.confirm == "" {
+			t.Errorf("flow %s allows DROP/TRUNCATE without confirm-destroy", fl.Name)
+		}
+	}
 	// A second install into an existing directory writes nothing.
 	if n, err := InstallExamples(dir+"/flows", examples.Examples); err != nil || n != 0 {
 		t.Fatalf("second install: %d files, %v", n, err)

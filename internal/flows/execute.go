@@ -73,6 +73,21 @@ func ranBuiltIn(res map[string]any) bool {
 	return false
 }
 
+// destroyConfirmed reports whether the requester confirmed, in the field a
+// review of this SQL names (confirm-destroy), that what the script
+// destroys is backed up: the executor then runs DROP and TRUNCATE, which
+// it refuses otherwise. The confirmation is in the ticket's form.
+func destroyConfirmed(r *stepRun, sqlField string) bool {
+	for _, st := range r.flow.Steps {
+		if c, ok := st.cfg.(*reviewCfg); ok && c.sql == sqlField && c.confirm != "" {
+			if v, _ := r.t.Form[c.confirm].(bool); v {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func (s *Service) runExecute(ctx context.Context, r *stepRun) (outcome, error) {
 	c := r.step.cfg.(*executeCfg)
 	tgt, err := s.stepTarget(ctx, r, c.target)
@@ -92,7 +107,8 @@ func (s *Service) runExecute(ctx context.Context, r *stepRun) (outcome, error) {
 			return outcome{}, err
 		}
 		if id, err = s.executor.StartTicketStep(ctx, key, executor.Request{Instance: tgt.Instance, Database: tgt.Database,
-			Engine: engine.Kind(tgt.Engine), SQL: r.field(c.sql), RequestedBy: r.t.Requester}); err != nil {
+			Engine: engine.Kind(tgt.Engine), SQL: r.field(c.sql), RequestedBy: r.t.Requester,
+			Options: executor.Options{BackupDone: destroyConfirmed(r, c.sql)}}); err != nil {
 			return outcome{}, err
 		}
 		if err := s.recordExecution(ctx, r, id, tgt); errors.Is(err, errStale) {

@@ -83,6 +83,8 @@ func TestParseProblems(t *testing.T) {
 			`f.xml:5:44: <field name="d">: max 1 is below min 5`,
 			`f.xml:5:56: <field name="d" default="x">: "x" is not a number`,
 			`f.xml:6:14: <field name="a">: defined twice (first at line 2)`}},
+		{"confirm-destroy", "<flow name=\"a\"><form><field name=\"s\" type=\"sql\"/><field name=\"ok\" type=\"text\"/></form><workflow>\n<review confirm-destroy=\"ok\"/>\n<review kind=\"dml\" confirm-destroy=\"nope\"/></workflow></flow>",
+			[]string{`f.xml:2:26: <review confirm-destroy="ok">: field "ok" is of type text, want bool`, `f.xml:3:37: <review confirm-destroy="nope">: the form has no field "nope"`, `f.xml:3:37: <review kind="dml" confirm-destroy=...>: a data change never drops or truncates`}},
 		{"missing sql field", "<flow name=\"a\"><form><field name=\"t\" type=\"instance\"/></form><workflow>\n<execute/></workflow></flow>",
 			[]string{"f.xml:2:1: <execute>: needs a sql field"}},
 		{"wrong field type", "<flow name=\"a\"><form><field name=\"t\" type=\"instance\"/><field name=\"q\" type=\"text\"/></form><workflow>\n<execute sql=\"q\"/></workflow></flow>",

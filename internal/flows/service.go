@@ -79,6 +79,9 @@ type ReviewReport struct {
 	// Manual: some statement could not be reviewed by rules (a routine, a
 	// trigger...) and needs a DBA's eyes.
 	Manual bool `json:"manual,omitempty"`
+	// Estimates are the rows each data change may change (EXPLAIN on the
+	// target), for approvers.
+	Estimates []sqlreview.RowEstimate `json:"estimates,omitempty"`
 }
 
 // Finding is one review remark.
@@ -457,6 +460,9 @@ func (s *Service) Submit(ctx context.Context, p auth.Principal, req SubmitReques
 	if fe := fl.refusals(values); fe != nil {
 		return nil, s.refuse(ctx, fl, target, fe)
 	}
+	if err := s.checkDatabases(ctx, fl, values); err != nil {
+		return nil, err
+	}
 	title := strings.TrimSpace(req.Title)
 	if len(title) > 200 {
 		return nil, errkind.New(errkind.Invalid, "title: at most 200 characters")
@@ -541,6 +547,49 @@ func (s *Service) resolve(ctx context.Context, f *Field, v string) (TargetVars, 
 		return tv, errkind.New(errkind.Invalid, "%s %q runs %s; work orders support MariaDB, MySQL, TiDB and PostgreSQL", f.Type, v, tv.Engine)
 	}
 	return tv, nil
+}
+
+// checkDatabases makes sure every database field names a database its
+// instance has. An instance that cannot be asked now is not the
+// requester's mistake: the form passes, and the review step fails later
+// with the reason.
+func (s *Service) checkDatabases(ctx context.Context, fl *Flow, values map[string]any) error {
+	fe := &FormError{Flow: fl.Name}
+	for _, f := range fl.Fields {
+		v, ok := values[f.Name].(string)
+		if f.Type != TypeDatabase || !ok || v == "" {
+			continue
+		}
+		tv, err := s.resolve(ctx, f, v)
+		if err != nil || tv.Database == "" {
+			continue // reported by checkPickers
+		}
+		if exists, err := s.databaseExists(ctx, tv); err == nil && !exists {
+			fe.Fields = append(fe.Fields, FieldError{Field: f.Name, Message: fmt.Sprintf("instance %q has no database %q", tv.Instance, tv.Database)})
+		}
+	}
+	if len(fe.Fields) > 0 {
+		return errkind.Wrap(errkind.Invalid, fe)
+	}
+	return nil
+}
+
+// databaseExists asks the target's instance whether its database exists.
+func (s *Service) databaseExists(ctx context.Context, tv TargetVars) (bool, error) {
+	conn, err := s.inv.Connect(ctx, tv.Instance, "")
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close()
+	q := "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?"
+	if engine.Kind(tv.Engine) == engine.Postgres {
+		q = "SELECT 1 FROM pg_database WHERE datname = $1"
+	}
+	rows, _, err := conn.Query(ctx, 1, q, tv.Database)
+	if err != nil {
+		return false, fmt.Errorf("look up database %q on %s: %w", tv.Database, tv.Instance, err)
+	}
+	return len(rows.Values) > 0, nil
 }
 
 func joinKinds(ks []engine.Kind) string {

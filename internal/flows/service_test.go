@@ -5,15 +5,18 @@ import (
 	"database/sql"
 	"encoding/csv"
 	"fmt"
+	"io/fs"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
 
+	examples "github.com/dbfleet/dbfleet/flows"
 	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/executor"
+	"github.com/dbfleet/dbfleet/internal/inventory"
 	"github.com/dbfleet/dbfleet/internal/platform/audit"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
@@ -804,5 +807,125 @@ func TestCancelWhileStartingExecution(t *testing.T) {
 	var n int
 	if err := pgDB(t, f.pgD).QueryRow("SELECT count(*) FROM pg_tables WHERE tablename = 'never'").Scan(&n); err != nil || n != 0 {
 		t.Fatalf("table never: %d %v", n, err)
+	}
+}
+
+// The form refuses a database the instance does not have; a review that
+// cannot read the target's live schema (here an instance that refuses
+// connections) fails its step with the reason instead of passing offline.
+func TestReviewNeedsLiveSchema(t *testing.T) {
+	f := newFixture(t, sqliteStore(t), map[string]string{"change.xml": changeFlow})
+	for _, target := range []string{"pg-1/no_such_db", "maria-1/no_such_db"} {
+		ctx, p := f.as("dev")
+		_, err := f.svc.Submit(ctx, p, SubmitRequest{Flow: "change", Fields: map[string]any{"target": target, "sql": "SELECT 1"}})
+		kindOf(t, err, errkind.Invalid, `has no database "no_such_db"`)
+	}
+	ctx := context.Background()
+	var tk *Ticket
+	if _, err := f.inv.AddInstance(ctx, inventory.NewInstance{Name: "maria-down", Engine: engine.MariaDB, Host: "h1", Port: 1, User: "u", Password: "p", Cluster: "maria-stg", Role: "replica"}); err != nil {
+		t.Fatal(err)
+	}
+	tk = f.submit("dev", "change", map[string]any{"target": "maria-down/shop", "sql": "CREATE TABLE t (id INT PRIMARY KEY)"})
+	tk = f.wait(tk.ID, StateFailed)
+	t.Logf("refused: %s", tk.Error)
+	if !strings.Contains(tk.Error, "review cannot read the live schema of maria-down/shop") || !strings.Contains(tk.Error, "refused") {
+		t.Fatalf("refused connection: %s", tk.Error)
+	}
+	if tk.Steps[0].State != StepFailed {
+		t.Fatalf("review step: %+v", tk.Steps[0])
+	}
+}
+
+// The shipped flows refuse at review, before anyone approves, the
+// statement kinds they do not accept: a data fix refuses DDL, a schema
+// change refuses DML, and a schema change that drops or truncates needs
+// the requester's confirmation, recorded in the ticket's form.
+func TestShippedFlowsEnforceKinds(t *testing.T) {
+	read := func(name string) string {
+		b, err := fs.ReadFile(examples.Examples, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	f := newFixture(t, sqliteStore(t), map[string]string{"schema-change.xml": read("schema-change.xml"), "data-fix.xml": read("data-fix.xml")})
+	target := "maria-1/" + f.mariaD
+	reviewed := func(flow string, fields map[string]any) *Ticket {
+		t.Helper()
+		fields["target"], fields["reason"] = target, "tested by TestShippedFlowsEnforceKinds"
+		tk := f.submit("dev", flow, fields)
+		return f.wait(tk.ID, StateFailed, StateWaitingApproval)
+	}
+	cases := []struct {
+		name, flow string
+		fields     map[string]any
+		err        string // "" when the review passes
+	}{
+		{"data fix refuses DDL", "data-fix", map[string]any{"sql": "ALTER TABLE t ADD COLUMN c INT", "rows": 1}, "statement-ticket-kind: ALTER TABLE in a data-change ticket"},
+		{"data fix refuses TRUNCATE", "data-fix", map[string]any{"sql": "TRUNCATE TABLE t", "rows": 1}, "statement-no-truncate-drop"},
+		{"schema change refuses DML", "schema-change", map[string]any{"sql": "CREATE TABLE k (id INT PRIMARY KEY COMMENT 'id') COMMENT 'k';\nDELETE FROM k WHERE id = 1"}, "statement-ticket-kind: DELETE in a schema-change ticket"},
+		{"schema change seeds its new table", "schema-change", map[string]any{"sql": "CREATE TABLE k2 (id INT PRIMARY KEY COMMENT 'id') COMMENT 'k2';\nINSERT INTO k2 (id) VALUES (1)"}, ""},
+		{"drop without confirmation", "schema-change", map[string]any{"sql": "DROP TABLE IF EXISTS gone"}, "destroy-confirmation: the script destroys data (DROP TABLE gone): the requester has not confirmed it"},
+		{"drop confirmed", "schema-change", map[string]any{"sql": "DROP TABLE IF EXISTS gone", "confirm_destroy": true}, ""},
+	}
+	// Confirmed, the DROP runs (on test, approved by policy): the
+	// executor gets the confirmation as its backup declaration.
+	t.Run("confirmed drop runs", func(t *testing.T) {
+		tk := f.submit("dev", "schema-change", map[string]any{"target": "pg-1/" + f.pgD, "reason": "tested by TestShippedFlowsEnforceKinds",
+			"sql": "CREATE TABLE gone (id int PRIMARY KEY);\nDROP TABLE gone", "confirm_destroy": true})
+		if tk = f.wait(tk.ID, StateDone, StateFailed); tk.State != StateDone {
+			t.Fatalf("state %s: %s", tk.State, tk.Error)
+		}
+	})
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tk := reviewed(tc.flow, tc.fields)
+			switch {
+			case tc.err == "" && tk.State != StateWaitingApproval:
+				t.Fatalf("state %s, error %s", tk.State, tk.Error)
+			case tc.err != "" && (tk.State != StateFailed || tk.Steps[0].State != StepFailed || !strings.Contains(tk.Error, tc.err)):
+				t.Fatalf("state %s, error %q, want the review to fail with %q", tk.State, tk.Error, tc.err)
+			}
+		})
+	}
+}
+
+// Approvers see, in the review step of the shipped data fix, the EXPLAIN
+// estimate of each data change next to the rows the requester declared,
+// and a warning when the estimate is larger.
+func TestDeclaredRowsEstimate(t *testing.T) {
+	b, err := fs.ReadFile(examples.Examples, "data-fix.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, sqliteStore(t), map[string]string{"data-fix.xml": string(b)})
+	db := pgDB(t, f.pgD)
+	for _, q := range []string{"CREATE TABLE est (id int PRIMARY KEY, v int NOT NULL)", "INSERT INTO est SELECT g, g % 7 FROM generate_series(1, 5000) g", "ANALYZE est"} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		name, sql string
+		rows      int
+		summary   string
+		warn      bool
+	}{
+		{"whole table, 5 declared", "UPDATE est SET v = 1 WHERE v >= 0", 5, "rows declared 5, EXPLAIN estimates 5000: statement 1 (UPDATE) ~5000", true},
+		{"one row declared", "UPDATE est SET v = 2 WHERE id = 3", 1, "rows declared 1, EXPLAIN estimates 1: statement 1 (UPDATE) ~1", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tk := f.submit("dev", "data-fix", map[string]any{"target": "pg-1/" + f.pgD, "sql": tc.sql, "rows": tc.rows, "reason": "tested by TestDeclaredRowsEstimate"})
+			tk = f.wait(tk.ID, StateWaitingApproval, StateDone, StateFailed)
+			st := tk.Steps[0]
+			if st.State != StepDone || !strings.Contains(st.Summary, tc.summary) {
+				t.Fatalf("review step %s: %q (ticket error %q)", st.State, st.Summary, tk.Error)
+			}
+			warned := strings.Contains(fmt.Sprint(st.Result["findings"]), RuleDeclaredRows)
+			if warned != tc.warn {
+				t.Fatalf("declared-rows warning %v, want %v: %v", warned, tc.warn, st.Result["findings"])
+			}
+		})
 	}
 }

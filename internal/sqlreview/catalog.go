@@ -39,6 +39,7 @@ func catalog() []*Rule {
 		ruleIndexColumnCount(),
 		ruleIndexDuplicate(),
 		ruleIndexRedundant(),
+		rulePKTypeAllowlist(),
 		ruleTableTextLength(),
 		// columns
 		ruleColumnNotNull(),
@@ -51,6 +52,7 @@ func catalog() []*Rule {
 		ruleColumnDropIndexed(),
 		ruleColumnNoReorder(),
 		ruleColumnCurrentTimestamp(),
+		ruleColumnRequired(),
 		// statements
 		ruleWhereRequired(),
 		ruleNoSelectStar(),
@@ -64,6 +66,13 @@ func catalog() []*Rule {
 		ruleCreateIndexConcurrently(),
 		ruleAddConstraintNotValid(),
 		ruleNonTransactional(),
+		ruleWhereIndexCalc(),
+		ruleWhereEqualNull(),
+		ruleDMLLimitOrder(),
+		ruleNoCascade(),
+		ruleNoCommit(),
+		rulePGLockHazard(),
+		ruleBackwardCompatible(),
 		// live schema
 		ruleSchemaDatabase(),
 		ruleSchemaTable(),

@@ -79,12 +79,19 @@ type Stmt struct {
 	Index   *Index   // CREATE INDEX; DROP INDEX (name only)
 	Renames []Rename // RENAME TABLE
 
+	// DefaultEngine is the engine a MySQL SET default_storage_engine
+	// (or storage_engine) names.
+	DefaultEngine string
+
 	Database string // CREATE/DROP/ALTER DATABASE, USE
 	Charset  string // CREATE/ALTER DATABASE
 	Collate  string
 
 	IfExists, IfNotExists, OrReplace bool
 	Concurrently                     bool // PostgreSQL CREATE/DROP INDEX CONCURRENTLY
+	// Cascade: DROP/TRUNCATE ... CASCADE or ALTER TABLE ... DROP ... CASCADE
+	// (PostgreSQL): dependent objects go too.
+	Cascade bool
 
 	// Algorithm and Lock of MySQL online DDL (ALTER TABLE, CREATE/DROP
 	// INDEX): INSTANT, INPLACE, NOCOPY, COPY, DEFAULT and NONE, SHARED,
@@ -145,14 +152,20 @@ type Column struct {
 	DefaultNow  bool // DEFAULT CURRENT_TIMESTAMP / now()
 	OnUpdateNow bool // ON UPDATE CURRENT_TIMESTAMP
 	AutoIncr    bool // AUTO_INCREMENT, serial, identity
-	Generated   bool
-	HasComment  bool
-	Comment     string
-	Charset     string
-	Collate     string
-	PrimaryKey  bool // inline PRIMARY KEY
-	Unique      bool // inline UNIQUE
-	References  *TableRef
+	// VolatileDefault names the volatile function of the DEFAULT
+	// (PostgreSQL random(), gen_random_uuid(), clock_timestamp(),
+	// nextval()...), "" when the default is not volatile.
+	VolatileDefault string
+	Generated       bool
+	HasComment      bool
+	Comment         string
+	Charset         string
+	Collate         string
+	PrimaryKey      bool // inline PRIMARY KEY
+	Unique          bool // inline UNIQUE
+	References      *TableRef
+	// RefOnDeleteCascade: the inline REFERENCES has ON DELETE CASCADE.
+	RefOnDeleteCascade bool
 	// Position is "FIRST" or "AFTER col" (MySQL ADD/MODIFY/CHANGE).
 	Position string
 }
@@ -178,6 +191,8 @@ type ForeignKey struct {
 	Columns  []string
 	Ref      TableRef
 	NotValid bool
+	// OnDeleteCascade: ON DELETE CASCADE.
+	OnDeleteCascade bool
 }
 
 // Rename is one pair of RENAME TABLE.
@@ -213,8 +228,14 @@ const (
 	ActOptions // ENGINE=, CHARSET=, COMMENT=...
 	ActConvertCharset
 	ActRenameTable
-	ActPartition
-	ActRebuild // FORCE, ENGINE= same engine
+	ActPartition // Name: "partition by", partitionDrop, partitionTruncate or ""
+	ActRebuild   // FORCE, ENGINE= same engine
+)
+
+// Names of the ActPartition actions that delete rows.
+const (
+	partitionDrop     = "DROP PARTITION"
+	partitionTruncate = "TRUNCATE PARTITION"
 )
 
 // Action is one action of an ALTER TABLE.
@@ -249,9 +270,36 @@ type DML struct {
 	InsertSelect    bool
 	SetColumns      []string // UPDATE ... SET columns
 	HasLimit        bool
-	SelectStar      []int // positions of SELECT * (outside EXISTS)
-	OrderByRand     []int
-	LeadingLike     []Like
+	HasOrderBy      bool // UPDATE/DELETE ... ORDER BY
+	// WhereCalcs are columns a WHERE condition wraps in a function or
+	// arithmetic (UPPER(name) = 'x', id + 1 > 5), subqueries included.
+	WhereCalcs []WhereCalc
+	// EqualNull are the positions of comparisons with NULL by = or <>
+	// (never true) in WHERE conditions.
+	EqualNull   []int
+	SelectStar  []int // positions of SELECT * (outside EXISTS)
+	OrderByRand []int
+	LeadingLike []Like
+}
+
+// WhereCalc is a column under a function or arithmetic in a WHERE.
+type WhereCalc struct {
+	Pos    int
+	Table  string // qualifier as written (table or alias), "" when none
+	Column string
+	Func   string // the function, "" for arithmetic
+	// Tables are the tables of the query block the WHERE belongs to.
+	Tables []AliasedTable
+}
+
+// AliasedTable is a table of a FROM clause with its alias.
+type AliasedTable struct {
+	Ref   TableRef
+	Alias string
+	// Opaque: a CTE or derived table (its columns are not known).
+	Opaque bool
+	// Depth is the query block's nesting (0: the outermost).
+	Depth int
 }
 
 // Like is a LIKE pattern starting with a wildcard.

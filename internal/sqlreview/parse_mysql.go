@@ -45,6 +45,13 @@ func (b *mysqlBuilder) build(node ast.StmtNode) {
 		s.Table = tableRef(s, x.Table, 0)
 		s.IfNotExists = x.IfNotExists
 		s.Create = b.createTable(x)
+		if x.Select != nil {
+			v := &dmlVisitor{s: s, d: &DML{}, ctes: map[string]bool{}, whereOnly: true}
+			x.Select.Accept(v)
+			if len(v.d.WhereCalcs) > 0 || len(v.d.EqualNull) > 0 {
+				s.DML = &DML{WhereCalcs: v.d.WhereCalcs, EqualNull: v.d.EqualNull}
+			}
+		}
 	case *ast.AlterTableStmt:
 		s.Op = OpAlterTable
 		s.Table = tableRef(s, x.Table, 0)
@@ -130,6 +137,12 @@ func (b *mysqlBuilder) build(node ast.StmtNode) {
 			d.InsertColumns = append(d.InsertColumns, c.Name.O)
 		}
 		d.InsertSelect = x.Select != nil
+		switch sel := x.Select.(type) {
+		case *ast.SelectStmt:
+			d.HasLimit = sel.Limit != nil
+		case *ast.SetOprStmt:
+			d.HasLimit = sel.Limit != nil
+		}
 		d.InsertNoColumns = len(x.Columns) == 0 && !x.Setlist
 	case *ast.UpdateStmt:
 		s.Op = OpUpdate
@@ -145,6 +158,7 @@ func (b *mysqlBuilder) build(node ast.StmtNode) {
 		d.HasWhere = x.Where != nil
 		d.AlwaysTrue = constTrue(x.Where)
 		d.HasLimit = x.Limit != nil
+		d.HasOrderBy = x.Order != nil
 	case *ast.DeleteStmt:
 		s.Op = OpDelete
 		d := b.dml(x)
@@ -162,9 +176,21 @@ func (b *mysqlBuilder) build(node ast.StmtNode) {
 		d.HasWhere = x.Where != nil
 		d.AlwaysTrue = constTrue(x.Where)
 		d.HasLimit = x.Limit != nil
+		d.HasOrderBy = x.Order != nil
 	case *ast.SelectStmt, *ast.SetOprStmt:
 		s.Op = OpSelect
 		b.dml(x)
+	case *ast.SetStmt:
+		for _, v := range x.Variables {
+			if n := strings.ToLower(v.Name); n == "default_storage_engine" || n == "storage_engine" {
+				switch e := v.Value.(type) {
+				case *ast.ColumnNameExpr:
+					s.DefaultEngine = e.Name.Name.O
+				case ast.ValueExpr:
+					s.DefaultEngine = e.GetString()
+				}
+			}
+		}
 	}
 }
 
@@ -330,6 +356,7 @@ func (b *mysqlBuilder) constraint(c *ast.Constraint, from int) (*Index, *Foreign
 		fk := &ForeignKey{Name: c.Name, Pos: pos, Columns: indexColumns(c.Keys)}
 		if c.Refer != nil {
 			fk.Ref = tableRef(s, c.Refer.Table, from)
+			fk.OnDeleteCascade = c.Refer.OnDelete != nil && c.Refer.OnDelete.ReferOpt == ast.ReferOptionCascade
 		}
 		return nil, fk
 	}
@@ -494,8 +521,11 @@ func (b *mysqlBuilder) alterTable(x *ast.AlterTableStmt) *AlterTable {
 			add(&Action{Kind: ActRebuild, Pos: s.findWord("FORCE", from)})
 		case ast.AlterTablePartition:
 			add(&Action{Kind: ActPartition, Pos: s.findWord("PARTITION", from), Name: "partition by"})
-		case ast.AlterTableAddPartitions, ast.AlterTableCoalescePartitions, ast.AlterTableDropPartition,
-			ast.AlterTableTruncatePartition, ast.AlterTableRemovePartitioning,
+		case ast.AlterTableDropPartition:
+			add(&Action{Kind: ActPartition, Pos: s.findWord("DROP", from), Name: partitionDrop})
+		case ast.AlterTableTruncatePartition:
+			add(&Action{Kind: ActPartition, Pos: s.findWord("TRUNCATE", from), Name: partitionTruncate})
+		case ast.AlterTableAddPartitions, ast.AlterTableCoalescePartitions, ast.AlterTableRemovePartitioning,
 			ast.AlterTableRebuildPartition, ast.AlterTableReorganizePartition, ast.AlterTableExchangePartition,
 			ast.AlterTableOptimizePartition, ast.AlterTableRepairPartition, ast.AlterTableCheckPartitions:
 			add(&Action{Kind: ActPartition, Pos: s.findWord("PARTITION", from)})
@@ -569,8 +599,14 @@ type dmlVisitor struct {
 	likeFrom int
 	randFrom int
 	starFrom int
-	seen     map[string]bool
-	aliases  map[string]*ast.TableName
+	nullFrom int
+	calcFrom int
+	// scopes are the tables visible in each enclosing query block.
+	scopes [][]AliasedTable
+	// whereOnly records only WHERE facts (CREATE TABLE ... AS SELECT).
+	whereOnly bool
+	seen      map[string]bool
+	aliases   map[string]*ast.TableName
 }
 
 func (v *dmlVisitor) Enter(n ast.Node) (ast.Node, bool) {
@@ -581,6 +617,25 @@ func (v *dmlVisitor) Enter(n ast.Node) (ast.Node, bool) {
 		}
 	case *ast.ExistsSubqueryExpr:
 		v.exists++
+	case *ast.SelectStmt:
+		var from *ast.Join
+		if x.From != nil {
+			from = x.From.TableRefs
+		}
+		v.where(x.Where, from)
+	case *ast.UpdateStmt:
+		if x.TableRefs != nil {
+			v.where(x.Where, x.TableRefs.TableRefs)
+		}
+	case *ast.DeleteStmt:
+		if x.TableRefs != nil {
+			v.where(x.Where, x.TableRefs.TableRefs)
+		}
+	}
+	if v.whereOnly {
+		return n, false
+	}
+	switch x := n.(type) {
 	case *ast.SelectField:
 		if x.WildCard != nil && v.exists == 0 {
 			pos := v.starAt()
@@ -627,10 +682,140 @@ func (v *dmlVisitor) Enter(n ast.Node) (ast.Node, bool) {
 }
 
 func (v *dmlVisitor) Leave(n ast.Node) (ast.Node, bool) {
-	if _, ok := n.(*ast.ExistsSubqueryExpr); ok {
+	switch n.(type) {
+	case *ast.ExistsSubqueryExpr:
 		v.exists--
+	case *ast.SelectStmt, *ast.UpdateStmt, *ast.DeleteStmt:
+		v.scopes = v.scopes[:len(v.scopes)-1]
 	}
 	return n, true
+}
+
+// where records the columns a WHERE condition wraps in functions or
+// arithmetic, and its comparisons with NULL; subqueries are left to the
+// walk that reaches their own query block.
+// The query block's tables come first, then those of the enclosing
+// blocks (a correlated subquery may name them).
+func (v *dmlVisitor) where(cond ast.ExprNode, from *ast.Join) {
+	var tables []AliasedTable
+	if from != nil {
+		v.collectTables(from, &tables)
+	}
+	for i := range tables {
+		tables[i].Depth = len(v.scopes)
+	}
+	if len(v.scopes) > 0 {
+		tables = append(tables, v.scopes[len(v.scopes)-1]...)
+	}
+	v.scopes = append(v.scopes, tables)
+	if cond == nil {
+		return
+	}
+	w := &whereVisitor{v: v, tables: tables}
+	cond.Accept(w)
+}
+
+func (v *dmlVisitor) collectTables(rs ast.ResultSetNode, out *[]AliasedTable) {
+	switch x := rs.(type) {
+	case *ast.Join:
+		v.collectTables(x.Left, out)
+		if x.Right != nil {
+			v.collectTables(x.Right, out)
+		}
+	case *ast.TableSource:
+		tn, ok := x.Source.(*ast.TableName)
+		switch {
+		case ok && !(tn.Schema.L == "" && v.ctes[tn.Name.L]):
+			*out = append(*out, AliasedTable{Ref: tableRef(v.s, tn, 0), Alias: x.AsName.O})
+		case ok: // a CTE
+			*out = append(*out, AliasedTable{Ref: TableRef{Name: tn.Name.O, Pos: -1}, Alias: x.AsName.O, Opaque: true})
+		default: // a derived table
+			*out = append(*out, AliasedTable{Ref: TableRef{Pos: -1}, Alias: x.AsName.O, Opaque: true})
+		}
+	}
+}
+
+type whereVisitor struct {
+	v      *dmlVisitor
+	tables []AliasedTable
+}
+
+var arithmetic = map[opcode.Op]bool{opcode.Plus: true, opcode.Minus: true, opcode.Mul: true, opcode.Div: true, opcode.IntDiv: true, opcode.Mod: true}
+
+func (w *whereVisitor) Enter(n ast.Node) (ast.Node, bool) {
+	d := w.v.d
+	switch x := n.(type) {
+	case *ast.SubqueryExpr:
+		return n, true
+	case *ast.BinaryOperationExpr:
+		if (x.Op == opcode.EQ || x.Op == opcode.NE) && (isNullValue(x.L) || isNullValue(x.R)) {
+			d.EqualNull = append(d.EqualNull, w.v.nextWord("NULL", &w.v.nullFrom))
+		}
+		if arithmetic[x.Op] {
+			if col := firstColumn(x); col != nil {
+				d.WhereCalcs = append(d.WhereCalcs, WhereCalc{Pos: w.v.nextWord(col.Name.Name.O, &w.v.calcFrom), Table: col.Name.Table.O, Column: col.Name.Name.O, Tables: w.tables})
+				return n, true
+			}
+		}
+	case *ast.FuncCallExpr, *ast.FuncCastExpr:
+		name := ""
+		if f, ok := x.(*ast.FuncCallExpr); ok {
+			name = f.FnName.O
+		} else {
+			name = "CAST"
+		}
+		if col := firstColumn(n); col != nil {
+			d.WhereCalcs = append(d.WhereCalcs, WhereCalc{Pos: w.v.nextWord(name, &w.v.calcFrom), Table: col.Name.Table.O, Column: col.Name.Name.O, Func: strings.ToUpper(name), Tables: w.tables})
+			return n, true
+		}
+	}
+	return n, false
+}
+
+func (w *whereVisitor) Leave(n ast.Node) (ast.Node, bool) { return n, true }
+
+func isNullValue(e ast.ExprNode) bool {
+	v, ok := e.(ast.ValueExpr)
+	return ok && v.GetValue() == nil
+}
+
+// firstColumn returns the first column an expression reads outside
+// subqueries, nil when none.
+func firstColumn(n ast.Node) *ast.ColumnNameExpr {
+	f := &columnFinder{}
+	n.Accept(f)
+	return f.col
+}
+
+type columnFinder struct{ col *ast.ColumnNameExpr }
+
+func (f *columnFinder) Enter(n ast.Node) (ast.Node, bool) {
+	if f.col != nil {
+		return n, true
+	}
+	switch x := n.(type) {
+	case *ast.SubqueryExpr:
+		return n, true
+	case *ast.ColumnNameExpr:
+		f.col = x
+		return n, true
+	}
+	return n, false
+}
+
+func (f *columnFinder) Leave(n ast.Node) (ast.Node, bool) { return n, true }
+
+// nextWord returns the offset of the next word w at or after *from and
+// moves *from past it; -1 when there is none.
+func (v *dmlVisitor) nextWord(w string, from *int) int {
+	pos := v.s.find(w, *from)
+	if pos < 0 {
+		pos = v.s.findWord(w, *from)
+	}
+	if pos >= 0 {
+		*from = pos + 1
+	}
+	return pos
 }
 
 // starAt finds the next "*" that follows SELECT, "," or "." in the text.

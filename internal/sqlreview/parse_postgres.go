@@ -85,6 +85,7 @@ func (b *pgBuilder) build(n *pg.Node) {
 	case *pg.Node_DropStmt:
 		d := x.DropStmt
 		s.IfExists = d.MissingOk
+		s.Cascade = d.Behavior == pg.DropBehavior_DROP_CASCADE
 		var refs []TableRef
 		for _, o := range d.Objects {
 			if l := o.GetList(); l != nil {
@@ -124,6 +125,7 @@ func (b *pgBuilder) build(n *pg.Node) {
 		}
 	case *pg.Node_TruncateStmt:
 		s.Op = OpTruncate
+		s.Cascade = x.TruncateStmt.Behavior == pg.DropBehavior_DROP_CASCADE
 		for _, r := range x.TruncateStmt.Relations {
 			if rv := r.GetRangeVar(); rv != nil {
 				s.Tables = append(s.Tables, pgRange(rv))
@@ -212,6 +214,8 @@ func (b *pgBuilder) build(n *pg.Node) {
 		d.AlwaysTrue = pgConstTrue(del.WhereClause)
 	case *pg.Node_SelectStmt:
 		s.Op = OpSelect
+		b.facts(n)
+	case *pg.Node_MergeStmt:
 		b.facts(n)
 	case *pg.Node_ExplainStmt:
 		b.facts(x.ExplainStmt.Query)
@@ -310,6 +314,7 @@ func (b *pgBuilder) column(cd *pg.ColumnDef) *Column {
 				c.DefaultNull = true
 			}
 			c.DefaultNow = pgIsNow(con.RawExpr)
+			c.VolatileDefault = pgVolatile(con.RawExpr)
 		case pg.ConstrType_CONSTR_IDENTITY:
 			c.AutoIncr, c.NotNull = true, true
 		case pg.ConstrType_CONSTR_GENERATED:
@@ -321,6 +326,7 @@ func (b *pgBuilder) column(cd *pg.ColumnDef) *Column {
 		case pg.ConstrType_CONSTR_FOREIGN:
 			r := pgRange(con.Pktable)
 			c.References = &r
+			c.RefOnDeleteCascade = con.FkDelAction == "c"
 		}
 	}
 	return c
@@ -345,16 +351,25 @@ func (b *pgBuilder) tableConstraint(con *pg.Constraint) (*Index, *ForeignKey, bo
 	pos := int(con.Location)
 	switch con.Contype {
 	case pg.ConstrType_CONSTR_PRIMARY:
-		return &Index{Name: con.Conname, Pos: pos, Columns: pgNames(con.Keys), Primary: true, Unique: true}, nil, false
+		name := con.Conname
+		if name == "" {
+			name = b.pkeyName()
+		}
+		return &Index{Name: name, Pos: pos, Columns: pgNames(con.Keys), Primary: true, Unique: true}, nil, false
 	case pg.ConstrType_CONSTR_UNIQUE:
 		return &Index{Name: con.Conname, Pos: pos, Columns: pgNames(con.Keys), Unique: true}, nil, false
 	case pg.ConstrType_CONSTR_FOREIGN:
-		return nil, &ForeignKey{Name: con.Conname, Pos: pos, Columns: pgNames(con.FkAttrs), Ref: pgRange(con.Pktable), NotValid: con.SkipValidation}, false
+		return nil, &ForeignKey{Name: con.Conname, Pos: pos, Columns: pgNames(con.FkAttrs), Ref: pgRange(con.Pktable), NotValid: con.SkipValidation,
+			OnDeleteCascade: con.FkDelAction == "c"}, false
 	case pg.ConstrType_CONSTR_CHECK:
 		return nil, nil, true
 	}
 	return nil, nil, false
 }
+
+// pkeyName is the name PostgreSQL gives an unnamed primary key of the
+// statement's table (DROP CONSTRAINT t_pkey drops it).
+func (b *pgBuilder) pkeyName() string { return b.s.Table.Name + "_pkey" }
 
 func (b *pgBuilder) createTable(cs *pg.CreateStmt) *CreateTable {
 	ct := &CreateTable{Partitioned: cs.Partspec != nil || cs.Partbound != nil, Temporary: cs.Relation != nil && cs.Relation.Relpersistence == "t"}
@@ -367,12 +382,12 @@ func (b *pgBuilder) createTable(cs *pg.CreateStmt) *CreateTable {
 			c := b.column(e.GetColumnDef())
 			ct.Columns = append(ct.Columns, c)
 			if c.PrimaryKey {
-				ct.Indexes = append(ct.Indexes, &Index{Name: "PRIMARY", Pos: c.Pos, Columns: []string{c.Name}, Primary: true, Unique: true})
+				ct.Indexes = append(ct.Indexes, &Index{Name: b.pkeyName(), Pos: c.Pos, Columns: []string{c.Name}, Primary: true, Unique: true})
 			} else if c.Unique {
 				ct.Indexes = append(ct.Indexes, &Index{Name: c.Name, Pos: c.Pos, Columns: []string{c.Name}, Unique: true})
 			}
 			if c.References != nil {
-				ct.ForeignKeys = append(ct.ForeignKeys, &ForeignKey{Pos: c.Pos, Columns: []string{c.Name}, Ref: *c.References})
+				ct.ForeignKeys = append(ct.ForeignKeys, &ForeignKey{Pos: c.Pos, Columns: []string{c.Name}, Ref: *c.References, OnDeleteCascade: c.RefOnDeleteCascade})
 			}
 		case e.GetConstraint() != nil:
 			ix, fk, _ := b.tableConstraint(e.GetConstraint())
@@ -410,6 +425,9 @@ func (b *pgBuilder) alterTable(as *pg.AlterTableStmt) *AlterTable {
 			continue
 		}
 		a := &Action{Kind: ActOther, Pos: s.find(cmd.Name, from), Name: cmd.Name, IfExists: cmd.MissingOk}
+		if cmd.Behavior == pg.DropBehavior_DROP_CASCADE {
+			s.Cascade = true
+		}
 		switch cmd.Subtype {
 		case pg.AlterTableType_AT_AddColumn:
 			a.Kind, a.IfExists, a.IfNotExists = ActAddColumn, false, cmd.MissingOk
@@ -554,6 +572,7 @@ func (b *pgBuilder) facts(n *pg.Node) *DML {
 	}
 	w := &pgWalker{s: s, d: s.DML, ctes: map[string]bool{}, seen: map[string]bool{}}
 	w.walk(n.ProtoReflect(), 0)
+	w.scan(n.ProtoReflect(), nil, map[string]bool{})
 	return s.DML
 }
 
@@ -627,6 +646,262 @@ func (w *pgWalker) walk(m protoreflect.Message, exists int) {
 		}
 		return true
 	})
+}
+
+// volatileFuncs are PostgreSQL functions whose value changes per row: a
+// column added with one as its DEFAULT rewrites the table.
+var volatileFuncs = map[string]bool{"random": true, "gen_random_uuid": true, "uuid_generate_v1": true, "uuid_generate_v1mc": true,
+	"uuid_generate_v4": true, "clock_timestamp": true, "timeofday": true, "nextval": true, "txid_current": true,
+	"uuidv7": true, "uuidv4": true, "random_normal": true, "setseed": true}
+
+// pgVolatile returns the first volatile function of an expression, "".
+func pgVolatile(n *pg.Node) string {
+	if n == nil {
+		return ""
+	}
+	found := ""
+	pgVisit(n.ProtoReflect(), func(m protoreflect.Message) bool {
+		if f, ok := m.Interface().(*pg.FuncCall); ok {
+			if names := pgNames(f.Funcname); len(names) > 0 && volatileFuncs[strings.ToLower(names[len(names)-1])] {
+				found = names[len(names)-1]
+			}
+		}
+		return found == ""
+	})
+	return found
+}
+
+// pgVisit calls f on m and every message below it while f returns true
+// for the parent.
+func pgVisit(m protoreflect.Message, f func(protoreflect.Message) bool) {
+	if !f(m) {
+		return
+	}
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsList() && fd.Message() != nil:
+			l := v.List()
+			for i := 0; i < l.Len(); i++ {
+				pgVisit(l.Get(i).Message(), f)
+			}
+		case fd.Message() != nil && !fd.IsMap():
+			pgVisit(v.Message(), f)
+		}
+		return true
+	})
+}
+
+var pgArithmetic = map[string]bool{"+": true, "-": true, "*": true, "/": true, "%": true, "^": true, "||": true}
+
+// scan records, for every query block, the columns its conditions (WHERE,
+// JOIN ... ON, MERGE ... ON and WHEN, ON CONFLICT ... WHERE) wrap in
+// functions or arithmetic, and their comparisons with NULL. scope holds
+// the tables of the enclosing blocks (correlated subqueries name them),
+// ctes the CTE names visible here.
+func (w *pgWalker) scan(m protoreflect.Message, scope []AliasedTable, ctes map[string]bool) {
+	block := func(with *pg.WithClause, target *pg.RangeVar, from []*pg.Node, conds ...*pg.Node) {
+		ctes = w.scanCTEs(with, scope, ctes)
+		var tables []AliasedTable
+		if target != nil {
+			tables = append(tables, w.rangeTable(target, ctes))
+		}
+		for _, n := range from {
+			w.fromTables(n, ctes, &tables, &conds)
+		}
+		for i := range tables {
+			tables[i].Depth = len(scope)
+		}
+		scope = append(tables, scope...)
+		for _, c := range conds {
+			w.conditions(c, scope)
+		}
+	}
+	switch x := m.Interface().(type) {
+	case *pg.SelectStmt:
+		block(x.WithClause, nil, x.FromClause, x.WhereClause)
+	case *pg.UpdateStmt:
+		block(x.WithClause, x.Relation, x.FromClause, x.WhereClause)
+	case *pg.DeleteStmt:
+		block(x.WithClause, x.Relation, x.UsingClause, x.WhereClause)
+	case *pg.InsertStmt:
+		var conds []*pg.Node
+		if oc := x.OnConflictClause; oc != nil {
+			conds = append(conds, oc.WhereClause)
+			if oc.Infer != nil {
+				conds = append(conds, oc.Infer.WhereClause)
+			}
+		}
+		block(x.WithClause, x.Relation, nil, conds...)
+	case *pg.MergeStmt:
+		conds := []*pg.Node{x.JoinCondition}
+		for _, wc := range x.MergeWhenClauses {
+			if mw := wc.GetMergeWhenClause(); mw != nil {
+				conds = append(conds, mw.Condition)
+			}
+		}
+		var from []*pg.Node
+		if x.SourceRelation != nil {
+			from = append(from, x.SourceRelation)
+		}
+		block(x.WithClause, x.Relation, from, conds...)
+	case *pg.WithClause:
+		return // scanned by its statement
+	}
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsList() && fd.Message() != nil:
+			l := v.List()
+			for i := 0; i < l.Len(); i++ {
+				w.scan(l.Get(i).Message(), scope, ctes)
+			}
+		case fd.Message() != nil && !fd.IsMap():
+			w.scan(v.Message(), scope, ctes)
+		}
+		return true
+	})
+}
+
+// scanCTEs scans the bodies of a WITH clause (a non-recursive CTE does
+// not see itself nor later ones) and returns the names visible after it.
+func (w *pgWalker) scanCTEs(with *pg.WithClause, scope []AliasedTable, ctes map[string]bool) map[string]bool {
+	if with == nil || len(with.Ctes) == 0 {
+		return ctes
+	}
+	out := make(map[string]bool, len(ctes)+len(with.Ctes))
+	for k := range ctes {
+		out[k] = true
+	}
+	for _, c := range with.Ctes {
+		cte := c.GetCommonTableExpr()
+		if cte == nil {
+			continue
+		}
+		if with.Recursive {
+			out[cte.Ctename] = true
+		}
+		if cte.Ctequery != nil {
+			w.scan(cte.Ctequery.ProtoReflect(), scope, out)
+		}
+		out[cte.Ctename] = true
+	}
+	return out
+}
+
+func (w *pgWalker) rangeTable(rv *pg.RangeVar, ctes map[string]bool) AliasedTable {
+	at := AliasedTable{Ref: pgRange(rv), Opaque: rv.Schemaname == "" && ctes[rv.Relname]}
+	if rv.Alias != nil {
+		at.Alias = rv.Alias.Aliasname
+	}
+	return at
+}
+
+// fromTables adds the tables of one FROM item, and its JOIN conditions.
+func (w *pgWalker) fromTables(n *pg.Node, ctes map[string]bool, out *[]AliasedTable, conds *[]*pg.Node) {
+	switch {
+	case n.GetRangeVar() != nil:
+		*out = append(*out, w.rangeTable(n.GetRangeVar(), ctes))
+	case n.GetJoinExpr() != nil:
+		j := n.GetJoinExpr()
+		w.fromTables(j.Larg, ctes, out, conds)
+		w.fromTables(j.Rarg, ctes, out, conds)
+		*conds = append(*conds, j.Quals)
+	case n.GetRangeSubselect() != nil:
+		at := AliasedTable{Ref: TableRef{Pos: -1}, Opaque: true}
+		if a := n.GetRangeSubselect().Alias; a != nil {
+			at.Alias = a.Aliasname
+		}
+		*out = append(*out, at)
+	case n.GetRangeFunction() != nil:
+		at := AliasedTable{Ref: TableRef{Pos: -1}, Opaque: true}
+		if a := n.GetRangeFunction().Alias; a != nil {
+			at.Alias = a.Aliasname
+		}
+		*out = append(*out, at)
+	}
+}
+
+// conditions records what one condition does to columns, leaving its
+// subqueries to the scan.
+func (w *pgWalker) conditions(cond *pg.Node, tables []AliasedTable) {
+	if cond == nil {
+		return
+	}
+	pgVisit(cond.ProtoReflect(), func(m protoreflect.Message) bool {
+		switch x := m.Interface().(type) {
+		case *pg.SubLink:
+			return false
+		case *pg.A_Expr:
+			if x.Kind != pg.A_Expr_Kind_AEXPR_OP {
+				return true
+			}
+			names := pgNames(x.Name)
+			if len(names) != 1 {
+				return true
+			}
+			if (names[0] == "=" || names[0] == "<>" || names[0] == "!=") && (pgIsNull(x.Lexpr) || pgIsNull(x.Rexpr)) {
+				w.d.EqualNull = append(w.d.EqualNull, int(x.Location))
+			}
+			if pgArithmetic[names[0]] {
+				if cr := pgFirstColumn(m); cr != nil {
+					w.d.WhereCalcs = append(w.d.WhereCalcs, pgCalc(cr, "", tables))
+					return false
+				}
+			}
+		case *pg.FuncCall:
+			if cr := pgFirstColumn(m); cr != nil {
+				names := pgNames(x.Funcname)
+				calc := pgCalc(cr, strings.ToUpper(names[len(names)-1]), tables)
+				calc.Pos = int(x.Location)
+				w.d.WhereCalcs = append(w.d.WhereCalcs, calc)
+				return false
+			}
+		case *pg.TypeCast:
+			if cr := pgFirstColumn(m); cr != nil {
+				calc := pgCalc(cr, "CAST", tables)
+				calc.Pos = int(x.Location)
+				w.d.WhereCalcs = append(w.d.WhereCalcs, calc)
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func pgIsNull(n *pg.Node) bool {
+	c := n.GetAConst()
+	return c != nil && c.Isnull
+}
+
+// pgFirstColumn returns the first column reference below m outside
+// subqueries.
+func pgFirstColumn(m protoreflect.Message) *pg.ColumnRef {
+	var found *pg.ColumnRef
+	pgVisit(m, func(m protoreflect.Message) bool {
+		if found != nil {
+			return false
+		}
+		switch x := m.Interface().(type) {
+		case *pg.SubLink:
+			return false
+		case *pg.ColumnRef:
+			found = x
+			return false
+		}
+		return true
+	})
+	return found
+}
+
+func pgCalc(cr *pg.ColumnRef, fn string, tables []AliasedTable) WhereCalc {
+	names := pgNames(cr.Fields)
+	c := WhereCalc{Pos: int(cr.Location), Func: fn, Tables: tables}
+	if len(names) > 0 {
+		c.Column = names[len(names)-1]
+	}
+	if len(names) > 1 {
+		c.Table = names[len(names)-2]
+	}
+	return c
 }
 
 // starPos returns the offset of the "*" of a column reference at loc.

@@ -33,6 +33,10 @@ type Request struct {
 	// Conn, when set, enables the live-schema checks against the instance
 	// it connects to. The review only reads catalogs and runs EXPLAIN.
 	Conn Conn `json:"-"`
+
+	// known are table definitions taken as existing before the script
+	// (the Bytebase comparison's mock catalog); tests only.
+	known []*tableInfo
 }
 
 // Finding is one thing a review found.
@@ -82,12 +86,23 @@ type Report struct {
 	NeedsManualReview bool `json:"needs_manual_review"`
 	// Tables lists the sizes of the tables the script touches (live only).
 	Tables []TableStat `json:"tables,omitempty"`
+	// Estimates are the rows each data change may change, as EXPLAIN on
+	// the instance estimated them (live reviews; statements whose tables
+	// the script changed first are not estimated).
+	Estimates []RowEstimate `json:"estimates,omitempty"`
 	// Explanations holds, for each rule with findings, why it exists.
 	Explanations map[string]string `json:"explanations,omitempty"`
 	// Notes say how MariaDB syntax was read (CREATE OR REPLACE drops the
 	// old table, system versioning is not reviewed...); they are not
 	// findings and do not change the exit status.
 	Notes []Note `json:"notes,omitempty"`
+}
+
+// RowEstimate is the EXPLAIN estimate of the rows a statement changes.
+type RowEstimate struct {
+	Statement int    `json:"statement"`
+	Verb      string `json:"verb"`
+	Rows      int64  `json:"rows"`
 }
 
 // Note is information about one statement.
@@ -289,6 +304,9 @@ func (r *Reviewer) Review(ctx context.Context, req Request) (*Report, error) {
 	}
 	rv.schema = newSchemaState(pg, currentDB, live)
 	rv.schema.liveDB = currentDB
+	for _, t := range req.known {
+		rv.schema.tables[rv.schema.key(TableRef{Schema: t.Schema, Name: t.Name})] = &tableEntry{exists: yes, info: t.clone()}
+	}
 	rv.schema.liveFailed = rv.liveFailure
 	if live != nil {
 		rv.explainer = newExplainer(live)
@@ -322,6 +340,9 @@ func (r *Reviewer) Review(ctx context.Context, req Request) (*Report, error) {
 				c.rule.Check(c, s)
 			}
 		}
+		if estimated(s) {
+			rv.explainStart(s)
+		}
 		rv.schema.apply(ctx, s)
 	}
 	for _, c := range checks {
@@ -332,7 +353,24 @@ func (r *Reviewer) Review(ctx context.Context, req Request) (*Report, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return r.report(rv, req, set, live != nil && rv.liveErr == nil), nil
+	var estimates []RowEstimate
+	for _, s := range rv.stmts {
+		if !estimated(s) {
+			continue
+		}
+		if e := rv.explainResult(s); e.ok && e.err == nil {
+			estimates = append(estimates, RowEstimate{Statement: s.N, Verb: s.Verb, Rows: e.rows})
+		}
+	}
+	rep := r.report(rv, req, set, live != nil && rv.liveErr == nil)
+	rep.Estimates = estimates
+	return rep, nil
+}
+
+// estimated reports whether the review estimates the rows a statement
+// changes: UPDATE, DELETE and INSERT ... SELECT.
+func estimated(s *Stmt) bool {
+	return s.Op == OpUpdate || s.Op == OpDelete || (s.Op == OpInsert && s.DML != nil && s.DML.InsertSelect)
 }
 
 func (rv *review) liveFailure(err error) {

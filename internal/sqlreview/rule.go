@@ -155,6 +155,14 @@ func inList(list []string, v string) bool {
 // Kind is the request's ticket kind ("ddl", "dml" or "").
 func (c *Check) Kind() string { return c.rv.req.Kind }
 
+// Env is the environment of the review's target ("" when not given).
+func (c *Check) Env() string { return c.rv.req.Env }
+
+// ReportLevel adds a finding at level instead of the rule's.
+func (c *Check) ReportLevel(s *Stmt, pos int, level Level, fix, format string, args ...any) {
+	c.rv.add(s, pos, c.rule.ID, level, fmt.Sprintf(format, args...), fix)
+}
+
 // Postgres reports whether the review is for PostgreSQL.
 func (c *Check) Postgres() bool { return c.rv.pg }
 

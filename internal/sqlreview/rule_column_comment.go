@@ -13,8 +13,20 @@ func ruleColumnComment() *Rule {
 		Check: func(c *Check, s *Stmt) {
 			maxLen := c.Int("max_length")
 			if s.Op == OpComment && s.Comment != nil && s.Comment.Column != "" {
-				if !s.Comment.Null {
-					c.state[tableKey(c, s.Table)+"."+s.Comment.Column] = true
+				// A later COMMENT ... IS NULL or IS '' removes the comment.
+				key := tableKey(c, s.Table) + "." + s.Comment.Column
+				c.state[key] = !s.Comment.Null
+				// The last COMMENT ON of a column is the one that stays.
+				long, _ := c.state["long"].(map[string]*Stmt)
+				if long == nil {
+					long = map[string]*Stmt{}
+					c.state["long"] = long
+				}
+				delete(long, key)
+				if maxLen > 0 && utf8.RuneCountInString(s.Comment.Text) > maxLen {
+					long[key] = s
+					order, _ := c.state["longOrder"].([]string)
+					c.state["longOrder"] = append(order, key)
 				}
 				return
 			}
@@ -41,6 +53,14 @@ func ruleColumnComment() *Rule {
 			}
 		},
 		Finish: func(c *Check) {
+			long, _ := c.state["long"].(map[string]*Stmt)
+			order, _ := c.state["longOrder"].([]string)
+			for _, key := range order {
+				if s, ok := long[key]; ok {
+					delete(long, key)
+					c.Report(s, -1, "", "comment on column %s is longer than %d characters", s.Comment.Column, c.Int("max_length"))
+				}
+			}
 			pending, _ := c.state["pending"].([]pendingColumn)
 			for _, p := range pending {
 				if done, _ := c.state[tableKey(c, p.s.Table)+"."+p.col.c.Name].(bool); !done {

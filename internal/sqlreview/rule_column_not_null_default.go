@@ -1,5 +1,7 @@
 package sqlreview
 
+import "strings"
+
 // noDefaultTypes cannot have a literal DEFAULT in MySQL before 8.0.13.
 var noDefaultTypes = map[string]bool{
 	"blob": true, "tinyblob": true, "mediumblob": true, "longblob": true,
@@ -14,9 +16,10 @@ func ruleColumnNotNullDefault() *Rule {
 			"strict mode fills it with 0 or '' silently; inserts that omit the column fail. Give NOT NULL columns a " +
 			"DEFAULT (primary keys, AUTO_INCREMENT, identity and generated columns, and MySQL TEXT/BLOB/JSON are exempt).",
 		Check: func(c *Check, s *Stmt) {
+			pk := primaryKeyColumns(s)
 			for _, x := range newColumns(s) {
 				col := x.c
-				if !col.NotNull || col.Default || col.PrimaryKey || col.AutoIncr || col.Generated {
+				if !col.NotNull || col.Default || col.PrimaryKey || pk[strings.ToLower(col.Name)] || col.AutoIncr || col.Generated {
 					continue
 				}
 				if x.isModify() && c.Postgres() {

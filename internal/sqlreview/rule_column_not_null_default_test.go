@@ -6,6 +6,7 @@ func TestRuleColumnNotNullDefault(t *testing.T) {
 	runRuleCases(t, "column-not-null-default", []ruleCase{
 		{name: "with default", sql: "CREATE TABLE t (id INT PRIMARY KEY, a INT NOT NULL DEFAULT 0, s VARCHAR(5) NOT NULL DEFAULT '')"},
 		{name: "without default", sql: "CREATE TABLE t (id INT PRIMARY KEY,\n  a INT NOT NULL)", want: []string{"2:3"}, msg: "NOT NULL column a has no DEFAULT"},
+		{name: "table-level primary key exempt", sql: "CREATE TABLE t (id INT NOT NULL, b INT NOT NULL DEFAULT 0, PRIMARY KEY (id))"},
 		{name: "auto increment and primary key exempt", sql: "CREATE TABLE t (id BIGINT NOT NULL AUTO_INCREMENT, PRIMARY KEY (id))"},
 		{name: "text exempt on mysql", sql: "CREATE TABLE t (id INT PRIMARY KEY, body TEXT NOT NULL, doc JSON NOT NULL)"},
 		{name: "add to existing table", sql: "ALTER TABLE t ADD COLUMN a INT NOT NULL", want: []string{"1:26"}, msg: "implicit value"},

@@ -38,17 +38,7 @@ func ruleNamingIndex() *Rule {
 					c.Report(s, ix.Pos, "", "%s name %q does not match %s", what, ix.Name, re.String())
 				}
 			}
-			var fks []*ForeignKey
-			switch {
-			case s.Op == OpCreateTable && s.Create != nil:
-				fks = s.Create.ForeignKeys
-			case s.Op == OpAlterTable && s.Alter != nil:
-				for _, a := range s.Alter.Actions {
-					if a.Kind == ActAddForeignKey && a.ForeignKey != nil {
-						fks = append(fks, a.ForeignKey)
-					}
-				}
-			}
+			fks := newForeignKeys(s)
 			for _, fk := range fks {
 				if fk.Name == "" {
 					if c.Bool("require_name") {

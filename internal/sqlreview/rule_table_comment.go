@@ -12,9 +12,8 @@ func ruleTableComment() *Rule {
 		Check: func(c *Check, s *Stmt) {
 			maxLen := c.Int("max_length")
 			if s.Op == OpComment && s.Comment != nil && s.Comment.Column == "" {
-				if !s.Comment.Null {
-					c.state[tableKey(c, s.Table)] = true
-				}
+				// A later COMMENT ... IS NULL or IS '' removes the comment.
+				c.state[tableKey(c, s.Table)] = !s.Comment.Null
 				if maxLen > 0 && utf8.RuneCountInString(s.Comment.Text) > maxLen {
 					c.Report(s, -1, "", "comment on table %s is longer than %d characters", s.Table.Name, maxLen)
 				}

@@ -16,6 +16,9 @@ func TestRuleTableComment(t *testing.T) {
 		{name: "pg qualified comment", engine: "postgres", sql: "CREATE TABLE public.t (id int PRIMARY KEY);\nCOMMENT ON TABLE t IS 'orders';"},
 		{name: "pg no comment", engine: "postgres", sql: "CREATE TABLE t (id int PRIMARY KEY);\nCOMMENT ON COLUMN t.id IS 'x';", want: []string{"1:14"}},
 		{name: "pg comment on other table", engine: "postgres", sql: "CREATE TABLE t (id int PRIMARY KEY);\nCOMMENT ON TABLE u IS 'x';", want: []string{"1:14"}},
+		{name: "pg later empty comment removes it", engine: "postgres", sql: "CREATE TABLE t (a int);\nCOMMENT ON TABLE t IS 'x';\nCOMMENT ON TABLE t IS '';", want: []string{"1:14"}},
+		{name: "pg later null comment removes it", engine: "postgres", sql: "CREATE TABLE t (a int);\nCOMMENT ON TABLE t IS 'x';\nCOMMENT ON TABLE t IS NULL;", want: []string{"1:14"}},
+		{name: "pg comment set again", engine: "postgres", sql: "CREATE TABLE t (a int);\nCOMMENT ON TABLE t IS NULL;\nCOMMENT ON TABLE t IS 'x';"},
 		{name: "pg comment is null", engine: "postgres", sql: `CREATE TABLE "T" (id int PRIMARY KEY); COMMENT ON TABLE "T" IS NULL;`, want: []string{"1:14"}},
 	})
 }

@@ -17,6 +17,10 @@ func ruleTableEngine() *Rule {
 				}
 			}
 			switch {
+			case s.DefaultEngine != "":
+				if !inList(allowed, s.DefaultEngine) {
+					c.Report(s, -1, "leave default_storage_engine at InnoDB", "default_storage_engine set to %s; allowed: %s", s.DefaultEngine, strings.Join(allowed, ", "))
+				}
 			case s.Op == OpCreateTable && s.Create != nil:
 				check(s.Create.Engine, s.findWord("ENGINE", 0))
 			case s.Op == OpAlterTable && s.Alter != nil:

@@ -14,5 +14,7 @@ func TestRuleTableEngine(t *testing.T) {
 		{name: "param allows aria", sql: "CREATE TABLE t (id INT PRIMARY KEY) ENGINE=Aria", params: map[string]any{"engines": []string{"InnoDB", "Aria"}}},
 		{name: "comment mentions myisam", sql: "CREATE TABLE t (id INT PRIMARY KEY) /* ENGINE=MyISAM */ ENGINE=InnoDB"},
 		{name: "not for postgres", engine: "postgres", sql: "CREATE TABLE t (id int PRIMARY KEY)"},
+		{name: "set default engine", sql: "SET default_storage_engine = MyISAM", want: []string{"1:1"}, msg: "MyISAM"},
+		{name: "set default engine innodb", sql: "SET SESSION default_storage_engine = InnoDB"},
 	})
 }

@@ -66,6 +66,37 @@ func newIndexes(s *Stmt) []*Index {
 	return nil
 }
 
+// primaryKeyColumns returns, lower-cased, the columns of the primary
+// keys a statement defines, inline or table-level (PRIMARY KEY (a, b)).
+func primaryKeyColumns(s *Stmt) map[string]bool {
+	pk := map[string]bool{}
+	for _, ix := range newIndexes(s) {
+		if ix.Primary {
+			for _, name := range ix.Columns {
+				pk[strings.ToLower(name)] = true
+			}
+		}
+	}
+	return pk
+}
+
+// newForeignKeys returns the foreign keys a statement adds.
+func newForeignKeys(s *Stmt) []*ForeignKey {
+	switch {
+	case s.Op == OpCreateTable && s.Create != nil:
+		return s.Create.ForeignKeys
+	case s.Op == OpAlterTable && s.Alter != nil:
+		var out []*ForeignKey
+		for _, a := range s.Alter.Actions {
+			if a.Kind == ActAddForeignKey && a.ForeignKey != nil {
+				out = append(out, a.ForeignKey)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
 // existingTable returns the known definition of the table an ALTER TABLE
 // or CREATE INDEX changes (nil when unknown or for CREATE TABLE).
 func existingTable(c *Check, s *Stmt) *tableInfo {

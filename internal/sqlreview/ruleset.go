@@ -367,5 +367,17 @@ func (r *Reviewer) settings(env, cluster string) map[string]effective {
 			}
 		}
 	}
+	// On prod a DROP or TRUNCATE is at least a warning, whatever a rule
+	// set says.
+	if strings.EqualFold(env, ProdEnv) {
+		if e, ok := out[ruleNoTruncateDropID]; ok && e.level == LevelOff {
+			e.level = LevelWarning
+			out[ruleNoTruncateDropID] = e
+		}
+	}
 	return out
 }
+
+// ProdEnv is the environment where statements that destroy data are
+// always reported (inventory's default environment).
+const ProdEnv = "prod"

@@ -307,7 +307,7 @@ func (st *schemaState) applyAlter(ctx context.Context, s *Stmt) {
 				c := *a.Column
 				info.Columns = append(info.Columns, &c)
 				if c.PrimaryKey {
-					info.Indexes = append(info.Indexes, &Index{Name: "PRIMARY", Columns: []string{st.fold(c.Name)}, Primary: true, Unique: true})
+					info.Indexes = append(info.Indexes, st.inlinePK(s.Table, c.Name))
 				}
 			}
 		case ActDropColumn:
@@ -326,8 +326,10 @@ func (st *schemaState) applyAlter(ctx context.Context, s *Stmt) {
 						cols = append(cols, c)
 					}
 				}
-				ix.Columns = cols
-				if len(cols) > 0 {
+				// MySQL shrinks an index to its other columns; PostgreSQL
+				// drops every index and constraint that uses the column.
+				if len(cols) > 0 && (!st.pg || len(cols) == len(ix.Columns)) {
+					ix.Columns = cols
 					ixs = append(ixs, ix)
 				}
 			}
@@ -346,6 +348,9 @@ func (st *schemaState) applyAlter(ctx context.Context, s *Stmt) {
 					info.Columns[i] = &nc
 					if a.NewName != "" {
 						renameIndexColumn(info, a.Name, a.NewName)
+					}
+					if nc.PrimaryKey && !hasPrimary(info) {
+						info.Indexes = append(info.Indexes, st.inlinePK(s.Table, nc.Name))
 					}
 				}
 			}
@@ -394,6 +399,25 @@ func (st *schemaState) applyAlter(ctx context.Context, s *Stmt) {
 			}
 		}
 	}
+}
+
+// inlinePK is the index a column's inline PRIMARY KEY creates.
+func (st *schemaState) inlinePK(table TableRef, col string) *Index {
+	name := "PRIMARY"
+	if st.pg {
+		name = table.Name + "_pkey"
+	}
+	return &Index{Name: name, Columns: []string{st.fold(col)}, Primary: true, Unique: true}
+}
+
+// hasPrimary reports whether a table has a primary key.
+func hasPrimary(info *tableInfo) bool {
+	for _, ix := range info.Indexes {
+		if ix.Primary {
+			return true
+		}
+	}
+	return false
 }
 
 func renameIndexColumn(info *tableInfo, from, to string) {

@@ -107,3 +107,27 @@ func TestLiveUnreachable(t *testing.T) {
 		t.Errorf("findings %+v live=%v", rep.Findings, rep.Live)
 	}
 }
+
+// TestLiveEstimates: a live review reports the rows each data change may
+// change (EXPLAIN), for approvers to compare with what was declared.
+func TestLiveEstimates(t *testing.T) {
+	live(t)
+	rv, err := sqlreview.New(sqlreview.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, eng := range []engine.Kind{engine.MariaDB, engine.Postgres} {
+		t.Run(string(eng), func(t *testing.T) {
+			conn := openConn(t, eng, "shop")
+			script := "UPDATE orders SET note = 'x' WHERE id = 3;\nDELETE FROM orders WHERE note <> '';\nINSERT INTO orders (note) VALUES ('v');"
+			rep, err := rv.Review(t.Context(), sqlreview.Request{Engine: string(eng), SQL: script, Conn: conn})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rep.Estimates) != 2 || rep.Estimates[0].Statement != 1 || rep.Estimates[0].Rows > 10 ||
+				rep.Estimates[1].Statement != 2 || rep.Estimates[1].Rows < 1000 || rep.Estimates[1].Verb != "DELETE" {
+				t.Fatalf("estimates %+v", rep.Estimates)
+			}
+		})
+	}
+}
