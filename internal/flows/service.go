@@ -581,15 +581,11 @@ func (s *Service) databaseExists(ctx context.Context, tv TargetVars) (bool, erro
 		return false, err
 	}
 	defer conn.Close()
-	q := "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?"
-	if engine.Kind(tv.Engine) == engine.Postgres {
-		q = "SELECT 1 FROM pg_database WHERE datname = $1"
-	}
-	rows, _, err := conn.Query(ctx, 1, q, tv.Database)
+	ok, err := engine.DatabaseExists(ctx, conn, tv.Database)
 	if err != nil {
-		return false, fmt.Errorf("look up database %q on %s: %w", tv.Database, tv.Instance, err)
+		return false, fmt.Errorf("on %s: %w", tv.Instance, err)
 	}
-	return len(rows.Values) > 0, nil
+	return ok, nil
 }
 
 func joinKinds(ks []engine.Kind) string {
