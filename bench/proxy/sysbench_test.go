@@ -24,9 +24,12 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"regexp"
+	"runtime/pprof"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -41,6 +44,7 @@ var (
 	workloads = flag.String("workloads", "oltp_point_select,oltp_read_only,oltp_read_write", "sysbench workloads")
 	tables    = flag.Int("tables", 4, "sysbench tables")
 	rows      = flag.Int("rows", 100000, "rows per table")
+	cpuprof   = flag.String("cpuprofile-proxy", "", "write the (unpinned) proxy process' CPU profile to this file")
 	pin       = flag.Bool("pin", true, "also run the forwarder and the proxy pinned on core 0 (sysbench and servers on the others)")
 )
 
@@ -102,8 +106,18 @@ func runProxy() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	if f := os.Getenv("CPUPROFILE"); f != "" {
+		// -cpuprofile-proxy: where the proxy process spends its CPU.
+		out, err := os.Create(f)
+		if err == nil && pprof.StartCPUProfile(out) == nil {
+			defer out.Close()
+			defer pprof.StopCPUProfile()
+		}
+	}
 	fmt.Println("ready")
-	if err := p.Serve(context.Background(), ln); err != nil {
+	if err := p.Serve(ctx, ln); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -132,8 +146,15 @@ func helper(t *testing.T, cpus string, env ...string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
 	})
 	line, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil || strings.TrimSpace(line) != "ready" {
@@ -232,7 +253,11 @@ func TestSysbench(t *testing.T) {
 	start := func(suffix, cpus string) {
 		fport, pport := testenv.FreePort(t), testenv.FreePort(t)
 		helper(t, cpus, roleEnv+"=forward", "LISTEN=127.0.0.1:"+strconv.Itoa(fport), "TARGET=127.0.0.1:"+strconv.Itoa(pr.Port))
-		helper(t, cpus, roleEnv+"=proxy", "LISTEN=127.0.0.1:"+strconv.Itoa(pport), "PRIMARY=127.0.0.1:"+strconv.Itoa(pr.Port),
+		prof := ""
+		if cpus == "" && *cpuprof != "" {
+			prof = *cpuprof
+		}
+		helper(t, cpus, roleEnv+"=proxy", "CPUPROFILE="+prof, "LISTEN=127.0.0.1:"+strconv.Itoa(pport), "PRIMARY=127.0.0.1:"+strconv.Itoa(pr.Port),
 			"REPLICAS=127.0.0.1:"+strconv.Itoa(c.Nodes[1].Port), "BUSER="+pr.User, "BPASS="+pr.Password)
 		paths = append(paths, path{"forwarder" + suffix, fport, pr.User, pr.Password}, path{"dbfleet proxy" + suffix, pport, "bench", "bench"})
 	}
