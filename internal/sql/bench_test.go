@@ -179,12 +179,19 @@ func BenchmarkRender(b *testing.B) {
 }
 
 // TestLexClassDoesNotAllocate: the proxy's per-statement classifier
-// allocates nothing for ordinary traffic (its cost is BenchmarkLexClass).
+// (LexClass, and LexTraits for the MySQL family) allocates nothing for
+// ordinary traffic (its cost is BenchmarkLexClass).
 func TestLexClassDoesNotAllocate(t *testing.T) {
 	for d, stmts := range oltp {
 		for _, s := range stmts {
 			if n := testing.AllocsPerRun(20, func() { _ = sql.LexClass(d, s) }); n != 0 {
 				t.Errorf("%s: LexClass(%q) allocates %v times", d, s, n)
+			}
+			if d == sql.Postgres {
+				continue
+			}
+			if n := testing.AllocsPerRun(20, func() { _, _ = sql.LexTraits(d, s) }); n != 0 {
+				t.Errorf("%s: LexTraits(%q) allocates %v times", d, s, n)
 			}
 		}
 	}

@@ -238,6 +238,10 @@ func (x *lexer) class(i int) Class {
 			return x.copy(i)
 		}
 	case "CREATE", "ALTER", "DROP":
+		if mysql && first == "DROP" && x.is(i+1, "PREPARE") {
+			c.Kind = KindSession // DEALLOCATE PREPARE's other spelling
+			break
+		}
 		return x.ddl(i)
 	case "TRUNCATE":
 		j := i + 1

@@ -71,3 +71,62 @@ func QuotePlainString(d Dialect, s string) (string, error) {
 	}
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'", nil
 }
+
+// UnquoteString returns the value of a string literal as the lexer
+// returns it: '...' (and "..." in the MySQL family) with doubled quotes
+// undone and, in the MySQL family, backslash escapes read as the server
+// reads them without NO_BACKSLASH_ESCAPES (\n, \t, \r, \b, \0, \Z, \%
+// and \_ kept as written, any other character as itself). ok is false
+// for anything else (an unterminated literal, a character set
+// introducer, PostgreSQL's E'...' and dollar quotes).
+func UnquoteString(d Dialect, lit string) (string, bool) {
+	if len(lit) < 2 {
+		return "", false
+	}
+	q := lit[0]
+	if (q != '\'' && (q != '"' || d == Postgres)) || lit[len(lit)-1] != q {
+		return "", false
+	}
+	body := lit[1 : len(lit)-1]
+	escapes := d != Postgres
+	if !strings.ContainsRune(body, rune(q)) && (!escapes || !strings.Contains(body, `\`)) {
+		return body, true
+	}
+	var b strings.Builder
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		switch {
+		case c == q:
+			if i+1 >= len(body) || body[i+1] != q {
+				return "", false // a lone quote: not one literal
+			}
+			i++
+		case c == '\\' && escapes:
+			if i+1 >= len(body) {
+				return "", false
+			}
+			i++
+			switch e := body[i]; e {
+			case 'n':
+				c = '\n'
+			case 't':
+				c = '\t'
+			case 'r':
+				c = '\r'
+			case 'b':
+				c = '\b'
+			case '0':
+				c = 0
+			case 'Z':
+				c = 0x1a
+			case '%', '_':
+				b.WriteByte('\\')
+				c = e
+			default:
+				c = e
+			}
+		}
+		b.WriteByte(c)
+	}
+	return b.String(), true
+}
