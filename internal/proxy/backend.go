@@ -212,3 +212,43 @@ func (p *pool) stats() (open, idle int) {
 }
 
 func hostPort(host string, port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) }
+
+// queryOne runs a query answering one row of one column and returns its
+// text value (null: ok false).
+func (b *bconn) queryOne(query string) (string, bool, error) {
+	if err := writeCommand(b.bw, comQuery, query); err != nil {
+		return "", false, err
+	}
+	var val string
+	var ok bool
+	for i := 0; ; i++ {
+		p, _, err := readPacket(b.br, b.buf, 1<<20)
+		b.buf = p
+		if err != nil {
+			return "", false, err
+		}
+		if len(p) == 0 {
+			return "", false, fmt.Errorf("empty packet: %w", errProtocol)
+		}
+		switch {
+		case p[0] == errHeader:
+			return "", false, parseErr(p)
+		case i == 0 && p[0] == okHeader:
+			return "", false, fmt.Errorf("%q returned no rows: %w", query, errProtocol)
+		case i == 0:
+			if n, _ := lenenc(p); n != 1 {
+				return "", false, fmt.Errorf("%q returned %d columns: %w", query, n, errProtocol)
+			}
+		case i == 3 && p[0] != eofHeader:
+			if p[0] != 0xfb {
+				n, sz := lenenc(p)
+				if sz == 0 || len(p) < sz+int(n) {
+					return "", false, fmt.Errorf("short row: %w", errProtocol)
+				}
+				val, ok = string(p[sz:sz+int(n)]), true
+			}
+		case i >= 3 && p[0] == eofHeader && len(p) < 9:
+			return val, ok, nil
+		}
+	}
+}

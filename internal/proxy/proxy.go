@@ -62,6 +62,27 @@ type Options struct {
 	AuthMethod string
 	// TLS to clients (optional) and to backends (optional).
 	TLS, BackendTLS *tls.Config
+	// Monitor is the account that probes the servers' replication
+	// (REPLICATION CLIENT / SLAVE MONITOR); empty: no probing, every
+	// replica is eligible.
+	Monitor Account
+	// CheckEvery is the period of Run's topology reads and probes.
+	CheckEvery time.Duration
+	// MaxReplicaLag takes a replica out of the read pool.
+	MaxReplicaLag time.Duration
+	// NoPrimaryReads: with no eligible replica, reads fail instead of
+	// going to the primary.
+	NoPrimaryReads bool
+	// CausalReads: a session's read after its own write waits on the
+	// replica for the write's GTID (MASTER_GTID_WAIT, CausalTimeout), else
+	// runs on the primary.
+	CausalReads   bool
+	CausalTimeout time.Duration
+	// HoldWindow bounds how long writes wait during a failover or a
+	// switchover (between the HA controller's pre- and post- events);
+	// HoldQueue bounds how many wait.
+	HoldWindow time.Duration
+	HoldQueue  int
 	// Dialect of the backends (sql.MariaDB or sql.MySQL) for the router.
 	Dialect sql.Dialect
 	Logger  *slog.Logger
@@ -82,6 +103,21 @@ func (o *Options) defaults() {
 	}
 	if o.AuthMethod == "" {
 		o.AuthMethod = mysql.AUTH_NATIVE_PASSWORD
+	}
+	if o.CheckEvery <= 0 {
+		o.CheckEvery = time.Second
+	}
+	if o.MaxReplicaLag <= 0 {
+		o.MaxReplicaLag = 5 * time.Second
+	}
+	if o.CausalTimeout <= 0 {
+		o.CausalTimeout = 50 * time.Millisecond
+	}
+	if o.HoldWindow <= 0 {
+		o.HoldWindow = 10 * time.Second
+	}
+	if o.HoldQueue <= 0 {
+		o.HoldQueue = 1000
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -104,9 +140,18 @@ type Proxy struct {
 	perUser  map[string]int
 	closed   bool
 
-	rr     atomic.Uint64
-	nextID atomic.Uint32
-	wg     sync.WaitGroup
+	prober         Prober
+	health         map[string]replicaHealth // replica addr -> last verdict
+	primaryRO      bool                     // the primary reported read_only
+	lastPrimaryPos map[uint32]uint64
+	fenced         map[string]bool // old primaries: never a write
+	hold           *hold           // writes wait while set
+
+	rr            atomic.Uint64
+	causalWaits   atomic.Uint64 // reads that waited on a replica for their session's write
+	causalPrimary atomic.Uint64 // reads sent to the primary because the replica had not caught up
+	nextID        atomic.Uint32
+	wg            sync.WaitGroup
 }
 
 type poolKey struct{ addr, user string }
@@ -123,6 +168,11 @@ func New(opts Options, topo Topology, users []User) (*Proxy, error) {
 		pools:    map[poolKey]*pool{},
 		sessions: map[uint32]*session{},
 		perUser:  map[string]int{},
+		health:   map[string]replicaHealth{},
+		fenced:   map[string]bool{},
+	}
+	if opts.Monitor.User != "" {
+		p.prober = engineProber{acct: opts.Monitor, timeout: opts.ConnectTimeout}
 	}
 	// go-mysql's server does the handshake and authentication only; the
 	// command loop is ours (session.go) so that results are relayed.
@@ -209,29 +259,42 @@ func (p *Proxy) poolFor(addr string, acct Account) (*pool, error) {
 	return pl, nil
 }
 
-// pickReplica chooses a replica by weight (smooth round robin over the
+// eligible says whether a replica may serve reads (not yet probed:
+// yes). Callers hold p.mu.
+func (p *Proxy) eligible(addr string) bool {
+	h, ok := p.health[addr]
+	return !ok || h.Eligible
+}
+
+// pickReplica chooses an eligible replica by weight (round robin over the
 // weights); ok is false when there is none.
 func (p *Proxy) pickReplica() (Backend, bool) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	rs := p.topo.Replicas
-	if len(rs) == 0 {
+	total := 0
+	for _, r := range p.topo.Replicas {
+		if p.eligible(r.Addr) {
+			total += max(r.Weight, 1)
+		}
+	}
+	if total == 0 {
 		return Backend{}, false
 	}
-	total := 0
-	for _, r := range rs {
-		total += max(r.Weight, 1)
-	}
 	n := int(p.rr.Add(1) % uint64(total))
-	for _, r := range rs {
+	for _, r := range p.topo.Replicas {
+		if !p.eligible(r.Addr) {
+			continue
+		}
 		n -= max(r.Weight, 1)
 		if n < 0 {
 			return r, true
 		}
 	}
-	return rs[0], true
+	return Backend{}, false
 }
 
+// hasAddr says whether addr is still the primary (primary) or an
+// eligible replica.
 func (p *Proxy) hasAddr(addr string, primary bool) bool {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
@@ -240,7 +303,7 @@ func (p *Proxy) hasAddr(addr string, primary bool) bool {
 	}
 	for _, r := range p.topo.Replicas {
 		if r.Addr == addr {
-			return true
+			return p.eligible(addr)
 		}
 	}
 	return false

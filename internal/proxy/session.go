@@ -42,6 +42,8 @@ type session struct {
 	buf      []byte
 
 	queries atomic.Uint64
+	ctx     context.Context
+	wrote   bool // a write since the last causal wait: reads wait for its GTID
 }
 
 // pstmt is a binary prepared statement as the client knows it.
@@ -49,6 +51,7 @@ type pstmt struct {
 	query     string
 	params    int
 	primary   bool   // writes, or not routable to a replica
+	write     bool   // may change data
 	lastTypes []byte // the parameter types sent last (2 bytes each)
 }
 
@@ -75,6 +78,7 @@ func (p *Proxy) handle(ctx context.Context, c net.Conn) {
 		st:        route.NewState(p.opts.Dialect),
 		collation: sc.Charset(),
 		stmts:     map[uint32]*pstmt{},
+		ctx:       ctx,
 	}
 	s.st.Database = h.db
 	s.st.ForceTarget = u.Force
@@ -205,7 +209,7 @@ func (s *session) command(payload []byte) error {
 		s.st.Database, s.st.ForceTarget = db, s.user.Force
 		return s.writeOK()
 	case comFieldList, comStatistics:
-		b, err := s.conn(route.Replica)
+		b, err := s.conn(route.Replica, useRead)
 		if err != nil {
 			return err
 		}
@@ -222,15 +226,71 @@ func (s *session) command(payload []byte) error {
 
 // query routes and runs one COM_QUERY.
 func (s *session) query(payload []byte) error {
+	wasTx := s.st.InTx || s.st.Pinned != ""
 	d := route.Route(s.st, string(payload[1:]))
 	if d.Target == route.Session {
 		return s.session(payload)
 	}
-	b, err := s.conn(d.Target)
+	u := useRead
+	if !wasTx {
+		u = useNew
+		if d.Write {
+			u = useWrite
+		}
+	}
+	var b *bconn
+	var err error
+	if d.Target == route.Replica && s.wrote && s.p.opts.CausalReads {
+		b, err = s.causal()
+	} else {
+		b, err = s.conn(d.Target, u)
+	}
 	if err != nil {
 		return err
 	}
-	return s.forward(b, payload, respResult)
+	if err := s.forward(b, payload, respResult); err != nil {
+		return err
+	}
+	if d.Write && b == s.primary {
+		s.wrote = true
+	}
+	return nil
+}
+
+// causal returns the connection for a read after the session's own
+// write: its replica once it has applied the session's last GTID (waiting
+// up to CausalTimeout), else the primary.
+func (s *session) causal() (*bconn, error) {
+	if s.primary == nil {
+		s.wrote = false
+		return s.conn(route.Replica, useRead)
+	}
+	gtid, ok, err := s.primary.queryOne("SELECT @@last_gtid")
+	if err != nil {
+		s.drop(s.primary)
+		return nil, err
+	}
+	if !ok || gtid == "" {
+		s.wrote = false
+		return s.conn(route.Replica, useRead)
+	}
+	r, err := s.conn(route.Replica, useRead)
+	if err != nil || r == s.primary {
+		return r, err
+	}
+	d := s.p.opts.Dialect
+	res, _, err := r.queryOne(fmt.Sprintf("SELECT MASTER_GTID_WAIT(%s, %g)", sql.QuoteString(d, gtid), s.p.opts.CausalTimeout.Seconds()))
+	if err == nil && res == "0" {
+		s.wrote = false
+		s.p.causalWaits.Add(1)
+		return r, nil
+	}
+	var se *ServerError
+	if err != nil && !errors.As(err, &se) {
+		s.drop(r)
+	}
+	s.p.causalPrimary.Add(1)
+	return s.conn(route.Primary, useRead)
 }
 
 // session runs a session command on every backend connection the session
@@ -243,7 +303,7 @@ func (s *session) session(payload []byte) error {
 		}
 	}
 	if len(held) == 0 {
-		b, err := s.conn(route.Replica)
+		b, err := s.conn(route.Replica, useRead)
 		if err != nil {
 			return err
 		}
@@ -296,9 +356,18 @@ func (s *session) send(b *bconn, payload []byte) error {
 	return nil
 }
 
+// use says how a statement uses the primary.
+type use uint8
+
+const (
+	useRead  use = iota // a read (replica fallback, or inside a transaction)
+	useNew              // new work on the primary: waits while writes are held
+	useWrite            // new work that writes: also refuses a read-only primary
+)
+
 // conn returns the backend connection for a target, borrowing one (and
 // replaying the session's state on it) if needed.
-func (s *session) conn(t route.Target) (*bconn, error) {
+func (s *session) conn(t route.Target, u use) (*bconn, error) {
 	switch t {
 	case route.Previous:
 		if s.prev != nil {
@@ -307,7 +376,7 @@ func (s *session) conn(t route.Target) (*bconn, error) {
 		if s.replica != nil && !s.st.InTx && s.st.Pinned == "" {
 			return s.replica, nil
 		}
-		return s.conn(route.Primary)
+		return s.conn(route.Primary, useRead)
 	case route.Replica:
 		if s.replica != nil && s.p.hasAddr(s.replica.pool.addr, false) {
 			return s.replica, nil
@@ -317,26 +386,43 @@ func (s *session) conn(t route.Target) (*bconn, error) {
 		}
 		r, ok := s.p.pickReplica()
 		if !ok {
-			return s.conn(route.Primary)
+			if s.p.opts.NoPrimaryReads {
+				return nil, errNoReplica
+			}
+			return s.conn(route.Primary, useRead)
 		}
 		b, err := s.borrow(r.Addr)
 		if err != nil {
 			// A replica that cannot be reached: the primary serves.
 			s.p.log.Debug("replica unavailable", "replica", r.Addr, "err", err)
-			return s.conn(route.Primary)
+			return s.conn(route.Primary, useRead)
 		}
 		s.replica = b
 		return b, nil
 	default:
-		if s.primary != nil && s.p.hasAddr(s.primary.pool.addr, true) {
+		addr, ok := s.p.primaryNow()
+		if s.primary != nil && s.primary.pool.addr != addr {
+			// The primary changed (or was fenced) under this session.
+			s.drop(s.primary)
+			if s.st.InTx {
+				s.st.InTx, s.st.ReadOnlyTx = false, false
+				return nil, errTxLost
+			}
+		}
+		if s.primary != nil && (ok || u == useRead) {
 			return s.primary, nil
 		}
-		if s.primary != nil {
-			s.drop(s.primary)
-		}
-		addr := s.p.Topology().Primary.Addr
-		if addr == "" {
-			return nil, errNoPrimary
+		if !ok {
+			var err error
+			if addr, err = s.p.writablePrimary(s.ctx, u == useWrite); err != nil {
+				return nil, err
+			}
+			if s.primary != nil && s.primary.pool.addr == addr {
+				return s.primary, nil
+			}
+			if s.primary != nil {
+				s.drop(s.primary)
+			}
 		}
 		b, err := s.borrow(addr)
 		if err != nil {
@@ -346,6 +432,8 @@ func (s *session) conn(t route.Target) (*bconn, error) {
 		return b, nil
 	}
 }
+
+var errNoReplica = errors.New("no replica is eligible for reads")
 
 var errNoPrimary = errors.New("the cluster has no primary now")
 
@@ -421,8 +509,8 @@ func (s *session) prepare(payload []byte) error {
 	q := string(payload[1:])
 	probe := route.NewState(s.p.opts.Dialect)
 	d := route.Route(probe, q)
-	ps := &pstmt{query: q, primary: d.Target != route.Replica}
-	b, err := s.conn(s.stmtTarget(ps))
+	ps := &pstmt{query: q, primary: d.Target != route.Replica, write: d.Write}
+	b, err := s.conn(s.stmtTarget(ps), useRead)
 	if err != nil {
 		return err
 	}
@@ -506,7 +594,18 @@ func (s *session) stmtConn(id uint32) (*bconn, *pstmt, *bstmt, error) {
 	if !ok {
 		return nil, nil, nil, nil
 	}
-	b, err := s.conn(s.stmtTarget(ps))
+	var b *bconn
+	var err error
+	switch t := s.stmtTarget(ps); {
+	case t == route.Replica && s.wrote && s.p.opts.CausalReads:
+		b, err = s.causal()
+	case s.st.InTx || s.st.Pinned != "":
+		b, err = s.conn(t, useRead)
+	case ps.write:
+		b, err = s.conn(t, useWrite)
+	default:
+		b, err = s.conn(t, useNew)
+	}
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -574,7 +673,13 @@ func (s *session) execute(payload []byte) error {
 		}
 		bs.typesSent = true
 	}
-	return s.forward(b, payload, respResult)
+	if err := s.forward(b, payload, respResult); err != nil {
+		return err
+	}
+	if ps.write && b == s.primary {
+		s.wrote = true
+	}
+	return nil
 }
 
 // closeStmt forgets a statement and closes it on the connections the
