@@ -147,3 +147,13 @@ func (p *Proxy) primaryNow() (string, bool) {
 	addr := p.topo.Primary.Addr
 	return addr, addr != "" && p.hold == nil && !p.fenced[addr] && !p.primaryRO
 }
+
+// waiting counts the writes held now.
+func (p *Proxy) waiting() int {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.hold == nil {
+		return 0
+	}
+	return p.hold.waiting
+}

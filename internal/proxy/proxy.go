@@ -424,10 +424,20 @@ type PoolInfo struct {
 
 // Status is a listener's topology, sessions and pools.
 type Status struct {
-	Cluster  string     `json:"cluster"`
-	Topology Topology   `json:"topology"`
-	Sessions int        `json:"sessions"`
-	Pools    []PoolInfo `json:"pools"`
+	Cluster  string        `json:"cluster"`
+	Topology Topology      `json:"topology"`
+	Sessions int           `json:"sessions"`
+	Pools    []PoolInfo    `json:"pools"`
+	Replicas []ReplicaInfo `json:"replicas"`
+	// Holding: writes wait for a new primary (HA pre- event seen).
+	Holding bool     `json:"holding"`
+	Fenced  []string `json:"fenced,omitempty"`
+}
+
+// ReplicaInfo is a replica's last health verdict.
+type ReplicaInfo struct {
+	Addr string `json:"addr"`
+	replicaHealth
 }
 
 // Status reports the proxy's state.
@@ -439,6 +449,18 @@ func (p *Proxy) Status() Status {
 		open, idle := pl.stats()
 		st.Pools = append(st.Pools, PoolInfo{Addr: k.addr, User: k.user, Open: open, Idle: idle, Max: cap(pl.slots)})
 	}
+	for _, r := range p.topo.Replicas {
+		h, ok := p.health[r.Addr]
+		if !ok {
+			h = replicaHealth{Eligible: true, Reason: "not probed"}
+		}
+		st.Replicas = append(st.Replicas, ReplicaInfo{Addr: r.Addr, replicaHealth: h})
+	}
+	st.Holding = p.hold != nil
+	for a := range p.fenced {
+		st.Fenced = append(st.Fenced, a)
+	}
+	sort.Strings(st.Fenced)
 	sort.Slice(st.Pools, func(i, j int) bool {
 		return st.Pools[i].Addr+st.Pools[i].User < st.Pools[j].Addr+st.Pools[j].User
 	})
