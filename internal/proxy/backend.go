@@ -130,11 +130,12 @@ type pool struct {
 
 	mu     sync.Mutex
 	idle   []*bconn
+	all    map[*bconn]struct{} // idle and busy
 	closed bool
 }
 
 func newPool(addr string, acct Account, max int, tlsConf *tls.Config, timeout time.Duration) *pool {
-	return &pool{addr: addr, acct: acct, tls: tlsConf, timeout: timeout, slots: make(chan struct{}, max)}
+	return &pool{addr: addr, acct: acct, tls: tlsConf, timeout: timeout, slots: make(chan struct{}, max), all: map[*bconn]struct{}{}}
 }
 
 var (
@@ -172,6 +173,17 @@ func (p *pool) get(ctx context.Context) (*bconn, error) {
 		return nil, err
 	}
 	b.pool = p
+	p.mu.Lock()
+	closed := p.closed
+	if !closed {
+		p.all[b] = struct{}{}
+	}
+	p.mu.Unlock()
+	if closed {
+		b.close()
+		<-p.slots
+		return nil, errPoolClosed
+	}
 	return b, nil
 }
 
@@ -186,21 +198,36 @@ func (p *pool) put(b *bconn, healthy bool) {
 		p.mu.Unlock()
 		return
 	}
+	_, ours := p.all[b]
+	delete(p.all, b)
 	p.mu.Unlock()
 	b.close()
-	<-p.slots
+	if ours {
+		<-p.slots
+	}
 }
 
-// close closes the idle connections; busy ones close when put back.
+// close closes every connection: idle ones at once, busy ones are cut
+// (their sessions see an error) and given back by their sessions.
 func (p *pool) close() {
 	p.mu.Lock()
 	p.closed = true
 	idle := p.idle
 	p.idle = nil
+	var busy []*bconn
+	for b := range p.all {
+		busy = append(busy, b)
+	}
+	for _, b := range idle {
+		delete(p.all, b)
+	}
 	p.mu.Unlock()
 	for _, b := range idle {
 		b.close()
 		<-p.slots
+	}
+	for _, b := range busy {
+		b.nc.Close() //nolint:errcheck // unblocks the session using it
 	}
 }
 

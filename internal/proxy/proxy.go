@@ -137,6 +137,7 @@ type Proxy struct {
 	users    map[string]User
 	pools    map[poolKey]*pool
 	sessions map[uint32]*session
+	conns    map[net.Conn]struct{} // every accepted client connection
 	perUser  map[string]int
 	closed   bool
 
@@ -167,6 +168,7 @@ func New(opts Options, topo Topology, users []User) (*Proxy, error) {
 		log:      opts.Logger.With("component", "proxy", "cluster", opts.Cluster),
 		pools:    map[poolKey]*pool{},
 		sessions: map[uint32]*session{},
+		conns:    map[net.Conn]struct{}{},
 		perUser:  map[string]int{},
 		health:   map[string]replicaHealth{},
 		fenced:   map[string]bool{},
@@ -321,10 +323,21 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 		if err != nil {
 			break
 		}
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			c.Close() //nolint:errcheck
+			continue
+		}
+		p.conns[c] = struct{}{}
+		p.mu.Unlock()
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
 			p.handle(ctx, c)
+			p.mu.Lock()
+			delete(p.conns, c)
+			p.mu.Unlock()
 		}()
 	}
 	p.shutdown()
@@ -347,17 +360,17 @@ func (p *Proxy) ListenAndServe(ctx context.Context, addr string) error {
 func (p *Proxy) shutdown() {
 	p.mu.Lock()
 	p.closed = true
-	for _, s := range p.sessions {
-		s.cc.Close() //nolint:errcheck // ends the session's loop
+	for c := range p.conns {
+		c.Close() //nolint:errcheck // ends the session's loop
 	}
+	pools := p.pools
+	p.pools = map[poolKey]*pool{}
+	p.releaseLocked()
 	p.mu.Unlock()
+	for _, pl := range pools {
+		pl.close() // cuts the backend conns sessions wait on
+	}
 	p.wg.Wait()
-	p.mu.Lock()
-	for k, pl := range p.pools {
-		delete(p.pools, k)
-		pl.close()
-	}
-	p.mu.Unlock()
 }
 
 var errTooManySessions = errors.New("too many sessions")

@@ -460,7 +460,13 @@ func (s *session) replay(b *bconn) error {
 	d := s.p.opts.Dialect
 	if s.collation != 0 && b.collation != s.collation {
 		// The handshake's collation id, as the server takes it.
-		if err := b.exec(fmt.Sprintf("SET character_set_client = %d, character_set_results = %d, collation_connection = %d", s.collation, s.collation, s.collation)); err != nil {
+		err := b.exec(fmt.Sprintf("SET character_set_client = %d, character_set_results = %d, collation_connection = %d", s.collation, s.collation, s.collation))
+		var se *ServerError
+		switch {
+		case errors.As(err, &se) && (se.Code == 1115 || se.Code == 1273):
+			// A collation the server does not know (MySQL 8's 255 on
+			// MariaDB): like the server at login, keep its default.
+		case err != nil:
 			return err
 		}
 		b.collation = s.collation
