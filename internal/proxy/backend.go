@@ -19,8 +19,8 @@ import (
 
 // Account is a backend login.
 type Account struct {
-	User     string
-	Password string
+	User     string `json:"user"`
+	Password string `json:"password"`
 }
 
 // bconn is one connection to a backend server, used by one session at a
@@ -132,6 +132,8 @@ type pool struct {
 	idle   []*bconn
 	all    map[*bconn]struct{} // idle and busy
 	closed bool
+
+	st stats
 }
 
 func newPool(addr string, acct Account, max int, tlsConf *tls.Config, timeout time.Duration) *pool {

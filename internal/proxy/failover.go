@@ -26,6 +26,9 @@ type hold struct {
 	until   time.Time
 	waiting int
 	timer   *time.Timer
+	// fromTopology: started by Topology.Holding (ends when it clears),
+	// not by an HA event (ends with the post- event).
+	fromTopology bool
 }
 
 var (
@@ -47,17 +50,9 @@ func (p *Proxy) HandleHA(ev HAEvent) {
 	switch ev.Event {
 	case "pre-failover", "pre-switchover":
 		if p.hold == nil {
-			h := &hold{done: make(chan struct{}), until: time.Now().Add(p.opts.HoldWindow)}
-			h.timer = time.AfterFunc(p.opts.HoldWindow, func() {
-				p.mu.Lock()
-				defer p.mu.Unlock()
-				if p.hold == h {
-					p.log.Warn("failover window passed without a new primary")
-					p.releaseLocked()
-				}
-			})
-			p.hold = h
+			p.startHoldLocked()
 		}
+		p.hold.fromTopology = false
 	case "post-failover", "post-switchover":
 		if ev.OldPrimaryAddr != "" && ev.OldPrimaryAddr != ev.NewPrimaryAddr {
 			p.fenced[ev.OldPrimaryAddr] = true
@@ -78,6 +73,19 @@ func (p *Proxy) HandleHA(ev HAEvent) {
 			p.fenced[ev.OldPrimaryAddr] = true
 		}
 	}
+}
+
+func (p *Proxy) startHoldLocked() {
+	h := &hold{done: make(chan struct{}), until: time.Now().Add(p.opts.HoldWindow), fromTopology: true}
+	h.timer = time.AfterFunc(p.opts.HoldWindow, func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.hold == h {
+			p.log.Warn("failover window passed without a new primary")
+			p.releaseLocked()
+		}
+	})
+	p.hold = h
 }
 
 func (p *Proxy) releaseLocked() {

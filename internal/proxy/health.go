@@ -78,12 +78,17 @@ func (p *Proxy) check(ctx context.Context, src Source) {
 		topo, err := src.Topology(ctx, p.opts.Cluster)
 		if err != nil {
 			p.log.Warn("topology unavailable, keeping the last known one", "err", err)
-		} else if !sameTopology(topo, p.Topology()) {
-			p.log.Info("topology changed", "primary", topo.Primary.Addr, "replicas", len(topo.Replicas))
+		} else {
+			if !sameTopology(topo, p.Topology()) {
+				p.log.Info("topology changed", "primary", topo.Primary.Addr, "replicas", len(topo.Replicas), "holding", topo.Holding)
+			}
 			p.SetTopology(topo)
 		}
 	}
-	if p.prober == nil {
+	p.mu.RLock()
+	prober := p.prober
+	p.mu.RUnlock()
+	if prober == nil {
 		return
 	}
 	topo := p.Topology()
@@ -91,7 +96,7 @@ func (p *Proxy) check(ctx context.Context, src Source) {
 	defer cancel()
 	var primaryPos map[uint32]uint64
 	if topo.Primary.Addr != "" {
-		r, err := p.prober.Probe(pctx, topo.Primary.Addr)
+		r, err := prober.Probe(pctx, topo.Primary.Addr)
 		switch {
 		case err != nil:
 			// Keep the previous verdict: HA decides whether it is dead.
@@ -104,7 +109,7 @@ func (p *Proxy) check(ctx context.Context, src Source) {
 		}
 	}
 	for _, b := range topo.Replicas {
-		r, err := p.prober.Probe(pctx, b.Addr)
+		r, err := prober.Probe(pctx, b.Addr)
 		p.mu.Lock()
 		prev, seen := p.health[b.Addr]
 		h := judge(r, err, prev, seen, p.opts.MaxReplicaLag, p.lastPrimaryPos)
@@ -172,7 +177,7 @@ func covers(have, want map[uint32]uint64) bool {
 }
 
 func sameTopology(a, b Topology) bool {
-	if a.Primary != b.Primary || len(a.Replicas) != len(b.Replicas) {
+	if a.Primary != b.Primary || a.Holding != b.Holding || len(a.Replicas) != len(b.Replicas) {
 		return false
 	}
 	for i := range a.Replicas {

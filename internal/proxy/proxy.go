@@ -31,6 +31,13 @@ type Backend struct {
 type Topology struct {
 	Primary  Backend   `json:"primary"` // Addr empty: no writable primary now
 	Replicas []Backend `json:"replicas"`
+	// Holding: a failover or switchover is under way (the HA controller's
+	// recovery is running): new writes wait, as between its pre- and
+	// post- events.
+	Holding bool `json:"holding,omitempty"`
+	// Monitor is the account that probes the servers; empty keeps the
+	// proxy's own (Options.Monitor).
+	Monitor Account `json:"-"`
 }
 
 // User is a proxy login and the backend account its sessions use.
@@ -155,7 +162,7 @@ type Proxy struct {
 	wg            sync.WaitGroup
 }
 
-type poolKey struct{ addr, user string }
+type poolKey struct{ addr, user string } // backend address, proxy user
 
 // New returns a proxy for a cluster's topology and users.
 func New(opts Options, topo Topology, users []User) (*Proxy, error) {
@@ -191,6 +198,16 @@ func (p *Proxy) SetTopology(t Topology) {
 	t.Replicas = append([]Backend(nil), t.Replicas...)
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if t.Monitor.User != "" {
+		p.prober = engineProber{acct: t.Monitor, timeout: p.opts.ConnectTimeout}
+	}
+	t.Monitor = Account{}
+	switch {
+	case t.Holding && p.hold == nil:
+		p.startHoldLocked()
+	case !t.Holding && p.hold != nil && p.hold.fromTopology:
+		p.releaseLocked()
+	}
 	p.topo = t
 	keep := map[string]bool{t.Primary.Addr: true}
 	for _, r := range t.Replicas {
@@ -239,14 +256,15 @@ func (c credentials) GetCredential(name string) (string, bool, error) {
 	return u.Password, ok, nil
 }
 
-// poolFor returns the pool of one backend address for an account.
-func (p *Proxy) poolFor(addr string, acct Account) (*pool, error) {
-	k := poolKey{addr, acct.User}
+// poolFor returns the pool of one backend address for a proxy user (its
+// backend account).
+func (p *Proxy) poolFor(addr string, u User) (*pool, error) {
+	k := poolKey{addr, u.Name}
 	p.mu.RLock()
 	pl, ok := p.pools[k]
 	closed := p.closed
 	p.mu.RUnlock()
-	if ok {
+	if ok && pl.acct == u.Backend {
 		return pl, nil
 	}
 	if closed {
@@ -254,8 +272,14 @@ func (p *Proxy) poolFor(addr string, acct Account) (*pool, error) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if pl, ok = p.pools[k]; !ok {
-		pl = newPool(addr, acct, p.opts.PoolSize, p.opts.BackendTLS, p.opts.ConnectTimeout)
+	if pl, ok = p.pools[k]; ok && pl.acct != u.Backend {
+		// The user's backend account changed: new connections use it.
+		delete(p.pools, k)
+		pl.close()
+		ok = false
+	}
+	if !ok {
+		pl = newPool(addr, u.Backend, p.opts.PoolSize, p.opts.BackendTLS, p.opts.ConnectTimeout)
 		p.pools[k] = pl
 	}
 	return pl, nil

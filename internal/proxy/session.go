@@ -327,11 +327,14 @@ func (s *session) session(payload []byte) error {
 
 // forward sends a client command to b and relays the response.
 func (s *session) forward(b *bconn, payload []byte, kind responseKind) error {
+	began := time.Now()
 	if err := s.send(b, payload); err != nil {
+		b.pool.st.observe(time.Since(began), true)
 		return err
 	}
 	s.prev = b
-	_, err := relay(b.br, s.cw, kind)
+	info, err := relay(b.br, s.cw, kind)
+	b.pool.st.observe(time.Since(began), err != nil || info.err != nil)
 	if err != nil {
 		s.drop(b)
 		if s.cw.Buffered() > 0 || errors.Is(err, errProtocol) {
@@ -439,7 +442,7 @@ var errNoPrimary = errors.New("the cluster has no primary now")
 
 // borrow takes a connection to addr and applies the session's state.
 func (s *session) borrow(addr string) (*bconn, error) {
-	pl, err := s.p.poolFor(addr, s.user.Backend)
+	pl, err := s.p.poolFor(addr, s.user)
 	if err != nil {
 		return nil, err
 	}
