@@ -126,3 +126,38 @@ func indexFrom(s string, from int, sub string) int {
 	}
 	return -1
 }
+
+// Comments returns the text of the comments of src that d reads as
+// comments (not the executable ones, whose content is code; optimizer
+// hints /*+ ... */ are listed), outside quotes, in order, without their
+// markers: "/* a */" gives " a ", "-- b" gives " b".
+func Comments(src string, d Dialect) []string {
+	var out []string
+	n := len(src)
+	for i := 0; i < n; {
+		end, exec := commentEnd(src, i, d)
+		switch {
+		case end >= 0 && exec:
+			i = end // scan the executable comment's content as code
+		case end >= 0:
+			body := src[i:end]
+			switch {
+			case strings.HasPrefix(body, "/*"):
+				body = strings.TrimSuffix(body[2:], "*/")
+			case strings.HasPrefix(body, "--"):
+				body = body[2:]
+			default: // #
+				body = body[1:]
+			}
+			out = append(out, body)
+			i = end
+		default:
+			if qe, _ := quoteEnd(src, i, d); qe >= 0 {
+				i = qe
+				continue
+			}
+			i++
+		}
+	}
+	return out
+}

@@ -212,6 +212,9 @@ type SetItem struct {
 	// as ON, DEFAULT or NULL), maybe signed or after a character set
 	// introducer, so that it means the same on any connection.
 	Const bool
+	// Calls: Value holds a parenthesis, a function call or a subquery,
+	// whose result may differ on another connection or later.
+	Calls bool
 }
 
 // SetItems returns the assignments of a MySQL-family SET statement, in
@@ -229,15 +232,16 @@ func SetItems(d Dialect, text string) (items []SetItem, ok bool) {
 		return nil, false
 	}
 	j := 1
+	carried := "session" // the last scope keyword holds for the assignments without one after it
 	for {
-		it := SetItem{Scope: "session"}
+		it := SetItem{Scope: carried}
 		scoped := false
 		switch keyword(x.text(j)) {
 		case "GLOBAL", "PERSIST", "PERSIST_ONLY":
-			it.Scope, scoped = "global", true
+			it.Scope, scoped, carried = "global", true, "global"
 			j++
 		case "SESSION", "LOCAL":
-			scoped = true
+			it.Scope, scoped, carried = "session", true, "session"
 			j++
 		}
 		switch {
@@ -253,6 +257,9 @@ func SetItems(d Dialect, text string) (items []SetItem, ok bool) {
 		case x.punct(j, '@'):
 			it.Scope = "user"
 			j++
+		}
+		if !scoped && it.Scope == "global" && x.is(j, "TRANSACTION") {
+			scoped = true
 		}
 		name, _ := x.tok(j)
 		switch {
@@ -297,6 +304,7 @@ func SetItems(d Dialect, text string) (items []SetItem, ok bool) {
 			if t.Kind == Punct {
 				switch x.src[t.Off] {
 				case '(':
+					it.Calls = true
 					depth++
 				case ')':
 					depth--

@@ -83,27 +83,29 @@ func TestSetItems(t *testing.T) {
 		want []SetItem
 		ok   bool
 	}{
-		{"SET sql_mode = 'ANSI'", []SetItem{{"session", "sql_mode", "'ANSI'", true}}, true},
-		{"SET SESSION time_zone = '+00:00', @@session.wait_timeout = 60", []SetItem{{"session", "time_zone", "'+00:00'", true}, {"session", "wait_timeout", "60", true}}, true},
-		{"SET LOCAL sql_mode := DEFAULT", []SetItem{{"session", "sql_mode", "DEFAULT", true}}, true},
-		{"SET @@SQL_MODE = CONCAT(@@sql_mode, ',STRICT_ALL_TABLES')", []SetItem{{"session", "sql_mode", "CONCAT(@@sql_mode, ',STRICT_ALL_TABLES')", false}}, true},
-		{"SET GLOBAL max_connections = 10", []SetItem{{"global", "max_connections", "10", true}}, true},
-		{"SET @@global.read_only = 1, x = 2", []SetItem{{"global", "read_only", "1", true}, {"session", "x", "2", true}}, true},
-		{"SET PERSIST x = 1", []SetItem{{"global", "x", "1", true}}, true},
-		{"SET @a = 1, @B := 'x', @`c d` = -2, @'e' = _utf8mb4'x'", []SetItem{{"user", "a", "1", true}, {"user", "b", "'x'", true}, {"user", "c d", "-2", true}, {"user", "e", "_utf8mb4'x'", true}}, true},
-		{"SET @a = (SELECT MAX(id) FROM t)", []SetItem{{"user", "a", "(SELECT MAX(id) FROM t)", false}}, true},
-		{"SET @a = NOW()", []SetItem{{"user", "a", "NOW()", false}}, true},
-		{"SET @a = @b", []SetItem{{"user", "a", "@b", false}}, true},
-		{"SET NAMES utf8mb4", []SetItem{{"session", "names", "utf8mb4", true}}, true},
-		{"SET NAMES 'utf8mb4' COLLATE 'utf8mb4_bin'", []SetItem{{"session", "names", "'utf8mb4' COLLATE 'utf8mb4_bin'", true}}, true},
-		{"SET CHARACTER SET latin1", []SetItem{{"session", "character set", "latin1", true}}, true},
-		{"SET CHARSET DEFAULT", []SetItem{{"session", "character set", "DEFAULT", true}}, true},
-		{"SET autocommit = 0", []SetItem{{"session", "autocommit", "0", true}}, true},
-		{"SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", []SetItem{{"next", "transaction_isolation", "SERIALIZABLE", true}}, true},
-		{"SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED, READ ONLY", []SetItem{{"session", "transaction_isolation", "READ COMMITTED", true}, {"session", "transaction_read_only", "ON", true}}, true},
-		{"SET GLOBAL TRANSACTION READ WRITE", []SetItem{{"global", "transaction_read_only", "OFF", true}}, true},
-		{"SET tx_isolation = 'SERIALIZABLE'", []SetItem{{"session", "tx_isolation", "'SERIALIZABLE'", true}}, true},
-		{"SET sql_log_bin = 0;", []SetItem{{"session", "sql_log_bin", "0", true}}, true},
+		{"SET sql_mode = 'ANSI'", []SetItem{{"session", "sql_mode", "'ANSI'", true, false}}, true},
+		{"SET SESSION time_zone = '+00:00', @@session.wait_timeout = 60", []SetItem{{"session", "time_zone", "'+00:00'", true, false}, {"session", "wait_timeout", "60", true, false}}, true},
+		{"SET LOCAL sql_mode := DEFAULT", []SetItem{{"session", "sql_mode", "DEFAULT", true, false}}, true},
+		{"SET @@SQL_MODE = CONCAT(@@sql_mode, ',STRICT_ALL_TABLES')", []SetItem{{"session", "sql_mode", "CONCAT(@@sql_mode, ',STRICT_ALL_TABLES')", false, true}}, true},
+		{"SET GLOBAL max_connections = 10", []SetItem{{"global", "max_connections", "10", true, false}}, true},
+		{"SET @@global.read_only = 1, x = 2", []SetItem{{"global", "read_only", "1", true, false}, {"session", "x", "2", true, false}}, true},
+		{"SET GLOBAL a = 1, b = 2, SESSION c = 3, d = 4, @e = 5", []SetItem{{"global", "a", "1", true, false}, {"global", "b", "2", true, false}, {"session", "c", "3", true, false}, {"session", "d", "4", true, false}, {"user", "e", "5", true, false}}, true},
+		{"SET @@global.a = 1, b = 2", []SetItem{{"global", "a", "1", true, false}, {"session", "b", "2", true, false}}, true},
+		{"SET PERSIST x = 1", []SetItem{{"global", "x", "1", true, false}}, true},
+		{"SET @a = 1, @B := 'x', @`c d` = -2, @'e' = _utf8mb4'x'", []SetItem{{"user", "a", "1", true, false}, {"user", "b", "'x'", true, false}, {"user", "c d", "-2", true, false}, {"user", "e", "_utf8mb4'x'", true, false}}, true},
+		{"SET @a = (SELECT MAX(id) FROM t)", []SetItem{{"user", "a", "(SELECT MAX(id) FROM t)", false, true}}, true},
+		{"SET @a = NOW()", []SetItem{{"user", "a", "NOW()", false, true}}, true},
+		{"SET @a = @b", []SetItem{{"user", "a", "@b", false, false}}, true},
+		{"SET NAMES utf8mb4", []SetItem{{"session", "names", "utf8mb4", true, false}}, true},
+		{"SET NAMES 'utf8mb4' COLLATE 'utf8mb4_bin'", []SetItem{{"session", "names", "'utf8mb4' COLLATE 'utf8mb4_bin'", true, false}}, true},
+		{"SET CHARACTER SET latin1", []SetItem{{"session", "character set", "latin1", true, false}}, true},
+		{"SET CHARSET DEFAULT", []SetItem{{"session", "character set", "DEFAULT", true, false}}, true},
+		{"SET autocommit = 0", []SetItem{{"session", "autocommit", "0", true, false}}, true},
+		{"SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", []SetItem{{"next", "transaction_isolation", "SERIALIZABLE", true, false}}, true},
+		{"SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED, READ ONLY", []SetItem{{"session", "transaction_isolation", "READ COMMITTED", true, false}, {"session", "transaction_read_only", "ON", true, false}}, true},
+		{"SET GLOBAL TRANSACTION READ WRITE", []SetItem{{"global", "transaction_read_only", "OFF", true, false}}, true},
+		{"SET tx_isolation = 'SERIALIZABLE'", []SetItem{{"session", "tx_isolation", "'SERIALIZABLE'", true, false}}, true},
+		{"SET sql_log_bin = 0;", []SetItem{{"session", "sql_log_bin", "0", true, false}}, true},
 		{"SET PASSWORD = PASSWORD('x')", nil, false},
 		{"SET ROLE r", nil, false},
 		{"SET DEFAULT ROLE r TO u", nil, false},
@@ -140,6 +142,26 @@ func TestUnquoteString(t *testing.T) {
 		got, ok := UnquoteString(tc.d, tc.lit)
 		if got != tc.want || ok != tc.wantOK {
 			t.Errorf("%s %s: got %q %v, want %q %v", tc.d, tc.lit, got, ok, tc.want, tc.wantOK)
+		}
+	}
+}
+
+func TestComments(t *testing.T) {
+	for _, tc := range []struct {
+		d    Dialect
+		src  string
+		want []string
+	}{
+		{MariaDB, "/* a */ SELECT 1 -- b\n# c\n", []string{" a ", " b", " c"}},
+		{MariaDB, "SELECT '/* no */', \"-- no\" /*+ hint */", []string{"+ hint "}},
+		{MariaDB, "/*!40101 SET x = 1 /* inner */ */ /*M! SELECT 2 */", []string{" inner "}},
+		{MySQL, "/*M! SELECT 2 */", []string{"M! SELECT 2 "}},
+		{MariaDB, "SELECT 1 /* open", []string{" open"}},
+		{MariaDB, "SELECT a--1", nil},
+		{Postgres, "/* a /* b */ c */ SELECT 1", []string{" a /* b */ c "}},
+	} {
+		if got := Comments(tc.src, tc.d); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s %q: got %q, want %q", tc.d, tc.src, got, tc.want)
 		}
 	}
 }
