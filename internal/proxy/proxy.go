@@ -42,14 +42,14 @@ type Topology struct {
 
 // User is a proxy login and the backend account its sessions use.
 type User struct {
-	Name     string
-	Password string
-	Backend  Account
+	Name     string  `json:"name"`
+	Password string  `json:"password"`
+	Backend  Account `json:"backend"`
 	// MaxSessions bounds the user's concurrent sessions (0: no limit).
-	MaxSessions int
+	MaxSessions int `json:"max_sessions,omitempty"`
 	// Force sends every statement of the user's sessions to a replica or
 	// to the primary (route.State.ForceTarget); nil: the router decides.
-	Force *route.Target
+	Force *route.Target `json:"force,omitempty"`
 }
 
 // Options configure one listener.

@@ -301,3 +301,52 @@ func TestPreparedStatementsDoNotAccumulate(t *testing.T) {
 		}
 	}
 }
+
+// Tracked SETs, USE and text PREPARE run on the connection the session
+// holds and are replayed on a connection borrowed later.
+func TestTrackedStateReplayed(t *testing.T) {
+	addr, _ := startProxy(t)
+	db := openDB(t, addr, "app")
+	ctx := t.Context()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, q := range []string{
+		"SET time_zone = '+05:00'",
+		"SET SESSION sql_mode = 'ANSI_QUOTES'",
+		"USE mysql",
+		"PREPARE s1 FROM 'SELECT 41 + ?'",
+	} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	check := func(where string, wantID int) {
+		t.Helper()
+		var tz, mode, dbName string
+		var sid int
+		if err := conn.QueryRowContext(ctx, "SELECT @@time_zone, @@sql_mode, DATABASE(), @@server_id").Scan(&tz, &mode, &dbName, &sid); err != nil {
+			t.Fatalf("%s: %v", where, err)
+		}
+		if tz != "+05:00" || mode != "ANSI_QUOTES" || dbName != "mysql" || sid != wantID {
+			t.Errorf("%s: time_zone %q, sql_mode %q, database %q on %d", where, tz, mode, dbName, sid)
+		}
+	}
+	check("replica", 2)
+	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	check("primary, borrowed after the SETs", 1)
+	if _, err := conn.ExecContext(ctx, "SET @a = 1"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := conn.QueryRowContext(ctx, "EXECUTE s1 USING @a").Scan(&n); err != nil || n != 42 {
+		t.Errorf("text prepared statement replayed on the primary: %d, %v", n, err)
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		t.Fatal(err)
+	}
+}

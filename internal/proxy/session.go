@@ -84,8 +84,13 @@ func (p *Proxy) handle(ctx context.Context, c net.Conn) {
 	s.st.ForceTarget = u.Force
 	if err := p.register(s); err != nil {
 		if errors.Is(err, errTooManySessions) {
-			s.writeErr(1203, "42000", fmt.Sprintf("user %s already has %d sessions", u.Name, u.MaxSessions))
-			s.cw.Flush() //nolint:errcheck
+			// The handshake already said OK: the first command gets the
+			// error (max_user_connections), then the session closes.
+			nc.SetDeadline(time.Now().Add(handshakeTimeout))           //nolint:errcheck
+			if _, _, err := readPacket(s.cr, nil, 1<<20); err == nil { //nolint:errcheck
+				s.writeErr(1203, "42000", fmt.Sprintf("User %s already has more than 'max_user_connections' (%d) active connections", u.Name, u.MaxSessions))
+				s.cw.Flush() //nolint:errcheck
+			}
 		}
 		nc.Close() //nolint:errcheck
 		return
@@ -226,7 +231,7 @@ func (s *session) command(payload []byte) error {
 
 // query routes and runs one COM_QUERY.
 func (s *session) query(payload []byte) error {
-	wasTx := s.st.InTx || s.st.Pinned != ""
+	wasTx := s.st.InTx || s.st.Pinned != "" || s.st.LockedTables || s.st.NoBinlog
 	d := route.Route(s.st, string(payload[1:]))
 	if d.Target == route.Session {
 		return s.session(payload)
@@ -587,11 +592,12 @@ func (s *session) readPrepare(b *bconn, toClient bool) (resp *ServerError, id ui
 }
 
 func (s *session) stmtTarget(ps *pstmt) route.Target {
-	if ps.primary || s.st.InTx || s.st.Pinned != "" || !s.st.Autocommit {
-		return route.Primary
-	}
 	if s.st.ForceTarget != nil {
 		return *s.st.ForceTarget
+	}
+	st := s.st
+	if ps.primary || st.InTx || st.Pinned != "" || !st.Autocommit || st.LockedTables || st.NoBinlog || st.Serializable {
+		return route.Primary
 	}
 	return route.Replica
 }
