@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -74,6 +75,7 @@ func TestScripts(t *testing.T) {
 			"oneleader":  oneLeader,
 			"freeport":   freePort,
 			"waitport":   waitPort,
+			"metrics":    metricsMatch,
 		},
 	})
 }
@@ -169,4 +171,24 @@ func waitPort(ts *testscript.TestScript, neg bool, args []string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	ts.Fatalf("nothing listens on %s after 30s", args[0])
+}
+
+// metrics URL REGEXP: the server's /metrics has a line matching REGEXP.
+func metricsMatch(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: metrics URL REGEXP")
+	}
+	re, err := regexp.Compile("(?m)" + args[1])
+	if err != nil {
+		ts.Fatalf("%v", err)
+	}
+	resp, err := http.Get(args[0] + "/metrics")
+	if err != nil {
+		ts.Fatalf("%v", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if re.Match(b) == neg {
+		ts.Fatalf("/metrics matches %q: %v, want %v", args[1], !neg, neg)
+	}
 }
