@@ -350,3 +350,35 @@ func TestTrackedStateReplayed(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A session command the server refuses leaves no trace: the next
+// connection the session borrows is not refused for it.
+func TestRefusedSessionCommandNotReplayed(t *testing.T) {
+	addr, _ := startProxy(t)
+	db := openDB(t, addr, "app")
+	ctx := t.Context()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "SET time_zone = 'Nowhere/Bogus'"); err == nil {
+		t.Fatal("a bad time zone was accepted")
+	}
+	if _, err := conn.ExecContext(ctx, "USE no_such_db"); err == nil {
+		t.Fatal("USE of a missing database was accepted")
+	}
+	var dbName string
+	if err := conn.QueryRowContext(ctx, "SELECT DATABASE()").Scan(&dbName); err != nil || dbName != "app" {
+		t.Errorf("database after a refused USE: %q, %v", dbName, err)
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
+		t.Fatalf("BEGIN on a newly borrowed primary connection: %v", err)
+	}
+	if err := conn.QueryRowContext(ctx, "SELECT DATABASE()").Scan(&dbName); err != nil || dbName != "app" {
+		t.Errorf("database on the primary: %q, %v", dbName, err)
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		t.Fatal(err)
+	}
+}

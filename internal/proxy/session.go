@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -44,6 +46,7 @@ type session struct {
 	queries atomic.Uint64
 	ctx     context.Context
 	wrote   bool // a write since the last causal wait: reads wait for its GTID
+	good    replayable
 }
 
 // pstmt is a binary prepared statement as the client knows it.
@@ -81,6 +84,7 @@ func (p *Proxy) handle(ctx context.Context, c net.Conn) {
 		ctx:       ctx,
 	}
 	s.st.Database = h.db
+	s.good.db = h.db
 	s.st.ForceTarget = u.Force
 	if err := p.register(s); err != nil {
 		if errors.Is(err, errTooManySessions) {
@@ -195,9 +199,15 @@ func (s *session) command(payload []byte) error {
 	case comPing:
 		return s.writeOK()
 	case comInitDB:
-		db := string(payload[1:])
-		s.st.Database = db
-		return s.session(payload)
+		old := s.st.Database
+		s.st.Database = string(payload[1:])
+		info, err := s.sessionInfo(payload)
+		if err != nil || info.err != nil {
+			s.st.Database = old
+		} else {
+			s.good.db = s.st.Database
+		}
+		return err
 	case comStmtPrepare:
 		return s.prepare(payload)
 	case comStmtExecute:
@@ -212,6 +222,7 @@ func (s *session) command(payload []byte) error {
 		db := s.st.Database
 		s.st = route.NewState(s.p.opts.Dialect)
 		s.st.Database, s.st.ForceTarget = db, s.user.Force
+		s.good, s.wrote = replayable{db: db}, false
 		return s.writeOK()
 	case comFieldList, comStatistics:
 		b, err := s.conn(route.Replica, useRead)
@@ -234,7 +245,9 @@ func (s *session) query(payload []byte) error {
 	wasTx := s.st.InTx || s.st.Pinned != "" || s.st.LockedTables || s.st.NoBinlog
 	d := route.Route(s.st, string(payload[1:]))
 	if d.Target == route.Session {
-		return s.session(payload)
+		info, err := s.sessionInfo(payload)
+		s.settle(d, info, err)
+		return err
 	}
 	u := useRead
 	if !wasTx {
@@ -253,13 +266,39 @@ func (s *session) query(payload []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := s.forward(b, payload, respResult); err != nil {
+	info, err := s.forwardInfo(b, payload, respResult)
+	s.settle(d, info, err)
+	if err != nil {
 		return err
 	}
 	if d.Write && b == s.primary {
 		s.wrote = true
 	}
 	return nil
+}
+
+// replayable is the part of the routing state replayed on a new backend
+// connection, as the servers last accepted it.
+type replayable struct {
+	db       string
+	vars     map[string]string
+	order    []string
+	prepared map[string]string
+}
+
+// settle keeps the replayed state in step with what the server accepted:
+// after a statement that changed it (Decision.Replay), a success confirms
+// the router's new state, a refusal restores the last confirmed one, so
+// that a refused SET, USE or PREPARE is not replayed later.
+func (s *session) settle(d route.Decision, info relayInfo, err error) {
+	if !d.Replay {
+		return
+	}
+	if err == nil && info.err == nil {
+		s.good = replayable{db: s.st.Database, vars: maps.Clone(s.st.Vars), order: slices.Clone(s.st.VarOrder), prepared: maps.Clone(s.st.Prepared)}
+		return
+	}
+	s.st.Database, s.st.Vars, s.st.VarOrder, s.st.Prepared = s.good.db, maps.Clone(s.good.vars), slices.Clone(s.good.order), maps.Clone(s.good.prepared)
 }
 
 // causal returns the connection for a read after the session's own
@@ -301,6 +340,11 @@ func (s *session) causal() (*bconn, error) {
 // session runs a session command on every backend connection the session
 // holds (or on one it borrows), relaying the last answer.
 func (s *session) session(payload []byte) error {
+	_, err := s.sessionInfo(payload)
+	return err
+}
+
+func (s *session) sessionInfo(payload []byte) (relayInfo, error) {
 	held := make([]*bconn, 0, 2)
 	for _, b := range []*bconn{s.primary, s.replica} {
 		if b != nil {
@@ -310,46 +354,51 @@ func (s *session) session(payload []byte) error {
 	if len(held) == 0 {
 		b, err := s.conn(route.Replica, useRead)
 		if err != nil {
-			return err
+			return relayInfo{}, err
 		}
-		return s.forward(b, payload, respResult)
+		return s.forwardInfo(b, payload, respResult)
 	}
 	for _, b := range held[:len(held)-1] {
 		if err := s.send(b, payload); err != nil {
-			return err
+			return relayInfo{}, err
 		}
 		info, err := relay(b.br, nil, respResult)
 		if err != nil {
 			s.drop(b)
-			return err
+			return relayInfo{}, err
 		}
 		if info.err != nil {
 			s.p.log.Debug("session command failed on one backend", "session", s.id, "err", info.err)
 		}
 	}
-	return s.forward(held[len(held)-1], payload, respResult)
+	return s.forwardInfo(held[len(held)-1], payload, respResult)
 }
 
 // forward sends a client command to b and relays the response.
 func (s *session) forward(b *bconn, payload []byte, kind responseKind) error {
+	_, err := s.forwardInfo(b, payload, kind)
+	return err
+}
+
+func (s *session) forwardInfo(b *bconn, payload []byte, kind responseKind) (relayInfo, error) {
 	began := time.Now()
 	if err := s.send(b, payload); err != nil {
 		b.pool.st.observe(time.Since(began), true)
-		return err
+		return relayInfo{}, err
 	}
 	s.prev = b
 	info, err := relay(b.br, s.cw, kind)
 	b.pool.st.observe(time.Since(began), err != nil || info.err != nil)
 	if err != nil {
 		s.drop(b)
-		if s.cw.Buffered() > 0 || errors.Is(err, errProtocol) {
+		if info.packets > 0 || errors.Is(err, errProtocol) {
 			// Part of the answer may have reached the client: the
 			// session cannot go on.
-			return errClient{fmt.Errorf("relay: %w", err)}
+			return info, errClient{fmt.Errorf("relay: %w", err)}
 		}
-		return err
+		return info, err
 	}
-	return nil
+	return info, nil
 }
 
 func (s *session) send(b *bconn, payload []byte) error {
@@ -479,13 +528,24 @@ func (s *session) replay(b *bconn) error {
 		}
 		b.collation = s.collation
 	}
+	// A statement the server refuses on replay was refused when the
+	// client sent it too (the server did not change): it is dropped from
+	// the state, not held against the connection.
+	refused := func(what string, err error) bool {
+		var se *ServerError
+		if errors.As(err, &se) {
+			s.p.log.Debug("replay refused", "session", s.id, "what", what, "err", se)
+			return true
+		}
+		return false
+	}
 	if s.st.Database != "" {
 		info, err := b.command(comInitDB, s.st.Database, respResult)
 		if err != nil {
 			return err
 		}
-		if info.err != nil {
-			return info.err
+		if info.err != nil && refused("database", info.err) {
+			s.st.Database = ""
 		}
 	}
 	for _, name := range s.st.VarOrder {
@@ -505,12 +565,18 @@ func (s *session) replay(b *bconn) error {
 			q = "SET SESSION " + name + " = " + v
 		}
 		if err := b.exec(q); err != nil {
-			return err
+			if !refused(name, err) {
+				return err
+			}
+			delete(s.st.Vars, name)
 		}
 	}
 	for name, text := range s.st.Prepared {
 		if err := b.exec("PREPARE " + sql.QuoteIdent(d, name) + " FROM " + sql.QuoteString(d, text)); err != nil {
-			return err
+			if !refused("prepare "+name, err) {
+				return err
+			}
+			delete(s.st.Prepared, name)
 		}
 	}
 	b.replayed = true
