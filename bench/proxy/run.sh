@@ -9,7 +9,8 @@
 #   bench/proxy/run.sh                                  # 10 s per run
 #   bench/proxy/run.sh -time 30 -threads 1,8 -pin=false
 #
-# Needs mariadb-server and sysbench (apt-get install sysbench).
+# Needs mariadb-server and sysbench (apt-get install sysbench). The chaos run
+# (kill -9, switchover) is TestChaos: see README.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 exec go test -tags proxybench ./bench/proxy/ -run TestSysbench -v -timeout 60m -args "$@"

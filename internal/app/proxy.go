@@ -13,13 +13,20 @@ import (
 	"github.com/dbfleet/dbfleet/internal/proxy"
 )
 
-// proxySource is the proxy's view of a cluster in `dbfleet serve`: the
+// ProxySource is the proxy's view of a cluster in `dbfleet serve` (and
+// in bench/proxy's chaos run): the
 // inventory's declared primary and replicas (the HA controller updates
 // them after a failover), writes held while a recovery of the cluster
 // runs, and the stored account of the primary as the monitor.
 type proxySource struct {
 	inv *inventory.Service
 	ha  *ha.Service
+}
+
+// ProxySource returns the topology source `dbfleet serve` gives its
+// proxies; haSvc may be nil (no hold from running recoveries).
+func ProxySource(inv *inventory.Service, haSvc *ha.Service) proxy.Source {
+	return proxySource{inv: inv, ha: haSvc}
 }
 
 func (s proxySource) Topology(ctx context.Context, cluster string) (proxy.Topology, error) {
