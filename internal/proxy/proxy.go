@@ -158,7 +158,6 @@ type Proxy struct {
 	rr            atomic.Uint64
 	causalWaits   atomic.Uint64 // reads that waited on a replica for their session's write
 	causalPrimary atomic.Uint64 // reads sent to the primary because the replica had not caught up
-	nextID        atomic.Uint32
 	wg            sync.WaitGroup
 }
 

@@ -337,13 +337,8 @@ func (s *session) causal() (*bconn, error) {
 	return s.conn(route.Primary, useRead)
 }
 
-// session runs a session command on every backend connection the session
+// sessionInfo runs a session command on every backend connection the session
 // holds (or on one it borrows), relaying the last answer.
-func (s *session) session(payload []byte) error {
-	_, err := s.sessionInfo(payload)
-	return err
-}
-
 func (s *session) sessionInfo(payload []byte) (relayInfo, error) {
 	held := make([]*bconn, 0, 2)
 	for _, b := range []*bconn{s.primary, s.replica} {
