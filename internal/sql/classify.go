@@ -550,11 +550,29 @@ func readsWord(s string) string {
 		return ""
 	}
 	for _, w := range readsWords[len(s)] {
-		if strings.EqualFold(s, w) {
+		if upperEqual(s, w) {
 			return w
 		}
 	}
 	return ""
+}
+
+// upperEqual reports whether s is the upper-case ASCII word w in any
+// case: strings.EqualFold without its Unicode cases, for hot loops.
+func upperEqual(s, w string) bool {
+	if len(s) != len(w) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		if c != w[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // set classifies SET at token i: session, transaction control (SET

@@ -133,6 +133,16 @@ func indexFrom(s string, from int, sub string) int {
 // markers: "/* a */" gives " a ", "-- b" gives " b".
 func Comments(src string, d Dialect) []string {
 	var out []string
+	EachComment(src, d, func(c string) bool {
+		out = append(out, c)
+		return true
+	})
+	return out
+}
+
+// EachComment calls fn with the text of each comment Comments lists, in
+// order, until fn returns false; it allocates nothing.
+func EachComment(src string, d Dialect, fn func(string) bool) {
 	n := len(src)
 	for i := 0; i < n; {
 		end, exec := commentEnd(src, i, d)
@@ -149,7 +159,9 @@ func Comments(src string, d Dialect) []string {
 			default: // #
 				body = body[1:]
 			}
-			out = append(out, body)
+			if !fn(body) {
+				return
+			}
 			i = end
 		default:
 			if qe, _ := quoteEnd(src, i, d); qe >= 0 {
@@ -159,5 +171,4 @@ func Comments(src string, d Dialect) []string {
 			i++
 		}
 	}
-	return out
 }

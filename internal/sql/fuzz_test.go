@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// FuzzSplit: Split never panics, its statements' spans concatenate to the
+// FuzzSplit: Split (and LexTraits, SetItems, Comments) never panics, its statements' spans concatenate to the
 // input, and each statement's text, offsets and position agree.
 func FuzzSplit(f *testing.F) {
 	for _, s := range []string{
@@ -52,6 +52,9 @@ func FuzzSplit(f *testing.F) {
 			t.Fatalf("spans do not cover the input")
 		}
 		_ = Tokens(src, d)
+		_, _ = LexTraits(d, src)
+		_, _ = SetItems(d, src)
+		_ = Comments(src, d)
 		if depth := Depth(d, src); depth > len(src) {
 			t.Fatalf("Depth %d exceeds the length %d: Guard's short-statement shortcut is wrong", depth, len(src))
 		}

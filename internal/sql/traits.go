@@ -38,6 +38,10 @@ type Traits struct {
 	UserVar, UserVarAssign bool
 	// Temporary: CREATE or DROP TEMPORARY TABLE.
 	Temporary bool
+	// Calls: the statement calls a function that is neither built in
+	// nor a word of the grammar (db.f(), f() for a stored function or a
+	// UDF), which may write.
+	Calls bool
 	// Version is the highest version written on an executable comment
 	// the dialect runs (/*!50100 ... */ is 50100, /*M!100502 ... */
 	// 100502), 0 when there is none: the server runs the comment's
@@ -62,21 +66,17 @@ func (x *lexer) traits(c Class) Traits {
 	if c.SelectInto == "variables" {
 		t.UserVarAssign = true
 	}
-	i := 0
-	for x.punct(i, '(') {
-		i++
-	}
-	switch x.upper(i) {
+	switch c.Verb {
 	case "SHOW":
-		switch x.upper(i + 1) {
+		switch x.upper(1) {
 		case "WARNINGS", "ERRORS", "PROFILE", "PROFILES":
 			t.Previous = true
 		case "COUNT":
-			t.Previous = x.is(i+5, "WARNINGS") || x.is(i+5, "ERRORS") // SHOW COUNT(*) WARNINGS
+			t.Previous = x.is(5, "WARNINGS") || x.is(5, "ERRORS") // SHOW COUNT(*) WARNINGS
 		}
-	case "CREATE", "DROP":
-		if _, obj := x.verbAt(i); x.upper(obj) == "TABLE" {
-			for k := i + 1; k < obj; k++ {
+	case "CREATE TABLE", "DROP TABLE":
+		if _, obj := x.verbAt(0); x.upper(obj) == "TABLE" {
+			for k := 1; k < obj; k++ {
 				if x.is(k, "TEMPORARY") {
 					t.Temporary = true
 				}
@@ -151,40 +151,78 @@ func (x *lexer) traitWord(j int, tk Token, t *Traits) {
 	if x.punct(j+1, '(') {
 		switch len(w) {
 		case 6:
-			t.Sequence = t.Sequence || strings.EqualFold(w, "SETVAL")
+			t.Sequence = t.Sequence || upperEqual(w, "SETVAL")
 		case 7:
-			if strings.EqualFold(w, "NEXTVAL") {
+			if upperEqual(w, "NEXTVAL") {
 				t.Sequence = true
-			} else if strings.EqualFold(w, "LASTVAL") {
+			} else if upperEqual(w, "LASTVAL") {
 				t.Sequence, t.LastInsertID = true, true
 			}
 		case 8:
-			if strings.EqualFold(w, "GET_LOCK") {
+			if upperEqual(w, "GET_LOCK") {
 				t.GetLock, t.AdvisoryLock = true, true
 			}
 		case 9:
-			t.Previous = t.Previous || strings.EqualFold(w, "ROW_COUNT")
+			t.Previous = t.Previous || upperEqual(w, "ROW_COUNT")
 		case 10:
-			t.Previous = t.Previous || strings.EqualFold(w, "FOUND_ROWS")
+			t.Previous = t.Previous || upperEqual(w, "FOUND_ROWS")
 		case 12:
-			if strings.EqualFold(w, "RELEASE_LOCK") || strings.EqualFold(w, "IS_FREE_LOCK") || strings.EqualFold(w, "IS_USED_LOCK") {
+			if upperEqual(w, "RELEASE_LOCK") || upperEqual(w, "IS_FREE_LOCK") || upperEqual(w, "IS_USED_LOCK") {
 				t.AdvisoryLock = true
 			}
 		case 14:
-			t.LastInsertID = t.LastInsertID || strings.EqualFold(w, "LAST_INSERT_ID")
+			t.LastInsertID = t.LastInsertID || upperEqual(w, "LAST_INSERT_ID")
 		case 17:
-			t.AdvisoryLock = t.AdvisoryLock || strings.EqualFold(w, "RELEASE_ALL_LOCKS")
+			t.AdvisoryLock = t.AdvisoryLock || upperEqual(w, "RELEASE_ALL_LOCKS")
+		}
+		if !t.Calls && x.call(j, w) {
+			t.Calls = true
 		}
 		return
 	}
 	switch len(w) {
 	case 19:
-		t.CalcFoundRows = t.CalcFoundRows || strings.EqualFold(w, "SQL_CALC_FOUND_ROWS")
+		t.CalcFoundRows = t.CalcFoundRows || upperEqual(w, "SQL_CALC_FOUND_ROWS")
 	case 4, 8:
-		if (strings.EqualFold(w, "NEXT") || strings.EqualFold(w, "PREVIOUS")) && x.is(j+1, "VALUE") && x.is(j+2, "FOR") {
+		if (upperEqual(w, "NEXT") || upperEqual(w, "PREVIOUS")) && x.is(j+1, "VALUE") && x.is(j+2, "FOR") {
 			t.Sequence = true
 			if len(w) == 8 {
 				t.LastInsertID = true
+			}
+		}
+	}
+}
+
+// call reports whether the word w at token j, followed by "(", calls a
+// stored function or a UDF: a qualified name (db.f), or a name that is
+// neither built in nor a word of the grammar, unless it is a name with
+// a column list (INTO t (a), AS d (a), WITH c (a) AS (...)).
+func (x *lexer) call(j int, w string) bool {
+	if x.punct(j-1, '.') {
+		return !x.punct(j-3, '.') // db.f(, not db.t.c(
+	}
+	if keyword(w) != "" || builtin(w) {
+		return false
+	}
+	if p := x.upper(j - 1); p == "INTO" || p == "AS" || p == "TABLE" || p == "JOIN" || p == "FROM" || p == "UPDATE" {
+		return false
+	}
+	depth := 0
+	for k := j + 1; ; k++ {
+		t, ok := x.tok(k)
+		if !ok {
+			return true
+		}
+		if t.Kind != Punct {
+			continue
+		}
+		switch x.src[t.Off] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth == 0 {
+				return !x.is(k+1, "AS") // WITH c (a) AS (...)
 			}
 		}
 	}

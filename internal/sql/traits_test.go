@@ -59,6 +59,18 @@ func TestLexTraits(t *testing.T) {
 		{MariaDB, "/*! SELECT 1 */", Traits{}},
 		{MariaDB, "SELECT 1 /*!99999 FOR UPDATE */", Traits{Version: 99999}},
 		{MariaDB, "SELECT '/*!99999 x */'", Traits{}},
+		{MariaDB, "SELECT f(1)", Traits{Calls: true}},
+		{MariaDB, "SELECT db.f(1), COUNT(*) FROM t", Traits{Calls: true}},
+		{MariaDB, "SELECT my_func (a) FROM t", Traits{Calls: true}},
+		{MariaDB, "SELECT NOW(), DATE_FORMAT(d, '%Y'), CONCAT(a, b), JSON_EXTRACT(j, '$.a'), COALESCE(a, 1), IF(a, 1, 2), COUNT(*), GROUP_CONCAT(a), CAST(a AS CHAR(10)) FROM t", Traits{}},
+		{MariaDB, "SELECT ROW_NUMBER() OVER (PARTITION BY a ORDER BY b) FROM t WHERE a IN (1, 2) AND EXISTS (SELECT 1)", Traits{}},
+		{MariaDB, "SELECT JSON_DETAILED(j), NVL(a, 1), STD(a) FROM t", Traits{}},
+		{MariaDB, "WITH c (n) AS (SELECT 1) SELECT n FROM c", Traits{}},
+		{MariaDB, "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 5) SELECT n FROM c", Traits{}},
+		{MariaDB, "SELECT * FROM (SELECT 1, 2) AS d (a, b)", Traits{}},
+		{MariaDB, "INSERT INTO t (a, b) VALUES (1, 2)", Traits{}},
+		{MariaDB, "SELECT a FROM t USE INDEX (i) WHERE MATCH (a) AGAINST ('x')", Traits{}},
+		{MariaDB, "SELECT db.t.c FROM db.t", Traits{}},
 		{MariaDB, "/*!50000 SELECT GET_LOCK('x', 1) */", Traits{GetLock: true, AdvisoryLock: true, Version: 50000}},
 	} {
 		_, got := LexTraits(tc.d, tc.text)

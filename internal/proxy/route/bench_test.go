@@ -89,6 +89,8 @@ func TestPointSelectDoesNotAllocate(t *testing.T) {
 		"SELECT balance FROM accounts WHERE id = 7 FOR UPDATE",
 		"/* app:checkout */ SELECT COUNT(*) FROM cart_items WHERE cart_id = 99",
 		"COMMIT",
+		"/* dbfleet:primary */ SELECT id FROM users WHERE id = 42",
+		"SELECT id FROM users WHERE id = 42 -- dbfleet:replica",
 	} {
 		st := NewState(sql.MariaDB)
 		if n := testing.AllocsPerRun(50, func() { _ = Route(st, q) }); n != 0 {

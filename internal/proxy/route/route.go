@@ -63,9 +63,9 @@ type State struct {
 	// statement under autocommit=0), until COMMIT, ROLLBACK or an
 	// implicit commit (DDL, LOCK TABLES, SET autocommit=1...).
 	InTx bool
-	// ReadOnlyTx: the open transaction is START TRANSACTION READ ONLY,
-	// which runs on one replica (its statements go to Previous) to its
-	// end.
+	// ReadOnlyTx: the open transaction is START TRANSACTION READ ONLY
+	// begun on a replica (not while pinned): it runs there, its
+	// statements going to Previous, to its end.
 	ReadOnlyTx bool
 	// TxWrites: the open transaction may have changed data: its COMMIT
 	// is a write (Decision.Write).
@@ -132,9 +132,11 @@ func NewState(d sql.Dialect) *State {
 	return &State{Autocommit: true, Dialect: d}
 }
 
-// bound reports whether the session is tied to the connection it has:
-// a transaction, a pin, locked tables, sql_log_bin off.
-func (st *State) bound() bool {
+// Bound reports whether the session is tied to the connection it has:
+// an open transaction, a pin, locked tables, sql_log_bin off. A statement
+// routed while bound must run on the same backend connection as the one
+// before it.
+func (st *State) Bound() bool {
 	return st.InTx || st.Pinned != "" || st.LockedTables || st.NoBinlog
 }
 
@@ -159,6 +161,11 @@ type Decision struct {
 	Replay bool
 }
 
+// MaxClassified is the longest statement text Route reads (4 MiB): a
+// longer one (a bulk INSERT, a huge IN list) goes to the primary and pins
+// the session, without being lexed.
+const MaxClassified = 4 << 20
+
 // hint is a routing hint written in a comment.
 type hint uint8
 
@@ -173,22 +180,37 @@ const (
 // dbfleet:primary */ and /* dbfleet:replica */ (also as -- or #
 // comments); a replica hint never overrides a transaction, a pin, a
 // write or a read that must see the primary (locking reads,
-// LAST_INSERT_ID...), and says of a read that it may be stale (no causal
-// wait: Reason "hint:replica").
+// LAST_INSERT_ID...), sends to a replica a read the router keeps on the
+// primary only out of caution (a stored function, an executable comment
+// of a newer version, SERIALIZABLE), and says of a read that it may be
+// stale (no causal wait: Reason "hint:replica").
 func Route(st *State, query string) Decision {
+	wasBound := st.Bound()
+	if len(query) > MaxClassified {
+		// Not read: whatever it does (a SET, a BEGIN...) happens on the
+		// primary only, so the session stays there.
+		st.pin("large-statement")
+		return st.override(Decision{Target: Primary, Reason: "pinned:" + st.Pinned, Write: true}, noHint, wasBound)
+	}
 	h := hintOf(st.Dialect, query)
-	wasBound := st.bound()
 	c, tr := sql.LexTraits(st.Dialect, query)
 	var d Decision
 	if tr.Multi {
 		d = st.multi(query)
 	} else {
-		d = st.route(query, c, tr)
-		if d.Target == Replica && tr.Version > 0 && (st.ServerVersion == 0 || tr.Version > st.ServerVersion) {
-			d.Target, d.Reason = Primary, "versioned-comment"
-		}
+		d = st.versioned(st.route(query, c, tr), tr)
 	}
 	return st.override(d, h, wasBound)
+}
+
+// versioned keeps on the primary a statement bound for a replica whose
+// executable comment the backends may not run (its version is above
+// theirs, or theirs is unknown): the router read the comment as code.
+func (st *State) versioned(d Decision, tr sql.Traits) Decision {
+	if d.Target == Replica && tr.Version > 0 && (st.ServerVersion == 0 || tr.Version > st.ServerVersion) {
+		d.Target, d.Reason = Primary, "versioned-comment"
+	}
+	return d
 }
 
 // override applies the per-user rule, then the hint, to d.
@@ -210,7 +232,7 @@ func (st *State) override(d Decision, h hint, wasBound bool) Decision {
 	switch {
 	case h == hintPrimary && d.Target == Replica:
 		d.Target, d.Reason = Primary, "hint:primary"
-	case h == hintReplica && (d.Target == Replica || d.Reason == "versioned-comment" || d.Reason == "serializable"):
+	case h == hintReplica && (d.Target == Replica || d.Reason == "versioned-comment" || d.Reason == "serializable" || d.Reason == "function"):
 		d.Target, d.Reason = Replica, "hint:replica"
 	}
 	return d
@@ -222,17 +244,22 @@ func hintOf(d sql.Dialect, query string) hint {
 	if !strings.Contains(query, "dbfleet:") {
 		return noHint
 	}
-	for _, c := range sql.Comments(query, d) {
-		for _, f := range strings.Fields(c) {
+	h := noHint
+	sql.EachComment(query, d, func(c string) bool {
+		for f := range strings.FieldsSeq(c) {
 			switch {
 			case strings.EqualFold(f, "dbfleet:primary"):
-				return hintPrimary
+				h = hintPrimary
 			case strings.EqualFold(f, "dbfleet:replica"):
-				return hintReplica
+				h = hintReplica
+			default:
+				continue
 			}
+			return false
 		}
-	}
-	return noHint
+		return true
+	})
+	return h
 }
 
 // route decides for one statement (not a multi-statement text).
@@ -272,7 +299,7 @@ func (st *State) route(query string, c sql.Class, tr sql.Traits) Decision {
 	if commits {
 		st.endTx()
 	}
-	if c.Verb == "FLUSH" && flushLocks(st.Dialect, query) {
+	if c.Verb == "FLUSH" && adjacent(st.Dialect, query, [2]string{"READ", "LOCK"}, [2]string{"FOR", "EXPORT"}) {
 		st.LockedTables = true
 		return Decision{Target: Primary, Reason: "locked-tables"}
 	}
@@ -296,6 +323,9 @@ func (st *State) route(query string, c sql.Class, tr sql.Traits) Decision {
 			return Decision{Target: Primary, Reason: "advisory-lock"}
 		case tr.Previous:
 			return Decision{Target: Previous, Reason: "previous"}
+		case tr.Calls:
+			// A stored function or a UDF may write.
+			return Decision{Target: Primary, Reason: "function"}
 		case st.Serializable:
 			return Decision{Target: Primary, Reason: "serializable"}
 		}
@@ -322,6 +352,10 @@ func (st *State) boundTarget(c sql.Class, tr sql.Traits, commits bool) (Decision
 	next := st.NextTx
 	st.NextTx = false
 	switch {
+	case st.InTx && st.ReadOnlyTx:
+		// The transaction stays on its replica to its end, even after a
+		// statement in it pinned the session.
+		return Decision{Target: Previous, Reason: "ro-tx", Write: write}, true
 	case st.Pinned != "":
 		st.TxWrites = st.TxWrites || (write && st.InTx)
 		return Decision{Target: Primary, Reason: "pinned:" + st.Pinned, Write: write}, true
@@ -329,8 +363,6 @@ func (st *State) boundTarget(c sql.Class, tr sql.Traits, commits bool) (Decision
 		return Decision{Target: Primary, Reason: "locked-tables", Write: write}, true
 	case st.NoBinlog:
 		return Decision{Target: Primary, Reason: "sql_log_bin", Write: write}, true
-	case st.InTx && st.ReadOnlyTx:
-		return Decision{Target: Previous, Reason: "ro-tx", Write: write}, true
 	case st.InTx:
 		st.TxWrites = st.TxWrites || write
 		return Decision{Target: Primary, Reason: "tx", Write: write}, true
@@ -395,12 +427,12 @@ func (st *State) txn(query string, c sql.Class) Decision {
 	switch c.Txn {
 	case "BEGIN", "START TRANSACTION":
 		st.endTx() // a BEGIN commits the open transaction
-		readOnly := c.Txn == "START TRANSACTION" && containsFold(query, "only") && startReadOnly(st.Dialect, query)
+		readOnly := c.Txn == "START TRANSACTION" && containsFold(query, "only") && adjacent(st.Dialect, query, [2]string{"READ", "ONLY"})
 		next := st.NextTx
 		st.NextTx = false
 		switch {
 		case st.Pinned != "":
-			st.InTx, st.ReadOnlyTx = true, readOnly
+			st.InTx = true
 			return Decision{Target: Primary, Reason: "pinned:" + st.Pinned}
 		case st.LockedTables || st.NoBinlog || st.Serializable || next || !readOnly:
 			st.InTx = true
@@ -410,10 +442,10 @@ func (st *State) txn(query string, c sql.Class) Decision {
 		return Decision{Target: Replica, Reason: "ro-tx-begin"}
 	case "COMMIT", "ROLLBACK":
 		d := Decision{Target: Primary, Reason: "tx-end", Write: c.Txn == "COMMIT" && st.TxWrites}
-		if st.InTx && st.ReadOnlyTx && st.Pinned == "" {
+		if st.InTx && st.ReadOnlyTx {
 			d.Target = Previous
 		}
-		chain := containsFold(query, "chain") && andChain(st.Dialect, query)
+		chain := containsFold(query, "chain") && adjacent(st.Dialect, query, [2]string{"AND", "CHAIN"})
 		wasRO := st.ReadOnlyTx
 		st.endTx()
 		if chain {
@@ -421,7 +453,7 @@ func (st *State) txn(query string, c sql.Class) Decision {
 		}
 		return d
 	case "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT":
-		if st.InTx && st.ReadOnlyTx && st.Pinned == "" {
+		if st.InTx && st.ReadOnlyTx {
 			return Decision{Target: Previous, Reason: "ro-tx"}
 		}
 		return Decision{Target: Primary, Reason: "tx"}
@@ -602,10 +634,7 @@ func (st *State) inner(text string) Decision {
 	if tr.Multi || c.Verb == "PREPARE" || c.Verb == "EXECUTE" || c.Verb == "DEALLOCATE" {
 		return Decision{Target: Primary, Reason: "unknown", Write: true}
 	}
-	d := st.route(text, c, tr)
-	if d.Target == Replica && tr.Version > 0 && (st.ServerVersion == 0 || tr.Version > st.ServerVersion) {
-		d.Target, d.Reason = Primary, "versioned-comment"
-	}
+	d := st.versioned(st.route(text, c, tr), tr)
 	if d.Target == Session {
 		st.pin("prepared-session-command")
 		return Decision{Target: Primary, Reason: "pinned:" + st.Pinned}
@@ -646,36 +675,17 @@ func secondName(d sql.Dialect, query string) (string, bool) {
 	return toks[1].Name(query), true
 }
 
-// startReadOnly reports whether START TRANSACTION's characteristics
-// include READ ONLY.
-func startReadOnly(d sql.Dialect, query string) bool {
-	toks := sql.Tokens(query, d)
-	for i := 2; i+1 < len(toks); i++ {
-		if toks[i].Is(query, "READ") && toks[i+1].Is(query, "ONLY") {
-			return true
-		}
-	}
-	return false
-}
-
-// andChain reports COMMIT|ROLLBACK ... AND CHAIN (not AND NO CHAIN).
-func andChain(d sql.Dialect, query string) bool {
+// adjacent reports whether any of the word pairs ({"READ", "ONLY"})
+// appears, as two consecutive words, after query's first word: the
+// statement's options that LexClass does not report (START TRANSACTION
+// READ ONLY, COMMIT AND CHAIN, FLUSH TABLES WITH READ LOCK).
+func adjacent(d sql.Dialect, query string, pairs ...[2]string) bool {
 	toks := sql.Tokens(query, d)
 	for i := 1; i+1 < len(toks); i++ {
-		if toks[i].Is(query, "AND") && toks[i+1].Is(query, "CHAIN") {
-			return true
-		}
-	}
-	return false
-}
-
-// flushLocks reports FLUSH TABLES ... WITH READ LOCK or ... FOR EXPORT,
-// which hold their locks until UNLOCK TABLES.
-func flushLocks(d sql.Dialect, query string) bool {
-	toks := sql.Tokens(query, d)
-	for i := 1; i < len(toks); i++ {
-		if (toks[i].Is(query, "LOCK") && toks[i-1].Is(query, "READ")) || (toks[i].Is(query, "EXPORT") && toks[i-1].Is(query, "FOR")) {
-			return true
+		for _, p := range pairs {
+			if toks[i].Is(query, p[0]) && toks[i+1].Is(query, p[1]) {
+				return true
+			}
 		}
 	}
 	return false

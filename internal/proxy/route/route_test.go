@@ -126,6 +126,14 @@ var cases = []routeCase{
 	{"", "DESCRIBE t", "replica read", ""},
 	{"", "SELECT @@version, @@tx_isolation", "replica read", ""},
 	{"", "SELECT SLEEP(0)", "replica read", ""},
+	// Stored functions and UDFs may write.
+	{"", "SELECT f(1)", "primary function", ""},
+	{"", "SELECT shop.next_invoice_no()", "primary function", ""},
+	{"", "SELECT a FROM t WHERE b = my_udf(c)", "primary function", ""},
+	{"", "SELECT NOW(), DATE_FORMAT(d, '%Y'), CONCAT(a, b), COALESCE(a, 1), IF(a, 1, 2), COUNT(*) FROM t", "replica read", ""},
+	{"", "WITH c (n) AS (SELECT 1) SELECT n FROM c", "replica read", ""},
+	{"", "/* dbfleet:replica */ SELECT f(1)", "replica hint:replica", ""},
+	{"tx", "SELECT f(1)", "primary tx", "tx"},
 	{"", "INSERT INTO t VALUES (1)", "primary write w", ""},
 	{"", "UPDATE t SET a = 1 WHERE id = 2", "primary write w", ""},
 	{"", "DELETE FROM t WHERE id = 2", "primary write w", ""},
@@ -188,6 +196,7 @@ var cases = []routeCase{
 	{"pin", "SELECT RELEASE_LOCK('a')", "primary pinned:get_lock", "pin=get_lock"},
 	{"pin", "SELECT 1", "primary pinned:get_lock", "pin=get_lock"},
 	{"pin", "COMMIT", "primary tx-end", "pin=get_lock"},
+	{"pin", "BEGIN", "primary pinned:get_lock", "tx pin=get_lock"},
 	{"", "SELECT 'GET_LOCK(1)'", "replica read", ""},
 	// CALL, HANDLER, XA.
 	{"", "CALL p(1)", "primary pinned:call w", "pin=call"},
@@ -261,6 +270,9 @@ var cases = []routeCase{
 	{"ro", "ROLLBACK", "previous tx-end", ""},
 	{"ro", "SET time_zone = 'UTC'", "session session r", "tx ro var:time_zone='UTC'"},
 	{"ro", "CREATE TABLE t2 (a int)", "primary ddl w", ""},
+	{"ro", "SELECT GET_LOCK('a', 1)", "previous ro-tx", "tx ro pin=get_lock"},
+	{"ro", "CREATE TEMPORARY TABLE tmp (a int)", "previous ro-tx w", "tx ro pin=temporary-table"},
+	{"pin", "START TRANSACTION READ ONLY", "primary pinned:get_lock", "tx pin=get_lock"},
 	// Implicit commits.
 	{"txw", "CREATE TABLE t2 (a int)", "primary ddl w", ""},
 	{"txw", "ALTER TABLE t ADD b int", "primary ddl w", ""},
@@ -563,6 +575,27 @@ func TestSession(t *testing.T) {
 		if got := summary(st); got != s.state {
 			t.Errorf("%q: state %q, want %q", s.q, got, s.state)
 		}
+	}
+}
+
+// TestLargeStatement: a text over MaxClassified is not read: it goes to
+// the primary and pins the session.
+func TestLargeStatement(t *testing.T) {
+	for _, q := range []string{
+		"SELECT 1 FROM t WHERE id IN (" + strings.Repeat("1,", MaxClassified/2) + "1)",
+		"SET @x = '" + strings.Repeat("x", MaxClassified) + "'",
+	} {
+		st := newState("")
+		if got := render(Route(st, q)); got != "primary pinned:large-statement w" {
+			t.Errorf("%s...: %s", q[:20], got)
+		}
+		if got := render(Route(st, "SELECT 1")); got != "primary pinned:large-statement" {
+			t.Errorf("after it: %s", got)
+		}
+	}
+	st := newState("")
+	if got := render(Route(st, "SELECT 1 FROM t WHERE id IN ("+strings.Repeat("1,", MaxClassified/2-20)+"1)")); got != "replica read" {
+		t.Errorf("just under the limit: %s", got)
 	}
 }
 
