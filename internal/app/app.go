@@ -254,7 +254,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	defer haSvc.Close()
 	apiSrv.HA, uiSrv.HA = haSvc, haSvc
 	proxySvc := proxy.NewService(db, box, cfg.Proxy, proxySource{inv: inv, ha: haSvc}, log.With("component", "proxy"))
-	apiSrv.Proxy = proxySvc
+	apiSrv.Proxy, uiSrv.Proxy = proxySvc, proxySvc
 	reg.MustRegister(proxyCollector{proxySvc})
 	prober := cfg.Inventory.Prober(inv, checks)
 	loops := []struct {
