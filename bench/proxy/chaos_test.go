@@ -189,6 +189,15 @@ func TestChaos(t *testing.T) {
 		time.Sleep(3 * time.Second)
 		r := phaseResult{name: ph.name, start: t0, recovered: rec.EndedAt, rto: rec.EndedAt.Sub(t0)}
 		w.mu.Lock()
+		kinds := map[string]int{}
+		for _, e := range w.errs {
+			if !e.at.Before(t0) {
+				kinds[e.msg]++
+			}
+		}
+		for m, n := range kinds {
+			t.Logf("%s: %d x %s", ph.name, n, m)
+		}
 		for _, e := range w.errs {
 			if e.at.Before(t0) {
 				continue

@@ -29,6 +29,9 @@ type hold struct {
 	// fromTopology: started by Topology.Holding (ends when it clears),
 	// not by an HA event (ends with the post- event).
 	fromTopology bool
+	// unreachable: started because this primary could not be reached;
+	// ends when the topology names another primary.
+	unreachable string
 }
 
 var (
@@ -164,4 +167,17 @@ func (p *Proxy) waiting() int {
 		return 0
 	}
 	return p.hold.waiting
+}
+
+// holdUnreachable holds new writes because the primary at addr cannot be
+// reached, unless a hold is on already or the primary has changed.
+func (p *Proxy) holdUnreachable(addr string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.hold != nil || p.topo.Primary.Addr != addr {
+		return
+	}
+	p.log.Warn("primary unreachable: holding new writes", "primary", addr, "window", p.opts.HoldWindow)
+	p.startHoldLocked()
+	p.hold.fromTopology, p.hold.unreachable = false, addr
 }

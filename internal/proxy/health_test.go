@@ -243,3 +243,34 @@ func TestFailoverHoldWindowAndQueue(t *testing.T) {
 		t.Error("still holding after the window")
 	}
 }
+
+// A primary that cannot be reached holds new writes until the topology
+// names another one, instead of failing them.
+func TestUnreachablePrimaryHoldsWrites(t *testing.T) {
+	c := cluster.Get(t)
+	addr, p := startProxy(t, func(_ *Options, topo *Topology, _ *User) {
+		topo.Primary = Backend{Name: "dead", Addr: "127.0.0.1:1"}
+	})
+	db := openDB(t, addr, "app")
+	done := make(chan error, 1)
+	go func() {
+		_, err := db.ExecContext(t.Context(), "REPLACE INTO t VALUES (210, 'after the failover')")
+		done <- err
+	}()
+	for p.waiting() == 0 {
+		select {
+		case err := <-done:
+			t.Fatalf("write not held: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	if got := serverID(t, db, "SELECT @@server_id"); got != 2 {
+		t.Errorf("read while the primary is away on %d, want the replica", got)
+	}
+	topo := p.Topology()
+	topo.Primary = Backend{Name: "n1", Addr: hostPort(c.Primary().Host, c.Primary().Port)}
+	p.SetTopology(topo)
+	if err := <-done; err != nil {
+		t.Fatalf("held write: %v", err)
+	}
+}

@@ -206,6 +206,8 @@ func (p *Proxy) SetTopology(t Topology) {
 		p.startHoldLocked()
 	case !t.Holding && p.hold != nil && p.hold.fromTopology:
 		p.releaseLocked()
+	case p.hold != nil && p.hold.unreachable != "" && t.Primary.Addr != p.hold.unreachable:
+		p.releaseLocked()
 	}
 	p.topo = t
 	keep := map[string]bool{t.Primary.Addr: true}

@@ -477,12 +477,28 @@ func (s *session) conn(t route.Target, u use) (*bconn, error) {
 			}
 		}
 		b, err := s.borrow(addr)
+		if err != nil && u != useRead && unreachable(err) {
+			// The primary does not answer: new work waits (within the
+			// hold window) for the HA controller to name a new one.
+			s.p.holdUnreachable(addr)
+			if addr, err = s.p.writablePrimary(s.ctx, u == useWrite); err != nil {
+				return nil, err
+			}
+			b, err = s.borrow(addr)
+		}
 		if err != nil {
 			return nil, err
 		}
 		s.primary = b
 		return b, nil
 	}
+}
+
+// unreachable says whether a backend could not be reached at all (as
+// opposed to refusing the login or being busy).
+func unreachable(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op)
 }
 
 var errNoReplica = errors.New("no replica is eligible for reads")
@@ -585,7 +601,11 @@ func (s *session) prepare(payload []byte) error {
 	probe := route.NewState(s.p.opts.Dialect)
 	d := route.Route(probe, q)
 	ps := &pstmt{query: q, primary: d.Target != route.Replica, write: d.Write}
-	b, err := s.conn(s.stmtTarget(ps), useRead)
+	u := useNew // a prepare waits, like new work, while writes are held
+	if s.st.InTx || s.st.Pinned != "" || s.st.LockedTables || s.st.NoBinlog {
+		u = useRead
+	}
+	b, err := s.conn(s.stmtTarget(ps), u)
 	if err != nil {
 		return err
 	}
