@@ -58,7 +58,7 @@ func TestLogin(t *testing.T) {
 			}
 			for range 2 { // the second caching_sha2 login takes the fast path
 				db := openDB(t, addr, "app", tlsMode)
-				if got := serverID(t, db, "SELECT @@server_id"); got != 2 {
+				if got := serverID(t, db, whoami); got != 2 {
 					t.Errorf("read on %d", got)
 				}
 				db.Close()

@@ -144,7 +144,7 @@ func TestMariaDBClient(t *testing.T) {
 			"--skip-ssl", "-N", "-B", "app", "-e", sql).CombinedOutput()
 		return strings.TrimSpace(string(out)), err
 	}
-	out, err := run("SELECT v FROM t WHERE id = 1; SELECT @@server_id; BEGIN; SELECT @@server_id; COMMIT; USE mysql; SELECT DATABASE()")
+	out, err := run("SELECT v FROM t WHERE id = 1; SELECT id FROM app.whoami; BEGIN; SELECT id FROM app.whoami; COMMIT; USE mysql; SELECT DATABASE()")
 	if err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}

@@ -62,7 +62,7 @@ func TestStoppedReplicaLeavesAndReturns(t *testing.T) {
 		t.Helper()
 		db := openDB(t, addr, "app")
 		defer db.Close()
-		return serverID(t, db, "SELECT @@server_id")
+		return serverID(t, db, whoami)
 	}
 	p.check(t.Context(), nil)
 	if got := read(); got != 2 {
@@ -110,7 +110,7 @@ func TestCausalReads(t *testing.T) {
 		}
 		var got string
 		var sid int
-		if err := conn.QueryRowContext(ctx, "SELECT v, @@server_id FROM t WHERE id = 100").Scan(&got, &sid); err != nil {
+		if err := conn.QueryRowContext(ctx, "SELECT t.v, w.id FROM t, app.whoami w WHERE t.id = 100").Scan(&got, &sid); err != nil {
 			t.Fatal(err)
 		}
 		if got != want || sid != 1 {
@@ -129,7 +129,7 @@ func TestCausalReads(t *testing.T) {
 		}
 		var got string
 		var sid int
-		if err := conn.QueryRowContext(ctx, "SELECT v, @@server_id FROM t WHERE id = 100").Scan(&got, &sid); err != nil {
+		if err := conn.QueryRowContext(ctx, "SELECT t.v, w.id FROM t, app.whoami w WHERE t.id = 100").Scan(&got, &sid); err != nil {
 			t.Fatal(err)
 		}
 		if got != want || sid != 2 {
@@ -167,7 +167,7 @@ func TestFailoverHoldsWrites(t *testing.T) {
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	if got := serverID(t, db, "SELECT @@server_id"); got != 2 {
+	if got := serverID(t, db, whoami); got != 2 {
 		t.Errorf("read during the failover on %d, want the replica", got)
 	}
 	p.HandleHA(HAEvent{Event: "post-failover", OldPrimaryAddr: oldPrimary, NewPrimary: "n1", NewPrimaryAddr: newPrimary})
@@ -264,7 +264,7 @@ func TestUnreachablePrimaryHoldsWrites(t *testing.T) {
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	if got := serverID(t, db, "SELECT @@server_id"); got != 2 {
+	if got := serverID(t, db, whoami); got != 2 {
 		t.Errorf("read while the primary is away on %d, want the replica", got)
 	}
 	topo := p.Topology()

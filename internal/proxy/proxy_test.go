@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"strconv"
@@ -28,8 +29,21 @@ var cluster = testenv.Share(func(tb testing.TB) *testenv.MariaDBCluster {
 		"REPLACE INTO app.t VALUES (1, 'one'), (2, 'two'), (3, 'three')",
 	)
 	c.WaitSync(tb)
+	// whoami says which server answered (a plain read, routed like any
+	// other; @@server_id reads go to the primary): each node's own row,
+	// written with its binary log off.
+	for _, n := range c.Nodes {
+		n.Exec(tb, "SET sql_log_bin = 0",
+			"CREATE TABLE IF NOT EXISTS app.whoami (id INT PRIMARY KEY)",
+			"DELETE FROM app.whoami",
+			fmt.Sprintf("INSERT INTO app.whoami VALUES (%d)", n.ServerID),
+			"SET sql_log_bin = 1")
+	}
 	return c
 })
+
+// whoami is the query that names the server that answered it.
+const whoami = "SELECT id FROM app.whoami"
 
 const (
 	appUser = "app"
@@ -107,7 +121,7 @@ func TestRoutesReadsToReplicaAndWritesToPrimary(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	if got := serverID(t, conn, "SELECT @@server_id"); got != 2 {
+	if got := serverID(t, conn, whoami); got != 2 {
 		t.Errorf("autocommit read served by server %d, want the replica (2)", got)
 	}
 	if _, err := conn.ExecContext(ctx, "REPLACE INTO t VALUES (10, 'ten')"); err != nil {
@@ -117,7 +131,7 @@ func TestRoutesReadsToReplicaAndWritesToPrimary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := serverID(t, tx, "SELECT @@server_id"); got != 1 {
+	if got := serverID(t, tx, whoami); got != 1 {
 		t.Errorf("read in a transaction served by server %d, want the primary (1)", got)
 	}
 	var v string
@@ -179,7 +193,7 @@ func TestPreparedStatements(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	sel, err := conn.PrepareContext(ctx, "SELECT v, @@server_id FROM t WHERE id = ?")
+	sel, err := conn.PrepareContext(ctx, "SELECT t.v, w.id FROM t, app.whoami w WHERE t.id = ?")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +243,7 @@ func TestSessionStateReplayedOnNewBackend(t *testing.T) {
 	// The session starts on a replica connection; the primary connection
 	// borrowed by BEGIN gets the login database and character set
 	// replayed.
-	if got := serverID(t, conn, "SELECT @@server_id"); got != 2 {
+	if got := serverID(t, conn, whoami); got != 2 {
 		t.Fatalf("first read on %d, want the replica", got)
 	}
 	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
@@ -327,7 +341,7 @@ func TestTrackedStateReplayed(t *testing.T) {
 		t.Helper()
 		var tz, mode, dbName string
 		var sid int
-		if err := conn.QueryRowContext(ctx, "SELECT @@time_zone, @@sql_mode, DATABASE(), @@server_id").Scan(&tz, &mode, &dbName, &sid); err != nil {
+		if err := conn.QueryRowContext(ctx, "SELECT @@time_zone, @@sql_mode, DATABASE(), (SELECT id FROM app.whoami)").Scan(&tz, &mode, &dbName, &sid); err != nil {
 			t.Fatalf("%s: %v", where, err)
 		}
 		if tz != "+05:00" || mode != "ANSI_QUOTES" || dbName != "mysql" || sid != wantID {

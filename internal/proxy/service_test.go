@@ -76,7 +76,7 @@ func TestServiceRunsConfiguredListeners(t *testing.T) {
 		if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
 			t.Fatal(err)
 		}
-		if got := serverID(t, conn, "SELECT @@server_id"); got != 2 {
+		if got := serverID(t, conn, whoami); got != 2 {
 			t.Errorf("reporting user's read on %d, want the replica", got)
 		}
 		if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {

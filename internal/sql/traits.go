@@ -38,6 +38,10 @@ type Traits struct {
 	UserVar, UserVarAssign bool
 	// Temporary: CREATE or DROP TEMPORARY TABLE.
 	Temporary bool
+	// ServerVar: the statement reads a variable that tells servers apart
+	// (@@read_only, @@innodb_read_only, @@server_id, @@hostname,
+	// @@gtid_binlog_pos...): drivers read them to find the primary.
+	ServerVar bool
 	// Calls: the statement calls a function that is neither built in
 	// nor a word of the grammar (db.f(), f() for a stored function or a
 	// UDF), which may write.
@@ -47,6 +51,13 @@ type Traits struct {
 	// 100502), 0 when there is none: the server runs the comment's
 	// content only if its own version is at least that.
 	Version int
+}
+
+// serverVariables are the system variables ServerVar looks for.
+var serverVariables = map[string]bool{
+	"read_only": true, "innodb_read_only": true, "super_read_only": true, "server_id": true, "server_uuid": true,
+	"hostname": true, "port": true, "gtid_binlog_pos": true, "gtid_current_pos": true, "gtid_slave_pos": true,
+	"gtid_binlog_state": true, "gtid_executed": true, "gtid_purged": true,
 }
 
 // LexTraits classifies a statement of the MySQL family from its tokens
@@ -125,6 +136,8 @@ func (x *lexer) variable(j int, tk Token, t *Traits) int {
 			t.LastInsertID = true
 		case strings.EqualFold(name, "warning_count"), strings.EqualFold(name, "error_count"):
 			t.Previous = true
+		case serverVariables[strings.ToLower(name)]:
+			t.ServerVar = true
 		}
 		return k
 	}

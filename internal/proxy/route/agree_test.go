@@ -19,7 +19,7 @@ import (
 func TestAgreesWithParser(t *testing.T) {
 	readReasons := map[string]bool{
 		"read": true, "show": true, "previous": true, "last-insert-id": true, "sequence": true,
-		"advisory-lock": true, "pinned:get_lock": true, "pinned:user-variable": true, "versioned-comment": true, "function": true,
+		"advisory-lock": true, "pinned:get_lock": true, "pinned:user-variable": true, "versioned-comment": true, "function": true, "server-variable": true,
 	}
 	n, replica := 0, 0
 	for _, c := range sqltest.Cases(t) {

@@ -81,9 +81,12 @@ type State struct {
 	// "set-global".
 	Pinned string
 	// LockedTables: LOCK TABLES or FLUSH TABLES ... WITH READ LOCK | FOR
-	// EXPORT is in force, until UNLOCK TABLES: everything goes to the
-	// primary.
+	// EXPORT is in force, until UNLOCK TABLES (BEGIN also releases LOCK
+	// TABLES): everything goes to the primary.
 	LockedTables bool
+	// lockTables and readLock say which of the two holds LockedTables:
+	// only the end of LOCK TABLES commits an open transaction.
+	lockTables, readLock bool
 	// NoBinlog: SET sql_log_bin = 0 is in force, until it is set to 1:
 	// everything goes to the primary.
 	NoBinlog bool
@@ -300,7 +303,7 @@ func (st *State) route(query string, c sql.Class, tr sql.Traits) Decision {
 		st.endTx()
 	}
 	if c.Verb == "FLUSH" && adjacent(st.Dialect, query, [2]string{"READ", "LOCK"}, [2]string{"FOR", "EXPORT"}) {
-		st.LockedTables = true
+		st.locks(st.lockTables, true)
 		return Decision{Target: Primary, Reason: "locked-tables"}
 	}
 	if d, ok := st.boundTarget(c, tr, commits); ok {
@@ -323,9 +326,12 @@ func (st *State) route(query string, c sql.Class, tr sql.Traits) Decision {
 			return Decision{Target: Primary, Reason: "advisory-lock"}
 		case tr.Previous:
 			return Decision{Target: Previous, Reason: "previous"}
+		case tr.ServerVar:
+			// The session sees one database: the primary's identity.
+			return Decision{Target: Primary, Reason: "server-variable"}
 		case tr.Calls:
 			// A stored function or a UDF may write.
-			return Decision{Target: Primary, Reason: "function"}
+			return Decision{Target: Primary, Reason: "function", Write: true}
 		case st.Serializable:
 			return Decision{Target: Primary, Reason: "serializable"}
 		}
@@ -348,23 +354,24 @@ func (st *State) route(query string, c sql.Class, tr sql.Traits) Decision {
 // starts the implicit transaction of
 // autocommit=0 and consumes NextTx.
 func (st *State) boundTarget(c sql.Class, tr sql.Traits, commits bool) (Decision, bool) {
-	write := writes(c)
+	write := writes(c, tr)
 	next := st.NextTx
 	st.NextTx = false
+	if st.InTx && !st.ReadOnlyTx {
+		st.TxWrites = st.TxWrites || write
+	}
 	switch {
 	case st.InTx && st.ReadOnlyTx:
 		// The transaction stays on its replica to its end, even after a
 		// statement in it pinned the session.
 		return Decision{Target: Previous, Reason: "ro-tx", Write: write}, true
 	case st.Pinned != "":
-		st.TxWrites = st.TxWrites || (write && st.InTx)
 		return Decision{Target: Primary, Reason: "pinned:" + st.Pinned, Write: write}, true
 	case st.LockedTables:
 		return Decision{Target: Primary, Reason: "locked-tables", Write: write}, true
 	case st.NoBinlog:
 		return Decision{Target: Primary, Reason: "sql_log_bin", Write: write}, true
 	case st.InTx:
-		st.TxWrites = st.TxWrites || write
 		return Decision{Target: Primary, Reason: "tx", Write: write}, true
 	case !st.Autocommit && !commits:
 		st.InTx, st.ReadOnlyTx, st.TxWrites = true, false, write
@@ -377,12 +384,13 @@ func (st *State) boundTarget(c sql.Class, tr sql.Traits, commits bool) (Decision
 
 // writes reports whether a statement that is not a session command or
 // transaction control may change data: a write, DDL (a sequence moving
-// is DML), SELECT ... INTO OUTFILE, and anything the lexer does not know
-// (CALL, DO...) but SET GLOBAL and SELECT ... INTO @variables.
-func writes(c sql.Class) bool {
+// is DML), a read calling a stored function, SELECT ... INTO OUTFILE, and
+// anything the lexer does not know (CALL, DO...) but SET GLOBAL and
+// SELECT ... INTO @variables.
+func writes(c sql.Class, tr sql.Traits) bool {
 	switch c.Kind {
 	case sql.KindQuery:
-		return false
+		return tr.Calls
 	case sql.KindOther:
 		return !c.Global && c.SelectInto != "variables"
 	}
@@ -394,6 +402,12 @@ func (st *State) pin(why string) {
 	if st.Pinned == "" {
 		st.Pinned = why
 	}
+}
+
+// locks records which table locks the session holds.
+func (st *State) locks(lockTables, readLock bool) {
+	st.lockTables, st.readLock = lockTables, readLock
+	st.LockedTables = lockTables || readLock
 }
 
 // endTx ends the open transaction.
@@ -426,7 +440,8 @@ func implicitCommit(c sql.Class, tr sql.Traits) bool {
 func (st *State) txn(query string, c sql.Class) Decision {
 	switch c.Txn {
 	case "BEGIN", "START TRANSACTION":
-		st.endTx() // a BEGIN commits the open transaction
+		st.endTx()                   // a BEGIN commits the open transaction
+		st.locks(false, st.readLock) // and releases LOCK TABLES
 		readOnly := c.Txn == "START TRANSACTION" && containsFold(query, "only") && adjacent(st.Dialect, query, [2]string{"READ", "ONLY"})
 		next := st.NextTx
 		st.NextTx = false
@@ -459,13 +474,14 @@ func (st *State) txn(query string, c sql.Class) Decision {
 		return Decision{Target: Primary, Reason: "tx"}
 	case "LOCK TABLES", "LOCK TABLE":
 		st.endTx()
-		st.LockedTables = true
+		st.locks(true, st.readLock)
+		st.InTx = !st.Autocommit // under autocommit=0 the server opens one
 		return Decision{Target: Primary, Reason: "locked-tables"}
 	case "UNLOCK TABLES":
-		if st.LockedTables {
-			st.endTx()
+		if st.lockTables {
+			st.endTx() // only the end of LOCK TABLES commits
 		}
-		st.LockedTables = false
+		st.locks(false, false)
 		return Decision{Target: Primary, Reason: "unlock-tables"}
 	case "XA":
 		st.pin("xa")

@@ -28,6 +28,7 @@ var server = testenv.Share(func(tb testing.TB) *testenv.MariaDB {
 func TestStateMatchesServer(t *testing.T) {
 	m := server.Get(t)
 	db := m.DB(t, "r")
+	db.SetMaxIdleConns(0) // a new session for each script
 	scripts := [][]string{
 		{"BEGIN", "SELECT * FROM t", "COMMIT", "SELECT * FROM t"},
 		{"START TRANSACTION", "INSERT INTO t VALUES (2, 2)", "CREATE TABLE t2 (a int)", "DROP TABLE t2"},
@@ -50,6 +51,10 @@ func TestStateMatchesServer(t *testing.T) {
 		{"SET autocommit = 0", "SELECT * FROM t", "SET autocommit = 1", "SET autocommit = 0", "START TRANSACTION", "SET autocommit = 1"},
 		{"/*!40101 SET autocommit = 0 */", "SELECT * FROM t", "/*!40101 COMMIT */", "SET autocommit = 1"},
 		{"SET STATEMENT max_statement_time = 10 FOR SELECT * FROM t"},
+		{"LOCK TABLES t WRITE", "BEGIN", "SELECT * FROM t", "UNLOCK TABLES", "COMMIT"},
+		{"FLUSH TABLES WITH READ LOCK", "BEGIN", "SELECT * FROM t", "UNLOCK TABLES", "SELECT * FROM t", "COMMIT"},
+		{"LOCK TABLES t READ", "SELECT * FROM t", "LOCK TABLES t WRITE", "UNLOCK TABLES"},
+		{"SET autocommit = 0", "LOCK TABLES t WRITE", "UPDATE t SET a = 13", "UNLOCK TABLES", "SELECT * FROM t", "COMMIT", "SET autocommit = 1"},
 	}
 	ctx := context.Background()
 	for _, script := range scripts {
