@@ -25,6 +25,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/platform/audit"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/httpx"
+	"github.com/dbfleet/dbfleet/internal/proxy"
 	"github.com/dbfleet/dbfleet/internal/query"
 	"github.com/dbfleet/dbfleet/internal/slowlog"
 	"github.com/dbfleet/dbfleet/internal/sqlreview"
@@ -60,6 +61,9 @@ type Server struct {
 	Verify *verify.Service
 	// Alerts serves alerts, silences and on-call; nil answers 503.
 	Alerts *alerts.Service
+	// Proxy serves the read/write-splitting proxy's listeners; nil
+	// answers 503.
+	Proxy *proxy.Service
 }
 
 // route is one API operation.

@@ -76,6 +76,7 @@ func (s *Server) routes() []route {
 		s.slowlogRoutes(),
 		s.verifyRoutes(),
 		s.alertRoutes(),
+		s.proxyRoutes(),
 	} {
 		all = append(all, part...)
 	}

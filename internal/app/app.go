@@ -36,6 +36,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/platform/lease"
 	"github.com/dbfleet/dbfleet/internal/platform/secret"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
+	"github.com/dbfleet/dbfleet/internal/proxy"
 	"github.com/dbfleet/dbfleet/internal/query"
 	"github.com/dbfleet/dbfleet/internal/ui"
 	"github.com/dbfleet/dbfleet/migrations"
@@ -252,6 +253,9 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	}
 	defer haSvc.Close()
 	apiSrv.HA, uiSrv.HA = haSvc, haSvc
+	proxySvc := proxy.NewService(db, box, cfg.Proxy, proxySource{inv: inv, ha: haSvc}, log.With("component", "proxy"))
+	apiSrv.Proxy, uiSrv.Proxy = proxySvc, proxySvc
+	reg.MustRegister(proxyCollector{proxySvc})
 	prober := cfg.Inventory.Prober(inv, checks)
 	loops := []struct {
 		name string
@@ -262,6 +266,12 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 			return leases.Run(ctx, "auth.prune", func(ctx context.Context) error { return authSvc.RunPruner(ctx, 24*time.Hour, 30*24*time.Hour) })
 		}},
 	}
+	// Every server runs the configured listeners (not a singleton: each
+	// process serves the clients that connect to it).
+	loops = append(loops, struct {
+		name string
+		run  func(context.Context) error
+	}{"proxy listeners", proxySvc.Run})
 	loops = append(loops, metricsLoops(cfg.Metrics, scraper, remote)...)
 	loops = append(loops, healthLoop(leases, healthSvc))
 	loops = append(loops, haLoop(leases, haSvc))

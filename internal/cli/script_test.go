@@ -3,9 +3,11 @@ package cli_test
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -71,6 +73,9 @@ func TestScripts(t *testing.T) {
 			"waitserver": waitServer,
 			"secretfile": secretFile,
 			"oneleader":  oneLeader,
+			"freeport":   freePort,
+			"waitport":   waitPort,
+			"metrics":    metricsMatch,
 		},
 	})
 }
@@ -137,4 +142,53 @@ func oneLeader(ts *testscript.TestScript, neg bool, args []string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	ts.Fatalf("lease %s held by %d servers (%v), want exactly 1", args[0], len(holders), holders)
+}
+
+// freeport VAR: set VAR to a free TCP port on 127.0.0.1.
+func freePort(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: freeport VAR")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		ts.Fatalf("%v", err)
+	}
+	defer ln.Close()
+	ts.Setenv(args[0], strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+}
+
+// waitport ADDR: wait up to 30 s until something accepts on ADDR.
+func waitPort(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: waitport ADDR")
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.Dial("tcp", args[0]); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	ts.Fatalf("nothing listens on %s after 30s", args[0])
+}
+
+// metrics URL REGEXP: the server's /metrics has a line matching REGEXP.
+func metricsMatch(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: metrics URL REGEXP")
+	}
+	re, err := regexp.Compile("(?m)" + args[1])
+	if err != nil {
+		ts.Fatalf("%v", err)
+	}
+	resp, err := http.Get(args[0] + "/metrics")
+	if err != nil {
+		ts.Fatalf("%v", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if re.Match(b) == neg {
+		ts.Fatalf("/metrics matches %q: %v, want %v", args[1], !neg, neg)
+	}
 }

@@ -34,6 +34,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/notify"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/httpx"
+	"github.com/dbfleet/dbfleet/internal/proxy"
 	"github.com/dbfleet/dbfleet/internal/query"
 	"github.com/dbfleet/dbfleet/internal/slowlog"
 	"github.com/dbfleet/dbfleet/internal/sqlreview"
@@ -76,6 +77,8 @@ type Config struct {
 	Review    sqlreview.Config `yaml:"review"`
 	Slowlog   slowlog.Config   `yaml:"slowlog"`
 	Verify    verify.Config    `yaml:"verify"`
+	// Proxy is owned by internal/proxy (docs/proxy.md).
+	Proxy proxy.Config `yaml:"proxy"`
 	// Alerts is owned by internal/alerts (docs/alerts.md).
 	Alerts alerts.Config `yaml:"alerts"`
 }
@@ -105,6 +108,7 @@ func Defaults() Config {
 		Review:    sqlreview.DefaultConfig(),
 		Slowlog:   slowlog.DefaultConfig(),
 		Verify:    verify.DefaultConfig(),
+		Proxy:     proxy.DefaultConfig(),
 		Alerts:    alerts.DefaultConfig(),
 	}
 }
@@ -256,7 +260,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, "trusted_proxies: "+err.Error())
 	}
 	for _, v := range []interface{ Validate() error }{
-		c.Auth, c.Inventory, c.Metrics, c.Health, c.Notify, c.HA, c.Query, c.Flows, c.Executor, c.Review, c.Slowlog, c.Verify, c.Alerts,
+		c.Auth, c.Inventory, c.Metrics, c.Health, c.Notify, c.HA, c.Query, c.Flows, c.Executor, c.Review, c.Slowlog, c.Verify, c.Alerts, c.Proxy,
 	} {
 		if err := v.Validate(); err != nil {
 			errs = append(errs, strings.Split(err.Error(), "\n")...)

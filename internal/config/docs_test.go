@@ -21,6 +21,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/metrics"
 	"github.com/dbfleet/dbfleet/internal/notify"
 	"github.com/dbfleet/dbfleet/internal/platform/bytesize"
+	"github.com/dbfleet/dbfleet/internal/proxy"
 	"github.com/dbfleet/dbfleet/internal/query"
 	"github.com/dbfleet/dbfleet/internal/slowlog"
 	"github.com/dbfleet/dbfleet/internal/sqlreview"
@@ -210,6 +211,7 @@ func TestDefaultsFromDomains(t *testing.T) {
 		{"slowlog", c.Slowlog, slowlog.DefaultConfig()},
 		{"verify", c.Verify, verify.DefaultConfig()},
 		{"alerts", c.Alerts, alerts.DefaultConfig()},
+		{"proxy", c.Proxy, proxy.DefaultConfig()},
 	} {
 		if !reflect.DeepEqual(s.got, s.want) {
 			t.Errorf("%s: Defaults() has %+v, the domain's DefaultConfig() %+v", s.name, s.got, s.want)

@@ -17,6 +17,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/platform/audit"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/httpx"
+	"github.com/dbfleet/dbfleet/internal/proxy"
 	"github.com/dbfleet/dbfleet/internal/query"
 	"github.com/dbfleet/dbfleet/internal/slowlog"
 )
@@ -50,6 +51,8 @@ type Server struct {
 	Slowlog *slowlog.Service
 	// Alerts serves the alerts pages (nil: "alerting is off").
 	Alerts *alerts.Service
+	// Proxy serves the proxy page (nil: "not enabled").
+	Proxy *proxy.Service
 }
 
 // site is a Server with its parsed templates and static files.
@@ -165,6 +168,8 @@ func (u *site) routes() http.Handler {
 	mux.Handle("GET /dashboards", u.page(auth.MetricsRead, u.dashboards))
 	mux.Handle("GET /dashboards/instances/{name}", u.page(auth.MetricsRead, u.instanceDashboard))
 	mux.Handle("GET /dashboards/instances/{name}/charts/{chart}", u.page(auth.MetricsRead, u.instanceChart))
+
+	mux.Handle("GET /proxy", u.page(auth.InventoryRead, u.proxyList))
 
 	mux.Handle("GET /health", u.page(auth.MetricsRead, u.healthList))
 	mux.Handle("GET /health/{name}", u.page(auth.MetricsRead, u.healthInstance))
