@@ -173,7 +173,7 @@ func trial(t *testing.T, mode, fault string, n int) result {
 	engines := engine.NewRegistry(mysql.New())
 	log := slog.New(slog.DiscardHandler)
 	inv := inventory.NewService(db, box, engines, log)
-	opt := ha.DefaultOptions()
+	opt := ha.DefaultConfig()
 	pids := t.TempDir()
 	if fault == "stop" && *stonith {
 		opt.Hooks = []ha.HookDef{{Name: "stonith", Command: `kill -9 "$(cat ` + pids + `/${DBFLEET_OLD_PRIMARY_ADDR##*:})"`, Timeout: 5 * time.Second}}
