@@ -1,0 +1,222 @@
+package reports
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dbfleet/dbfleet/internal/auth"
+	"github.com/dbfleet/dbfleet/internal/inventory"
+	"github.com/dbfleet/dbfleet/internal/platform/errkind"
+	"github.com/dbfleet/dbfleet/internal/query"
+	"github.com/dbfleet/dbfleet/internal/reports/merge"
+	"github.com/dbfleet/dbfleet/internal/testenv"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+// shop is one MariaDB server holding three shard databases shop_0..2 and
+// shop_all, every shard's rows together (the single-server reference).
+var shop = testenv.Share(func(tb testing.TB) *testenv.MariaDB {
+	m := testenv.StartMariaDB(tb)
+	var all []string
+	stmts := []string{"CREATE DATABASE shop_all", "CREATE TABLE shop_all.orders (id INT PRIMARY KEY, region VARCHAR(20), total DECIMAL(10,2), created_at DATETIME)"}
+	for s := range 3 {
+		db := fmt.Sprintf("shop_%d", s)
+		stmts = append(stmts, "CREATE DATABASE "+db, "CREATE TABLE "+db+".orders LIKE shop_all.orders")
+		var vals []string
+		for i := range 40 {
+			id := s*1000 + i
+			region := []string{"north", "south", "east"}[(i+s)%3]
+			vals = append(vals, fmt.Sprintf("(%d, '%s', %d.%02d, '2026-11-%02d 10:00:00')", id, region, 10+i*s, i%100, 1+(i+s)%20))
+		}
+		stmts = append(stmts, "INSERT INTO "+db+".orders VALUES "+strings.Join(vals, ","))
+		all = append(all, vals...)
+	}
+	stmts = append(stmts, "INSERT INTO shop_all.orders VALUES "+strings.Join(all, ","))
+	m.Exec(tb, stmts...)
+	return m
+})
+
+// directQuerier reads the test server as its superuser: query.Service's
+// checks are the query package's to test; this runs the report's bound
+// statement with its arguments on the named database, streamed.
+type directQuerier struct {
+	t       testing.TB
+	m       *testenv.MariaDB
+	servers map[string]bool // instance names that exist
+	seen    []query.ReportRequest
+}
+
+func (q *directQuerier) Stream(ctx context.Context, p auth.Principal, req query.ReportRequest) (merge.Stream, error) {
+	q.seen = append(q.seen, req)
+	if !q.servers[req.Instance] {
+		return nil, errkind.New(errkind.Unavailable, "instance %s: connection refused", req.Instance)
+	}
+	db := q.m.DB(q.t, req.Database)
+	rows, err := db.QueryContext(ctx, req.SQL, req.Args...)
+	if err != nil {
+		return nil, err
+	}
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	return &sqlStream{rows: rows, cols: cols}, nil
+}
+
+type sqlStream struct {
+	rows *sql.Rows
+	cols []string
+	row  []any
+	err  error
+}
+
+func (s *sqlStream) Columns() []string { return s.cols }
+func (s *sqlStream) Next() bool {
+	if !s.rows.Next() {
+		s.err = s.rows.Err()
+		return false
+	}
+	raw := make([]any, len(s.cols))
+	ptrs := make([]any, len(s.cols))
+	for i := range raw {
+		ptrs[i] = &raw[i]
+	}
+	if s.err = s.rows.Scan(ptrs...); s.err != nil {
+		return false
+	}
+	for i, v := range raw {
+		if b, ok := v.([]byte); ok {
+			raw[i] = string(b)
+		}
+	}
+	s.row = raw
+	return true
+}
+func (s *sqlStream) Row() []any   { return s.row }
+func (s *sqlStream) Err() error   { return s.err }
+func (s *sqlStream) Close() error { return s.rows.Close() }
+
+// staticInventory is the inventory's answer for a shard map: the shard
+// map lookup is inventory's (tested there); here it only names shards.
+type staticInventory map[string]inventory.ShardMap
+
+func (s staticInventory) ResolveGroup(ctx context.Context, name string) ([]inventory.Instance, error) {
+	return nil, errkind.New(errkind.NotFound, "no group %q", name)
+}
+
+func (s staticInventory) GetShardMap(ctx context.Context, name string) (inventory.ShardMap, error) {
+	m, ok := s[name]
+	if !ok {
+		return m, errkind.New(errkind.NotFound, "no shard map %q", name)
+	}
+	return m, nil
+}
+
+func newTestService(t *testing.T, dirs ...string) (*Service, *directQuerier) {
+	t.Helper()
+	m := shop.Get(t)
+	q := &directQuerier{t: t, m: m, servers: map[string]bool{"mdb": true}}
+	inv := staticInventory{"shop": {Name: "shop", Shards: []inventory.Shard{
+		{Index: 0, Instance: "mdb", Database: "shop_0"}, {Index: 1, Instance: "mdb", Database: "shop_1"}, {Index: 2, Instance: "mdb", Database: "shop_2"}}}}
+	cat := NewCatalog(dirs[0], nil, nil)
+	if err := cat.Reload(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if ps := cat.Problems(); len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	s := NewService(cat, q, inv, DefaultConfig(), nil)
+	s.Now = func() time.Time { return time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC) }
+	return s, q
+}
+
+// TestRunInstance runs a report on one instance: parameters bound as
+// placeholders, the same rows as the query run by hand, totals, colours,
+// drills, the number block and the chart; a locked parameter and a
+// parameter of the wrong type stop the run before any query.
+func TestRunInstance(t *testing.T) {
+	s, q := newTestService(t, "testdata/run")
+	dba := auth.Principal{User: "dora", Role: auth.DBA}
+	res, err := s.Run(t.Context(), dba, "by-day", map[string]string{"region": "south"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(q.seen) != 1 || !strings.Contains(q.seen[0].SQL, "region = ?") || q.seen[0].Args[0] != "south" || q.seen[0].Database != "shop_all" || q.seen[0].Report != "by-day" {
+		t.Fatalf("request %+v", q.seen)
+	}
+	var want [][]string
+	rows, err := shop.Get(t).DB(t, "shop_all").QueryContext(t.Context(),
+		"SELECT DATE(created_at), COUNT(*), SUM(total) FROM orders WHERE region = 'south' AND created_at >= '2026-11-01' AND created_at < '2026-12-01' GROUP BY 1 ORDER BY 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var orders int
+	for rows.Next() {
+		var d time.Time
+		var n int
+		var sum string
+		if err := rows.Scan(&d, &n, &sum); err != nil {
+			t.Fatal(err)
+		}
+		orders += n
+		want = append(want, []string{d.Format(time.DateOnly), fmt.Sprint(n), strings.TrimSuffix(strings.TrimSuffix(sum, "0"), ".0")})
+	}
+	tbl := res.Blocks[1]
+	if len(tbl.Cells) != len(want) || len(want) == 0 {
+		t.Fatalf("%d rows, want %d", len(tbl.Cells), len(want))
+	}
+	for i, w := range want {
+		c := tbl.Cells[i]
+		if c[0].Text != w[0] || c[1].Text != w[1] {
+			t.Errorf("row %d: %s %s, want %v", i, c[0].Text, c[1].Text, w)
+		}
+		if wl := "/reports/by-day?days=" + w[0] + ".." + w[0] + "&region=south"; c[0].Link != wl {
+			t.Errorf("row %d: drill %q, want %q", i, c[0].Link, wl)
+		}
+		var n int
+		fmt.Sscan(w[1], &n)
+		if (n >= 3) != (c[1].Color == "red") {
+			t.Errorf("row %d: %d orders coloured %q", i, n, c[1].Color)
+		}
+	}
+	if tbl.Totals[1] != fmt.Sprint(orders) {
+		t.Errorf("total orders %s, want %d", tbl.Totals[1], orders)
+	}
+	if res.Blocks[0].Value != want[0][1] {
+		t.Errorf("number %q, want %s", res.Blocks[0].Value, want[0][1])
+	}
+	if !strings.HasPrefix(res.Blocks[2].SVG, "<svg") {
+		t.Errorf("chart: %q %s", res.Blocks[2].Note, res.Blocks[2].SVG)
+	}
+
+	dev := auth.Principal{User: "devi", Role: auth.Developer}
+	before := len(q.seen)
+	for _, tc := range []struct {
+		p    auth.Principal
+		in   map[string]string
+		kind errkind.Kind
+	}{
+		{dev, map[string]string{"region": "south"}, errkind.Forbidden},
+		{dba, map[string]string{"days": "last week"}, errkind.Invalid},
+		{dba, map[string]string{"inst": "x'; DROP"}, errkind.Invalid},
+		{auth.Principal{User: "vera", Role: auth.Viewer}, nil, errkind.Forbidden},
+	} {
+		_, err := s.Run(t.Context(), tc.p, "by-day", tc.in)
+		if errkind.Of(err) != tc.kind {
+			t.Errorf("%s %v: %v, want %s", tc.p.Role, tc.in, err, tc.kind)
+		}
+	}
+	if len(q.seen) != before {
+		t.Errorf("a refused run sent %d queries", len(q.seen)-before)
+	}
+	res, err = s.Run(t.Context(), dev, "by-day", nil)
+	if err != nil || res.Params["region"] != "north" {
+		t.Fatalf("developer's run: %v %v", res, err)
+	}
+}
