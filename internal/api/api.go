@@ -26,6 +26,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/httpx"
 	"github.com/dbfleet/dbfleet/internal/query"
+	"github.com/dbfleet/dbfleet/internal/reports"
 	"github.com/dbfleet/dbfleet/internal/slowlog"
 	"github.com/dbfleet/dbfleet/internal/sqlreview"
 	"github.com/dbfleet/dbfleet/internal/verify"
@@ -60,6 +61,8 @@ type Server struct {
 	Verify *verify.Service
 	// Alerts serves alerts, silences and on-call; nil answers 503.
 	Alerts *alerts.Service
+	// Reports serves XML-declared reports; nil answers 503.
+	Reports *reports.Service
 }
 
 // route is one API operation.

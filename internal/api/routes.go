@@ -76,6 +76,7 @@ func (s *Server) routes() []route {
 		s.slowlogRoutes(),
 		s.verifyRoutes(),
 		s.alertRoutes(),
+		s.reportRoutes(),
 	} {
 		all = append(all, part...)
 	}

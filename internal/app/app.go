@@ -172,6 +172,11 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	apiSrv.Slowlog, uiSrv.Slowlog = slowSvc, slowSvc
 	verifySvc := newVerify(cfg.Verify, db, inv, wo.queue, log.With("component", "verify"))
 	apiSrv.Verify = verifySvc
+	reportSvc, err := newReports(ctx, cfg.Reports, db, inv, querySvc, log.With("component", "reports"))
+	if err != nil {
+		return err
+	}
+	apiSrv.Reports, uiSrv.Reports = reportSvc, reportSvc
 
 	isReady := func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -267,6 +272,10 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	loops = append(loops, haLoop(leases, haSvc))
 	loops = append(loops, wo.loops(leases)...)
 	loops = append(loops, executorLoop(leases, execSvc))
+	loops = append(loops, struct {
+		name string
+		run  func(context.Context) error
+	}{"report catalog", reportSvc.Catalog().Run})
 	loops = append(loops, queryReaderLoop(leases, querySvc))
 	loops = append(loops, verifyLoops(leases, wo.queue, verifySvc, log)...)
 	loops = append(loops, slowlogLoops(cfg.Slowlog, leases, slowSvc, inv, log.With("component", "slowlog"))...)

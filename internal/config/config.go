@@ -35,6 +35,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/httpx"
 	"github.com/dbfleet/dbfleet/internal/query"
+	"github.com/dbfleet/dbfleet/internal/reports"
 	"github.com/dbfleet/dbfleet/internal/slowlog"
 	"github.com/dbfleet/dbfleet/internal/sqlreview"
 	"github.com/dbfleet/dbfleet/internal/verify"
@@ -78,6 +79,8 @@ type Config struct {
 	Verify    verify.Config    `yaml:"verify"`
 	// Alerts is owned by internal/alerts (docs/alerts.md).
 	Alerts alerts.Config `yaml:"alerts"`
+	// Reports is owned by internal/reports (docs/reports.md).
+	Reports reports.Config `yaml:"reports"`
 }
 
 // Log configures logging.
@@ -106,6 +109,7 @@ func Defaults() Config {
 		Slowlog:   slowlog.DefaultConfig(),
 		Verify:    verify.DefaultConfig(),
 		Alerts:    alerts.DefaultConfig(),
+		Reports:   reports.DefaultConfig(),
 	}
 }
 
@@ -256,7 +260,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, "trusted_proxies: "+err.Error())
 	}
 	for _, v := range []interface{ Validate() error }{
-		c.Auth, c.Inventory, c.Metrics, c.Health, c.Notify, c.HA, c.Query, c.Flows, c.Executor, c.Review, c.Slowlog, c.Verify, c.Alerts,
+		c.Auth, c.Inventory, c.Metrics, c.Health, c.Notify, c.HA, c.Query, c.Flows, c.Executor, c.Review, c.Slowlog, c.Verify, c.Alerts, c.Reports,
 	} {
 		if err := v.Validate(); err != nil {
 			errs = append(errs, strings.Split(err.Error(), "\n")...)
@@ -269,6 +273,7 @@ func (c *Config) Validate() error {
 		c.SecretKeyFile = filepath.Join(c.Data, "secret.key")
 	}
 	c.Flows.Fill(c.Data)
+	c.Reports.Fill(c.Data)
 	c.Metrics.Fill(c.Data)
 	return nil
 }

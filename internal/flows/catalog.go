@@ -2,12 +2,10 @@ package flows
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -277,26 +275,5 @@ type VersionInfo struct {
 // InstallExamples copies the example flows into dir when dir does not
 // exist yet (first start). It returns how many files it wrote.
 func InstallExamples(dir string, examples fs.FS) (int, error) {
-	if _, err := os.Stat(dir); err == nil {
-		return 0, nil
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return 0, fmt.Errorf("flow directory %s: %w", dir, err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return 0, fmt.Errorf("create flow directory %s: %w", dir, err)
-	}
-	names, err := fs.Glob(examples, "*.xml")
-	if err != nil {
-		return 0, err
-	}
-	for _, n := range names {
-		b, err := fs.ReadFile(examples, n)
-		if err != nil {
-			return 0, err
-		}
-		if err := os.WriteFile(filepath.Join(dir, n), b, 0o644); err != nil {
-			return 0, fmt.Errorf("install example flow %s: %w", n, err)
-		}
-	}
-	return len(names), nil
+	return xmldoc.InstallExamples(dir, examples, "flow")
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/httpx"
 	"github.com/dbfleet/dbfleet/internal/query"
+	"github.com/dbfleet/dbfleet/internal/reports"
 	"github.com/dbfleet/dbfleet/internal/slowlog"
 )
 
@@ -46,6 +47,8 @@ type Server struct {
 	Query *query.Service
 	// Flows serves work orders (nil: "not enabled").
 	Flows *flows.Service
+	// Reports serves XML-declared reports (nil: "not enabled").
+	Reports *reports.Service
 	// Slowlog serves the slow-query pages (nil: "not enabled").
 	Slowlog *slowlog.Service
 	// Alerts serves the alerts pages (nil: "alerting is off").
@@ -159,6 +162,7 @@ func (u *site) routes() http.Handler {
 	mux.Handle("GET /audit", u.page(auth.AuditRead, u.auditLog))
 	u.queryRoutes(mux)
 	u.flowRoutes(mux)
+	u.reportRoutes(mux)
 	u.slowlogRoutes(mux)
 	u.alertRoutes(mux)
 

@@ -1,7 +1,9 @@
 package xmldoc
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -39,4 +41,32 @@ func StampOf(file string) (Stamp, error) {
 		return Stamp{}, err
 	}
 	return Stamp{mod: st.ModTime(), size: st.Size()}, nil
+}
+
+// InstallExamples copies the *.xml files of examples into dir when dir
+// does not exist yet (first start). It returns how many files it wrote.
+// what names the kind of file in errors ("flow", "report").
+func InstallExamples(dir string, examples fs.FS, what string) (int, error) {
+	if _, err := os.Stat(dir); err == nil {
+		return 0, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return 0, fmt.Errorf("%s directory %s: %w", what, dir, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return 0, fmt.Errorf("create %s directory %s: %w", what, dir, err)
+	}
+	names, err := fs.Glob(examples, "*.xml")
+	if err != nil {
+		return 0, err
+	}
+	for _, n := range names {
+		b, err := fs.ReadFile(examples, n)
+		if err != nil {
+			return 0, err
+		}
+		if err := os.WriteFile(filepath.Join(dir, n), b, 0o644); err != nil {
+			return 0, fmt.Errorf("install example %s %s: %w", what, n, err)
+		}
+	}
+	return len(names), nil
 }

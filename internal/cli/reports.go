@@ -1,0 +1,246 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dbfleet/dbfleet/internal/api"
+	"github.com/dbfleet/dbfleet/internal/reports"
+)
+
+func (e *env) reportCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "report", Short: "Reports declared in XML files: list, show, run, validate"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "list",
+		Short: "List the reports you may view (and, for DBAs, the files that do not load)",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := e.checkOutput(); err != nil {
+				return err
+			}
+			var out api.ReportList
+			if err := e.call(cmd, "GET", "/api/v1/reports", nil, &out); err != nil {
+				return err
+			}
+			return e.print(out, func(w io.Writer) {
+				row(w, "ID", "VERSION", "TITLE", "RUN")
+				for _, r := range out.Reports {
+					row(w, r.ID, r.Version, r.Title, r.CanRun)
+				}
+				if len(out.Problems) > 0 {
+					fmt.Fprintf(w, "\nFiles in %s that do not load (the previous version of each stays active):\n", out.Dir)
+					for _, p := range out.Problems {
+						fmt.Fprintln(w, "  "+p.String())
+					}
+				}
+			})
+		},
+	})
+	cmd.AddCommand(&cobra.Command{
+		Use:   "show ID",
+		Short: "Show a report: its parameters, data sources, datasets and blocks",
+		Args:  oneName("report"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := e.checkOutput(); err != nil {
+				return err
+			}
+			var d api.ReportDetail
+			if err := e.call(cmd, "GET", "/api/v1/reports/"+p(args[0]), nil, &d); err != nil {
+				return err
+			}
+			return e.print(d, func(w io.Writer) {
+				row(w, "id", d.ID)
+				row(w, "title", d.Title)
+				row(w, "version", d.Version)
+				if d.Description != "" {
+					row(w, "description", d.Description)
+				}
+				fmt.Fprintln(w, "\nPARAMETERS")
+				row(w, "NAME", "TYPE", "REQUIRED", "DEFAULT", "LOCKED")
+				for _, pr := range d.Params {
+					row(w, pr.Name, pr.Type, pr.Required, pr.Default, d.Locked[pr.Name])
+				}
+				fmt.Fprintln(w, "\nDATA SOURCES")
+				row(w, "NAME", "KIND", "TARGET", "DATABASE", "TIMEOUT", "ON ERROR")
+				for _, ds := range d.DataSources {
+					onErr := "fail"
+					if ds.Partial {
+						onErr = "partial"
+					}
+					row(w, ds.Name, ds.Kind, ds.Target, ds.Database, ds.Timeout, onErr)
+				}
+				fmt.Fprintln(w, "\nDATASETS")
+				row(w, "NAME", "DATA SOURCE", "MAX ROWS")
+				for _, ds := range d.Datasets {
+					row(w, ds.Name, ds.DataSource, ds.MaxRows)
+				}
+			})
+		},
+	})
+	var params []string
+	var dataset string
+	run := &cobra.Command{
+		Use:   "run ID",
+		Short: "Run a report: --param k=v (repeatable); -o table, json, csv (one dataset: --dataset) or xlsx (to stdout)",
+		Args:  oneName("report"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch e.output {
+			case "table", "json", "csv", "xlsx":
+			default:
+				return usageError{fmt.Errorf("invalid output format %q: want table, json, csv or xlsx", e.output)}
+			}
+			in := api.RunReport{Params: map[string]string{}}
+			for _, kv := range params {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok || k == "" {
+					return usageError{fmt.Errorf("--param %q: want name=value", kv)}
+				}
+				in.Params[k] = v
+			}
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			if e.output == "csv" || e.output == "xlsx" {
+				path := "/api/v1/reports/" + p(args[0]) + "/export?format=" + e.output
+				if dataset != "" {
+					path += "&dataset=" + p(dataset)
+				}
+				body, err := c.doRaw(cmd.Context(), "POST", path, in)
+				if err != nil {
+					return err
+				}
+				_, err = e.stdout.Write(body)
+				return err
+			}
+			var res reports.Result
+			if err := c.do(cmd.Context(), "POST", "/api/v1/reports/"+p(args[0])+"/run", in, &res); err != nil {
+				return err
+			}
+			if e.output == "json" {
+				enc := json.NewEncoder(e.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(res)
+			}
+			return e.print(res, func(w io.Writer) { printReport(w, &res) })
+		},
+	}
+	run.Flags().StringArrayVarP(&params, "param", "p", nil, "a parameter value, name=value (repeatable)")
+	run.Flags().StringVar(&dataset, "dataset", "", "with -o csv: the dataset to write (default the first)")
+	cmd.AddCommand(run)
+	cmd.AddCommand(&cobra.Command{
+		Use:   "validate DIR",
+		Short: "Check a directory of report files offline; every problem is listed as file:line:col and the exit status is 1",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageError{errors.New("want the report directory")}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := e.checkOutput(); err != nil {
+				return err
+			}
+			rs, probs := reports.LoadDir(args[0])
+			type result struct {
+				Reports  []string          `json:"reports"`
+				Problems []reports.Problem `json:"problems"`
+			}
+			res := result{Reports: []string{}, Problems: probs}
+			if res.Problems == nil {
+				res.Problems = []reports.Problem{}
+			}
+			for _, r := range rs {
+				res.Reports = append(res.Reports, r.ID)
+			}
+			e.print(res, func(w io.Writer) {
+				for _, pr := range probs {
+					fmt.Fprintln(w, pr.String())
+				}
+				if len(probs) == 0 {
+					fmt.Fprintf(w, "ok: %d report(s): %s\n", len(rs), strings.Join(res.Reports, ", "))
+				}
+			})
+			if len(probs) > 0 {
+				return exitError{code: 1, err: fmt.Errorf("%d problem(s) in report files", len(probs))}
+			}
+			return nil
+		},
+	})
+	cmd.AddCommand(&cobra.Command{
+		Use:   "reload",
+		Short: "Make the server read its report directory now",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var out api.ReportList
+			if err := e.call(cmd, "POST", "/api/v1/reports/reload", nil, &out); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "%d report(s) visible, %d problem(s).\n", len(out.Reports), len(out.Problems))
+			for _, pr := range out.Problems {
+				fmt.Fprintln(e.stdout, "  "+pr.String())
+			}
+			return nil
+		},
+	})
+	return cmd
+}
+
+// printReport writes a run as text: each block, tables as columns.
+func printReport(w io.Writer, res *reports.Result) {
+	fmt.Fprintf(w, "%s (version %d)\n", res.Title, res.Version)
+	for _, d := range res.Data {
+		for _, f := range d.Failed {
+			fmt.Fprintf(w, "PARTIAL %s: %s failed: %s\n", d.Name, f.Source, f.Error)
+		}
+		if d.Truncated {
+			fmt.Fprintf(w, "TRUNCATED %s: the first %d rows\n", d.Name, len(d.Rows))
+		}
+	}
+	for _, b := range res.Blocks {
+		fmt.Fprintln(w)
+		if b.Title != "" {
+			fmt.Fprintln(w, strings.ToUpper(b.Title))
+		}
+		if b.Note != "" {
+			fmt.Fprintln(w, "("+b.Note+")")
+		}
+		switch b.Kind {
+		case "text":
+			fmt.Fprintln(w, b.Text)
+		case "number":
+			fmt.Fprintln(w, b.Value)
+		case "table":
+			row(w, anys(b.Headers)...)
+			for _, cells := range b.Cells {
+				vals := make([]any, len(cells))
+				for i, c := range cells {
+					vals[i] = c.Text
+				}
+				row(w, vals...)
+			}
+			if b.Totals != nil {
+				row(w, anys(b.Totals)...)
+			}
+		case "chart":
+			fmt.Fprintf(w, "(chart of dataset %s: see the web UI)\n", b.Dataset)
+		case "subreport":
+			for k, v := range b.Returns {
+				fmt.Fprintf(w, "%s: %s\n", k, v)
+			}
+		}
+	}
+}
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
