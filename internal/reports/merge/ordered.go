@@ -91,6 +91,50 @@ type ordered struct {
 	lim     limiter
 	err     error
 	done    bool
+	// prev holds each shard's previous row's key values, to catch a shard
+	// whose order is not the merge's (a collation that is not byte-wise).
+	prev [][]any
+}
+
+// checkOrder refuses a shard row that sorts before the shard's previous
+// one: merging such input would give a wrong order (and wrong groups).
+func (o *ordered) checkOrder(i int) error {
+	if len(o.keys) == 0 {
+		return nil
+	}
+	if o.prev == nil {
+		o.prev = make([][]any, len(o.in.shards))
+	}
+	row := o.in.shards[i].Stream.Row()
+	prev := o.prev[i]
+	if prev != nil {
+		if compareRows(row, prev, o.keys) < 0 {
+			return &ShardError{Shard: o.in.shards[i].Name, Err: fmt.Errorf(
+				"rows are not in the merge's order %s (text compares byte by byte: order by a binary collation)", o.describe())}
+		}
+	} else {
+		prev = make([]any, len(row))
+		o.prev[i] = prev
+	}
+	for _, k := range o.keys {
+		prev[k.idx] = cloneValue(row[k.idx])
+	}
+	return nil
+}
+
+// describe names the merge's keys for an error.
+func (o *ordered) describe() string {
+	var b []byte
+	for i, k := range o.keys {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, o.cols[k.idx]...)
+		if k.desc {
+			b = append(b, " DESC"...)
+		}
+	}
+	return string(b)
 }
 
 func newOrdered(in *inputs, p Plan) Stream {
@@ -168,6 +212,10 @@ func (o *ordered) advance(i int) bool {
 		return false
 	}
 	if ok {
+		if err := o.checkOrder(i); err != nil {
+			o.err = err
+			return false
+		}
 		if o.filled {
 			heap.Push(&o.h, i)
 		} else {

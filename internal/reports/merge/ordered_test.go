@@ -41,8 +41,8 @@ func TestOrdered(t *testing.T) {
 			[][]any{{int64(1), "b"}, {int64(5), "a"}, {nil, "a-null"}}},
 		{"NULLS FIRST explicit",
 			Plan{Mode: Ordered, Order: []Key{{Column: "k", Nulls: NullsFirst}}, Limit: -1, Dialect: sql.Postgres},
-			[][][]any{{{int64(5), "a"}, {nil, "a-null"}}, {{nil, "b-null"}}},
-			[][]any{{nil, "b-null"}, {int64(5), "a"}, {nil, "a-null"}}},
+			[][][]any{{{nil, "a-null"}, {int64(5), "a"}}, {{nil, "b-null"}}},
+			[][]any{{nil, "a-null"}, {nil, "b-null"}, {int64(5), "a"}}},
 		{"second key, offset and limit",
 			Plan{Mode: Ordered, Order: []Key{{Column: "v"}, {Column: "k", Desc: true}}, Limit: 2, Offset: 1},
 			[][][]any{{{int64(1), "x"}, {int64(2), "y"}}, {{int64(3), "x"}, {int64(0), "z"}}},
@@ -138,5 +138,17 @@ func TestColumnMismatch(t *testing.T) {
 	var se *ShardError
 	if !errors.As(err, &se) || se.Shard != "b" {
 		t.Fatalf("err = %v, want ShardError of b", err)
+	}
+}
+
+func TestOrderedRefusesUnsortedShard(t *testing.T) {
+	cols := []string{"name"}
+	// A case-insensitive collation sorts "a" < "B"; byte-wise "B" < "a".
+	st := Merge(context.Background(), Plan{Mode: Ordered, Order: []Key{{Column: "name"}}, Limit: -1},
+		shardsOf(cols, [][]any{{"a"}, {"B"}}, [][]any{{"c"}}))
+	_, err := collect(t, st)
+	var se *ShardError
+	if !errors.As(err, &se) || se.Shard != "s0" {
+		t.Fatalf("err = %v, want a ShardError of s0", err)
 	}
 }
