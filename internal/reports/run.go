@@ -267,15 +267,22 @@ func (s *Service) dataset(ctx context.Context, p auth.Principal, r *Report, d *D
 		shardSQL, plan = prep.ShardSQL, prep.Plan
 		plan.Partial = ds.Partial
 	}
-	shards := s.open(ctx, p, r, srcs, shardSQL, argv, maxRows+1, timeout, ds.Parallel)
-	if ds.Kind == SourceInstance && shards[0].Stream != nil {
-		if fs, ok := shards[0].Stream.(*failedStream); ok {
-			return nil, fs.err
+	shards, failed := s.open(ctx, p, r, srcs, shardSQL, argv, maxRows+1, timeout, ds.Parallel)
+	if len(failed) > 0 && (!ds.Partial || len(shards) == 0) {
+		for _, sh := range shards {
+			sh.Stream.Close()
 		}
+		if len(srcs) == 1 {
+			return nil, failed[0].err
+		}
+		return nil, errkind.Wrap(errkind.Unavailable, fmt.Errorf("%d of %d sources failed; first: %s: %w", len(failed), len(srcs), failed[0].name, failed[0].err))
 	}
 	st := merge.Merge(ctx, plan, shards)
 	defer st.Close()
 	data := &Data{Name: d.Name, Sources: len(srcs), Rows: [][]any{}}
+	for _, f := range failed {
+		data.Failed = append(data.Failed, SourceError{Source: f.name, Error: f.err.Error()})
+	}
 	for st.Next() {
 		if data.Columns == nil {
 			data.Columns = st.Columns()
@@ -299,17 +306,24 @@ func (s *Service) dataset(ctx context.Context, p auth.Principal, r *Report, d *D
 	for _, f := range merge.Failed(st) {
 		data.Failed = append(data.Failed, SourceError{Source: f.Shard, Error: f.Err.Error()})
 	}
-	if len(data.Failed) == len(srcs) && len(srcs) > 0 {
+	if len(srcs) > 0 && len(data.Failed) == len(srcs) {
 		return nil, errkind.New(errkind.Unavailable, "every source failed; first: %s: %s", data.Failed[0].Source, data.Failed[0].Error)
 	}
 	return data, nil
 }
 
+// openError is a source that could not be opened.
+type openError struct {
+	name string
+	err  error
+}
+
 // open starts the statement on every source, at most parallel at once.
-// A source that fails to open is a Shard whose stream fails, so that the
-// merge names it (or fails, when the data source is not partial).
-func (s *Service) open(ctx context.Context, p auth.Principal, r *Report, srcs []source, text string, argv []any, maxRows int, timeout time.Duration, parallel int) []merge.Shard {
-	shards := make([]merge.Shard, len(srcs))
+// It returns the streams that opened, in source order, and the sources
+// that failed.
+func (s *Service) open(ctx context.Context, p auth.Principal, r *Report, srcs []source, text string, argv []any, maxRows int, timeout time.Duration, parallel int) ([]merge.Shard, []openError) {
+	streams := make([]merge.Stream, len(srcs))
+	errs := make([]error, len(srcs))
 	sem := make(chan struct{}, max(parallel, 1))
 	var wg sync.WaitGroup
 	for i, src := range srcs {
@@ -318,23 +332,19 @@ func (s *Service) open(ctx context.Context, p auth.Principal, r *Report, srcs []
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			st, err := s.q.Stream(ctx, p, query.ReportRequest{Report: r.ID, Instance: src.instance, Database: src.database,
+			streams[i], errs[i] = s.q.Stream(ctx, p, query.ReportRequest{Report: r.ID, Instance: src.instance, Database: src.database,
 				SQL: text, Args: argv, MaxRows: maxRows, Timeout: timeout})
-			if err != nil {
-				st = &failedStream{err: err}
-			}
-			shards[i] = merge.Shard{Name: src.name, Stream: st}
 		}()
 	}
 	wg.Wait()
-	return shards
+	var shards []merge.Shard
+	var failed []openError
+	for i, src := range srcs {
+		if errs[i] != nil {
+			failed = append(failed, openError{name: src.name, err: errs[i]})
+			continue
+		}
+		shards = append(shards, merge.Shard{Name: src.name, Stream: streams[i]})
+	}
+	return shards, failed
 }
-
-// failedStream is a source that could not be opened.
-type failedStream struct{ err error }
-
-func (f *failedStream) Columns() []string { return nil }
-func (f *failedStream) Next() bool        { return false }
-func (f *failedStream) Row() []any        { return nil }
-func (f *failedStream) Err() error        { return f.err }
-func (f *failedStream) Close() error      { return nil }

@@ -220,3 +220,96 @@ func TestRunInstance(t *testing.T) {
 		t.Fatalf("developer's run: %v %v", res, err)
 	}
 }
+
+// TestRunShards runs the shipped sharded reports over the shard map shop
+// (three databases) and compares with the same statement on shop_all,
+// which holds every shard's rows: the same groups and sums (GROUP BY
+// merge) and the same rows in the same order (ordered merge with LIMIT
+// pushed down). A shard on an instance that is down gives a partial
+// result naming it.
+func TestRunShards(t *testing.T) {
+	s, q := newTestService(t, "../../reports")
+	dba := auth.Principal{User: "dora", Role: auth.DBA}
+	all := shop.Get(t).DB(t, "shop_all")
+	reference := func(stmt string, args ...any) [][]string {
+		rows, err := all.QueryContext(t.Context(), stmt, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		cols, _ := rows.Columns()
+		var out [][]string
+		for rows.Next() {
+			raw := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range raw {
+				ptrs[i] = &raw[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			rec := make([]string, len(cols))
+			for i, v := range raw {
+				rec[i] = csvCell(v)
+				if b, ok := v.([]byte); ok {
+					rec[i] = string(b)
+				}
+			}
+			out = append(out, rec)
+		}
+		return out
+	}
+	got := func(d *Data) [][]string {
+		var out [][]string
+		for _, r := range d.Rows {
+			rec := make([]string, len(r))
+			for i, v := range r {
+				rec[i] = csvCell(v)
+			}
+			out = append(out, rec)
+		}
+		return out
+	}
+	same := func(name string, got, want [][]string) {
+		t.Helper()
+		if fmt.Sprint(got) != fmt.Sprint(want) || len(want) == 0 {
+			t.Errorf("%s:\n got %v\nwant %v", name, got, want)
+		}
+	}
+
+	res, err := s.Run(t.Context(), dba, "orders-by-region", map[string]string{"days": "2026-11-01..2026-11-30", "min_total": "15"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := res.Data[0]
+	if d.Sources != 3 || len(d.Failed) != 0 {
+		t.Errorf("sources %d, failed %v", d.Sources, d.Failed)
+	}
+	same("group by region", got(d), reference(`SELECT region, COUNT(*) AS orders, SUM(total) AS revenue FROM orders
+		WHERE created_at >= '2026-11-01' AND created_at < '2026-12-01' AND total >= 15 GROUP BY region ORDER BY region`))
+	for _, r := range q.seen {
+		if !strings.HasPrefix(r.Database, "shop_") || r.Args[2] != int64(15) {
+			t.Errorf("shard request %+v", r)
+		}
+	}
+
+	res, err = s.Run(t.Context(), dba, "region-orders", map[string]string{"region": "east"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	same("ordered, limit", got(res.Data[0]), reference("SELECT id, region, total, created_at FROM orders WHERE region = 'east' ORDER BY total DESC, id LIMIT 20"))
+
+	// One more shard, on an instance that is down.
+	s.inv.(staticInventory)["shop"] = inventory.ShardMap{Name: "shop", Shards: append(s.inv.(staticInventory)["shop"].Shards,
+		inventory.Shard{Index: 3, Instance: "gone", Database: "shop_3"})}
+	res, err = s.Run(t.Context(), dba, "orders-by-region", map[string]string{"days": "2026-11-01..2026-11-30", "min_total": "15"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d = res.Data[0]
+	if d.Sources != 4 || len(d.Failed) != 1 || d.Failed[0].Source != "3:gone/shop_3" || !strings.Contains(d.Failed[0].Error, "connection refused") {
+		t.Errorf("partial: sources %d, failed %+v", d.Sources, d.Failed)
+	}
+	same("partial group by", got(d), reference(`SELECT region, COUNT(*) AS orders, SUM(total) AS revenue FROM orders
+		WHERE created_at >= '2026-11-01' AND created_at < '2026-12-01' AND total >= 15 GROUP BY region ORDER BY region`))
+}
