@@ -20,11 +20,9 @@ const (
 	FormatXLSX = "xlsx"
 )
 
-// csvCell writes a value for a CSV or spreadsheet cell: raw (numbers as
-// numbers, times in RFC 3339), not formatted for display. A text that a
-// spreadsheet would run as a formula (=, +, -, @ first) is prefixed with
-// a quote.
-func csvCell(v any) string {
+// cellText writes a value for an export: raw (numbers as digits, times
+// in RFC 3339), not formatted for display.
+func cellText(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return ""
@@ -33,7 +31,14 @@ func csvCell(v any) string {
 	case float64:
 		return strconv.FormatFloat(x, 'f', -1, 64)
 	}
-	s := engine.String(v)
+	return engine.String(v)
+}
+
+// csvCell is cellText for CSV: a text a spreadsheet would run as a
+// formula (=, +, -, @ first) is prefixed with a quote. (XLSX cells are
+// typed: an inline string is never a formula.)
+func csvCell(v any) string {
+	s := cellText(v)
 	if _, isNum := engine.Float64(v); !isNum && s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s
 	}
@@ -147,7 +152,7 @@ func writeRow(b *strings.Builder, n int, row []any) {
 			fmt.Fprintf(b, `<c r="%s"><v>%s</v></c>`, ref, strconv.FormatFloat(f, 'g', -1, 64))
 			continue
 		}
-		fmt.Fprintf(b, `<c r="%s" t="inlineStr"><is><t xml:space="preserve">%s</t></is></c>`, ref, xmlEscape(csvCell(v)))
+		fmt.Fprintf(b, `<c r="%s" t="inlineStr"><is><t xml:space="preserve">%s</t></is></c>`, ref, xmlEscape(cellText(v)))
 	}
 	b.WriteString(`</row>`)
 }

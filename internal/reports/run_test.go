@@ -12,12 +12,13 @@ import (
 	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/inventory"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
+	"github.com/dbfleet/dbfleet/internal/platform/sqldb/sqldbtest"
 	"github.com/dbfleet/dbfleet/internal/query"
 	"github.com/dbfleet/dbfleet/internal/reports/merge"
 	"github.com/dbfleet/dbfleet/internal/testenv"
 )
 
-func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(sqldbtest.Main(m)) }
 
 // shop is one MariaDB server holding three shard databases shop_0..2 and
 // shop_all, every shard's rows together (the single-server reference).
@@ -250,7 +251,7 @@ func TestRunShards(t *testing.T) {
 			}
 			rec := make([]string, len(cols))
 			for i, v := range raw {
-				rec[i] = csvCell(v)
+				rec[i] = cellText(v)
 				if b, ok := v.([]byte); ok {
 					rec[i] = string(b)
 				}
@@ -264,7 +265,7 @@ func TestRunShards(t *testing.T) {
 		for _, r := range d.Rows {
 			rec := make([]string, len(r))
 			for i, v := range r {
-				rec[i] = csvCell(v)
+				rec[i] = cellText(v)
 			}
 			out = append(out, rec)
 		}
