@@ -249,7 +249,6 @@ var (
 	reportID = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
 	ident    = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 	userName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
-	colorRe  = regexp.MustCompile(`^(#[0-9a-fA-F]{3,6}|[a-z]{3,20})$`)
 )
 
 // DefaultMaxRows caps a dataset that sets no max-rows.
@@ -435,7 +434,6 @@ func (p *parser) parseParam(n *xmldoc.Node) {
 	}
 }
 
-var sourceKinds = []string{SourceInstance, SourceGroup, SourceShards, SourceMetrics, SourceDBFleet}
 
 func (p *parser) parseDataSource(n *xmldoc.Node) {
 	ds := &DataSource{Pos: n.Pos, Name: n.Str("name", "main")}
@@ -625,6 +623,9 @@ func (p *parser) sqlPos(d *Dataset, off int) Pos {
 	return Pos{Line: d.SQLPos.Line + line - 1, Col: col}
 }
 
+// Colors are the colours a cell may be painted (CSS classes cell-NAME).
+var Colors = []string{"red", "orange", "yellow", "green", "blue", "grey"}
+
 var formats = []string{"", "text", "number", "int", "percent", "bytes", "duration", "date", "datetime"}
 
 func (p *parser) parseBlock(n *xmldoc.Node) {
@@ -736,8 +737,8 @@ func (p *parser) parseColumn(n *xmldoc.Node) *Column {
 			p.errf(k.AttrPos("when"), "<color when=%q>: want an operator and a number, e.g. \"> 90\"", when)
 		}
 		col.Op, col.Value = op, val
-		if !colorRe.MatchString(col.Color) {
-			p.errf(k.AttrPos("color"), "<color color=%q>: want a colour name or #rgb", col.Color)
+		if !slices.Contains(Colors, col.Color) {
+			p.errf(k.AttrPos("color"), "<color color=%q>: want %s", col.Color, strings.Join(Colors, ", "))
 		}
 		p.checkAttrs(k)
 		c.Colors = append(c.Colors, col)
