@@ -434,7 +434,6 @@ func (p *parser) parseParam(n *xmldoc.Node) {
 	}
 }
 
-
 func (p *parser) parseDataSource(n *xmldoc.Node) {
 	ds := &DataSource{Pos: n.Pos, Name: n.Str("name", "main")}
 	if !ident.MatchString(ds.Name) {
