@@ -37,6 +37,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/platform/secret"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
 	"github.com/dbfleet/dbfleet/internal/query"
+	"github.com/dbfleet/dbfleet/internal/reports"
 	"github.com/dbfleet/dbfleet/internal/ui"
 	"github.com/dbfleet/dbfleet/migrations"
 )
@@ -175,6 +176,10 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	reportSvc, err := newReports(ctx, cfg.Reports, db, inv, querySvc, log.With("component", "reports"))
 	if err != nil {
 		return err
+	}
+	reportSvc.Views = reports.Views{Flows: wo.svc, Instances: inv}
+	if healthSvc != nil {
+		reportSvc.Views.Health = healthSvc
 	}
 	apiSrv.Reports, uiSrv.Reports = reportSvc, reportSvc
 

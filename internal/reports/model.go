@@ -500,8 +500,9 @@ func paramRef(s string) (string, bool) {
 	return "", false
 }
 
-// Views of dbfleet's own data a dbfleet data source reads.
-var Views = []string{"tickets", "slow_classes", "health_scores", "recoveries", "audit"}
+// ViewNames are the views of dbfleet's own data a dbfleet data source
+// reads (views.go serves them).
+var ViewNames = []string{"flow_stats", "health_scores", "slow_classes", "recoveries", "audit"}
 
 func (p *parser) parseDataset(n *xmldoc.Node) {
 	d := &Dataset{Pos: n.Pos, Name: n.Str("name", "")}
@@ -541,8 +542,8 @@ func (p *parser) parseDataset(n *xmldoc.Node) {
 	switch ds.Kind {
 	case SourceDBFleet:
 		d.View = strings.TrimSpace(view.Value)
-		if !hasView || !slices.Contains(Views, d.View) {
-			p.errf(n.AttrPos("view"), "<dataset name=%q>: a dbfleet data source reads a view: view=\"%s\"", d.Name, strings.Join(Views, "|"))
+		if !hasView || !slices.Contains(ViewNames, d.View) {
+			p.errf(n.AttrPos("view"), "<dataset name=%q>: a dbfleet data source reads a view: view=\"%s\"", d.Name, strings.Join(ViewNames, "|"))
 		}
 		if body != nil {
 			p.errf(body.Pos, "<dataset name=%q>: a dbfleet view takes no <%s>", d.Name, body.Name)

@@ -37,6 +37,8 @@ type Service struct {
 	inv Inventory
 	cfg Config
 	log *slog.Logger
+	// Views serves dbfleet data sources (set by app).
+	Views Views
 	// Now is the clock relative dates are read with; nil means time.Now.
 	Now func() time.Time
 }
@@ -236,6 +238,12 @@ func (s *Service) sources(ctx context.Context, ds *DataSource, vals map[string]a
 
 func (s *Service) dataset(ctx context.Context, p auth.Principal, r *Report, d *Dataset, vals map[string]any) (*Data, error) {
 	ds := r.DataSource(d.DataSource)
+	switch ds.Kind {
+	case SourceDBFleet:
+		return s.view(ctx, p, d)
+	case SourceMetrics:
+		return nil, errkind.New(errkind.Unavailable, "dataset %s: metrics data sources are not available yet", d.Name)
+	}
 	dialect, err := sql.ParseDialect(ds.Engine)
 	if err != nil {
 		return nil, err

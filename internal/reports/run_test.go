@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dbfleet/dbfleet/internal/auth"
+	"github.com/dbfleet/dbfleet/internal/flows"
 	"github.com/dbfleet/dbfleet/internal/inventory"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb/sqldbtest"
@@ -313,4 +314,53 @@ func TestRunShards(t *testing.T) {
 	}
 	same("partial group by", got(d), reference(`SELECT region, COUNT(*) AS orders, SUM(total) AS revenue FROM orders
 		WHERE created_at >= '2026-11-01' AND created_at < '2026-12-01' AND total >= 15 GROUP BY region ORDER BY region`))
+}
+
+// stats and scores stand in for the flows and health services, whose
+// own tests cover their numbers; this checks what a view makes of them
+// and that the viewer's own permission is required.
+type stats []flows.FlowStats
+
+func (s stats) Stats(context.Context) ([]flows.FlowStats, error) { return s, nil }
+
+type scores map[string]float64
+
+func (s scores) Current(_ context.Context, name string) (float64, bool) {
+	v, ok := s[name]
+	return v, ok
+}
+
+type instances []inventory.Instance
+
+func (s instances) ListInstances(context.Context, inventory.InstanceFilter) ([]inventory.Instance, error) {
+	return s, nil
+}
+
+func TestRunViews(t *testing.T) {
+	s, _ := newTestService(t, "../../reports")
+	s.Views = Views{
+		Flows:     stats{{Flow: "data-fix", Title: "Data fix", Done: 4, Automatic: 3, AutomaticShare: 0.75, MedianDone: 90 * time.Second, Failed: 1}},
+		Health:    scores{"db-1": 92, "db-2": 55},
+		Instances: instances{{Name: "db-2", Cluster: "c"}, {Name: "db-1", Cluster: "c"}, {Name: "db-3"}},
+	}
+	viewer := auth.Principal{User: "vera", Role: auth.Viewer}
+	res, err := s.Run(t.Context(), viewer, "work-order-stats", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := res.Blocks[0].Cells[0]
+	if got := fmt.Sprintf("%s|%s|%s|%s|%s", row[0].Text, row[1].Text, row[2].Text, row[3].Text, row[5].Color); got != "Data fix|4|75.0%|90s|red" {
+		t.Errorf("work-order stats row %s", got)
+	}
+	res, err = s.Run(t.Context(), viewer, "fleet-health", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range res.Blocks[0].Cells {
+		got = append(got, r[0].Text+"="+r[3].Text+"/"+r[3].Color)
+	}
+	if strings.Join(got, " ") != "db-1=92/green db-2=55/red db-3=/" || res.Blocks[0].Totals[3] != "55" {
+		t.Errorf("health rows %v, totals %v", got, res.Blocks[0].Totals)
+	}
 }
