@@ -8,7 +8,7 @@ import "context"
 // assertion.
 type Streamer interface {
 	// Stream runs one statement that returns rows. The connection is busy
-	// until the RowStream is closed.
+	// until the RowStream is closed (closing the Conn waits for it).
 	Stream(ctx context.Context, stmt string, args ...any) (RowStream, error)
 }
 

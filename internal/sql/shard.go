@@ -187,10 +187,14 @@ func rewriteShardTree(t shardTree, d Dialect) (*ShardQuery, error) {
 		for _, g := range q.Group {
 			q.InputOrder = append(q.InputOrder, ShardKey{Column: g})
 		}
-		if len(q.Order) == 0 {
+		unordered := len(q.Order) == 0
+		if unordered {
 			q.Order = slices.Clone(q.InputOrder)
 		}
 		if sameKeyColumns(q.Order, q.Group) {
+			if unordered {
+				t.orderByGroup()
+			}
 			// The shards sort by the final order: a group among the
 			// first Offset+Limit overall is among each shard's first
 			// Offset+Limit.

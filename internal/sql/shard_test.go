@@ -44,7 +44,7 @@ func TestRewriteForShards(t *testing.T) {
 			group: []string{"g"}, order: []ShardKey{{Column: "g", Desc: true}}, input: []ShardKey{{Column: "g", Desc: true}}, limit: 2, offset: 1, aggr: true},
 		{name: "postgres group by avg", d: Postgres,
 			in:   "SELECT g, avg(v), max(v) AS hi FROM t GROUP BY g LIMIT 10",
-			text: "SELECT g, sum(v) AS avg, max(v) AS hi, count(v) AS __dbfleet_n1 FROM t GROUP BY g LIMIT 10",
+			text: "SELECT g, sum(v) AS avg, max(v) AS hi, count(v) AS __dbfleet_n1 FROM t GROUP BY g ORDER BY g LIMIT 10",
 			cols: []ShardColumn{{Name: "g"}, {Name: "avg", Agg: "avg", Count: "__dbfleet_n1"}, {Name: "hi", Agg: "max"},
 				{Name: "__dbfleet_n1", Agg: "count", Hidden: true}},
 			group: []string{"g"}, order: []ShardKey{{Column: "g"}}, input: []ShardKey{{Column: "g"}}, limit: 10, aggr: true},

@@ -122,6 +122,24 @@ func (e *ShardError) Error() string { return fmt.Sprintf("shard %q: %v", e.Shard
 // Unwrap returns the shard's error.
 func (e *ShardError) Unwrap() error { return e.Err }
 
+// Broken is a shard whose stream could not be opened (its server is
+// down, the connection timed out): merged, it fails with err at once, so
+// a Partial merge names it in Failed and the others still merge.
+func Broken(name string, columns []string, err error) Shard {
+	return Shard{Name: name, Stream: &brokenStream{cols: columns, err: err}}
+}
+
+type brokenStream struct {
+	cols []string
+	err  error
+}
+
+func (b *brokenStream) Columns() []string { return b.cols }
+func (b *brokenStream) Next() bool        { return false }
+func (b *brokenStream) Row() []any        { return nil }
+func (b *brokenStream) Err() error        { return b.err }
+func (b *brokenStream) Close() error      { return nil }
+
 // Merge combines the shards per plan, streaming (memory bounded by the
 // number of shards / groups, not rows). A shard failing mid-stream makes
 // Err() a *ShardError, unless p.Partial (see Failed). Closing the
@@ -219,16 +237,23 @@ func (in *inputs) columns() ([]string, []bool, error) {
 	if len(in.shards) == 0 {
 		return nil, nil, nil
 	}
-	cols := in.shards[0].Stream.Columns()
+	ref := 0
+	for ref < len(in.shards)-1 && isBroken(in.shards[ref]) {
+		ref++
+	}
+	cols := in.shards[ref].Stream.Columns()
 	numeric := make([]bool, len(cols))
 	for _, sh := range in.shards {
+		if isBroken(sh) {
+			continue
+		}
 		c := sh.Stream.Columns()
 		if len(c) != len(cols) {
-			return nil, nil, &ShardError{Shard: sh.Name, Err: fmt.Errorf("returns %d columns %q, shard %q %d %q", len(c), c, in.shards[0].Name, len(cols), cols)}
+			return nil, nil, &ShardError{Shard: sh.Name, Err: fmt.Errorf("returns %d columns %q, shard %q %d %q", len(c), c, in.shards[ref].Name, len(cols), cols)}
 		}
 		for i := range c {
 			if c[i] != cols[i] {
-				return nil, nil, &ShardError{Shard: sh.Name, Err: fmt.Errorf("column %d is %q, on shard %q %q", i+1, c[i], in.shards[0].Name, cols[i])}
+				return nil, nil, &ShardError{Shard: sh.Name, Err: fmt.Errorf("column %d is %q, on shard %q %q", i+1, c[i], in.shards[ref].Name, cols[i])}
 			}
 		}
 		if t, ok := sh.Stream.(Typed); ok {
@@ -240,6 +265,11 @@ func (in *inputs) columns() ([]string, []bool, error) {
 		}
 	}
 	return cols, numeric, nil
+}
+
+func isBroken(s Shard) bool {
+	_, ok := s.Stream.(*brokenStream)
+	return ok
 }
 
 func isNumericType(name string) bool {

@@ -152,3 +152,18 @@ func TestOrderedRefusesUnsortedShard(t *testing.T) {
 		t.Fatalf("err = %v, want a ShardError of s0", err)
 	}
 }
+
+func TestBrokenShard(t *testing.T) {
+	cols := []string{"k"}
+	for _, mode := range []Mode{Append, Ordered} {
+		shards := []Shard{Broken("down", nil, errors.New("connection refused")), {Name: "ok", Stream: rows(cols, []any{int64(1)})}}
+		st := Merge(context.Background(), Plan{Mode: mode, Order: []Key{{Column: "k"}}, Limit: -1, Partial: true}, shards)
+		got, err := collect(t, st)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("%s: %v, %v", mode, got, err)
+		}
+		if f := Failed(st); len(f) != 1 || f[0].Shard != "down" {
+			t.Fatalf("%s: failed %v", mode, f)
+		}
+	}
+}
