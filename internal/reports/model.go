@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dbfleet/dbfleet/internal/auth"
+	"github.com/dbfleet/dbfleet/internal/platform/jobs"
 	"github.com/dbfleet/dbfleet/internal/platform/xmldoc"
 	"github.com/dbfleet/dbfleet/internal/sql"
 )
@@ -41,6 +42,20 @@ type Report struct {
 	Datasets    []*Dataset    `json:"datasets"`
 	Blocks      []*Block      `json:"blocks"`
 	Grants      []Grant       `json:"grants"`
+	// Snapshot is the report's <snapshot>: its schedule and retention.
+	Snapshot *SnapshotSpec `json:"snapshot,omitempty"`
+}
+
+// SnapshotSpec is when a report is snapshotted by itself and how long
+// its snapshots are kept.
+type SnapshotSpec struct {
+	// Schedule is a cron specification; "" for on-demand snapshots only.
+	Schedule string `json:"schedule,omitempty"`
+	// Retain is how long snapshots are kept; 0 keeps them.
+	Retain time.Duration `json:"retain,omitempty"`
+	// Params are the parameter values of scheduled snapshots.
+	Params map[string]string `json:"params,omitempty"`
+	Pos    Pos               `json:"-"`
 }
 
 // Param is one typed input of a report.
@@ -358,6 +373,12 @@ func (p *parser) parseReport(root *xmldoc.Node) {
 			p.parseDataset(c)
 		case "table", "chart", "number", "text", "subreport":
 			p.parseBlock(c)
+		case "snapshot":
+			if r.Snapshot != nil {
+				p.errf(c.Pos, "<snapshot> appears twice (first at line %d)", r.Snapshot.Pos.Line)
+				continue
+			}
+			p.parseSnapshot(c)
 		case "acl":
 			if acl != nil {
 				p.errf(c.Pos, "<acl> appears twice (first at line %d)", acl.Pos.Line)
@@ -366,7 +387,7 @@ func (p *parser) parseReport(root *xmldoc.Node) {
 			acl = c
 			p.parseACL(c)
 		default:
-			p.errf(c.Pos, "<report>: unknown element <%s> (want title, description, param, datasource, dataset, table, chart, number, text, subreport, acl)", c.Name)
+			p.errf(c.Pos, "<report>: unknown element <%s> (want title, description, param, datasource, dataset, table, chart, number, text, subreport, snapshot, acl)", c.Name)
 		}
 	}
 	if r.Title == "" {
@@ -798,6 +819,37 @@ func (p *parser) paramMap(n *xmldoc.Node, name string) map[string]string {
 		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
 	}
 	return out
+}
+
+var retainRe = regexp.MustCompile(`^([0-9]{1,4})([dw])$`)
+
+func (p *parser) parseSnapshot(n *xmldoc.Node) {
+	sp := &SnapshotSpec{Pos: n.Pos, Schedule: n.Str("schedule", ""), Params: p.paramMap(n, "params")}
+	if sp.Schedule != "" {
+		if _, err := jobs.ParseSchedule(sp.Schedule); err != nil {
+			p.errf(n.AttrPos("schedule"), "<snapshot schedule=%q>: %v", sp.Schedule, err)
+		}
+	}
+	if a, ok := n.Get("retain"); ok {
+		m := retainRe.FindStringSubmatch(strings.TrimSpace(a.Value))
+		if m == nil {
+			p.errf(a.Pos, "<snapshot retain=%q>: want a number of days or weeks, e.g. 90d or 26w", a.Value)
+		} else {
+			k, _ := strconv.Atoi(m[1])
+			days := k
+			if m[2] == "w" {
+				days *= 7
+			}
+			sp.Retain = time.Duration(days) * 24 * time.Hour
+		}
+	}
+	for k := range sp.Params {
+		if p.r.Param(k) == nil {
+			p.errf(n.AttrPos("params"), "<snapshot params>: no parameter %q declared before it", k)
+		}
+	}
+	p.checkAttrs(n)
+	p.r.Snapshot = sp
 }
 
 func (p *parser) parseACL(n *xmldoc.Node) {
