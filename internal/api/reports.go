@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/dbfleet/dbfleet/internal/auth"
@@ -107,6 +108,36 @@ func (s *Server) reportRoutes() []route {
 					return nil, err
 				}
 				return svc.Run(r.Context(), p, r.PathValue("id"), in.Params)
+			})},
+		{method: "POST", path: "/api/v1/reports/{id}/snapshots", tag: "reports", summary: "Run a report and store the result with its parameters (a snapshot)",
+			perm: auth.ReportRead, in: RunReport{}, out: reports.Snapshot{}, status: http.StatusCreated,
+			handle: withSvc(s.reportsSvc, func(r *http.Request, p auth.Principal, svc *reports.Service) (any, error) {
+				var in RunReport
+				if err := httpx.ReadJSON(r, &in); err != nil {
+					return nil, err
+				}
+				return svc.TakeSnapshot(r.Context(), p, r.PathValue("id"), in.Params)
+			})},
+		{method: "GET", path: "/api/v1/reports/{id}/snapshots", tag: "reports", summary: "List a report's snapshots, newest first",
+			perm: auth.ReportRead, out: []reports.Snapshot{},
+			handle: withSvc(s.reportsSvc, func(r *http.Request, p auth.Principal, svc *reports.Service) (any, error) {
+				return svc.Snapshots(r.Context(), p, r.PathValue("id"))
+			})},
+		{method: "GET", path: "/api/v1/report-snapshots/{sid}", tag: "reports", summary: "Show a snapshot with its data; ?compare=ID compares it with another snapshot of the same report",
+			perm: auth.ReportRead, query: []string{"compare"}, out: reports.Snapshot{},
+			handle: withSvc(s.reportsSvc, func(r *http.Request, p auth.Principal, svc *reports.Service) (any, error) {
+				id, err := strconv.ParseInt(r.PathValue("sid"), 10, 64)
+				if err != nil {
+					return nil, errkind.New(errkind.Invalid, "invalid snapshot id %q", r.PathValue("sid"))
+				}
+				if c := r.URL.Query().Get("compare"); c != "" {
+					other, err := strconv.ParseInt(c, 10, 64)
+					if err != nil {
+						return nil, errkind.New(errkind.Invalid, "invalid snapshot id %q", c)
+					}
+					return svc.Compare(r.Context(), p, id, other)
+				}
+				return svc.GetSnapshot(r.Context(), p, id)
 			})},
 		{method: "POST", path: "/api/v1/reports/{id}/export", tag: "reports", summary: "Run a report and download it: ?format=csv (one dataset: ?dataset=, default the first) or xlsx (every dataset a sheet)",
 			perm: auth.ReportRead, in: RunReport{}, query: []string{"format", "dataset"}, out: "", raw: s.reportExport},

@@ -277,10 +277,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	loops = append(loops, haLoop(leases, haSvc))
 	loops = append(loops, wo.loops(leases)...)
 	loops = append(loops, executorLoop(leases, execSvc))
-	loops = append(loops, struct {
-		name string
-		run  func(context.Context) error
-	}{"report catalog", reportSvc.Catalog().Run})
+	loops = append(loops, reportLoops(leases, wo.queue, reportSvc, log.With("component", "reports"))...)
 	loops = append(loops, queryReaderLoop(leases, querySvc))
 	loops = append(loops, verifyLoops(leases, wo.queue, verifySvc, log)...)
 	loops = append(loops, slowlogLoops(cfg.Slowlog, leases, slowSvc, inv, log.With("component", "slowlog"))...)

@@ -10,6 +10,8 @@ import (
 
 	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/inventory"
+	"github.com/dbfleet/dbfleet/internal/platform/jobs"
+	"github.com/dbfleet/dbfleet/internal/platform/lease"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
 	"github.com/dbfleet/dbfleet/internal/platform/xmldoc"
 	"github.com/dbfleet/dbfleet/internal/query"
@@ -53,4 +55,23 @@ func (r reportQuerier) Stream(ctx context.Context, p auth.Principal, req query.R
 		return nil, err
 	}
 	return st, nil
+}
+
+// reportLoops: the catalog's reload, the worker of scheduled snapshots
+// (on the shared job queue, its own job kind) and their scheduler, under
+// a lease so one server fires each snapshot.
+func reportLoops(leases *lease.Manager, queue *jobs.Queue, svc *reports.Service, log *slog.Logger) []struct {
+	name string
+	run  func(context.Context) error
+} {
+	worker := &jobs.Worker{Queue: queue, Handlers: svc.Handlers(), Concurrency: 1}
+	sched := &jobs.Scheduler{DB: queue.DB(), Log: log.With("component", "cron"), Schedules: svc.Schedules, Wake: queue.Wake}
+	return []struct {
+		name string
+		run  func(context.Context) error
+	}{
+		{"report catalog", svc.Catalog().Run},
+		{"report snapshot worker", worker.Run},
+		{"report schedules", func(ctx context.Context) error { return leases.Run(ctx, "reports.schedule", sched.Run) }},
+	}
 }

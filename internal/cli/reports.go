@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -133,6 +134,90 @@ func (e *env) reportCmd() *cobra.Command {
 	run.Flags().StringArrayVarP(&params, "param", "p", nil, "a parameter value, name=value (repeatable)")
 	run.Flags().StringVar(&dataset, "dataset", "", "with -o csv: the dataset to write (default the first)")
 	cmd.AddCommand(run)
+	var snapParams []string
+	snap := &cobra.Command{
+		Use:   "snapshot ID",
+		Short: "Run a report and store the result with its parameters: --param k=v (repeatable)",
+		Args:  oneName("report"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := e.checkOutput(); err != nil {
+				return err
+			}
+			in := api.RunReport{Params: map[string]string{}}
+			for _, kv := range snapParams {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok || k == "" {
+					return usageError{fmt.Errorf("--param %q: want name=value", kv)}
+				}
+				in.Params[k] = v
+			}
+			var sn reports.Snapshot
+			if err := e.call(cmd, "POST", "/api/v1/reports/"+p(args[0])+"/snapshots", in, &sn); err != nil {
+				return err
+			}
+			return e.print(sn, func(w io.Writer) {
+				fmt.Fprintf(w, "Snapshot %d of %s (version %d): %d row(s).\n", sn.ID, sn.Report, sn.Version, sn.Rows)
+			})
+		},
+	}
+	snap.Flags().StringArrayVarP(&snapParams, "param", "p", nil, "a parameter value, name=value (repeatable)")
+	cmd.AddCommand(snap)
+	cmd.AddCommand(&cobra.Command{
+		Use:   "snapshots ID",
+		Short: "List a report's snapshots, newest first",
+		Args:  oneName("report"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := e.checkOutput(); err != nil {
+				return err
+			}
+			var out []reports.Snapshot
+			if err := e.call(cmd, "GET", "/api/v1/reports/"+p(args[0])+"/snapshots", nil, &out); err != nil {
+				return err
+			}
+			return e.print(out, func(w io.Writer) {
+				row(w, "ID", "TAKEN", "BY", "VERSION", "ROWS", "PARAMS")
+				for _, sn := range out {
+					var ps []string
+					for k, v := range sn.Params {
+						ps = append(ps, k+"="+v)
+					}
+					sort.Strings(ps)
+					row(w, sn.ID, fmtTime(sn.CreatedAt), sn.CreatedBy, sn.Version, sn.Rows, strings.Join(ps, " "))
+				}
+			})
+		},
+	})
+	cmd.AddCommand(&cobra.Command{
+		Use:   "compare SNAPSHOT OTHER",
+		Short: "Compare two snapshots of a report: rows added and removed per dataset",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 2 {
+				return usageError{errors.New("want two snapshot ids")}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := e.checkOutput(); err != nil {
+				return err
+			}
+			var c reports.Comparison
+			if err := e.call(cmd, "GET", "/api/v1/report-snapshots/"+p(args[0])+"?compare="+p(args[1]), nil, &c); err != nil {
+				return err
+			}
+			return e.print(c, func(w io.Writer) {
+				fmt.Fprintf(w, "%s: snapshot %d (%s) -> %d (%s)\n", c.Newer.Report, c.Older.ID, fmtTime(c.Older.CreatedAt), c.Newer.ID, fmtTime(c.Newer.CreatedAt))
+				for _, d := range c.Datasets {
+					fmt.Fprintf(w, "\n%s: %d -> %d rows, %d added, %d removed\n", d.Name, d.OlderRows, d.NewerRows, len(d.Added), len(d.Removed))
+					for _, r := range d.Added {
+						fmt.Fprintln(w, "+ "+strings.Join(r, "\t"))
+					}
+					for _, r := range d.Removed {
+						fmt.Fprintln(w, "- "+strings.Join(r, "\t"))
+					}
+				}
+			})
+		},
+	})
 	cmd.AddCommand(&cobra.Command{
 		Use:   "validate DIR",
 		Short: "Check a directory of report files offline; every problem is listed as file:line:col and the exit status is 1",
