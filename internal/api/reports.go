@@ -139,6 +139,29 @@ func (s *Server) reportRoutes() []route {
 				}
 				return svc.GetSnapshot(r.Context(), p, id)
 			})},
+		{method: "POST", path: "/api/v1/reports/{id}/subscriptions", tag: "reports", summary: "Subscribe to a report: a schedule, parameter values and a notification channel (subscribe permission on the report)",
+			perm: auth.ReportRead, in: reports.SubscribeRequest{}, out: reports.Subscription{}, status: http.StatusCreated,
+			handle: withSvc(s.reportsSvc, func(r *http.Request, p auth.Principal, svc *reports.Service) (any, error) {
+				var in reports.SubscribeRequest
+				if err := httpx.ReadJSON(r, &in); err != nil {
+					return nil, err
+				}
+				return svc.Subscribe(r.Context(), p, r.PathValue("id"), in)
+			})},
+		{method: "GET", path: "/api/v1/report-subscriptions", tag: "reports", summary: "Your report subscriptions (everyone's for report.manage), with their last delivery: sent, skipped, failed and why",
+			perm: auth.ReportRead, out: []reports.Subscription{},
+			handle: withSvc(s.reportsSvc, func(r *http.Request, p auth.Principal, svc *reports.Service) (any, error) {
+				return svc.Subscriptions(r.Context(), p)
+			})},
+		{method: "DELETE", path: "/api/v1/report-subscriptions/{sid}", tag: "reports", summary: "Unsubscribe (your own subscription; any for report.manage)",
+			perm: auth.ReportRead, status: http.StatusNoContent,
+			handle: withSvc(s.reportsSvc, func(r *http.Request, p auth.Principal, svc *reports.Service) (any, error) {
+				id, err := strconv.ParseInt(r.PathValue("sid"), 10, 64)
+				if err != nil {
+					return nil, errkind.New(errkind.Invalid, "invalid subscription id %q", r.PathValue("sid"))
+				}
+				return nil, svc.Unsubscribe(r.Context(), p, id)
+			})},
 		{method: "POST", path: "/api/v1/reports/{id}/export", tag: "reports", summary: "Run a report and download it: ?format=csv (one dataset: ?dataset=, default the first) or xlsx (every dataset a sheet)",
 			perm: auth.ReportRead, in: RunReport{}, query: []string{"format", "dataset"}, out: "", raw: s.reportExport},
 	}

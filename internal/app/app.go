@@ -178,6 +178,10 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		return err
 	}
 	reportSvc.Views = reports.Views{Flows: wo.svc, Instances: inv}
+	if notifier != nil {
+		reportSvc.Notifier = notifier
+	}
+	reportSvc.PublicURL = cfg.PublicURL
 	if healthSvc != nil {
 		reportSvc.Views.Health = healthSvc
 	}
@@ -219,6 +223,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	url := "http://" + ln.Addr().String()
 	if cfg.PublicURL == "" {
 		wo.svc.SetPublicURL(url)
+		reportSvc.PublicURL = url
 	}
 
 	if created {

@@ -218,6 +218,76 @@ func (e *env) reportCmd() *cobra.Command {
 			})
 		},
 	})
+	var sub reports.SubscribeRequest
+	var subParams []string
+	subscribe := &cobra.Command{
+		Use:   "subscribe ID --channel NAME --schedule CRON [--param k=v]... [--attach csv|xlsx] [--skip-empty]",
+		Short: "Subscribe to a report: delivered on a schedule to a notification channel",
+		Args:  oneName("report"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := e.checkOutput(); err != nil {
+				return err
+			}
+			sub.Params = map[string]string{}
+			for _, kv := range subParams {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok || k == "" {
+					return usageError{fmt.Errorf("--param %q: want name=value", kv)}
+				}
+				sub.Params[k] = v
+			}
+			var out reports.Subscription
+			if err := e.call(cmd, "POST", "/api/v1/reports/"+p(args[0])+"/subscriptions", sub, &out); err != nil {
+				return err
+			}
+			return e.print(out, func(w io.Writer) {
+				fmt.Fprintf(w, "Subscription %d: %s to %s on %q.\n", out.ID, out.Report, out.Channel, out.Schedule)
+			})
+		},
+	}
+	sf := subscribe.Flags()
+	sf.StringVar(&sub.Channel, "channel", "", "a notification channel (notify.channels): e-mail or chat")
+	sf.StringVar(&sub.Schedule, "schedule", "", "when: a cron specification, e.g. \"0 8 * * MON\"")
+	sf.StringArrayVarP(&subParams, "param", "p", nil, "a parameter value, name=value (repeatable)")
+	sf.StringVar(&sub.Attach, "attach", "", "attach the data to e-mails: csv or xlsx")
+	sf.BoolVar(&sub.SkipEmpty, "skip-empty", false, "send nothing when every dataset is empty")
+	cmd.AddCommand(subscribe)
+	cmd.AddCommand(&cobra.Command{
+		Use:   "subscriptions",
+		Short: "Your report subscriptions (everyone's for DBAs) with their last delivery",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := e.checkOutput(); err != nil {
+				return err
+			}
+			var out []reports.Subscription
+			if err := e.call(cmd, "GET", "/api/v1/report-subscriptions", nil, &out); err != nil {
+				return err
+			}
+			return e.print(out, func(w io.Writer) {
+				row(w, "ID", "REPORT", "OWNER", "CHANNEL", "SCHEDULE", "LAST", "AT", "ERROR")
+				for _, s := range out {
+					at := "-"
+					if !s.LastAt.IsZero() {
+						at = fmtTime(s.LastAt)
+					}
+					row(w, s.ID, s.Report, s.Owner, s.Channel, s.Schedule, s.LastState, at, s.LastError)
+				}
+			})
+		},
+	})
+	cmd.AddCommand(&cobra.Command{
+		Use:   "unsubscribe SUBSCRIPTION",
+		Short: "Remove a report subscription",
+		Args:  oneName("subscription"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := e.call(cmd, "DELETE", "/api/v1/report-subscriptions/"+p(args[0]), nil, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "Removed subscription %s.\n", args[0])
+			return nil
+		},
+	})
 	cmd.AddCommand(&cobra.Command{
 		Use:   "validate DIR",
 		Short: "Check a directory of report files offline; every problem is listed as file:line:col and the exit status is 1",

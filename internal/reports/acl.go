@@ -39,7 +39,7 @@ func (r *Report) require(p auth.Principal, perm string) error {
 		return errkind.New(errkind.NotFound, "no report %q", r.ID)
 	}
 	if !r.Can(p, perm) {
-		return errkind.New(errkind.Forbidden, "report %s: you may not %s it", r.ID, perm)
+		return errkind.New(errkind.Forbidden, "report %s: you lack its %s permission", r.ID, perm)
 	}
 	return nil
 }

@@ -39,6 +39,9 @@ type Service struct {
 	log *slog.Logger
 	// Views serves dbfleet data sources (set by app).
 	Views Views
+	// Notifier delivers subscriptions; PublicURL makes their links.
+	Notifier  Notifier
+	PublicURL string
 	// Now is the clock relative dates are read with; nil means time.Now.
 	Now func() time.Time
 }

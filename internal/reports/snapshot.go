@@ -254,11 +254,11 @@ func rowText(r []any) []string {
 
 func rowKey(r []any) string { return strings.Join(rowText(r), "\x00") }
 
-// Schedules are the scheduled snapshots of the active reports, for the
-// job scheduler (platform/jobs): each firing enqueues one durable job
-// keyed by the firing.
+// Schedules are the scheduled snapshots of the active reports and the
+// subscriptions, for the job scheduler (platform/jobs): each firing
+// enqueues one durable job keyed by the firing.
 func (s *Service) Schedules() []jobs.Schedule {
-	var out []jobs.Schedule
+	out := s.subscriptionSchedules()
 	for _, r := range s.cat.List() {
 		if r.Snapshot == nil || r.Snapshot.Schedule == "" {
 			continue
@@ -273,9 +273,9 @@ type snapshotJob struct {
 	Report string `json:"report"`
 }
 
-// Handlers are the job handlers of scheduled snapshots.
+// Handlers are the job handlers of scheduled snapshots and deliveries.
 func (s *Service) Handlers() map[string]jobs.Handler {
-	return map[string]jobs.Handler{SnapshotKind: s.runScheduled}
+	return map[string]jobs.Handler{SnapshotKind: s.runScheduled, DeliverKind: s.deliver}
 }
 
 // runScheduled takes a scheduled snapshot. The firing (schedule and time)
