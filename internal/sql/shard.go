@@ -3,7 +3,6 @@ package sql
 import (
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 )
@@ -234,14 +233,3 @@ func sameKeyColumns(keys []ShardKey, group []string) bool {
 
 // hiddenName is the n-th helper column's name.
 func hiddenName(kind string, n int) string { return fmt.Sprintf("%s%s%d", hiddenPrefix, kind, n) }
-
-// findColumn is the index of the column named name (case-insensitive,
-// as both servers match unquoted names), -1 when none.
-func findColumn(cols []ShardColumn, name string) int {
-	for i, c := range cols {
-		if strings.EqualFold(c.Name, name) {
-			return i
-		}
-	}
-	return -1
-}

@@ -47,64 +47,49 @@ var propertyQueries = []struct {
 	{"SELECT g, k, SUM(v) AS s FROM t WHERE v < 80 GROUP BY g, k ORDER BY g DESC, k", true},
 }
 
-// dialectSetup is one server kind under test.
+// dialectSetup is one server kind under test: the table, and how to
+// connect to a database of its shared server.
 type dialectSetup struct {
 	name    string
 	dialect sql.Dialect
 	create  string
-	open    func(t *testing.T, db string) engine.Conn
-	makeDB  func(t *testing.T, admin engine.Conn, db string)
+	driver  engine.Driver
+	target  func(t *testing.T) engine.Target
 }
 
 func TestMergeMatchesSingleServer(t *testing.T) {
-	for _, ds := range []dialectSetup{mariadbSetup(t), postgresSetup(t)} {
+	for _, ds := range []dialectSetup{{
+		name: "mariadb", dialect: sql.MariaDB, driver: mysql.New(),
+		create: "CREATE TABLE t (id INT PRIMARY KEY, g VARCHAR(8) COLLATE utf8mb4_bin NULL, k INT NULL, v INT NOT NULL, d DECIMAL(10,2) NULL)",
+		target: func(t *testing.T) engine.Target {
+			srv := mariadb.Get(t)
+			return engine.Target{Engine: engine.MariaDB, Host: srv.Host, Port: srv.Port, User: srv.User, Password: srv.Password}
+		},
+	}, {
+		name: "postgres", dialect: sql.Postgres, driver: postgres.New(),
+		create: `CREATE TABLE t (id int PRIMARY KEY, g varchar(8) COLLATE "C", k int, v int NOT NULL, d numeric(10,2))`,
+		target: func(t *testing.T) engine.Target {
+			srv := pgsrv.Get(t)
+			return engine.Target{Engine: engine.Postgres, Host: srv.Host, Port: srv.Port, User: srv.User, Password: srv.Password}
+		},
+	}} {
 		t.Run(ds.name, func(t *testing.T) { runProperty(t, ds) })
 	}
 }
 
-func mariadbSetup(t *testing.T) dialectSetup {
-	return dialectSetup{
-		name: "mariadb", dialect: sql.MariaDB,
-		create: "CREATE TABLE t (id INT PRIMARY KEY, g VARCHAR(8) COLLATE utf8mb4_bin NULL, k INT NULL, v INT NOT NULL, d DECIMAL(10,2) NULL)",
-		open: func(t *testing.T, db string) engine.Conn {
-			srv := mariadb.Get(t)
-			c, err := mysql.New().Open(context.Background(), engine.Target{Engine: engine.MariaDB, Host: srv.Host, Port: srv.Port,
-				User: srv.User, Password: srv.Password, Database: db, ConnectTimeout: 5 * time.Second})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { c.Close() })
-			return c
-		},
-		makeDB: func(t *testing.T, admin engine.Conn, db string) {
-			exec(t, admin, "DROP DATABASE IF EXISTS "+db)
-			exec(t, admin, "CREATE DATABASE "+db)
-		},
+// open connects to database db ("": the server's default).
+func (ds dialectSetup) open(t *testing.T, db string) engine.Conn {
+	tg := ds.target(t)
+	tg.Database, tg.ConnectTimeout = db, 5*time.Second
+	c, err := ds.driver.Open(context.Background(), tg)
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
 
-func postgresSetup(t *testing.T) dialectSetup {
-	return dialectSetup{
-		name: "postgres", dialect: sql.Postgres,
-		create: `CREATE TABLE t (id int PRIMARY KEY, g varchar(8) COLLATE "C", k int, v int NOT NULL, d numeric(10,2))`,
-		open: func(t *testing.T, db string) engine.Conn {
-			srv := pgsrv.Get(t)
-			c, err := postgres.New().Open(context.Background(), engine.Target{Engine: engine.Postgres, Host: srv.Host, Port: srv.Port,
-				User: srv.User, Password: srv.Password, Database: db, ConnectTimeout: 5 * time.Second})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { c.Close() })
-			return c
-		},
-		makeDB: func(t *testing.T, admin engine.Conn, db string) {
-			exec(t, admin, "DROP DATABASE IF EXISTS "+db)
-			exec(t, admin, "CREATE DATABASE "+db)
-		},
-	}
-}
-
-func exec(t *testing.T, c engine.Conn, stmt string) {
+func execSQL(t *testing.T, c engine.Conn, stmt string) {
 	t.Helper()
 	if _, err := c.Exec(context.Background(), stmt); err != nil {
 		t.Fatalf("%s: %v", stmt, err)
@@ -121,9 +106,10 @@ func runProperty(t *testing.T, ds dialectSetup) {
 	}
 	conns := map[string]engine.Conn{}
 	for _, n := range names {
-		ds.makeDB(t, admin, "prop_"+n)
+		execSQL(t, admin, "DROP DATABASE IF EXISTS prop_"+n)
+		execSQL(t, admin, "CREATE DATABASE prop_"+n)
 		conns[n] = ds.open(t, "prop_"+n)
-		exec(t, conns[n], ds.create)
+		execSQL(t, conns[n], ds.create)
 	}
 	prepared := make([]*merge.Prepared, len(propertyQueries))
 	for i, q := range propertyQueries {
@@ -142,7 +128,7 @@ func runProperty(t *testing.T, ds dialectSetup) {
 			nRows = 0 // every shard empty
 		}
 		for _, n := range names {
-			exec(t, conns[n], "DELETE FROM t")
+			execSQL(t, conns[n], "DELETE FROM t")
 		}
 		inserts := map[string][]string{}
 		for id := 1; id <= nRows; id++ {
@@ -154,7 +140,7 @@ func runProperty(t *testing.T, ds dialectSetup) {
 			inserts[shard] = append(inserts[shard], row)
 		}
 		for n, rows := range inserts {
-			exec(t, conns[n], "INSERT INTO t (id, g, k, v, d) VALUES "+strings.Join(rows, ", "))
+			execSQL(t, conns[n], "INSERT INTO t (id, g, k, v, d) VALUES "+strings.Join(rows, ", "))
 		}
 		for qi, q := range propertyQueries {
 			want, _, err := conns["whole"].Query(ctx, 0, q.sql)

@@ -266,13 +266,3 @@ func (d decimal) String() string {
 	}
 	return s
 }
-
-// intDigits is the number of digits before the point (0 for |d| < 1).
-func (d decimal) intDigits() int {
-	s := new(big.Int).Abs(d.unscaled).String()
-	n := len(s) - d.scale
-	if n < 0 || (n == 1 && s[0] == '0') {
-		return 0
-	}
-	return n
-}
