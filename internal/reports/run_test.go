@@ -109,6 +109,9 @@ func (s *sqlStream) Close() error { return s.rows.Close() }
 type staticInventory map[string]inventory.ShardMap
 
 func (s staticInventory) ResolveGroup(ctx context.Context, name string) ([]inventory.Instance, error) {
+	if name == "pair" { // a group of a live instance and one that is down
+		return []inventory.Instance{{Name: "mdb"}, {Name: "gone"}}, nil
+	}
 	return nil, errkind.New(errkind.NotFound, "no group %q", name)
 }
 
@@ -362,5 +365,49 @@ func TestRunViews(t *testing.T) {
 	}
 	if strings.Join(got, " ") != "db-1=92/green db-2=55/red db-3=/" || res.Blocks[0].Totals[3] != "55" {
 		t.Errorf("health rows %v, totals %v", got, res.Blocks[0].Totals)
+	}
+}
+
+// TestSubreports: a sub-report run once per row of the parent's dataset
+// with the row's value as its parameter, and its values rolled up.
+func TestSubreports(t *testing.T) {
+	s, _ := newTestService(t, "testdata/run")
+	res, err := s.Run(t.Context(), auth.Principal{User: "dora", Role: auth.DBA}, "regions", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := res.Blocks[0]
+	if len(b.Subs) != 3 || b.Subs[0].Params["region"] != "east" || b.Subs[2].Params["region"] != "south" || b.Subs[1].Params["days"] != "2026-11-01..2026-11-10" {
+		t.Fatalf("sub-reports %d: %+v", len(b.Subs), b.Subs)
+	}
+	var sum string
+	var best int
+	if err := shop.Get(t).DB(t, "shop_all").QueryRowContext(t.Context(),
+		"SELECT SUM(total), (SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM orders WHERE created_at >= '2026-11-01' AND created_at < '2026-11-11' GROUP BY region, DATE(created_at)) x) FROM orders WHERE created_at >= '2026-11-01' AND created_at < '2026-11-11'").Scan(&sum, &best); err != nil {
+		t.Fatal(err)
+	}
+	if b.Returns["revenue"] != strings.TrimRight(strings.TrimRight(sum, "0"), ".") || b.Returns["best_day_orders"] != fmt.Sprint(best) {
+		t.Errorf("returns %v, want revenue %s, best day %d", b.Returns, sum, best)
+	}
+}
+
+// TestRunGroup: a data-source group runs the dataset on every member and
+// merges (GROUP BY re-aggregated); the member that is down is named.
+func TestRunGroup(t *testing.T) {
+	s, q := newTestService(t, "testdata/run")
+	res, err := s.Run(t.Context(), auth.Principal{User: "dora", Role: auth.DBA}, "grouped", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := res.Data[0]
+	if d.Sources != 2 || len(d.Failed) != 1 || d.Failed[0].Source != "gone" || len(q.seen) != 2 {
+		t.Fatalf("sources %d, failed %+v, requests %d", d.Sources, d.Failed, len(q.seen))
+	}
+	var got []string
+	for _, r := range d.Rows {
+		got = append(got, cellText(r[0])+"="+cellText(r[1]))
+	}
+	if strings.Join(got, " ") != "east=40 north=40 south=40" {
+		t.Errorf("rows %v", got)
 	}
 }
