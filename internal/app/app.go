@@ -178,6 +178,9 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		return err
 	}
 	reportSvc.Views = reports.Views{Flows: wo.svc, Instances: inv}
+	if mstore != nil {
+		reportSvc.Metrics = mstore
+	}
 	if notifier != nil {
 		reportSvc.Notifier = notifier
 	}

@@ -575,6 +575,11 @@ func (p *parser) parseDataset(n *xmldoc.Node) {
 			return
 		}
 		d.PromQL, d.SQLPos = body.Text, body.TextPos
+		for _, ref := range promRefs(d.PromQL) {
+			if p.r.Param(ref) == nil {
+				p.errf(d.SQLPos, "<dataset name=%q>: ${%s} is not a declared parameter", d.Name, ref)
+			}
+		}
 	default:
 		if hasView {
 			p.errf(view.Pos, "<dataset view=%q>: only a dbfleet data source reads views", view.Value)

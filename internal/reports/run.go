@@ -39,6 +39,8 @@ type Service struct {
 	log *slog.Logger
 	// Views serves dbfleet data sources (set by app).
 	Views Views
+	// Metrics serves metrics data sources (PromQL).
+	Metrics Metrics
 	// Notifier delivers subscriptions; PublicURL makes their links.
 	Notifier  Notifier
 	PublicURL string
@@ -245,7 +247,7 @@ func (s *Service) dataset(ctx context.Context, p auth.Principal, r *Report, d *D
 	case SourceDBFleet:
 		return s.view(ctx, p, d)
 	case SourceMetrics:
-		return nil, errkind.New(errkind.Unavailable, "dataset %s: metrics data sources are not available yet", d.Name)
+		return s.metricsData(ctx, p, d, vals, s.now(), min(d.MaxRows, s.cfg.MaxRows))
 	}
 	dialect, err := sql.ParseDialect(ds.Engine)
 	if err != nil {

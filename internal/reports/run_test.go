@@ -9,9 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/prometheus/model/labels"
+
 	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/flows"
 	"github.com/dbfleet/dbfleet/internal/inventory"
+	"github.com/dbfleet/dbfleet/internal/metrics"
 	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb/sqldbtest"
 	"github.com/dbfleet/dbfleet/internal/query"
@@ -409,5 +412,49 @@ func TestRunGroup(t *testing.T) {
 	}
 	if strings.Join(got, " ") != "east=40 north=40 south=40" {
 		t.Errorf("rows %v", got)
+	}
+}
+
+// TestRunMetrics runs the shipped capacity report on a metric store: the
+// parameter is bound as a quoted label value, one row per series.
+func TestRunMetrics(t *testing.T) {
+	s, _ := newTestService(t, "../../reports")
+	st, err := metrics.Open(t.TempDir(), metrics.StoreOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Now()
+	s.Now = func() time.Time { return now }
+	var samples []metrics.Sample
+	for _, x := range []struct {
+		inst, env string
+		v         float64
+	}{{"pg-1", "prod", 3e9}, {"pg-2", "prod", 5e9}, {"pg-3", "test", 9e9}} {
+		samples = append(samples, metrics.Sample{Labels: labels.FromStrings("__name__", "pg_database_size_bytes", "instance", x.inst, "env", x.env, "datname", "app"),
+			T: now.Add(-time.Minute).UnixMilli(), V: x.v})
+	}
+	if err := st.Append(t.Context(), samples); err != nil {
+		t.Fatal(err)
+	}
+	s.Metrics = st
+	res, err := s.Run(t.Context(), auth.Principal{User: "vera", Role: auth.Viewer}, "capacity", map[string]string{"env": `prod"} or vector(1) #`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := res.Data[0]; len(d.Rows) != 0 {
+		t.Errorf("a parameter changed the expression: %v", d.Rows)
+	}
+	res, err = s.Run(t.Context(), auth.Principal{User: "vera", Role: auth.Viewer}, "capacity", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := res.Blocks[0]
+	var got []string
+	for _, r := range b.Cells {
+		got = append(got, r[0].Text+"="+r[1].Text)
+	}
+	if strings.Join(got, " ") != "pg-2=4.66 GiB pg-1=2.79 GiB" || b.Totals[1] != "7.45 GiB" {
+		t.Errorf("rows %v totals %v", got, b.Totals)
 	}
 }
