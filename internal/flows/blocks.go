@@ -106,7 +106,7 @@ func (p *parser) approverSet(n *node, def approverSet) approverSet {
 	if _, ok := n.Get("roles"); ok || hasAttr(n, "users") {
 		s.Audience = p.audience(n)
 	}
-	s.count = p.intAttr(n, "count", def.count, 1, 20)
+	s.count = p.Int(n, "count", def.count, 1, 20)
 	switch order := n.Str("order", ""); order {
 	case "":
 	case "any":
@@ -116,7 +116,7 @@ func (p *parser) approverSet(n *node, def approverSet) approverSet {
 	default:
 		p.errf(n.AttrPos("order"), "<%s order=%q>: want any or sequence", n.Name, order)
 	}
-	s.auto = p.boolAttr(n, "auto", false)
+	s.auto = p.Bool(n, "auto", false)
 	if s.auto {
 		return s
 	}
@@ -145,7 +145,7 @@ func hasAttr(n *node, name string) bool {
 }
 
 func parseApprove(p *parser, n *node, st *Step) any {
-	c := &approveCfg{notify: n.Str("notify", ""), linkTTL: p.durationAttr(n, "link-ttl", 24*time.Hour)}
+	c := &approveCfg{notify: n.Str("notify", ""), linkTTL: p.Duration(n, "link-ttl", 24*time.Hour)}
 	c.base = p.approverSet(n, approverSet{count: 1})
 	seen := map[string]Pos{}
 	for _, ch := range n.Children {
@@ -166,7 +166,7 @@ func parseApprove(p *parser, n *node, st *Step) any {
 		def := c.base
 		def.auto = false
 		pol.set = p.approverSet(ch, def)
-		p.checkAttrs(ch)
+		p.CheckAttrs(ch)
 		c.policies = append(c.policies, pol)
 	}
 	return c
@@ -358,8 +358,8 @@ func parseExport(p *parser, n *node, st *Step) any {
 	c := &exportCfg{
 		target:   p.fieldRef(n, "target", true, pickerTypes...),
 		sql:      p.fieldRef(n, "sql", true, TypeSQL),
-		maxRows:  p.intAttr(n, "max-rows", 100000, 1, 5000000),
-		maxBytes: p.intAttr(n, "max-bytes", maxExportBytes, 1, maxExportBytes),
+		maxRows:  p.Int(n, "max-rows", 100000, 1, 5000000),
+		maxBytes: p.Int(n, "max-bytes", maxExportBytes, 1, maxExportBytes),
 		filename: n.Str("filename", ""),
 	}
 	if c.filename != "" && (!filenameRE.MatchString(c.filename) || !strings.HasSuffix(c.filename, ".csv")) {
@@ -378,7 +378,7 @@ type notifyCfg struct {
 }
 
 func parseNotify(p *parser, n *node, st *Step) any {
-	c := &notifyCfg{channel: n.Str("channel", ""), optional: p.boolAttr(n, "optional", false)}
+	c := &notifyCfg{channel: n.Str("channel", ""), optional: p.Bool(n, "optional", false)}
 	if c.channel == "" {
 		p.errf(n.Pos, "<notify>: attribute channel is required (a channel named under notify.channels in the configuration)")
 	}

@@ -89,22 +89,7 @@ func (c *Catalog) Dir() string { return c.dir }
 
 // Run reloads the directory every Poll until ctx ends.
 func (c *Catalog) Run(ctx context.Context) error {
-	poll := c.Poll
-	if poll <= 0 {
-		poll = 2 * time.Second
-	}
-	t := time.NewTicker(poll)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			if err := c.Reload(ctx); err != nil && ctx.Err() == nil {
-				c.log.Warn("reload flows", "dir", c.dir, "err", err)
-			}
-		}
-	}
+	return xmldoc.Watch(ctx, c.Poll, c.Reload, func(err error) { c.log.Warn("reload flows", "dir", c.dir, "err", err) })
 }
 
 // Reload reads the files that changed since the last call. Problems of

@@ -8,11 +8,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/platform/jobs"
+	"github.com/dbfleet/dbfleet/internal/platform/xmldoc"
 )
 
 // Kinds of flows.
@@ -173,15 +173,12 @@ var (
 
 // parser turns a node tree into a Flow, collecting every problem.
 type parser struct {
-	file  string
-	probs Problems
+	xmldoc.Reader
 	flow  *Flow
 	scope scope
 }
 
-func (p *parser) errf(pos Pos, format string, args ...any) {
-	p.probs = append(p.probs, Problem{File: p.file, Pos: pos, Msg: fmt.Sprintf(format, args...)})
-}
+func (p *parser) errf(pos Pos, format string, args ...any) { p.Errf(pos, format, args...) }
 
 // Parse reads a flow file. It returns every problem found, each with its
 // file:line:col; the flow is usable only when there are none.
@@ -191,47 +188,12 @@ func Parse(file string, src []byte) (*Flow, Problems) {
 		return nil, Problems{*perr}
 	}
 	sum := sha256.Sum256(src)
-	p := &parser{file: file, flow: &Flow{File: file, Source: src, Hash: hex.EncodeToString(sum[:])}}
+	p := &parser{Reader: xmldoc.Reader{File: file}, flow: &Flow{File: file, Source: src, Hash: hex.EncodeToString(sum[:])}}
 	p.parseFlow(root)
-	if len(p.probs) > 0 {
-		return nil, p.probs
+	if len(p.Problems) > 0 {
+		return nil, p.Problems
 	}
 	return p.flow, nil
-}
-
-// checkAttrs reports attributes of n that were never read.
-func (p *parser) checkAttrs(n *node, known ...string) {
-	for _, a := range n.Unused(known...) {
-		p.errf(a.Pos, "<%s>: unknown attribute %q", n.Name, a.Name)
-	}
-}
-
-func (p *parser) boolAttr(n *node, name string, def bool) bool {
-	a, ok := n.Get(name)
-	if !ok {
-		return def
-	}
-	switch strings.TrimSpace(a.Value) {
-	case "true", "yes", "1":
-		return true
-	case "false", "no", "0":
-		return false
-	}
-	p.errf(a.Pos, "<%s %s=%q>: want true or false", n.Name, name, a.Value)
-	return def
-}
-
-func (p *parser) intAttr(n *node, name string, def, lo, hi int) int {
-	a, ok := n.Get(name)
-	if !ok {
-		return def
-	}
-	v, err := strconv.Atoi(strings.TrimSpace(a.Value))
-	if err != nil || v < lo || v > hi {
-		p.errf(a.Pos, "<%s %s=%q>: want a whole number from %d to %d", n.Name, name, a.Value, lo, hi)
-		return def
-	}
-	return v
 }
 
 func (p *parser) numAttr(n *node, name string) *float64 {
@@ -247,29 +209,8 @@ func (p *parser) numAttr(n *node, name string) *float64 {
 	return &v
 }
 
-func (p *parser) durationAttr(n *node, name string, def time.Duration) time.Duration {
-	a, ok := n.Get(name)
-	if !ok {
-		return def
-	}
-	d, err := time.ParseDuration(strings.TrimSpace(a.Value))
-	if err != nil || d <= 0 {
-		p.errf(a.Pos, "<%s %s=%q>: want a positive duration such as 30m or 24h", n.Name, name, a.Value)
-		return def
-	}
-	return d
-}
-
 // list splits a comma-separated attribute.
-func list(s string) []string {
-	var out []string
-	for _, x := range strings.Split(s, ",") {
-		if x = strings.TrimSpace(x); x != "" {
-			out = append(out, x)
-		}
-	}
-	return out
-}
+func list(s string) []string { return xmldoc.List(s) }
 
 func (p *parser) audience(n *node) Audience {
 	var a Audience
@@ -313,7 +254,7 @@ func (p *parser) parseFlow(root *node) {
 	if fl.Kind != KindTicket && fl.Kind != KindTask {
 		p.errf(root.AttrPos("kind"), "<flow kind=%q>: want ticket or task", fl.Kind)
 	}
-	p.checkAttrs(root)
+	p.CheckAttrs(root)
 	fl.Submit = Audience{Roles: []auth.Role{auth.Developer}}
 	if fl.Kind == KindTask {
 		fl.Submit = Audience{Roles: []auth.Role{auth.DBA}}
@@ -337,7 +278,7 @@ func (p *parser) parseFlow(root *node) {
 		switch c.Name {
 		case "description":
 			fl.Description = c.Text
-			p.checkAttrs(c)
+			p.CheckAttrs(c)
 		case "access":
 			p.parseAccess(c)
 		case "schedule":
@@ -356,7 +297,7 @@ func (p *parser) parseFlow(root *node) {
 					p.errf(a.Pos, "<schedule run-as=%q>: name a user", a.Value)
 				}
 			}
-			p.checkAttrs(c)
+			p.CheckAttrs(c)
 		case "form":
 			form = c
 		case "workflow":
@@ -401,7 +342,7 @@ func (p *parser) parseFlow(root *node) {
 }
 
 func (p *parser) parseAccess(n *node) {
-	p.checkAttrs(n)
+	p.CheckAttrs(n)
 	for _, c := range n.Children {
 		switch c.Name {
 		case "submit":
@@ -412,14 +353,14 @@ func (p *parser) parseAccess(n *node) {
 			p.errf(c.Pos, "<access>: unknown element <%s> (want submit, view)", c.Name)
 			continue
 		}
-		p.checkAttrs(c)
+		p.CheckAttrs(c)
 	}
 }
 
 func (p *parser) parseForm(n *node) {
 	fl := p.flow
 	target, hasTarget := n.Get("target")
-	p.checkAttrs(n)
+	p.CheckAttrs(n)
 	names := map[string]Pos{}
 	for _, c := range n.Children {
 		if c.Name != "field" {
@@ -462,7 +403,7 @@ func (p *parser) parseField(n *node) *Field {
 	f.Name = n.Str("name", "")
 	if f.Name == "" {
 		p.errf(n.Pos, "<field>: attribute name is required")
-		p.checkAttrs(n)
+		p.CheckAttrs(n)
 		return nil
 	}
 	if !ident.MatchString(f.Name) {
@@ -475,9 +416,9 @@ func (p *parser) parseField(n *node) *Field {
 	f.Label = n.Str("label", f.Name)
 	f.Help = n.Str("help", "")
 	f.Placeholder = n.Str("placeholder", "")
-	f.Required = p.boolAttr(n, "required", false)
+	f.Required = p.Bool(n, "required", false)
 	f.Message = n.Str("message", "")
-	f.Multiple = p.boolAttr(n, "multiple", false)
+	f.Multiple = p.Bool(n, "multiple", false)
 	if f.Multiple && f.Type != TypeEnum {
 		p.errf(n.AttrPos("multiple"), "<field name=%q>: multiple applies to enum fields only", f.Name)
 	}
@@ -533,7 +474,7 @@ func (p *parser) parseField(n *node) *Field {
 			}
 		}
 		f.Options = append(f.Options, o)
-		p.checkAttrs(c)
+		p.CheckAttrs(c)
 	}
 	if a, ok := n.Get("options"); ok {
 		for _, v := range list(a.Value) {
@@ -549,7 +490,7 @@ func (p *parser) parseField(n *node) *Field {
 			p.errf(a.Pos, "<field name=%q default=%q>: %s", f.Name, a.Value, ferr)
 		}
 	}
-	p.checkAttrs(n)
+	p.CheckAttrs(n)
 	return f
 }
 
@@ -561,7 +502,7 @@ func splitDefault(f *Field, v string) []string {
 }
 
 func (p *parser) parseSteps(n *node, only []string) []*Step {
-	p.checkAttrs(n)
+	p.CheckAttrs(n)
 	var out []*Step
 	for _, c := range n.Children {
 		def, ok := blockByName(c.Name)
@@ -601,7 +542,7 @@ func (p *parser) parseSteps(n *node, only []string) []*Step {
 			}
 		}
 		st.cfg = def.parse(p, c, st)
-		p.checkAttrs(c)
+		p.CheckAttrs(c)
 		out = append(out, st)
 		if only == nil {
 			p.scope.steps[st.ID] = true

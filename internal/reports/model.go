@@ -3,7 +3,6 @@ package reports
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
@@ -270,61 +269,11 @@ var (
 const DefaultMaxRows = 10000
 
 type parser struct {
-	file  string
-	probs Problems
-	r     *Report
+	xmldoc.Reader
+	r *Report
 }
 
-func (p *parser) errf(pos Pos, format string, args ...any) {
-	p.probs = append(p.probs, Problem{File: p.file, Pos: pos, Msg: fmt.Sprintf(format, args...)})
-}
-
-func (p *parser) checkAttrs(n *xmldoc.Node, known ...string) {
-	for _, a := range n.Unused(known...) {
-		p.errf(a.Pos, "<%s>: unknown attribute %q", n.Name, a.Name)
-	}
-}
-
-func (p *parser) intAttr(n *xmldoc.Node, name string, def, lo, hi int) int {
-	a, ok := n.Get(name)
-	if !ok {
-		return def
-	}
-	v, err := strconv.Atoi(strings.TrimSpace(a.Value))
-	if err != nil || v < lo || v > hi {
-		p.errf(a.Pos, "<%s %s=%q>: want a whole number from %d to %d", n.Name, name, a.Value, lo, hi)
-		return def
-	}
-	return v
-}
-
-func (p *parser) durAttr(n *xmldoc.Node, name string, def time.Duration) time.Duration {
-	a, ok := n.Get(name)
-	if !ok {
-		return def
-	}
-	d, err := time.ParseDuration(strings.TrimSpace(a.Value))
-	if err != nil || d <= 0 {
-		p.errf(a.Pos, "<%s %s=%q>: want a positive duration such as 30s or 2m", n.Name, name, a.Value)
-		return def
-	}
-	return d
-}
-
-func (p *parser) boolAttr(n *xmldoc.Node, name string, def bool) bool {
-	a, ok := n.Get(name)
-	if !ok {
-		return def
-	}
-	switch strings.TrimSpace(a.Value) {
-	case "true", "yes", "1":
-		return true
-	case "false", "no", "0":
-		return false
-	}
-	p.errf(a.Pos, "<%s %s=%q>: want true or false", n.Name, name, a.Value)
-	return def
-}
+func (p *parser) errf(pos Pos, format string, args ...any) { p.Errf(pos, format, args...) }
 
 // Parse reads a report file. It returns every problem found, each with
 // its file:line:col; the report is usable only when there are none.
@@ -335,10 +284,10 @@ func Parse(file string, src []byte) (*Report, Problems) {
 		return nil, Problems{*perr}
 	}
 	sum := sha256.Sum256(src)
-	p := &parser{file: file, r: &Report{File: file, Source: src, Hash: hex.EncodeToString(sum[:])}}
+	p := &parser{Reader: xmldoc.Reader{File: file}, r: &Report{File: file, Source: src, Hash: hex.EncodeToString(sum[:])}}
 	p.parseReport(root)
-	if len(p.probs) > 0 {
-		return nil, p.probs
+	if len(p.Problems) > 0 {
+		return nil, p.Problems
 	}
 	return p.r, nil
 }
@@ -357,7 +306,7 @@ func (p *parser) parseReport(root *xmldoc.Node) {
 		p.errf(root.AttrPos("id"), "<report id=%q>: want lower-case letters, digits and '-', starting with a letter", r.ID)
 	}
 	r.Title = root.Str("title", "")
-	p.checkAttrs(root, "version")
+	p.CheckAttrs(root, "version")
 	var acl *xmldoc.Node
 	for _, c := range root.Children {
 		switch c.Name {
@@ -414,7 +363,7 @@ func (p *parser) parseParam(n *xmldoc.Node) {
 		p.errf(n.AttrPos("type"), "<param type=%q>: unknown type (want %s)", pr.Type, strings.Join(ParamTypes, ", "))
 	}
 	pr.Label = n.Str("label", pr.Name)
-	pr.Required = p.boolAttr(n, "required", false)
+	pr.Required = p.Bool(n, "required", false)
 	defAttr, hasDefault := n.Get("default")
 	pr.Default = strings.TrimSpace(defAttr.Value)
 	if a, ok := n.Get("query"); ok {
@@ -423,7 +372,7 @@ func (p *parser) parseParam(n *xmldoc.Node) {
 			p.errf(a.Pos, "<param query=%q>: only a parameter of type=\"query\" takes its options from a dataset", a.Value)
 		}
 	}
-	p.checkAttrs(n)
+	p.CheckAttrs(n)
 	for _, c := range n.Children {
 		if c.Name != "option" {
 			p.errf(c.Pos, "<param>: unknown element <%s> (want option)", c.Name)
@@ -434,7 +383,7 @@ func (p *parser) parseParam(n *xmldoc.Node) {
 		if o.Label == "" {
 			o.Label = o.Value
 		}
-		p.checkAttrs(c)
+		p.CheckAttrs(c)
 		pr.Options = append(pr.Options, o)
 	}
 	switch {
@@ -475,7 +424,7 @@ func (p *parser) parseDataSource(n *xmldoc.Node) {
 		}
 	}
 	for _, k := range []string{SourceMetrics, SourceDBFleet} {
-		if p.boolAttr(n, k, false) {
+		if p.Bool(n, k, false) {
 			kinds = append(kinds, k)
 			ds.Kind = k
 		}
@@ -488,8 +437,8 @@ func (p *parser) parseDataSource(n *xmldoc.Node) {
 	if _, err := sql.ParseDialect(ds.Engine); err != nil {
 		p.errf(n.AttrPos("engine"), "<datasource engine=%q>: %v", ds.Engine, err)
 	}
-	ds.Timeout = p.durAttr(n, "timeout", 30*time.Second)
-	ds.Parallel = p.intAttr(n, "parallel", 8, 1, 64)
+	ds.Timeout = p.Duration(n, "timeout", 30*time.Second)
+	ds.Parallel = p.Int(n, "parallel", 8, 1, 64)
 	switch v := n.Str("on-error", "partial"); v {
 	case "partial":
 		ds.Partial = true
@@ -509,7 +458,7 @@ func (p *parser) parseDataSource(n *xmldoc.Node) {
 			p.errf(n.AttrPos(ds.Kind), "<datasource %s=%q>: parameter %q is a %s, want a %s picker", ds.Kind, ds.Target, ref, pr.Type, ds.Kind)
 		}
 	}
-	p.checkAttrs(n)
+	p.CheckAttrs(n)
 	p.r.DataSources = append(p.r.DataSources, ds)
 }
 
@@ -538,10 +487,10 @@ func (p *parser) parseDataset(n *xmldoc.Node) {
 		return
 	}
 	d.DataSource = n.Str("datasource", "")
-	d.MaxRows = p.intAttr(n, "max-rows", DefaultMaxRows, 1, 1_000_000)
-	d.Timeout = p.durAttr(n, "timeout", 0)
+	d.MaxRows = p.Int(n, "max-rows", DefaultMaxRows, 1, 1_000_000)
+	d.Timeout = p.Duration(n, "timeout", 0)
 	view, hasView := n.Get("view")
-	p.checkAttrs(n)
+	p.CheckAttrs(n)
 	ds := p.r.DataSource(d.DataSource)
 	if d.DataSource == "" && len(p.r.DataSources) == 1 {
 		ds = p.r.DataSources[0]
@@ -558,7 +507,7 @@ func (p *parser) parseDataset(n *xmldoc.Node) {
 			continue
 		}
 		body = c
-		p.checkAttrs(c)
+		p.CheckAttrs(c)
 	}
 	switch ds.Kind {
 	case SourceDBFleet:
@@ -723,11 +672,11 @@ func (p *parser) parseBlock(n *xmldoc.Node) {
 			if !slices.Contains(aggFuncs, rt.Func) {
 				p.errf(c.AttrPos("fn"), "<return fn=%q>: want %s", rt.Func, strings.Join(aggFuncs, ", "))
 			}
-			p.checkAttrs(c)
+			p.CheckAttrs(c)
 			b.Returns = append(b.Returns, rt)
 		}
 	}
-	p.checkAttrs(n)
+	p.CheckAttrs(n)
 	p.r.Blocks = append(p.r.Blocks, b)
 }
 
@@ -750,7 +699,7 @@ func (p *parser) parseColumn(n *xmldoc.Node) *Column {
 	if a, ok := n.Get("drill"); ok {
 		c.Drill = p.parseLink(a)
 	}
-	p.checkAttrs(n)
+	p.CheckAttrs(n)
 	for _, k := range n.Children {
 		if k.Name != "color" {
 			p.errf(k.Pos, "<column>: unknown element <%s> (want color)", k.Name)
@@ -766,7 +715,7 @@ func (p *parser) parseColumn(n *xmldoc.Node) *Column {
 		if !slices.Contains(Colors, col.Color) {
 			p.errf(k.AttrPos("color"), "<color color=%q>: want %s", col.Color, strings.Join(Colors, ", "))
 		}
-		p.checkAttrs(k)
+		p.CheckAttrs(k)
 		c.Colors = append(c.Colors, col)
 	}
 	return c
@@ -853,12 +802,12 @@ func (p *parser) parseSnapshot(n *xmldoc.Node) {
 			p.errf(n.AttrPos("params"), "<snapshot params>: no parameter %q declared before it", k)
 		}
 	}
-	p.checkAttrs(n)
+	p.CheckAttrs(n)
 	p.r.Snapshot = sp
 }
 
 func (p *parser) parseACL(n *xmldoc.Node) {
-	p.checkAttrs(n)
+	p.CheckAttrs(n)
 	for _, c := range n.Children {
 		if c.Name != "grant" {
 			p.errf(c.Pos, "<acl>: unknown element <%s> (want grant)", c.Name)
@@ -893,7 +842,7 @@ func (p *parser) parseACL(n *xmldoc.Node) {
 				p.errf(c.AttrPos("lock-params"), "<grant lock-params>: no parameter %q", k)
 			}
 		}
-		p.checkAttrs(c)
+		p.CheckAttrs(c)
 		p.r.Grants = append(p.r.Grants, g)
 	}
 	if len(p.r.Grants) == 0 {
@@ -919,12 +868,4 @@ func (p *parser) checkRefs() {
 	}
 }
 
-func list(s string) []string {
-	var out []string
-	for f := range strings.SplitSeq(s, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
-	}
-	return out
-}
+func list(s string) []string { return xmldoc.List(s) }

@@ -1,6 +1,7 @@
 package xmldoc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -69,4 +70,24 @@ func InstallExamples(dir string, examples fs.FS, what string) (int, error) {
 		}
 	}
 	return len(names), nil
+}
+
+// Watch calls reload every poll (2 s when zero) until ctx ends; onErr is
+// told of each failed reload. It is how a catalog of files hot-reloads.
+func Watch(ctx context.Context, poll time.Duration, reload func(context.Context) error, onErr func(error)) error {
+	if poll <= 0 {
+		poll = 2 * time.Second
+	}
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if err := reload(ctx); err != nil && ctx.Err() == nil {
+				onErr(err)
+			}
+		}
+	}
 }
