@@ -177,7 +177,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	if err != nil {
 		return err
 	}
-	reportSvc.Views = reports.Views{Flows: wo.svc, Instances: inv}
+	reportSvc.Views = reports.Views{Flows: wo.svc, Instances: inv, Slow: slowSvc}
 	if mstore != nil {
 		reportSvc.Metrics = mstore
 	}

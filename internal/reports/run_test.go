@@ -19,6 +19,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb/sqldbtest"
 	"github.com/dbfleet/dbfleet/internal/query"
 	"github.com/dbfleet/dbfleet/internal/reports/merge"
+	"github.com/dbfleet/dbfleet/internal/slowlog"
 	"github.com/dbfleet/dbfleet/internal/testenv"
 )
 
@@ -342,12 +343,33 @@ func (s instances) ListInstances(context.Context, inventory.InstanceFilter) ([]i
 	return s, nil
 }
 
+func (s instances) ListClusters(context.Context) ([]inventory.Cluster, error) {
+	return []inventory.Cluster{{Name: "c", Business: "payments"}}, nil
+}
+
+// slow answers as slowlog would: classes per instance, and Forbidden for
+// an instance the viewer may not see.
+type slow map[string][]slowlog.TopClass
+
+func (s slow) Summaries(context.Context) ([]slowlog.InstanceSummary, error) {
+	return []slowlog.InstanceSummary{{Instance: "db-1", Classes: 1}, {Instance: "db-2", Classes: 2}, {Instance: "secret", Classes: 1}}, nil
+}
+
+func (s slow) Top(_ context.Context, _ auth.Principal, instance string, f slowlog.Filter) (slowlog.TopResult, error) {
+	if instance == "secret" {
+		return slowlog.TopResult{}, errkind.New(errkind.Forbidden, "no")
+	}
+	return slowlog.TopResult{Instance: instance, Top: s[instance]}, nil
+}
+
 func TestRunViews(t *testing.T) {
 	s, _ := newTestService(t, "../../reports")
 	s.Views = Views{
 		Flows:     stats{{Flow: "data-fix", Title: "Data fix", Done: 4, Automatic: 3, AutomaticShare: 0.75, MedianDone: 90 * time.Second, Failed: 1}},
 		Health:    scores{"db-1": 92, "db-2": 55},
 		Instances: instances{{Name: "db-2", Cluster: "c"}, {Name: "db-1", Cluster: "c"}, {Name: "db-3"}},
+		Slow: slow{"db-1": {{QueryID: "a", Fingerprint: "select ?", Calls: 10, QueryTime: 5, P95: 2}},
+			"db-2": {{QueryID: "b", Fingerprint: "update t", Calls: 3, QueryTime: 9, P95: 0.5}, {QueryID: "c", Fingerprint: "select 1", Calls: 1, QueryTime: 1}}},
 	}
 	viewer := auth.Principal{User: "vera", Role: auth.Viewer}
 	res, err := s.Run(t.Context(), viewer, "work-order-stats", nil)
@@ -368,6 +390,20 @@ func TestRunViews(t *testing.T) {
 	}
 	if strings.Join(got, " ") != "db-1=92/green db-2=55/red db-3=/" || res.Blocks[0].Totals[3] != "55" {
 		t.Errorf("health rows %v, totals %v", got, res.Blocks[0].Totals)
+	}
+	if _, err := s.Run(t.Context(), viewer, "slow-sql-top", nil); errkind.Of(err) != errkind.NotFound {
+		t.Errorf("a viewer, whom its acl does not name, ran slow-sql-top: %v", err)
+	}
+	res, err = s.Run(t.Context(), auth.Principal{User: "dev", Role: auth.Developer}, "slow-sql-top", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = nil
+	for _, r := range res.Blocks[0].Cells {
+		got = append(got, r[0].Text+"/"+r[1].Text+"/"+r[2].Text+"/"+r[4].Text+"/"+r[5].Color)
+	}
+	if strings.Join(got, " ") != "payments/db-2/update t/9s/ payments/db-1/select ?/5s/red payments/db-2/select 1/1s/" || res.Data[0].Sources != 2 {
+		t.Errorf("slow classes %v (sources %d)", got, res.Data[0].Sources)
 	}
 }
 
