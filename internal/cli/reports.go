@@ -383,7 +383,9 @@ func printReport(w io.Writer, res *reports.Result) {
 				row(w, anys(b.Totals)...)
 			}
 		case "chart":
-			fmt.Fprintf(w, "(chart of dataset %s: see the web UI)\n", b.Dataset)
+			if b.SVG != "" {
+				fmt.Fprintf(w, "(chart of dataset %s: see the web UI)\n", b.Dataset)
+			}
 		case "subreport":
 			for k, v := range b.Returns {
 				fmt.Fprintf(w, "%s: %s\n", k, v)
