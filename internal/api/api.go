@@ -27,6 +27,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/platform/httpx"
 	"github.com/dbfleet/dbfleet/internal/proxy"
 	"github.com/dbfleet/dbfleet/internal/query"
+	"github.com/dbfleet/dbfleet/internal/reports"
 	"github.com/dbfleet/dbfleet/internal/slowlog"
 	"github.com/dbfleet/dbfleet/internal/sqlreview"
 	"github.com/dbfleet/dbfleet/internal/verify"
@@ -64,6 +65,8 @@ type Server struct {
 	// Proxy serves the read/write-splitting proxy's listeners; nil
 	// answers 503.
 	Proxy *proxy.Service
+	// Reports serves XML-declared reports; nil answers 503.
+	Reports *reports.Service
 }
 
 // route is one API operation.

@@ -77,6 +77,7 @@ func (s *Server) routes() []route {
 		s.verifyRoutes(),
 		s.alertRoutes(),
 		s.proxyRoutes(),
+		s.reportRoutes(),
 	} {
 		all = append(all, part...)
 	}

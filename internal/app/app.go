@@ -38,6 +38,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
 	"github.com/dbfleet/dbfleet/internal/proxy"
 	"github.com/dbfleet/dbfleet/internal/query"
+	"github.com/dbfleet/dbfleet/internal/reports"
 	"github.com/dbfleet/dbfleet/internal/ui"
 	"github.com/dbfleet/dbfleet/migrations"
 )
@@ -173,6 +174,22 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	apiSrv.Slowlog, uiSrv.Slowlog = slowSvc, slowSvc
 	verifySvc := newVerify(cfg.Verify, db, inv, wo.queue, log.With("component", "verify"))
 	apiSrv.Verify = verifySvc
+	reportSvc, err := newReports(ctx, cfg.Reports, db, inv, querySvc, log.With("component", "reports"))
+	if err != nil {
+		return err
+	}
+	reportSvc.Views = reports.Views{Flows: wo.svc, Instances: inv, Slow: slowSvc}
+	if mstore != nil {
+		reportSvc.Metrics = mstore
+	}
+	if notifier != nil {
+		reportSvc.Notifier = notifier
+	}
+	reportSvc.PublicURL = cfg.PublicURL
+	if healthSvc != nil {
+		reportSvc.Views.Health = healthSvc
+	}
+	apiSrv.Reports, uiSrv.Reports = reportSvc, reportSvc
 
 	isReady := func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -210,6 +227,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	url := "http://" + ln.Addr().String()
 	if cfg.PublicURL == "" {
 		wo.svc.SetPublicURL(url)
+		reportSvc.PublicURL = url
 	}
 
 	if created {
@@ -277,6 +295,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	loops = append(loops, haLoop(leases, haSvc))
 	loops = append(loops, wo.loops(leases)...)
 	loops = append(loops, executorLoop(leases, execSvc))
+	loops = append(loops, reportLoops(leases, wo.queue, reportSvc, log.With("component", "reports"))...)
 	loops = append(loops, queryReaderLoop(leases, querySvc))
 	loops = append(loops, verifyLoops(leases, wo.queue, verifySvc, log)...)
 	loops = append(loops, slowlogLoops(cfg.Slowlog, leases, slowSvc, inv, log.With("component", "slowlog"))...)

@@ -61,6 +61,9 @@ const (
 	TicketManage  Permission = "ticket.manage"  // retry, resolve, cancel any ticket; see every ticket's SQL and results
 	FlowManage    Permission = "flow.manage"    // reload flow files, run scheduled tasks now, see flow errors
 
+	ReportRead   Permission = "report.read"   // list and run the reports whose own access list allows it
+	ReportManage Permission = "report.manage" // reload report files and see their errors
+
 	AlertRead   Permission = "alert.read"   // see alerts, rules, silences, messages and who is on call
 	AlertAck    Permission = "alert.ack"    // acknowledge alerts (stops repeats and escalation)
 	AlertManage Permission = "alert.manage" // silence and unsilence, post alerts, reload rules
@@ -69,9 +72,9 @@ const (
 // grants is the permission table: the permissions each role adds to those of
 // the roles before it.
 var grants = map[Role][]Permission{
-	Viewer:    {InventoryRead, MetricsRead, HARead, FlowRead, VerifyRead, AlertRead},
+	Viewer:    {InventoryRead, MetricsRead, HARead, FlowRead, VerifyRead, AlertRead, ReportRead},
 	Developer: {InstanceCheck, SQLReview, QueryRun, SlowlogRead, FlowSubmit, TicketApprove, AlertAck},
-	DBA:       {InventoryWrite, InventoryDelete, AuditRead, SQLExecute, QueryUnmask, QueryGrant, SlowlogWrite, HAManage, VerifyRun, TicketManage, FlowManage, AlertManage},
+	DBA:       {InventoryWrite, InventoryDelete, AuditRead, SQLExecute, QueryUnmask, QueryGrant, SlowlogWrite, HAManage, VerifyRun, TicketManage, FlowManage, AlertManage, ReportManage},
 	Admin:     {UserManage},
 }
 

@@ -36,6 +36,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/platform/httpx"
 	"github.com/dbfleet/dbfleet/internal/proxy"
 	"github.com/dbfleet/dbfleet/internal/query"
+	"github.com/dbfleet/dbfleet/internal/reports"
 	"github.com/dbfleet/dbfleet/internal/slowlog"
 	"github.com/dbfleet/dbfleet/internal/sqlreview"
 	"github.com/dbfleet/dbfleet/internal/verify"
@@ -81,6 +82,8 @@ type Config struct {
 	Proxy proxy.Config `yaml:"proxy"`
 	// Alerts is owned by internal/alerts (docs/alerts.md).
 	Alerts alerts.Config `yaml:"alerts"`
+	// Reports is owned by internal/reports (docs/reports.md).
+	Reports reports.Config `yaml:"reports"`
 }
 
 // Log configures logging.
@@ -110,6 +113,7 @@ func Defaults() Config {
 		Verify:    verify.DefaultConfig(),
 		Proxy:     proxy.DefaultConfig(),
 		Alerts:    alerts.DefaultConfig(),
+		Reports:   reports.DefaultConfig(),
 	}
 }
 
@@ -260,7 +264,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, "trusted_proxies: "+err.Error())
 	}
 	for _, v := range []interface{ Validate() error }{
-		c.Auth, c.Inventory, c.Metrics, c.Health, c.Notify, c.HA, c.Query, c.Flows, c.Executor, c.Review, c.Slowlog, c.Verify, c.Alerts, c.Proxy,
+		c.Auth, c.Inventory, c.Metrics, c.Health, c.Notify, c.HA, c.Query, c.Flows, c.Executor, c.Review, c.Slowlog, c.Verify, c.Alerts, c.Proxy, c.Reports,
 	} {
 		if err := v.Validate(); err != nil {
 			errs = append(errs, strings.Split(err.Error(), "\n")...)
@@ -273,6 +277,7 @@ func (c *Config) Validate() error {
 		c.SecretKeyFile = filepath.Join(c.Data, "secret.key")
 	}
 	c.Flows.Fill(c.Data)
+	c.Reports.Fill(c.Data)
 	c.Metrics.Fill(c.Data)
 	return nil
 }

@@ -74,22 +74,22 @@ func parseReview(p *parser, n *node, st *Step) any {
 	c := &reviewCfg{
 		target: p.fieldRef(n, "target", true, pickerTypes...),
 		sql:    p.fieldRef(n, "sql", true, TypeSQL),
-		failOn: n.str("fail-on", "error"),
-		kind:   n.str("kind", ""),
+		failOn: n.Str("fail-on", "error"),
+		kind:   n.Str("kind", ""),
 	}
 	if !slices.Contains([]string{"", "ddl", "dml"}, c.kind) {
-		p.errf(n.attrPos("kind"), "<review kind=%q>: want ddl (schema changes) or dml (data changes)", c.kind)
+		p.errf(n.AttrPos("kind"), "<review kind=%q>: want ddl (schema changes) or dml (data changes)", c.kind)
 	}
 	if !slices.Contains([]string{"error", "warning", "never"}, c.failOn) {
-		p.errf(n.attrPos("fail-on"), "<review fail-on=%q>: want error, warning or never", c.failOn)
+		p.errf(n.AttrPos("fail-on"), "<review fail-on=%q>: want error, warning or never", c.failOn)
 	}
-	if _, ok := n.get("declared-rows"); ok {
+	if _, ok := n.Get("declared-rows"); ok {
 		c.rows = p.fieldRef(n, "declared-rows", false, TypeNumber)
 	}
-	if _, ok := n.get("confirm-destroy"); ok {
+	if _, ok := n.Get("confirm-destroy"); ok {
 		c.confirm = p.fieldRef(n, "confirm-destroy", false, TypeBool)
 		if c.kind == "dml" {
-			p.errf(n.attrPos("confirm-destroy"), "<review kind=\"dml\" confirm-destroy=...>: a data change never drops or truncates; remove confirm-destroy or use kind=\"ddl\"")
+			p.errf(n.AttrPos("confirm-destroy"), "<review kind=\"dml\" confirm-destroy=...>: a data change never drops or truncates; remove confirm-destroy or use kind=\"ddl\"")
 		}
 	}
 	return c
@@ -120,41 +120,41 @@ type approveCfg struct {
 
 func (p *parser) approverSet(n *node, def approverSet) approverSet {
 	s := def
-	if _, ok := n.get("roles"); ok || hasAttr(n, "users") {
+	if _, ok := n.Get("roles"); ok || hasAttr(n, "users") {
 		s.Audience = p.audience(n)
 	}
-	s.count = p.intAttr(n, "count", def.count, 1, 20)
-	switch order := n.str("order", ""); order {
+	s.count = p.Int(n, "count", def.count, 1, 20)
+	switch order := n.Str("order", ""); order {
 	case "":
 	case "any":
 		s.sequence = false
 	case "sequence":
 		s.sequence = true
 	default:
-		p.errf(n.attrPos("order"), "<%s order=%q>: want any or sequence", n.name, order)
+		p.errf(n.AttrPos("order"), "<%s order=%q>: want any or sequence", n.Name, order)
 	}
-	s.auto = p.boolAttr(n, "auto", false)
+	s.auto = p.Bool(n, "auto", false)
 	if s.auto {
 		return s
 	}
 	if len(s.Roles) == 0 && len(s.Users) == 0 && !hasAttr(n, "roles") && !hasAttr(n, "users") {
-		p.errf(n.pos, "<%s>: say who approves: roles=\"dba\" and/or users=\"alice,bob\" (or auto=\"true\")", n.name)
+		p.errf(n.Pos, "<%s>: say who approves: roles=\"dba\" and/or users=\"alice,bob\" (or auto=\"true\")", n.Name)
 	}
 	if s.sequence {
 		if len(s.Users) == 0 || len(s.Roles) > 0 {
-			p.errf(n.attrPos("order"), "<%s order=\"sequence\">: a sequence is of named users (users=\"a,b\"), one after the other", n.name)
+			p.errf(n.AttrPos("order"), "<%s order=\"sequence\">: a sequence is of named users (users=\"a,b\"), one after the other", n.Name)
 		}
 		s.count = len(s.Users)
 	}
 	if len(s.Roles) == 0 && s.count > len(s.Users) && len(s.Users) > 0 {
-		p.errf(n.attrPos("count"), "<%s count=%d>: only %d user(s) named", n.name, s.count, len(s.Users))
+		p.errf(n.AttrPos("count"), "<%s count=%d>: only %d user(s) named", n.Name, s.count, len(s.Users))
 	}
 	return s
 }
 
 func hasAttr(n *node, name string) bool {
-	for _, a := range n.attrs {
-		if a.name == name {
+	for _, a := range n.Attrs {
+		if a.Name == name {
 			return true
 		}
 	}
@@ -162,28 +162,28 @@ func hasAttr(n *node, name string) bool {
 }
 
 func parseApprove(p *parser, n *node, st *Step) any {
-	c := &approveCfg{notify: n.str("notify", ""), linkTTL: p.durationAttr(n, "link-ttl", 24*time.Hour)}
+	c := &approveCfg{notify: n.Str("notify", ""), linkTTL: p.Duration(n, "link-ttl", 24*time.Hour)}
 	c.base = p.approverSet(n, approverSet{count: 1})
 	seen := map[string]Pos{}
-	for _, ch := range n.children {
-		if ch.name != "policy" {
-			p.errf(ch.pos, "<approve>: unknown element <%s> (want policy)", ch.name)
+	for _, ch := range n.Children {
+		if ch.Name != "policy" {
+			p.errf(ch.Pos, "<approve>: unknown element <%s> (want policy)", ch.Name)
 			continue
 		}
-		pol := policy{pos: ch.pos, envs: list(ch.str("env", ""))}
+		pol := policy{pos: ch.Pos, envs: list(ch.Str("env", ""))}
 		if len(pol.envs) == 0 {
-			p.errf(ch.pos, "<policy>: attribute env is required (e.g. env=\"test,dev\")")
+			p.errf(ch.Pos, "<policy>: attribute env is required (e.g. env=\"test,dev\")")
 		}
 		for _, e := range pol.envs {
 			if prev, dup := seen[e]; dup {
-				p.errf(ch.attrPos("env"), "<policy env=%q>: env %s already has a policy (line %d)", ch.str("env", ""), e, prev.Line)
+				p.errf(ch.AttrPos("env"), "<policy env=%q>: env %s already has a policy (line %d)", ch.Str("env", ""), e, prev.Line)
 			}
-			seen[e] = ch.pos
+			seen[e] = ch.Pos
 		}
 		def := c.base
 		def.auto = false
 		pol.set = p.approverSet(ch, def)
-		p.checkAttrs(ch)
+		p.CheckAttrs(ch)
 		c.policies = append(c.policies, pol)
 	}
 	return c
@@ -213,8 +213,8 @@ var windowRE = regexp.MustCompile(`^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$`)
 
 func parseWait(p *parser, n *node, st *Step) any {
 	c := &waitCfg{loc: time.UTC}
-	if a, ok := n.get("window"); ok {
-		m := windowRE.FindStringSubmatch(strings.TrimSpace(a.value))
+	if a, ok := n.Get("window"); ok {
+		m := windowRE.FindStringSubmatch(strings.TrimSpace(a.Value))
 		var h1, m1, h2, m2 int
 		if m != nil {
 			fmt.Sscan(m[1], &h1)
@@ -223,20 +223,20 @@ func parseWait(p *parser, n *node, st *Step) any {
 			fmt.Sscan(m[4], &m2)
 		}
 		if m == nil || h1 > 23 || h2 > 24 || m1 > 59 || m2 > 59 || (h2 == 24 && m2 != 0) {
-			p.errf(a.pos, "<wait window=%q>: want HH:MM-HH:MM, e.g. 02:00-05:00", a.value)
+			p.errf(a.Pos, "<wait window=%q>: want HH:MM-HH:MM, e.g. 02:00-05:00", a.Value)
 		} else {
 			c.window = true
 			c.from = time.Duration(h1)*time.Hour + time.Duration(m1)*time.Minute
 			c.to = time.Duration(h2)*time.Hour + time.Duration(m2)*time.Minute
 			if c.from == c.to {
-				p.errf(a.pos, "<wait window=%q>: the window is empty", a.value)
+				p.errf(a.Pos, "<wait window=%q>: the window is empty", a.Value)
 			}
 		}
 	}
-	if a, ok := n.get("timezone"); ok {
-		loc, err := time.LoadLocation(strings.TrimSpace(a.value))
+	if a, ok := n.Get("timezone"); ok {
+		loc, err := time.LoadLocation(strings.TrimSpace(a.Value))
 		if err != nil {
-			p.errf(a.pos, "<wait timezone=%q>: unknown time zone (want e.g. UTC, Asia/Shanghai)", a.value)
+			p.errf(a.Pos, "<wait timezone=%q>: unknown time zone (want e.g. UTC, Asia/Shanghai)", a.Value)
 		} else {
 			c.loc = loc
 		}
@@ -245,7 +245,7 @@ func parseWait(p *parser, n *node, st *Step) any {
 		c.until = p.fieldRef(n, "until", true, TypeDatetime)
 	}
 	if !c.window && c.until == "" && !hasAttr(n, "window") {
-		p.errf(n.pos, "<wait>: give window=\"HH:MM-HH:MM\" and/or until=\"DATETIME_FIELD\"")
+		p.errf(n.Pos, "<wait>: give window=\"HH:MM-HH:MM\" and/or until=\"DATETIME_FIELD\"")
 	}
 	return c
 }
@@ -307,15 +307,15 @@ func parseCreateDatabase(p *parser, n *node, st *Step) any {
 	c := &createDatabaseCfg{
 		target:    p.fieldRef(n, "target", true, TypeInstance, TypeCluster, TypeDatabase),
 		name:      p.fieldRef(n, "name", true, TypeText),
-		charset:   n.str("charset", ""),
-		collation: n.str("collation", ""),
+		charset:   n.Str("charset", ""),
+		collation: n.Str("collation", ""),
 	}
 	if hasAttr(n, "owner") {
 		c.owner = p.fieldRef(n, "owner", true, TypeText)
 	}
 	for _, a := range []struct{ name, v string }{{"charset", c.charset}, {"collation", c.collation}} {
 		if a.v != "" && !charsetRE.MatchString(a.v) {
-			p.errf(n.attrPos(a.name), "<create-database %s=%q>: want letters, digits and '_'", a.name, a.v)
+			p.errf(n.AttrPos(a.name), "<create-database %s=%q>: want letters, digits and '_'", a.name, a.v)
 		}
 	}
 	return c
@@ -335,19 +335,19 @@ func parseCreateAccount(p *parser, n *node, st *Step) any {
 		target:     p.fieldRef(n, "target", true, TypeInstance, TypeCluster, TypeDatabase),
 		user:       p.fieldRef(n, "user", true, TypeText),
 		privileges: p.fieldRef(n, "privileges", true, TypeEnum),
-		host:       n.str("host", "%"),
+		host:       n.Str("host", "%"),
 	}
 	if hasAttr(n, "database") {
 		c.database = p.fieldRef(n, "database", true, TypeText, TypeDatabase)
 	} else if f := p.flow.Field(c.target); f == nil || f.Type != TypeDatabase {
-		p.errf(n.pos, "<create-account>: say which database the grants are on: database=\"FIELD\" (or use a database target)")
+		p.errf(n.Pos, "<create-account>: say which database the grants are on: database=\"FIELD\" (or use a database target)")
 	}
 	if !hostRE.MatchString(c.host) {
-		p.errf(n.attrPos("host"), "<create-account host=%q>: want a host name, address or pattern such as %% or 10.0.%%", c.host)
+		p.errf(n.AttrPos("host"), "<create-account host=%q>: want a host name, address or pattern such as %% or 10.0.%%", c.host)
 	}
 	if f := p.flow.Field(c.privileges); f != nil {
 		if !f.Multiple {
-			p.errf(n.attrPos("privileges"), "<create-account privileges=%q>: the field must be an enum with multiple=\"true\"", c.privileges)
+			p.errf(n.AttrPos("privileges"), "<create-account privileges=%q>: the field must be an enum with multiple=\"true\"", c.privileges)
 		}
 		for _, o := range f.Options {
 			v := strings.ToUpper(o.Value)
@@ -375,12 +375,12 @@ func parseExport(p *parser, n *node, st *Step) any {
 	c := &exportCfg{
 		target:   p.fieldRef(n, "target", true, pickerTypes...),
 		sql:      p.fieldRef(n, "sql", true, TypeSQL),
-		maxRows:  p.intAttr(n, "max-rows", 100000, 1, 5000000),
-		maxBytes: p.intAttr(n, "max-bytes", maxExportBytes, 1, maxExportBytes),
-		filename: n.str("filename", ""),
+		maxRows:  p.Int(n, "max-rows", 100000, 1, 5000000),
+		maxBytes: p.Int(n, "max-bytes", maxExportBytes, 1, maxExportBytes),
+		filename: n.Str("filename", ""),
 	}
 	if c.filename != "" && (!filenameRE.MatchString(c.filename) || !strings.HasSuffix(c.filename, ".csv")) {
-		p.errf(n.attrPos("filename"), "<export filename=%q>: want a plain file name ending in .csv", c.filename)
+		p.errf(n.AttrPos("filename"), "<export filename=%q>: want a plain file name ending in .csv", c.filename)
 	}
 	return c
 }
@@ -395,9 +395,9 @@ type notifyCfg struct {
 }
 
 func parseNotify(p *parser, n *node, st *Step) any {
-	c := &notifyCfg{channel: n.str("channel", ""), optional: p.boolAttr(n, "optional", false)}
+	c := &notifyCfg{channel: n.Str("channel", ""), optional: p.Bool(n, "optional", false)}
 	if c.channel == "" {
-		p.errf(n.pos, "<notify>: attribute channel is required (a channel named under notify.channels in the configuration)")
+		p.errf(n.Pos, "<notify>: attribute channel is required (a channel named under notify.channels in the configuration)")
 	}
 	tmpl := func(src string, pos Pos) *Template {
 		t, probs := compileTemplate(src, pos, p.scope)
@@ -407,21 +407,21 @@ func parseNotify(p *parser, n *node, st *Step) any {
 		return t
 	}
 	title := "{{ticket.title}}: {{ticket.state}}"
-	titlePos := n.pos
-	if a, ok := n.get("title"); ok {
-		title, titlePos = a.value, a.pos
+	titlePos := n.Pos
+	if a, ok := n.Get("title"); ok {
+		title, titlePos = a.Value, a.Pos
 	}
 	c.title = tmpl(title, titlePos)
-	switch a, ok := n.get("text"); {
+	switch a, ok := n.Get("text"); {
 	case ok:
-		c.text = tmpl(a.value, a.pos)
-	case n.text != "":
-		c.text = tmpl(n.text, n.textPos)
+		c.text = tmpl(a.Value, a.Pos)
+	case n.Text != "":
+		c.text = tmpl(n.Text, n.TextPos)
 	default:
-		c.text = tmpl("Ticket #{{ticket.id}} ({{ticket.flow}}) is {{ticket.state}}.", n.pos)
+		c.text = tmpl("Ticket #{{ticket.id}} ({{ticket.flow}}) is {{ticket.state}}.", n.Pos)
 	}
-	for _, ch := range n.children {
-		p.errf(ch.pos, "<notify>: unexpected element <%s> (the message is the element's text)", ch.name)
+	for _, ch := range n.Children {
+		p.errf(ch.Pos, "<notify>: unexpected element <%s> (the message is the element's text)", ch.Name)
 	}
 	return c
 }

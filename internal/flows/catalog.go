@@ -2,18 +2,16 @@ package flows
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb"
+	"github.com/dbfleet/dbfleet/internal/platform/xmldoc"
 )
 
 // LoadDir parses every *.xml file of dir, offline. It returns the flows
@@ -38,7 +36,7 @@ func LoadDir(dir string) ([]*Flow, Problems) {
 			continue
 		}
 		if prev, dup := names[fl.Name]; dup {
-			probs = append(probs, Problem{File: f, Pos: Pos{1, 1}, Msg: fmt.Sprintf("flow %q is also defined in %s", fl.Name, prev)})
+			probs = append(probs, Problem{File: f, Pos: Pos{Line: 1, Col: 1}, Msg: fmt.Sprintf("flow %q is also defined in %s", fl.Name, prev)})
 			continue
 		}
 		names[fl.Name] = f
@@ -48,19 +46,11 @@ func LoadDir(dir string) ([]*Flow, Problems) {
 }
 
 func xmlFiles(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
+	files, err := xmldoc.Files(dir)
 	if err != nil {
-		return nil, fmt.Errorf("read flow directory: %w", err)
+		return nil, fmt.Errorf("flow directory %s: %w", dir, err)
 	}
-	var out []string
-	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".xml") || strings.HasPrefix(e.Name(), ".") {
-			continue
-		}
-		out = append(out, filepath.Join(dir, e.Name()))
-	}
-	sort.Strings(out)
-	return out, nil
+	return files, nil
 }
 
 // Catalog holds the active flows of a directory and watches it: a changed
@@ -78,16 +68,11 @@ type Catalog struct {
 	OnChange func()
 
 	mu       sync.RWMutex
-	active   map[string]*Flow    // by flow name
-	fileFlow map[string]string   // file -> flow name it defines
-	stamps   map[string]stamp    // file -> what was last read
-	problems map[string]Problems // file -> current problems
-	versions map[int64]*Flow     // version id -> parsed flow
-}
-
-type stamp struct {
-	mod  time.Time
-	size int64
+	active   map[string]*Flow        // by flow name
+	fileFlow map[string]string       // file -> flow name it defines
+	stamps   map[string]xmldoc.Stamp // file -> what was last read
+	problems map[string]Problems     // file -> current problems
+	versions map[int64]*Flow         // version id -> parsed flow
 }
 
 // NewCatalog returns a catalog of dir whose versions are stored in db.
@@ -96,7 +81,7 @@ func NewCatalog(dir string, db *sqldb.DB, log *slog.Logger) *Catalog {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Catalog{dir: dir, db: db, log: log, active: map[string]*Flow{}, fileFlow: map[string]string{},
-		stamps: map[string]stamp{}, problems: map[string]Problems{}, versions: map[int64]*Flow{}}
+		stamps: map[string]xmldoc.Stamp{}, problems: map[string]Problems{}, versions: map[int64]*Flow{}}
 }
 
 // Dir is the watched directory.
@@ -104,22 +89,7 @@ func (c *Catalog) Dir() string { return c.dir }
 
 // Run reloads the directory every Poll until ctx ends.
 func (c *Catalog) Run(ctx context.Context) error {
-	poll := c.Poll
-	if poll <= 0 {
-		poll = 2 * time.Second
-	}
-	t := time.NewTicker(poll)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			if err := c.Reload(ctx); err != nil && ctx.Err() == nil {
-				c.log.Warn("reload flows", "dir", c.dir, "err", err)
-			}
-		}
-	}
+	return xmldoc.Watch(ctx, c.Poll, c.Reload, func(err error) { c.log.Warn("reload flows", "dir", c.dir, "err", err) })
 }
 
 // Reload reads the files that changed since the last call. Problems of
@@ -133,14 +103,13 @@ func (c *Catalog) Reload(ctx context.Context) error {
 	seen := map[string]bool{}
 	for _, f := range files {
 		seen[f] = true
-		st, err := os.Stat(f)
+		now, err := xmldoc.StampOf(f)
 		if err != nil {
 			continue
 		}
 		c.mu.RLock()
 		prev, known := c.stamps[f]
 		c.mu.RUnlock()
-		now := stamp{mod: st.ModTime(), size: st.Size()}
 		if known && prev == now {
 			continue
 		}
@@ -175,13 +144,13 @@ func (c *Catalog) Reload(ctx context.Context) error {
 
 // load parses one file and, when it is valid, makes it the active version
 // of its flow. It reports whether the active flows changed.
-func (c *Catalog) load(ctx context.Context, file string, src []byte, st stamp) bool {
+func (c *Catalog) load(ctx context.Context, file string, src []byte, st xmldoc.Stamp) bool {
 	fl, probs := Parse(file, src)
 	if len(probs) == 0 {
 		c.mu.RLock()
 		for f, name := range c.fileFlow {
 			if name == fl.Name && f != file {
-				probs = Problems{{File: file, Pos: Pos{1, 1}, Msg: fmt.Sprintf("flow %q is also defined in %s", fl.Name, f)}}
+				probs = Problems{{File: file, Pos: Pos{Line: 1, Col: 1}, Msg: fmt.Sprintf("flow %q is also defined in %s", fl.Name, f)}}
 			}
 		}
 		c.mu.RUnlock()
@@ -291,26 +260,5 @@ type VersionInfo struct {
 // InstallExamples copies the example flows into dir when dir does not
 // exist yet (first start). It returns how many files it wrote.
 func InstallExamples(dir string, examples fs.FS) (int, error) {
-	if _, err := os.Stat(dir); err == nil {
-		return 0, nil
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return 0, fmt.Errorf("flow directory %s: %w", dir, err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return 0, fmt.Errorf("create flow directory %s: %w", dir, err)
-	}
-	names, err := fs.Glob(examples, "*.xml")
-	if err != nil {
-		return 0, err
-	}
-	for _, n := range names {
-		b, err := fs.ReadFile(examples, n)
-		if err != nil {
-			return 0, err
-		}
-		if err := os.WriteFile(filepath.Join(dir, n), b, 0o644); err != nil {
-			return 0, fmt.Errorf("install example flow %s: %w", n, err)
-		}
-	}
-	return len(names), nil
+	return xmldoc.InstallExamples(dir, examples, "flow")
 }

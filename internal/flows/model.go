@@ -8,11 +8,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/dbfleet/dbfleet/internal/auth"
 	"github.com/dbfleet/dbfleet/internal/engine"
 	"github.com/dbfleet/dbfleet/internal/platform/jobs"
+	"github.com/dbfleet/dbfleet/internal/platform/xmldoc"
 )
 
 // Kinds of flows.
@@ -173,15 +173,12 @@ var (
 
 // parser turns a node tree into a Flow, collecting every problem.
 type parser struct {
-	file  string
-	probs Problems
+	xmldoc.Reader
 	flow  *Flow
 	scope scope
 }
 
-func (p *parser) errf(pos Pos, format string, args ...any) {
-	p.probs = append(p.probs, Problem{File: p.file, Pos: pos, Msg: fmt.Sprintf(format, args...)})
-}
+func (p *parser) errf(pos Pos, format string, args ...any) { p.Errf(pos, format, args...) }
 
 // Parse reads a flow file. It returns every problem found, each with its
 // file:line:col; the flow is usable only when there are none.
@@ -191,104 +188,46 @@ func Parse(file string, src []byte) (*Flow, Problems) {
 		return nil, Problems{*perr}
 	}
 	sum := sha256.Sum256(src)
-	p := &parser{file: file, flow: &Flow{File: file, Source: src, Hash: hex.EncodeToString(sum[:])}}
+	p := &parser{Reader: xmldoc.Reader{File: file}, flow: &Flow{File: file, Source: src, Hash: hex.EncodeToString(sum[:])}}
 	p.parseFlow(root)
-	if len(p.probs) > 0 {
-		return nil, p.probs
+	if len(p.Problems) > 0 {
+		return nil, p.Problems
 	}
 	return p.flow, nil
 }
 
-// checkAttrs reports attributes of n that were never read.
-func (p *parser) checkAttrs(n *node, known ...string) {
-	for _, a := range n.attrs {
-		if !n.used[a.name] && !slices.Contains(known, a.name) {
-			p.errf(a.pos, "<%s>: unknown attribute %q", n.name, a.name)
-		}
-	}
-}
-
-func (p *parser) boolAttr(n *node, name string, def bool) bool {
-	a, ok := n.get(name)
-	if !ok {
-		return def
-	}
-	switch strings.TrimSpace(a.value) {
-	case "true", "yes", "1":
-		return true
-	case "false", "no", "0":
-		return false
-	}
-	p.errf(a.pos, "<%s %s=%q>: want true or false", n.name, name, a.value)
-	return def
-}
-
-func (p *parser) intAttr(n *node, name string, def, lo, hi int) int {
-	a, ok := n.get(name)
-	if !ok {
-		return def
-	}
-	v, err := strconv.Atoi(strings.TrimSpace(a.value))
-	if err != nil || v < lo || v > hi {
-		p.errf(a.pos, "<%s %s=%q>: want a whole number from %d to %d", n.name, name, a.value, lo, hi)
-		return def
-	}
-	return v
-}
-
 func (p *parser) numAttr(n *node, name string) *float64 {
-	a, ok := n.get(name)
+	a, ok := n.Get(name)
 	if !ok {
 		return nil
 	}
-	v, err := strconv.ParseFloat(strings.TrimSpace(a.value), 64)
+	v, err := strconv.ParseFloat(strings.TrimSpace(a.Value), 64)
 	if err != nil {
-		p.errf(a.pos, "<%s %s=%q>: want a number", n.name, name, a.value)
+		p.errf(a.Pos, "<%s %s=%q>: want a number", n.Name, name, a.Value)
 		return nil
 	}
 	return &v
 }
 
-func (p *parser) durationAttr(n *node, name string, def time.Duration) time.Duration {
-	a, ok := n.get(name)
-	if !ok {
-		return def
-	}
-	d, err := time.ParseDuration(strings.TrimSpace(a.value))
-	if err != nil || d <= 0 {
-		p.errf(a.pos, "<%s %s=%q>: want a positive duration such as 30m or 24h", n.name, name, a.value)
-		return def
-	}
-	return d
-}
-
 // list splits a comma-separated attribute.
-func list(s string) []string {
-	var out []string
-	for _, x := range strings.Split(s, ",") {
-		if x = strings.TrimSpace(x); x != "" {
-			out = append(out, x)
-		}
-	}
-	return out
-}
+func list(s string) []string { return xmldoc.List(s) }
 
 func (p *parser) audience(n *node) Audience {
 	var a Audience
-	if at, ok := n.get("roles"); ok {
-		for _, r := range list(at.value) {
+	if at, ok := n.Get("roles"); ok {
+		for _, r := range list(at.Value) {
 			role, err := auth.ParseRole(r)
 			if err != nil {
-				p.errf(at.pos, "<%s roles>: unknown role %q (roles: viewer, developer, dba, admin)", n.name, r)
+				p.errf(at.Pos, "<%s roles>: unknown role %q (roles: viewer, developer, dba, admin)", n.Name, r)
 				continue
 			}
 			a.Roles = append(a.Roles, role)
 		}
 	}
-	if at, ok := n.get("users"); ok {
-		for _, u := range list(at.value) {
+	if at, ok := n.Get("users"); ok {
+		for _, u := range list(at.Value) {
 			if !userName.MatchString(u) {
-				p.errf(at.pos, "<%s users>: invalid user name %q", n.name, u)
+				p.errf(at.Pos, "<%s users>: invalid user name %q", n.Name, u)
 				continue
 			}
 			a.Users = append(a.Users, u)
@@ -299,23 +238,23 @@ func (p *parser) audience(n *node) Audience {
 
 func (p *parser) parseFlow(root *node) {
 	fl := p.flow
-	if root.name != "flow" {
-		p.errf(root.pos, "root element is <%s>, want <flow>", root.name)
+	if root.Name != "flow" {
+		p.errf(root.Pos, "root element is <%s>, want <flow>", root.Name)
 		return
 	}
-	fl.Name = root.str("name", "")
+	fl.Name = root.Str("name", "")
 	switch {
 	case fl.Name == "":
-		p.errf(root.pos, "<flow>: attribute name is required")
+		p.errf(root.Pos, "<flow>: attribute name is required")
 	case !flowName.MatchString(fl.Name):
-		p.errf(root.attrPos("name"), "<flow name=%q>: want lower-case letters, digits and '-', starting with a letter (at most 63)", fl.Name)
+		p.errf(root.AttrPos("name"), "<flow name=%q>: want lower-case letters, digits and '-', starting with a letter (at most 63)", fl.Name)
 	}
-	fl.Title = root.str("title", fl.Name)
-	fl.Kind = root.str("kind", KindTicket)
+	fl.Title = root.Str("title", fl.Name)
+	fl.Kind = root.Str("kind", KindTicket)
 	if fl.Kind != KindTicket && fl.Kind != KindTask {
-		p.errf(root.attrPos("kind"), "<flow kind=%q>: want ticket or task", fl.Kind)
+		p.errf(root.AttrPos("kind"), "<flow kind=%q>: want ticket or task", fl.Kind)
 	}
-	p.checkAttrs(root)
+	p.CheckAttrs(root)
 	fl.Submit = Audience{Roles: []auth.Role{auth.Developer}}
 	if fl.Kind == KindTask {
 		fl.Submit = Audience{Roles: []auth.Role{auth.DBA}}
@@ -324,41 +263,41 @@ func (p *parser) parseFlow(root *node) {
 
 	seen := map[string]*node{}
 	var form, workflow, onFailure *node
-	for _, c := range root.children {
-		switch c.name {
+	for _, c := range root.Children {
+		switch c.Name {
 		case "description", "access", "schedule", "form", "workflow", "on-failure":
-			if prev, dup := seen[c.name]; dup {
-				p.errf(c.pos, "<%s> appears twice (first at line %d)", c.name, prev.pos.Line)
+			if prev, dup := seen[c.Name]; dup {
+				p.errf(c.Pos, "<%s> appears twice (first at line %d)", c.Name, prev.Pos.Line)
 				continue
 			}
-			seen[c.name] = c
+			seen[c.Name] = c
 		default:
-			p.errf(c.pos, "<flow>: unknown element <%s> (want description, access, schedule, form, workflow, on-failure)", c.name)
+			p.errf(c.Pos, "<flow>: unknown element <%s> (want description, access, schedule, form, workflow, on-failure)", c.Name)
 			continue
 		}
-		switch c.name {
+		switch c.Name {
 		case "description":
-			fl.Description = c.text
-			p.checkAttrs(c)
+			fl.Description = c.Text
+			p.CheckAttrs(c)
 		case "access":
 			p.parseAccess(c)
 		case "schedule":
 			if fl.Kind != KindTask {
-				p.errf(c.pos, "<schedule>: only a flow of kind=\"task\" runs on a schedule")
+				p.errf(c.Pos, "<schedule>: only a flow of kind=\"task\" runs on a schedule")
 			}
-			spec := c.str("cron", "")
+			spec := c.Str("cron", "")
 			if spec == "" {
-				p.errf(c.pos, "<schedule>: attribute cron is required, e.g. cron=\"0 2 * * *\"")
+				p.errf(c.Pos, "<schedule>: attribute cron is required, e.g. cron=\"0 2 * * *\"")
 			} else if _, err := jobs.ParseSchedule(spec); err != nil {
-				p.errf(c.attrPos("cron"), "<schedule cron=%q>: %v", spec, strings.TrimPrefix(err.Error(), fmt.Sprintf("invalid cron schedule %q: ", spec)))
+				p.errf(c.AttrPos("cron"), "<schedule cron=%q>: %v", spec, strings.TrimPrefix(err.Error(), fmt.Sprintf("invalid cron schedule %q: ", spec)))
 			}
 			fl.Schedule = spec
-			if a, ok := c.get("run-as"); ok {
-				if fl.RunAs = strings.TrimSpace(a.value); fl.RunAs == "" {
-					p.errf(a.pos, "<schedule run-as=%q>: name a user", a.value)
+			if a, ok := c.Get("run-as"); ok {
+				if fl.RunAs = strings.TrimSpace(a.Value); fl.RunAs == "" {
+					p.errf(a.Pos, "<schedule run-as=%q>: name a user", a.Value)
 				}
 			}
-			p.checkAttrs(c)
+			p.CheckAttrs(c)
 		case "form":
 			form = c
 		case "workflow":
@@ -368,7 +307,7 @@ func (p *parser) parseFlow(root *node) {
 		}
 	}
 	if fl.Kind == KindTask && fl.Schedule == "" && seen["schedule"] == nil {
-		p.errf(root.pos, "<flow kind=\"task\">: a <schedule cron=\"...\"/> is required")
+		p.errf(root.Pos, "<flow kind=\"task\">: a <schedule cron=\"...\"/> is required")
 	}
 	if form != nil {
 		p.parseForm(form)
@@ -378,12 +317,12 @@ func (p *parser) parseFlow(root *node) {
 		p.scope.fields[f.Name] = true
 	}
 	if workflow == nil {
-		p.errf(root.pos, "<flow>: a <workflow> with at least one step is required")
+		p.errf(root.Pos, "<flow>: a <workflow> with at least one step is required")
 		return
 	}
 	fl.Steps = p.parseSteps(workflow, nil)
-	if len(fl.Steps) == 0 && len(workflow.children) == 0 {
-		p.errf(workflow.pos, "<workflow>: no steps")
+	if len(fl.Steps) == 0 && len(workflow.Children) == 0 {
+		p.errf(workflow.Pos, "<workflow>: no steps")
 	}
 	if onFailure != nil {
 		fl.OnFailure = p.parseSteps(onFailure, []string{"notify"})
@@ -403,29 +342,29 @@ func (p *parser) parseFlow(root *node) {
 }
 
 func (p *parser) parseAccess(n *node) {
-	p.checkAttrs(n)
-	for _, c := range n.children {
-		switch c.name {
+	p.CheckAttrs(n)
+	for _, c := range n.Children {
+		switch c.Name {
 		case "submit":
 			p.flow.Submit = p.audience(c)
 		case "view":
 			p.flow.View = p.audience(c)
 		default:
-			p.errf(c.pos, "<access>: unknown element <%s> (want submit, view)", c.name)
+			p.errf(c.Pos, "<access>: unknown element <%s> (want submit, view)", c.Name)
 			continue
 		}
-		p.checkAttrs(c)
+		p.CheckAttrs(c)
 	}
 }
 
 func (p *parser) parseForm(n *node) {
 	fl := p.flow
-	target, hasTarget := n.get("target")
-	p.checkAttrs(n)
+	target, hasTarget := n.Get("target")
+	p.CheckAttrs(n)
 	names := map[string]Pos{}
-	for _, c := range n.children {
-		if c.name != "field" {
-			p.errf(c.pos, "<form>: unknown element <%s> (want field)", c.name)
+	for _, c := range n.Children {
+		if c.Name != "field" {
+			p.errf(c.Pos, "<form>: unknown element <%s> (want field)", c.Name)
 			continue
 		}
 		f := p.parseField(c)
@@ -433,19 +372,19 @@ func (p *parser) parseForm(n *node) {
 			continue
 		}
 		if prev, dup := names[f.Name]; dup {
-			p.errf(c.attrPos("name"), "<field name=%q>: defined twice (first at line %d)", f.Name, prev.Line)
+			p.errf(c.AttrPos("name"), "<field name=%q>: defined twice (first at line %d)", f.Name, prev.Line)
 			continue
 		}
 		names[f.Name] = f.Pos
 		fl.Fields = append(fl.Fields, f)
 	}
 	if hasTarget {
-		f := fl.Field(strings.TrimSpace(target.value))
+		f := fl.Field(strings.TrimSpace(target.Value))
 		switch {
 		case f == nil:
-			p.errf(target.pos, "<form target=%q>: no such field", target.value)
+			p.errf(target.Pos, "<form target=%q>: no such field", target.Value)
 		case !f.IsPicker():
-			p.errf(target.pos, "<form target=%q>: the target must be a cluster, instance or database field, not %s", target.value, f.Type)
+			p.errf(target.Pos, "<form target=%q>: the target must be a cluster, instance or database field, not %s", target.Value, f.Type)
 		default:
 			fl.Target = f.Name
 		}
@@ -460,98 +399,98 @@ func (p *parser) parseForm(n *node) {
 }
 
 func (p *parser) parseField(n *node) *Field {
-	f := &Field{Pos: n.pos}
-	f.Name = n.str("name", "")
+	f := &Field{Pos: n.Pos}
+	f.Name = n.Str("name", "")
 	if f.Name == "" {
-		p.errf(n.pos, "<field>: attribute name is required")
-		p.checkAttrs(n)
+		p.errf(n.Pos, "<field>: attribute name is required")
+		p.CheckAttrs(n)
 		return nil
 	}
 	if !ident.MatchString(f.Name) {
-		p.errf(n.attrPos("name"), "<field name=%q>: want lower-case letters, digits and '_', starting with a letter", f.Name)
+		p.errf(n.AttrPos("name"), "<field name=%q>: want lower-case letters, digits and '_', starting with a letter", f.Name)
 	}
-	f.Type = n.str("type", TypeText)
+	f.Type = n.Str("type", TypeText)
 	if !slices.Contains(FieldTypes, f.Type) {
-		p.errf(n.attrPos("type"), "<field name=%q>: unknown type %q (types: %s)", f.Name, f.Type, strings.Join(FieldTypes, ", "))
+		p.errf(n.AttrPos("type"), "<field name=%q>: unknown type %q (types: %s)", f.Name, f.Type, strings.Join(FieldTypes, ", "))
 	}
-	f.Label = n.str("label", f.Name)
-	f.Help = n.str("help", "")
-	f.Placeholder = n.str("placeholder", "")
-	f.Required = p.boolAttr(n, "required", false)
-	f.Message = n.str("message", "")
-	f.Multiple = p.boolAttr(n, "multiple", false)
+	f.Label = n.Str("label", f.Name)
+	f.Help = n.Str("help", "")
+	f.Placeholder = n.Str("placeholder", "")
+	f.Required = p.Bool(n, "required", false)
+	f.Message = n.Str("message", "")
+	f.Multiple = p.Bool(n, "multiple", false)
 	if f.Multiple && f.Type != TypeEnum {
-		p.errf(n.attrPos("multiple"), "<field name=%q>: multiple applies to enum fields only", f.Name)
+		p.errf(n.AttrPos("multiple"), "<field name=%q>: multiple applies to enum fields only", f.Name)
 	}
-	if a, ok := n.get("pattern"); ok {
-		f.Pattern = a.value
-		re, err := regexp.Compile(`^(?:` + a.value + `)$`)
+	if a, ok := n.Get("pattern"); ok {
+		f.Pattern = a.Value
+		re, err := regexp.Compile(`^(?:` + a.Value + `)$`)
 		if err != nil {
-			p.errf(a.pos, "<field name=%q pattern>: %v", f.Name, err)
+			p.errf(a.Pos, "<field name=%q pattern>: %v", f.Name, err)
 		}
 		f.re = re
 		switch f.Type {
 		case TypeText, TypeTextarea, TypeSQL:
 		default:
-			p.errf(a.pos, "<field name=%q>: pattern applies to text, textarea and sql fields", f.Name)
+			p.errf(a.Pos, "<field name=%q>: pattern applies to text, textarea and sql fields", f.Name)
 		}
 	}
 	f.Min, f.Max = p.numAttr(n, "min"), p.numAttr(n, "max")
 	if f.Min != nil && f.Max != nil && *f.Min > *f.Max {
-		p.errf(n.attrPos("max"), "<field name=%q>: max %v is below min %v", f.Name, *f.Max, *f.Min)
+		p.errf(n.AttrPos("max"), "<field name=%q>: max %v is below min %v", f.Name, *f.Max, *f.Min)
 	}
 	if (f.Min != nil || f.Max != nil) && !slices.Contains([]string{TypeNumber, TypeText, TypeTextarea, TypeSQL, TypeEnum}, f.Type) {
-		p.errf(n.attrPos("min"), "<field name=%q>: min and max apply to number (value), text, textarea, sql (length) and multiple enum (count) fields", f.Name)
+		p.errf(n.AttrPos("min"), "<field name=%q>: min and max apply to number (value), text, textarea, sql (length) and multiple enum (count) fields", f.Name)
 	}
-	if a, ok := n.get("engines"); ok {
+	if a, ok := n.Get("engines"); ok {
 		if !f.IsPicker() {
-			p.errf(a.pos, "<field name=%q>: engines applies to cluster, instance and database fields", f.Name)
+			p.errf(a.Pos, "<field name=%q>: engines applies to cluster, instance and database fields", f.Name)
 		}
-		for _, e := range list(a.value) {
+		for _, e := range list(a.Value) {
 			k, err := engine.ParseKind(e)
 			if err != nil {
-				p.errf(a.pos, "<field name=%q engines>: unknown engine %q", f.Name, e)
+				p.errf(a.Pos, "<field name=%q engines>: unknown engine %q", f.Name, e)
 				continue
 			}
 			f.Engines = append(f.Engines, k)
 		}
 	}
-	for _, c := range n.children {
-		if c.name != "option" {
-			p.errf(c.pos, "<field>: unknown element <%s> (want option)", c.name)
+	for _, c := range n.Children {
+		if c.Name != "option" {
+			p.errf(c.Pos, "<field>: unknown element <%s> (want option)", c.Name)
 			continue
 		}
 		if f.Type != TypeEnum {
-			p.errf(c.pos, "<field name=%q>: options belong to enum fields", f.Name)
+			p.errf(c.Pos, "<field name=%q>: options belong to enum fields", f.Name)
 		}
-		o := Option{Value: c.str("value", c.text)}
-		o.Label = c.str("label", o.Value)
+		o := Option{Value: c.Str("value", c.Text)}
+		o.Label = c.Str("label", o.Value)
 		if o.Value == "" {
-			p.errf(c.pos, "<option>: a value is required (value=\"...\" or text)")
+			p.errf(c.Pos, "<option>: a value is required (value=\"...\" or text)")
 		}
 		for _, prev := range f.Options {
 			if prev.Value == o.Value {
-				p.errf(c.pos, "<option value=%q>: listed twice", o.Value)
+				p.errf(c.Pos, "<option value=%q>: listed twice", o.Value)
 			}
 		}
 		f.Options = append(f.Options, o)
-		p.checkAttrs(c)
+		p.CheckAttrs(c)
 	}
-	if a, ok := n.get("options"); ok {
-		for _, v := range list(a.value) {
+	if a, ok := n.Get("options"); ok {
+		for _, v := range list(a.Value) {
 			f.Options = append(f.Options, Option{Value: v, Label: v})
 		}
 	}
 	if f.Type == TypeEnum && len(f.Options) == 0 {
-		p.errf(n.pos, "<field name=%q>: an enum needs options (<option value=\"...\"/> or options=\"a,b\")", f.Name)
+		p.errf(n.Pos, "<field name=%q>: an enum needs options (<option value=\"...\"/> or options=\"a,b\")", f.Name)
 	}
-	if a, ok := n.get("default"); ok {
-		f.Default = a.value
-		if _, ferr := f.parse(splitDefault(f, a.value)); ferr != "" {
-			p.errf(a.pos, "<field name=%q default=%q>: %s", f.Name, a.value, ferr)
+	if a, ok := n.Get("default"); ok {
+		f.Default = a.Value
+		if _, ferr := f.parse(splitDefault(f, a.Value)); ferr != "" {
+			p.errf(a.Pos, "<field name=%q default=%q>: %s", f.Name, a.Value, ferr)
 		}
 	}
-	p.checkAttrs(n)
+	p.CheckAttrs(n)
 	return f
 }
 
@@ -563,47 +502,47 @@ func splitDefault(f *Field, v string) []string {
 }
 
 func (p *parser) parseSteps(n *node, only []string) []*Step {
-	p.checkAttrs(n)
+	p.CheckAttrs(n)
 	var out []*Step
-	for _, c := range n.children {
-		def, ok := blockByName(c.name)
-		if !ok || (only != nil && !slices.Contains(only, c.name)) {
+	for _, c := range n.Children {
+		def, ok := blockByName(c.Name)
+		if !ok || (only != nil && !slices.Contains(only, c.Name)) {
 			allowed := only
 			if allowed == nil {
 				allowed = BlockNames()
 			}
-			p.errf(c.pos, "<%s>: unknown block <%s> (blocks: %s)", n.name, c.name, strings.Join(allowed, ", "))
+			p.errf(c.Pos, "<%s>: unknown block <%s> (blocks: %s)", n.Name, c.Name, strings.Join(allowed, ", "))
 			continue
 		}
-		st := &Step{Block: c.name, Pos: c.pos}
-		st.ID = c.str("id", fmt.Sprintf("%s-%d", c.name, len(p.flow.Steps)+len(out)+1))
+		st := &Step{Block: c.Name, Pos: c.Pos}
+		st.ID = c.Str("id", fmt.Sprintf("%s-%d", c.Name, len(p.flow.Steps)+len(out)+1))
 		if only != nil {
-			st.ID = c.str("id", fmt.Sprintf("on-failure-%s-%d", c.name, len(out)+1))
+			st.ID = c.Str("id", fmt.Sprintf("on-failure-%s-%d", c.Name, len(out)+1))
 		}
 		if !stepID.MatchString(st.ID) {
-			p.errf(c.attrPos("id"), "<%s id=%q>: want lower-case letters, digits, '_' and '-'", c.name, st.ID)
+			p.errf(c.AttrPos("id"), "<%s id=%q>: want lower-case letters, digits, '_' and '-'", c.Name, st.ID)
 		}
 		if p.scope.steps[st.ID] {
-			p.errf(c.attrPos("id"), "<%s id=%q>: another step has this id", c.name, st.ID)
+			p.errf(c.AttrPos("id"), "<%s id=%q>: another step has this id", c.Name, st.ID)
 		}
-		if c.name == "notify" {
+		if c.Name == "notify" {
 			// A notify block's title attribute is its message's title.
-			st.Title = "Notify " + strings.TrimSpace(attrValue(c, "channel"))
+			st.Title = "Notify " + strings.TrimSpace(c.Value("channel"))
 		} else {
-			st.Title = c.str("title", def.title)
+			st.Title = c.Str("title", def.title)
 		}
-		if a, ok := c.get("when"); ok {
-			st.WhenSrc = a.value
-			prog, probs := compileExpr(a.value, a.pos, p.scope, true)
+		if a, ok := c.Get("when"); ok {
+			st.WhenSrc = a.Value
+			prog, probs := compileExpr(a.Value, a.Pos, p.scope, true)
 			for _, pm := range probs {
-				p.errf(pm.pos, "<%s when>: %s", c.name, pm.msg)
+				p.errf(pm.pos, "<%s when>: %s", c.Name, pm.msg)
 			}
 			if prog != nil {
-				st.When = &Expr{Src: a.value, Pos: a.pos, prog: prog}
+				st.When = &Expr{Src: a.Value, Pos: a.Pos, prog: prog}
 			}
 		}
 		st.cfg = def.parse(p, c, st)
-		p.checkAttrs(c)
+		p.CheckAttrs(c)
 		out = append(out, st)
 		if only == nil {
 			p.scope.steps[st.ID] = true
@@ -616,16 +555,16 @@ func (p *parser) parseSteps(n *node, only []string) []*Step {
 // without the attribute it picks def (or the first field of those types
 // when def is ""). required reports a missing field as a problem.
 func (p *parser) fieldRef(n *node, attrName string, required bool, types ...string) string {
-	a, ok := n.get(attrName)
+	a, ok := n.Get(attrName)
 	if ok {
-		name := strings.TrimSpace(a.value)
+		name := strings.TrimSpace(a.Value)
 		f := p.flow.Field(name)
 		if f == nil {
-			p.errf(a.pos, "<%s %s=%q>: the form has no field %q%s", n.name, attrName, a.value, name, suggest(name, keys(p.scope.fields)))
+			p.errf(a.Pos, "<%s %s=%q>: the form has no field %q%s", n.Name, attrName, a.Value, name, suggest(name, keys(p.scope.fields)))
 			return ""
 		}
 		if len(types) > 0 && !slices.Contains(types, f.Type) {
-			p.errf(a.pos, "<%s %s=%q>: field %q is of type %s, want %s", n.name, attrName, a.value, name, f.Type, strings.Join(types, " or "))
+			p.errf(a.Pos, "<%s %s=%q>: field %q is of type %s, want %s", n.Name, attrName, a.Value, name, f.Type, strings.Join(types, " or "))
 			return ""
 		}
 		return name
@@ -641,17 +580,7 @@ func (p *parser) fieldRef(n *node, attrName string, required bool, types ...stri
 		}
 	}
 	if required {
-		p.errf(n.pos, "<%s>: needs a %s field (attribute %s=\"FIELD\"), and the form has none of type %s", n.name, attrName, attrName, strings.Join(types, " or "))
-	}
-	return ""
-}
-
-// attrValue reads an attribute without marking it used.
-func attrValue(n *node, name string) string {
-	for _, a := range n.attrs {
-		if a.name == name {
-			return a.value
-		}
+		p.errf(n.Pos, "<%s>: needs a %s field (attribute %s=\"FIELD\"), and the form has none of type %s", n.Name, attrName, attrName, strings.Join(types, " or "))
 	}
 	return ""
 }

@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -33,6 +34,9 @@ func (s *Sender) sendMail(ctx context.Context, c Channel, msg Message) error {
 	m.SetMessageID()
 	m.SetBodyString(mail.TypeTextPlain, plainText(msg))
 	m.AddAlternativeString(mail.TypeTextHTML, htmlText(msg))
+	for _, a := range msg.Attachments {
+		m.AttachReadSeeker(a.Name, bytes.NewReader(a.Data))
+	}
 
 	opts := []mail.Option{mail.WithPort(s.smtp.Port)}
 	timeout := s.smtp.Timeout

@@ -105,6 +105,15 @@ type Message struct {
 	// SMS gateways get it as the X-Dbfleet-Message-Id header, so a
 	// receiver can drop a duplicate after a retry.
 	ID string
+	// Attachments are files sent with an e-mail (other kinds ignore them:
+	// they get the text and the link).
+	Attachments []Attachment
+}
+
+// Attachment is a file attached to an e-mail.
+type Attachment struct {
+	Name string
+	Data []byte
 }
 
 // Field is one key/value line of a message.

@@ -75,7 +75,7 @@ func planPostgres(parsed *sql.Parsed, in checkInput) (*plan, error) {
 	var err error
 	switch x := raw.Node.(type) {
 	case *pg.Node_SelectStmt:
-		if err := checkPGTree(raw, in.allow); err != nil {
+		if err := checkPGTree(raw, in.allow, in.params); err != nil {
 			return nil, err
 		}
 		if p.access, err = pgTables(raw, in.db); err != nil {
@@ -160,7 +160,7 @@ func planPGExplain(raw *pg.Node, x *pg.ExplainStmt, in checkInput) (*plan, error
 	default:
 		return nil, refuseRule(RuleExplain, "EXPLAIN of %s is not allowed", pgStmtName(q))
 	}
-	if err := checkPGTree(raw, in.allow); err != nil {
+	if err := checkPGTree(raw, in.allow, 0); err != nil {
 		return nil, err
 	}
 	p := &plan{kind: KindExplain}
@@ -241,10 +241,11 @@ func funcName(f *pg.FuncCall) string {
 
 // checkPGTree refuses, anywhere in the statement, what could write, lock,
 // wait or reach outside the database: every function and operator must
-// be on the allow-list. Built-in functions called without a schema are
+// be on the allow-list; parameters beyond params (the arguments the
+// caller binds) are refused. Built-in functions called without a schema are
 // qualified with pg_catalog in the tree, so that the server calls the
 // function that was checked and not one of the same name in public.
-func checkPGTree(n *pg.Node, allow *allowLists) error {
+func checkPGTree(n *pg.Node, allow *allowLists, params int) error {
 	var err error
 	sql.WalkPG(n, func(m proto.Message) bool {
 		if err != nil {
@@ -260,6 +261,9 @@ func checkPGTree(n *pg.Node, allow *allowLists) error {
 				err = refuseRule(RuleFunction, "TABLESAMPLE method %s is not allowed (SYSTEM and BERNOULLI are)", strings.Join(stringList(x.Method), "."))
 			}
 		case *pg.ParamRef:
+			if x.Number >= 1 && int(x.Number) <= params {
+				break
+			}
 			err = invalidRule(RuleSyntax, "parameters ($%d) are not supported: write the value", x.Number)
 		case *pg.SelectStmt:
 			if x.IntoClause != nil {

@@ -88,6 +88,9 @@ type checkInput struct {
 	// print values and statistics that hold them are refused).
 	masked bool
 	allow  *allowLists
+	// params is how many placeholder arguments the caller binds
+	// (PostgreSQL's $1..$params pass; the console binds none).
+	params int
 }
 
 // planSQL parses one statement with the SQL front end, checks it and

@@ -176,7 +176,9 @@ func (s *Service) record(ctx context.Context, p auth.Principal, action string, r
 		detail["sent"] = sent
 	}
 	if res != nil {
-		detail["rows"] = len(res.Rows)
+		if _, ok := detail["rows"]; !ok {
+			detail["rows"] = len(res.Rows)
+		}
 		detail["ran_on"] = res.RanOn
 		if res.Database != "" {
 			detail["database"] = res.Database

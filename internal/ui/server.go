@@ -19,6 +19,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/platform/httpx"
 	"github.com/dbfleet/dbfleet/internal/proxy"
 	"github.com/dbfleet/dbfleet/internal/query"
+	"github.com/dbfleet/dbfleet/internal/reports"
 	"github.com/dbfleet/dbfleet/internal/slowlog"
 )
 
@@ -47,6 +48,8 @@ type Server struct {
 	Query *query.Service
 	// Flows serves work orders (nil: "not enabled").
 	Flows *flows.Service
+	// Reports serves XML-declared reports (nil: "not enabled").
+	Reports *reports.Service
 	// Slowlog serves the slow-query pages (nil: "not enabled").
 	Slowlog *slowlog.Service
 	// Alerts serves the alerts pages (nil: "alerting is off").
@@ -162,6 +165,7 @@ func (u *site) routes() http.Handler {
 	mux.Handle("GET /audit", u.page(auth.AuditRead, u.auditLog))
 	u.queryRoutes(mux)
 	u.flowRoutes(mux)
+	u.reportRoutes(mux)
 	u.slowlogRoutes(mux)
 	u.alertRoutes(mux)
 

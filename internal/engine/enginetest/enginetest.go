@@ -97,6 +97,9 @@ type Table struct {
 	// Database is the database Create makes (or uses): DatabaseExists must
 	// find it, and not find a name that does not exist.
 	Database string
+	// Streams: the adapter's Conn is an engine.Streamer (checked with the
+	// same fixture).
+	Streams bool
 }
 
 // Run runs the conformance suite as subtests of t.
@@ -109,6 +112,9 @@ func Run(t *testing.T, s Setup) {
 	})
 	t.Run("Info", func(t *testing.T) { s.info(t) })
 	t.Run("ExecQuery", func(t *testing.T) { s.execQuery(t) })
+	if s.Table.Streams {
+		t.Run("Stream", func(t *testing.T) { s.stream(t) })
+	}
 	t.Run("WrongPassword", func(t *testing.T) { s.wrongPassword(t) })
 	t.Run("Unreachable", func(t *testing.T) { s.unreachable(t) })
 	if len(s.Replicas) > 0 {
@@ -389,5 +395,76 @@ func (s Setup) replication(t *testing.T) {
 		if s.CheckReplica != nil {
 			s.CheckReplica(t, p, r)
 		}
+	}
+}
+
+// stream checks engine.Streamer on the Table fixture: rows in order, an
+// empty result, errors classified, an early Close and a cancelled
+// statement leave the connection usable.
+func (s Setup) stream(t *testing.T) {
+	tb := s.Table
+	c := s.open(t, tb.Target)
+	ctx := context.Background()
+	tb.Create(t, c)
+	st, ok := c.(engine.Streamer)
+	if !ok {
+		t.Fatalf("%T is not an engine.Streamer", c)
+	}
+	read := func(stmt string, stop int) ([]int64, error) {
+		t.Helper()
+		rs, err := st.Stream(ctx, stmt)
+		if err != nil {
+			return nil, err
+		}
+		if len(rs.Columns()) != 1 || len(rs.ColumnTypes()) != 1 {
+			t.Errorf("%s: columns %q types %q, want one each", stmt, rs.Columns(), rs.ColumnTypes())
+		}
+		var ids []int64
+		for rs.Next() {
+			v, ok := engine.Int64(rs.Row()[0])
+			if !ok {
+				t.Errorf("%s: row %#v does not read as an integer", stmt, rs.Row())
+			}
+			ids = append(ids, v)
+			if len(ids) == stop {
+				break
+			}
+		}
+		err = rs.Err()
+		if cerr := rs.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+		return ids, err
+	}
+	if ids, err := read(tb.All, -1); err != nil || !slices.Equal(ids, []int64{1, 2, 3, 4, 5}) {
+		t.Errorf("stream all: %v, %v", ids, err)
+	}
+	if ids, err := read(tb.All, 2); err != nil || !slices.Equal(ids, []int64{1, 2}) {
+		t.Errorf("stream closed after 2 rows: %v, %v", ids, err)
+	}
+	if ids, err := read(tb.None, -1); err != nil || len(ids) != 0 {
+		t.Errorf("stream none: %v, %v", ids, err)
+	}
+	_, err := read(tb.Bad, -1)
+	NoSecrets(t, err, s.Secrets...)
+	if !errkind.Is(err, errkind.Invalid) {
+		t.Errorf("Stream(%q): kind %v, want invalid: %v", tb.Bad, errkind.Of(err), err)
+	}
+	if tb.Sleep != "" {
+		qctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		rs, err := st.Stream(qctx, tb.Sleep)
+		if err == nil {
+			for rs.Next() {
+			}
+			err = rs.Err()
+			rs.Close()
+		}
+		cancel()
+		if err == nil {
+			t.Errorf("%s streamed within 100ms", tb.Sleep)
+		}
+	}
+	if ids, err := read(tb.All, -1); err != nil || len(ids) != 5 {
+		t.Errorf("stream after the others: %v, %v", ids, err)
 	}
 }

@@ -53,7 +53,10 @@ type Conn struct {
 	ver       [3]int
 }
 
-var _ engine.Conn = (*Conn)(nil)
+var (
+	_ engine.Conn     = (*Conn)(nil)
+	_ engine.Streamer = (*Conn)(nil)
+)
 
 // queryer is what *sql.DB and *sql.Conn both offer.
 type queryer interface {
@@ -433,4 +436,73 @@ func (c *Conn) Close() error {
 		conn.Close()
 	}
 	return c.pool.Close()
+}
+
+// Stream runs one statement and reads its rows one at a time.
+func (c *Conn) Stream(ctx context.Context, stmt string, args ...any) (engine.RowStream, error) {
+	rows, err := c.db.QueryContext(ctx, stmt, args...)
+	if err != nil {
+		return nil, c.fail("query", err)
+	}
+	cols, err := rows.Columns()
+	if err != nil {
+		rows.Close()
+		return nil, c.fail("query", err)
+	}
+	ct, err := rows.ColumnTypes()
+	if err != nil {
+		rows.Close()
+		return nil, c.fail("query", err)
+	}
+	s := &rowStream{c: c, rows: rows, cols: cols, types: make([]string, len(cols)),
+		vals: make([]any, len(cols)), ptrs: make([]any, len(cols)), row: make([]any, len(cols))}
+	for i := range cols {
+		s.types[i] = ct[i].DatabaseTypeName()
+		s.ptrs[i] = &s.vals[i]
+	}
+	return s, nil
+}
+
+// rowStream is a streamed MySQL result.
+type rowStream struct {
+	c     *Conn
+	rows  *sql.Rows
+	cols  []string
+	types []string
+	vals  []any
+	ptrs  []any
+	row   []any
+	err   error
+}
+
+func (s *rowStream) Columns() []string     { return s.cols }
+func (s *rowStream) ColumnTypes() []string { return s.types }
+func (s *rowStream) Row() []any            { return s.row }
+func (s *rowStream) Err() error            { return s.err }
+
+func (s *rowStream) Next() bool {
+	if s.err != nil {
+		return false
+	}
+	if !s.rows.Next() {
+		if err := s.rows.Err(); err != nil {
+			s.err = s.c.fail("query", err)
+		}
+		return false
+	}
+	if err := s.rows.Scan(s.ptrs...); err != nil {
+		s.err = s.c.fail("query", err)
+		return false
+	}
+	for i, v := range s.vals {
+		s.row[i] = convert(v, s.types[i])
+	}
+	return true
+}
+
+func (s *rowStream) Close() error {
+	if err := s.rows.Close(); err != nil {
+		return s.c.fail("query", err)
+	}
+	return nil
 }

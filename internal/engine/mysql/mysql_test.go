@@ -81,6 +81,7 @@ func TestConformance(t *testing.T) {
 			Duplicate: "INSERT INTO conformance.t (id) VALUES (1)",
 			Missing:   "SELECT * FROM conformance.no_such_table",
 			Sleep:     "SELECT SLEEP(5)",
+			Streams:   true,
 		},
 		BeforeReplication: func(t *testing.T, c engine.Conn) {
 			cluster.Primary().Exec(t, "CREATE DATABASE IF NOT EXISTS repltest", "CREATE TABLE IF NOT EXISTS repltest.t (id INT PRIMARY KEY)", "REPLACE INTO repltest.t VALUES (1)")

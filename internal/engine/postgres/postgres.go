@@ -47,7 +47,10 @@ type Conn struct {
 	pinned bool          // a Session: never reconnect, the session state would be lost
 }
 
-var _ engine.Conn = (*Conn)(nil)
+var (
+	_ engine.Conn     = (*Conn)(nil)
+	_ engine.Streamer = (*Conn)(nil)
+)
 
 // Open connects and authenticates within t.ConnectTimeout (default 5 s).
 // An empty Database means "postgres". TLS is used when the server offers
@@ -481,4 +484,84 @@ func (c *Conn) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return conn.Close(ctx)
+}
+
+// Stream runs one statement and reads its rows one at a time; the
+// connection is held until the stream is closed.
+func (c *Conn) Stream(ctx context.Context, stmt string, args ...any) (engine.RowStream, error) {
+	if err := checkStatement(stmt); err != nil {
+		return nil, c.fail("query", err)
+	}
+	conn, release, err := c.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	mode := pgx.QueryExecModeDescribeExec
+	if len(args) == 0 {
+		mode = pgx.QueryExecModeSimpleProtocol
+	}
+	rows, err := conn.Query(ctx, stmt, append([]any{mode}, args...)...)
+	if err != nil {
+		release()
+		return nil, c.fail("query", err)
+	}
+	s := &rowStream{c: c, rows: rows, release: release}
+	for _, fd := range rows.FieldDescriptions() {
+		s.cols = append(s.cols, fd.Name)
+		name := "UNKNOWN"
+		if t, ok := conn.TypeMap().TypeForOID(fd.DataTypeOID); ok {
+			name = strings.ToUpper(t.Name)
+		}
+		s.types = append(s.types, name)
+	}
+	return s, nil
+}
+
+// rowStream is a streamed PostgreSQL result.
+type rowStream struct {
+	c       *Conn
+	rows    pgx.Rows
+	release func()
+	cols    []string
+	types   []string
+	row     []any
+	err     error
+}
+
+func (s *rowStream) Columns() []string     { return s.cols }
+func (s *rowStream) ColumnTypes() []string { return s.types }
+func (s *rowStream) Row() []any            { return s.row }
+func (s *rowStream) Err() error            { return s.err }
+
+func (s *rowStream) Next() bool {
+	if s.err != nil || s.rows == nil {
+		return false
+	}
+	if !s.rows.Next() {
+		s.rows.Close()
+		if err := s.rows.Err(); err != nil {
+			s.err = s.c.fail("query", err)
+		}
+		return false
+	}
+	vals, err := s.rows.Values()
+	if err != nil {
+		s.err = s.c.fail("query", err)
+		return false
+	}
+	for i, v := range vals {
+		vals[i] = convert(v)
+	}
+	s.row = vals
+	return true
+}
+
+func (s *rowStream) Close() error {
+	if s.rows == nil {
+		return nil
+	}
+	s.rows.Close()
+	s.rows = nil
+	s.release()
+	return nil
 }

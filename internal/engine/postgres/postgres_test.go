@@ -69,7 +69,7 @@ func TestConformance(t *testing.T) {
 			Database: db,
 			Target:   target(primary, db),
 			Create: func(t *testing.T, c engine.Conn) {
-				for _, s := range []string{"CREATE TABLE t (id int PRIMARY KEY)", "INSERT INTO t VALUES (1), (2), (3), (4), (5)"} {
+				for _, s := range []string{"DROP TABLE IF EXISTS t", "CREATE TABLE t (id int PRIMARY KEY)", "INSERT INTO t VALUES (1), (2), (3), (4), (5)"} {
 					if _, err := c.Exec(context.Background(), s); err != nil {
 						t.Fatal(err)
 					}
@@ -81,6 +81,7 @@ func TestConformance(t *testing.T) {
 			Duplicate: "INSERT INTO t (id) VALUES (1)",
 			Missing:   "SELECT * FROM no_such_table",
 			Sleep:     "SELECT pg_sleep(5)",
+			Streams:   true,
 		},
 		ReplicaState:    "streaming",
 		ReplicaLagBytes: true,
