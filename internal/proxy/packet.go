@@ -59,6 +59,10 @@ func readPacket(r *bufio.Reader, buf []byte, limit int) ([]byte, uint8, error) {
 		}
 		n := int(uint32(hdr[0]) | uint32(hdr[1])<<8 | uint32(hdr[2])<<16)
 		if len(buf)+n > limit {
+			// Read the rest of the logical packet (up to another limit's
+			// worth) so that the client, still writing it, can read the
+			// error instead of a reset connection.
+			discardPacket(r, n, limit)
 			return buf, hdr[3], fmt.Errorf("packet over %d bytes: %w", limit, errTooLarge)
 		}
 		start := len(buf)
@@ -73,6 +77,29 @@ func readPacket(r *bufio.Reader, buf []byte, limit int) ([]byte, uint8, error) {
 }
 
 var errTooLarge = errors.New("too large")
+
+// discardPacket reads and drops the n bytes left of a physical packet and
+// the continuation packets that follow it, at most budget bytes in all;
+// beyond that the session is closed anyway.
+func discardPacket(r *bufio.Reader, n, budget int) {
+	var hdr [4]byte
+	for {
+		if n > budget {
+			return
+		}
+		if _, err := io.CopyN(io.Discard, r, int64(n)); err != nil {
+			return
+		}
+		budget -= n
+		if n < maxPayload {
+			return
+		}
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			return
+		}
+		n = int(uint32(hdr[0]) | uint32(hdr[1])<<8 | uint32(hdr[2])<<16)
+	}
+}
 
 func grow(b []byte, n int) []byte {
 	if cap(b)-len(b) >= n {
