@@ -182,7 +182,7 @@ func (s *Service) errantOf(ctx context.Context, cluster string, n, p *Node) ([]s
 		}
 		return append(out, missingFrom(target, own)...), nil
 	}
-	for _, g := range errantGTIDs(n.GTIDBinlog, n.GTIDSlave) {
+	for _, g := range errantGTIDs(n.GTIDBinlog, n.GTIDSlave, 0) {
 		out = append(out, g.String()+" (written on it, not received)")
 	}
 	return out, nil

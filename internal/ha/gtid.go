@@ -142,10 +142,19 @@ func (s GTIDSet) transactions() uint64 {
 // replica with log_slave_updates logs every replicated transaction with
 // its original GTID, so binlog and slave positions agree unless a client
 // wrote on the replica (read_only off, or a SUPER account).
-func errantGTIDs(binlog, slave GTIDSet) []GTID {
+//
+// A GTID written by the node's own source (source, its Master_Server_Id; 0
+// when unknown) is never errant: it was received, and the binary log can
+// show it a moment before gtid_slave_pos does (a transaction being
+// committed while both are read), which must not make a healthy replica
+// look errant.
+func errantGTIDs(binlog, slave GTIDSet, source uint32) []GTID {
 	var out []GTID
 	for _, d := range binlog.Domains() {
 		b := binlog[d]
+		if source != 0 && b.Server == source {
+			continue
+		}
 		sg, ok := slave[d]
 		if !ok || b.Seq > sg.Seq || (b.Seq == sg.Seq && b.Server != sg.Server) {
 			out = append(out, b)

@@ -56,19 +56,22 @@ func TestGTIDSetOrder(t *testing.T) {
 func TestErrantGTIDs(t *testing.T) {
 	for _, tc := range []struct {
 		binlog, slave string
+		source        uint32
 		want          []string
 	}{
-		{"0-1-100", "0-1-100", nil},
-		{"0-3-101", "0-1-100", []string{"0-3-101"}},             // local write, same domain
-		{"0-1-100,5-3-1", "0-1-100", []string{"5-3-1"}},         // local write, own domain
-		{"0-1-90", "0-1-100", nil},                              // no log_slave_updates: binlog behind
-		{"", "0-1-100", nil},                                    // binary log empty
-		{"0-2-100", "0-1-100", []string{"0-2-100"}},             // same sequence, other server: diverged
-		{"0-1-100,1-4-9", "0-1-100,1-4-9", nil},                 // two domains in sync
-		{"0-1-100,1-4-10", "0-1-100,1-4-9", []string{"1-4-10"}}, // ahead in the second domain
+		{"0-1-100", "0-1-100", 0, nil},
+		{"0-3-101", "0-1-100", 1, []string{"0-3-101"}},             // local write, same domain
+		{"0-1-100,5-3-1", "0-1-100", 1, []string{"5-3-1"}},         // local write, own domain
+		{"0-1-90", "0-1-100", 1, nil},                              // no log_slave_updates: binlog behind
+		{"", "0-1-100", 1, nil},                                    // binary log empty
+		{"0-2-100", "0-1-100", 1, []string{"0-2-100"}},             // same sequence, other server: diverged
+		{"0-1-100,1-4-9", "0-1-100,1-4-9", 1, nil},                 // two domains in sync
+		{"0-1-100,1-4-10", "0-1-100,1-4-9", 1, []string{"1-4-10"}}, // ahead in the second domain
+		{"0-1-101", "0-1-100", 1, nil},                             // from its source, being committed: not errant
+		{"0-1-101", "0-1-100", 0, []string{"0-1-101"}},             // source unknown (detached): ahead is errant
 	} {
 		var got []string
-		for _, g := range errantGTIDs(mustGTIDSet(tc.binlog), mustGTIDSet(tc.slave)) {
+		for _, g := range errantGTIDs(mustGTIDSet(tc.binlog), mustGTIDSet(tc.slave), tc.source) {
 			got = append(got, g.String())
 		}
 		if !slices.Equal(got, tc.want) {

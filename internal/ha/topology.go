@@ -155,7 +155,7 @@ func (n *Node) errant() []GTID {
 	if n.Source == nil || !n.Known || !n.LogBin {
 		return nil
 	}
-	return errantGTIDs(n.GTIDBinlog, n.GTIDSlave)
+	return errantGTIDs(n.GTIDBinlog, n.GTIDSlave, n.Source.ServerID)
 }
 
 // ioRunning reports a receiver connected and receiving.
