@@ -86,7 +86,8 @@ type ordered struct {
 	filled  bool // the heap holds every shard's first row
 	last    int  // the shard whose row was returned last; -1: none
 	row     []any
-	cols    []string
+	cols    []string // the output's
+	src     []string // the shards'
 	idx     []int
 	lim     limiter
 	err     error
@@ -129,7 +130,7 @@ func (o *ordered) describe() string {
 		if i > 0 {
 			b = append(b, ", "...)
 		}
-		b = append(b, o.cols[k.idx]...)
+		b = append(b, o.src[k.idx]...)
 		if k.desc {
 			b = append(b, " DESC"...)
 		}
@@ -159,7 +160,7 @@ func newOrderedRaw(in *inputs, keys []Key, d sql.Dialect) (*ordered, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := &ordered{in: in, keys: sk, last: -1, cols: cols, lim: limiter{limit: -1}}
+	o := &ordered{in: in, keys: sk, last: -1, cols: cols, src: cols, lim: limiter{limit: -1}}
 	o.h.o = o
 	return o, nil
 }
