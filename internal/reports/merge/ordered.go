@@ -83,8 +83,7 @@ type ordered struct {
 	keys    []sortKey
 	h       shardHeap
 	started bool
-	filled  bool // the heap holds every shard's first row
-	last    int  // the shard whose row was returned last; -1: none
+	last    int // the shard whose row was returned last; -1: none
 	row     []any
 	cols    []string // the output's
 	src     []string // the shards'
@@ -179,24 +178,37 @@ func (o *ordered) Next() bool {
 		if !o.started {
 			o.started = true
 			for i := range o.in.shards {
-				if !o.advance(i) {
+				ok, err := o.read(i)
+				if err != nil {
+					o.err = err
 					return false
+				}
+				if ok {
+					o.h.items = append(o.h.items, i)
 				}
 			}
 			heap.Init(&o.h)
-			o.filled = true
 		} else if o.last >= 0 {
-			i := o.last
+			// The shard of the row returned last is still at the top:
+			// read its next row and sift it down (one pass, not a pop and
+			// a push), or drop it at its end.
+			ok, err := o.read(o.last)
 			o.last = -1
-			if !o.advance(i) {
+			if err != nil {
+				o.err = err
 				return false
+			}
+			if ok {
+				heap.Fix(&o.h, 0)
+			} else {
+				heap.Pop(&o.h)
 			}
 		}
 		if o.h.Len() == 0 {
 			o.done = true
 			return false
 		}
-		o.last = heap.Pop(&o.h).(int)
+		o.last = o.h.items[0]
 		if o.lim.skip() {
 			continue
 		}
@@ -205,25 +217,14 @@ func (o *ordered) Next() bool {
 	}
 }
 
-// advance reads shard i's next row into the heap; false on error.
-func (o *ordered) advance(i int) bool {
+// read reads shard i's next row (false at its end), checking it comes in
+// the merge's order.
+func (o *ordered) read(i int) (bool, error) {
 	ok, err := o.in.next(i)
-	if err != nil {
-		o.err = err
-		return false
+	if err != nil || !ok {
+		return false, err
 	}
-	if ok {
-		if err := o.checkOrder(i); err != nil {
-			o.err = err
-			return false
-		}
-		if o.filled {
-			heap.Push(&o.h, i)
-		} else {
-			o.h.items = append(o.h.items, i)
-		}
-	}
-	return true
+	return true, o.checkOrder(i)
 }
 
 func (o *ordered) Row() []any   { return o.row }
