@@ -6,6 +6,7 @@
 package mysql
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -368,22 +369,23 @@ func convert(v any, dbType string) any {
 	case nil:
 		return nil
 	case []byte:
-		s := string(x)
 		switch t := strings.TrimPrefix(dbType, "UNSIGNED "); t {
 		case "TINYINT", "SMALLINT", "MEDIUMINT", "INT", "BIGINT", "YEAR":
-			if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			if n, ok := parseInt(x); ok {
 				return n
 			}
-			return s
+			return string(x)
 		case "FLOAT", "DOUBLE":
+			s := string(x)
 			if f, err := strconv.ParseFloat(s, 64); err == nil {
 				return f
 			}
 			return s
-		case "BINARY", "VARBINARY", "BIT", "GEOMETRY", "BLOB", "TINYBLOB", "MEDIUMBLOB", "LONGBLOB":
+		}
+		if isBinary(dbType) {
 			return x
 		}
-		return s
+		return string(x)
 	case int64, float64, string, time.Time, bool:
 		return x
 	case int:
@@ -409,6 +411,39 @@ func convert(v any, dbType string) any {
 		return float64(x)
 	}
 	return fmt.Sprint(v)
+}
+
+// isBinary reports whether values of the column type are bytes, not text.
+func isBinary(dbType string) bool {
+	switch dbType {
+	case "BINARY", "VARBINARY", "BIT", "GEOMETRY", "BLOB", "TINYBLOB", "MEDIUMBLOB", "LONGBLOB":
+		return true
+	}
+	return false
+}
+
+// parseInt reads a decimal integer as the text protocol sends it without
+// making a string of it first (every integer of every row passes here).
+func parseInt(b []byte) (int64, bool) {
+	digits := b
+	if len(digits) > 0 && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 || len(digits) > 18 {
+		n, err := strconv.ParseInt(string(b), 10, 64) // 19 digits may overflow
+		return n, err == nil
+	}
+	var n int64
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if len(digits) < len(b) {
+		n = -n
+	}
+	return n, true
 }
 
 // Session opens one connection of its own to the same server, with the
@@ -455,10 +490,18 @@ func (c *Conn) Stream(ctx context.Context, stmt string, args ...any) (engine.Row
 		return nil, c.fail("query", err)
 	}
 	s := &rowStream{c: c, rows: rows, cols: cols, types: make([]string, len(cols)),
-		vals: make([]any, len(cols)), ptrs: make([]any, len(cols)), row: make([]any, len(cols))}
+		vals: make([]any, len(cols)), raw: make([]sql.RawBytes, len(cols)), ptrs: make([]any, len(cols)), row: make([]any, len(cols))}
 	for i := range cols {
 		s.types[i] = ct[i].DatabaseTypeName()
-		s.ptrs[i] = &s.vals[i]
+		// Values are read in place (RawBytes: no copy per value) and
+		// converted; the types the driver turns into time.Time (ParseTime)
+		// are read as they come.
+		switch s.types[i] {
+		case "DATE", "DATETIME", "TIMESTAMP":
+			s.ptrs[i] = &s.vals[i]
+		default:
+			s.ptrs[i] = &s.raw[i]
+		}
 	}
 	return s, nil
 }
@@ -470,6 +513,7 @@ type rowStream struct {
 	cols  []string
 	types []string
 	vals  []any
+	raw   []sql.RawBytes
 	ptrs  []any
 	row   []any
 	err   error
@@ -494,8 +538,20 @@ func (s *rowStream) Next() bool {
 		s.err = s.c.fail("query", err)
 		return false
 	}
-	for i, v := range s.vals {
-		s.row[i] = convert(v, s.types[i])
+	for i, p := range s.ptrs {
+		if _, ok := p.(*sql.RawBytes); !ok {
+			s.row[i] = convert(s.vals[i], s.types[i])
+			continue
+		}
+		b := s.raw[i]
+		switch {
+		case b == nil:
+			s.row[i] = nil
+		case isBinary(s.types[i]):
+			s.row[i] = bytes.Clone(b) // RawBytes are the driver's buffer
+		default:
+			s.row[i] = convert([]byte(b), s.types[i])
+		}
 	}
 	return true
 }

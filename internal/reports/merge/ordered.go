@@ -83,10 +83,10 @@ type ordered struct {
 	keys    []sortKey
 	h       shardHeap
 	started bool
-	filled  bool // the heap holds every shard's first row
-	last    int  // the shard whose row was returned last; -1: none
+	last    int // the shard whose row was returned last; -1: none
 	row     []any
-	cols    []string
+	cols    []string // the output's
+	src     []string // the shards'
 	idx     []int
 	lim     limiter
 	err     error
@@ -129,7 +129,7 @@ func (o *ordered) describe() string {
 		if i > 0 {
 			b = append(b, ", "...)
 		}
-		b = append(b, o.cols[k.idx]...)
+		b = append(b, o.src[k.idx]...)
 		if k.desc {
 			b = append(b, " DESC"...)
 		}
@@ -159,7 +159,7 @@ func newOrderedRaw(in *inputs, keys []Key, d sql.Dialect) (*ordered, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := &ordered{in: in, keys: sk, last: -1, cols: cols, lim: limiter{limit: -1}}
+	o := &ordered{in: in, keys: sk, last: -1, cols: cols, src: cols, lim: limiter{limit: -1}}
 	o.h.o = o
 	return o, nil
 }
@@ -178,24 +178,37 @@ func (o *ordered) Next() bool {
 		if !o.started {
 			o.started = true
 			for i := range o.in.shards {
-				if !o.advance(i) {
+				ok, err := o.read(i)
+				if err != nil {
+					o.err = err
 					return false
+				}
+				if ok {
+					o.h.items = append(o.h.items, i)
 				}
 			}
 			heap.Init(&o.h)
-			o.filled = true
 		} else if o.last >= 0 {
-			i := o.last
+			// The shard of the row returned last is still at the top:
+			// read its next row and sift it down (one pass, not a pop and
+			// a push), or drop it at its end.
+			ok, err := o.read(o.last)
 			o.last = -1
-			if !o.advance(i) {
+			if err != nil {
+				o.err = err
 				return false
+			}
+			if ok {
+				heap.Fix(&o.h, 0)
+			} else {
+				heap.Pop(&o.h)
 			}
 		}
 		if o.h.Len() == 0 {
 			o.done = true
 			return false
 		}
-		o.last = heap.Pop(&o.h).(int)
+		o.last = o.h.items[0]
 		if o.lim.skip() {
 			continue
 		}
@@ -204,25 +217,14 @@ func (o *ordered) Next() bool {
 	}
 }
 
-// advance reads shard i's next row into the heap; false on error.
-func (o *ordered) advance(i int) bool {
+// read reads shard i's next row (false at its end), checking it comes in
+// the merge's order.
+func (o *ordered) read(i int) (bool, error) {
 	ok, err := o.in.next(i)
-	if err != nil {
-		o.err = err
-		return false
+	if err != nil || !ok {
+		return false, err
 	}
-	if ok {
-		if err := o.checkOrder(i); err != nil {
-			o.err = err
-			return false
-		}
-		if o.filled {
-			heap.Push(&o.h, i)
-		} else {
-			o.h.items = append(o.h.items, i)
-		}
-	}
-	return true
+	return true, o.checkOrder(i)
 }
 
 func (o *ordered) Row() []any   { return o.row }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -142,14 +143,14 @@ func TestColumnMismatch(t *testing.T) {
 }
 
 func TestOrderedRefusesUnsortedShard(t *testing.T) {
-	cols := []string{"name"}
+	cols := []string{"id", "name"}
 	// A case-insensitive collation sorts "a" < "B"; byte-wise "B" < "a".
-	st := Merge(context.Background(), Plan{Mode: Ordered, Order: []Key{{Column: "name"}}, Limit: -1},
-		shardsOf(cols, [][]any{{"a"}, {"B"}}, [][]any{{"c"}}))
+	st := Merge(context.Background(), Plan{Mode: Ordered, Order: []Key{{Column: "name"}}, Limit: -1, Columns: []string{"id"}},
+		shardsOf(cols, [][]any{{int64(1), "a"}, {int64(2), "B"}}, [][]any{{int64(3), "c"}}))
 	_, err := collect(t, st)
 	var se *ShardError
-	if !errors.As(err, &se) || se.Shard != "s0" {
-		t.Fatalf("err = %v, want a ShardError of s0", err)
+	if !errors.As(err, &se) || se.Shard != "s0" || !strings.Contains(err.Error(), `order name`) {
+		t.Fatalf("err = %v, want a ShardError of s0 naming the key", err)
 	}
 }
 
