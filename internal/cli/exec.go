@@ -25,6 +25,7 @@ type execFlags struct {
 	chunkSize, maxThreads                       int
 	maxLag, timeout, lockTimeout                time.Duration
 	osc, rollback                               string
+	declaredRows                                int64
 }
 
 func (x *execFlags) add(f *pflag.FlagSet) {
@@ -38,13 +39,18 @@ func (x *execFlags) add(f *pflag.FlagSet) {
 	f.StringVar(&x.osc, "osc", "", "ALTER TABLE through pt-online-schema-change: auto (large tables), never, always")
 	f.StringVar(&x.rollback, "rollback", "", "undo information to keep: image (before-images, default), binlog (MariaDB row events) or none")
 	f.BoolVar(&x.backupDone, "backup-done", false, "a backup was taken: allow DROP TABLE, DROP DATABASE, TRUNCATE")
+	f.Int64Var(&x.declaredRows, "declared-rows", 0, "rows the script's data changes are expected to affect, all statements together: past executor.declared_rows_margin more, the change is rolled back before COMMIT and the execution stops")
 	f.BoolVar(&x.detach, "detach", false, "print the execution id and return; follow it with exec show --watch")
 }
 
 // options maps the flags to executor options: a flag given as 0 switches
 // its limit off; one not given leaves the server's default.
 func (x *execFlags) options(f *pflag.FlagSet) (executor.Options, error) {
-	o := executor.Options{DryRun: x.dryRun, ContinueOnError: x.continueOnError, BackupDone: x.backupDone, OSC: x.osc, Rollback: x.rollback}
+	o := executor.Options{DryRun: x.dryRun, ContinueOnError: x.continueOnError, BackupDone: x.backupDone, OSC: x.osc, Rollback: x.rollback,
+		DeclaredRows: x.declaredRows}
+	if x.declaredRows < 0 {
+		return o, usageError{fmt.Errorf("--declared-rows %d: want a number of rows", x.declaredRows)}
+	}
 	off := func(name string) bool { return f.Changed(name) }
 	if off("chunk-size") {
 		if x.chunkSize < 0 {

@@ -33,6 +33,10 @@ type Config struct {
 	OSCMinBytes bytesize.Size `yaml:"osc_min_size" env:"DBFLEET_EXECUTOR_OSC_MIN_SIZE"`
 	OSCPath     string        `yaml:"osc_path" env:"DBFLEET_EXECUTOR_OSC_PATH"`
 	OSCArgs     []string      `yaml:"osc_args" env:"DBFLEET_EXECUTOR_OSC_ARGS"`
+	// DeclaredRowsMargin: how far, in whole percent of the declared count
+	// (Options.DeclaredRows, rounded up), the rows a script changes may
+	// exceed what its requester declared before the execution is stopped.
+	DeclaredRowsMargin int `yaml:"declared_rows_margin" env:"DBFLEET_EXECUTOR_DECLARED_ROWS_MARGIN"`
 	// MaxRunning executions at once in this process.
 	MaxRunning int `yaml:"max_running" env:"DBFLEET_EXECUTOR_MAX_RUNNING"`
 	// PollInterval: how often queued executions are looked for.
@@ -45,17 +49,18 @@ type Config struct {
 // DefaultConfig is the built-in configuration (docs/config.md).
 func DefaultConfig() Config {
 	return Config{
-		ChunkSize:         1000,
-		MaxLag:            5 * time.Second,
-		MaxThreadsRunning: 50,
-		ThrottleInterval:  time.Second,
-		LockTimeout:       5 * time.Second,
-		DDLRetries:        3,
-		OSC:               OSCAuto,
-		OSCMinBytes:       1 << 30,
-		MaxRunning:        4,
-		PollInterval:      time.Second,
-		StopGrace:         10 * time.Second,
+		ChunkSize:          1000,
+		MaxLag:             5 * time.Second,
+		MaxThreadsRunning:  50,
+		ThrottleInterval:   time.Second,
+		LockTimeout:        5 * time.Second,
+		DDLRetries:         3,
+		OSC:                OSCAuto,
+		OSCMinBytes:        1 << 30,
+		MaxRunning:         4,
+		DeclaredRowsMargin: 10,
+		PollInterval:       time.Second,
+		StopGrace:          10 * time.Second,
 	}
 }
 
@@ -99,6 +104,9 @@ func (c Config) Validate() error {
 	}
 	if c.OSC == OSCAlways && c.OSCPath == "" {
 		errs = append(errs, errors.New("executor.osc always: needs executor.osc_path"))
+	}
+	if c.DeclaredRowsMargin < 0 {
+		errs = append(errs, errors.New("executor.declared_rows_margin: cannot be negative"))
 	}
 	if c.MaxRunning < 1 {
 		errs = append(errs, errors.New("executor.max_running: must be at least 1"))

@@ -118,7 +118,7 @@ func optionsDiffer(asked, stored Options) []string {
 	json.Unmarshal(a, &am)
 	json.Unmarshal(s, &sm)
 	var out []string
-	for _, name := range []string{"continue_on_error", "chunk_size", "max_lag", "max_threads_running", "timeout", "lock_timeout", "osc", "rollback", "backup_done"} {
+	for _, name := range []string{"continue_on_error", "chunk_size", "max_lag", "max_threads_running", "timeout", "lock_timeout", "osc", "rollback", "backup_done", "declared_rows", "max_rows"} {
 		if fmt.Sprint(am[name]) != fmt.Sprint(sm[name]) {
 			out = append(out, name)
 		}

@@ -110,6 +110,8 @@ func (r *runner) run(ctx context.Context) (state, errText string) {
 			return StateCancelled, fmt.Sprintf("cancelled at statement %d", st.Seq)
 		case errors.Is(err, errInDoubt):
 			return StateInDoubt, fmt.Sprintf("statement %d (line %d): %v", st.Seq, st.Line, err)
+		case errors.Is(err, errRowCap):
+			return StateFailed, fmt.Sprintf("statement %d (line %d, column %d): %v", st.Seq, st.Line, st.Column, err)
 		default:
 			failed++
 			if !r.opts.ContinueOnError {

@@ -266,6 +266,9 @@ func (r *runner) runUnit(st *stmtRow, op *dmlOp, u unitSpec) (int64, error) {
 			newKeys = op.newKeys
 		}
 	}
+	if err := r.checkRowCap(st, affected); err != nil {
+		return 0, err // the deferred ROLLBACK undoes the change
+	}
 	var rollback string
 	if op.undo != undoNone {
 		rollback = strings.Join(buildUndo(op.t, op.undo, image, newKeys), ";\n")
@@ -333,4 +336,38 @@ func dedupe(t *table, rows [][]any) [][]any {
 		}
 	}
 	return out
+}
+
+// errRowCap marks a data change stopped because the script affected more
+// rows than it may (Options.MaxRows): the execution stops there, even
+// with ContinueOnError.
+var errRowCap = errors.New("more rows than declared")
+
+// checkRowCap is called in a unit's transaction, before its COMMIT: it
+// refuses a unit of affected rows that would take the script's data
+// changes (the committed ones of earlier statements, the committed
+// chunks of this one, and this unit) past Options.MaxRows.
+func (r *runner) checkRowCap(st *stmtRow, affected int64) error {
+	if r.opts.MaxRows <= 0 {
+		return nil
+	}
+	before := st.RowsAffected // committed chunks of this statement
+	for i := range r.stmts {
+		if o := &r.stmts[i]; o.Seq < st.Seq && o.Kind == KindDML {
+			before += o.RowsAffected
+		}
+	}
+	total := before + affected
+	if total <= r.opts.MaxRows {
+		return nil
+	}
+	allowed := fmt.Sprintf("max_rows %d", r.opts.MaxRows)
+	if r.opts.DeclaredRows > 0 {
+		allowed = fmt.Sprintf("%d allowed: %d declared plus the margin", r.opts.MaxRows, r.opts.DeclaredRows)
+	}
+	msg := fmt.Sprintf("it changed %d row(s)", affected)
+	if before > 0 {
+		msg += fmt.Sprintf(", %d in all with the %d committed before it", total, before)
+	}
+	return fmt.Errorf("%w: %s, more than the %s; rolled back before COMMIT, the execution stopped here", errRowCap, msg, allowed)
 }

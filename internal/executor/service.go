@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -132,6 +133,9 @@ func (s *Service) resolve(o Options) (Options, error) {
 	if o.Rollback == "" {
 		o.Rollback = RollbackImage
 	}
+	if o.MaxRows == 0 && o.DeclaredRows > 0 {
+		o.MaxRows = o.DeclaredRows + int64(math.Ceil(float64(o.DeclaredRows)*float64(s.cfg.DeclaredRowsMargin)/100))
+	}
 	var errs []string
 	switch o.OSC {
 	case OSCAuto, OSCNever, OSCAlways:
@@ -145,6 +149,9 @@ func (s *Service) resolve(o Options) (Options, error) {
 	}
 	if o.ChunkSize < -1 {
 		errs = append(errs, fmt.Sprintf("chunk_size %d: want a positive number of rows, or -1 for no chunks", o.ChunkSize))
+	}
+	if o.DeclaredRows < 0 || o.MaxRows < 0 {
+		errs = append(errs, "declared_rows and max_rows: cannot be negative")
 	}
 	if o.OSC == OSCAlways && s.cfg.OSCPath == "" {
 		errs = append(errs, "osc always: pt-online-schema-change is not configured on this server (executor.osc_path)")

@@ -72,6 +72,18 @@ type Options struct {
 	// BackupDone declares that a backup of what the script destroys was
 	// taken: needed for DROP TABLE, DROP DATABASE and TRUNCATE.
 	BackupDone bool `json:"backup_done,omitempty"`
+	// DeclaredRows is how many rows the requester said the script
+	// changes (a work order's declared count); 0: not declared. The
+	// executor allows the script's data changes, all statements
+	// together, MaxRows rows.
+	DeclaredRows int64 `json:"declared_rows,omitempty"`
+	// MaxRows caps the rows the script's data changes affect, all
+	// statements together: the transaction (statement or chunk) that
+	// would go past it is rolled back before its COMMIT and the execution
+	// stops there, whatever ContinueOnError says. 0 with DeclaredRows
+	// set: DeclaredRows plus executor.declared_rows_margin percent
+	// (rounded up); 0 otherwise: no cap.
+	MaxRows int64 `json:"max_rows,omitempty"`
 }
 
 // OSC modes.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -88,6 +89,21 @@ func destroyConfirmed(r *stepRun, sqlField string) bool {
 	return false
 }
 
+// declaredRows is the row count the requester declared, in the field a
+// review of this SQL names (declared-rows): the executor stops the data
+// changes that go past it (plus executor.declared_rows_margin). 0: none
+// declared.
+func declaredRows(r *stepRun, sqlField string) int64 {
+	for _, st := range r.flow.Steps {
+		if c, ok := st.cfg.(*reviewCfg); ok && c.sql == sqlField && c.rows != "" {
+			if v, ok := r.t.Form[c.rows].(float64); ok && v >= 1 {
+				return int64(math.Ceil(v))
+			}
+		}
+	}
+	return 0
+}
+
 func (s *Service) runExecute(ctx context.Context, r *stepRun) (outcome, error) {
 	c := r.step.cfg.(*executeCfg)
 	tgt, err := s.stepTarget(ctx, r, c.target)
@@ -108,7 +124,7 @@ func (s *Service) runExecute(ctx context.Context, r *stepRun) (outcome, error) {
 		}
 		if id, err = s.executor.StartTicketStep(ctx, key, executor.Request{Instance: tgt.Instance, Database: tgt.Database,
 			Engine: engine.Kind(tgt.Engine), SQL: r.field(c.sql), RequestedBy: r.t.Requester,
-			Options: executor.Options{BackupDone: destroyConfirmed(r, c.sql)}}); err != nil {
+			Options: executor.Options{BackupDone: destroyConfirmed(r, c.sql), DeclaredRows: declaredRows(r, c.sql)}}); err != nil {
 			return outcome{}, err
 		}
 		if err := s.recordExecution(ctx, r, id, tgt); errors.Is(err, errStale) {

@@ -212,7 +212,7 @@ func newFixtureWith(t *testing.T, db *sqldb.DB, files map[string]string, opts fu
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.exec = executor.NewService(db, f.inv, executor.Config{PollInterval: 50 * time.Millisecond}, log)
+	f.exec = executor.NewService(db, f.inv, executor.Config{PollInterval: 50 * time.Millisecond, DeclaredRowsMargin: executor.DefaultConfig().DeclaredRowsMargin}, log)
 	o := Options{DB: db, Log: log, Catalog: f.cat, Queue: f.queue, Inventory: f.inv, Key: key,
 		PublicURL: "http://dbfleet.test", Notifier: f.notes, Reviewer: rev, Executor: f.exec, Provisioner: f.exec, Exporter: f.query, Users: f.auth}
 	if opts != nil {

@@ -929,3 +929,73 @@ func TestDeclaredRowsEstimate(t *testing.T) {
 		})
 	}
 }
+
+// At execution, the shipped data fix passes the declared row count to the
+// executor: a fix that changes more rows than declared (plus
+// executor.declared_rows_margin, 10% here) is rolled back before its
+// COMMIT and the run step fails saying so; one within the margin commits.
+func TestDeclaredRowsEnforced(t *testing.T) {
+	b, err := fs.ReadFile(examples.Examples, "data-fix.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, sqliteStore(t), map[string]string{"data-fix.xml": string(b)})
+	maria := shared.maria.DB(t, f.mariaD)
+	pg := pgDB(t, f.pgD)
+	for _, q := range []string{"CREATE TABLE fix (id INT PRIMARY KEY, v INT NOT NULL)", "INSERT INTO fix SELECT seq, 0 FROM seq_1_to_100"} {
+		if _, err := maria.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []string{"CREATE TABLE fix (id int PRIMARY KEY, v int NOT NULL)", "INSERT INTO fix SELECT g, 0 FROM generate_series(1, 100) g", "ANALYZE fix"} {
+		if _, err := pg.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	targets := []struct {
+		target  string
+		db      *sql.DB
+		approve bool // staging: one DBA approves; test: auto-approved
+	}{{"maria-1/" + f.mariaD, maria, true}, {"pg-1/" + f.pgD, pg, false}}
+	cases := []struct {
+		name    string
+		sql     string
+		rows    int
+		changed int    // rows with v = the case's value afterwards
+		err     string // the run step's error, "" for a ticket done
+	}{
+		{"5 declared, 50 updated", "UPDATE fix SET v = 1 WHERE id <= 50", 5, 0,
+			"more rows than declared: it changed 50 row(s), more than the 6 allowed: 5 declared plus the margin; rolled back before COMMIT"},
+		{"50 declared, 54 updated", "UPDATE fix SET v = 2 WHERE id <= 54", 50, 54, ""},
+	}
+	for _, tg := range targets {
+		for i, tc := range cases {
+			t.Run(tg.target[:4]+"/"+tc.name, func(t *testing.T) {
+				tk := f.submit("dev", "data-fix", map[string]any{"target": tg.target, "sql": tc.sql, "rows": tc.rows, "reason": "tested by TestDeclaredRowsEnforced"})
+				if tg.approve {
+					tk = f.wait(tk.ID, StateWaitingApproval)
+					cdba, dba := f.as("dba")
+					if _, err := f.svc.Approve(cdba, dba, tk.ID, Decision{}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				tk = f.wait(tk.ID, StateDone, StateFailed)
+				run := tk.Steps[2]
+				if tc.err == "" {
+					if tk.State != StateDone || run.State != StepDone {
+						t.Fatalf("ticket %s, run step %s: %s", tk.State, run.State, tk.Error)
+					}
+				} else if tk.State != StateFailed || run.State != StepFailed || !strings.Contains(run.Error, tc.err) || !strings.Contains(tk.Error, tc.err) {
+					t.Fatalf("ticket %s %q, run step %s %q; want it failed with %q", tk.State, tk.Error, run.State, run.Error, tc.err)
+				}
+				var n int
+				if err := tg.db.QueryRow(fmt.Sprintf("SELECT COUNT(*) FROM fix WHERE v = %d", i+1)).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				if n != tc.changed {
+					t.Fatalf("%d row(s) changed, want %d", n, tc.changed)
+				}
+			})
+		}
+	}
+}
