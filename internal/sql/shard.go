@@ -92,7 +92,9 @@ type shardTree interface {
 // aggregates, aggregates other than SUM, COUNT, MIN, MAX and AVG, an
 // aggregate inside an expression, HAVING, window functions, WITH ROLLUP
 // and grouping sets, locking reads, SELECT ... INTO, a LIMIT given as a
-// parameter, and two columns of the same name.
+// parameter, two columns of the same name, and a derived table, CTE or
+// subquery whose result depends on seeing every shard's rows (see
+// nestedRefuse).
 func RewriteForShards(d Dialect, text string) (*ShardQuery, error) {
 	p, err := Parse(d, text)
 	if err != nil {
@@ -113,6 +115,14 @@ func RewriteForShards(d Dialect, text string) (*ShardQuery, error) {
 		return nil, err
 	}
 	return rewriteShardTree(t, d)
+}
+
+// nestedRefuse refuses a derived table, CTE or subquery that holds
+// construct: each shard would compute it over its own rows only (partial
+// sums as duplicate groups, LIMIT n rows per shard, a per-shard average
+// in a comparison), and the merge cannot tell.
+func nestedRefuse(construct string) error {
+	return shardRefuse("a derived table, CTE or subquery with %s: each shard would compute it over its own rows only", construct)
 }
 
 func shardRefuse(format string, args ...any) error {

@@ -41,6 +41,9 @@ func newMySQLShardTree(p *Parsed) (*mysqlShardTree, error) {
 	case sel.GroupBy != nil && sel.GroupBy.Rollup:
 		return nil, shardRefuse("WITH ROLLUP")
 	}
+	if err := mysqlNoNestedMerge(sel); err != nil {
+		return nil, err
+	}
 	keepColumnNames(sel)
 	t := &mysqlShardTree{p: p, sel: sel}
 	for _, f := range sel.Fields.Fields {
@@ -64,6 +67,83 @@ func newMySQLShardTree(p *Parsed) (*mysqlShardTree, error) {
 		return nil, shardRefuse("window functions")
 	}
 	return t, nil
+}
+
+// mysqlNoNestedMerge refuses a derived table, CTE or subquery of sel
+// holding an aggregate, GROUP BY, HAVING, DISTINCT (UNION, INTERSECT,
+// EXCEPT included), LIMIT or a window function.
+func mysqlNoNestedMerge(sel *ast.SelectStmt) error {
+	v := &nestedFinder{}
+	sel.Accept(v)
+	return v.err
+}
+
+// nestedFinder walks a statement; depth counts the SELECTs (and set
+// operations) it is inside, the statement itself being 1.
+type nestedFinder struct {
+	depth int
+	err   error
+}
+
+func (f *nestedFinder) Enter(n ast.Node) (ast.Node, bool) {
+	if f.err != nil {
+		return n, true
+	}
+	switch x := n.(type) {
+	case *ast.SelectStmt:
+		f.depth++
+		if f.depth > 1 {
+			f.err = mysqlNestedSelect(x)
+		}
+	case *ast.SetOprStmt:
+		f.depth++
+		if f.depth > 1 && x.Limit != nil {
+			f.err = nestedRefuse("LIMIT")
+		}
+	case *ast.SetOprSelectList:
+		if f.depth > 1 && x.Limit != nil {
+			f.err = nestedRefuse("LIMIT")
+		}
+		if f.depth > 1 && x.AfterSetOperator != nil && *x.AfterSetOperator != ast.UnionAll {
+			f.err = nestedRefuse(x.AfterSetOperator.String())
+		}
+	case *ast.AggregateFuncExpr:
+		if f.depth > 1 {
+			f.err = nestedRefuse("an aggregate")
+		}
+	case *ast.WindowFuncExpr:
+		if f.depth > 1 {
+			f.err = nestedRefuse("a window function")
+		}
+	}
+	return n, f.err != nil
+}
+
+func (f *nestedFinder) Leave(n ast.Node) (ast.Node, bool) {
+	switch n.(type) {
+	case *ast.SelectStmt, *ast.SetOprStmt:
+		f.depth--
+	}
+	return n, true
+}
+
+// mysqlNestedSelect checks a SELECT inside the statement.
+func mysqlNestedSelect(s *ast.SelectStmt) error {
+	switch {
+	case s.Distinct:
+		return nestedRefuse("DISTINCT")
+	case s.GroupBy != nil:
+		return nestedRefuse("GROUP BY")
+	case s.Having != nil:
+		return nestedRefuse("HAVING")
+	case s.Limit != nil:
+		return nestedRefuse("LIMIT")
+	case len(s.WindowSpecs) > 0:
+		return nestedRefuse("a window function")
+	case s.AfterSetOperator != nil && *s.AfterSetOperator != ast.UnionAll:
+		return nestedRefuse(s.AfterSetOperator.String())
+	}
+	return nil
 }
 
 // mysqlAgg checks an aggregate can be merged and returns its name.

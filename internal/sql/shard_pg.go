@@ -60,6 +60,9 @@ func newPGShardTree(p *Parsed) (*pgShardTree, error) {
 			return nil, shardRefuse("ROLLUP, CUBE and GROUPING SETS")
 		}
 	}
+	if err := pgNoNestedMerge(sel); err != nil {
+		return nil, err
+	}
 	t := &pgShardTree{p: p, sel: sel}
 	for _, n := range sel.TargetList {
 		rt := n.GetResTarget()
@@ -85,6 +88,68 @@ func newPGShardTree(p *Parsed) (*pgShardTree, error) {
 		}
 	}
 	return t, nil
+}
+
+// pgNoNestedMerge refuses a derived table, CTE or subquery of sel
+// holding an aggregate, GROUP BY, HAVING, DISTINCT (UNION, INTERSECT,
+// EXCEPT included), LIMIT or a window function.
+func pgNoNestedMerge(sel *pg.SelectStmt) error {
+	var err error
+	WalkPGChildren(sel, "", func(m proto.Message) bool {
+		if err != nil {
+			return false
+		}
+		switch x := m.(type) {
+		case *pg.SubLink:
+			err = pgNestedCheck(x)
+			return false
+		case *pg.RangeSubselect:
+			err = pgNestedCheck(x)
+			return false
+		case *pg.CommonTableExpr:
+			err = pgNestedCheck(x)
+			return false
+		}
+		return true
+	})
+	return err
+}
+
+// pgNestedCheck checks everything inside a nested query.
+func pgNestedCheck(n proto.Message) error {
+	var err error
+	WalkPG(n, func(m proto.Message) bool {
+		if err != nil {
+			return false
+		}
+		switch x := m.(type) {
+		case *pg.SelectStmt:
+			switch {
+			case len(x.DistinctClause) > 0:
+				err = nestedRefuse("DISTINCT")
+			case len(x.GroupClause) > 0:
+				err = nestedRefuse("GROUP BY")
+			case x.HavingClause != nil:
+				err = nestedRefuse("HAVING")
+			case x.LimitCount != nil || x.LimitOffset != nil:
+				err = nestedRefuse("LIMIT")
+			case len(x.WindowClause) > 0:
+				err = nestedRefuse("a window function")
+			case x.Op != pg.SetOperation_SETOP_NONE && (x.Op != pg.SetOperation_SETOP_UNION || !x.All):
+				err = nestedRefuse(strings.TrimPrefix(x.Op.String(), "SETOP_"))
+			}
+		case *pg.FuncCall:
+			name := pgFuncName(x)
+			switch {
+			case x.Over != nil:
+				err = nestedRefuse("a window function")
+			case mergeable[name] || pgAggregates[name] || x.AggFilter != nil || x.AggStar || x.AggDistinct || x.AggWithinGroup || len(x.AggOrder) > 0:
+				err = nestedRefuse("an aggregate")
+			}
+		}
+		return err == nil
+	})
+	return err
 }
 
 // pgFuncName is a function call's name, lower case, without schema.

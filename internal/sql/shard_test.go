@@ -75,6 +75,50 @@ func TestRewriteForShards(t *testing.T) {
 		{name: "rollup", d: MariaDB, in: "SELECT a, COUNT(*) FROM t GROUP BY a WITH ROLLUP", refused: "ROLLUP"},
 		{name: "locking", d: MariaDB, in: "SELECT a FROM t FOR UPDATE", refused: "locking"},
 		{name: "not a select", d: MariaDB, in: "DELETE FROM t", refused: "only a SELECT"},
+		// Derived tables, CTEs and subqueries run on each shard's rows
+		// alone: refused when their result needs every shard's rows.
+		{name: "plain derived table", d: MariaDB,
+			in:    "SELECT id FROM (SELECT id, x FROM t WHERE x > 1) d ORDER BY id",
+			text:  "SELECT `id` FROM (SELECT `id`,`x` FROM `t` WHERE `x` > 1) AS `d` ORDER BY `id`",
+			cols:  []ShardColumn{{Name: "id"}},
+			order: []ShardKey{{Column: "id"}}, limit: -1},
+		{name: "plain in subquery, union all", d: Postgres,
+			in:   "SELECT id FROM t WHERE id IN (SELECT a FROM u UNION ALL SELECT b FROM v)",
+			text: "SELECT id FROM t WHERE id IN (SELECT a FROM u UNION ALL SELECT b FROM v)",
+			cols: []ShardColumn{{Name: "id"}}, limit: -1},
+	}
+	for _, d := range []Dialect{MariaDB, MySQL, Postgres} {
+		for _, n := range []struct{ name, in, refused string }{
+			{"derived group by", "SELECT * FROM (SELECT region, SUM(t) AS s FROM o GROUP BY region) x ORDER BY s DESC LIMIT 3", "GROUP BY"},
+			{"derived aggregate", "SELECT * FROM (SELECT SUM(t) AS s FROM o) x", "an aggregate"},
+			{"derived limit", "SELECT * FROM (SELECT id, total FROM o ORDER BY total DESC LIMIT 10) t", "LIMIT"},
+			{"derived distinct", "SELECT region FROM (SELECT DISTINCT region FROM o) x", "DISTINCT"},
+			{"derived union", "SELECT a FROM (SELECT a FROM u UNION SELECT a FROM v) x", "UNION"},
+			{"derived window", "SELECT a FROM (SELECT a, row_number() OVER (ORDER BY a) AS rn FROM u) x WHERE rn <= 3", "window"},
+			{"cte group by", "WITH t AS (SELECT region, SUM(x) AS s FROM o GROUP BY region) SELECT * FROM t", "GROUP BY"},
+			{"cte limit", "WITH t AS (SELECT id FROM o LIMIT 5) SELECT id FROM t", "LIMIT"},
+			{"scalar subquery aggregate", "SELECT id FROM o WHERE total > (SELECT AVG(total) FROM o)", "an aggregate"},
+			{"scalar subquery in select list", "SELECT id, (SELECT MAX(total) FROM o) AS m FROM o", "an aggregate"},
+			{"in subquery group by", "SELECT id FROM o WHERE id IN (SELECT c FROM p GROUP BY c)", "GROUP BY"},
+			{"exists limit", "SELECT id FROM o WHERE EXISTS (SELECT 1 FROM p WHERE p.o = o.id LIMIT 1)", "LIMIT"},
+			{"nested twice", "SELECT * FROM (SELECT * FROM (SELECT COUNT(*) AS n FROM o) a) b", "an aggregate"},
+			{"in join", "SELECT o.id FROM o JOIN (SELECT c, COUNT(*) AS n FROM p GROUP BY c) x ON x.c = o.c", "GROUP BY"},
+		} {
+			tests = append(tests, struct {
+				name    string
+				d       Dialect
+				in      string
+				text    string
+				cols    []ShardColumn
+				group   []string
+				order   []ShardKey
+				input   []ShardKey
+				limit   int64
+				offset  int64
+				aggr    bool
+				refused string
+			}{name: d.String() + " " + n.name, d: d, in: n.in, refused: n.refused})
+		}
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
