@@ -6,21 +6,25 @@ import (
 	"testing"
 )
 
+// shardCase is one RewriteForShards case: the rewrite expected, or the
+// construct its refusal names.
+type shardCase struct {
+	name    string
+	d       Dialect
+	in      string
+	text    string
+	cols    []ShardColumn
+	group   []string
+	order   []ShardKey
+	input   []ShardKey
+	limit   int64
+	offset  int64
+	aggr    bool
+	refused string
+}
+
 func TestRewriteForShards(t *testing.T) {
-	tests := []struct {
-		name    string
-		d       Dialect
-		in      string
-		text    string
-		cols    []ShardColumn
-		group   []string
-		order   []ShardKey
-		input   []ShardKey
-		limit   int64
-		offset  int64
-		aggr    bool
-		refused string
-	}{
+	tests := []shardCase{
 		{name: "plain ordered, limit pushed", d: MariaDB,
 			in:    "SELECT id, name FROM t WHERE x > 1 ORDER BY name DESC, id LIMIT 5, 10",
 			text:  "SELECT `id`,`name` FROM `t` WHERE `x` > 1 ORDER BY `name` DESC,`id` LIMIT 15",
@@ -104,20 +108,7 @@ func TestRewriteForShards(t *testing.T) {
 			{"nested twice", "SELECT * FROM (SELECT * FROM (SELECT COUNT(*) AS n FROM o) a) b", "an aggregate"},
 			{"in join", "SELECT o.id FROM o JOIN (SELECT c, COUNT(*) AS n FROM p GROUP BY c) x ON x.c = o.c", "GROUP BY"},
 		} {
-			tests = append(tests, struct {
-				name    string
-				d       Dialect
-				in      string
-				text    string
-				cols    []ShardColumn
-				group   []string
-				order   []ShardKey
-				input   []ShardKey
-				limit   int64
-				offset  int64
-				aggr    bool
-				refused string
-			}{name: d.String() + " " + n.name, d: d, in: n.in, refused: n.refused})
+			tests = append(tests, shardCase{name: d.String() + " " + n.name, d: d, in: n.in, refused: n.refused})
 		}
 	}
 	for _, tt := range tests {
