@@ -191,6 +191,37 @@ func modeOf(d sql.Dialect, c sql.Class) runMode {
 	return modeOther
 }
 
+// checkRowCapScript refuses, when the rows the script may change are
+// capped (Options.MaxRows), the statements the cap cannot hold: it counts
+// the rows a DML statement affects in its own transaction, so a statement
+// that writes in other ways escapes it: CALL, DO and the other statements
+// run as written (kind other), and a MySQL-family query or session
+// statement that calls a stored function or UDF (sql.Traits.Calls:
+// SELECT f(), SET @x = f()).
+func checkRowCapScript(d sql.Dialect, stmts []*stmt, o Options) error {
+	if o.MaxRows <= 0 {
+		return nil
+	}
+	var errs []string
+	for _, s := range stmts {
+		switch {
+		case s.class.Kind == sql.KindOther:
+			errs = append(errs, fmt.Sprintf("%s: %s is refused with declared_rows or max_rows: the rows it changes cannot be counted; write the change as INSERT, UPDATE or DELETE", s.where(), s.Verb))
+		case (s.class.Kind == sql.KindQuery || s.class.Kind == sql.KindSession) && d.IsMySQLFamily():
+			if _, tr := sql.LexTraits(d, s.Text); tr.Calls {
+				errs = append(errs, fmt.Sprintf("%s: %s calling a stored function is refused with declared_rows or max_rows: the rows the function changes cannot be counted", s.where(), s.Verb))
+			}
+		}
+		if len(errs) >= 10 {
+			break
+		}
+	}
+	if len(errs) > 0 {
+		return errkind.New(errkind.Invalid, "%s", strings.Join(errs, "\n"))
+	}
+	return nil
+}
+
 // checkScript refuses what dbfleet will not run: transaction control
 // (each statement or chunk is its own transaction) and destructive
 // statements without a declared backup.

@@ -4,6 +4,8 @@ import (
 	"database/sql"
 	"strings"
 	"testing"
+
+	"github.com/dbfleet/dbfleet/internal/platform/errkind"
 )
 
 // TestDeclaredRows: a script whose data changes affect more rows than
@@ -84,5 +86,58 @@ func TestDeclaredRows(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestDeclaredRowsUncountable: with a cap, statements whose changes the
+// cap cannot count (a procedure, DO, a query or SET calling a stored
+// function that writes) are refused at submission, naming the statement;
+// nothing runs. Without a cap they run as before.
+func TestDeclaredRowsUncountable(t *testing.T) {
+	e := newEnv(t)
+	svc, _ := e.service(Config{DeclaredRowsMargin: 10})
+	e.exec(e.my, "CREATE TABLE rc (id INT PRIMARY KEY, v INT NOT NULL)", "INSERT INTO rc SELECT seq, 0 FROM seq_1_to_200",
+		"CREATE FUNCTION rcf() RETURNS INT DETERMINISTIC MODIFIES SQL DATA BEGIN UPDATE rc SET v = 1; RETURN 1; END",
+		"CREATE PROCEDURE rcp() UPDATE rc SET v = 1")
+	e.exec(e.pg, "CREATE TABLE rc (id INT PRIMARY KEY, v INT NOT NULL)", "INSERT INTO rc SELECT g, 0 FROM generate_series(1, 200) g",
+		"CREATE PROCEDURE rcp() LANGUAGE SQL AS $$ UPDATE rc SET v = 1 $$")
+	dbs := map[string]*sql.DB{"m1": e.my, "pg1": e.pg}
+	for _, tc := range []struct {
+		instance, script string
+		// refused: words of the error; "" means it is accepted.
+		refused string
+	}{
+		{"m1", "CALL rcp()", "statement 1 (line 1, column 1): CALL is refused with declared_rows"},
+		{"m1", "UPDATE rc SET v = 0 WHERE id = 1;\nDO rcf()", "statement 2 (line 2, column 1): DO is refused"},
+		{"m1", "SELECT rcf()", "SELECT calling a stored function is refused"},
+		{"m1", "SET @x = rcf()", "SET calling a stored function is refused"},
+		{"pg1", "CALL rcp()", "CALL is refused"},
+		{"pg1", "DO $$ BEGIN UPDATE rc SET v = 1; END $$", "DO is refused"},
+		{"m1", "SELECT COUNT(*), MAX(v) FROM rc; UPDATE rc SET v = 0 WHERE id = 1", ""},
+	} {
+		t.Run(tc.instance+"/"+tc.script, func(t *testing.T) {
+			outer := e.t
+			e.t = t
+			defer func() { e.t = outer }()
+			id, err := svc.Start(e.ctx, Request{Instance: tc.instance, Database: e.db, SQL: tc.script, Options: Options{DeclaredRows: 5}, RequestedBy: "tester"})
+			if tc.refused == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				e.done(e.wait(svc, id))
+				return
+			}
+			if !errkind.Is(err, errkind.Invalid) || !strings.Contains(err.Error(), tc.refused) {
+				t.Fatalf("start: %v, want %q", err, tc.refused)
+			}
+			if got := e.scalar(dbs[tc.instance], "SELECT COUNT(*) FROM rc WHERE v = 1"); got != "0" {
+				t.Errorf("rows changed by a refused script: %s", got)
+			}
+		})
+	}
+	// No cap: a procedure runs as written.
+	e.done(e.run(svc, "m1", "CALL rcp()", Options{}))
+	if got := e.scalar(e.my, "SELECT COUNT(*) FROM rc WHERE v = 1"); got != "200" {
+		t.Errorf("rows changed by CALL without a cap: %s", got)
 	}
 }

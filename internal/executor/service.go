@@ -257,6 +257,9 @@ func (s *Service) startAs(ctx context.Context, req Request, rollbackOf ID, state
 	if err := checkScript(stmts, opts); err != nil {
 		return 0, err
 	}
+	if err := checkRowCapScript(d, stmts, opts); err != nil {
+		return 0, err
+	}
 	if req.RequestedBy == "" {
 		req.RequestedBy = audit.ActorFrom(ctx).User
 	}

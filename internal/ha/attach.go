@@ -26,10 +26,11 @@ type AttachResult struct {
 const attachWait = 15 * time.Second
 
 // Attach makes instance (typically a fenced old primary after a failover)
-// a replica of its cluster's current primary. On MariaDB it first refuses
-// a node holding transactions the primary lacks (errant transactions:
-// writes that never reached the new primary), naming them; it keeps the
-// node read-only, points it at the primary from its own last transaction,
+// a replica of its cluster's current primary. On MariaDB it first makes the
+// node read-only, then refuses a node holding transactions the primary
+// lacks (errant transactions: writes that never reached the new primary),
+// naming them; it points it at the primary from, per domain, the furthest
+// of what it applied and what it wrote (never backwards),
 // and checks that the primary accepts that position (a diverged history is
 // refused by the server, error 1236: then replication is stopped again
 // and the reason returned). The inventory then declares it a replica.
@@ -64,23 +65,29 @@ func (s *Service) Attach(ctx context.Context, instance string) (AttachResult, er
 		res.Already = true
 		return res, s.declareReplica(ctx, in, res)
 	}
-	if c.Engine != engine.Redis {
-		errant, err := s.errantOf(ctx, c.Name, n, p)
-		if err != nil {
-			return res, err
-		}
-		if len(errant) > 0 {
-			return res, errkind.New(errkind.Conflict, "%s holds transactions %s does not have (%s): attaching it would lose or diverge them; inspect them with mariadb-binlog and replay them on %s or rebuild %s from a backup (docs/ha.md, \"Re-attaching the old primary\")",
-				instance, p.Name, strings.Join(errant, ", "), p.Name, instance)
-		}
-	}
 	ops := s.opsFor(c.Engine, c.Name)
 	if c.Engine != engine.Redis {
+		// Fence first, then judge its position afresh: a write committed
+		// between the snapshot and read_only=ON is in the position read now.
 		detail, err := ops.fence(ctx, n, p)
 		if err != nil {
 			return res, fmt.Errorf("attach %s: keep it read-only: %w", instance, err)
 		}
 		res.Steps = append(res.Steps, "fence: "+detail)
+		if err := s.reprobe(ctx, &topo, n.Name); err != nil {
+			return res, err
+		}
+		if n = topo.node(instance); !n.Reachable {
+			return res, errkind.New(errkind.Unavailable, "%s cannot be reached after fencing it: %s", instance, orDash(n.Error))
+		}
+		errant, err := s.errantOf(ctx, c.Name, n, p)
+		if err != nil {
+			return res, err
+		}
+		if len(errant) > 0 {
+			return res, errkind.New(errkind.Conflict, "%s holds transactions %s does not have (%s): attaching it would lose or diverge them; it stays read-only; inspect them with mariadb-binlog and replay them on %s or rebuild %s from a backup (docs/ha.md, \"Re-attaching the old primary\")",
+				instance, p.Name, strings.Join(errant, ", "), p.Name, instance)
+		}
 	}
 	detail, err := ops.attachOld(ctx, n, p)
 	if err != nil {

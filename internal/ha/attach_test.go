@@ -48,11 +48,17 @@ func TestAttach(t *testing.T) {
 		t.Errorf("declared role after attach: %q", role)
 	}
 
-	// Errant: detached, written to: refused with the transaction named.
-	r.Exec(t, "STOP SLAVE", "RESET SLAVE ALL", "SET GLOBAL read_only = OFF", "INSERT INTO att.t VALUES (100)", "SET GLOBAL read_only = ON")
+	// Errant: detached, writable, written to: fenced first (a write until
+	// then is judged too), refused with the transaction named, left
+	// read-only.
+	r.Exec(t, "STOP SLAVE", "RESET SLAVE ALL", "SET GLOBAL read_only = OFF", "INSERT INTO att.t VALUES (100)")
 	_, err = e.ha.Attach(e.ctx, names[1])
 	if !errkind.Is(err, errkind.Conflict) || !strings.Contains(err.Error(), "holds transactions") {
 		t.Fatalf("attach a node with an errant transaction: %v", err)
+	}
+	var ro int
+	if err := r.DB(t, "").QueryRow("SELECT @@global.read_only").Scan(&ro); err != nil || ro != 1 {
+		t.Fatalf("read_only after a refused attach: %d %v", ro, err)
 	}
 	// Diverged behind the primary's position: the server would serve it
 	// from the next sequence number (no gtid_strict_mode) and hide the
@@ -99,5 +105,52 @@ func TestAttachOldPrimary(t *testing.T) {
 	_, err := e.ha.Attach(e.ctx, names[0])
 	if !errkind.Is(err, errkind.Conflict) || !strings.Contains(err.Error(), "holds transactions") {
 		t.Fatalf("attach an old primary written to after the switchover: %v", err)
+	}
+}
+
+// TestAttachNeverRewinds: a plain replica whose SQL thread is stopped and
+// whose binary log lags what it applied (reset, as with log_slave_updates
+// OFF) resumes from what it applied: its position is not moved back to
+// its binary log's (which would re-apply transactions, or with a purged binary log on the primary, error 1236).
+func TestAttachNeverRewinds(t *testing.T) {
+	c := testenv.StartMariaDBCluster(t, 2)
+	e := newEnv(t, nil, fastOptions())
+	names := e.addMariaDB("c1", c, nil, ModeNotify)
+	p, r := c.Nodes[0], c.Nodes[1]
+	p.Exec(t, "CREATE DATABASE IF NOT EXISTS att", "CREATE TABLE att.t (id INT PRIMARY KEY)", "INSERT INTO att.t VALUES (1), (2)")
+	c.WaitSync(t)
+	// The primary's binary log no longer holds the first transactions (as
+	// after a purge): a replica sent back to its empty binary log position
+	// is refused (error 1236), where MariaDB's idempotent DDL replay would
+	// otherwise hide the rewind.
+	r.Exec(t, "STOP SLAVE")
+	p.Exec(t, "FLUSH BINARY LOGS")
+	var file, pos, doDB, ignoreDB string
+	if err := p.DB(t, "").QueryRow("SHOW MASTER STATUS").Scan(&file, &pos, &doDB, &ignoreDB); err != nil {
+		t.Fatal(err)
+	}
+	// The server keeps a file until its binlog checkpoint moves past it.
+	waitFor(t, 10*time.Second, "the primary purges its first binary logs", func() bool {
+		p.Exec(t, "PURGE BINARY LOGS TO '"+file+"'")
+		var first string
+		return p.DB(t, "").QueryRow("SHOW BINARY LOGS").Scan(&first, &pos) == nil && first == file
+	})
+	r.Exec(t, "RESET MASTER", "START SLAVE IO_THREAD")
+	var before string
+	if err := r.DB(t, "").QueryRow("SELECT @@global.gtid_slave_pos").Scan(&before); err != nil || before == "" {
+		t.Fatalf("replica position: %q %v", before, err)
+	}
+	p.Exec(t, "INSERT INTO att.t VALUES (3)")
+	res, err := e.ha.Attach(e.ctx, names[1])
+	if err != nil || res.Already {
+		t.Fatalf("attach a replica with its SQL thread stopped: %+v %v", res, err)
+	}
+	c.WaitSync(t)
+	if st := r.ReplicaStatus(t); st["Slave_SQL_Running"] != "Yes" || st["Last_SQL_Errno"] != "0" {
+		t.Fatalf("after attach: SQL %s errno %s %s", st["Slave_SQL_Running"], st["Last_SQL_Errno"], st["Last_SQL_Error"])
+	}
+	var n int
+	if err := r.DB(t, "").QueryRow("SELECT COUNT(*) FROM att.t").Scan(&n); err != nil || n != 3 {
+		t.Fatalf("rows on the replica after attach: %d %v", n, err)
 	}
 }

@@ -312,12 +312,40 @@ func (m *mariadbOps) attachOld(ctx context.Context, old, to *Node) (string, erro
 	if err != nil {
 		return "", err
 	}
-	// Its own transactions are in its binary log; make them its applied
-	// position so that it asks the new primary only for what follows.
-	if err := m.exec(ctx, old, "STOP SLAVE", "SET GLOBAL gtid_slave_pos = @@global.gtid_binlog_pos", cm, "START SLAVE"); err != nil {
+	if err := m.exec(ctx, old, "STOP SLAVE"); err != nil {
 		return "", err
 	}
-	return "replica of " + to.Name + " from its own last transaction; read_only stays ON", nil
+	// Its own transactions are in its binary log; count them as applied so
+	// that it asks the new primary only for what follows. Per domain only
+	// where the binary log is ahead: a replica's binary log may lag what it
+	// applied (log_slave_updates OFF, or reset), and its position must never
+	// move backwards (transactions applied twice, or error 1236).
+	pos, err := m.resumePos(ctx, old)
+	if err != nil {
+		return "", err
+	}
+	if err := m.exec(ctx, old, fmt.Sprintf("SET GLOBAL gtid_slave_pos = '%s'", pos), cm, "START SLAVE"); err != nil {
+		return "", err
+	}
+	return "replica of " + to.Name + " from " + orDash(pos.String()) + "; read_only stays ON", nil
+}
+
+// resumePos is where n resumes replicating: per domain the furthest of
+// what it applied (gtid_slave_pos) and what it wrote (gtid_binlog_pos).
+func (m *mariadbOps) resumePos(ctx context.Context, n *Node) (GTIDSet, error) {
+	rec, err := m.query(ctx, n, "SELECT @@global.gtid_slave_pos AS slave, @@global.gtid_binlog_pos AS binlog")
+	if err != nil {
+		return nil, err
+	}
+	slave, err := ParseGTIDSet(rec["slave"])
+	if err != nil {
+		return nil, fmt.Errorf("%s: gtid_slave_pos %q: %w", n.Name, rec["slave"], err)
+	}
+	binlog, err := ParseGTIDSet(rec["binlog"])
+	if err != nil {
+		return nil, fmt.Errorf("%s: gtid_binlog_pos %q: %w", n.Name, rec["binlog"], err)
+	}
+	return slave.Union(binlog), nil
 }
 
 func (m *mariadbOps) manualRepoint(n, to *Node) string {

@@ -46,7 +46,9 @@ func TestAgreementWithGolden(t *testing.T) {
 				t.Errorf("%q (%s) passes in a schema-change ticket", g.Text, g.Class.Kind)
 			case kind == "ddl" && g.Class.Kind != sql.KindDML && flagged:
 				t.Errorf("%q (%s) flagged in a schema-change ticket", g.Text, g.Class.Kind)
-			case kind == "dml" && g.Class.Kind != sql.KindDDL && flagged:
+			case kind == "dml" && callsCode(s) && !flagged:
+				t.Errorf("%q (%s) passes in a data-change ticket", g.Text, g.Class.Verb)
+			case kind == "dml" && g.Class.Kind != sql.KindDDL && !callsCode(s) && flagged:
 				t.Errorf("%q (%s) flagged in a data-change ticket", g.Text, g.Class.Kind)
 			}
 		}

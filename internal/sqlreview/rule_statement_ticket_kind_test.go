@@ -13,5 +13,8 @@ func TestRuleTicketKind(t *testing.T) {
 		{name: "queries and set are fine", kind: "ddl", sql: "SET NAMES utf8mb4;\nSELECT 1;\nCREATE INDEX idx ON t (a);"},
 		{name: "no ticket", sql: "ALTER TABLE t ADD c INT; UPDATE t SET c = 1 WHERE id = 1;"},
 		{name: "pg", engine: "postgres", kind: "dml", sql: "COMMENT ON TABLE t IS 'x'", want: []string{"1:1"}},
+		{name: "call in dml ticket", kind: "dml", sql: "UPDATE t SET a = 2 WHERE id = 1;\nCALL fix_rows(1);", want: []string{"2:1"}, msg: "CALL in a data-change ticket"},
+		{name: "do in dml ticket", kind: "dml", sql: "DO fix_row(1)", want: []string{"1:1"}, msg: "DO in a data-change ticket"},
+		{name: "pg call and do in dml ticket", engine: "postgres", kind: "dml", sql: "CALL fix_rows(1);\nDO $$ BEGIN UPDATE t SET a = 1; END $$;", want: []string{"1:1", "2:1"}},
 	})
 }
