@@ -200,14 +200,21 @@ func (s *Service) needed(r *Report, name string) bool {
 	return true
 }
 
-// source is one instance (and database) a dataset runs on.
+// source is one instance (and database) a dataset runs on. chosen: the
+// viewer named it (or its group) with a parameter, so the viewer's own
+// query grants must cover it (query.ReportRequest.Chosen).
 type source struct {
 	name, instance, database string
+	chosen                   bool
 }
 
 func (s *Service) sources(ctx context.Context, ds *DataSource, vals map[string]any) ([]source, error) {
 	target := ds.Target
-	if ref, ok := paramRef(target); ok {
+	ref, chosen := paramRef(target)
+	if chosen {
+		if ds.Kind == SourceShards {
+			return nil, errkind.New(errkind.Invalid, "data source %s: a shard map cannot come from a parameter", ds.Name)
+		}
 		target = Text(vals[ref])
 		if target == "" {
 			return nil, errkind.New(errkind.Invalid, "data source %s: parameter %q names no %s", ds.Name, ref, ds.Kind)
@@ -215,7 +222,7 @@ func (s *Service) sources(ctx context.Context, ds *DataSource, vals map[string]a
 	}
 	switch ds.Kind {
 	case SourceInstance:
-		return []source{{name: target, instance: target, database: ds.Database}}, nil
+		return []source{{name: target, instance: target, database: ds.Database, chosen: chosen}}, nil
 	case SourceGroup:
 		ins, err := s.inv.ResolveGroup(ctx, target)
 		if err != nil {
@@ -223,7 +230,7 @@ func (s *Service) sources(ctx context.Context, ds *DataSource, vals map[string]a
 		}
 		out := make([]source, len(ins))
 		for i, in := range ins {
-			out[i] = source{name: in.Name, instance: in.Name, database: ds.Database}
+			out[i] = source{name: in.Name, instance: in.Name, database: ds.Database, chosen: chosen}
 		}
 		return out, nil
 	case SourceShards:
@@ -346,7 +353,7 @@ func (s *Service) open(ctx context.Context, p auth.Principal, r *Report, srcs []
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			streams[i], errs[i] = s.q.Stream(ctx, p, query.ReportRequest{Report: r.ID, Instance: src.instance, Database: src.database,
-				SQL: text, Args: argv, MaxRows: maxRows, Timeout: timeout})
+				SQL: text, Args: argv, MaxRows: maxRows, Timeout: timeout, Chosen: src.chosen})
 		}()
 	}
 	wg.Wait()

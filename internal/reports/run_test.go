@@ -156,7 +156,8 @@ func TestRunInstance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(q.seen) != 1 || !strings.Contains(q.seen[0].SQL, "region = ?") || q.seen[0].Args[0] != "south" || q.seen[0].Database != "shop_all" || q.seen[0].Report != "by-day" {
+	if len(q.seen) != 1 || !strings.Contains(q.seen[0].SQL, "region = ?") || q.seen[0].Args[0] != "south" || q.seen[0].Database != "shop_all" || q.seen[0].Report != "by-day" ||
+		!q.seen[0].Chosen { // instance="${inst}": the viewer's grants must cover it
 		t.Fatalf("request %+v", q.seen)
 	}
 	var want [][]string
@@ -439,7 +440,7 @@ func TestRunGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := res.Data[0]
-	if d.Sources != 2 || len(d.Failed) != 1 || d.Failed[0].Source != "gone" || len(q.seen) != 2 {
+	if d.Sources != 2 || len(d.Failed) != 1 || d.Failed[0].Source != "gone" || len(q.seen) != 2 || q.seen[0].Chosen {
 		t.Fatalf("sources %d, failed %+v, requests %d", d.Sources, d.Failed, len(q.seen))
 	}
 	var got []string
