@@ -316,6 +316,9 @@ func (s *Service) dataset(ctx context.Context, p auth.Principal, r *Report, d *D
 	if data.Columns == nil {
 		data.Columns = st.Columns()
 	}
+	if err := capped(plan, shards, maxRows); err != nil {
+		return nil, err
+	}
 	if err := st.Err(); err != nil {
 		var se *merge.ShardError
 		if !ds.Partial || !errors.As(err, &se) {
@@ -330,6 +333,26 @@ func (s *Service) dataset(ctx context.Context, p auth.Principal, r *Report, d *D
 		return nil, errkind.New(errkind.Unavailable, "every source failed; first: %s: %s", data.Failed[0].Source, data.Failed[0].Error)
 	}
 	return data, nil
+}
+
+// truncater is a shard stream that says whether its row cap cut it
+// (query.RowStream).
+type truncater interface{ Truncated() bool }
+
+// capped refuses a GROUP BY merge in which a shard was cut at the row
+// cap: its missing rows would make the merged groups' aggregates (and a
+// top-N over them) silently wrong. It errs on the safe side: a shard cut
+// after the last group the result kept is refused too.
+func capped(plan merge.Plan, shards []merge.Shard, maxRows int) error {
+	if plan.Mode != merge.Group {
+		return nil
+	}
+	for _, sh := range shards {
+		if t, ok := sh.Stream.(truncater); ok && t.Truncated() {
+			return errkind.New(errkind.Invalid, "shard %s has more rows than the row cap (%d): the merged groups would be wrong; raise the dataset's max-rows (reports.max_rows caps it) or group more coarsely", sh.Name, maxRows)
+		}
+	}
+	return nil
 }
 
 // openError is a source that could not be opened.
