@@ -221,3 +221,26 @@ func (s *Service) stream(ctx context.Context, p auth.Principal, req ReportReques
 	}
 	return r, nil
 }
+
+// Queryable returns those of the named instances p may query (a grant on
+// the instance, or query.grant over all): what a report's instance
+// picker offers, since a chosen instance needs them (ReportRequest.Chosen).
+func (s *Service) Queryable(ctx context.Context, p auth.Principal, names []string) ([]string, error) {
+	if !p.Can(auth.QueryRun) {
+		return nil, nil
+	}
+	if p.Can(auth.QueryGrant) {
+		return names, nil
+	}
+	var out []string
+	for _, n := range names {
+		gs, err := s.activeGrants(ctx, p, n)
+		if err != nil {
+			return nil, err
+		}
+		if len(gs) > 0 {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}

@@ -112,4 +112,15 @@ func TestStreamChosenInstance(t *testing.T) {
 			}
 		})
 	}
+	// The picker offers only what each may query.
+	all := []string{"orders-1", "orders-2", "pg-1"}
+	for _, c := range []struct {
+		who  auth.Principal
+		want string
+	}{{f.viewer, "[]"}, {f.ops, "[]"}, {f.dev, "[orders-1]"}, {f.dba, "[orders-1 orders-2 pg-1]"}} {
+		got, err := f.svc.Queryable(f.ctx, c.who, all)
+		if err != nil || fmt.Sprint(got) != c.want {
+			t.Errorf("%s may query %v (%v), want %s", c.who.User, got, err, c.want)
+		}
+	}
 }
