@@ -44,6 +44,8 @@ type Service struct {
 	// Notifier delivers subscriptions; PublicURL makes their links.
 	Notifier  Notifier
 	PublicURL string
+	// Users gives subscription deliveries their owner's current role.
+	Users Users
 	// Now is the clock relative dates are read with; nil means time.Now.
 	Now func() time.Time
 }
