@@ -179,6 +179,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		return err
 	}
 	reportSvc.Views = reports.Views{Flows: wo.svc, Instances: inv, Slow: slowSvc}
+	reportSvc.Users = authSvc
 	if mstore != nil {
 		reportSvc.Metrics = mstore
 	}

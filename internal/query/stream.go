@@ -27,6 +27,11 @@ type ReportRequest struct {
 	MaxRows int
 	// Timeout lowers the console's statement timeout (0: the console's).
 	Timeout time.Duration
+	// Chosen: the instance came from the viewer (a report parameter),
+	// not from the report's file. The report's permission then does not
+	// cover it: the principal's own query grants on the instance must
+	// cover the statement, as in the console.
+	Chosen bool
 }
 
 // RowStream is a streamed read-only result: rows are read from the server
@@ -159,9 +164,15 @@ func (s *Service) stream(ctx context.Context, p auth.Principal, req ReportReques
 	if j.pl.kind != KindSelect {
 		return nil, refuseRule(RuleStatement, "a report reads with queries (SELECT, TABLE, VALUES), not %s statements", j.pl.kind)
 	}
-	// The report authorised the viewer: read with the read-all reader,
-	// still refusing what no reader may read.
+	// The report authorised the viewer for the instances its file names:
+	// read with the read-all reader, still refusing what no reader may
+	// read. An instance the viewer chose needs the viewer's own grants.
 	j.full = true
+	if req.Chosen {
+		if j.gs, j.full, err = s.grants(ctx, p, j.in); err != nil {
+			return nil, err
+		}
+	}
 	if j.names, err = s.namesOf(ctx, j.target.Engine, j.target.Name); err != nil {
 		return nil, err
 	}
@@ -209,4 +220,27 @@ func (s *Service) stream(ctx context.Context, p auth.Principal, req ReportReques
 		r.res.Notes = append(r.res.Notes, note)
 	}
 	return r, nil
+}
+
+// Queryable returns those of the named instances p may query (a grant on
+// the instance, or query.grant over all): what a report's instance
+// picker offers, since a chosen instance needs them (ReportRequest.Chosen).
+func (s *Service) Queryable(ctx context.Context, p auth.Principal, names []string) ([]string, error) {
+	if !p.Can(auth.QueryRun) {
+		return nil, nil
+	}
+	if p.Can(auth.QueryGrant) {
+		return names, nil
+	}
+	var out []string
+	for _, n := range names {
+		gs, err := s.activeGrants(ctx, p, n)
+		if err != nil {
+			return nil, err
+		}
+		if len(gs) > 0 {
+			out = append(out, n)
+		}
+	}
+	return out, nil
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dbfleet/dbfleet/internal/auth"
 )
 
 // Stream reads a report's dataset row by row with the console's checks,
@@ -67,5 +69,58 @@ func TestStream(t *testing.T) {
 	}
 	if _, err := f.svc.Stream(f.as(f.viewer), f.viewer, ReportRequest{Instance: "orders-1", SQL: "SELECT 1"}); err == nil {
 		t.Error("a stream without a report name ran")
+	}
+}
+
+// A report whose instance the viewer chose (a parameter) reads only with
+// the viewer's own query grants on it: the report's permission covers
+// the instances its file names, not any instance a viewer types.
+func TestStreamChosenInstance(t *testing.T) {
+	f := newFixture(t, Config{RowLimit: 5, StatementTimeout: 5 * time.Second})
+	f.grant(t, NewGrant{User: "dev", Instance: "orders-1", Database: "shop"})
+	req := func(instance, db string, chosen bool) ReportRequest {
+		return ReportRequest{Report: "pick", Instance: instance, Database: db, SQL: "SELECT id FROM users ORDER BY id", Chosen: chosen}
+	}
+	cases := []struct {
+		name string
+		who  auth.Principal
+		req  ReportRequest
+		ok   bool
+		rule string
+	}{
+		{"named by the report", f.viewer, req("orders-1", "shop", false), true, ""},
+		{"chosen, viewer without query rights", f.viewer, req("orders-1", "shop", true), false, ""},
+		{"chosen, developer without a grant there", f.dev, req("pg-1", "app", true), false, RuleNoGrant},
+		{"chosen, developer's grant covers it", f.dev, req("orders-1", "shop", true), true, ""},
+		{"chosen, a database not granted", f.dev, req("orders-1", "test", true), false, RuleNotGranted},
+		{"chosen, DBA (query.grant)", f.dba, req("pg-1", "app", true), true, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, err := f.svc.Stream(f.as(c.who), c.who, c.req)
+			if err == nil {
+				for r.Next() {
+				}
+				err = r.Err()
+				r.Close()
+			}
+			if (err == nil) != c.ok {
+				t.Fatalf("err %v, want ok=%v", err, c.ok)
+			}
+			if c.rule != "" {
+				wantRule(t, c.name, err, c.rule)
+			}
+		})
+	}
+	// The picker offers only what each may query.
+	all := []string{"orders-1", "orders-2", "pg-1"}
+	for _, c := range []struct {
+		who  auth.Principal
+		want string
+	}{{f.viewer, "[]"}, {f.ops, "[]"}, {f.dev, "[orders-1]"}, {f.dba, "[orders-1 orders-2 pg-1]"}} {
+		got, err := f.svc.Queryable(f.ctx, c.who, all)
+		if err != nil || fmt.Sprint(got) != c.want {
+			t.Errorf("%s may query %v (%v), want %s", c.who.User, got, err, c.want)
+		}
 	}
 }

@@ -452,6 +452,8 @@ func (p *parser) parseDataSource(n *xmldoc.Node) {
 	if ref, ok := paramRef(ds.Target); ok {
 		pr := p.r.Param(ref)
 		switch {
+		case ds.Kind == SourceShards:
+			p.errf(n.AttrPos(ds.Kind), "<datasource shards=%q>: a shard map cannot come from a parameter; name it", ds.Target)
 		case pr == nil:
 			p.errf(n.AttrPos(ds.Kind), "<datasource %s=%q>: no parameter %q declared before it", ds.Kind, ds.Target, ref)
 		case ds.Kind == SourceInstance && pr.Type != ParamInstance, ds.Kind == SourceGroup && pr.Type != ParamGroup:

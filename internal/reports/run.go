@@ -44,6 +44,8 @@ type Service struct {
 	// Notifier delivers subscriptions; PublicURL makes their links.
 	Notifier  Notifier
 	PublicURL string
+	// Users gives subscription deliveries their owner's current role.
+	Users Users
 	// Now is the clock relative dates are read with; nil means time.Now.
 	Now func() time.Time
 }
@@ -200,14 +202,21 @@ func (s *Service) needed(r *Report, name string) bool {
 	return true
 }
 
-// source is one instance (and database) a dataset runs on.
+// source is one instance (and database) a dataset runs on. chosen: the
+// viewer named it (or its group) with a parameter, so the viewer's own
+// query grants must cover it (query.ReportRequest.Chosen).
 type source struct {
 	name, instance, database string
+	chosen                   bool
 }
 
 func (s *Service) sources(ctx context.Context, ds *DataSource, vals map[string]any) ([]source, error) {
 	target := ds.Target
-	if ref, ok := paramRef(target); ok {
+	ref, chosen := paramRef(target)
+	if chosen {
+		if ds.Kind == SourceShards {
+			return nil, errkind.New(errkind.Invalid, "data source %s: a shard map cannot come from a parameter", ds.Name)
+		}
 		target = Text(vals[ref])
 		if target == "" {
 			return nil, errkind.New(errkind.Invalid, "data source %s: parameter %q names no %s", ds.Name, ref, ds.Kind)
@@ -215,7 +224,7 @@ func (s *Service) sources(ctx context.Context, ds *DataSource, vals map[string]a
 	}
 	switch ds.Kind {
 	case SourceInstance:
-		return []source{{name: target, instance: target, database: ds.Database}}, nil
+		return []source{{name: target, instance: target, database: ds.Database, chosen: chosen}}, nil
 	case SourceGroup:
 		ins, err := s.inv.ResolveGroup(ctx, target)
 		if err != nil {
@@ -223,7 +232,7 @@ func (s *Service) sources(ctx context.Context, ds *DataSource, vals map[string]a
 		}
 		out := make([]source, len(ins))
 		for i, in := range ins {
-			out[i] = source{name: in.Name, instance: in.Name, database: ds.Database}
+			out[i] = source{name: in.Name, instance: in.Name, database: ds.Database, chosen: chosen}
 		}
 		return out, nil
 	case SourceShards:
@@ -309,6 +318,9 @@ func (s *Service) dataset(ctx context.Context, p auth.Principal, r *Report, d *D
 	if data.Columns == nil {
 		data.Columns = st.Columns()
 	}
+	if err := capped(plan, shards, maxRows); err != nil {
+		return nil, err
+	}
 	if err := st.Err(); err != nil {
 		var se *merge.ShardError
 		if !ds.Partial || !errors.As(err, &se) {
@@ -323,6 +335,26 @@ func (s *Service) dataset(ctx context.Context, p auth.Principal, r *Report, d *D
 		return nil, errkind.New(errkind.Unavailable, "every source failed; first: %s: %s", data.Failed[0].Source, data.Failed[0].Error)
 	}
 	return data, nil
+}
+
+// truncater is a shard stream that says whether its row cap cut it
+// (query.RowStream).
+type truncater interface{ Truncated() bool }
+
+// capped refuses a GROUP BY merge in which a shard was cut at the row
+// cap: its missing rows would make the merged groups' aggregates (and a
+// top-N over them) silently wrong. It errs on the safe side: a shard cut
+// after the last group the result kept is refused too.
+func capped(plan merge.Plan, shards []merge.Shard, maxRows int) error {
+	if plan.Mode != merge.Group {
+		return nil
+	}
+	for _, sh := range shards {
+		if t, ok := sh.Stream.(truncater); ok && t.Truncated() {
+			return errkind.New(errkind.Invalid, "shard %s has more rows than the row cap (%d): the merged groups would be wrong; raise the dataset's max-rows (reports.max_rows caps it) or group more coarsely", sh.Name, maxRows)
+		}
+	}
+	return nil
 }
 
 // openError is a source that could not be opened.
@@ -346,7 +378,7 @@ func (s *Service) open(ctx context.Context, p auth.Principal, r *Report, srcs []
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			streams[i], errs[i] = s.q.Stream(ctx, p, query.ReportRequest{Report: r.ID, Instance: src.instance, Database: src.database,
-				SQL: text, Args: argv, MaxRows: maxRows, Timeout: timeout})
+				SQL: text, Args: argv, MaxRows: maxRows, Timeout: timeout, Chosen: src.chosen})
 		}()
 	}
 	wg.Wait()

@@ -72,7 +72,7 @@ func (q *directQuerier) Stream(ctx context.Context, p auth.Principal, req query.
 	if err != nil {
 		return nil, err
 	}
-	return &sqlStream{rows: rows, cols: cols}, nil
+	return &sqlStream{rows: rows, cols: cols, max: req.MaxRows}, nil
 }
 
 type sqlStream struct {
@@ -80,10 +80,20 @@ type sqlStream struct {
 	cols []string
 	row  []any
 	err  error
+	// max caps the rows as query.RowStream does (0: none); truncated: rows
+	// were left when it was reached.
+	max, n    int
+	truncated bool
 }
 
 func (s *sqlStream) Columns() []string { return s.cols }
+func (s *sqlStream) Truncated() bool   { return s.truncated }
 func (s *sqlStream) Next() bool {
+	if s.max > 0 && s.n == s.max {
+		s.truncated = s.rows.Next()
+		return false
+	}
+	s.n++
 	if !s.rows.Next() {
 		s.err = s.rows.Err()
 		return false
@@ -156,7 +166,8 @@ func TestRunInstance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(q.seen) != 1 || !strings.Contains(q.seen[0].SQL, "region = ?") || q.seen[0].Args[0] != "south" || q.seen[0].Database != "shop_all" || q.seen[0].Report != "by-day" {
+	if len(q.seen) != 1 || !strings.Contains(q.seen[0].SQL, "region = ?") || q.seen[0].Args[0] != "south" || q.seen[0].Database != "shop_all" || q.seen[0].Report != "by-day" ||
+		!q.seen[0].Chosen { // instance="${inst}": the viewer's grants must cover it
 		t.Fatalf("request %+v", q.seen)
 	}
 	var want [][]string
@@ -439,7 +450,7 @@ func TestRunGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := res.Data[0]
-	if d.Sources != 2 || len(d.Failed) != 1 || d.Failed[0].Source != "gone" || len(q.seen) != 2 {
+	if d.Sources != 2 || len(d.Failed) != 1 || d.Failed[0].Source != "gone" || len(q.seen) != 2 || q.seen[0].Chosen {
 		t.Fatalf("sources %d, failed %+v, requests %d", d.Sources, d.Failed, len(q.seen))
 	}
 	var got []string
@@ -492,5 +503,38 @@ func TestRunMetrics(t *testing.T) {
 	}
 	if strings.Join(got, " ") != "pg-2=4.66 GiB pg-1=2.79 GiB" || b.Totals[1] != "7.45 GiB" {
 		t.Errorf("rows %v totals %v", got, b.Totals)
+	}
+}
+
+// TestRunShardsCapped: a GROUP BY merged over shards needs every shard's
+// groups: a shard cut at the row cap would give wrong totals (and a wrong
+// top-N) silently, so the run is refused; under the cap it is exact.
+func TestRunShardsCapped(t *testing.T) {
+	s, _ := newTestService(t, "../../reports")
+	dba := auth.Principal{User: "dora", Role: auth.DBA}
+	params := map[string]string{"days": "2026-11-01..2026-11-30", "min_total": "15"}
+	// Every shard has the three regions: a shard cap of maxRows+1 cuts
+	// them below maxRows=2.
+	for _, c := range []struct {
+		maxRows int
+		refused bool
+	}{{1, true}, {2, false}, {3, false}, {100, false}} {
+		t.Run(fmt.Sprint(c.maxRows), func(t *testing.T) {
+			s.cfg.MaxRows = c.maxRows
+			res, err := s.Run(t.Context(), dba, "orders-by-region", params)
+			if c.refused {
+				if err == nil || !strings.Contains(err.Error(), "row cap") || !errkind.Is(err, errkind.Invalid) {
+					t.Fatalf("a capped GROUP BY shard: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := res.Data[0]
+			if want := min(c.maxRows, 3); len(d.Rows) != want || d.Truncated != (c.maxRows < 3) {
+				t.Errorf("%d rows (truncated %v), want %d", len(d.Rows), d.Truncated, want)
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,6 +27,10 @@ type Snapshot struct {
 	CreatedAt time.Time         `json:"created_at"`
 	// Scheduled: taken by the report's <snapshot schedule>.
 	Scheduled bool `json:"scheduled"`
+	// Role is the role the snapshot ran as (masking and grants followed
+	// it); Locked the parameters its grants fixed for its creator.
+	Role   auth.Role         `json:"role"`
+	Locked map[string]string `json:"locked,omitempty"`
 	// Result is the stored run (Get only).
 	Result *Result `json:"result,omitempty"`
 }
@@ -33,9 +38,53 @@ type Snapshot struct {
 // SnapshotKind is the job kind of a scheduled snapshot.
 const SnapshotKind = "reports.snapshot"
 
-// schedulerPrincipal runs scheduled snapshots: the report's own file
-// asked for them, so no viewer's grants or locks apply; the audit names it.
-var schedulerPrincipal = auth.Principal{User: "dbfleet-scheduler", Role: auth.Admin}
+// schedulerPrincipal runs scheduled snapshots with the least privilege:
+// a viewer's, so masking always applies and any runner of the report may
+// read them (subject to its locks); the audit names it.
+var schedulerPrincipal = auth.Principal{User: "dbfleet-scheduler", Role: auth.Viewer}
+
+// storedResult is a snapshot's stored body: the run and who it ran as.
+// A body without a role (stored before roles were recorded) counts as
+// an admin's: only admins may read it.
+type storedResult struct {
+	*Result
+	Role   auth.Role         `json:"snapshot_role,omitempty"`
+	Locked map[string]string `json:"snapshot_locked,omitempty"`
+}
+
+// readStored reads the role and locks of a stored body (and the run when
+// res is given).
+func readStored(body string, res *Result) (auth.Role, map[string]string, error) {
+	st := storedResult{Result: res}
+	if res == nil {
+		st.Result = &Result{}
+	}
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		return "", nil, err
+	}
+	if st.Role == "" {
+		st.Role = auth.Admin
+	}
+	return st.Role, st.Locked, nil
+}
+
+// canRead reports whether p may read a snapshot of r: p could have run
+// it with the same parameters and seen the same data. p needs run
+// permission, every parameter locked for p must have its locked value in
+// the snapshot, and p's role must be at least the snapshot's (a snapshot
+// unmasked for a DBA is not shown to a developer).
+func (r *Report) canRead(p auth.Principal, sn *Snapshot) bool {
+	if !r.Can(p, PermRun) {
+		return false
+	}
+	for k, v := range r.Locked(p) {
+		if sv, ok := sn.Params[k]; !ok || sv != v {
+			return false
+		}
+	}
+	have, want := slices.Index(auth.Roles, p.Role), slices.Index(auth.Roles, sn.Role)
+	return have >= 0 && want >= 0 && have >= want
+}
 
 func (s *Service) db() (*sqldb.DB, error) {
 	if s.cat.db == nil {
@@ -71,11 +120,13 @@ func (s *Service) snapshot(ctx context.Context, p auth.Principal, r *Report, in 
 		rows += len(d.Rows)
 	}
 	params, _ := json.Marshal(res.Params)
-	body, err := json.Marshal(res)
+	locked := r.Locked(p)
+	body, err := json.Marshal(storedResult{Result: res, Role: p.Role, Locked: locked})
 	if err != nil {
 		return nil, fmt.Errorf("report %s snapshot: %w", r.ID, err)
 	}
-	snap := &Snapshot{Report: r.ID, Version: r.Version, Params: res.Params, Rows: rows, CreatedBy: p.User, CreatedAt: res.RanAt, Scheduled: runKey != ""}
+	snap := &Snapshot{Report: r.ID, Version: r.Version, Params: res.Params, Rows: rows, CreatedBy: p.User, CreatedAt: res.RanAt, Scheduled: runKey != "",
+		Role: p.Role, Locked: locked}
 	err = db.InTx(ctx, func(tx *sqldb.Tx) error {
 		if runKey != "" {
 			// A retried job (its server died after the insert) finds its
@@ -107,16 +158,18 @@ func (s *Service) snapshot(ctx context.Context, p auth.Principal, r *Report, in 
 	return snap, nil
 }
 
-// Snapshots lists a report's snapshots, newest first.
+// Snapshots lists the report's snapshots the principal may read, newest
+// first.
 func (s *Service) Snapshots(ctx context.Context, p auth.Principal, id string) ([]Snapshot, error) {
-	if _, err := s.Get(p, id); err != nil {
+	r, err := s.Get(p, id)
+	if err != nil {
 		return nil, err
 	}
 	db, err := s.db()
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.QueryContext(ctx, `SELECT id, report, version, params, rows, created_by, run_key, created_at
+	rows, err := db.QueryContext(ctx, `SELECT id, report, version, params, rows, created_by, run_key, created_at, result
 		FROM report_snapshots WHERE report = ? ORDER BY created_at DESC, id DESC`, id)
 	if err != nil {
 		return nil, fmt.Errorf("list report %s snapshots: %w", id, err)
@@ -124,11 +177,17 @@ func (s *Service) Snapshots(ctx context.Context, p auth.Principal, id string) ([
 	defer rows.Close()
 	out := []Snapshot{}
 	for rows.Next() {
-		sn, err := scanSnapshot(rows.Scan)
+		var body string
+		sn, err := scanSnapshot(rows.Scan, &body)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, sn)
+		if sn.Role, sn.Locked, err = readStored(body, nil); err != nil {
+			return nil, fmt.Errorf("read report snapshot %d: %w", sn.ID, err)
+		}
+		if r.canRead(p, &sn) {
+			out = append(out, sn)
+		}
 	}
 	return out, rows.Err()
 }
@@ -148,7 +207,8 @@ func scanSnapshot(scan func(...any) error, extra ...any) (Snapshot, error) {
 	return sn, nil
 }
 
-// GetSnapshot returns a snapshot with its data, for a viewer of its report.
+// GetSnapshot returns a snapshot with its data, for a principal who could
+// have run it with its parameters (Report.canRead).
 func (s *Service) GetSnapshot(ctx context.Context, p auth.Principal, snapID int64) (*Snapshot, error) {
 	db, err := s.db()
 	if err != nil {
@@ -163,14 +223,15 @@ func (s *Service) GetSnapshot(ctx context.Context, p auth.Principal, snapID int6
 	if err != nil {
 		return nil, err
 	}
-	// A snapshot of a report one may not view (or that is gone) does not
-	// exist for one.
-	if _, err := s.Get(p, sn.Report); err != nil {
-		return nil, errkind.New(errkind.NotFound, "no report snapshot %d", snapID)
-	}
 	sn.Result = &Result{}
-	if err := json.Unmarshal([]byte(body), sn.Result); err != nil {
+	if sn.Role, sn.Locked, err = readStored(body, sn.Result); err != nil {
 		return nil, fmt.Errorf("read report snapshot %d: %w", snapID, err)
+	}
+	// A snapshot of a report one may not view (or that is gone), or that
+	// one could not have taken with its parameters, does not exist for one.
+	r, ok := s.cat.Get(sn.Report)
+	if !ok || !r.canRead(p, &sn) {
+		return nil, errkind.New(errkind.NotFound, "no report snapshot %d", snapID)
 	}
 	return &sn, nil
 }

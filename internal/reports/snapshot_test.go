@@ -2,6 +2,7 @@ package reports
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -46,12 +47,7 @@ func TestSnapshots(t *testing.T) {
 	if c.Older.ID != south.ID || d.OlderRows != south.Rows || d.NewerRows != north.Rows || len(d.Added) == 0 || len(d.Removed) == 0 {
 		t.Errorf("compare %+v", c)
 	}
-	// view (without run) is enough to read stored snapshots: what
-	// view-only users of a report are for.
 	viewer := auth.Principal{User: "vera", Role: auth.Viewer}
-	if _, err := s.GetSnapshot(t.Context(), viewer, south.ID); err != nil {
-		t.Errorf("a viewer of the report: %v", err)
-	}
 	if _, err := s.TakeSnapshot(t.Context(), viewer, "by-day", nil); err == nil {
 		t.Error("a viewer without run took a snapshot")
 	}
@@ -80,5 +76,83 @@ func TestSnapshots(t *testing.T) {
 	list, _ = s.Snapshots(t.Context(), dba, "by-day")
 	if len(list) != 1 || !list[0].Scheduled {
 		t.Fatalf("after retention: %+v", list)
+	}
+}
+
+// TestSnapshotAccess: a snapshot is shown only to those who could have
+// run it with its parameters and seen the same data: run permission,
+// their locked parameters at the snapshot's values, and a role at least
+// the snapshot's (masking follows the role). Scheduled snapshots run as a
+// viewer, masked, so any runner may read them, within its locks.
+func TestSnapshotAccess(t *testing.T) {
+	s, _ := newTestService(t, "testdata/run")
+	s.cat.db = sqldbtest.SQLite(t)
+	s.Now = func() time.Time { return time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC) }
+	admin := auth.Principal{User: "ada", Role: auth.Admin}
+	dba := auth.Principal{User: "dora", Role: auth.DBA}
+	dev := auth.Principal{User: "dev", Role: auth.Developer}  // locked to region=north
+	viewer := auth.Principal{User: "vera", Role: auth.Viewer} // view only
+
+	take := func(p auth.Principal, region string) int64 {
+		t.Helper()
+		sn, err := s.TakeSnapshot(t.Context(), p, "by-day", map[string]string{"region": region})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sn.Role != p.Role {
+			t.Fatalf("snapshot role %q, want %q", sn.Role, p.Role)
+		}
+		return sn.ID
+	}
+	fire := func(region string, at time.Time) int64 {
+		t.Helper()
+		r, _ := s.cat.Get("by-day")
+		r.Snapshot.Params = map[string]string{"region": region}
+		inner, _ := json.Marshal(snapshotJob{Report: "by-day"})
+		payload, _ := json.Marshal(jobs.Fired{Schedule: "reports.snapshot:by-day", At: at, Payload: inner})
+		if err := s.runScheduled(t.Context(), &jobs.Job{Kind: SnapshotKind, Payload: payload}); err != nil {
+			t.Fatal(err)
+		}
+		list, err := s.Snapshots(t.Context(), admin, "by-day")
+		if err != nil || len(list) == 0 || !list[0].Scheduled || list[0].Role != auth.Viewer || list[0].CreatedBy != "dbfleet-scheduler" {
+			t.Fatalf("scheduled snapshot %+v %v", list, err)
+		}
+		return list[0].ID
+	}
+	snaps := map[string]int64{
+		"admin south":     take(admin, "south"),
+		"dba north":       take(dba, "north"),
+		"dev north":       take(dev, "north"),
+		"scheduled south": fire("south", time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)),
+		"scheduled north": fire("north", time.Date(2026, 12, 14, 8, 0, 0, 0, time.UTC)),
+	}
+	cases := []struct {
+		who  auth.Principal
+		sees []string
+	}{
+		{admin, []string{"admin south", "dba north", "dev north", "scheduled south", "scheduled north"}},
+		{dba, []string{"dba north", "dev north", "scheduled south", "scheduled north"}},
+		{dev, []string{"dev north", "scheduled north"}},
+		{viewer, nil},
+	}
+	for _, c := range cases {
+		t.Run(string(c.who.Role), func(t *testing.T) {
+			for name, id := range snaps {
+				_, err := s.GetSnapshot(t.Context(), c.who, id)
+				if want := slices.Contains(c.sees, name); want != (err == nil) {
+					t.Errorf("get %s: %v, want readable=%v", name, err, want)
+				}
+			}
+			list, err := s.Snapshots(t.Context(), c.who, "by-day")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(list) != len(c.sees) {
+				t.Errorf("listed %d snapshots, want %d (%v)", len(list), len(c.sees), c.sees)
+			}
+			if _, err := s.Compare(t.Context(), c.who, snaps["admin south"], snaps["scheduled north"]); (err == nil) != (c.who.Role == auth.Admin) {
+				t.Errorf("compare with an admin's snapshot: %v", err)
+			}
+		})
 	}
 }

@@ -238,7 +238,10 @@ func (s *Service) send(ctx context.Context, sub Subscription, key string) (strin
 	if !ok {
 		return "", errkind.New(errkind.NotFound, "report %s is not loaded", sub.Report)
 	}
-	owner := auth.Principal{User: sub.Owner, Role: sub.ownerRole}
+	owner, err := s.owner(ctx, sub)
+	if err != nil {
+		return "", err
+	}
 	if !r.Can(owner, PermSubscribe) {
 		return "", errkind.New(errkind.Forbidden, "user %s may no longer subscribe to report %s", sub.Owner, sub.Report)
 	}
@@ -307,4 +310,31 @@ func firstNonEmpty(ss ...string) string {
 		}
 	}
 	return ""
+}
+
+// Users looks up a subscription owner's current account: *auth.Service,
+// wired by app.
+type Users interface {
+	GetUser(ctx context.Context, name string) (auth.User, error)
+}
+
+// owner is the principal a delivery runs as: the owner's current role,
+// not the one at subscribe time. A deleted or disabled owner gets
+// nothing. Without Users (a service not wired to accounts) the role
+// stored at subscribe time is used.
+func (s *Service) owner(ctx context.Context, sub Subscription) (auth.Principal, error) {
+	if s.Users == nil {
+		return auth.Principal{User: sub.Owner, Role: sub.ownerRole}, nil
+	}
+	u, err := s.Users.GetUser(ctx, sub.Owner)
+	if errkind.Is(err, errkind.NotFound) {
+		return auth.Principal{}, errkind.New(errkind.Forbidden, "user %s no longer exists; report %s is not delivered", sub.Owner, sub.Report)
+	}
+	if err != nil {
+		return auth.Principal{}, fmt.Errorf("subscription owner %s: %w", sub.Owner, err)
+	}
+	if u.Disabled {
+		return auth.Principal{}, errkind.New(errkind.Forbidden, "user %s is disabled; report %s is not delivered", sub.Owner, sub.Report)
+	}
+	return auth.Principal{User: u.Name, Role: u.Role}, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/dbfleet/dbfleet/internal/platform/jobs"
 	"github.com/dbfleet/dbfleet/internal/platform/sqldb/sqldbtest"
 	"github.com/dbfleet/dbfleet/internal/testenv"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // chatReceiver is a local webhook receiver standing in for a chat
@@ -142,5 +143,61 @@ func TestSubscriptions(t *testing.T) {
 	}
 	if err := s.Unsubscribe(t.Context(), auth.Principal{User: "other", Role: auth.Developer}, mail.ID); errkind.Of(err) != errkind.NotFound {
 		t.Errorf("another user unsubscribed: %v", err)
+	}
+}
+
+// TestSubscriptionOwnerNow: a delivery runs as its owner's current
+// account, not the role frozen at subscribe time: a demoted owner who may
+// no longer subscribe, a disabled one and one with no account get nothing.
+func TestSubscriptionOwnerNow(t *testing.T) {
+	s, _ := newTestService(t, "testdata/run")
+	db := sqldbtest.SQLite(t)
+	s.cat.db = db
+	users := auth.NewService(db, nil, auth.Config{BcryptCost: bcrypt.MinCost})
+	s.Users = users
+	chat := &chatReceiver{}
+	hs := httptest.NewServer(chat)
+	defer hs.Close()
+	sender, err := notify.New(notify.SMTP{}, []notify.Channel{{Name: "chat", Kind: notify.Webhook, URL: hs.URL}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Notifier = sender
+	admin := auth.Principal{User: "ada", Role: auth.Admin}
+	for _, u := range []string{"dora", "dan", "dave"} {
+		if _, err := users.AddUser(t.Context(), u, auth.DBA, "password-"+u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	viewer, yes := auth.Viewer, true
+	for _, c := range []struct {
+		owner  string
+		change *auth.UserChange
+		sent   bool
+	}{
+		{"dora", nil, true},
+		{"dan", &auth.UserChange{Role: &viewer}, false}, // a viewer may not subscribe
+		{"dave", &auth.UserChange{Disabled: &yes}, false},
+		{"ghost", nil, false}, // no account (any more)
+	} {
+		t.Run(c.owner, func(t *testing.T) {
+			sub, err := s.Subscribe(t.Context(), auth.Principal{User: c.owner, Role: auth.DBA}, "by-day", SubscribeRequest{Channel: "chat", Schedule: "@daily"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.change != nil {
+				if _, err := users.UpdateUser(t.Context(), admin, "192.0.2.1", c.owner, *c.change); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := len(chat.bodies)
+			err = s.Deliver(t.Context(), sub.ID, "k-"+c.owner)
+			if c.sent != (err == nil) || c.sent != (len(chat.bodies) == before+1) {
+				t.Fatalf("delivered: %v (%d messages), want sent=%v", err, len(chat.bodies)-before, c.sent)
+			}
+			if !c.sent && !errkind.Is(err, errkind.Forbidden) {
+				t.Errorf("refusal %v, want forbidden", err)
+			}
+		})
 	}
 }

@@ -88,7 +88,7 @@ func (u *site) reportPage(w http.ResponseWriter, r *http.Request, rq *request) e
 			f.Input = "text"
 		case reports.ParamEnum:
 		case reports.ParamInstance, reports.ParamCluster, reports.ParamGroup:
-			f.Choices = u.choices(r, p.Type)
+			f.Choices = u.choices(r, rq.p, p.Type)
 			if len(f.Choices) == 0 {
 				f.Input = "text"
 			}
@@ -130,15 +130,19 @@ func (u *site) reportPage(w http.ResponseWriter, r *http.Request, rq *request) e
 	return nil
 }
 
-// choices lists the inventory names a picker offers.
-func (u *site) choices(r *http.Request, kind string) []string {
+// choices lists the inventory names a picker offers: for instances, only
+// those the viewer may query (a chosen instance needs the viewer's grants).
+func (u *site) choices(r *http.Request, p auth.Principal, kind string) []string {
 	var out []string
 	switch kind {
 	case reports.ParamInstance:
 		ins, err := u.Inventory.ListInstances(r.Context(), inventory.InstanceFilter{})
-		if err == nil {
+		if err == nil && u.Query != nil {
 			for _, i := range ins {
 				out = append(out, i.Name)
+			}
+			if out, err = u.Query.Queryable(r.Context(), p, out); err != nil {
+				out = nil
 			}
 		}
 	case reports.ParamCluster:
