@@ -229,7 +229,8 @@ func (p *Proxy) Topology() Topology {
 	return p.topo
 }
 
-// SetUsers replaces the proxy's users; open sessions keep their login.
+// SetUsers replaces the proxy's users. The sessions of a user that was
+// removed, or whose password or backend account changed, are closed.
 func (p *Proxy) SetUsers(users []User) {
 	m := make(map[string]User, len(users))
 	for _, u := range users {
@@ -237,7 +238,17 @@ func (p *Proxy) SetUsers(users []User) {
 	}
 	p.mu.Lock()
 	p.users = m
+	var stale []*session
+	for _, s := range p.sessions {
+		if u, ok := m[s.user.Name]; !ok || u.Password != s.user.Password || u.Backend != s.user.Backend {
+			stale = append(stale, s)
+		}
+	}
 	p.mu.Unlock()
+	for _, s := range stale {
+		p.log.Info("closing the session of a removed or changed proxy user", "user", s.user.Name, "session", s.id)
+		s.cc.Close() //nolint:errcheck // ends the session's loop
+	}
 }
 
 // user implements go-mysql's server.CredentialProvider.

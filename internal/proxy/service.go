@@ -237,7 +237,8 @@ func (s *Service) AddUser(ctx context.Context, cluster string, u NewUser) (UserI
 	return info, err
 }
 
-// RemoveUser deletes a proxy user; open sessions keep running.
+// RemoveUser deletes a proxy user; the listener closes its open sessions
+// at its next users refresh.
 func (s *Service) RemoveUser(ctx context.Context, cluster, name string) error {
 	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM proxy_users WHERE cluster = ? AND name = ?`, cluster, name)
