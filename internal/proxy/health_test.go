@@ -331,3 +331,27 @@ func TestForcedReplicaNeverFallsBackToPrimary(t *testing.T) {
 		})
 	}
 }
+
+// A replica not yet probed takes no reads when the proxy probes: Serve
+// judges the replicas before its first session, and a replica unknown to
+// the last check is not picked.
+func TestUnprobedReplicaIneligible(t *testing.T) {
+	c := cluster.Get(t)
+	addr, p := startProxy(t, func(o *Options, _ *Topology, _ *User) {
+		o.Monitor = Account{User: c.Primary().User, Password: c.Primary().Password}
+	})
+	db := openDB(t, addr, "app")
+	if got := serverID(t, db, whoami); got != 2 {
+		t.Errorf("first read on %d, want the replica probed before the first session", got)
+	}
+	p.mu.Lock()
+	clear(p.health)
+	p.mu.Unlock()
+	if r, ok := p.pickReplica(); ok {
+		t.Errorf("picked %s, not yet probed", r.Addr)
+	}
+	p.check(t.Context(), nil)
+	if _, ok := p.pickReplica(); !ok {
+		t.Error("no replica picked after the probe")
+	}
+}

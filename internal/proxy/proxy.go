@@ -297,11 +297,16 @@ func (p *Proxy) poolFor(addr string, u User) (*pool, error) {
 	return pl, nil
 }
 
-// eligible says whether a replica may serve reads (not yet probed:
-// yes). Callers hold p.mu.
+// eligible says whether a replica may serve reads (not yet probed: only
+// when the proxy never probes). Callers hold p.mu.
 func (p *Proxy) eligible(addr string) bool {
 	h, ok := p.health[addr]
-	return !ok || h.Eligible
+	if !ok {
+		// Not probed yet: it may be writable, stopped or lagging. Only a
+		// proxy with no monitor account (that never probes) trusts it.
+		return p.prober == nil
+	}
+	return h.Eligible
 }
 
 // pickReplica chooses an eligible replica by weight (round robin over the
@@ -352,6 +357,14 @@ func (p *Proxy) hasAddr(addr string, primary bool) bool {
 func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	stop := context.AfterFunc(ctx, func() { ln.Close() }) //nolint:errcheck // closing ends Accept
 	defer stop()
+	p.mu.RLock()
+	probes := p.prober != nil
+	p.mu.RUnlock()
+	if probes {
+		// Judge the replicas before the first session: an unprobed one
+		// takes no reads.
+		p.check(ctx, nil)
+	}
 	var err error
 	for {
 		var c net.Conn
