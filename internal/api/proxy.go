@@ -60,8 +60,8 @@ func (s *Server) proxyRoutes() []route {
 				return nil, svc.RemoveUser(r.Context(), r.PathValue("cluster"), r.PathValue("name"))
 			})},
 		{method: "GET", path: "/api/v1/proxy/{cluster}/remote", tag: "proxy",
-			summary: "What a separate proxy process (dbfleet proxy run) needs: topology, users with their backend accounts, the monitor account, settings. Contains credentials",
-			perm:    auth.InventoryWrite, out: proxy.RemoteConfig{},
+			summary: "What a separate proxy process (dbfleet proxy run) needs: topology, users with their backend accounts, the monitor account, settings. Contains credentials: admin only (proxy.remote), audited",
+			perm:    auth.ProxyRemote, out: proxy.RemoteConfig{},
 			handle: withSvc(get, func(r *http.Request, p auth.Principal, svc *proxy.Service) (any, error) {
 				return svc.Remote(r.Context(), r.PathValue("cluster"))
 			})},

@@ -41,6 +41,7 @@ const (
 	InventoryDelete Permission = "inventory.delete" // remove inventory
 	AuditRead       Permission = "audit.read"       // read the audit log
 	UserManage      Permission = "user.manage"      // add users, change roles, revoke others' tokens
+	ProxyRemote     Permission = "proxy.remote"     // read a proxy's configuration with its users' passwords (dbfleet proxy run)
 
 	MetricsRead  Permission = "metrics.read"  // dashboards, PromQL queries, health scores, forecasts
 	SQLReview    Permission = "sql.review"    // review SQL against rules and live schemas
@@ -75,7 +76,7 @@ var grants = map[Role][]Permission{
 	Viewer:    {InventoryRead, MetricsRead, HARead, FlowRead, VerifyRead, AlertRead, ReportRead},
 	Developer: {InstanceCheck, SQLReview, QueryRun, SlowlogRead, FlowSubmit, TicketApprove, AlertAck},
 	DBA:       {InventoryWrite, InventoryDelete, AuditRead, SQLExecute, QueryUnmask, QueryGrant, SlowlogWrite, HAManage, VerifyRun, TicketManage, FlowManage, AlertManage, ReportManage},
-	Admin:     {UserManage},
+	Admin:     {UserManage, ProxyRemote},
 }
 
 // Can reports whether role r has permission p.

@@ -22,6 +22,8 @@ func TestCan(t *testing.T) {
 		{DBA, AuditRead, true},
 		{DBA, UserManage, false},
 		{Admin, UserManage, true},
+		{DBA, ProxyRemote, false},
+		{Admin, ProxyRemote, true},
 		{Admin, InventoryDelete, true},
 		{Role("root"), InventoryRead, false},
 	}

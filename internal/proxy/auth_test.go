@@ -71,3 +71,38 @@ func TestLogin(t *testing.T) {
 		})
 	}
 }
+
+// A session ends when its user is removed or its password or backend
+// account changes; an unchanged user keeps its sessions.
+func TestSetUsersClosesStaleSessions(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(u User) []User
+		closed bool
+	}{
+		{"unchanged", func(u User) []User { return []User{u} }, false},
+		{"removed", func(User) []User { return nil }, true},
+		{"password changed", func(u User) []User { u.Password = "new"; return []User{u} }, true},
+		{"backend changed", func(u User) []User { u.Backend.Password = "other"; return []User{u} }, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var user User
+			addr, p := startProxy(t, func(_ *Options, _ *Topology, u *User) { user = *u })
+			db := openDB(t, addr, "app")
+			db.SetMaxOpenConns(1)
+			conn, err := db.Conn(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			serverID(t, conn, whoami)
+			p.SetUsers(tt.change(user))
+			var id int
+			err = conn.QueryRowContext(t.Context(), whoami).Scan(&id)
+			if closed := err != nil; closed != tt.closed {
+				t.Errorf("session closed: %v (%v), want %v", closed, err, tt.closed)
+			}
+		})
+	}
+}

@@ -56,7 +56,7 @@ type replicaHealth struct {
 // Run follows the cluster until ctx ends: every CheckEvery it reads the
 // topology from src (nil: keep the static one; an error keeps the last
 // known topology) and probes the servers: a replica whose replication is
-// stopped, whose lag is unknown or over MaxReplicaLag leaves the read
+// stopped, that is not read_only, whose lag is unknown or over MaxReplicaLag leaves the read
 // pool, and comes back once its lag is under the limit and it has applied
 // every transaction the primary had at the previous probe; a primary that
 // reports read_only takes no writes.
@@ -135,6 +135,10 @@ func judge(r engine.Replication, err error, prev replicaHealth, seen bool, maxLa
 		return replicaHealth{Reason: "unreachable"}
 	case r.Source == nil:
 		return replicaHealth{Reason: "not replicating"}
+	case !r.ReadOnly:
+		// Forced-replica users, hints and session commands would write
+		// on it.
+		return replicaHealth{Reason: "writable"}
 	case !r.Source.IORunning || !r.Source.SQLRunning:
 		return replicaHealth{Reason: "replication stopped"}
 	case r.Source.LagSeconds == nil:

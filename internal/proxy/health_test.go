@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -10,13 +11,14 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/dbfleet/dbfleet/internal/engine"
+	"github.com/dbfleet/dbfleet/internal/proxy/route"
 )
 
 func lag(f float64) *float64 { return &f }
 
 func TestJudge(t *testing.T) {
 	running := func(l *float64, gtid string) engine.Replication {
-		return engine.Replication{Source: &engine.Upstream{IORunning: true, SQLRunning: true, LagSeconds: l}, GTIDCurrent: gtid}
+		return engine.Replication{ReadOnly: true, Source: &engine.Upstream{IORunning: true, SQLRunning: true, LagSeconds: l}, GTIDCurrent: gtid}
 	}
 	primaryPos := parseGTIDs("0-1-100,1-1-7")
 	tests := []struct {
@@ -31,8 +33,9 @@ func TestJudge(t *testing.T) {
 		{"healthy", running(lag(0), "0-1-100,1-1-7"), nil, replicaHealth{}, false, true, ""},
 		{"unreachable", engine.Replication{}, errors.New("refused"), replicaHealth{Eligible: true}, true, false, "unreachable"},
 		{"not a replica", engine.Replication{}, nil, replicaHealth{}, false, false, "not replicating"},
-		{"sql thread stopped", engine.Replication{Source: &engine.Upstream{IORunning: true, LagSeconds: lag(0)}}, nil, replicaHealth{}, false, false, "replication stopped"},
-		{"io thread stopped", engine.Replication{Source: &engine.Upstream{SQLRunning: true, LagSeconds: lag(0)}}, nil, replicaHealth{}, false, false, "replication stopped"},
+		{"sql thread stopped", engine.Replication{ReadOnly: true, Source: &engine.Upstream{IORunning: true, LagSeconds: lag(0)}}, nil, replicaHealth{}, false, false, "replication stopped"},
+		{"io thread stopped", engine.Replication{ReadOnly: true, Source: &engine.Upstream{SQLRunning: true, LagSeconds: lag(0)}}, nil, replicaHealth{}, false, false, "replication stopped"},
+		{"writable", engine.Replication{Source: &engine.Upstream{IORunning: true, SQLRunning: true, LagSeconds: lag(0)}, GTIDCurrent: "0-1-100,1-1-7"}, nil, replicaHealth{Eligible: true}, true, false, "writable"},
 		{"lag unknown", running(nil, ""), nil, replicaHealth{}, false, false, "lag unknown"},
 		{"lagging", running(lag(6), ""), nil, replicaHealth{Eligible: true}, true, false, "lagging"},
 		{"at the limit", running(lag(5), "0-1-1"), nil, replicaHealth{Eligible: true}, true, true, ""},
@@ -272,5 +275,83 @@ func TestUnreachablePrimaryHoldsWrites(t *testing.T) {
 	p.SetTopology(topo)
 	if err := <-done; err != nil {
 		t.Fatalf("held write: %v", err)
+	}
+}
+
+// A user kept on replicas (--route replica) never reaches the primary: with
+// no eligible replica (none configured, or the only one writable) its
+// statements fail instead of running on the primary.
+func TestForcedReplicaNeverFallsBackToPrimary(t *testing.T) {
+	c := cluster.Get(t)
+	rep := c.Replicas()[0]
+	replica := route.Replica
+	tests := []struct {
+		name   string
+		mut    func(*Options, *Topology, *User)
+		before func(t *testing.T, p *Proxy)
+	}{
+		{"no replica", func(_ *Options, topo *Topology, _ *User) { topo.Replicas = nil }, func(*testing.T, *Proxy) {}},
+		{"writable replica", nil, func(t *testing.T, p *Proxy) {
+			rep.Exec(t, "SET GLOBAL read_only = OFF")
+			t.Cleanup(func() { rep.Exec(t, "SET GLOBAL read_only = ON") })
+			p.check(t.Context(), nil)
+			if h := p.Status().Replicas; len(h) != 1 || h[0].Eligible || h[0].Reason != "writable" {
+				t.Errorf("status: %+v", h)
+			}
+		}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			addr, p := startProxy(t, func(o *Options, topo *Topology, u *User) {
+				o.Monitor = Account{User: c.Primary().User, Password: c.Primary().Password}
+				u.Force = &replica
+				if tt.mut != nil {
+					tt.mut(o, topo, u)
+				}
+			})
+			tt.before(t, p)
+			db := openDB(t, addr, "app")
+			id := 900 + i
+			for _, q := range []string{
+				fmt.Sprintf("INSERT INTO app.t VALUES (%d, 'forced')", id),
+				whoami,
+			} {
+				if _, err := db.ExecContext(t.Context(), q); err == nil {
+					t.Errorf("%s: ran with no eligible replica", q)
+				}
+			}
+			var n int
+			if err := c.Primary().DB(t, "app").QueryRowContext(t.Context(), "SELECT COUNT(*) FROM app.t WHERE id = ?", id).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n != 0 {
+				t.Errorf("the forced-replica write reached the primary")
+				c.Primary().Exec(t, fmt.Sprintf("DELETE FROM app.t WHERE id = %d", id))
+			}
+		})
+	}
+}
+
+// A replica not yet probed takes no reads when the proxy probes: Serve
+// judges the replicas before its first session, and a replica unknown to
+// the last check is not picked.
+func TestUnprobedReplicaIneligible(t *testing.T) {
+	c := cluster.Get(t)
+	addr, p := startProxy(t, func(o *Options, _ *Topology, _ *User) {
+		o.Monitor = Account{User: c.Primary().User, Password: c.Primary().Password}
+	})
+	db := openDB(t, addr, "app")
+	if got := serverID(t, db, whoami); got != 2 {
+		t.Errorf("first read on %d, want the replica probed before the first session", got)
+	}
+	p.mu.Lock()
+	clear(p.health)
+	p.mu.Unlock()
+	if r, ok := p.pickReplica(); ok {
+		t.Errorf("picked %s, not yet probed", r.Addr)
+	}
+	p.check(t.Context(), nil)
+	if _, ok := p.pickReplica(); !ok {
+		t.Error("no replica picked after the probe")
 	}
 }

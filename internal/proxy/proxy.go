@@ -229,7 +229,8 @@ func (p *Proxy) Topology() Topology {
 	return p.topo
 }
 
-// SetUsers replaces the proxy's users; open sessions keep their login.
+// SetUsers replaces the proxy's users. The sessions of a user that was
+// removed, or whose password or backend account changed, are closed.
 func (p *Proxy) SetUsers(users []User) {
 	m := make(map[string]User, len(users))
 	for _, u := range users {
@@ -237,7 +238,17 @@ func (p *Proxy) SetUsers(users []User) {
 	}
 	p.mu.Lock()
 	p.users = m
+	var stale []*session
+	for _, s := range p.sessions {
+		if u, ok := m[s.user.Name]; !ok || u.Password != s.user.Password || u.Backend != s.user.Backend {
+			stale = append(stale, s)
+		}
+	}
 	p.mu.Unlock()
+	for _, s := range stale {
+		p.log.Info("closing the session of a removed or changed proxy user", "user", s.user.Name, "session", s.id)
+		s.cc.Close() //nolint:errcheck // ends the session's loop
+	}
 }
 
 // user implements go-mysql's server.CredentialProvider.
@@ -286,11 +297,16 @@ func (p *Proxy) poolFor(addr string, u User) (*pool, error) {
 	return pl, nil
 }
 
-// eligible says whether a replica may serve reads (not yet probed:
-// yes). Callers hold p.mu.
+// eligible says whether a replica may serve reads (not yet probed: only
+// when the proxy never probes). Callers hold p.mu.
 func (p *Proxy) eligible(addr string) bool {
 	h, ok := p.health[addr]
-	return !ok || h.Eligible
+	if !ok {
+		// Not probed yet: it may be writable, stopped or lagging. Only a
+		// proxy with no monitor account (that never probes) trusts it.
+		return p.prober == nil
+	}
+	return h.Eligible
 }
 
 // pickReplica chooses an eligible replica by weight (round robin over the
@@ -341,6 +357,14 @@ func (p *Proxy) hasAddr(addr string, primary bool) bool {
 func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	stop := context.AfterFunc(ctx, func() { ln.Close() }) //nolint:errcheck // closing ends Accept
 	defer stop()
+	p.mu.RLock()
+	probes := p.prober != nil
+	p.mu.RUnlock()
+	if probes {
+		// Judge the replicas before the first session: an unprobed one
+		// takes no reads.
+		p.check(ctx, nil)
+	}
 	var err error
 	for {
 		var c net.Conn

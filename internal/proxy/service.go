@@ -237,7 +237,8 @@ func (s *Service) AddUser(ctx context.Context, cluster string, u NewUser) (UserI
 	return info, err
 }
 
-// RemoveUser deletes a proxy user; open sessions keep running.
+// RemoveUser deletes a proxy user; the listener closes its open sessions
+// at its next users refresh.
 func (s *Service) RemoveUser(ctx context.Context, cluster, name string) error {
 	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM proxy_users WHERE cluster = ? AND name = ?`, cluster, name)
@@ -268,7 +269,7 @@ func (s *Service) Users(ctx context.Context, cluster string) ([]UserInfo, error)
 
 // users returns a cluster's users with their secrets opened.
 func (s *Service) users(ctx context.Context, cluster string) ([]User, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name, password, backend_user, backend_password, max_sessions, route FROM proxy_users WHERE cluster = ?`, cluster)
+	rows, err := s.db.QueryContext(ctx, `SELECT name, password, backend_user, backend_password, max_sessions, route FROM proxy_users WHERE cluster = ? ORDER BY name`, cluster)
 	if err != nil {
 		return nil, fmt.Errorf("proxy users: %w", err)
 	}
@@ -292,7 +293,9 @@ func (s *Service) users(ctx context.Context, cluster string) ([]User, error) {
 
 // RemoteConfig is what `dbfleet proxy run` needs to serve a cluster:
 // the topology, the users with their backend accounts and the monitor
-// account (secrets: only for callers allowed to manage the proxy).
+// account (secrets: only for callers with auth.ProxyRemote). The monitor
+// is one of the users' backend accounts (the first by name), never the
+// instance's stored management account.
 type RemoteConfig struct {
 	Cluster  string   `json:"cluster"`
 	Topology Topology `json:"topology"`
@@ -314,7 +317,13 @@ func (s *Service) Remote(ctx context.Context, cluster string) (RemoteConfig, err
 	if err != nil {
 		return RemoteConfig{}, err
 	}
-	rc := RemoteConfig{Cluster: cluster, Topology: topo, Users: users, Monitor: topo.Monitor, Config: s.cfg}
+	rc := RemoteConfig{Cluster: cluster, Topology: topo, Users: users, Config: s.cfg}
+	if len(users) > 0 {
+		rc.Monitor = users[0].Backend
+	}
+	if err := audit.Record(ctx, s.db, "proxy.remote.read", cluster, map[string]any{"users": len(users)}); err != nil {
+		return RemoteConfig{}, fmt.Errorf("audit proxy configuration read: %w", err)
+	}
 	return rc, nil
 }
 

@@ -32,7 +32,14 @@ func TestServiceRunsConfiguredListeners(t *testing.T) {
 			t.Fatal(err)
 		}
 		src := staticSource{Primary: Backend{Name: "n1", Addr: hostPort(c.Primary().Host, c.Primary().Port)},
-			Replicas: []Backend{{Name: "n2", Addr: hostPort(c.Nodes[1].Host, c.Nodes[1].Port)}}}
+			Replicas: []Backend{{Name: "n2", Addr: hostPort(c.Nodes[1].Host, c.Nodes[1].Port)}},
+			Monitor:  Account{User: c.Primary().User, Password: c.Primary().Password}}
+		// The proxy user's backend account is not the stored management
+		// account (src.Monitor).
+		c.Primary().Exec(t, "CREATE USER IF NOT EXISTS 'proxyapp'@'%' IDENTIFIED BY 'papw'",
+			"GRANT SELECT, INSERT, UPDATE, DELETE ON app.* TO 'proxyapp'@'%'",
+			"GRANT REPLICATION CLIENT ON *.* TO 'proxyapp'@'%'")
+		c.WaitSync(t)
 		svc := NewService(db, box, DefaultConfig(), src, slog.New(slog.DiscardHandler))
 		runCtx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
@@ -49,8 +56,8 @@ func TestServiceRunsConfiguredListeners(t *testing.T) {
 		if _, err := svc.Add(ctx, "c1", listen); err == nil {
 			t.Error("a second listener for the cluster was accepted")
 		}
-		if _, err := svc.AddUser(ctx, "c1", NewUser{Name: "reporting", Password: "rpw", BackendUser: c.Primary().User,
-			BackendPassword: c.Primary().Password, Route: "replica", MaxSessions: 1}); err != nil {
+		if _, err := svc.AddUser(ctx, "c1", NewUser{Name: "reporting", Password: "rpw", BackendUser: "proxyapp",
+			BackendPassword: "papw", Route: "replica", MaxSessions: 1}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := svc.AddUser(ctx, "c1", NewUser{Name: "x", Password: "p", BackendUser: "u", Route: "sideways"}); err == nil {
@@ -92,12 +99,21 @@ func TestServiceRunsConfiguredListeners(t *testing.T) {
 			t.Errorf("sessions: %+v, %v", ss, err)
 		}
 		users, err := svc.Users(ctx, "c1")
-		if err != nil || len(users) != 1 || users[0].BackendUser != c.Primary().User {
+		if err != nil || len(users) != 1 || users[0].BackendUser != "proxyapp" {
 			t.Errorf("users: %+v, %v", users, err)
 		}
 		rc, err := svc.Remote(ctx, "c1")
 		if err != nil || len(rc.Users) != 1 || rc.Users[0].Password != "rpw" || rc.Topology.Primary.Addr != src.Primary.Addr {
 			t.Errorf("remote config: %+v, %v", rc, err)
+		}
+		// The stored management account is never handed out: the remote
+		// proxy monitors with a backend account it already has.
+		if rc.Monitor != rc.Users[0].Backend {
+			t.Errorf("remote config's monitor is %q, want the backend account %q", rc.Monitor.User, rc.Users[0].Backend.User)
+		}
+		// Every read of the credentials is audited.
+		if es, err := audit.NewLog(db).List(ctx, audit.Filter{Action: "proxy.remote.read", Target: "c1"}); err != nil || len(es) != 1 || es[0].User != "tester" {
+			t.Errorf("audit of the configuration read: %+v, %v", es, err)
 		}
 		l, err := svc.Get(ctx, "c1")
 		if err != nil || !l.Running || l.Status == nil || l.Status.Sessions != 1 {

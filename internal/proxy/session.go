@@ -417,6 +417,12 @@ const (
 	useWrite            // new work that writes: also refuses a read-only primary
 )
 
+// forcedReplica says whether the session's user is kept on replicas
+// (--route replica): such a session never falls back to the primary.
+func (s *session) forcedReplica() bool {
+	return s.st.ForceTarget != nil && *s.st.ForceTarget == route.Replica
+}
+
 // conn returns the backend connection for a target, borrowing one (and
 // replaying the session's state on it) if needed.
 func (s *session) conn(t route.Target, u use) (*bconn, error) {
@@ -428,6 +434,9 @@ func (s *session) conn(t route.Target, u use) (*bconn, error) {
 		if s.replica != nil && !s.st.InTx && s.st.Pinned == "" {
 			return s.replica, nil
 		}
+		if s.forcedReplica() {
+			return s.conn(route.Replica, u)
+		}
 		return s.conn(route.Primary, useRead)
 	case route.Replica:
 		if s.replica != nil && s.p.hasAddr(s.replica.pool.addr, false) {
@@ -438,15 +447,20 @@ func (s *session) conn(t route.Target, u use) (*bconn, error) {
 		}
 		r, ok := s.p.pickReplica()
 		if !ok {
-			if s.p.opts.NoPrimaryReads {
+			// A user kept on replicas never reaches the primary: its
+			// statements may write.
+			if s.p.opts.NoPrimaryReads || s.forcedReplica() {
 				return nil, errNoReplica
 			}
 			return s.conn(route.Primary, useRead)
 		}
 		b, err := s.borrow(r.Addr)
 		if err != nil {
-			// A replica that cannot be reached: the primary serves.
 			s.p.log.Debug("replica unavailable", "replica", r.Addr, "err", err)
+			if s.forcedReplica() {
+				return nil, errNoReplica
+			}
+			// A replica that cannot be reached: the primary serves.
 			return s.conn(route.Primary, useRead)
 		}
 		s.replica = b

@@ -111,6 +111,12 @@ func (x *lexer) traits(c Class) Traits {
 			}
 		case Word:
 			x.traitWord(j, tk, &t)
+		case QuotedIdent:
+			// `f`(...) always names a stored function or a UDF: a
+			// built-in cannot be quoted.
+			if !t.Calls && x.punct(j+1, '(') && x.call(j, "") {
+				t.Calls = true
+			}
 		}
 	}
 	if strings.Contains(x.src, "/*") {
@@ -208,13 +214,14 @@ func (x *lexer) traitWord(j int, tk Token, t *Traits) {
 
 // call reports whether the word w at token j, followed by "(", calls a
 // stored function or a UDF: a qualified name (db.f), or a name that is
-// neither built in nor a word of the grammar, unless it is a name with
-// a column list (INTO t (a), AS d (a), WITH c (a) AS (...)).
+// neither built in nor a word of the grammar (w "": a quoted name, never
+// one), unless it is a name with a column list (INTO t (a), AS d (a),
+// WITH c (a) AS (...)).
 func (x *lexer) call(j int, w string) bool {
 	if x.punct(j-1, '.') {
 		return !x.punct(j-3, '.') // db.f(, not db.t.c(
 	}
-	if keyword(w) != "" || builtin(w) {
+	if w != "" && (keyword(w) != "" || builtin(w)) {
 		return false
 	}
 	if p := x.upper(j - 1); p == "INTO" || p == "AS" || p == "TABLE" || p == "JOIN" || p == "FROM" || p == "UPDATE" {

@@ -269,7 +269,7 @@ func hintOf(d sql.Dialect, query string) hint {
 func (st *State) route(query string, c sql.Class, tr sql.Traits) Decision {
 	switch {
 	case c.Verb == "SET":
-		return st.set(query, c)
+		return st.set(query, c, tr)
 	case c.Verb == "USE":
 		if name, ok := secondName(st.Dialect, query); ok {
 			st.Database = name
@@ -498,7 +498,7 @@ var pinningVars = map[string]bool{
 }
 
 // set routes a SET statement (c.Verb is "SET").
-func (st *State) set(query string, c sql.Class) Decision {
+func (st *State) set(query string, c sql.Class, tr sql.Traits) Decision {
 	items, ok := sql.SetItems(st.Dialect, query)
 	if !ok {
 		if c.Kind == sql.KindSession { // SET ROLE
@@ -527,6 +527,13 @@ func (st *State) set(query string, c sql.Class) Decision {
 	case next > 0:
 		st.NextTx = true
 		return Decision{Target: Primary, Reason: "next-tx"}
+	}
+	if tr.Calls {
+		// A stored function or a UDF in a value may write: it runs once,
+		// on the primary, and the session stays there (its value is
+		// known only there).
+		st.pin("set-function")
+		return Decision{Target: Primary, Reason: "pinned:" + st.Pinned, Write: true}
 	}
 	d := Decision{Target: Session, Reason: "session", Replay: true}
 	for _, it := range items {
