@@ -10,8 +10,9 @@ import (
 // Config configures reports: the reports section of the server
 // configuration (docs/config.md, docs/reports.md).
 type Config struct {
-	// Dir holds the report files (*.xml); empty means a directory
-	// "reports" next to the data directory (Fill).
+	// Dir holds the report files (*.xml); empty means DATA/reports,
+	// inside the data directory (Fill), like flows.dir: never the
+	// repository's own reports/ under go run.
 	Dir string `yaml:"dir" env:"DBFLEET_REPORTS_DIR"`
 	// Examples installs the shipped reports when Dir does not exist yet.
 	Examples bool `yaml:"examples" env:"DBFLEET_REPORTS_EXAMPLES"`
@@ -46,6 +47,6 @@ func (c Config) Validate() error {
 // Fill derives the defaults that depend on the data directory.
 func (c *Config) Fill(data string) {
 	if c.Dir == "" {
-		c.Dir = filepath.Join(filepath.Dir(filepath.Clean(data)), "reports")
+		c.Dir = filepath.Join(filepath.Clean(data), "reports")
 	}
 }
