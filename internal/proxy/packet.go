@@ -59,10 +59,10 @@ func readPacket(r *bufio.Reader, buf []byte, limit int) ([]byte, uint8, error) {
 		}
 		n := int(uint32(hdr[0]) | uint32(hdr[1])<<8 | uint32(hdr[2])<<16)
 		if len(buf)+n > limit {
-			// Read the rest of the logical packet (up to another limit's
-			// worth) so that the client, still writing it, can read the
-			// error instead of a reset connection.
-			discardPacket(r, n, limit)
+			// Read the rest of the logical packet (up to discardBudget) so
+			// that the client, still writing it, can read the error instead
+			// of a reset connection.
+			discardPacket(r, n, max(limit, discardBudget))
 			return buf, hdr[3], fmt.Errorf("packet over %d bytes: %w", limit, errTooLarge)
 		}
 		start := len(buf)
@@ -77,6 +77,11 @@ func readPacket(r *bufio.Reader, buf []byte, limit int) ([]byte, uint8, error) {
 }
 
 var errTooLarge = errors.New("too large")
+
+// discardBudget is the most of an oversized packet read (and dropped) so
+// that its client can read the error; a bigger one ends in a closed
+// connection.
+const discardBudget = 64 << 20
 
 // discardPacket reads and drops the n bytes left of a physical packet and
 // the continuation packets that follow it, at most budget bytes in all;
